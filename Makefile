@@ -1,0 +1,62 @@
+# The two commands a new machine needs: `make demo` and `make test`. Both install first.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SAMPLE := tests/data/meeting_3ch.wav
+
+# Debian packages: PortAudio for microphones, PulseAudio for the tests' virtual microphone,
+# espeak-ng and sox to regenerate speech fixtures, tmux to test the live table.
+DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux
+
+.PHONY: install system-deps demo test check lint typecheck completions fixtures bench clean
+
+install: system-deps $(STAMP)
+
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	    | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	  else echo "missing system packages; run: sudo apt-get install $$missing" >&2; exit 1; fi; \
+	  echo "installing system packages: $$missing"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/gladia file $(SAMPLE) --local --label sami,maxime,mark --pace 2x
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check gladia_cli tests benchmarks
+	$(BIN)/ruff format --check gladia_cli tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+completions: install
+	$(BIN)/python -m gladia_cli.cli.completions completions
+
+fixtures:
+	tests/data/make_fixtures.sh
+
+bench: install
+	$(BIN)/python benchmarks/server_sessions.py
+	$(BIN)/python benchmarks/client_stream.py
+	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/interleave.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

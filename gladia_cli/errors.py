@@ -1,0 +1,63 @@
+"""One error tree: every failure a user can meet carries a message, a hint and an exit code.
+
+The CLI prints them in one place (`gladia: error: …` plus `hint: …`); nothing else prints
+tracebacks unless `--debug` is given.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    AUTH = 3
+    NETWORK = 4
+    AUDIO_INPUT = 5
+    ABORTED = 130
+
+
+class GladiaError(Exception):
+    """Base of every error meant for the user."""
+
+    exit_code: ExitCode = ExitCode.UNEXPECTED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(GladiaError):
+    """Bad options or a request the API refused as invalid (400/422)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthError(GladiaError):
+    """Missing, wrong or insufficient API key (401/403)."""
+
+    exit_code = ExitCode.AUTH
+
+
+class NetworkError(GladiaError):
+    """Server unreachable, retries exhausted, 5xx, or a fatal WebSocket close."""
+
+    exit_code = ExitCode.NETWORK
+
+
+class AudioInputError(GladiaError):
+    """An audio source that cannot be read: missing file, bad format, missing device."""
+
+    exit_code = ExitCode.AUDIO_INPUT
+
+
+class Aborted(GladiaError):
+    """A second Ctrl-C: stop at once."""
+
+    exit_code = ExitCode.ABORTED
+
+    def __init__(self, message: str = "aborted") -> None:
+        super().__init__(message)

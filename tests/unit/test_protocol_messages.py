@@ -1,0 +1,113 @@
+"""Server message parsing: typed views, verbatim text kept, unknown types passed through."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gladia_cli.protocol.messages import (
+    AudioChunkAck,
+    MessageParseError,
+    PostTranscript,
+    ServerMessage,
+    SpeechEvent,
+    StopRecordingAck,
+    Transcript,
+    gating_flag,
+    parse_server_message,
+)
+
+UTTERANCE = {
+    "text": " see you",
+    "start": 12.4,
+    "end": 12.9,
+    "confidence": 0.71,
+    "channel": 1,
+    "language": "en",
+    "words": [{"word": " see", "start": 12.4, "end": 12.6, "confidence": 0.74}],
+}
+
+
+def _frame(**fields: object) -> str:
+    return json.dumps({"session_id": "s", "created_at": "2026-03-02T10:15:02.300Z", **fields})
+
+
+def test_transcript() -> None:
+    text = _frame(
+        type="transcript", data={"id": "01_00000003", "is_final": False, "utterance": UTTERANCE}
+    )
+    message = parse_server_message(text)
+    assert isinstance(message, Transcript)
+    assert message.text == text  # verbatim, for jsonl
+    assert message.utterance_id == "01_00000003"
+    assert message.is_final is False
+    assert message.utterance.channel == 1
+    assert message.utterance.words[0].word == " see"
+    assert message.session_id == "s"
+
+
+def test_acknowledgments() -> None:
+    ack = parse_server_message(
+        _frame(
+            type="audio_chunk",
+            acknowledged=True,
+            error=None,
+            data={"byte_range": [6400, 9600], "time_range": [0.2, 0.3]},
+        )
+    )
+    assert isinstance(ack, AudioChunkAck)
+    assert ack.acknowledged and ack.byte_range == (6400, 9600) and ack.time_range == (0.2, 0.3)
+    refused = parse_server_message(
+        _frame(type="audio_chunk", acknowledged=False, error={"message": "stopped"}, data=None)
+    )
+    assert isinstance(refused, AudioChunkAck)
+    assert not refused.acknowledged and refused.byte_range is None
+    assert refused.error_message == "stopped"
+    stop = parse_server_message(
+        _frame(
+            type="stop_recording",
+            acknowledged=True,
+            error=None,
+            data={"recording_duration": 59.8, "recording_left_to_process": 0.4},
+        )
+    )
+    assert isinstance(stop, StopRecordingAck) and stop.recording_duration == 59.8
+
+
+def test_speech_event_and_post_transcript() -> None:
+    speech = parse_server_message(_frame(type="speech_start", data={"time": 1.0, "channel": 2}))
+    assert isinstance(speech, SpeechEvent) and speech.channel == 2
+    post = parse_server_message(
+        _frame(
+            type="post_transcript",
+            data={"full_transcript": "see you", "languages": ["en"], "utterances": [UTTERANCE]},
+        )
+    )
+    assert isinstance(post, PostTranscript) and post.utterances[0].text == " see you"
+
+
+def test_unknown_type_and_odd_shapes_are_kept_not_fatal() -> None:
+    unknown = parse_server_message(_frame(type="post_chapterization", data={"results": []}))
+    assert type(unknown) is ServerMessage and unknown.type == "post_chapterization"
+    broken = parse_server_message(_frame(type="transcript", data={"id": "x"}))  # no utterance
+    assert type(broken) is ServerMessage and broken.type == "transcript"
+    untyped = parse_server_message(json.dumps({"hello": 1}))
+    assert untyped.type == "unknown"
+
+
+@pytest.mark.parametrize("text", ["not json", "[1, 2]", '"a string"'])
+def test_not_an_object_is_a_parse_error(text: str) -> None:
+    with pytest.raises(MessageParseError):
+        parse_server_message(text)
+
+
+def test_gating_flags() -> None:
+    assert gating_flag("transcript", is_final=False) == "receive_partial_transcripts"
+    assert gating_flag("transcript", is_final=True) == "receive_final_transcripts"
+    assert gating_flag("speech_end") == "receive_speech_events"
+    assert gating_flag("sentiment_analysis") == "receive_realtime_processing_events"
+    assert gating_flag("post_final_transcript") == "receive_post_processing_events"
+    assert gating_flag("audio_chunk") == "receive_acknowledgments"
+    assert gating_flag("end_session") == "receive_lifecycle_events"
+    assert gating_flag("something_new") is None
