@@ -1,0 +1,58 @@
+"""How a local server is set up: address, engine, limits, and the faults it injects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Misbehaviour on request, so clients can be tested against a server that fails.
+
+    Connection faults (drop, close) fire on the first `fault_connections` connections of
+    each session, counting bytes per connection; later connections behave.
+    """
+
+    # Statuses returned by successive `POST /v2/live` calls before they succeed again.
+    init_failures: tuple[int, ...] = ()
+    # Drop the connection without a close frame (TCP FIN, as a broken network looks to the
+    # client) once it has received more than this many audio bytes; the chunk that crosses
+    # the limit is discarded unacknowledged, as if lost in transit.
+    drop_after_bytes: int | None = None
+    drop_after_seconds: float | None = None
+    # Close with this code once the connection has received `close_after_bytes` audio bytes.
+    close_code: int | None = None
+    close_after_bytes: int = 0
+    fault_connections: int = 1
+    ack_delay: float = 0.0  # seconds each acknowledgment is held back
+    withhold_acks: bool = False  # never acknowledge audio
+
+    @property
+    def any_connection_fault(self) -> bool:
+        return (
+            self.drop_after_bytes is not None
+            or self.drop_after_seconds is not None
+            or self.close_code is not None
+        )
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    engine: str = "sphinx"
+    script_path: str | None = None  # text for the scripted engine
+    api_key: str | None = None  # when set, the only key accepted
+    idle_timeout: float = 30.0  # seconds without audio before a session is finished
+    max_duration: float = 3 * 3600.0  # seconds a session may record
+    max_sessions: int | None = None  # concurrent unfinished sessions; 429 beyond
+    strict_init: bool = False  # reject unknown init body keys
+    faults: Faults = field(default_factory=Faults)
+    workers: int = 2  # threads running the recognisers
+
+    def describe_problem(self) -> str | None:
+        """Why this configuration must not run, or None."""
+        loopback = self.host in ("127.0.0.1", "::1", "localhost")
+        if not loopback and not self.api_key:
+            return f"binding {self.host} exposes the server to the network: set an API key"
+        return None

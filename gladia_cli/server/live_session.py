@@ -1,0 +1,558 @@
+"""One live session on the local server: its audio, its transcription, its messages, its end.
+
+A session outlives its connections: a client may drop and reconnect to the same URL, and
+nothing is lost either way. Audio is placed on the session stream by `AudioIngest` (re-sent
+bytes are kept once), stored on disk, and transcribed on a worker thread. Messages go
+through one ordered outbox; what a dropped connection did not get is delivered on the next
+one (acknowledgments excepted: they belong to the connection that carried the audio).
+
+The end follows protocol.md §4.2: stop ack → remaining finals and add-ons → end_recording →
+post_transcript → post_summarization / post_chapterization → post_final_transcript →
+end_session → close 1000. A session also ends when its client closes with 1000 without
+stopping (finished in the background), when no audio came for `idle_timeout` seconds, and
+after `max_duration` seconds of recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.protocol.closing import NORMAL, SUPERSEDED
+from gladia_cli.protocol.messages import build_message, gating_flag, iso_timestamp
+from gladia_cli.server import addons
+from gladia_cli.server.audio_store import AudioStore, find_wav_data
+from gladia_cli.server.config import ServerConfig
+from gladia_cli.server.engines.base import (
+    ChannelSettings,
+    Engine,
+    Hypothesis,
+    SpeechEnded,
+    SpeechStarted,
+)
+from gladia_cli.server.ingest import AudioIngest, Received
+from gladia_cli.server.transcriber import ChannelEvent, Transcriber
+
+log = logging.getLogger("gladia.server")
+
+STOPPED_CHUNK = "Recording is stopped, audio chunk ignored"
+
+
+class Connection(Protocol):
+    """What a session needs of a WebSocket connection."""
+
+    async def send_text(self, text: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass
+class _Outgoing:
+    text: str
+    ack_end: int | None = None  # set on acknowledgments: dropped with their connection
+
+
+def _now_iso() -> str:
+    return iso_timestamp(datetime.now(UTC))
+
+
+class LiveSession:
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        token: str,
+        request_id: str,
+        config: dict[str, Any],
+        engine: Engine,
+        server: ServerConfig,
+        executor: Executor,
+        on_callback: Callable[[LiveSession, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.id = session_id
+        self.token = token
+        self.request_id = request_id
+        self.config = config
+        self.created_at = _now_iso()
+        self.completed_at: str | None = None
+        self.status = "queued"
+        self.post_session_metadata: dict[str, Any] = {}
+        self.fmt = AudioFormat.from_config(config)
+        self._flags: dict[str, bool] = config["messages_config"]
+        self._engine = engine
+        self._server = server
+        self._executor = executor
+        self._on_callback = on_callback
+        self._loop = asyncio.get_running_loop()
+
+        self.store = AudioStore()
+        self.ingest = AudioIngest(
+            self.store.read, append_only=not self._flags["receive_acknowledgments"]
+        )
+        self.header_bytes: int | None = None  # a RIFF header the client sent first, if any
+        self._transcriber: Transcriber | None = None
+        self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._queued_bytes = 0
+        self._processor: asyncio.Task[None] | None = None
+
+        self.connection: Connection | None = None
+        self.connections = 0
+        self.faulted_connections = 0
+        self._outbox: deque[_Outgoing] = deque()
+        self._outbox_changed = asyncio.Event()
+        self.messages: list[str] = []  # what was sent, for `result.messages`
+
+        self.recording = True
+        self.client_gone = False  # closed with 1000: nothing more goes on the socket
+        self._finalizer: asyncio.Task[None] | None = None
+        self.finished = asyncio.Event()
+        # After the end, a client may reconnect for a while (the last messages can be lost
+        # with a dropped connection): it gets the closing messages again, then 1000.
+        self._linger_until = float("inf")
+        self._closing_messages: list[str] = []
+        self._started = self._loop.time()
+        self._last_audio = self._started
+        self._recording_started = False
+        self._utterance_counts: dict[int, int] = {}
+        self._open_utterance: dict[int, str] = {}
+        self.utterances: list[dict[str, Any]] = []
+        self._entities: list[dict[str, Any]] = []
+        self._sentiments: list[dict[str, Any]] = []
+        self._result: dict[str, Any] | None = None
+        self._watchdog = self._loop.create_task(self._watch())
+
+    # --- audio -------------------------------------------------------------------------
+
+    @property
+    def audio_bytes(self) -> int:
+        return self.ingest.committed - (self.header_bytes or 0)
+
+    @property
+    def audio_duration(self) -> float:
+        return self.fmt.seconds(self.audio_bytes - self.audio_bytes % self.fmt.frame_bytes)
+
+    def receive_audio(self, chunk: bytes) -> Received | None:
+        """Place a chunk on the stream; None when recording has stopped (it is refused)."""
+        if not self.recording:
+            return None
+        self._last_audio = self._loop.time()
+        received = self.ingest.receive(chunk)
+        fresh = received.fresh
+        if self.header_bytes is None and fresh:
+            self.header_bytes = find_wav_data(fresh) or 0
+            audio = fresh[self.header_bytes :]
+        else:
+            audio = fresh
+        self.store.append(fresh)
+        if audio:
+            if not self._recording_started:
+                self._recording_started = True
+                self.emit("start_recording")
+            self._queued_bytes += len(audio)
+            self._audio.put_nowait(audio)
+            if self._processor is None:
+                self._processor = self._loop.create_task(self._process())
+        return received
+
+    def acknowledgment(self, received: Received | None) -> dict[str, Any]:
+        if received is None:
+            return build_message(
+                "audio_chunk",
+                self.id,
+                _now_iso(),
+                acknowledged=False,
+                error={"message": STOPPED_CHUNK},
+                data=None,
+            )
+        header = self.header_bytes or 0
+        audio_start = max(0, received.start - header)
+        audio_end = max(0, received.end - header)
+        bps = self.fmt.bytes_per_second
+        return build_message(
+            "audio_chunk",
+            self.id,
+            _now_iso(),
+            acknowledged=True,
+            error=None,
+            data={
+                "byte_range": [received.start, received.end],
+                "time_range": [round(audio_start / bps, 6), round(audio_end / bps, 6)],
+            },
+        )
+
+    def send_acknowledgment(self, connection: Connection, received: Received | None) -> None:
+        if connection is not self.connection or not self._flags["receive_acknowledgments"]:
+            return
+        message = self.acknowledgment(received)
+        ack_end = received.end if received is not None else None
+        self._outbox.append(_Outgoing(json.dumps(message, separators=(",", ":")), ack_end))
+        self._outbox_changed.set()
+
+    async def _process(self) -> None:
+        """Feed queued audio to the recogniser, in order, batching what piled up."""
+        while True:
+            data = await self._audio.get()
+            pieces = [] if data is None else [data]
+            ended = data is None
+            while not ended and not self._audio.empty():
+                more = self._audio.get_nowait()
+                if more is None:
+                    ended = True
+                else:
+                    pieces.append(more)
+            if pieces:
+                batch = b"".join(pieces)
+                events = await self._loop.run_in_executor(self._executor, self._feed, batch)
+                self._queued_bytes -= len(batch)
+                self._handle(events)
+            if ended:
+                events = await self._loop.run_in_executor(self._executor, self._finish)
+                self._handle(events)
+                return
+
+    def _feed(self, data: bytes) -> list[ChannelEvent]:
+        if self._transcriber is None:
+            self._transcriber = Transcriber(self._engine, self.fmt, self._channel_settings())
+        return self._transcriber.feed(data)
+
+    def _finish(self) -> list[ChannelEvent]:
+        return self._transcriber.finish() if self._transcriber is not None else []
+
+    def _channel_settings(self) -> list[ChannelSettings]:
+        pre = self.config["pre_processing"]
+        return [
+            ChannelSettings(
+                channel=c,
+                endpointing=float(self.config["endpointing"]),
+                max_duration_without_endpointing=float(
+                    self.config["maximum_duration_without_endpointing"]
+                ),
+                speech_threshold=float(pre["speech_threshold"]),
+                language=self.language,
+            )
+            for c in range(self.fmt.channels)
+        ]
+
+    @property
+    def language(self) -> str:
+        languages = self.config["language_config"]["languages"]
+        return str(languages[0]) if languages else "en"
+
+    # --- recogniser events → messages --------------------------------------------------
+
+    def _handle(self, events: list[ChannelEvent]) -> None:
+        for channel, event in events:
+            if isinstance(event, SpeechStarted):
+                count = self._utterance_counts.get(channel, 0)
+                self._utterance_counts[channel] = count + 1
+                self._open_utterance[channel] = f"{channel:02d}_{count:08d}"
+                self.emit("speech_start", data={"time": round(event.time, 3), "channel": channel})
+            elif isinstance(event, SpeechEnded):
+                self.emit("speech_end", data={"time": round(event.time, 3), "channel": channel})
+            elif isinstance(event, Hypothesis):
+                self._transcript(channel, event)
+
+    def _utterance(self, channel: int, hyp: Hypothesis) -> dict[str, Any]:
+        return {
+            "text": " " + hyp.text.strip(),
+            "start": round(hyp.start, 3),
+            "end": round(hyp.end, 3),
+            "confidence": round(hyp.confidence, 3),
+            "channel": channel,
+            "language": self.language,
+            "words": [
+                {
+                    "word": " " + w.word,
+                    "start": round(w.start, 3),
+                    "end": round(w.end, 3),
+                    "confidence": round(w.confidence, 3),
+                }
+                for w in hyp.words
+            ],
+        }
+
+    def _transcript(self, channel: int, hyp: Hypothesis) -> None:
+        utterance_id = self._open_utterance.get(channel, f"{channel:02d}_00000000")
+        utterance = self._utterance(channel, hyp)
+        self.emit(
+            "transcript",
+            data={"id": utterance_id, "is_final": hyp.is_final, "utterance": utterance},
+        )
+        if hyp.is_final:
+            self.utterances.append(utterance)
+            self._realtime_addons(utterance_id, utterance)
+
+    def _realtime_addons(self, utterance_id: str, utterance: dict[str, Any]) -> None:
+        realtime = self.config["realtime_processing"]
+        if realtime.get("translation"):
+            for _ in (realtime.get("translation_config") or {}).get("target_languages", []):
+                self.emit(
+                    "translation", error={"message": addons.TRANSLATION_UNAVAILABLE}, data=None
+                )
+        if realtime.get("named_entity_recognition"):
+            results = addons.named_entities(utterance)
+            self._entities += results
+            self.emit(
+                "named_entity_recognition",
+                error=None,
+                data={"utterance_id": utterance_id, "utterance": utterance, "results": results},
+            )
+        if realtime.get("sentiment_analysis"):
+            results = addons.sentiment(utterance)
+            self._sentiments += results
+            self.emit(
+                "sentiment_analysis",
+                error=None,
+                data={"utterance_id": utterance_id, "utterance": utterance, "results": results},
+            )
+
+    # --- delivery ------------------------------------------------------------------------
+
+    def emit(self, message_type: str, **fields: Any) -> None:
+        """Send a message to the client (as messages_config allows) and to the callback."""
+        message = build_message(message_type, self.id, _now_iso(), **fields)
+        if self._on_callback is not None:
+            self._on_callback(self, message)
+        data = fields.get("data")
+        is_final = bool(data.get("is_final", True)) if isinstance(data, dict) else True
+        flag = gating_flag(message_type, is_final)
+        if flag is not None and not self._flags.get(flag, False):
+            return
+        text = json.dumps(message, separators=(",", ":"))
+        self.messages.append(text)
+        if not self.client_gone:
+            self._outbox.append(_Outgoing(text))
+            self._outbox_changed.set()
+
+    @property
+    def reconnectable(self) -> bool:
+        if self.client_gone:
+            return False
+        return not self.finished.is_set() or self._loop.time() < self._linger_until
+
+    def attach(self, connection: Connection) -> None:
+        """A client connected to the session's URL (the first time, or to resume)."""
+        previous = self.connection
+        if previous is not None:
+            self._loop.create_task(previous.close(SUPERSEDED, "another connection took over"))
+        self.connection = connection
+        self.connections += 1
+        self.ingest.new_connection()
+        self._last_audio = self._loop.time()
+        if self.status == "queued":
+            self.status = "processing"
+        if self.finished.is_set() and not self._outbox:
+            # What reached our socket may not have reached the client: say the end again.
+            self._outbox.extend(_Outgoing(text) for text in self._closing_messages)
+        self._outbox_changed.set()
+
+    def detach(self, connection: Connection, close_code: int | None) -> None:
+        """The connection ended; `close_code` is the client's, None when it did not close."""
+        if connection is not self.connection:
+            return
+        self.connection = None
+        self._outbox = deque(m for m in self._outbox if m.ack_end is None)
+        if close_code == NORMAL and not self.finished.is_set():
+            # Gladia's documented alternative to stop_recording: finish in the background.
+            self.client_gone = True
+            self._outbox.clear()
+            self.finish("client closed with 1000")
+
+    async def deliver(self, connection: Connection) -> None:
+        """Write the outbox to `connection` until it is replaced, then close it with 1000
+        once the session has ended and everything was delivered."""
+        while connection is self.connection:
+            self._outbox_changed.clear()
+            while self._outbox and connection is self.connection:
+                item = self._outbox[0]
+                try:
+                    await connection.send_text(item.text)
+                except (ConnectionError, RuntimeError):
+                    return
+                if self._outbox and self._outbox[0] is item:
+                    self._outbox.popleft()
+                if item.ack_end is not None:
+                    self.ingest.acknowledged(item.ack_end)
+            if self.finished.is_set() and not self._outbox and connection is self.connection:
+                await connection.close(NORMAL, "session ended")
+                return
+            await self._outbox_changed.wait()
+
+    # --- the end -------------------------------------------------------------------------
+
+    def stop(self) -> dict[str, Any]:
+        """`stop_recording` from the client: its acknowledgment, and the end begins."""
+        if not self.recording:
+            return build_message(
+                "stop_recording",
+                self.id,
+                _now_iso(),
+                acknowledged=False,
+                error={"message": "Recording is already stopped"},
+                data=None,
+            )
+        ack = build_message(
+            "stop_recording",
+            self.id,
+            _now_iso(),
+            acknowledged=True,
+            error=None,
+            data={
+                "recording_duration": round(self.audio_duration, 3),
+                "recording_left_to_process": round(self.fmt.seconds(self._queued_bytes), 3),
+            },
+        )
+        self.finish("stop_recording")
+        return ack
+
+    def send_stop_acknowledgment(self, connection: Connection) -> None:
+        ack = self.stop()
+        if connection is self.connection and self._flags["receive_acknowledgments"]:
+            # The ack goes ahead of the end sequence the stop just started.
+            self._outbox.append(_Outgoing(json.dumps(ack, separators=(",", ":"))))
+            self._outbox_changed.set()
+
+    def finish(self, reason: str) -> None:
+        """End recording and run post-processing (once, whatever asks first)."""
+        self.recording = False
+        if self._finalizer is None:
+            log.info("session %s: ending (%s)", self.id, reason)
+            self._finalizer = self._loop.create_task(self._finalize())
+
+    async def _finalize(self) -> None:
+        self._watchdog.cancel()
+        if self._processor is not None:
+            self._audio.put_nowait(None)
+            await self._processor
+        closing_from = len(self.messages)
+        self.emit("end_recording", data={"recording_duration": round(self.audio_duration, 3)})
+        started = time.monotonic()
+        transcription = self._transcription()
+        self.emit("post_transcript", data=transcription)
+        result: dict[str, Any] = {"metadata": {}, "transcription": transcription}
+        self._post_processing(result)
+        result["metadata"] = {
+            "audio_duration": round(self.audio_duration, 3),
+            "number_of_distinct_channels": self.fmt.channels,
+            "billing_time": round(self.audio_duration * self.fmt.channels, 3),
+            "transcription_time": round(time.monotonic() - started + self._processing_time(), 3),
+        }
+        self.emit("post_final_transcript", data=result)
+        self.emit("end_session")
+        self._closing_messages = self.messages[closing_from:]
+        self._result = result
+        self.status = "done"
+        self.completed_at = _now_iso()
+        self._linger_until = self._loop.time() + self._server.idle_timeout
+        self.finished.set()
+        self._outbox_changed.set()
+        log.info(
+            "session %s: done, %.2f s of audio, %d utterances",
+            self.id,
+            self.audio_duration,
+            len(self.utterances),
+        )
+
+    def _processing_time(self) -> float:
+        return max(0.0, self._loop.time() - self._started)
+
+    def _transcription(self) -> dict[str, Any]:
+        ordered = sorted(self.utterances, key=lambda u: (u["start"], u["channel"]))
+        return {
+            "full_transcript": " ".join(u["text"].strip() for u in ordered),
+            "languages": [self.language],
+            "utterances": ordered,
+        }
+
+    def _post_processing(self, result: dict[str, Any]) -> None:
+        realtime = self.config["realtime_processing"]
+        post = self.config["post_processing"]
+        utterances = result["transcription"]["utterances"]
+        if realtime.get("translation"):
+            result["translation"] = addons.container(
+                None,
+                0.0,
+                {
+                    "status_code": 501,
+                    "exception": "NotImplemented",
+                    "message": addons.TRANSLATION_UNAVAILABLE,
+                },
+            )
+        if realtime.get("named_entity_recognition"):
+            result["named_entity_recognition"] = addons.container(self._entities, 0.0)
+        if realtime.get("sentiment_analysis"):
+            result["sentiment_analysis"] = addons.container(self._sentiments, 0.0)
+        if post.get("summarization"):
+            started = time.monotonic()
+            kind = (post.get("summarization_config") or {}).get("type", "general")
+            summary = addons.summarize(utterances, kind)
+            self.emit("post_summarization", error=None, data={"results": summary})
+            result["summarization"] = addons.container(summary, time.monotonic() - started)
+        if post.get("chapterization"):
+            started = time.monotonic()
+            chapters = addons.chapters(utterances)
+            self.emit("post_chapterization", error=None, data={"results": chapters})
+            result["chapterization"] = addons.container(chapters, time.monotonic() - started)
+
+    async def _watch(self) -> None:
+        """Finish a session left without audio for `idle_timeout`, or past `max_duration`."""
+        while self.recording:
+            now = self._loop.time()
+            idle_left = self._last_audio + self._server.idle_timeout - now
+            max_left = self._started + self._server.max_duration - now
+            if max_left <= 0:
+                self.finish("maximum duration reached")
+                return
+            if idle_left <= 0:
+                self.finish(f"no audio for {self._server.idle_timeout:g} s")
+                return
+            await asyncio.sleep(min(idle_left, max_left))
+
+    # --- REST views ----------------------------------------------------------------------
+
+    def describe(self, *, with_result: bool = True) -> dict[str, Any]:
+        """The session as `GET /v2/live/{id}` shows it (Gladia's StreamingResponse)."""
+        result = None
+        if with_result and self._result is not None:
+            result = {**self._result, "messages": list(self.messages)}
+        has_audio = self.store.size > 0
+        return {
+            "id": self.id,
+            "request_id": self.request_id,
+            "version": 2,
+            "status": self.status,
+            "created_at": self.created_at,
+            "completed_at": self.completed_at,
+            "kind": "live",
+            "custom_metadata": self.config.get("custom_metadata") or {},
+            "error_code": None,
+            "post_session_metadata": self.post_session_metadata,
+            "file": {
+                "id": self.id,
+                "filename": None,
+                "source": None,
+                "audio_duration": round(self.audio_duration, 3) if has_audio else None,
+                "number_of_channels": self.fmt.channels,
+            },
+            "request_params": self.config,
+            "result": result,
+        }
+
+    async def close(self) -> None:
+        """Forget the session (DELETE or server shutdown)."""
+        self._watchdog.cancel()
+        if self._finalizer is None and self._processor is not None:
+            self._processor.cancel()
+        if self.connection is not None:
+            connection, self.connection = self.connection, None
+            await connection.close(NORMAL, "session deleted")
+        self.store.close()

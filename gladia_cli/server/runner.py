@@ -1,0 +1,95 @@
+"""Running the server: in the foreground (`gladia serve`) or on a background thread of the
+current process (`--local`, and the tests), where it binds port 0 and reports the URL it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import TracebackType
+
+from aiohttp import web
+
+from gladia_cli.server.app import create_app
+from gladia_cli.server.config import ServerConfig
+
+
+async def _start(config: ServerConfig) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(create_app(config), handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+    await site.start()
+    server = site._server
+    assert isinstance(server, asyncio.Server) and server.sockets
+    host, port = server.sockets[0].getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return runner, f"http://{shown}:{port}"
+
+
+class LocalServer:
+    """A server on a background thread, as a context manager: `with LocalServer() as s: s.url`."""
+
+    def __init__(self, config: ServerConfig | None = None) -> None:
+        self.config = config or ServerConfig(port=0)
+        self.url = ""
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="gladia-local-server", daemon=True)
+        self._ready = threading.Event()
+        self._failure: BaseException | None = None
+        self._runner: web.AppRunner | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._runner, self.url = self._loop.run_until_complete(_start(self.config))
+        except BaseException as exc:
+            self._failure = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
+
+    def start(self) -> LocalServer:
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
+        return self
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(config: ServerConfig, on_ready: Callable[[str], None]) -> None:
+    """Run until SIGINT or SIGTERM, then close every session and connection cleanly."""
+
+    async def main() -> None:
+        runner, url = await _start(config)
+        on_ready(url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        logging.getLogger("gladia.server").info("shutting down")
+        await runner.cleanup()
+
+    asyncio.run(main())

@@ -1,0 +1,208 @@
+"""The live WebSocket: `GET /v2/live?token=…` upgraded. One reader loop per connection.
+
+Close codes chosen where Gladia documents none (protocol.md §10), all in the 4400–4499
+"do not reconnect" range: 4401 unknown token, 4410 session already finished, 4400 a message
+that cannot be understood (invalid JSON, invalid base64, an audio_chunk without a chunk).
+A frame over 1 MiB gets 1009. An unknown message type is not
+fatal: it gets an `error` message and the connection goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import WSMessage, WSMsgType, web
+
+from gladia_cli.protocol.closing import (
+    BAD_MESSAGE,
+    INVALID_TOKEN,
+    MAX_FRAME_BYTES,
+    MESSAGE_TOO_BIG,
+    SESSION_FINISHED,
+)
+from gladia_cli.server.config import Faults
+from gladia_cli.server.live_session import LiveSession
+
+log = logging.getLogger("gladia.server")
+
+FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
+HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES
+
+
+class WebSocketConnection:
+    """One client connection to a session, with the faults it is due to suffer.
+
+    Only the connection's reader task closes the socket: aiohttp drains what the client
+    still sends until its close reply only when no other task is inside `receive()`.
+    Closing from elsewhere would discard that unread input, and the reset it causes can
+    make the client lose our last messages, close frame included.
+    """
+
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, faults: Faults | None):
+        self.ws = ws
+        self._transport = request.transport
+        self.faults = faults  # None when this connection behaves
+        self.received = 0
+        self.dropped = False
+        self.close_request: tuple[int, str] | None = None
+        self._wake = asyncio.Event()
+
+    async def send_text(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Ask the reader task to close with `code` (any task may ask; the first ask wins)."""
+        if self.close_request is None:
+            self.close_request = (code, reason)
+        self._wake.set()
+
+    def drop(self) -> None:
+        """End the TCP connection without a WebSocket close frame: what a network failure
+        looks like to the client. What was already written is still delivered (FIN)."""
+        self.dropped = True
+        if self._transport is not None:
+            self._transport.close()
+
+    async def next_message(self) -> WSMessage | None:
+        """The next client message, or None when a close was asked for meanwhile."""
+        receive = asyncio.ensure_future(self.ws.receive())
+        wake = asyncio.ensure_future(self._wake.wait())
+        await asyncio.wait({receive, wake}, return_when=asyncio.FIRST_COMPLETED)
+        wake.cancel()
+        if receive.done():
+            return receive.result()
+        receive.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receive
+        return None
+
+
+async def live_socket(request: web.Request, session: LiveSession | None) -> web.WebSocketResponse:
+    # aiohttp's own limit only guards memory: it rejects a frame before reading it, and the
+    # reset that follows can swallow the close frame. Gladia's 1 MiB is checked below, on
+    # a frame read whole, so the client reliably gets its 1009.
+    ws = web.WebSocketResponse(max_msg_size=HARD_FRAME_LIMIT, compress=False)
+    await ws.prepare(request)
+    if session is None:
+        await ws.close(code=INVALID_TOKEN, message=b"invalid or expired token")
+        return ws
+    if not session.reconnectable:
+        await ws.close(code=SESSION_FINISHED, message=b"session already finished")
+        return ws
+
+    faults = request.app[FAULTS]
+    faulty = faults.any_connection_fault and session.connections < faults.fault_connections
+    conn = WebSocketConnection(ws, request, faults if faulty else None)
+    session.attach(conn)
+    log.info("session %s: connection %d opened", session.id, session.connections)
+    writer = asyncio.create_task(session.deliver(conn))
+    loop = asyncio.get_running_loop()
+    drop_timer = None
+    if conn.faults is not None and conn.faults.drop_after_seconds is not None:
+        drop_timer = loop.call_later(conn.faults.drop_after_seconds, conn.drop)
+    if conn.faults is not None and conn.faults.close_code and conn.faults.close_after_bytes == 0:
+        await conn.close(conn.faults.close_code, "fault injection")
+
+    close_code: int | None = None
+    try:
+        while not conn.dropped and not ws.closed:
+            if conn.close_request is not None:
+                code, reason = conn.close_request
+                await ws.close(code=code, message=reason.encode()[:123])
+                break
+            msg = await conn.next_message()
+            if msg is None:
+                continue
+            if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT) and _too_big(msg.data):
+                await conn.close(MESSAGE_TOO_BIG, "frame larger than 1 MiB")
+            elif msg.type is WSMsgType.BINARY:
+                await _on_audio(session, conn, msg.data)
+            elif msg.type is WSMsgType.TEXT:
+                await _on_text(session, conn, msg.data)
+            elif msg.type is WSMsgType.CLOSE:
+                close_code = int(msg.data)
+                break
+            else:  # CLOSING, CLOSED, ERROR: the connection is over
+                break
+    finally:
+        if drop_timer is not None:
+            drop_timer.cancel()
+        session.detach(conn, close_code)
+        writer.cancel()
+        log.info(
+            "session %s: connection closed (%s), %d bytes received on it",
+            session.id,
+            "dropped" if close_code is None else f"code {close_code}",
+            conn.received,
+        )
+    return ws
+
+
+def _too_big(data: str | bytes) -> bool:
+    if isinstance(data, str):
+        return len(data) > MAX_FRAME_BYTES // 4 and len(data.encode()) > MAX_FRAME_BYTES
+    return len(data) > MAX_FRAME_BYTES
+
+
+async def _on_audio(session: LiveSession, conn: WebSocketConnection, chunk: bytes) -> None:
+    conn.received += len(chunk)
+    faults = conn.faults
+    if faults is not None:
+        if faults.drop_after_bytes is not None and conn.received > faults.drop_after_bytes:
+            conn.drop()  # this chunk is "lost in transit": neither kept nor acknowledged
+            return
+        if (
+            faults.close_code
+            and faults.close_after_bytes
+            and conn.received >= faults.close_after_bytes
+        ):
+            await conn.close(faults.close_code, "fault injection")
+            return
+    received = session.receive_audio(chunk)
+    settings: Faults = faults or Faults()
+    if settings.withhold_acks:
+        return
+    if settings.ack_delay > 0:
+        asyncio.get_running_loop().call_later(
+            settings.ack_delay, session.send_acknowledgment, conn, received
+        )
+    else:
+        session.send_acknowledgment(conn, received)
+
+
+async def _on_text(session: LiveSession, conn: WebSocketConnection, text: str) -> None:
+    try:
+        payload: Any = json.loads(text)
+    except json.JSONDecodeError:
+        await conn.close(BAD_MESSAGE, "invalid JSON")
+        return
+    if not isinstance(payload, dict):
+        await conn.close(BAD_MESSAGE, "a message must be a JSON object")
+        return
+    message_type = payload.get("type")
+    if message_type == "audio_chunk":
+        data = payload.get("data")
+        chunk = data.get("chunk") if isinstance(data, dict) else None
+        if not isinstance(chunk, str):
+            await conn.close(BAD_MESSAGE, "audio_chunk needs data.chunk, a base64 string")
+            return
+        try:
+            audio = base64.b64decode(chunk, validate=True)
+        except (binascii.Error, ValueError):
+            await conn.close(BAD_MESSAGE, "audio_chunk data.chunk is not valid base64")
+            return
+        await _on_audio(session, conn, audio)
+    elif message_type == "stop_recording":
+        session.send_stop_acknowledgment(conn)
+    else:
+        session.emit(
+            "error",
+            error={"message": f"unknown message type {message_type!r}"},
+            data={"code": "unknown_message_type", "message": f"unknown type {message_type!r}"},
+        )

@@ -1,0 +1,66 @@
+"""Conformance: Gladia's official Python SDK, as a client of `gladia serve`."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from tests.support import serve_process, tone_bursts
+
+sdk = pytest.importorskip("gladiaio_sdk")
+
+AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0).tobytes()
+
+
+def test_the_official_sdk_streams_to_gladia_serve() -> None:
+    with serve_process("--engine", "scripted") as url:
+        client = sdk.GladiaClient(api_key="any-key", api_url=url)
+        live = client.live_v2()
+        messages: list[Any] = []
+        ended: list[Any] = []
+        errors: list[Exception] = []
+        done = threading.Event()
+        session = live.start_session(
+            {
+                "encoding": "wav/pcm",
+                "sample_rate": 16000,
+                "bit_depth": 16,
+                "channels": 1,
+                "messages_config": {"receive_partial_transcripts": True},
+            }
+        )
+        session.on("message", messages.append)
+        session.on("error", errors.append)
+
+        def on_ended(message: Any) -> None:
+            ended.append(message)
+            done.set()
+
+        session.on("ended", on_ended)
+        assert session.wait_until_ready(10)
+        for start in range(0, len(AUDIO), 3200):
+            session.send_audio(AUDIO[start : start + 3200])
+        session.stop_recording()
+        assert done.wait(20), "the SDK never saw the session end"
+
+        assert not errors
+        assert ended[0].code == 1000
+        types = [m.type for m in messages]
+        finals = [m for m in messages if m.type == "transcript" and m.data.is_final]
+        partials = [m for m in messages if m.type == "transcript" and not m.data.is_final]
+        assert len(finals) == 3 and partials
+        assert all(f.data.utterance.text.strip() for f in finals)
+        assert "post_final_transcript" in types
+        final = next(m for m in messages if m.type == "post_final_transcript")
+        assert final.data.metadata.audio_duration == pytest.approx(4.0)
+
+        result = live.get(session.session_id)
+        assert result.status == "done"
+        assert result.result.metadata.number_of_distinct_channels == 1
+        audio = live.get_file(session.session_id)
+        assert audio[:4] == b"RIFF" and audio[44:] == AUDIO
+        listed = live.list({"limit": 5})
+        assert any(item.id == session.session_id for item in listed.items)
+        assert live.delete(session.session_id)
