@@ -1,0 +1,52 @@
+"""What every audio source gives the streamer: int16 PCM blocks in one fixed format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Int16Block = npt.NDArray[np.int16]  # shape (frames, channels)
+
+
+@dataclass(frozen=True)
+class PcmFormat:
+    sample_rate: int
+    channels: int
+
+
+class AudioSource(Protocol):
+    """A source of interleaved int16 audio.
+
+    `blocks` yields arrays of shape (n, channels), n ≤ `frames` (only the last may be
+    shorter). A problem found only at the end (a truncated file, a lost device) is raised
+    after every readable block was yielded, so what was read is still sent and transcribed.
+    `stop` may be called from another thread (Ctrl-C): `blocks` then ends soon, cleanly.
+    """
+
+    @property
+    def format(self) -> PcmFormat: ...
+
+    @property
+    def labels(self) -> list[str] | None:
+        """Default channel labels (`mix` uses the file names), or None."""
+        ...
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of audio when known in advance (for progress), else None."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """A few words for messages: the file name, the device name."""
+        ...
+
+    def blocks(self, frames: int) -> Iterator[Int16Block]: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...

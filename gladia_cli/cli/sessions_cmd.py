@@ -1,0 +1,73 @@
+"""`gladia sessions get|list|delete`: the REST endpoints around live sessions."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Look up, list and delete live sessions.", no_args_is_help=True)
+
+ApiKey = Annotated[
+    str | None,
+    typer.Option("--api-key", help="API key (prefer GLADIA_API_KEY).", show_default=False),
+]
+ApiUrl = Annotated[
+    str | None,
+    typer.Option("--api-url", help="API base URL (env: GLADIA_API_URL)", show_default=False),
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
+def _api(api_key: str | None, api_url: str | None):  # type: ignore[no-untyped-def]
+    from gladia_cli.client.api import LiveApi
+    from gladia_cli.settings import resolve
+
+    return LiveApi(resolve(api_key=api_key, api_url=api_url, environ=os.environ))
+
+
+def _print(data: object) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command("get")
+def get_command(
+    session_id: Annotated[str, typer.Argument(help="Session id.", show_default=False)],
+    api_key: ApiKey = None,
+    api_url: ApiUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Show a session and its result (JSON)."""
+    _print(_api(api_key, api_url).get(session_id))
+
+
+@app.command("list")
+def list_command(
+    limit: Annotated[int, typer.Option("--limit", help="Sessions per page.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", help="Sessions to skip.")] = 0,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--status", help="queued, processing, done or error (repeatable).", show_default=False
+        ),
+    ] = None,
+    api_key: ApiKey = None,
+    api_url: ApiUrl = None,
+    debug: Debug = False,
+) -> None:
+    """List sessions, newest first (JSON)."""
+    _print(_api(api_key, api_url).list(offset=offset, limit=limit, status=status))
+
+
+@app.command("delete")
+def delete_command(
+    session_id: Annotated[str, typer.Argument(help="Session id.", show_default=False)],
+    api_key: ApiKey = None,
+    api_url: ApiUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Delete a session and its audio."""
+    _api(api_key, api_url).delete(session_id)
+    typer.echo(f"deleted {session_id}", err=True)

@@ -1,0 +1,160 @@
+"""The HTTP half of the live API, with requests: create a session, and the REST endpoints.
+
+Failures become the error tree's exit codes: 401/403 → 3 (auth), 400/422 → 2 (the server's
+validation messages shown), unreachable / 5xx / retries exhausted → 4.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from gladia_cli import __version__
+from gladia_cli.errors import AuthError, GladiaError, NetworkError, UsageError
+from gladia_cli.protocol.retry import RETRYABLE_STATUSES, Backoff, retry_after
+from gladia_cli.safe_text import plain
+from gladia_cli.settings import Settings
+
+KEY_HINT = "set GLADIA_API_KEY (or api_key in the config file), or use --local to run offline"
+
+
+@dataclass(frozen=True)
+class CreatedSession:
+    id: str
+    url: str  # the WebSocket URL, carrying the session token: never print it
+    created_at: str
+
+
+def _server_message(response: requests.Response) -> str:
+    """The error text a Gladia-shaped body carries, made safe to print on one line."""
+    try:
+        body = response.json()
+    except ValueError:
+        return plain(response.text[:200]) or response.reason or ""
+    if not isinstance(body, dict):
+        return ""
+    errors = body.get("validation_errors")
+    if isinstance(errors, list) and errors:
+        return plain("; ".join(str(e) for e in errors))
+    return plain(str(body.get("message", "")))
+
+
+class LiveApi:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: float = 10.0,
+        notice: Callable[[str], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._backoff = backoff or Backoff(base=0.5, attempts=4)
+        self._sleep = sleep
+        self._timeout = timeout
+        self._notice = notice or (lambda _: None)
+        self._http = requests.Session()
+        self._http.headers["User-Agent"] = f"gladia-cli/{__version__}"
+        self._http.trust_env = True
+
+    def _headers(self) -> dict[str, str]:
+        if not self._settings.api_key:
+            raise AuthError("no API key", hint=KEY_HINT)
+        return {"x-gladia-key": self._settings.api_key}
+
+    def _request(
+        self, method: str, path: str, *, retry: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        url = self._settings.api_url + path
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method, url, headers=self._headers(), timeout=self._timeout, **kwargs
+                )
+            except (requests.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
+                failure: str = f"cannot reach {self._settings.api_url} ({type(exc).__name__})"
+                wait = None
+            except requests.Timeout:
+                raise NetworkError(
+                    f"{self._settings.api_url} did not answer within {self._timeout:g} s",
+                    hint="check your network, or try again later",
+                ) from None
+            except requests.RequestException as exc:
+                raise NetworkError(f"request to {self._settings.api_url} failed: {exc}") from None
+            else:
+                if response.status_code < 400:
+                    return response
+                if not (retry and response.status_code in RETRYABLE_STATUSES):
+                    raise self._error(response)
+                failure = f"the API answered {response.status_code}"
+                wait = response.headers.get("Retry-After")
+            attempt += 1
+            if not retry or not self._backoff.allows(attempt):
+                if retry:
+                    failure += f"; gave up after {attempt} attempts"
+                raise NetworkError(
+                    failure,
+                    hint="check --api-url and your network; --local runs a server on this machine",
+                )
+            delay = retry_after(wait, self._backoff.delay(attempt))
+            self._notice(f"{failure}; retrying in {delay:.1f} s")
+            self._sleep(delay)
+
+    def _error(self, response: requests.Response) -> GladiaError:
+        status = response.status_code
+        detail = _server_message(response)
+        suffix = f": {detail}" if detail else ""
+        if status in (401, 403):
+            return AuthError(f"the API refused the key ({status}){suffix}", hint=KEY_HINT)
+        if status in (400, 413, 422):
+            return UsageError(f"the API refused the request ({status}){suffix}")
+        if status == 404:
+            return UsageError(
+                f"not found (404){suffix}", hint="list sessions with: gladia sessions list"
+            )
+        return NetworkError(f"the API answered {status}{suffix}")
+
+    def create_session(self, body: dict[str, Any]) -> CreatedSession:
+        """`POST /v2/live`, retried on 408/429/5xx and network errors, with backoff."""
+        params = {"region": self._settings.region} if self._settings.region else None
+        response = self._request("POST", "/v2/live", json=body, params=params, retry=True)
+        try:
+            created = response.json()
+            return CreatedSession(
+                id=str(created["id"]),
+                url=str(created["url"]),
+                created_at=str(created["created_at"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise NetworkError("the API answered POST /v2/live with an unexpected body") from None
+
+    def get(self, session_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._request("GET", f"/v2/live/{session_id}", retry=True).json()
+        return result
+
+    def list(
+        self, *, offset: int = 0, limit: int = 20, status: list[str] | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"offset": offset, "limit": limit}
+        if status:
+            params["status"] = status
+        result: dict[str, Any] = self._request("GET", "/v2/live", params=params, retry=True).json()
+        return result
+
+    def delete(self, session_id: str) -> None:
+        self._request("DELETE", f"/v2/live/{session_id}")
+
+    def wait_until_done(self, session_id: str, timeout: float) -> dict[str, Any]:
+        """The session's result, polling while it is still being processed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            session = self.get(session_id)
+            if session.get("status") in ("done", "error") or time.monotonic() >= deadline:
+                return session
+            self._sleep(0.2)

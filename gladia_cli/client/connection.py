@@ -1,0 +1,149 @@
+"""The WebSocket under a live stream, behind a small interface so the stream's rules can be
+tested with an in-memory connection. The real one is websocket-client's, with no limit on
+incoming message size (a long session's `post_final_transcript` can exceed 1 MiB)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import websocket
+
+
+class ConnectionLost(Exception):
+    """The connection broke (network error, or a send that could not complete)."""
+
+
+class ConnectFailed(Exception):
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class TextFrame:
+    text: str
+
+
+@dataclass(frozen=True)
+class CloseFrame:
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A control frame (ping, pong): proof the connection is alive, nothing to act on."""
+
+
+Frame = TextFrame | CloseFrame | Activity
+
+
+class Connection(Protocol):
+    def send_binary(self, data: bytes) -> None: ...
+
+    def send_text(self, text: str) -> None: ...
+
+    def receive(self) -> Frame | None:
+        """The next frame; None when nothing came within the poll interval."""
+        ...
+
+    def ping(self) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+    def abort(self) -> None:
+        """Tear the connection down at once; a blocked `receive` then raises ConnectionLost."""
+        ...
+
+
+class Connector(Protocol):
+    def __call__(self, url: str) -> Connection: ...
+
+
+NO_STATUS = 1005  # a close frame without a code
+
+
+class WebSocketClientConnection:
+    def __init__(self, ws: websocket.WebSocket) -> None:
+        self._ws = ws
+
+    def send_binary(self, data: bytes) -> None:
+        try:
+            self._ws.send_bytes(data)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise ConnectionLost(type(exc).__name__) from None
+
+    def send_text(self, text: str) -> None:
+        try:
+            self._ws.send(text)
+        except (websocket.WebSocketException, OSError) as exc:
+            raise ConnectionLost(type(exc).__name__) from None
+
+    def receive(self) -> Frame | None:
+        try:
+            opcode, data = self._ws.recv_data(control_frame=True)
+        except websocket.WebSocketTimeoutException:
+            return None
+        except (websocket.WebSocketException, OSError, AttributeError) as exc:
+            # AttributeError: websocket-client's socket is None once aborted from another thread.
+            reason = "connection closed without a close frame"
+            if not isinstance(exc, websocket.WebSocketConnectionClosedException):
+                reason = type(exc).__name__
+            raise ConnectionLost(reason) from None
+        if opcode == websocket.ABNF.OPCODE_TEXT:
+            return TextFrame(data.decode("utf-8", errors="replace"))
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else NO_STATUS
+            self.abort()
+            return CloseFrame(code, data[2:].decode("utf-8", errors="replace"))
+        return Activity()
+
+    def ping(self) -> None:
+        try:
+            self._ws.ping()
+        except (websocket.WebSocketException, OSError) as exc:
+            raise ConnectionLost(type(exc).__name__) from None
+
+    def close(self, code: int, reason: str) -> None:
+        try:
+            self._ws.close(status=code, reason=reason.encode(), timeout=1)
+        except (websocket.WebSocketException, OSError):
+            self.abort()
+
+    def abort(self) -> None:
+        try:
+            self._ws.abort()  # type: ignore[no-untyped-call]
+            self._ws.shutdown()  # type: ignore[no-untyped-call]
+        except (websocket.WebSocketException, OSError, AttributeError):
+            pass
+
+
+class WebSocketClientConnector:
+    """Opens connections with websocket-client. `poll` bounds each `receive` wait, and is
+    also the longest a send may block before the connection is deemed broken."""
+
+    def __init__(self, *, open_timeout: float = 10.0, poll: float = 5.0) -> None:
+        self._open_timeout = open_timeout
+        self._poll = poll
+
+    def __call__(self, url: str) -> Connection:
+        try:
+            ws = websocket.create_connection(
+                url,
+                timeout=self._open_timeout,
+                enable_multithread=True,
+                skip_utf8_validation=True,
+                suppress_origin=True,
+            )
+        except websocket.WebSocketBadStatusException as exc:
+            status = exc.status_code
+            retryable = status >= 500 or status in (408, 429)
+            raise ConnectFailed(
+                f"the server refused the connection ({status})", retryable=retryable
+            ) from None
+        except (websocket.WebSocketException, OSError) as exc:
+            raise ConnectFailed(f"cannot connect ({type(exc).__name__})", retryable=True) from None
+        ws.settimeout(self._poll)
+        return WebSocketClientConnection(ws)

@@ -1,0 +1,136 @@
+"""The renderer interface, and the transcript state every renderer reads (pure, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gladia_cli.protocol.messages import PostTranscript, ServerMessage, Transcript, Utterance
+from gladia_cli.safe_text import plain
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Channel names: `--label a,b,c`, else the source's (mix: file names), else ch0, ch1…"""
+
+    names: tuple[str, ...] = ()
+    channels: int = 1
+
+    def __call__(self, channel: int) -> str:
+        if channel < len(self.names):
+            return self.names[channel]
+        return f"ch{channel}"
+
+    @property
+    def shown(self) -> bool:
+        """Whether a label is worth printing (several channels, or names given)."""
+        return self.channels > 1 or bool(self.names)
+
+
+@dataclass
+class Entry:
+    utterance_id: str
+    utterance: Utterance
+    is_final: bool
+
+
+class TranscriptBook:
+    """Utterances as they arrive: a partial is replaced in place by later partials and by
+    its final (they share `data.id`). `post_transcript`, when it comes, is authoritative."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, str], Entry] = {}
+        self._post: tuple[Utterance, ...] | None = None
+
+    def apply(self, message: ServerMessage) -> Entry | None:
+        """Record a message; returns the entry it created or changed, if any."""
+        if isinstance(message, Transcript):
+            utterance = message.utterance
+            clean = Utterance(
+                text=plain(utterance.text).strip(),
+                start=utterance.start,
+                end=utterance.end,
+                channel=utterance.channel,
+                confidence=utterance.confidence,
+                language=utterance.language,
+                words=utterance.words,
+            )
+            key = (utterance.channel, message.utterance_id)
+            entry = self._entries.get(key)
+            if entry is not None and entry.is_final and not message.is_final:
+                return None  # a late partial never overwrites its final
+            entry = Entry(message.utterance_id, clean, message.is_final)
+            self._entries[key] = entry
+            return entry
+        if isinstance(message, PostTranscript):
+            self._post = tuple(
+                Utterance(
+                    plain(u.text).strip(),
+                    u.start,
+                    u.end,
+                    u.channel,
+                    u.confidence,
+                    u.language,
+                    u.words,
+                )
+                for u in message.utterances
+            )
+        return None
+
+    @property
+    def entries(self) -> list[Entry]:
+        """In arrival order (the order the table shows them)."""
+        return list(self._entries.values())
+
+    def finals(self) -> list[Utterance]:
+        """Every final utterance in time order: the server's own list once it sent it."""
+        if self._post is not None:
+            chosen = list(self._post)
+        else:
+            chosen = [e.utterance for e in self._entries.values() if e.is_final]
+        return sorted((u for u in chosen if u.text), key=lambda u: (u.start, u.channel))
+
+
+@dataclass
+class StatusView:
+    """What the status line shows; built by the job from the stream's statistics."""
+
+    state: str = "connecting"
+    session_id: str = ""
+    sent_seconds: float = 0.0
+    acked_seconds: float = 0.0
+    reconnects: int = 0
+    progress: float | None = None  # 0–1 for a file of known length
+    note: str = ""
+
+
+@dataclass
+class SessionOutcome:
+    """What a renderer gets at the end."""
+
+    book: TranscriptBook
+    status: StatusView
+    result: dict[str, Any] | None = None  # GET /v2/live/{id}, for renderers that ask for it
+    complete: bool = True  # False when the session ended in an error or was aborted
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Renderer(Protocol):
+    # Whether `finish` needs the session's result from `GET /v2/live/{id}`.
+    needs_result: bool
+
+    def start(self, session_id: str) -> None: ...
+
+    def message(self, message: ServerMessage) -> None:
+        """Called from the receiver thread for every server message, in order."""
+        ...
+
+    def status(self, view: StatusView) -> None:
+        """Called a few times a second from the main thread."""
+        ...
+
+    def finish(self, outcome: SessionOutcome) -> None: ...
+
+    def close(self) -> None:
+        """Always called last, even after an error or an abort."""
+        ...

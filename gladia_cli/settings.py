@@ -1,0 +1,96 @@
+"""Where the client connects and with which key: resolved once, at the edge, then passed down.
+
+Precedence: command-line flags > environment (`GLADIA_API_KEY`, `GLADIA_API_URL`,
+`GLADIA_REGION`) > the config file (`$XDG_CONFIG_HOME/gladia/config.toml`, or the file
+named by `GLADIA_CONFIG`) > defaults. `--local` overrides the URL with the embedded server.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gladia_cli.errors import UsageError
+from gladia_cli.protocol.init_config import REGIONS
+
+DEFAULT_API_URL = "https://api.gladia.io"
+LOCAL_API_KEY = "local"  # the embedded server accepts any key; this one says where it came from
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str = DEFAULT_API_URL
+    # repr=False: the key must never reach a log line, an error message or a traceback.
+    api_key: str | None = field(default=None, repr=False)
+    region: str | None = None
+    local: bool = False
+    local_engine: str = "sphinx"
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.api_key)
+
+
+def config_path(environ: Mapping[str, str]) -> Path:
+    if environ.get("GLADIA_CONFIG"):
+        return Path(environ["GLADIA_CONFIG"])
+    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME", "~")) / ".config")
+    return Path(base).expanduser() / "gladia" / "config.toml"
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(
+            f"cannot read the config file {path}: {exc}",
+            hint="fix or remove the file; it may hold api_key, api_url and region",
+        ) from None
+    unknown = set(data) - {"api_key", "api_url", "region"}
+    if unknown:
+        raise UsageError(
+            f"unknown key(s) in {path}: {', '.join(sorted(unknown))}",
+            hint="the config file may hold api_key, api_url and region",
+        )
+    return data
+
+
+def resolve(
+    *,
+    api_key: str | None = None,
+    api_url: str | None = None,
+    region: str | None = None,
+    local: bool = False,
+    local_engine: str = "sphinx",
+    environ: Mapping[str, str],
+) -> Settings:
+    file = _read_config(config_path(environ))
+
+    def pick(flag: str | None, env: str, key: str) -> str | None:
+        value = flag or environ.get(env) or file.get(key)
+        return str(value) if value else None
+
+    url = pick(api_url, "GLADIA_API_URL", "api_url") or DEFAULT_API_URL
+    chosen_region = pick(region, "GLADIA_REGION", "region")
+    if chosen_region is not None and chosen_region not in REGIONS:
+        raise UsageError(
+            f"unknown region {chosen_region!r}", hint=f"use one of: {', '.join(REGIONS)}"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"the API URL must start with http:// or https:// (got {url!r})",
+            hint="for example https://api.gladia.io",
+        )
+    return Settings(
+        api_url=url.rstrip("/"),
+        api_key=pick(api_key, "GLADIA_API_KEY", "api_key"),
+        region=chosen_region,
+        local=local,
+        local_engine=local_engine,
+    )
