@@ -386,6 +386,9 @@ class FileSource:
                 return _empty(self._format.channels)
             return self._decoder.read(frames)
 
+    def take_warnings(self) -> list[str]:
+        return []  # a file's problems end the stream: they are raised, not warned
+
     def stop(self) -> None:
         """Thread-safe: `blocks` ends at the next block boundary, without an exception. A read
         blocked on a pipe or socket finishes first (it returns when data or EOF comes)."""

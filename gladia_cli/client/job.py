@@ -209,6 +209,8 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
                         f"the server did not finish the session within {job.stop_timeout:g} s",
                         hint=f"the result may come later: gladia sessions get {created.id}",
                     )
+                for warning in job.source.take_warnings():
+                    notices.warning(warning)
                 renderer.status(view())
             if stream.output_failure is not None:
                 raise stream.output_failure
