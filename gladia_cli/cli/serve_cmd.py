@@ -114,6 +114,12 @@ def serve_command(
         bool,
         typer.Option("--withhold-acks", help="Never acknowledge audio.", rich_help_panel=FAULTS),
     ] = False,
+    slow_finish: Annotated[
+        float,
+        typer.Option(
+            "--slow-finish", help="Seconds post-processing takes.", rich_help_panel=FAULTS
+        ),
+    ] = 0.0,
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
@@ -152,6 +158,7 @@ def serve_command(
             fault_connections=fault_connections,
             ack_delay=ack_delay,
             withhold_acks=withhold_acks,
+            slow_finish=slow_finish,
         ),
     )
     problem = config.describe_problem()

@@ -26,6 +26,7 @@ class Faults:
     fault_connections: int = 1
     ack_delay: float = 0.0  # seconds each acknowledgment is held back
     withhold_acks: bool = False  # never acknowledge audio
+    slow_finish: float = 0.0  # seconds post-processing takes (tests stop timeouts, aborts)
 
     @property
     def any_connection_fault(self) -> bool:

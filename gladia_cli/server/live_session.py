@@ -435,6 +435,8 @@ class LiveSession:
             await self._processor
         closing_from = len(self.messages)
         self.emit("end_recording", data={"recording_duration": round(self.audio_duration, 3)})
+        if self._server.faults.slow_finish:
+            await asyncio.sleep(self._server.faults.slow_finish)
         started = time.monotonic()
         transcription = self._transcription()
         self.emit("post_transcript", data=transcription)
@@ -549,9 +551,9 @@ class LiveSession:
 
     async def close(self) -> None:
         """Forget the session (DELETE or server shutdown)."""
-        self._watchdog.cancel()
-        if self._finalizer is None and self._processor is not None:
-            self._processor.cancel()
+        for task in (self._watchdog, self._finalizer, self._processor):
+            if task is not None and not task.done():
+                task.cancel()
         if self.connection is not None:
             connection, self.connection = self.connection, None
             await connection.close(NORMAL, "session deleted")

@@ -29,6 +29,14 @@ async def _start(config: ServerConfig) -> tuple[web.AppRunner, str]:
     return runner, f"http://{shown}:{port}"
 
 
+def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what is still running (a session mid-finish, a callback) and let it unwind."""
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
 class LocalServer:
     """A server on a background thread, as a context manager: `with LocalServer() as s: s.url`."""
 
@@ -52,6 +60,7 @@ class LocalServer:
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self._runner.cleanup())
+        _cancel_remaining(self._loop)
         self._loop.close()
 
     def start(self) -> LocalServer:
