@@ -68,7 +68,7 @@ def run_cli(
 def fixtures() -> dict[str, Any]:
     """tests/data/fixtures.json: each speech fixture, its text and the words sphinx gets."""
     entries = json.loads((DATA / "fixtures.json").read_text())
-    return {Path(entry["file"]).stem: entry for entry in entries["fixtures"]}
+    return {Path(entry["file"]).stem: entry for entry in entries}
 
 
 @pytest.fixture(scope="module")

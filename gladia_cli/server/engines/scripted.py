@@ -104,6 +104,8 @@ def frame_rms(frames: Samples) -> npt.NDArray[np.float64]:
 
 
 class ScriptedEngine:
+    """Deterministic recognisers: energy VAD plus scripted or generated text."""
+
     name = "scripted"
 
     def __init__(self, script: Script | None = None) -> None:
@@ -115,6 +117,8 @@ class ScriptedEngine:
 
 
 class ScriptedRecognizer:
+    """One channel: 10 ms energy frames → utterances (see module docstring)."""
+
     def __init__(self, settings: ChannelSettings, texts: tuple[str, ...]) -> None:
         self._texts = texts
         self._threshold = threshold_rms(settings.speech_threshold)
