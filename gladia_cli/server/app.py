@@ -23,8 +23,8 @@ from gladia_cli.protocol import init_config
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server.callbacks import CallbackPoster
 from gladia_cli.server.config import ServerConfig
-from gladia_cli.server.engines import create_engine
 from gladia_cli.server.live_session import LiveSession
+from gladia_cli.server.transcriber_pool import transcribers_for
 from gladia_cli.server.websocket import FAULTS, live_socket
 
 log = logging.getLogger("gladia.server")
@@ -60,8 +60,11 @@ class LiveApi:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.engine = create_engine(config.engine, script_path=config.script_path)
-        self.executor = ThreadPoolExecutor(config.workers, thread_name_prefix="recognizer")
+        self.transcribers = transcribers_for(config.engine, config.script_path, config.workers)
+        # Threads that call the recognisers (or wait on their processes' pipes).
+        self.executor = ThreadPoolExecutor(
+            max(4, 2 * config.workers), thread_name_prefix="recognizer"
+        )
         self.sessions: dict[str, LiveSession] = {}
         self.by_token: dict[str, LiveSession] = {}
         self.init_failures = deque(config.faults.init_failures)
@@ -116,7 +119,7 @@ class LiveApi:
             token=str(uuid.uuid4()),
             request_id=_request_id(),
             config=init_config.with_defaults(body),
-            engine=self.engine,
+            transcribers=self.transcribers,
             server=self.config,
             executor=self.executor,
             on_callback=self.callbacks,
@@ -239,6 +242,7 @@ class LiveApi:
             await session.close()
         await self.callbacks.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.transcribers.close()
 
 
 def _parse_moment(value: str, name: str) -> datetime:

@@ -49,7 +49,7 @@ class ServerConfig:
     max_sessions: int | None = None  # concurrent unfinished sessions; 429 beyond
     strict_init: bool = False  # reject unknown init body keys
     faults: Faults = field(default_factory=Faults)
-    workers: int = 2  # threads running the recognisers
+    workers: int = 2  # recogniser processes (sphinx), or threads (scripted)
 
     def describe_problem(self) -> str | None:
         """Why this configuration must not run, or None."""

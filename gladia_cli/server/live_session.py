@@ -34,13 +34,13 @@ from gladia_cli.server.audio_store import AudioStore, find_wav_data
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.engines.base import (
     ChannelSettings,
-    Engine,
     Hypothesis,
     SpeechEnded,
     SpeechStarted,
 )
 from gladia_cli.server.ingest import AudioIngest, Received
-from gladia_cli.server.transcriber import ChannelEvent, Transcriber
+from gladia_cli.server.transcriber import ChannelEvent
+from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
 
 log = logging.getLogger("gladia.server")
 
@@ -73,7 +73,7 @@ class LiveSession:
         token: str,
         request_id: str,
         config: dict[str, Any],
-        engine: Engine,
+        transcribers: TranscriberFactory,
         server: ServerConfig,
         executor: Executor,
         on_callback: Callable[[LiveSession, dict[str, Any]], None] | None = None,
@@ -88,7 +88,7 @@ class LiveSession:
         self.post_session_metadata: dict[str, Any] = {}
         self.fmt = AudioFormat.from_config(config)
         self._flags: dict[str, bool] = config["messages_config"]
-        self._engine = engine
+        self._transcribers = transcribers
         self._server = server
         self._executor = executor
         self._on_callback = on_callback
@@ -99,7 +99,8 @@ class LiveSession:
             self.store.read, append_only=not self._flags["receive_acknowledgments"]
         )
         self.header_bytes: int | None = None  # a RIFF header the client sent first, if any
-        self._transcriber: Transcriber | None = None
+        self._transcriber: SessionTranscriber | None = None
+        self._recognition_failed = False
         self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._queued_bytes = 0
         self._processor: asyncio.Task[None] | None = None
@@ -211,21 +212,33 @@ class LiveSession:
                     pieces.append(more)
             if pieces:
                 batch = b"".join(pieces)
-                events = await self._loop.run_in_executor(self._executor, self._feed, batch)
+                await self._recognize(self._feed, batch)
                 self._queued_bytes -= len(batch)
-                self._handle(events)
             if ended:
-                events = await self._loop.run_in_executor(self._executor, self._finish)
-                self._handle(events)
+                await self._recognize(self._finish)
                 return
+
+    async def _recognize(self, call: Callable[..., list[ChannelEvent]], *args: bytes) -> None:
+        if self._recognition_failed:
+            return  # the audio is still kept; only its transcription stopped
+        try:
+            events = await self._loop.run_in_executor(self._executor, call, *args)
+        except Exception as exc:
+            # A failing recogniser must not wedge the session: say so, and end it normally.
+            log.exception("session %s: recognition failed", self.id)
+            self._recognition_failed = True
+            self.emit("error", error={"message": f"recognition failed: {exc}"}, data=None)
+            return
+        self._handle(events)
 
     def _feed(self, data: bytes) -> list[ChannelEvent]:
         if self._transcriber is None:
-            self._transcriber = Transcriber(self._engine, self.fmt, self._channel_settings())
+            self._transcriber = self._transcribers.open(self.fmt, self._channel_settings())
         return self._transcriber.feed(data)
 
     def _finish(self) -> list[ChannelEvent]:
-        return self._transcriber.finish() if self._transcriber is not None else []
+        transcriber, self._transcriber = self._transcriber, None  # finishing frees it
+        return transcriber.finish() if transcriber is not None else []
 
     def _channel_settings(self) -> list[ChannelSettings]:
         pre = self.config["pre_processing"]
@@ -554,6 +567,8 @@ class LiveSession:
         for task in (self._watchdog, self._finalizer, self._processor):
             if task is not None and not task.done():
                 task.cancel()
+        if self._transcriber is not None:
+            await self._loop.run_in_executor(self._executor, self._transcriber.close)
         if self.connection is not None:
             connection, self.connection = self.connection, None
             await connection.close(NORMAL, "session deleted")

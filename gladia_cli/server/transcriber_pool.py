@@ -1,0 +1,179 @@
+"""Where sessions' transcribers run: in the server's threads, or in worker processes.
+
+pocketsphinx holds the GIL through every decoder call. In a thread it blocks the server's
+event loop (acknowledgments stall up to ~0.2 s at each utterance end), and two threads run
+no faster than one. So the sphinx engine runs in worker processes: each session's
+Transcriber lives in one worker (sessions are spread round-robin), reached over a pipe,
+and the calling thread waits on the pipe with the GIL released. The scripted engine is
+cheap numpy and stays in-thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import signal
+import threading
+from multiprocessing.connection import Connection
+from typing import Any, Protocol
+
+from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.server.engines import create_engine
+from gladia_cli.server.engines.base import ChannelSettings
+from gladia_cli.server.transcriber import ChannelEvent, Transcriber
+
+
+class SessionTranscriber(Protocol):
+    def feed(self, data: bytes) -> list[ChannelEvent]: ...
+
+    def finish(self) -> list[ChannelEvent]: ...
+
+    def close(self) -> None:
+        """Forget the session's state (it was deleted or the server stops)."""
+        ...
+
+
+class TranscriberFactory(Protocol):
+    def open(self, fmt: AudioFormat, settings: list[ChannelSettings]) -> SessionTranscriber: ...
+
+    def close(self) -> None: ...
+
+
+class InThreadTranscribers:
+    """Transcribers called directly by the server's worker threads."""
+
+    def __init__(self, engine_name: str, script_path: str | None) -> None:
+        self._engine = create_engine(engine_name, script_path=script_path)
+
+    def open(self, fmt: AudioFormat, settings: list[ChannelSettings]) -> SessionTranscriber:
+        return _LocalTranscriber(Transcriber(self._engine, fmt, settings))
+
+    def close(self) -> None:
+        pass
+
+
+class _LocalTranscriber:
+    def __init__(self, transcriber: Transcriber) -> None:
+        self._transcriber = transcriber
+
+    def feed(self, data: bytes) -> list[ChannelEvent]:
+        return self._transcriber.feed(data)
+
+    def finish(self) -> list[ChannelEvent]:
+        return self._transcriber.finish()
+
+    def close(self) -> None:
+        pass
+
+
+def _serve(conn: Connection, engine_name: str, script_path: str | None) -> None:
+    """A worker process: hosts transcribers by key and answers one request at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    engine = create_engine(engine_name, script_path=script_path)
+    preload = getattr(engine, "preload", None)
+    if preload is not None:
+        preload(1)  # the first session should not wait for a model to load
+    transcribers: dict[int, Transcriber] = {}
+    while True:
+        try:
+            op, key, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result: Any = None
+            if op == "open":
+                transcribers[key] = Transcriber(engine, *args)
+            elif op == "feed":
+                result = transcribers[key].feed(*args)
+            elif op == "finish":
+                result = transcribers.pop(key).finish()
+            elif op == "close":
+                transcribers.pop(key, None)
+            conn.send(("ok", result))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class RecognizerError(RuntimeError):
+    """A worker process failed or is gone."""
+
+
+class _Worker:
+    def __init__(self, context: Any, engine_name: str, script_path: str | None) -> None:
+        ours, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(theirs, engine_name, script_path), daemon=True, name="recognizer"
+        )
+        self._process.start()
+        theirs.close()
+        self._conn: Connection = ours
+        self._lock = threading.Lock()
+
+    def call(self, op: str, key: int, *args: Any) -> Any:
+        with self._lock:
+            try:
+                self._conn.send((op, key, args))
+                status, value = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                raise RecognizerError(f"recognizer process is gone ({exc})") from None
+        if status != "ok":
+            raise RecognizerError(value)
+        return value
+
+    def stop(self) -> None:
+        self._conn.close()
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+class ProcessTranscribers:
+    """Transcribers hosted by `processes` worker processes (spawned: safe beside threads)."""
+
+    def __init__(self, engine_name: str, script_path: str | None, processes: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._workers = [
+            _Worker(context, engine_name, script_path) for _ in range(max(1, processes))
+        ]
+        self._next_worker = itertools.cycle(self._workers)
+        self._keys = itertools.count()
+
+    def open(self, fmt: AudioFormat, settings: list[ChannelSettings]) -> SessionTranscriber:
+        worker = next(self._next_worker)
+        key = next(self._keys)
+        worker.call("open", key, fmt, settings)
+        return _RemoteTranscriber(worker, key)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+
+
+class _RemoteTranscriber:
+    def __init__(self, worker: _Worker, key: int) -> None:
+        self._worker = worker
+        self._key = key
+
+    def feed(self, data: bytes) -> list[ChannelEvent]:
+        events: list[ChannelEvent] = self._worker.call("feed", self._key, data)
+        return events
+
+    def finish(self) -> list[ChannelEvent]:
+        events: list[ChannelEvent] = self._worker.call("finish", self._key)
+        return events
+
+    def close(self) -> None:
+        try:
+            self._worker.call("close", self._key)
+        except RecognizerError:
+            pass  # the worker is gone: nothing left to free
+
+
+def transcribers_for(
+    engine_name: str, script_path: str | None, processes: int
+) -> TranscriberFactory:
+    """Worker processes for engines that hold the GIL; threads for the others."""
+    if engine_name == "sphinx" and processes > 0:
+        return ProcessTranscribers(engine_name, script_path, processes)
+    return InThreadTranscribers(engine_name, script_path)
