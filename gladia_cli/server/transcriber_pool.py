@@ -10,6 +10,7 @@ cheap numpy and stays in-thread.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import signal
@@ -164,10 +165,8 @@ class _RemoteTranscriber:
         return events
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RecognizerError):  # a worker that is gone holds nothing
             self._worker.call("close", self._key)
-        except RecognizerError:
-            pass  # the worker is gone: nothing left to free
 
 
 def transcribers_for(
