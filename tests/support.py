@@ -71,8 +71,13 @@ class RawClient:
         self.received = Received()
 
     def send_audio(self, data: bytes, size: int = 3200) -> None:
+        """Send in chunks; stops quietly if the server dropped the connection meanwhile
+        (the fault tests provoke exactly that, and read what arrived afterwards)."""
         for piece in chunks(data, size):
-            self.ws.send_bytes(piece)
+            try:
+                self.ws.send_bytes(piece)
+            except (websocket.WebSocketConnectionClosedException, OSError):
+                return
 
     def send_json(self, payload: Any) -> None:
         self.ws.send(json.dumps(payload))
