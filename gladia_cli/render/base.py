@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gladia_cli.protocol.messages import PostTranscript, ServerMessage, Transcript, Utterance
+from gladia_cli.render.output import Output
 from gladia_cli.safe_text import plain
 
 
@@ -113,6 +114,30 @@ class SessionOutcome:
     result: dict[str, Any] | None = None  # GET /v2/live/{id}, for renderers that ask for it
     complete: bool = True  # False when the session ended in an error or was aborted
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OutputRenderer:
+    """Defaults for renderers that write to an Output: override only what they react to."""
+
+    needs_result = False
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+
+    def start(self, session_id: str) -> None:
+        pass
+
+    def message(self, message: ServerMessage) -> None:
+        pass
+
+    def status(self, view: StatusView) -> None:
+        pass
+
+    def finish(self, outcome: SessionOutcome) -> None:
+        pass
+
+    def close(self) -> None:
+        self._output.close()
 
 
 class Renderer(Protocol):

@@ -5,19 +5,14 @@ from __future__ import annotations
 import json
 
 from gladia_cli.protocol.messages import ServerMessage
-from gladia_cli.render.base import SessionOutcome, StatusView
+from gladia_cli.render.base import OutputRenderer
 from gladia_cli.render.output import Output
 
 
-class JsonlRenderer:
-    needs_result = False
-
+class JsonlRenderer(OutputRenderer):
     def __init__(self, output: Output, events: frozenset[str] | None) -> None:
-        self._output = output
+        super().__init__(output)
         self._events = events  # None: every type
-
-    def start(self, session_id: str) -> None:
-        pass
 
     def message(self, message: ServerMessage) -> None:
         if self._events is not None and message.type not in self._events:
@@ -27,12 +22,3 @@ class JsonlRenderer:
             # One object per line is the contract; re-serialise a pretty-printed frame.
             text = json.dumps(message.raw, ensure_ascii=False, separators=(",", ":"))
         self._output.line(text)
-
-    def status(self, view: StatusView) -> None:
-        pass
-
-    def finish(self, outcome: SessionOutcome) -> None:
-        pass
-
-    def close(self) -> None:
-        self._output.close()

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from gladia_cli.protocol.messages import ServerMessage, Utterance
-from gladia_cli.render.base import Labels, SessionOutcome, StatusView
+from gladia_cli.protocol.messages import Utterance
+from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome
 from gladia_cli.render.output import Output
 
 
@@ -45,25 +45,11 @@ def to_vtt(utterances: list[Utterance], labels: Labels) -> str:
     return "\n".join(cues)
 
 
-class SubtitleRenderer:
-    needs_result = False
-
+class SubtitleRenderer(OutputRenderer):
     def __init__(self, output: Output, labels: Labels, kind: str) -> None:
-        self._output = output
+        super().__init__(output)
         self._labels = labels
         self._convert = to_srt if kind == "srt" else to_vtt
 
-    def start(self, session_id: str) -> None:
-        pass
-
-    def message(self, message: ServerMessage) -> None:
-        pass
-
-    def status(self, view: StatusView) -> None:
-        pass
-
     def finish(self, outcome: SessionOutcome) -> None:
         self._output.write(self._convert(outcome.book.finals(), self._labels))
-
-    def close(self) -> None:
-        self._output.close()

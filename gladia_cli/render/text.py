@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from gladia_cli.protocol.messages import ServerMessage, Transcript
-from gladia_cli.render.base import Labels, SessionOutcome, StatusView
+from gladia_cli.render.base import Labels, OutputRenderer
 from gladia_cli.render.output import Output
 from gladia_cli.safe_text import plain
 
 
-class TextRenderer:
-    needs_result = False
-
+class TextRenderer(OutputRenderer):
     def __init__(self, output: Output, labels: Labels) -> None:
-        self._output = output
+        super().__init__(output)
         self._labels = labels
-
-    def start(self, session_id: str) -> None:
-        pass
 
     def message(self, message: ServerMessage) -> None:
         if isinstance(message, Transcript) and message.is_final:
@@ -26,12 +21,3 @@ class TextRenderer:
             if self._labels.shown:
                 text = f"[{self._labels(message.utterance.channel)}] {text}"
             self._output.line(text)
-
-    def status(self, view: StatusView) -> None:
-        pass
-
-    def finish(self, outcome: SessionOutcome) -> None:
-        pass
-
-    def close(self) -> None:
-        self._output.close()
