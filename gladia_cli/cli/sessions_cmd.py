@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Look up, list and delete live sessions.", no_args_is_help=True)
+from gladia_cli.cli.fast_help import FastHelpGroup
+
+app = typer.Typer(
+    help="Look up, list and delete live sessions.",
+    no_args_is_help=True,
+    cls=FastHelpGroup,
+    rich_markup_mode=None,
+)
 
 ApiKey = Annotated[
     str | None,

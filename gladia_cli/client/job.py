@@ -31,8 +31,8 @@ from gladia_cli.client.connection import WebSocketClientConnector
 from gladia_cli.client.stream import LiveStream, StreamEnd
 from gladia_cli.errors import Aborted, GladiaError, NetworkError
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.messages import ServerMessage
-from gladia_cli.render.base import Renderer, SessionOutcome, StatusView, TranscriptBook
+from gladia_cli.protocol.messages import ServerMessage, Transcript
+from gladia_cli.render.base import Renderer, SessionOutcome, StatusView
 from gladia_cli.render.output import OutputClosed
 from gladia_cli.settings import LOCAL_API_KEY, Settings
 
@@ -153,11 +153,12 @@ def run_stream_job(job: StreamJob, notices: Notices) -> int:
 
 
 def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Notices) -> int:
-    book = TranscriptBook()
     renderer = job.renderer
+    finals = [0]  # counted, not kept: renderers keep what they need
 
     def on_message(message: ServerMessage) -> None:
-        book.apply(message)
+        if isinstance(message, Transcript) and message.is_final:
+            finals[0] += 1
         renderer.message(message)
 
     stream = LiveStream(
@@ -231,7 +232,7 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
             saver.close()
         renderer.status(view())
 
-    outcome = SessionOutcome(book=book, status=view(), complete=end.error is None)
+    outcome = SessionOutcome(status=view(), complete=end.error is None)
     try:
         if end.error is not None:
             renderer.finish(outcome)
@@ -244,7 +245,12 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
     finally:
         renderer.close()
     _summarize(
-        job=job, stream=stream, book=book, created=created, notices=notices, interrupted=interrupted
+        job=job,
+        stream=stream,
+        finals=finals[0],
+        created=created,
+        notices=notices,
+        interrupted=interrupted,
     )
     if pump.error is not None:
         raise pump.error
@@ -260,7 +266,7 @@ def _summarize(
     *,
     job: StreamJob,
     stream: LiveStream,
-    book: TranscriptBook,
+    finals: int,
     created: CreatedSession,
     notices: Notices,
     interrupted: bool,
@@ -268,7 +274,7 @@ def _summarize(
     stats = stream.stats
     parts = [
         f"{job.wire.seconds(stats.sent_bytes):.1f} s of audio",
-        f"{len(book.finals())} utterance{'s' if len(book.finals()) != 1 else ''}",
+        f"{finals} utterance{'s' if finals != 1 else ''}",
     ]
     if stats.reconnects:
         parts.append(

@@ -109,7 +109,6 @@ class StatusView:
 class SessionOutcome:
     """What a renderer gets at the end."""
 
-    book: TranscriptBook
     status: StatusView
     result: dict[str, Any] | None = None  # GET /v2/live/{id}, for renderers that ask for it
     complete: bool = True  # False when the session ended in an error or was aborted

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from gladia_cli.protocol.messages import Utterance
-from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome
+from gladia_cli.protocol.messages import ServerMessage, Utterance
+from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome, TranscriptBook
 from gladia_cli.render.output import Output
 
 
@@ -48,8 +48,12 @@ def to_vtt(utterances: list[Utterance], labels: Labels) -> str:
 class SubtitleRenderer(OutputRenderer):
     def __init__(self, output: Output, labels: Labels, kind: str) -> None:
         super().__init__(output)
+        self._book = TranscriptBook()
         self._labels = labels
         self._convert = to_srt if kind == "srt" else to_vtt
 
+    def message(self, message: ServerMessage) -> None:
+        self._book.apply(message)
+
     def finish(self, outcome: SessionOutcome) -> None:
-        self._output.write(self._convert(outcome.book.finals(), self._labels))
+        self._output.write(self._convert(self._book.finals(), self._labels))
