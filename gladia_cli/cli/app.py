@@ -15,19 +15,24 @@ from typing import Annotated
 import typer
 
 from gladia_cli import __version__
-from gladia_cli.cli import file_cmd, serve_cmd, sessions_cmd
+from gladia_cli.cli import devices_cmd, file_cmd, live_cmd, mix_cmd, serve_cmd, sessions_cmd
+from gladia_cli.cli.fast_help import FastHelpGroup
 from gladia_cli.errors import ExitCode, GladiaError
 
 app = typer.Typer(
     name="gladia",
+    cls=FastHelpGroup,
     help="Live speech-to-text from the terminal with Gladia's real-time API.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # our handler below; never show local variables
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # rich help loads markdown-it and pygments: ~65 ms per --help
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+app.command("live", no_args_is_help=False)(live_cmd.live_command)
+app.command("mix", no_args_is_help=True)(mix_cmd.mix_command)
+app.command("devices")(devices_cmd.devices_command)
 app.command("file", no_args_is_help=True)(file_cmd.file_command)
 app.command("serve")(serve_cmd.serve_command)
 app.add_typer(sessions_cmd.app, name="sessions")

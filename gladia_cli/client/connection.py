@@ -4,6 +4,7 @@ incoming message size (a long session's `post_final_transcript` can exceed 1 MiB
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -107,10 +108,11 @@ class WebSocketClientConnection:
             raise ConnectionLost(type(exc).__name__) from None
 
     def close(self, code: int, reason: str) -> None:
-        try:
-            self._ws.close(status=code, reason=reason.encode(), timeout=1)
-        except (websocket.WebSocketException, OSError):
-            self.abort()
+        # Send the close frame, then tear down without waiting for the reply: waiting would
+        # mean reading, which the receiver thread does (a second Ctrl-C must be instant).
+        with contextlib.suppress(websocket.WebSocketException, OSError, AttributeError):
+            self._ws.send_close(status=code, reason=reason.encode())
+        self.abort()
 
     def abort(self) -> None:
         try:

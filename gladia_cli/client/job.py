@@ -190,13 +190,14 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
         notices.info("stopping: waiting for the final transcripts (Ctrl-C again to abort)")
         job.source.stop()
 
-    notices.info(
-        f"streaming {job.source.description} ({job.wire.sample_rate} Hz, "
-        f"{job.wire.channels} channel{'s' if job.wire.channels > 1 else ''}), session {created.id}"
-    )
     end: StreamEnd | None = None
     try:
         with _Signals(first_signal) as signals:
+            notices.info(
+                f"streaming {job.source.description} ({job.wire.sample_rate} Hz, "
+                f"{job.wire.channels} channel{'s' if job.wire.channels > 1 else ''}), "
+                f"session {created.id}"
+            )
             stream.open()
             renderer.start(created.id)
             pump.start()

@@ -1,0 +1,48 @@
+"""`gladia devices`: the input devices `gladia live` and `gladia mix` can record from."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+
+def devices_command(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON array on stdout, for scripts.")
+    ] = False,
+) -> None:
+    """List audio input devices: index, name, input channels, default rate (* = default)."""
+    from gladia_cli.audio.devices import list_input_devices, no_input_device_error
+    from gladia_cli.safe_text import plain
+
+    devices = list_input_devices()
+    if as_json:
+        typer.echo(json.dumps([d.as_json() for d in devices], indent=2, ensure_ascii=False))
+        return
+    if not devices:
+        raise no_input_device_error()
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("index", justify="right")
+    table.add_column("name")
+    table.add_column("channels", justify="right")
+    table.add_column("rate (Hz)", justify="right")
+    table.add_column("host API")
+    for device in devices:
+        cells = (
+            "*" if device.is_default else "",
+            str(device.index),
+            plain(device.name),
+            str(device.input_channels),
+            str(device.default_rate),
+            plain(device.host_api),
+        )
+        table.add_row(*(Text(cell) for cell in cells))  # Text: names are never markup
+    Console(highlight=False).print(table)
+    typer.echo("* default input; use the index or part of the name as SOURCE", err=True)
