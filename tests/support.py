@@ -102,7 +102,7 @@ class RawClient:
 
     def read(self, count: int) -> list[dict[str, Any]]:
         """The next `count` text messages."""
-        out = []
+        out: list[dict[str, Any]] = []
         while len(out) < count:
             opcode, data = self.ws.recv_data()
             if opcode == websocket.ABNF.OPCODE_TEXT:
