@@ -233,7 +233,7 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
             saver.close()
         renderer.status(view())
 
-    outcome = SessionOutcome(status=view(), complete=end.error is None)
+    outcome = SessionOutcome(status=view())
     try:
         if end.error is not None:
             renderer.finish(outcome)

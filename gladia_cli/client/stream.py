@@ -67,14 +67,6 @@ class StreamEnd:
     stats: StreamStats = field(default_factory=StreamStats)
 
 
-class OutputFailed(Exception):
-    """The message handler failed (for example stdout was closed): stop everything."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
-
-
 class LiveStream:
     def __init__(
         self,

@@ -35,11 +35,6 @@ class AudioFormat:
     def seconds(self, n_bytes: int) -> float:
         return n_bytes / self.bytes_per_second
 
-    def bytes_for(self, seconds: float) -> int:
-        """Bytes in `seconds` of audio, rounded down to whole frames (at least one frame)."""
-        frames = max(1, int(seconds * self.sample_rate))
-        return frames * self.frame_bytes
-
     @classmethod
     def from_config(cls, config: dict[str, object]) -> AudioFormat:
         """The format an init body (with defaults applied or not) describes."""

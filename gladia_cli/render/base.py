@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gladia_cli.protocol.messages import PostTranscript, ServerMessage, Transcript, Utterance
@@ -111,8 +111,6 @@ class SessionOutcome:
 
     status: StatusView
     result: dict[str, Any] | None = None  # GET /v2/live/{id}, for renderers that ask for it
-    complete: bool = True  # False when the session ended in an error or was aborted
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class OutputRenderer:
