@@ -391,12 +391,14 @@ def ramp(args: argparse.Namespace) -> bool:
         "the clients sent against the real-time schedule (large values would mean the "
         "client side is the bottleneck)."
     )
-    verdict = "met" if best is not None and best >= 30 else "MISSED"
     shown = best if best is not None else "none"
-    print(
-        f"Largest N with p99 < {args.target_ms:g} ms: {shown} "
-        f"(target >= 30 on the scripted engine: {verdict})"
-    )
+    target = ""
+    if args.engine == "scripted":
+        verdict = "met" if best is not None and best >= 30 else "MISSED"
+        target = f" (target >= 30 on the scripted engine: {verdict})"
+    else:
+        target = " (sphinx decodes in the server's worker processes: see 'others CPU')"
+    print(f"Largest N with p99 < {args.target_ms:g} ms: {shown}{target}")
     return functional_ok
 
 
@@ -584,9 +586,10 @@ def sphinx_rtf(args: argparse.Namespace) -> bool:
         f"Real-time sphinx sessions this machine could sustain in theory: "
         f"{cores / cpu_rtf:.1f} if the decoder used all {cores} cores "
         f"({cores} / {cpu_rtf:.3f} CPU s per audio s); "
-        f"{measured:.1f} as measured with 2 decoding threads "
-        f"({two.cpu / two.wall:.2f} cores used: pocketsphinx holds the GIL, so one server "
-        f"process decodes on about one core). The server's own work is not counted."
+        f"{measured:.1f} with 2 decoding threads in one process "
+        f"({two.cpu / two.wall:.2f} cores used: pocketsphinx holds the GIL, which is why "
+        f"the server decodes in --workers processes and can use every core). "
+        f"The server's own work is not counted."
     )
     if one.finals == 0:
         print("failure: the sphinx engine recognised no utterance in speech")
