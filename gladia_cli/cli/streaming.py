@@ -242,6 +242,7 @@ def run(opts: StreamOptions, source: AudioSource, *, pace: float | None) -> int:
         stop_timeout=opts.stop_timeout,
         save_audio=opts.save_audio,
         quiet=opts.quiet,
+        show_progress=fmt != "table" and not opts.quiet and sys.stderr.isatty(),
     )
     try:
         return run_stream_job(job, notices)

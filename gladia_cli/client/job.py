@@ -50,18 +50,19 @@ class StreamJob:
     stop_timeout: float = 120.0
     save_audio: Path | None = None
     quiet: bool = False
+    show_progress: bool = False  # a progress bar on stderr (a terminal, not the table)
 
 
 class Notices:
     """Messages for people, on stderr (rich, so they print above a live table)."""
 
     def __init__(self, console: Console, quiet: bool) -> None:
-        self._console = console
+        self.console = console
         self._quiet = quiet
 
     def _print(self, text: str, style: str) -> None:
         # soft_wrap: one notice, one line, whatever the width (logs and pipes read lines).
-        self._console.print(text, markup=False, highlight=False, style=style, soft_wrap=True)
+        self.console.print(text, markup=False, highlight=False, style=style, soft_wrap=True)
 
     def info(self, text: str) -> None:
         if not self._quiet:
@@ -173,6 +174,11 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
     pump = _Pump(job, stream, saver)
     duration = job.source.duration
     stop_deadline: list[float] = []
+    progress = None
+    if job.show_progress and duration:
+        from gladia_cli.render.progress import ProgressBar
+
+        progress = ProgressBar(notices.console, job.source.description, duration)
 
     def view(note: str = "") -> StatusView:
         sent = job.wire.seconds(stream.stats.sent_bytes)
@@ -200,6 +206,8 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
             )
             stream.open()
             renderer.start(created.id)
+            if progress is not None:
+                progress.start()
             pump.start()
             while end is None:
                 end = stream.wait(0.25)
@@ -214,6 +222,8 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
                 for warning in job.source.take_warnings():
                     notices.warning(warning)
                 renderer.status(view())
+                if progress is not None:
+                    progress.update(view())
             if stream.output_failure is not None:
                 raise stream.output_failure
             interrupted = signals.count > 0
@@ -228,6 +238,8 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
         stream.close()
         return 0
     finally:
+        if progress is not None:
+            progress.stop()
         job.source.stop()
         if saver is not None:
             saver.close()

@@ -74,3 +74,25 @@ def test_the_table_shows_partials_dim_then_finals(scripted: LocalServer, tmp_pat
     assert "alpha bravo" in final
     assert "● done" in final
     assert "Traceback" not in plain
+
+
+def test_a_progress_bar_on_a_terminal_stderr_when_the_output_is_a_file(
+    scripted: LocalServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "two.wav"
+    sf.write(path, tone_bursts([(0.3, 0.8, 0)], total=2.0), 16000)
+    out = tmp_path / "out.txt"
+    env = {key: value for key, value in os.environ.items() if key != "GLADIA_API_URL"}
+    env.update({"GLADIA_API_KEY": KEY, "GLADIA_API_URL": scripted.url, "TERM": "xterm-256color"})
+    code, output = _run_on_a_terminal(
+        [*GLADIA, "file", str(path), "-f", "text", "-o", str(out), "--pace", "realtime"], env
+    )
+    assert code == 0, output
+    plain = ANSI.sub("", output)
+    assert "two.wav" in plain and "━" in plain and "%" in plain and "streaming," in plain
+    assert out.read_text().strip() == "alpha bravo"
+    # Quiet: no bar, no notices.
+    code, output = _run_on_a_terminal(
+        [*GLADIA, "file", str(path), "-f", "text", "-o", str(out), "--pace", "max", "-q"], env
+    )
+    assert code == 0 and "━" not in output and "gladia:" not in output
