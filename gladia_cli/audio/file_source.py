@@ -36,11 +36,11 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import requests
 import soundfile as sf
-import soxr
 import urllib3
 
+from gladia_cli.audio.blocks import FrameFifo, RateConverter
 from gladia_cli.audio.codecs import float_to_int16
-from gladia_cli.audio.source import AudioSource, Int16Block, PcmFormat
+from gladia_cli.audio.source import AudioSource, Int16Block, PcmFormat, check_send_rate
 from gladia_cli.audio.wav_stream import (
     ALAW,
     IEEE_FLOAT,
@@ -284,34 +284,6 @@ def _stream_error_reason(exc: BaseException) -> str:
 # -------------------------------------------------------------------------------- source
 
 
-class _Reblocker:
-    """Cuts arrays of any length (a resampler's output) into blocks of exactly `size`."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._parts: list[Int16Block] = []
-        self._count = 0
-
-    def push(self, chunk: Int16Block) -> list[Int16Block]:
-        if not self._parts and len(chunk) == self._size:
-            return [chunk]  # the usual case without resampling: no copy
-        if len(chunk):
-            self._parts.append(chunk)
-            self._count += len(chunk)
-        if self._count < self._size:
-            return []
-        joined = np.concatenate(self._parts)
-        full = self._count - self._count % self._size
-        rest = joined[full:]
-        self._parts, self._count = ([rest] if len(rest) else []), len(rest)
-        return [joined[i : i + self._size] for i in range(0, full, self._size)]
-
-    def flush(self) -> list[Int16Block]:
-        rest = [np.concatenate(self._parts)] if self._parts else []
-        self._parts, self._count = [], 0
-        return rest
-
-
 class FileSource:
     """An AudioSource over one decoder: resampled to `format.sample_rate`, cut into exact
     blocks, stoppable from another thread, and owning the resources in `resources`."""
@@ -354,27 +326,19 @@ class FileSource:
         if frames < 1:
             raise ValueError(f"frames must be positive, not {frames}")
         in_rate, out_rate = self._decoder.sample_rate, self._format.sample_rate
-        resampler = None
-        if in_rate != out_rate:
-            resampler = soxr.ResampleStream(
-                in_rate, out_rate, self._format.channels, dtype="int16", quality="HQ"
-            )
-        read_size = frames if resampler is None else max(1, math.ceil(frames * in_rate / out_rate))
-        reblocker = _Reblocker(frames)
+        converter = RateConverter(in_rate, out_rate, self._format.channels)
+        read_size = max(1, math.ceil(frames * in_rate / out_rate))
+        fifo = FrameFifo(self._format.channels)
         while True:
             if self._stopping.is_set():
                 return
             chunk = self._read(read_size)
             ended = len(chunk) == 0
-            if resampler is not None:
-                chunk = resampler.resample_chunk(chunk, last=ended)
-            ready = reblocker.push(chunk)
-            if ended:
-                ready += reblocker.flush()
-            for block in ready:
+            fifo.push(converter.flush() if ended else converter.convert(chunk))
+            while len(fifo) >= frames or (ended and len(fifo)):
                 if self._stopping.is_set():
                     return
-                yield block
+                yield fifo.take(frames)
             if ended:
                 break
         if not self._stopping.is_set() and (problem := self._decoder.problem()) is not None:
@@ -430,11 +394,7 @@ def open_file_source(
     Raises AudioInputError for unusable input and UsageError for a `target_rate` the API
     does not accept. The caller must `close()` the source.
     """
-    if target_rate is not None and target_rate not in SAMPLE_RATES:
-        raise UsageError(
-            f"cannot send audio at {target_rate} Hz",
-            hint="the live API takes " + ", ".join(map(str, SAMPLE_RATES)) + " Hz",
-        )
+    check_send_rate(target_rate)
     resources = contextlib.ExitStack()
     try:
         if spec == "-":

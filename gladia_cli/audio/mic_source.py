@@ -25,13 +25,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from gladia_cli.audio.blocks import FrameFifo, RateConverter
 from gladia_cli.audio.devices import (
     InputDevice,
     list_input_devices,
@@ -39,7 +39,7 @@ from gladia_cli.audio.devices import (
     portaudio_failure,
     resolve_device,
 )
-from gladia_cli.audio.source import Int16Block, PcmFormat
+from gladia_cli.audio.source import Int16Block, PcmFormat, check_send_rate
 from gladia_cli.errors import AudioInputError, UsageError
 from gladia_cli.protocol.audio_format import MAX_CHANNELS, SAMPLE_RATES
 
@@ -50,74 +50,6 @@ STOP_GRACE_SECONDS = 0.5  # wait this long for the last callback after stop()
 FALLBACK_RATE = 16000
 ORIGIN_WINDOW_SECONDS = 2.0  # the device clock's origin is the earliest estimate this recent
 _POLL_SECONDS = 0.05
-
-
-class FrameFifo:
-    """Frames of shape (n, channels) in, any number out: re-blocking without per-frame work."""
-
-    def __init__(self, channels: int) -> None:
-        self._channels = channels
-        self._parts: deque[Int16Block] = deque()
-        self._count = 0
-
-    def __len__(self) -> int:
-        return self._count
-
-    def push(self, frames: Int16Block) -> None:
-        if len(frames):
-            self._parts.append(frames)
-            self._count += len(frames)
-
-    def take(self, n: int) -> Int16Block:
-        """The oldest `n` frames (fewer if fewer are held)."""
-        n = min(n, self._count)
-        if self._parts and len(self._parts[0]) == n:  # the common case: no copy
-            self._count -= n
-            return self._parts.popleft()
-        taken: list[Int16Block] = []
-        missing = n
-        while missing:
-            head = self._parts[0]
-            if len(head) <= missing:
-                taken.append(self._parts.popleft())
-                missing -= len(head)
-            else:
-                taken.append(head[:missing])
-                self._parts[0] = head[missing:]
-                missing = 0
-        self._count -= n
-        if not taken:
-            return np.zeros((0, self._channels), dtype=np.int16)
-        return taken[0] if len(taken) == 1 else np.concatenate(taken)
-
-    def drop(self, n: int) -> int:
-        """Discard up to `n` of the oldest frames; returns how many were dropped."""
-        return len(self.take(n))
-
-
-class RateConverter:
-    """Device rate → sent rate: soxr's streaming resampler, or nothing when they match."""
-
-    def __init__(self, in_rate: int, out_rate: int, channels: int) -> None:
-        self._resampler: Any = None
-        if in_rate != out_rate:
-            import soxr
-
-            self._resampler = soxr.ResampleStream(
-                in_rate, out_rate, channels, dtype="int16", quality="HQ"
-            )
-        self._channels = channels
-
-    def convert(self, frames: Int16Block, *, last: bool = False) -> Int16Block:
-        if self._resampler is None:
-            return frames
-        out: Int16Block = self._resampler.resample_chunk(
-            np.ascontiguousarray(frames, dtype=np.int16), last=last
-        )
-        return out.reshape(-1, self._channels)
-
-    def flush(self) -> Int16Block:
-        return self.convert(np.zeros((0, self._channels), dtype=np.int16), last=True)
 
 
 class MicSource:
@@ -378,11 +310,7 @@ def open_mic_source(
             f"invalid --channels {channels}",
             hint=f"Gladia takes 1 to {MAX_CHANNELS} channels per session",
         )
-    if sample_rate is not None and sample_rate not in SAMPLE_RATES:
-        raise UsageError(
-            f"cannot send audio at {sample_rate} Hz",
-            hint="the live API takes " + ", ".join(map(str, SAMPLE_RATES)) + " Hz",
-        )
+    check_send_rate(sample_rate)
     if device_rate is not None and not 1000 <= device_rate <= 768_000:
         raise UsageError(f"invalid --device-rate {device_rate}", hint="give a rate in Hz")
     sd = load_sounddevice()

@@ -57,8 +57,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from gladia_cli.audio.mic_source import CALLBACK_SECONDS, FrameFifo, MicSource, RateConverter
-from gladia_cli.audio.source import AudioSource, Int16Block, PcmFormat
+from gladia_cli.audio.blocks import FrameFifo, RateConverter
+from gladia_cli.audio.mic_source import CALLBACK_SECONDS, MicSource
+from gladia_cli.audio.source import AudioSource, Int16Block, PcmFormat, check_send_rate
 from gladia_cli.errors import AudioInputError, UsageError
 from gladia_cli.protocol.audio_format import MAX_CHANNELS, SAMPLE_RATES
 
@@ -489,11 +490,7 @@ def open_mix_source(
         )
     if sum(1 for spec in parsed if spec.text == "-") > 1:
         raise UsageError("standard input (-) can be only one of the sources")
-    if sample_rate is not None and sample_rate not in SAMPLE_RATES:
-        raise UsageError(
-            f"cannot send audio at {sample_rate} Hz",
-            hint="the live API takes " + ", ".join(map(str, SAMPLE_RATES)) + " Hz",
-        )
+    check_send_rate(sample_rate)
     opened: dict[int, AudioSource] = {}
     labels: list[str] = [""] * len(parsed)
     notes: list[str] = []

@@ -9,7 +9,19 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from gladia_cli.errors import UsageError
+from gladia_cli.protocol.audio_format import SAMPLE_RATES
+
 Int16Block = npt.NDArray[np.int16]  # shape (frames, channels)
+
+
+def check_send_rate(rate: int | None) -> None:
+    """A rate asked for (`--sample-rate`, a config file) must be one the live API takes."""
+    if rate is not None and rate not in SAMPLE_RATES:
+        raise UsageError(
+            f"cannot send audio at {rate} Hz",
+            hint="the live API takes " + ", ".join(map(str, SAMPLE_RATES)) + " Hz",
+        )
 
 
 @dataclass(frozen=True)

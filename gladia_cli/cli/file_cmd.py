@@ -59,6 +59,6 @@ def file_command(
         stdin=sys.stdin.buffer if path == "-" else None,
     )
     try:
-        return streaming.run(opts, source, pace=speed)
+        return streaming.run(opts, source, pace=speed, base=base)
     finally:
         source.close()

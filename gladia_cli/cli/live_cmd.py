@@ -50,6 +50,6 @@ def live_command(
         sample_rate=streaming.target_rate(opts, base),
     )
     try:
-        return streaming.run(opts, mic, pace=None)  # the microphone sets the pace
+        return streaming.run(opts, mic, pace=None, base=base)  # the microphone sets the pace
     finally:
         mic.close()

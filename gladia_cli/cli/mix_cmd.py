@@ -52,6 +52,6 @@ def mix_command(
         for note in notes:
             sys.stderr.write(f"gladia: {plain(note)}\n")
     try:
-        return streaming.run(opts, mix, pace=None if mix.has_microphone else speed)
+        return streaming.run(opts, mix, pace=None if mix.has_microphone else speed, base=base)
     finally:
         mix.close()

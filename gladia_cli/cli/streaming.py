@@ -205,14 +205,17 @@ def labels_for(opts: StreamOptions, source: AudioSource) -> Labels:
     return Labels(tuple(names), channels)
 
 
-def run(opts: StreamOptions, source: AudioSource, *, pace: float | None) -> int:
-    """Run a streaming job for a source that is already open (so input errors come first)."""
+def run(
+    opts: StreamOptions, source: AudioSource, *, pace: float | None, base: dict[str, Any]
+) -> int:
+    """Run a streaming job for a source that is already open (so input errors come first).
+
+    `base` is the `--config` body, which the command already read to open its source."""
     from rich.console import Console
 
     from gladia_cli.client.job import Notices, StreamJob, run_stream_job
 
     settings = settings_from(opts)
-    base = load_config_body(opts)
     wire = wire_format(opts, base, source)
     events = parse_events(opts.events or [])
     body = init_body(opts, base, wire, events)

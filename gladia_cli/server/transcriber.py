@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gladia_cli.audio.blocks import RateConverter
 from gladia_cli.audio.codecs import decode
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.engines.base import (
@@ -36,16 +37,15 @@ def chronological(events: list[ChannelEvent]) -> list[ChannelEvent]:
 class _Channel:
     def __init__(self, recognizer: ChannelRecognizer, sample_rate: int) -> None:
         self.recognizer = recognizer
-        self.resampler = None
-        if sample_rate != ENGINE_SAMPLE_RATE:
-            import soxr
+        self._converter = RateConverter(sample_rate, ENGINE_SAMPLE_RATE, 1)
 
-            self.resampler = soxr.ResampleStream(sample_rate, ENGINE_SAMPLE_RATE, 1, dtype="int16")
+    def feed(self, samples: Samples) -> list[EngineEvent]:
+        resampled: Samples = self._converter.convert(samples.reshape(-1, 1))[:, 0]
+        return self.recognizer.feed(resampled)
 
-    def feed(self, samples: Samples, last: bool = False) -> list[EngineEvent]:
-        if self.resampler is not None:
-            samples = self.resampler.resample_chunk(samples, last=last)
-        return self.recognizer.feed(samples)
+    def finish(self) -> list[EngineEvent]:
+        events = self.recognizer.feed(self._converter.flush()[:, 0])  # the resampler's tail
+        return events + self.recognizer.finish()
 
 
 class Transcriber:
@@ -69,9 +69,6 @@ class Transcriber:
 
     def finish(self) -> list[ChannelEvent]:
         events: list[ChannelEvent] = []
-        empty = np.zeros(0, dtype=np.int16)
         for index, channel in enumerate(self._channels):
-            if channel.resampler is not None:
-                events += [(index, event) for event in channel.feed(empty, last=True)]
-            events += [(index, event) for event in channel.recognizer.finish()]
+            events += [(index, event) for event in channel.finish()]
         return chronological(events)
