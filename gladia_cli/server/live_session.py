@@ -107,7 +107,6 @@ class LiveSession:
 
         self.connection: Connection | None = None
         self.connections = 0
-        self.faulted_connections = 0
         self._outbox: deque[_Outgoing] = deque()
         self._outbox_changed = asyncio.Event()
         self.messages: list[str] = []  # what was sent, for `result.messages`
@@ -450,16 +449,17 @@ class LiveSession:
         self.emit("end_recording", data={"recording_duration": round(self.audio_duration, 3)})
         if self._server.faults.slow_finish:
             await asyncio.sleep(self._server.faults.slow_finish)
-        started = time.monotonic()
         transcription = self._transcription()
         self.emit("post_transcript", data=transcription)
         result: dict[str, Any] = {"metadata": {}, "transcription": transcription}
         self._post_processing(result)
+        # From the session's creation to its results, post-processing included (once).
+        elapsed = self._loop.time() - self._started
         result["metadata"] = {
             "audio_duration": round(self.audio_duration, 3),
             "number_of_distinct_channels": self.fmt.channels,
             "billing_time": round(self.audio_duration * self.fmt.channels, 3),
-            "transcription_time": round(time.monotonic() - started + self._processing_time(), 3),
+            "transcription_time": round(elapsed, 3),
         }
         self.emit("post_final_transcript", data=result)
         self.emit("end_session")
@@ -476,9 +476,6 @@ class LiveSession:
             self.audio_duration,
             len(self.utterances),
         )
-
-    def _processing_time(self) -> float:
-        return max(0.0, self._loop.time() - self._started)
 
     def _transcription(self) -> dict[str, Any]:
         ordered = sorted(self.utterances, key=lambda u: (u["start"], u["channel"]))
