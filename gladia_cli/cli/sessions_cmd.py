@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gladia_cli.cli.fast_help import FastHelpGroup
+
+if TYPE_CHECKING:  # requests is imported only when a command runs
+    from gladia_cli.client.api import LiveApi
 
 app = typer.Typer(
     help="Look up, list and delete live sessions.",
@@ -28,7 +31,7 @@ ApiUrl = Annotated[
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
 
-def _api(api_key: str | None, api_url: str | None):  # type: ignore[no-untyped-def]
+def _api(api_key: str | None, api_url: str | None) -> LiveApi:
     from gladia_cli.client.api import LiveApi
     from gladia_cli.settings import resolve
 
