@@ -38,8 +38,8 @@ test: install
 	$(BIN)/pytest -q
 
 lint: install
-	$(BIN)/ruff check gladia_cli tests benchmarks
-	$(BIN)/ruff format --check gladia_cli tests benchmarks
+	$(BIN)/ruff check gladia_cli tests benchmarks tools
+	$(BIN)/ruff format --check gladia_cli tests benchmarks tools
 
 typecheck: install
 	$(BIN)/mypy
@@ -47,7 +47,7 @@ typecheck: install
 check: lint typecheck test
 
 completions: install
-	$(BIN)/python -m gladia_cli.cli.completions completions
+	$(BIN)/python -m tools.completions completions
 
 fixtures:
 	tests/data/make_fixtures.sh

@@ -22,8 +22,8 @@ _gladia_node() {
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --debug --encoding --endpointing
                 --events -f --format -h --help -l --label --language --local --local-engine
-                --max-utterance --metadata --model --ner --no-partials -o --output --pace
-                --partials -q --quiet --raw --raw-channels --raw-rate --region --sample-rate
+                --max-utterance --metadata --model --multichannel --ner --no-partials -o --output
+                --pace --partials -q --quiet --raw --raw-channels --raw-rate --region --sample-rate
                 --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
                 --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
@@ -61,7 +61,7 @@ _gladia_node() {
                 --max-utterance --metadata --model -o --output --pace --region --sample-rate
                 --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
-            arguments="SOURCES..."
+            arguments="SOURCE..."
             ;;
         "serve")
             options="--ack-delay --api-key --close-after-bytes --close-code --debug
@@ -117,6 +117,13 @@ _gladia_value() {
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt"
                     ;;
+                --language | -l)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        yi yo zh"
+                    ;;
                 --local-engine)
                     _gladia_words "sphinx scripted"
                     ;;
@@ -137,6 +144,13 @@ _gladia_value() {
                     ;;
                 --summarize)
                     _gladia_words "general bullet_points concise"
+                    ;;
+                --translate)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        wo yi yo zh"
                     ;;
                 --translation-model)
                     _gladia_words "base enhanced"
@@ -166,6 +180,13 @@ _gladia_value() {
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt"
                     ;;
+                --language | -l)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        yi yo zh"
+                    ;;
                 --local-engine)
                     _gladia_words "sphinx scripted"
                     ;;
@@ -180,6 +201,13 @@ _gladia_value() {
                     ;;
                 --summarize)
                     _gladia_words "general bullet_points concise"
+                    ;;
+                --translate)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        wo yi yo zh"
                     ;;
                 --translation-model)
                     _gladia_words "base enhanced"
@@ -206,6 +234,13 @@ _gladia_value() {
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt"
                     ;;
+                --language | -l)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        yi yo zh"
+                    ;;
                 --local-engine)
                     _gladia_words "sphinx scripted"
                     ;;
@@ -221,11 +256,18 @@ _gladia_value() {
                 --sample-rate)
                     _gladia_words "8000 16000 32000 44100 48000"
                     ;;
-                SOURCES)
+                SOURCE)
                     _gladia_words "mic"; _gladia_files
                     ;;
                 --summarize)
                     _gladia_words "general bullet_points concise"
+                    ;;
+                --translate)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        wo yi yo zh"
                     ;;
                 --translation-model)
                     _gladia_words "base enhanced"

@@ -1,8 +1,9 @@
 """Where the client connects and with which key: resolved once, at the edge, then passed down.
 
 Precedence: command-line flags > environment (`GLADIA_API_KEY`, `GLADIA_API_URL`,
-`GLADIA_REGION`) > the config file (`$XDG_CONFIG_HOME/gladia/config.toml`, or the file
-named by `GLADIA_CONFIG`) > defaults. `--local` overrides the URL with the embedded server.
+`GLADIA_REGION`) > the config file (`$XDG_CONFIG_HOME/gladia/config.toml`, which may be
+absent, or the file named by `GLADIA_CONFIG`, which must exist) > defaults. `--local`
+overrides the URL with the embedded server.
 """
 
 from __future__ import annotations
@@ -41,11 +42,17 @@ def config_path(environ: Mapping[str, str]) -> Path:
     return Path(base).expanduser() / "gladia" / "config.toml"
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _read_config(path: Path, *, named: bool) -> dict[str, Any]:
+    """The config file's keys; `named`: GLADIA_CONFIG names it, so it must exist."""
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except FileNotFoundError:
+        if named:
+            raise UsageError(
+                f"GLADIA_CONFIG names {path}, which does not exist",
+                hint="create it (it may hold api_key, api_url and region), or unset GLADIA_CONFIG",
+            ) from None
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(
@@ -70,7 +77,7 @@ def resolve(
     local_engine: str = "sphinx",
     environ: Mapping[str, str],
 ) -> Settings:
-    file = _read_config(config_path(environ))
+    file = _read_config(config_path(environ), named=bool(environ.get("GLADIA_CONFIG")))
 
     def pick(flag: str | None, env: str, key: str) -> str | None:
         value = flag or environ.get(env) or file.get(key)

@@ -39,8 +39,9 @@ import soundfile as sf
 import urllib3
 
 from gladia_cli.audio.blocks import FrameFifo, RateConverter
+from gladia_cli.audio.channel_similarity import examine_file
 from gladia_cli.audio.codecs import float_to_int16
-from gladia_cli.audio.source import AudioSource, Int16Block, PcmFormat, check_send_rate
+from gladia_cli.audio.source import Int16Block, PcmFormat, check_send_rate
 from gladia_cli.audio.wav_stream import (
     ALAW,
     IEEE_FLOAT,
@@ -113,16 +114,22 @@ def parse_raw_format(rate: int | None, channels: int | None, sample_format: str)
             f"unknown raw sample format {sample_format!r}",
             hint="use one of " + ", ".join(RAW_SAMPLE_FORMATS),
         )
-    if rate is None or channels is None:
+    missing = [
+        option
+        for option, value in (("--raw-rate", rate), ("--raw-channels", channels))
+        if value is None
+    ]
+    if missing:
         raise UsageError(
-            "--raw needs --sample-rate and --channels: headerless audio does not say its format",
-            hint="for example: --sample-rate 16000 --channels 1",
+            f"--raw needs {' and '.join(missing)}: headerless audio does not say its format",
+            hint=f"for example: --raw {name} --raw-rate 16000 --raw-channels 1",
         )
+    assert rate is not None and channels is not None
     if not 1000 <= rate <= 768_000:
-        raise UsageError(f"invalid --sample-rate {rate}", hint="give the input's rate in Hz")
+        raise UsageError(f"invalid --raw-rate {rate}", hint="give the input's rate in Hz")
     if not 1 <= channels <= MAX_CHANNELS:
         raise UsageError(
-            f"invalid --channels {channels}",
+            f"invalid --raw-channels {channels}",
             hint=f"Gladia takes 1 to {MAX_CHANNELS} channels per session",
         )
     return RawFormat(rate, channels, name)
@@ -296,11 +303,14 @@ class FileSource:
         duration: float | None,
         sample_rate: int,
         resources: contextlib.ExitStack,
+        merge_channels: bool = False,
     ) -> None:
         self._decoder = decoder
         self._description = description
         self._duration = duration
-        self._format = PcmFormat(sample_rate, decoder.channels)
+        # Channels found to carry the same signal are sent as one (their mean).
+        self.merged_channels = decoder.channels if merge_channels else 0
+        self._format = PcmFormat(sample_rate, 1 if merge_channels else decoder.channels)
         self._resources = resources
         self._stopping = threading.Event()
         self._io_lock = threading.Lock()  # close() must not free a file mid-read
@@ -348,7 +358,11 @@ class FileSource:
         with self._io_lock:
             if self._closed:
                 return _empty(self._format.channels)
-            return self._decoder.read(frames)
+            block = self._decoder.read(frames)
+        if self.merged_channels:
+            summed = block.astype(np.int32).sum(axis=1, keepdims=True)
+            block = (summed // self.merged_channels).astype(np.int16)  # exact for copies
+        return block
 
     def take_warnings(self) -> list[str]:
         return []  # a file's problems end the stream: they are raised, not warned
@@ -379,6 +393,7 @@ class _Opened:
     decoder: _Decoder
     description: str
     duration: float | None
+    path: Path | None = None  # a file libsndfile reads (and can read ahead), if any
 
 
 def open_file_source(
@@ -388,8 +403,15 @@ def open_file_source(
     raw: RawFormat | None = None,
     stdin: BinaryIO | None = None,
     http_timeout: float = 30.0,
-) -> AudioSource:
+    merge_copies: bool = False,
+    stdin_isatty: bool | None = None,
+) -> FileSource:
     """Open a path, `-` (standard input) or an http(s) URL; see the module docstring.
+
+    `merge_copies`: send channels that carry the same signal as one (`gladia file` without
+    `--multichannel`); only input libsndfile reads from a file is examined — standard
+    input and URLs decoded as they arrive (WAV, raw) keep their channels, since looking
+    ahead would hold a live stream back.
 
     Raises AudioInputError for unusable input and UsageError for a `target_rate` the API
     does not accept. The caller must `close()` the source.
@@ -398,7 +420,9 @@ def open_file_source(
     resources = contextlib.ExitStack()
     try:
         if spec == "-":
-            opened = _open_stdin(stdin if stdin is not None else sys.stdin.buffer, raw, resources)
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            is_terminal = stream.isatty() if stdin_isatty is None else stdin_isatty
+            opened = _open_stdin(stream, is_terminal, raw, resources)
         elif urlsplit(spec).scheme.lower() in ("http", "https"):
             opened = _open_url(spec, raw, http_timeout, resources)
         else:
@@ -408,13 +432,25 @@ def open_file_source(
         raise
     native = opened.decoder.sample_rate
     rate = target_rate or (native if native in SAMPLE_RATES else DEFAULT_RATE)
+    merge = merge_copies and opened.decoder.channels > 1 and _copies(opened.path)
     return FileSource(
         opened.decoder,
         description=opened.description,
         duration=opened.duration,
         sample_rate=rate,
         resources=resources,
+        merge_channels=merge,
     )
+
+
+def _copies(path: Path | None) -> bool:
+    """Whether the channels of the file carry the same signal (channel_similarity)."""
+    if path is None:
+        return False
+    try:
+        return examine_file(path)
+    except (sf.SoundFileError, RuntimeError, OSError):
+        return False  # unreadable in part: the stream itself will say what is wrong
 
 
 def _check_channels(name: str, channels: int, command_input: str = "INPUT") -> None:
@@ -487,7 +523,7 @@ def _open_soundfile(
     slack = max(file.frames // 100, file.samplerate // 10) if file.format == "MP3" else 0
     decoder = _SoundFileDecoder(path, file, name, promised=promised, slack=slack)
     duration = None if promised is None else file.frames / file.samplerate
-    return _Opened(decoder, description, duration)
+    return _Opened(decoder, description, duration, path)
 
 
 def _looks_like_text(path: Path) -> bool:
@@ -519,8 +555,10 @@ def _promised_frames(path: Path, file: Any) -> int | None:
     return round(frames * header.data_size / available)
 
 
-def _open_stdin(stdin: BinaryIO, raw: RawFormat | None, resources: contextlib.ExitStack) -> _Opened:
-    if stdin.isatty():  # reading would wait for the user to type audio
+def _open_stdin(
+    stdin: BinaryIO, is_terminal: bool, raw: RawFormat | None, resources: contextlib.ExitStack
+) -> _Opened:
+    if is_terminal:  # reading would wait for the user to type audio
         raise AudioInputError(
             "standard input is a terminal, not audio",
             hint="pipe audio in, e.g. `arecord -f S16_LE -r 16000 | gladia file -`",

@@ -498,13 +498,13 @@ def open_mix_source(
         rates: list[int] = []
         for index, spec in enumerate(parsed):
             if spec.device is None:
-                source = open_file_source(spec.text, stdin=stdin if spec.text == "-" else None)
-                opened[index] = source
+                track = open_file_source(spec.text, stdin=stdin if spec.text == "-" else None)
+                opened[index] = track
                 labels[index] = Path(spec.text).stem if spec.text != "-" else "stdin"
-                rates.append(source.format.sample_rate)
-                if source.format.channels > 1:
+                rates.append(track.format.sample_rate)
+                if track.format.channels > 1:
                     notes.append(
-                        f"{spec.text} has {source.format.channels} channels: mixed down to "
+                        f"{spec.text} has {track.format.channels} channels: mixed down to "
                         f"one for channel {index}"
                     )
         devices = {}

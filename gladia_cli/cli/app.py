@@ -1,28 +1,42 @@
-"""The `gladia` command: the Typer app and the one place errors are printed.
+"""The `gladia` command: the Typer app, the Environment, and the one place errors are printed.
 
 Commands live one per module and only turn options into objects; imports of heavy modules
 (numpy, requests, sounddevice, aiohttp) happen inside the commands, so `--help` is fast.
+The Environment (standard streams, terminals, consoles, environment variables) is made
+here, once, and reaches the commands through the click context.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import re
 import traceback
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from typer._click.core import Parameter
 
 from gladia_cli import __version__
 from gladia_cli.cli import devices_cmd, file_cmd, live_cmd, mix_cmd, serve_cmd, sessions_cmd
-from gladia_cli.cli.fast_help import FastHelpGroup
+from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
+from gladia_cli.environment import Environment
 from gladia_cli.errors import ExitCode, GladiaError
+
+EXAMPLES = """\
+Examples:
+
+  gladia file talk.wav --local          transcribe a file on this machine (no account)
+  gladia live                           the microphone, as a live table (GLADIA_API_KEY)
+  gladia file talk.wav -o talk.srt      subtitles
+  gladia file talk.wav | jq -c .        every server message, one JSON object per line
+  gladia COMMAND --help                 options and examples of a command
+"""
 
 app = typer.Typer(
     name="gladia",
     cls=FastHelpGroup,
     help="Live speech-to-text from the terminal with Gladia's real-time API.",
+    epilog=EXAMPLES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,  # our handler below; never show local variables
@@ -30,11 +44,18 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-app.command("live", no_args_is_help=False)(live_cmd.live_command)
-app.command("mix", no_args_is_help=True)(mix_cmd.mix_command)
-app.command("devices")(devices_cmd.devices_command)
-app.command("file", no_args_is_help=True)(file_cmd.file_command)
-app.command("serve")(serve_cmd.serve_command)
+
+app.command("file", cls=FastHelpCommand, epilog=file_cmd.EXAMPLES, no_args_is_help=True)(
+    file_cmd.file_command
+)
+app.command("live", cls=FastHelpCommand, epilog=live_cmd.EXAMPLES)(live_cmd.live_command)
+app.command("mix", cls=FastHelpCommand, epilog=mix_cmd.EXAMPLES, no_args_is_help=True)(
+    mix_cmd.mix_command
+)
+app.command("devices", cls=FastHelpCommand, epilog=devices_cmd.EXAMPLES)(
+    devices_cmd.devices_command
+)
+app.command("serve", cls=FastHelpCommand, epilog=serve_cmd.EXAMPLES)(serve_cmd.serve_command)
 app.add_typer(sessions_cmd.app, name="sessions")
 
 
@@ -55,44 +76,118 @@ def root(
 ) -> None:
     """Live speech-to-text from the terminal with Gladia's real-time API.
 
-    Set GLADIA_API_KEY, or add --local to run everything on this machine.
+    Set GLADIA_API_KEY, or add --local to run everything on this machine. Transcripts go
+    to stdout (a live table on a terminal, JSON lines in a pipe); messages for people go
+    to stderr.
     """
 
 
-def _print_error(message: str, hint: str | None) -> None:
+def _print_error(env: Environment, message: str, hint: str | None) -> None:
     from gladia_cli.safe_text import plain
 
-    sys.stderr.write(f"gladia: error: {plain(message)}\n")
+    env.stderr.write(f"gladia: error: {plain(message)}\n")
     if hint:
-        sys.stderr.write(f"gladia: hint: {plain(hint)}\n")
-    sys.stderr.flush()
+        env.stderr.write(f"gladia: hint: {plain(hint)}\n")
+    env.stderr.flush()
 
 
-def run(argv: Sequence[str] | None = None) -> int:
+def _option_name(param: Parameter | None) -> str:
+    if param is None:
+        return "a value"
+    if param.param_type_name == "argument":
+        return str(param.metavar or param.name or "argument").upper()
+    spellings = sorted(getattr(param, "opts", []) or [], key=lambda n: not n.startswith("--"))
+    return spellings[0] if spellings else str(param.name)
+
+
+def _given(args: Sequence[str], param: Parameter | None) -> str | None:
+    """The value the user gave `param` (the last one), read back from the command line."""
+    names = set(getattr(param, "opts", None) or ())
+    found = None
+    for index, arg in enumerate(args):
+        name, sep, value = arg.partition("=")
+        if name in names:
+            found = value if sep else (args[index + 1] if index + 1 < len(args) else None)
+    return found
+
+
+def _range_text(param: Parameter | None) -> str | None:
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is not None and high is not None:
+        return f"from {low:g} to {high:g}"
+    if low is not None:
+        return f"of at least {low:g}"
+    if high is not None:
+        return f"of at most {high:g}"
+    return None
+
+
+def _bad_parameter(
+    exc: typer._click.exceptions.BadParameter, args: Sequence[str]
+) -> tuple[str, str]:
+    """Typer's (pydantic's) wording, made into `gladia: error: --port 99999 …` + a hint."""
+    param = exc.param
+    name = _option_name(param)
+    given = _given(args, param)
+    shown = f"{name} {given}" if given is not None else name
+    detail = re.sub(r"^Value error, ", "", exc.message).strip()
+    where = exc.ctx.command_path if exc.ctx is not None else "gladia"
+    choices = (
+        param.type_descriptor.choices
+        if param is not None and hasattr(param, "type_descriptor")
+        else None
+    )
+    if choices:
+        values = ", ".join(str(getattr(c, "value", c)) for c in choices)
+        return f"{shown}: not one of its values", f"choose from: {values}"
+    bounds = _range_text(param)
+    if bounds and ("less than" in detail or "greater than" in detail):
+        return f"{shown} is out of range", f"{name} takes a value {bounds}"
+    if "valid integer" in detail:
+        return f"{shown}: not a whole number", f"see '{where} --help'"
+    if "valid number" in detail:
+        return f"{shown}: not a number", f"see '{where} --help'"
+    return f"invalid value for {name}: {detail}", f"see '{where} --help'"
+
+
+def run(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI and return its exit code (errors printed, never raised)."""
+    import sys
+
+    env = env or Environment()
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or bool(os.environ.get("GLADIA_DEBUG"))
+    debug = "--debug" in args or bool(env.environ.get("GLADIA_DEBUG"))
     click = typer._click
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=args, prog_name="gladia", standalone_mode=False)
+        result = command.main(args=args, prog_name="gladia", standalone_mode=False, obj=env)
     except GladiaError as exc:
         if debug:
-            traceback.print_exc()
-        _print_error(exc.message, exc.hint)
+            traceback.print_exc(file=env.stderr)
+        _print_error(env, exc.message, exc.hint)
         return int(exc.exit_code)
     except click.exceptions.NoArgsIsHelpError as exc:
-        exc.show()
-        return int(ExitCode.OK)
+        # Called without what it needs: the help, on stderr, and a usage error (a script
+        # that lost its argument must not pass for a success).
+        where = exc.ctx.command_path if exc.ctx is not None else "gladia"
+        env.stderr.write(exc.format_message() + "\n\n")
+        needs = "a command" if isinstance(exc.ctx.command, FastHelpGroup) else "arguments"
+        _print_error(env, f"{where} needs {needs}", f"see the usage above, or '{where} --help'")
+        return int(ExitCode.USAGE)
+    except click.exceptions.BadParameter as exc:
+        message, hint = _bad_parameter(exc, args)
+        _print_error(env, message, hint)
+        return int(ExitCode.USAGE)
     except click.exceptions.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else "gladia"
-        _print_error(exc.format_message(), f"see '{where} --help'")
+        text = exc.format_message()
+        _print_error(env, text[:1].lower() + text[1:], f"see '{where} --help'")
         return int(ExitCode.USAGE)
     except click.exceptions.ClickException as exc:
-        _print_error(exc.format_message(), None)
+        _print_error(env, exc.format_message(), None)
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        _print_error("interrupted", None)
+        _print_error(env, "interrupted", None)
         return int(ExitCode.ABORTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
@@ -103,8 +198,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         raise
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            traceback.print_exc(file=env.stderr)
         _print_error(
+            env,
             f"unexpected {type(exc).__name__}: {exc}",
             None if debug else "run again with --debug for the traceback, and report it",
         )
@@ -113,4 +209,6 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main() -> None:
+    import sys
+
     sys.exit(run())

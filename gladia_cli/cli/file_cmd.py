@@ -3,12 +3,23 @@ live API, at the pace of speech unless told otherwise."""
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
-from gladia_cli.cli.options import StreamOptions, with_stream_options
+from gladia_cli.cli import choices, option_checks
+from gladia_cli.cli.choices import RawSampleFormat
+from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
+from gladia_cli.environment import Environment
+
+EXAMPLES = """\
+Examples:
+
+  gladia file talk.wav --local             transcribe on this machine, no account
+  gladia file talk.mp3 -o talk.srt         subtitles (the extension picks the format)
+  gladia file meeting.wav --label ann,bob  one name per channel
+  arecord -f S16_LE -r 16000 | gladia file - -f text
+"""
 
 
 @with_stream_options
@@ -18,47 +29,93 @@ def file_command(
         typer.Argument(
             help="Audio file (WAV, FLAC, OGG, MP3…), - for standard input, or an http(s) URL.",
             show_default=False,
+            metavar="PATH",
         ),
     ],
     pace: Annotated[
         str,
-        typer.Option("--pace", help="realtime, max, or a speed such as 2x."),
+        typer.Option(
+            "--pace",
+            help="realtime, max, or a speed such as 2x.",
+            rich_help_panel=AUDIO,
+            metavar="PACE",
+            callback=option_checks.pace,
+            autocompletion=choices.pace_examples,
+        ),
     ] = "realtime",
+    multichannel: Annotated[
+        bool,
+        typer.Option(
+            "--multichannel",
+            help="Send every channel, even when they carry the same signal "
+            "(by default such a file is sent as one channel, and billed once).",
+            rich_help_panel=AUDIO,
+        ),
+    ] = False,
     raw: Annotated[
-        str | None,
+        RawSampleFormat | None,
         typer.Option(
             "--raw",
-            help="The input is raw PCM in this sample format: s16le, s24le, s32le, f32le, "
-            "u8, ulaw, alaw (give --raw-rate and --raw-channels).",
+            metavar="FORMAT",
+            help="The input is headerless PCM in this sample format "
+            "(give --raw-rate and --raw-channels).",
+            rich_help_panel=AUDIO,
             show_default=False,
         ),
     ] = None,
     raw_rate: Annotated[
         int | None,
-        typer.Option("--raw-rate", help="Sample rate of --raw input.", show_default=False),
+        typer.Option(
+            "--raw-rate",
+            help="Sample rate of --raw input, in Hz.",
+            show_default=False,
+            rich_help_panel=AUDIO,
+            min=1000,
+            max=768_000,
+            metavar="HZ",
+        ),
     ] = None,
     raw_channels: Annotated[
         int | None,
-        typer.Option("--raw-channels", help="Channel count of --raw input.", show_default=False),
+        typer.Option(
+            "--raw-channels",
+            help="Channel count of --raw input.",
+            show_default=False,
+            rich_help_panel=AUDIO,
+            min=1,
+            max=8,
+        ),
     ] = None,
     *,
     opts: StreamOptions,
+    env: Environment,
 ) -> int:
-    """Transcribe an audio file through the live API, as if it were being spoken."""
+    """Transcribe an audio file through the live API, as if it were being spoken.
+
+    The file is streamed at the pace of speech (--pace max sends it as fast as the
+    server takes it). A file whose channels carry the same signal is sent as one channel.
+    """
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
     from gladia_cli.cli import streaming
 
     speed = parse_pace(pace)
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
-    base = streaming.load_config_body(opts)
+    planned = streaming.plan(opts, env)
     source = open_file_source(
         path,
-        target_rate=streaming.target_rate(opts, base),
+        target_rate=streaming.target_rate(opts, planned.base),
         raw=raw_format,
-        stdin=sys.stdin.buffer if path == "-" else None,
+        stdin=env.stdin if path == "-" else None,
+        stdin_isatty=bool(env.stdin_isatty),
+        merge_copies=not multichannel,
     )
     try:
-        return streaming.run(opts, source, pace=speed, base=base)
+        if source.merged_channels:
+            planned.notices.info(
+                f"the {source.merged_channels} channels of {source.description} carry the "
+                "same signal: sending them as one (--multichannel sends each)"
+            )
+        return streaming.run(planned, source, pace=speed, merged=bool(source.merged_channels))
     finally:
         source.close()

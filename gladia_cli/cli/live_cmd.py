@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from gladia_cli.cli.options import StreamOptions, with_stream_options
+from gladia_cli.cli import choices
+from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
+from gladia_cli.environment import Environment
+
+EXAMPLES = """\
+Examples:
+
+  gladia live                                  the default microphone, a live table
+  gladia live --local                          offline, with the local server
+  gladia live USB -c 3 --label host,ann,bob    3 inputs of a device named like "USB"
+  gladia live -f text -o notes.txt             plain text into a file
+"""
 
 
 @with_stream_options
@@ -16,6 +27,8 @@ def live_command(
         typer.Argument(
             help="mic (the default input), a device index or part of a device name "
             "(see `gladia devices`).",
+            metavar="SOURCE",
+            autocompletion=choices.microphone_names,
         ),
     ] = "mic",
     channels: Annotated[
@@ -24,32 +37,41 @@ def live_command(
             "--channels",
             "-c",
             help="Channels to record from the device; each is transcribed on its own.",
+            rich_help_panel=AUDIO,
+            min=1,
+            max=8,
         ),
     ] = 1,
     device_rate: Annotated[
         int | None,
         typer.Option(
             "--device-rate",
-            help="Rate to record at (default: the device's own); audio is resampled when "
-            "the API does not take it.",
+            help="Rate to record at (default: the device's own); resampled when the API "
+            "does not take it.",
             show_default=False,
+            rich_help_panel=AUDIO,
+            min=1000,
+            max=768_000,
+            metavar="HZ",
+            autocompletion=choices.sample_rates,
         ),
     ] = None,
     *,
     opts: StreamOptions,
+    env: Environment,
 ) -> int:
     """Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts."""
     from gladia_cli.audio.mic_source import open_mic_source
     from gladia_cli.cli import streaming
 
-    base = streaming.load_config_body(opts)
+    planned = streaming.plan(opts, env)
     mic = open_mic_source(
         source,
         channels=channels,
         device_rate=device_rate,
-        sample_rate=streaming.target_rate(opts, base),
+        sample_rate=streaming.target_rate(opts, planned.base),
     )
     try:
-        return streaming.run(opts, mic, pace=None, base=base)  # the microphone sets the pace
+        return streaming.run(planned, mic, pace=None)  # the microphone sets the pace
     finally:
         mic.close()

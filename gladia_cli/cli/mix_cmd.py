@@ -3,12 +3,21 @@ channel i = SRC i, labelled with the file names and device names unless `--label
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
-from gladia_cli.cli.options import StreamOptions, with_stream_options
+from gladia_cli.cli import choices, option_checks
+from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
+from gladia_cli.environment import Environment
+
+EXAMPLES = """\
+Examples:
+
+  gladia mix sami.wav maxime.wav mark.wav --local   3 tracks, one session, 3 labels
+  gladia mix mic:0 mic:1 --label host,guest         two microphones
+  gladia mix host.flac guest.flac -o interview.srt  subtitles with both speakers
+"""
 
 
 @with_stream_options
@@ -19,6 +28,8 @@ def mix_command(
             help="Files (- for standard input) and microphones: mic (the default input), "
             "mic:INDEX or mic:NAME. A file named like that: ./mic",
             show_default=False,
+            metavar="SOURCE",
+            autocompletion=choices.microphone_names,
         ),
     ],
     pace: Annotated[
@@ -26,32 +37,35 @@ def mix_command(
         typer.Option(
             "--pace",
             help="realtime, max, or a speed such as 2x (files only: microphones set the pace).",
+            rich_help_panel=AUDIO,
+            metavar="PACE",
+            callback=option_checks.pace,
+            autocompletion=choices.pace_examples,
         ),
     ] = "realtime",
     *,
     opts: StreamOptions,
+    env: Environment,
 ) -> int:
     """Interleave several sources into one session, one channel each."""
     from gladia_cli.audio.mix_source import open_mix_source
     from gladia_cli.audio.pacing import parse_pace
     from gladia_cli.cli import streaming
-    from gladia_cli.safe_text import plain
 
     speed = parse_pace(pace)
-    base = streaming.load_config_body(opts)
+    planned = streaming.plan(opts, env)
     opened = open_mix_source(
         sources,
-        sample_rate=streaming.target_rate(opts, base),
-        stdin=sys.stdin.buffer if "-" in sources else None,
+        sample_rate=streaming.target_rate(opts, planned.base),
+        stdin=env.stdin if "-" in sources else None,
     )
     mix = opened.source
     notes = list(opened.notes)
     if mix.has_microphone and speed != 1.0:
         notes.append("--pace does not apply: the microphones set the pace")
-    if not opts.quiet:
-        for note in notes:
-            sys.stderr.write(f"gladia: {plain(note)}\n")
+    for note in notes:
+        planned.notices.info(note)
     try:
-        return streaming.run(opts, mix, pace=None if mix.has_microphone else speed, base=base)
+        return streaming.run(planned, mix, pace=None if mix.has_microphone else speed)
     finally:
         mix.close()

@@ -18,11 +18,26 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-CONNECTION = "Connection"
-AUDIO = "Audio sent"
-TRANSCRIPTION = "Transcription"
-ADDONS = "Audio intelligence"
+from gladia_cli.cli import choices, option_checks
+from gladia_cli.cli.choices import (
+    BitDepth,
+    Encoding,
+    LocalEngine,
+    OutputFormat,
+    Region,
+    SampleRate,
+    SummaryType,
+    TranslationModel,
+)
+from gladia_cli.environment import Environment
+
+# Help groups, in the order help shows them (cli/fast_help.py lays them out).
+AUDIO = "Audio input"
+SESSION = "Session options"
+ADDONS = "Add-ons"
 OUTPUT = "Output"
+CONNECTION = "Connection"
+PANELS = (AUDIO, SESSION, ADDONS, OUTPUT, CONNECTION)
 
 
 def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:
@@ -31,68 +46,26 @@ def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:
 
 @dataclass
 class StreamOptions:
-    api_key: Annotated[
-        str | None,
-        _opt(
-            "--api-key",
-            panel=CONNECTION,
-            help="API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.",
-            show_default=False,
-        ),
-    ] = None
-    api_url: Annotated[
-        str | None,
-        _opt(
-            "--api-url",
-            panel=CONNECTION,
-            help="API base URL (env: GLADIA_API_URL)",
-            show_default=False,
-        ),
-    ] = None
-    region: Annotated[
-        str | None,
-        _opt(
-            "--region",
-            panel=CONNECTION,
-            help="us-west or eu-west (env: GLADIA_REGION)",
-            show_default=False,
-        ),
-    ] = None
-    local: Annotated[
-        bool,
-        _opt(
-            "--local",
-            panel=CONNECTION,
-            help="Start a local Gladia-compatible server and use it (offline).",
-        ),
-    ] = False
-    local_engine: Annotated[
-        str,
-        _opt(
-            "--local-engine",
-            panel=CONNECTION,
-            help="Recogniser of the --local server: sphinx or scripted.",
-        ),
-    ] = "sphinx"
-
     sample_rate: Annotated[
-        int | None,
+        SampleRate | None,
         _opt(
             "--sample-rate",
             panel=AUDIO,
-            help="Rate to send (8000, 16000, 32000, 44100, 48000); default: the source's "
-            "if the API takes it, else 16000.",
+            metavar="HZ",
+            help="Rate to send; default: the source's if the API takes it, else 16000.",
             show_default=False,
         ),
     ] = None
     encoding: Annotated[
-        str, _opt("--encoding", panel=AUDIO, help="pcm, alaw or ulaw (alaw/ulaw are 8-bit).")
-    ] = "pcm"
+        Encoding, _opt("--encoding", panel=AUDIO, help="Encoding to send (alaw/ulaw are 8-bit).")
+    ] = Encoding.PCM
     bit_depth: Annotated[
-        int, _opt("--bit-depth", panel=AUDIO, help="PCM bits per sample: 8, 16, 24 or 32.")
+        BitDepth,
+        _opt("--bit-depth", panel=AUDIO, metavar="BITS", help="PCM bits per sample to send."),
     ] = 16
     chunk_ms: Annotated[
-        int, _opt("--chunk-ms", panel=AUDIO, help="Audio per WebSocket frame, in milliseconds.")
+        int,
+        _opt("--chunk-ms", panel=AUDIO, help="Audio per WebSocket frame, in ms.", min=20, max=1000),
     ] = 100
     base64: Annotated[
         bool,
@@ -107,6 +80,7 @@ class StreamOptions:
             panel=AUDIO,
             help="Also write exactly the audio sent to this WAV file.",
             show_default=False,
+            metavar="FILE.wav",
         ),
     ] = None
 
@@ -115,22 +89,23 @@ class StreamOptions:
         _opt(
             "--language",
             "-l",
-            panel=TRANSCRIPTION,
-            help="Language code (repeat for several; none: detect).",
+            panel=SESSION,
+            help="Language spoken, as a code: en, fr… (repeat for several; none: detect).",
             show_default=False,
+            metavar="CODE",
+            callback=option_checks.transcription_languages,
+            autocompletion=choices.transcription_languages,
         ),
     ] = None
     code_switching: Annotated[
         bool,
-        _opt(
-            "--code-switching", panel=TRANSCRIPTION, help="Detect the language of every utterance."
-        ),
+        _opt("--code-switching", panel=SESSION, help="Detect the language of every utterance."),
     ] = False
     partials: Annotated[
         bool | None,
         _opt(
             "--partials/--no-partials",
-            panel=TRANSCRIPTION,
+            panel=SESSION,
             help="Receive partial transcripts (default: on).",
             show_default=False,
         ),
@@ -139,122 +114,162 @@ class StreamOptions:
         float | None,
         _opt(
             "--endpointing",
-            panel=TRANSCRIPTION,
-            help="Seconds of silence that end an utterance (0.01–10).",
+            panel=SESSION,
+            help="Seconds of silence that end an utterance.",
             show_default=False,
+            min=0.01,
+            max=10,
+            metavar="SECONDS",
         ),
     ] = None
     max_utterance: Annotated[
         float | None,
         _opt(
             "--max-utterance",
-            panel=TRANSCRIPTION,
-            help="Longest utterance without endpointing, seconds (5–60).",
+            panel=SESSION,
+            help="Longest utterance without endpointing, in seconds.",
             show_default=False,
+            min=5,
+            max=60,
+            metavar="SECONDS",
         ),
     ] = None
     model: Annotated[
         str | None,
-        _opt("--model", panel=TRANSCRIPTION, help="Model (solaria-1).", show_default=False),
+        _opt(
+            "--model",
+            panel=SESSION,
+            help="Model (solaria-1).",
+            show_default=False,
+            metavar="NAME",
+            autocompletion=choices.model_names,
+        ),
     ] = None
     speech_threshold: Annotated[
         float | None,
         _opt(
             "--speech-threshold",
-            panel=TRANSCRIPTION,
-            help="Voice activity strictness, 0–1.",
+            panel=SESSION,
+            help="Voice activity strictness (1: strictest).",
             show_default=False,
+            min=0,
+            max=1,
+            metavar="0-1",
         ),
     ] = None
     audio_enhancer: Annotated[
         bool,
-        _opt(
-            "--audio-enhancer", panel=TRANSCRIPTION, help="Enhance the audio before transcription."
-        ),
+        _opt("--audio-enhancer", panel=SESSION, help="Enhance the audio before transcription."),
     ] = False
     vocabulary: Annotated[
         list[str] | None,
         _opt(
             "--vocabulary",
-            panel=TRANSCRIPTION,
+            panel=SESSION,
             help="A word or phrase to favour (repeatable).",
             show_default=False,
+            metavar="WORDS",
         ),
     ] = None
     spelling: Annotated[
         list[str] | None,
         _opt(
             "--spelling",
-            panel=TRANSCRIPTION,
-            help="Custom spelling, SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.",
+            panel=SESSION,
+            help="Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.",
             show_default=False,
+            metavar="KEY=VALUES",
+            callback=option_checks.key_values("--spelling", "SQL=sequel"),
         ),
     ] = None
-
-    translate: Annotated[
-        list[str] | None,
-        _opt(
-            "--translate",
-            panel=ADDONS,
-            help="Translate into this language (repeatable).",
-            show_default=False,
-        ),
-    ] = None
-    translation_model: Annotated[
-        str | None,
-        _opt("--translation-model", panel=ADDONS, help="base or enhanced.", show_default=False),
-    ] = None
-    ner: Annotated[bool, _opt("--ner", panel=ADDONS, help="Named entity recognition.")] = False
-    sentiment: Annotated[bool, _opt("--sentiment", panel=ADDONS, help="Sentiment analysis.")] = (
-        False
-    )
-    summarize: Annotated[
-        str | None,
-        _opt(
-            "--summarize",
-            panel=ADDONS,
-            help="Summary at the end: general, bullet_points or concise.",
-            show_default=False,
-        ),
-    ] = None
-    chapters: Annotated[
-        bool, _opt("--chapters", panel=ADDONS, help="Chapterization at the end.")
-    ] = False
     callback_url: Annotated[
         str | None,
         _opt(
             "--callback-url",
-            panel=ADDONS,
-            help="Also POST every message to this URL.",
+            panel=SESSION,
+            help="Also POST every message to this http(s) URL.",
             show_default=False,
+            metavar="URL",
+            callback=option_checks.http_url("--callback-url", "https://example.com/hook"),
         ),
     ] = None
     metadata: Annotated[
         list[str] | None,
         _opt(
             "--metadata",
-            panel=ADDONS,
+            panel=SESSION,
             help="Custom metadata KEY=VALUE (repeatable).",
             show_default=False,
+            metavar="KEY=VALUE",
+            callback=option_checks.key_values("--metadata", "ticket=T-1234"),
         ),
     ] = None
     config: Annotated[
         Path | None,
         _opt(
             "--config",
-            panel=ADDONS,
+            panel=SESSION,
             help="A JSON file holding a full init body; flags override it.",
+            show_default=False,
+            metavar="FILE.json",
+        ),
+    ] = None
+    stop_timeout: Annotated[
+        float,
+        _opt(
+            "--stop-timeout",
+            panel=SESSION,
+            help="Seconds to wait for the final results after stopping.",
+            min=0.1,
+            metavar="SECONDS",
+        ),
+    ] = 120.0
+
+    translate: Annotated[
+        list[str] | None,
+        _opt(
+            "--translate",
+            panel=ADDONS,
+            help="Translate into this language code (repeatable).",
+            show_default=False,
+            metavar="CODE",
+            callback=option_checks.translation_languages,
+            autocompletion=choices.translation_languages,
+        ),
+    ] = None
+    translation_model: Annotated[
+        TranslationModel | None,
+        _opt(
+            "--translation-model",
+            panel=ADDONS,
+            metavar="MODEL",
+            help="Translation model.",
             show_default=False,
         ),
     ] = None
+    ner: Annotated[bool, _opt("--ner", panel=ADDONS, help="Named entity recognition.")] = False
+    sentiment: Annotated[bool, _opt("--sentiment", panel=ADDONS, help="Sentiment analysis.")] = (
+        False
+    )
+    summarize: Annotated[
+        SummaryType | None,
+        _opt(
+            "--summarize",
+            panel=ADDONS,
+            metavar="KIND",
+            help="A summary at the end, of this kind.",
+            show_default=False,
+        ),
+    ] = None
+    chapters: Annotated[bool, _opt("--chapters", panel=ADDONS, help="Chapters at the end.")] = False
 
     format: Annotated[
-        str | None,
+        OutputFormat | None,
         _opt(
             "--format",
             "-f",
             panel=OUTPUT,
-            help="table, text, jsonl, json, srt or vtt (default: table on a terminal, else jsonl)",
+            help="Default: the extension of -o, else table on a terminal and jsonl otherwise.",
             show_default=False,
         ),
     ] = None
@@ -264,8 +279,9 @@ class StreamOptions:
             "--output",
             "-o",
             panel=OUTPUT,
-            help="Write the transcript to this file.",
+            help="Write to this file; .srt .vtt .txt .json .jsonl pick the format.",
             show_default=False,
+            metavar="FILE",
         ),
     ] = None
     events: Annotated[
@@ -276,6 +292,9 @@ class StreamOptions:
             help="Message types jsonl writes, comma-separated or repeated; `all` includes "
             "acknowledgments.",
             show_default=False,
+            metavar="TYPES",
+            callback=option_checks.events,
+            autocompletion=choices.event_types,
         ),
     ] = None
     label: Annotated[
@@ -283,22 +302,65 @@ class StreamOptions:
         _opt(
             "--label",
             panel=OUTPUT,
-            help="Channel names, comma-separated: host,guest1,guest2.",
+            help="Channel names, one per channel: host,guest1,guest2.",
             show_default=False,
+            metavar="NAMES",
+            callback=option_checks.labels,
         ),
     ] = None
-    stop_timeout: Annotated[
-        float,
-        _opt(
-            "--stop-timeout",
-            panel=OUTPUT,
-            help="Seconds to wait for the final results after stopping.",
-        ),
-    ] = 120.0
     quiet: Annotated[
         bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
     ] = False
     debug: Annotated[bool, _opt("--debug", panel=OUTPUT, help="Show tracebacks.")] = False
+
+    api_key: Annotated[
+        str | None,
+        _opt(
+            "--api-key",
+            panel=CONNECTION,
+            help="API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.",
+            show_default=False,
+            metavar="KEY",
+        ),
+    ] = None
+    api_url: Annotated[
+        str | None,
+        _opt(
+            "--api-url",
+            panel=CONNECTION,
+            help="API base URL (env: GLADIA_API_URL).",
+            show_default=False,
+            metavar="URL",
+            callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
+        ),
+    ] = None
+    region: Annotated[
+        Region | None,
+        _opt(
+            "--region",
+            panel=CONNECTION,
+            metavar="REGION",
+            help="Region processing the audio (env: GLADIA_REGION).",
+            show_default=False,
+        ),
+    ] = None
+    local: Annotated[
+        bool,
+        _opt(
+            "--local",
+            panel=CONNECTION,
+            help="Start a local Gladia-compatible server and use it (offline).",
+        ),
+    ] = False
+    local_engine: Annotated[
+        LocalEngine,
+        _opt(
+            "--local-engine",
+            panel=CONNECTION,
+            metavar="ENGINE",
+            help="Recogniser of the --local server.",
+        ),
+    ] = LocalEngine.SPHINX
 
 
 _FIELD_NAMES = [f.name for f in fields(StreamOptions)]
@@ -306,8 +368,15 @@ _FIELD_NAMES = [f.name for f in fields(StreamOptions)]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def environment_of(ctx: typer.Context) -> Environment:
+    """The Environment the app put in the context (a default one when run otherwise)."""
+    found = ctx.find_object(Environment)
+    return found if found is not None else Environment()
+
+
 def with_stream_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give `command` every StreamOptions flag; it receives them as `opts: StreamOptions`."""
+    """Give `command` every StreamOptions flag; it receives them as `opts: StreamOptions`,
+    and the process's `env: Environment` (from the click context, see cli/app.py)."""
     hints = typing.get_type_hints(StreamOptions, include_extras=True)
     shared = [
         inspect.Parameter(
@@ -322,14 +391,19 @@ def with_stream_options(command: Callable[..., Any]) -> Callable[..., Any]:
     own = [
         p.replace(annotation=own_hints.get(p.name, p.annotation))
         for p in inspect.signature(command).parameters.values()
-        if p.name != "opts"
+        if p.name not in ("opts", "env")
     ]
+    context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
+        env = environment_of(kwargs.pop("ctx"))
         opts = StreamOptions(**{name: kwargs.pop(name) for name in _FIELD_NAMES})
-        return command(opts=opts, **kwargs)
+        return command(opts=opts, env=env, **kwargs)
 
-    wrapper.__signature__ = inspect.Signature(own + shared)  # type: ignore[attr-defined]
+    parameters = [*own, context, *shared]
+    wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    # Resolved, not strings: Typer evaluates string annotations in this module's globals.
+    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
     del wrapper.__wrapped__  # Typer must read the new signature, not the original one
     return wrapper

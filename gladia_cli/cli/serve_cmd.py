@@ -2,28 +2,62 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from gladia_cli.cli.choices import LocalEngine, LogLevel
+
+SERVER = "Server"
 FAULTS = "Fault injection (for testing clients)"
+
+EXAMPLES = """\
+Examples:
+
+  gladia serve                                   http://127.0.0.1:8000, offline recognition
+  gladia serve --port 0 --engine scripted        a free port (printed), deterministic text
+  gladia serve --drop-after-seconds 2            test a client's reconnection
+  GLADIA_API_URL=http://127.0.0.1:8000 gladia file talk.wav   use it from another terminal
+"""
 
 
 def serve_command(
+    ctx: typer.Context,
     host: Annotated[
-        str, typer.Option("--host", help="Address to bind; other than loopback needs --api-key.")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to bind; 0 picks a free one.")] = 8000,
-    engine: Annotated[
         str,
-        typer.Option("--engine", help="sphinx (offline recognition) or scripted (deterministic)."),
-    ] = "sphinx",
+        typer.Option(
+            "--host",
+            help="Address to bind; other than loopback needs --api-key.",
+            rich_help_panel=SERVER,
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            help="Port to bind; 0 picks a free one.",
+            min=0,
+            max=65535,
+            rich_help_panel=SERVER,
+        ),
+    ] = 8000,
+    engine: Annotated[
+        LocalEngine,
+        typer.Option(
+            "--engine",
+            help="sphinx: offline recognition; scripted: deterministic text.",
+            rich_help_panel=SERVER,
+        ),
+    ] = LocalEngine.SPHINX,
     script: Annotated[
-        str | None,
+        Path | None,
         typer.Option(
             "--script",
             help="Text for the scripted engine: one utterance per line, [N] for channel N.",
             show_default=False,
+            rich_help_panel=SERVER,
+            metavar="FILE",
         ),
     ] = None,
     api_key: Annotated[
@@ -34,24 +68,49 @@ def serve_command(
             help="Only accept this key (any non-empty key otherwise).",
             show_default=False,
             show_envvar=True,
+            rich_help_panel=SERVER,
+            metavar="KEY",
         ),
     ] = None,
     idle_timeout: Annotated[
-        float, typer.Option("--idle-timeout", help="Seconds without audio before a session ends.")
+        float,
+        typer.Option(
+            "--idle-timeout",
+            help="Seconds without audio before a session ends.",
+            min=0.1,
+            rich_help_panel=SERVER,
+        ),
     ] = 30.0,
     max_duration: Annotated[
-        float, typer.Option("--max-duration", help="Seconds a session may record.")
+        float,
+        typer.Option(
+            "--max-duration", help="Seconds a session may record.", min=1, rich_help_panel=SERVER
+        ),
     ] = 3 * 3600.0,
     max_sessions: Annotated[
         int | None,
         typer.Option(
-            "--max-sessions", help="Concurrent sessions allowed (429 beyond).", show_default=False
+            "--max-sessions",
+            help="Concurrent sessions allowed (429 beyond).",
+            show_default=False,
+            min=1,
+            rich_help_panel=SERVER,
         ),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Reject unknown init body fields.")
+        bool,
+        typer.Option("--strict", help="Reject unknown init body fields.", rich_help_panel=SERVER),
     ] = False,
-    workers: Annotated[int, typer.Option("--workers", help="Threads running the recognisers.")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            help="Processes or threads running the recognisers.",
+            min=1,
+            max=64,
+            rich_help_panel=SERVER,
+        ),
+    ] = 2,
     fail_init: Annotated[
         list[int] | None,
         typer.Option(
@@ -59,6 +118,8 @@ def serve_command(
             help="Answer the next POST /v2/live with this status (repeatable, in order).",
             rich_help_panel=FAULTS,
             show_default=False,
+            min=100,
+            max=599,
         ),
     ] = None,
     drop_after_bytes: Annotated[
@@ -68,6 +129,7 @@ def serve_command(
             help="Drop a connection (no close frame) past this many audio bytes.",
             rich_help_panel=FAULTS,
             show_default=False,
+            min=0,
         ),
     ] = None,
     drop_after_seconds: Annotated[
@@ -77,6 +139,7 @@ def serve_command(
             help="Drop a connection this many seconds after it opened.",
             rich_help_panel=FAULTS,
             show_default=False,
+            min=0,
         ),
     ] = None,
     close_code: Annotated[
@@ -86,6 +149,8 @@ def serve_command(
             help="Close a connection with this code…",
             rich_help_panel=FAULTS,
             show_default=False,
+            min=1000,
+            max=4999,
         ),
     ] = None,
     close_after_bytes: Annotated[
@@ -94,6 +159,7 @@ def serve_command(
             "--close-after-bytes",
             help="…once it received this many audio bytes (0: at once).",
             rich_help_panel=FAULTS,
+            min=0,
         ),
     ] = 0,
     fault_connections: Annotated[
@@ -102,12 +168,16 @@ def serve_command(
             "--fault-connections",
             help="How many connections per session suffer the faults above.",
             rich_help_panel=FAULTS,
+            min=1,
         ),
     ] = 1,
     ack_delay: Annotated[
         float,
         typer.Option(
-            "--ack-delay", help="Seconds to hold back each acknowledgment.", rich_help_panel=FAULTS
+            "--ack-delay",
+            help="Seconds to hold back each acknowledgment.",
+            rich_help_panel=FAULTS,
+            min=0,
         ),
     ] = 0.0,
     withhold_acks: Annotated[
@@ -117,32 +187,31 @@ def serve_command(
     slow_finish: Annotated[
         float,
         typer.Option(
-            "--slow-finish", help="Seconds post-processing takes.", rich_help_panel=FAULTS
+            "--slow-finish", help="Seconds post-processing takes.", rich_help_panel=FAULTS, min=0
         ),
     ] = 0.0,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="debug, info, warning or error.")
-    ] = "info",
+        LogLevel, typer.Option("--log-level", help="What the log on stderr shows.")
+    ] = LogLevel.INFO,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Run a local Gladia-compatible server (offline recognition, fault injection)."""
     import logging
-    import sys
 
+    from gladia_cli.cli.options import environment_of
+
+    env = environment_of(ctx)
     from gladia_cli.errors import UsageError
     from gladia_cli.server.config import Faults, ServerConfig
-    from gladia_cli.server.engines import ENGINE_NAMES
     from gladia_cli.server.runner import serve_forever
 
-    if engine not in ENGINE_NAMES:
-        raise UsageError(
-            f"unknown engine {engine!r}", hint=f"choose from: {', '.join(ENGINE_NAMES)}"
-        )
+    if script is not None:
+        _check_script(script, engine)
     config = ServerConfig(
         host=host,
         port=port,
         engine=engine,
-        script_path=script,
+        script_path=None if script is None else str(script),
         api_key=api_key,
         idle_timeout=idle_timeout,
         max_duration=max_duration,
@@ -167,12 +236,13 @@ def serve_command(
             problem, hint="pass --api-key (or GLADIA_SERVER_API_KEY), or bind 127.0.0.1"
         )
     logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+        level=log_level.upper(), stream=env.stderr, format="%(asctime)s %(levelname)s %(message)s"
     )
 
     def ready(url: str) -> None:
         # On stdout, one line, so scripts can read the address when --port 0 was asked.
-        print(url, flush=True)
+        env.stdout.write(url + "\n")
+        env.stdout.flush()
         logging.getLogger("gladia.server").info("listening on %s (engine %s)", url, engine)
 
     try:
@@ -183,4 +253,21 @@ def serve_command(
         raise NetworkError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
             hint="choose another --port (0 picks a free one)",
+        ) from None
+
+
+def _check_script(script: Path, engine: str) -> None:
+    """The script is read now, so that a mistake is an error here, not a server that fails."""
+    from gladia_cli.errors import UsageError
+    from gladia_cli.server.engines.scripted import load_script
+
+    if engine != "scripted":
+        raise UsageError("--script is text for the scripted engine", hint="add --engine scripted")
+    try:
+        load_script(script)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise UsageError(
+            f"--script {script}: {reason}",
+            hint="give a text file: one utterance per line, [N] for channel N",
         ) from None

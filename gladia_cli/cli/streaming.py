@@ -1,44 +1,101 @@
 """From the shared options to a running job: settings, init body, wire format, renderer.
 
-The init body is built from `--config FILE.json` with the flags laid over it, then checked
-with the same validation the server uses, so a mistake fails before any network call.
+Two steps. `plan` takes everything the options decide without audio — the settings, the
+output format and path, the `--config` body, conflicts between options — so a mistake
+fails before a file is opened, a microphone records or a URL downloads. `run` then takes
+the opened source, builds the init body (checked with the same validation the server
+uses, so a mistake fails before any network call), the renderer, and runs the job.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import sys
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from gladia_cli.audio.source import AudioSource
 from gladia_cli.cli.options import StreamOptions
-from gladia_cli.errors import UsageError
+from gladia_cli.environment import Environment
+from gladia_cli.errors import NetworkError, UsageError
 from gladia_cli.protocol import init_config
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, gating_flag
 from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
-from gladia_cli.render.base import Labels
+from gladia_cli.render.addons import FailureWatch
+from gladia_cli.render.base import Labels, Renderer
+from gladia_cli.render.notices import Notices
+from gladia_cli.render.output import check_output_path
+from gladia_cli.render.screen import Screen
 from gladia_cli.settings import Settings, resolve
 
 ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
-ENGINES = ("sphinx", "scripted")
+
+# What the local server's engines accept but do not act on (server/live_session.py): the
+# session runs, so the user is told rather than refused.
+LOCAL_IGNORES = {
+    "vocabulary": "--vocabulary",
+    "spelling": "--spelling",
+    "audio_enhancer": "--audio-enhancer",
+    "region": "--region",
+}
 
 
-def settings_from(opts: StreamOptions) -> Settings:
-    if opts.local_engine not in ENGINES:
+@dataclass
+class Plan:
+    """What the options decided, checked; the source is opened after this."""
+
+    opts: StreamOptions
+    env: Environment
+    settings: Settings
+    base: dict[str, Any]  # the --config body
+    fmt: str
+    events: frozenset[str] | None  # asked for with --events (None: all; empty: none given)
+    screen: Screen
+    notices: Notices
+
+
+def plan(opts: StreamOptions, env: Environment) -> Plan:
+    if opts.local and opts.api_url:
         raise UsageError(
-            f"unknown --local-engine {opts.local_engine!r}",
-            hint=f"choose from: {', '.join(ENGINES)}",
+            "--local runs its own server: --api-url has no effect with it",
+            hint="drop one of --local and --api-url",
         )
-    return resolve(
+    settings = resolve(
         api_key=opts.api_key,
         api_url=opts.api_url,
         region=opts.region,
         local=opts.local,
         local_engine=opts.local_engine,
-        environ=os.environ,
+        environ=env.environ,
     )
+    check_output_path(opts.output)
+    fmt = choose_format(
+        opts.format, output_path=opts.output, stdout_is_terminal=bool(env.stdout_isatty)
+    )
+    events = parse_events(opts.events or [])
+    if opts.events and fmt != "jsonl":
+        raise UsageError(
+            f"--events chooses the messages jsonl writes; the format here is {fmt}",
+            hint="add --format jsonl, or drop --events",
+        )
+    base = load_config_body(opts)
+    screen = Screen(env)
+    notices = Notices(screen, opts.quiet)
+    if opts.api_key:
+        notices.warning(
+            "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
+        )
+    if opts.local:
+        ignored = [flag for name, flag in LOCAL_IGNORES.items() if getattr(opts, name)]
+        if ignored:
+            notices.warning(
+                f"the local server accepts but ignores {', '.join(ignored)} "
+                "(its engines do not implement them)"
+            )
+    return Plan(opts, env, settings, base, fmt, events, screen, notices)
 
 
 def load_config_body(opts: StreamOptions) -> dict[str, Any]:
@@ -67,8 +124,6 @@ def target_rate(opts: StreamOptions, base: dict[str, Any]) -> int | None:
 
 
 def wire_format(opts: StreamOptions, base: dict[str, Any], source: AudioSource) -> AudioFormat:
-    if opts.encoding not in ENCODINGS:
-        raise UsageError(f"unknown --encoding {opts.encoding!r}", hint="choose pcm, alaw or ulaw")
     encoding = (
         ENCODINGS[opts.encoding] if opts.encoding != "pcm" else base.get("encoding", "wav/pcm")
     )
@@ -190,51 +245,88 @@ def init_body(
     return body
 
 
-def labels_for(opts: StreamOptions, source: AudioSource) -> Labels:
+def labels_for(opts: StreamOptions, source: AudioSource, *, merged: bool = False) -> Labels:
+    """One name per channel: --label, else the source's (mix: the file names), else ch0…
+
+    `merged`: the source sends one channel of several that were the same (`file`)."""
     channels = source.format.channels
     names: list[str] = []
     if opts.label:
         names = [name.strip() for name in opts.label.split(",")]
-        if len(names) > channels:
+        if len(names) != channels:
+            counted = f"{channels} channel{'s' if channels > 1 else ''}"
             raise UsageError(
-                f"--label names {len(names)} channels but the audio has {channels}",
-                hint="give one name per channel, in channel order",
+                f"--label names {len(names)} channel{'s' if len(names) > 1 else ''} "
+                f"but the audio sent has {counted}",
+                hint=(
+                    "its channels carry the same signal and are sent as one; "
+                    "add --multichannel to keep them all"
+                    if merged
+                    else f"give one name per channel, in channel order ({counted})"
+                ),
             )
     elif source.labels:
         names = list(source.labels)
     return Labels(tuple(names), channels)
 
 
-def run(
-    opts: StreamOptions, source: AudioSource, *, pace: float | None, base: dict[str, Any]
-) -> int:
+def _renderer(plan: Plan, source: AudioSource, labels: Labels) -> tuple[Renderer, FailureWatch]:
+    """The format's renderer, watched for failed add-ons, with a progress bar when useful."""
+    opts, env = plan.opts, plan.env
+    shown = DEFAULT_EVENTS if plan.events == frozenset() else plan.events
+    inner = create_renderer(
+        plan.fmt, output_path=opts.output, labels=labels, events=shown, screen=plan.screen
+    )
+    watch = FailureWatch(inner, plan.notices.warning)
+    renderer: Renderer = watch
+    if plan.fmt != "table" and not opts.quiet and env.stderr_isatty and source.duration:
+        from gladia_cli.render.progress import ProgressRenderer
+
+        renderer = ProgressRenderer(watch, plan.screen, source.description, source.duration)
+    return renderer, watch
+
+
+@contextlib.contextmanager
+def _local_server_logs(plan: Plan) -> Iterator[None]:
+    """With --local, the embedded server's warnings become notices (once each, prefixed),
+    instead of bare lines from Python's last-resort log handler."""
+    if not plan.opts.local:
+        yield
+        return
+    seen: set[str] = set()
+
+    class ToNotices(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            text = record.getMessage()
+            if text not in seen:
+                seen.add(text)
+                plan.notices.warning(f"local server: {text}")
+
+    logger = logging.getLogger("gladia.server")
+    handler = ToNotices(level=logging.WARNING)
+    previous = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = previous
+
+
+def run(plan: Plan, source: AudioSource, *, pace: float | None, merged: bool = False) -> int:
     """Run a streaming job for a source that is already open (so input errors come first).
 
-    `base` is the `--config` body, which the command already read to open its source."""
-    from rich.console import Console
+    Exit 0 means the whole result is there: an add-on that failed makes it 4."""
+    from gladia_cli.client.job import StreamJob, run_stream_job
 
-    from gladia_cli.client.job import Notices, StreamJob, run_stream_job
-
-    settings = settings_from(opts)
-    wire = wire_format(opts, base, source)
-    events = parse_events(opts.events or [])
-    body = init_body(opts, base, wire, events)
-    shown = DEFAULT_EVENTS if events == frozenset() else events
-    fmt = choose_format(
-        opts.format, output_path=opts.output, stdout_is_terminal=sys.stdout.isatty()
-    )
-    if not 20 <= opts.chunk_ms <= 1000:
-        raise UsageError("--chunk-ms must be between 20 and 1000")
-    notices = Notices(Console(stderr=True), opts.quiet)
-    if opts.api_key:
-        notices.warning(
-            "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
-        )
-    renderer = create_renderer(
-        fmt, output_path=opts.output, labels=labels_for(opts, source), events=shown
-    )
+    opts = plan.opts
+    wire = wire_format(opts, plan.base, source)
+    body = init_body(opts, plan.base, wire, plan.events)
+    labels = labels_for(opts, source, merged=merged)
+    renderer, watch = _renderer(plan, source, labels)
     job = StreamJob(
-        settings=settings,
+        settings=plan.settings,
         body=body,
         source=source,
         wire=wire,
@@ -245,9 +337,16 @@ def run(
         stop_timeout=opts.stop_timeout,
         save_audio=opts.save_audio,
         quiet=opts.quiet,
-        show_progress=fmt != "table" and not opts.quiet and sys.stderr.isatty(),
     )
     try:
-        return run_stream_job(job, notices)
+        with _local_server_logs(plan):
+            code = run_stream_job(job, plan.notices)
     finally:
         renderer.close()
+    failures = watch.failures
+    if code == 0 and failures:
+        raise NetworkError(
+            f"the server could not produce: {', '.join(sorted(failures))}",
+            hint="the transcript itself is complete; the reasons are in the warnings above",
+        )
+    return code

@@ -20,8 +20,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from rich.console import Console
-
 from gladia_cli.audio import codecs
 from gladia_cli.audio.pacing import paced
 from gladia_cli.audio.source import AudioSource
@@ -33,6 +31,7 @@ from gladia_cli.errors import Aborted, GladiaError, NetworkError
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.messages import ServerMessage, Transcript
 from gladia_cli.render.base import Renderer, SessionOutcome, StatusView
+from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import OutputClosed
 from gladia_cli.settings import LOCAL_API_KEY, Settings
 
@@ -50,26 +49,6 @@ class StreamJob:
     stop_timeout: float = 120.0
     save_audio: Path | None = None
     quiet: bool = False
-    show_progress: bool = False  # a progress bar on stderr (a terminal, not the table)
-
-
-class Notices:
-    """Messages for people, on stderr (rich, so they print above a live table)."""
-
-    def __init__(self, console: Console, quiet: bool) -> None:
-        self.console = console
-        self._quiet = quiet
-
-    def _print(self, text: str, style: str) -> None:
-        # soft_wrap: one notice, one line, whatever the width (logs and pipes read lines).
-        self.console.print(text, markup=False, highlight=False, style=style, soft_wrap=True)
-
-    def info(self, text: str) -> None:
-        if not self._quiet:
-            self._print(f"gladia: {text}", "dim")
-
-    def warning(self, text: str) -> None:
-        self._print(f"gladia: warning: {text}", "yellow")
 
 
 class _Signals:
@@ -174,11 +153,6 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
     pump = _Pump(job, stream, saver)
     duration = job.source.duration
     stop_deadline: list[float] = []
-    progress = None
-    if job.show_progress and duration:
-        from gladia_cli.render.progress import ProgressBar
-
-        progress = ProgressBar(notices.console, job.source.description, duration)
 
     def view(note: str = "") -> StatusView:
         sent = job.wire.seconds(stream.stats.sent_bytes)
@@ -206,8 +180,6 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
             )
             stream.open()
             renderer.start(created.id)
-            if progress is not None:
-                progress.start()
             pump.start()
             while end is None:
                 end = stream.wait(0.25)
@@ -222,13 +194,12 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
                 for warning in job.source.take_warnings():
                     notices.warning(warning)
                 renderer.status(view())
-                if progress is not None:
-                    progress.update(view())
             if stream.output_failure is not None:
                 raise stream.output_failure
             interrupted = signals.count > 0
     except Aborted:
         stream.close()
+        renderer.close()  # the table keeps what was shown, and the hint goes below it
         notices.warning(
             f"aborted; the server finishes the session in the background: "
             f"gladia sessions get {created.id}"
@@ -238,8 +209,6 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
         stream.close()
         return 0
     finally:
-        if progress is not None:
-            progress.stop()
         job.source.stop()
         if saver is not None:
             saver.close()

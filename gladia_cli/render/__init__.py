@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-
 from gladia_cli.errors import UsageError
 from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES
 from gladia_cli.render.base import Labels, Renderer
-from gladia_cli.render.output import Output
+from gladia_cli.render.output import Output, is_stdout, silence_stdout
+from gladia_cli.render.screen import Screen
 
 FORMATS = ("table", "text", "jsonl", "json", "srt", "vtt")
-
+# `-o FILE` picks the format from the extension unless --format says otherwise.
+FORMAT_BY_EXTENSION = {
+    ".srt": "srt",
+    ".vtt": "vtt",
+    ".txt": "text",
+    ".json": "json",
+    ".jsonl": "jsonl",
+}
 
 DEFAULT_EVENTS = frozenset(set(SERVER_MESSAGE_TYPES) - {"audio_chunk"})
 
@@ -30,7 +36,7 @@ def parse_events(values: list[str]) -> frozenset[str] | None:
     unknown = names - set(SERVER_MESSAGE_TYPES)
     if unknown:
         raise UsageError(
-            f"unknown event type(s): {', '.join(sorted(unknown))}",
+            f"unknown event type(s) for --events: {', '.join(sorted(unknown))}",
             hint=f"choose from: all, {', '.join(SERVER_MESSAGE_TYPES)}",
         )
     return frozenset(names)
@@ -39,26 +45,59 @@ def parse_events(values: list[str]) -> frozenset[str] | None:
 def choose_format(
     requested: str | None, *, output_path: Path | None, stdout_is_terminal: bool
 ) -> str:
+    """--format, else the extension of -o, else table on a terminal and jsonl otherwise."""
+    implied = None
+    if not is_stdout(output_path):
+        assert output_path is not None
+        implied = FORMAT_BY_EXTENSION.get(output_path.suffix.lower())
     if requested is None:
-        return "table" if stdout_is_terminal and output_path is None else "jsonl"
+        if implied is not None:
+            return implied
+        if is_stdout(output_path):
+            return "table" if stdout_is_terminal else "jsonl"
+        return "jsonl"
     if requested not in FORMATS:
-        raise UsageError(f"unknown format {requested!r}", hint=f"choose from: {', '.join(FORMATS)}")
-    if requested == "table" and output_path is not None:
+        raise UsageError(
+            f"unknown --format {requested!r}", hint=f"choose from: {', '.join(FORMATS)}"
+        )
+    if requested == "table" and not is_stdout(output_path):
         raise UsageError(
             "the table is for a terminal and cannot go to a file",
             hint="use --format text, jsonl, json, srt or vtt with -o",
         )
+    if implied is not None and implied != requested:
+        assert output_path is not None
+        suggested = output_path.with_suffix(_extension(requested))
+        raise UsageError(
+            f"-o {output_path} names a {implied} file, but --format {requested} was asked",
+            hint=f"drop --format (the extension decides), or write to {suggested}",
+        )
     return requested
 
 
+def _extension(fmt: str) -> str:
+    return next((ext for ext, name in FORMAT_BY_EXTENSION.items() if name == fmt), ".out")
+
+
 def create_renderer(
-    fmt: str, *, output_path: Path | None, labels: Labels, events: frozenset[str] | None
+    fmt: str,
+    *,
+    output_path: Path | None,
+    labels: Labels,
+    events: frozenset[str] | None,
+    screen: Screen,
 ) -> Renderer:
+    env = screen.env
     if fmt == "table":
         from gladia_cli.render.table import TableRenderer
 
-        return TableRenderer(Console(), labels)
-    output = Output.open(output_path)
+        return TableRenderer(env.stdout_console, labels, screen)
+    output = Output.open(
+        output_path,
+        stdout=env.stdout,
+        guard=screen.writing_data,
+        on_closed=silence_stdout,  # a closed pipe on stdout: keep Python's exit quiet
+    )
     if fmt == "text":
         from gladia_cli.render.text import TextRenderer
 

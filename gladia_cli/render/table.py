@@ -1,22 +1,36 @@
 """`--format table` (the terminal default): a rich Live table, one row per utterance.
 
 A partial shows dim, in place, until its final replaces it; the status line says what the
-session is doing. The table is a pure function of the transcript and the status, showing
-the tail that fits the terminal; when the session ends the whole transcript is printed once.
-Server text is always a `Text` object, never markup.
+session is doing. The frame is a pure function of the rows, the status, and the terminal's
+width and height (`fit_frame`): rows are measured in the lines they take *at this width*
+(a long utterance wraps), and the frame keeps, in this order, the status line, the newest
+row (its last lines if it alone is too tall), the header, then older rows while they fit.
+It is never taller than the terminal, so rich can always erase it: nothing is left behind
+when it goes, and a resize is taken into account on the next refresh.
+
+When the session ends, the whole transcript is printed once, in time order, followed by the
+add-on sections; after a second Ctrl-C, what was on screen is printed the same way (the
+rows as they were, partials included) so the transcript is not lost. Server text is always
+a `Text` object, never markup.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections.abc import Callable, Sequence
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.control import Control
 from rich.live import Live
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from gladia_cli.protocol.messages import ServerMessage
-from gladia_cli.render.base import Entry, Labels, SessionOutcome, StatusView, TranscriptBook
+from gladia_cli.protocol.messages import ServerMessage, Utterance
+from gladia_cli.render.addons import AddonBook, rich_sections
+from gladia_cli.render.base import Labels, SessionOutcome, StatusView, TranscriptBook
+from gladia_cli.render.screen import Screen
 
 PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
 STATE_STYLES = {
@@ -25,9 +39,11 @@ STATE_STYLES = {
     "stopping": "cyan",
     "done": "green",
     "failed": "red",
+    "aborted": "red",
 }
-# Rows the frame takes besides utterances: table header and borders, the status line.
-_CHROME_ROWS = 5
+
+Row = tuple[Utterance, bool]  # an utterance and whether it is final
+Lines = list[list[Segment]]
 
 
 def _clock(seconds: float) -> str:
@@ -36,11 +52,12 @@ def _clock(seconds: float) -> str:
 
 
 def status_line(view: StatusView) -> Text:
+    """The session's state; the id is the full one, as `gladia sessions get` takes it."""
     line = Text()
     line.append("● ", style=STATE_STYLES.get(view.state, "white"))
     line.append(view.state, style="bold")
     if view.session_id:
-        line.append(f"  session {view.session_id[:8]}", style="dim")
+        line.append(f"  session {view.session_id}", style="dim")
     line.append(f"  sent {view.sent_seconds:.1f} s  acked {view.acked_seconds:.1f} s")
     if view.progress is not None:
         line.append(f"  {view.progress:.0%}")
@@ -51,76 +68,208 @@ def status_line(view: StatusView) -> Text:
     return line
 
 
-def transcript_table(entries: list[Entry], labels: Labels) -> Table:
-    table = Table(expand=True, show_edge=False, pad_edge=False)
+def transcript_table(rows: Sequence[Row], labels: Labels, *, show_header: bool = True) -> Table:
+    table = Table(expand=True, show_edge=False, pad_edge=False, show_header=show_header)
     table.add_column("time", justify="right", width=7, no_wrap=True, style="dim")
     if labels.shown:
         width = max(len(labels(c)) for c in range(labels.channels))
         table.add_column("speaker", width=max(7, min(width, 16)), no_wrap=True)
     table.add_column("text", ratio=1)
-    for entry in entries:
-        channel = entry.utterance.channel
-        text = Text(entry.utterance.text, style="" if entry.is_final else "dim italic")
-        row: list[RenderableType] = [_clock(entry.utterance.start)]
+    for utterance, is_final in rows:
+        channel = utterance.channel
+        cells: list[RenderableType] = [_clock(utterance.start)]
         if labels.shown:
-            row.append(Text(labels(channel), style=PALETTE[channel % len(PALETTE)]))
-        row.append(text)
-        table.add_row(*row)
+            cells.append(Text(labels(channel), style=PALETTE[channel % len(PALETTE)]))
+        cells.append(Text(utterance.text, style="" if is_final else "dim italic"))
+        table.add_row(*cells)
     return table
 
 
-def live_view(book: TranscriptBook, labels: Labels, view: StatusView, height: int) -> Group:
-    """The frame shown while streaming: the latest utterances that fit, then the status."""
-    entries = [e for e in book.entries if e.utterance.text]
-    fitting = max(1, height - _CHROME_ROWS)
-    return Group(transcript_table(entries[-fitting:], labels), status_line(view))
+RowKey = tuple[str, int, str, bool, int]
+
+
+def fit_frame(
+    rows: Sequence[Row],
+    labels: Labels,
+    view: StatusView,
+    *,
+    console: Console,
+    width: int,
+    height: int,
+    row_cache: dict[RowKey, Lines] | None = None,
+    row_ids: Sequence[str] | None = None,
+) -> Lines:
+    """The lines of the live frame for a `width` × `height` terminal (at most `height`).
+
+    `row_cache` keeps rendered rows between frames (finals never change), keyed by
+    `row_ids` (the utterance ids) with the text, finality and width.
+    """
+    options = console.options.update(width=max(1, width), height=None)
+
+    def render(renderable: RenderableType) -> Lines:
+        return console.render_lines(renderable, options, pad=False)
+
+    status = render(status_line(view))
+    if len(status) >= height:
+        return status[-height:] if height > 0 else []
+    room = height - len(status)  # for the header and the rows
+    header = render(transcript_table([], labels))
+    chosen: list[Lines] = []  # newest first
+    used = len(header)
+    for index in range(len(rows) - 1, -1, -1):
+        lines = _row_lines(rows, index, labels, render, width, row_cache, row_ids)
+        if not chosen and used + len(lines) > room:
+            # The newest row alone is too tall: its last lines (the newest words) win,
+            # beside the header while a line of the row still fits.
+            if room - len(header) >= 1:
+                return [*header, *lines[len(header) - room :], *status]
+            return [*lines[-room:], *status]
+        if used + len(lines) > room:
+            break
+        chosen.append(lines)
+        used += len(lines)
+    if not chosen and len(header) > room:
+        return status
+    body = [line for lines in reversed(chosen) for line in lines]
+    return [*header, *body, *status]
+
+
+def _row_lines(
+    rows: Sequence[Row],
+    index: int,
+    labels: Labels,
+    render: Callable[[RenderableType], Lines],
+    width: int,
+    row_cache: dict[RowKey, Lines] | None,
+    row_ids: Sequence[str] | None,
+) -> Lines:
+    utterance, is_final = rows[index]
+    if row_cache is None or row_ids is None:
+        return render(transcript_table([rows[index]], labels, show_header=False))
+    key = (row_ids[index], utterance.channel, utterance.text, is_final, width)
+    lines = row_cache.get(key)
+    if lines is None:
+        lines = row_cache[key] = render(transcript_table([rows[index]], labels, show_header=False))
+    return lines
+
+
+class _Frame:
+    """What `Live` draws: the fitted lines for the console's size at this moment.
+
+    After a resize the screen is cleared and the frame drawn from the top: terminals
+    reflow their lines on a resize and bring scrolled-off ones back when they grow, so the
+    old frame's lines cannot be found to erase them (tmux and most terminals keep what a
+    clear removes in their scrollback).
+    """
+
+    def __init__(self, renderer: TableRenderer) -> None:
+        self._renderer = renderer
+        self._size: tuple[int, int] | None = None
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width, height = console.size
+        if self._size is not None and self._size != (width, height):
+            yield Control.clear()
+            yield Control.home()
+        self._size = (width, height)
+        # One line short of the height, so that the frame never scrolls the screen.
+        lines = self._renderer.frame(width, height - 1)
+        for index, line in enumerate(lines):
+            yield from line
+            if index < len(lines) - 1:  # separated, not followed, by newlines
+                yield Segment.line()
 
 
 class TableRenderer:
     needs_result = False
 
-    def __init__(self, console: Console, labels: Labels) -> None:
+    def __init__(self, console: Console, labels: Labels, screen: Screen) -> None:
         self._console = console
         self._labels = labels
+        self._screen = screen
         self._book = TranscriptBook()
+        self._addons = AddonBook()
         self._view = StatusView()
         self._lock = threading.Lock()
         self._live: Live | None = None
+        self._row_cache: dict[RowKey, Lines] = {}
+        self._finished = False
 
-    def _frame(self) -> RenderableType:
+    @property
+    def addons(self) -> AddonBook:
+        return self._addons
+
+    def frame(self, width: int, height: int) -> Lines:
         with self._lock:
-            return live_view(self._book, self._labels, self._view, self._console.size.height)
+            entries = [e for e in self._book.entries if e.utterance.text]
+            view = self._view
+            rows = [(e.utterance, e.is_final) for e in entries]
+            ids = [e.utterance_id for e in entries]
+            if len(self._row_cache) > 4 * len(rows) + 64:
+                self._row_cache.clear()  # old widths, replaced partials
+            return fit_frame(
+                rows,
+                self._labels,
+                view,
+                console=self._console,
+                width=width,
+                height=height,
+                row_cache=self._row_cache,
+                row_ids=ids,
+            )
 
     def start(self, session_id: str) -> None:
         self._view.session_id = session_id
         if not self._console.is_terminal:
             return  # no live display into a pipe: the whole table is printed at the end
         self._live = Live(
-            get_renderable=self._frame,
+            _Frame(self),
             console=self._console,
             refresh_per_second=8,
             transient=True,
             redirect_stdout=False,
-            redirect_stderr=True,  # notices print above the table instead of through it
+            redirect_stderr=False,  # notices come through the screen, not a swapped sys.stderr
+            vertical_overflow="crop",  # never taller than the terminal, even mid-resize
         )
         self._live.start()
+        self._screen.attach_live(self._live)
 
     def message(self, message: ServerMessage) -> None:
         with self._lock:
             self._book.apply(message)
+            self._addons.apply(message)
 
     def status(self, view: StatusView) -> None:
         with self._lock:
             self._view = view
 
     def finish(self, outcome: SessionOutcome) -> None:
-        self.close()
-        entries = [e for e in self._book.entries if e.utterance.text]
-        if entries:
-            self._console.print(transcript_table(entries, self._labels))
+        self._stop_live()
+        self._finished = True
+        rows = [(u, True) for u in self._book.finals()]
+        if rows:
+            self._console.print(transcript_table(rows, self._labels))
+        for section in rich_sections(self._addons, self._labels):
+            self._console.print(section)
         self._console.print(status_line(outcome.status))
 
     def close(self) -> None:
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        shown = self._stop_live()
+        if shown and not self._finished:
+            # Aborted (a second Ctrl-C) or failed: keep what the person was reading.
+            self._finished = True
+            with self._lock:
+                rows = [(e.utterance, e.is_final) for e in self._book.entries if e.utterance.text]
+                view = dataclasses.replace(self._view, state="aborted")
+            if rows:
+                self._console.print(transcript_table(rows, self._labels))
+            self._console.print(status_line(view))
+
+    def _stop_live(self) -> bool:
+        """Take the live table off the screen; whether it was up."""
+        live, self._live = self._live, None
+        if live is None:
+            return False
+        self._screen.detach_live()
+        live.stop()
+        return True

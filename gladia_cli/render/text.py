@@ -1,9 +1,16 @@
-"""`--format text`: one line per final utterance, `[label] text`, as they come."""
+"""`--format text`: one line per final utterance, `[label] text`, as each one ends.
+
+Lines are written as the utterances end, so with several channels a short reply on one
+channel can come before the end of a longer turn that started earlier on another: the
+order of a live transcript. (srt, vtt, json and the table's final transcript, written at
+the end, are in start-time order.) Add-on results follow the transcript as sections.
+"""
 
 from __future__ import annotations
 
 from gladia_cli.protocol.messages import ServerMessage, Transcript
-from gladia_cli.render.base import Labels, OutputRenderer
+from gladia_cli.render.addons import AddonBook, text_sections
+from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome
 from gladia_cli.render.output import Output
 from gladia_cli.safe_text import plain
 
@@ -12,8 +19,10 @@ class TextRenderer(OutputRenderer):
     def __init__(self, output: Output, labels: Labels) -> None:
         super().__init__(output)
         self._labels = labels
+        self._addons = AddonBook()
 
     def message(self, message: ServerMessage) -> None:
+        self._addons.apply(message)
         if isinstance(message, Transcript) and message.is_final:
             text = plain(message.utterance.text).strip()
             if not text:
@@ -21,3 +30,7 @@ class TextRenderer(OutputRenderer):
             if self._labels.shown:
                 text = f"[{self._labels(message.utterance.channel)}] {text}"
             self._output.line(text)
+
+    def finish(self, outcome: SessionOutcome) -> None:
+        for line in text_sections(self._addons, self._labels):
+            self._output.line(line)

@@ -46,11 +46,10 @@ def run_cli(
         **os.environ,
         "GLADIA_API_KEY": KEY,
         "XDG_CONFIG_HOME": "/nonexistent",
-        "GLADIA_CONFIG": "/nonexistent/config.toml",
         "NO_COLOR": "1",
         **(env or {}),
     }
-    for name in ("GLADIA_API_URL", "GLADIA_REGION"):
+    for name in ("GLADIA_API_URL", "GLADIA_REGION", "GLADIA_CONFIG"):
         if env is None or name not in env:
             environ.pop(name, None)
     done = subprocess.run(

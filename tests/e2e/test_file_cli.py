@@ -234,7 +234,7 @@ def test_config_file_and_flags(scripted: LocalServer, bursts: Path, tmp_path: Pa
     bad = _against(scripted, "file", str(bursts), "--config", str(config))
     _one_error(bad, 2, "not valid JSON")
     invalid = _against(scripted, "file", str(bursts), "--endpointing", "20")
-    _one_error(invalid, 2, "endpointing must not be greater than 10")
+    _one_error(invalid, 2, "--endpointing 20 is out of range", "from 0.01 to 10")
 
 
 def test_stdin_wav_and_raw(scripted: LocalServer, bursts: Path) -> None:

@@ -123,6 +123,7 @@ def test_a_microphone_with_no_device_is_an_input_error(tracks: list[Path]) -> No
 
 def test_mix_without_sources_shows_help() -> None:
     run = run_cli("mix")
-    assert run.code == 0, run.stderr
-    shown = run.stdout + run.stderr
-    assert "Usage: gladia mix" in shown and "mic:INDEX" in shown
+    assert run.code == 2, run.stderr  # a script that lost its arguments must not succeed
+    assert run.stdout == ""
+    assert "Usage: gladia mix" in run.stderr and "mic:INDEX" in run.stderr
+    assert run.stderr.splitlines()[-2] == "gladia: error: gladia mix needs arguments"

@@ -98,4 +98,6 @@ def test_help_and_version() -> None:
         and "sessions" in top.stdout
     )
     assert run_cli("--version").stdout.startswith("gladia ")
-    assert run_cli().code == 0  # no arguments: the help
+    bare = run_cli()  # no arguments: the help, and a usage error
+    assert bare.code == 2 and "Commands:" in bare.stderr
+    assert "gladia: error: gladia needs a command" in bare.stderr

@@ -286,10 +286,10 @@ class Cli:
         environ = {
             **env,
             "GLADIA_API_KEY": KEY,
-            "GLADIA_CONFIG": "/nonexistent/config.toml",
+            "XDG_CONFIG_HOME": "/nonexistent",  # no user config file
             "NO_COLOR": "1",
         }
-        for name in ("GLADIA_API_URL", "GLADIA_REGION"):
+        for name in ("GLADIA_API_URL", "GLADIA_REGION", "GLADIA_CONFIG"):
             environ.pop(name, None)
         self.process = subprocess.Popen(
             [*GLADIA, *args],

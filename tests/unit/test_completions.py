@@ -21,8 +21,8 @@ import pytest
 import typer
 from typer._click import Command
 
-from gladia_cli.cli import completions
 from gladia_cli.cli.app import app
+from tools import completions
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "completions"
@@ -113,7 +113,7 @@ def test_hidden_items_are_left_out_and_enum_choices_completed() -> None:
     def internal() -> None:
         """Internal."""
 
-    scripts = completions.generate(typer.main.get_command(tiny), table={})
+    scripts = completions.generate(typer.main.get_command(tiny))
     for text in scripts.values():
         assert "--colour" in text
         assert "--secret" not in text

@@ -335,9 +335,12 @@ def test_flac_without_a_length_is_read_to_its_end(tmp_path: Path) -> None:
 
 def test_parse_raw_format() -> None:
     assert parse_raw_format(16000, 2, "S16LE") == RawFormat(16000, 2, "s16le")
-    with pytest.raises(UsageError, match="--raw needs --sample-rate and --channels"):
+    with pytest.raises(UsageError, match="--raw needs --raw-rate:") as missing:
         parse_raw_format(None, 1, "s16le")
-    with pytest.raises(UsageError, match="--raw needs"):
+    assert missing.value.hint == "for example: --raw s16le --raw-rate 16000 --raw-channels 1"
+    with pytest.raises(UsageError, match="--raw needs --raw-rate and --raw-channels"):
+        parse_raw_format(None, None, "s16le")
+    with pytest.raises(UsageError, match="--raw needs --raw-channels"):
         parse_raw_format(16000, None, "s16le")
     with pytest.raises(UsageError, match="unknown raw sample format"):
         parse_raw_format(16000, 1, "mp3")

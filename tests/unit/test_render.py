@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
+import pytest
 from rich.console import Console
+from rich.segment import Segment
 
+from gladia_cli.environment import Environment
 from gladia_cli.protocol.messages import Utterance, parse_server_message
-from gladia_cli.render.base import Labels, StatusView, TranscriptBook
+from gladia_cli.render.base import Labels, SessionOutcome, StatusView, TranscriptBook
+from gladia_cli.render.screen import Screen
 from gladia_cli.render.subtitles import to_srt, to_vtt
-from gladia_cli.render.table import live_view
+from gladia_cli.render.table import RowKey, TableRenderer, fit_frame
 
 
 def _transcript(uid: str, text: str, final: bool, start: float = 0.0, channel: int = 0) -> str:
@@ -68,40 +73,151 @@ def test_post_transcript_is_authoritative() -> None:
     assert [u.text for u in book.finals()] == ["missed in a drop", "seen live"]
 
 
+def _console(width: int = 80, height: int = 24) -> Console:
+    return Console(
+        file=io.StringIO(), force_terminal=True, width=width, height=height, color_system=None
+    )
+
+
+def _frame_text(
+    rows: list[tuple[Utterance, bool]],
+    width: int,
+    height: int,
+    labels: Labels | None = None,
+    view: StatusView | None = None,
+) -> list[str]:
+    lines = fit_frame(
+        rows,
+        labels or Labels(),
+        view or StatusView(state="streaming", session_id=SESSION, sent_seconds=3.0),
+        console=_console(width, height),
+        width=width,
+        height=height,
+    )
+    return ["".join(segment.text for segment in line).rstrip() for line in lines]
+
+
+SESSION = "6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b"
+
+
+def _rows(count: int, words: int = 6) -> list[tuple[Utterance, bool]]:
+    """`count` finals of `words` words each, then the newest one partial."""
+    rows = []
+    for i in range(count):
+        text = " ".join(f"w{i}x{j}" for j in range(words - 1)) + f" end{i}"
+        rows.append((Utterance(text, float(i), i + 0.5, i % 2), i < count - 1))
+    return rows
+
+
 def test_server_text_is_plain_text_never_markup_or_escapes() -> None:
     book = TranscriptBook()
     book.apply(
         parse_server_message(_transcript("00_0", " [bold red]x[/] \x1b[31mred\x1b[0m\nline", True))
     )
-    console = Console(file=io.StringIO(), force_terminal=True, width=80, color_system=None)
-    console.print(live_view(book, Labels(), StatusView(), height=24))
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "[bold red]x[/]" in out
-    assert "\x1b" not in out  # the escape byte is stripped (the console itself adds none here)
-    assert "[31mred" in out
+    rows = [(e.utterance, e.is_final) for e in book.entries]
+    text = "\n".join(_frame_text(rows, 80, 24))
+    assert "[bold red]x[/]" in text
+    assert "\x1b" not in text  # the escape byte is stripped (the console itself adds none here)
+    assert "[31mred" in text
 
 
-def test_the_table_shows_the_tail_that_fits() -> None:
-    book = TranscriptBook()
-    for i in range(40):
-        book.apply(
-            parse_server_message(_transcript(f"00_{i}", f" utterance number {i}", True, start=i))
-        )
+@pytest.mark.parametrize(("width", "height"), [(120, 40), (60, 20), (45, 16)])
+def test_the_frame_fits_the_terminal_and_keeps_status_and_newest_row(
+    width: int, height: int
+) -> None:
+    rows = _rows(60, words=10)  # rows wrap at 60 and 45 columns
+    lines = _frame_text(rows, width, height, Labels(("host", "guest"), 2))
+    assert len(lines) <= height
+    assert lines[-1].endswith("3.0 s") or "acked" in lines[-1]  # the status line, last
+    assert any("● streaming" in line for line in lines[-3:])
+    assert SESSION in "".join(lines[-3:]).replace("\n", "")  # the full id, as sessions get takes
+    text = "\n".join(lines)
+    assert "end59" in text  # the newest (partial) row, complete
+    assert "end58" in text
+    assert "end0" not in text  # the oldest are left out
+    assert lines[0].split() == ["time", "┃", "speaker", "┃", "text"]
+    # Rows are measured in lines: the frame is full, not a fixed number of utterances short.
+    assert len(lines) >= height - 3
+
+
+def test_a_newest_row_taller_than_the_screen_shows_its_last_words() -> None:
+    rows = [*_rows(3), (Utterance(" ".join(f"word{i}" for i in range(200)), 9.0, 9.5, 0), False)]
+    lines = _frame_text(rows, 60, 20)
+    assert len(lines) <= 20
+    assert "word199" in "\n".join(lines)
+    assert "word0 " not in "\n".join(lines)
+    assert "● streaming" in "\n".join(lines[-2:])
+    assert lines[0].split() == ["time", "┃", "text"]  # the header still fits beside it
+    tiny = _frame_text(rows, 60, 3)  # room for the status and one line of the row
+    assert len(tiny) <= 3 and "word199" in tiny[0] and "● streaming" in tiny[1]
+
+
+def test_the_frame_without_rows_is_the_header_and_the_status() -> None:
+    lines = _frame_text([], 100, 24)
+    assert len(lines) == 3 and lines[0].split() == ["time", "┃", "text"]
+    assert lines[-1].startswith("● streaming")
+
+
+def test_the_frame_is_a_function_of_its_inputs() -> None:
+    rows = _rows(30, words=10)
+    assert _frame_text(rows, 60, 20) == _frame_text(rows, 60, 20)
+    assert _frame_text(rows, 60, 20) != _frame_text(rows, 120, 20)
+    cache: dict[RowKey, list[list[Segment]]] = {}
+    ids = [str(i) for i in range(len(rows))]
+    console = _console(60, 20)
+    view = StatusView(state="streaming", session_id=SESSION, sent_seconds=3.0)
+    first = fit_frame(
+        rows, Labels(), view, console=console, width=60, height=20, row_cache=cache, row_ids=ids
+    )
+    again = fit_frame(
+        rows, Labels(), view, console=console, width=60, height=20, row_cache=cache, row_ids=ids
+    )
+    assert cache and first == again == fit_frame(
+        rows, Labels(), view, console=console, width=60, height=20
+    )
+
+
+def _renderer(width: int = 80, height: int = 24, terminal: bool = False) -> TableRenderer:
     console = Console(
-        file=io.StringIO(), force_terminal=True, width=80, height=12, color_system=None
+        file=io.StringIO(), force_terminal=terminal, width=width, height=height, color_system=None
     )
-    console.print(
-        live_view(
-            book,
-            Labels(("host", "guest"), 2),
-            StatusView(state="streaming", sent_seconds=3.0),
-            height=12,
-        )
-    )
-    out = console.file.getvalue()  # type: ignore[attr-defined]
-    assert "utterance number 39" in out and "utterance number 30" not in out
-    assert len(out.splitlines()) <= 12
-    assert "host" in out and "● streaming" in out and "sent 3.0 s" in out
+    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), environ={})
+    return TableRenderer(console, Labels(("ann", "bob"), 2), Screen(env))
+
+
+def _output(renderer: TableRenderer) -> str:
+    return renderer._console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_the_final_table_is_the_whole_transcript_in_time_order() -> None:
+    renderer = _renderer()
+    renderer.start(SESSION)
+    renderer.message(parse_server_message(_transcript("01_0", " second", True, 2.0, 1)))
+    renderer.message(parse_server_message(_transcript("00_0", " first", True, 1.0, 0)))
+    renderer.message(parse_server_message(_transcript("00_1", " unfinished", False, 3.0, 0)))
+    renderer.finish(SessionOutcome(StatusView(state="done", session_id=SESSION)))
+    out = _output(renderer)
+    assert out.index("first") < out.index("second")
+    assert "unfinished" not in out  # a partial never made it to a final
+    assert f"● done  session {SESSION}" in out
+
+
+def test_an_aborted_table_keeps_what_was_shown() -> None:
+    renderer = _renderer(terminal=True)
+    renderer.start(SESSION)
+    renderer.message(parse_server_message(_transcript("00_0", " said before", True, 1.0, 0)))
+    renderer.message(parse_server_message(_transcript("01_0", " being said", False, 2.0, 1)))
+    renderer.status(StatusView(state="stopping", session_id=SESSION, sent_seconds=2.5))
+    renderer.close()  # no finish: a second Ctrl-C
+    renderer.close()  # closing twice prints nothing more
+    out = ANSI.sub("", _output(renderer))
+    tail = out[out.rindex("time") :]
+    assert "said before" in tail and "being said" in tail  # the partial too: it was on screen
+    assert f"● aborted  session {SESSION}  sent 2.5 s" in tail
+    assert tail.count("● aborted") == 1
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def test_srt_and_vtt() -> None:
