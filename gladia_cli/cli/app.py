@@ -130,6 +130,7 @@ def _bad_parameter(
     name = _option_name(param)
     given = _given(args, param)
     shown = f"{name} {given}" if given is not None else name
+    quoted = f"{name}: {given!r}" if given is not None else name
     detail = re.sub(r"^Value error, ", "", exc.message).strip()
     where = exc.ctx.command_path if exc.ctx is not None else "gladia"
     choices = (
@@ -139,14 +140,14 @@ def _bad_parameter(
     )
     if choices:
         values = ", ".join(str(getattr(c, "value", c)) for c in choices)
-        return f"{shown}: not one of its values", f"choose from: {values}"
+        return f"{quoted} is not one of its values", f"choose from: {values}"
     bounds = _range_text(param)
     if bounds and ("less than" in detail or "greater than" in detail):
         return f"{shown} is out of range", f"{name} takes a value {bounds}"
     if "valid integer" in detail:
-        return f"{shown}: not a whole number", f"see '{where} --help'"
+        return f"{quoted} is not a whole number", f"see '{where} --help'"
     if "valid number" in detail:
-        return f"{shown}: not a number", f"see '{where} --help'"
+        return f"{quoted} is not a number", f"see '{where} --help'"
     return f"invalid value for {name}: {detail}", f"see '{where} --help'"
 
 
@@ -175,6 +176,10 @@ def run(argv: Sequence[str] | None = None, env: Environment | None = None) -> in
         _print_error(env, f"{where} needs {needs}", f"see the usage above, or '{where} --help'")
         return int(ExitCode.USAGE)
     except click.exceptions.BadParameter as exc:
+        if isinstance(exc, click.exceptions.MissingParameter):
+            where = exc.ctx.command_path if exc.ctx is not None else "gladia"
+            _print_error(env, f"missing {_option_name(exc.param)}", f"see '{where} --help'")
+            return int(ExitCode.USAGE)
         message, hint = _bad_parameter(exc, args)
         _print_error(env, message, hint)
         return int(ExitCode.USAGE)

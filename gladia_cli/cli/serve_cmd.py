@@ -267,6 +267,7 @@ def _check_script(script: Path, engine: str) -> None:
         load_script(script)
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        reason = reason[:1].lower() + reason[1:]
         raise UsageError(
             f"--script {script}: {reason}",
             hint="give a text file: one utterance per line, [N] for channel N",

@@ -69,7 +69,7 @@ def choose_format(
         assert output_path is not None
         suggested = output_path.with_suffix(_extension(requested))
         raise UsageError(
-            f"-o {output_path} names a {implied} file, but --format {requested} was asked",
+            f"-o {output_path} is a {output_path.suffix} file, but --format {requested} was asked",
             hint=f"drop --format (the extension decides), or write to {suggested}",
         )
     return requested
