@@ -25,11 +25,11 @@ from gladia_cli.errors import ExitCode, GladiaError
 EXAMPLES = """\
 Examples:
 
-  gladia file talk.wav --local          transcribe a file on this machine (no account)
-  gladia live                           the microphone, as a live table (GLADIA_API_KEY)
-  gladia file talk.wav -o talk.srt      subtitles
-  gladia file talk.wav | jq -c .        every server message, one JSON object per line
-  gladia COMMAND --help                 options and examples of a command
+  gladia file talk.wav --local       transcribe on this machine, no account
+  gladia live                        the microphone, live (needs GLADIA_API_KEY)
+  gladia file talk.wav -o talk.srt   subtitles
+  gladia file talk.wav | jq -c .     every server message, one JSON per line
+  gladia COMMAND --help              the options and examples of a command
 """
 
 app = typer.Typer(

@@ -15,8 +15,8 @@ from gladia_cli.environment import Environment
 EXAMPLES = """\
 Examples:
 
-  gladia file talk.wav --local             transcribe on this machine, no account
-  gladia file talk.mp3 -o talk.srt         subtitles (the extension picks the format)
+  gladia file talk.wav --local             on this machine, no account
+  gladia file talk.mp3 -o talk.srt         subtitles (-o picks the format)
   gladia file meeting.wav --label ann,bob  one name per channel
   arecord -f S16_LE -r 16000 | gladia file - -f text
 """

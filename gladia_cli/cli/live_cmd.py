@@ -13,10 +13,10 @@ from gladia_cli.environment import Environment
 EXAMPLES = """\
 Examples:
 
-  gladia live                                  the default microphone, a live table
-  gladia live --local                          offline, with the local server
-  gladia live USB -c 3 --label host,ann,bob    3 inputs of a device named like "USB"
-  gladia live -f text -o notes.txt             plain text into a file
+  gladia live                                the default microphone, a table
+  gladia live --local                        offline, with the local server
+  gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
+  gladia live -o notes.txt                   plain text into a file
 """
 
 

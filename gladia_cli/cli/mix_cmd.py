@@ -14,9 +14,9 @@ from gladia_cli.environment import Environment
 EXAMPLES = """\
 Examples:
 
-  gladia mix sami.wav maxime.wav mark.wav --local   3 tracks, one session, 3 labels
+  gladia mix sami.wav maxime.wav mark.wav --local   3 tracks, 1 session
   gladia mix mic:0 mic:1 --label host,guest         two microphones
-  gladia mix host.flac guest.flac -o interview.srt  subtitles with both speakers
+  gladia mix host.flac guest.flac -o interview.srt  both speakers' subtitles
 """
 
 

@@ -15,10 +15,10 @@ FAULTS = "Fault injection (for testing clients)"
 EXAMPLES = """\
 Examples:
 
-  gladia serve                                   http://127.0.0.1:8000, offline recognition
-  gladia serve --port 0 --engine scripted        a free port (printed), deterministic text
-  gladia serve --drop-after-seconds 2            test a client's reconnection
-  GLADIA_API_URL=http://127.0.0.1:8000 gladia file talk.wav   use it from another terminal
+  gladia serve                             http://127.0.0.1:8000, offline
+  gladia serve --port 0 --engine scripted  a free port (printed), fixed text
+  gladia serve --drop-after-seconds 2      test a client's reconnection
+  GLADIA_API_URL=http://127.0.0.1:8000 gladia file talk.wav    (elsewhere)
 """
 
 
@@ -76,6 +76,7 @@ def serve_command(
         float,
         typer.Option(
             "--idle-timeout",
+            metavar="SECONDS",
             help="Seconds without audio before a session ends.",
             min=0.1,
             rich_help_panel=SERVER,
@@ -84,7 +85,11 @@ def serve_command(
     max_duration: Annotated[
         float,
         typer.Option(
-            "--max-duration", help="Seconds a session may record.", min=1, rich_help_panel=SERVER
+            "--max-duration",
+            metavar="SECONDS",
+            help="Seconds a session may record.",
+            min=1,
+            rich_help_panel=SERVER,
         ),
     ] = 3 * 3600.0,
     max_sessions: Annotated[
@@ -115,6 +120,7 @@ def serve_command(
         list[int] | None,
         typer.Option(
             "--fail-init",
+            metavar="STATUS",
             help="Answer the next POST /v2/live with this status (repeatable, in order).",
             rich_help_panel=FAULTS,
             show_default=False,
@@ -126,6 +132,7 @@ def serve_command(
         int | None,
         typer.Option(
             "--drop-after-bytes",
+            metavar="BYTES",
             help="Drop a connection (no close frame) past this many audio bytes.",
             rich_help_panel=FAULTS,
             show_default=False,
@@ -136,6 +143,7 @@ def serve_command(
         float | None,
         typer.Option(
             "--drop-after-seconds",
+            metavar="SECONDS",
             help="Drop a connection this many seconds after it opened.",
             rich_help_panel=FAULTS,
             show_default=False,
@@ -146,6 +154,7 @@ def serve_command(
         int | None,
         typer.Option(
             "--close-code",
+            metavar="CODE",
             help="Close a connection with this code…",
             rich_help_panel=FAULTS,
             show_default=False,
@@ -157,6 +166,7 @@ def serve_command(
         int,
         typer.Option(
             "--close-after-bytes",
+            metavar="BYTES",
             help="…once it received this many audio bytes (0: at once).",
             rich_help_panel=FAULTS,
             min=0,
@@ -175,6 +185,7 @@ def serve_command(
         float,
         typer.Option(
             "--ack-delay",
+            metavar="SECONDS",
             help="Seconds to hold back each acknowledgment.",
             rich_help_panel=FAULTS,
             min=0,
@@ -187,7 +198,11 @@ def serve_command(
     slow_finish: Annotated[
         float,
         typer.Option(
-            "--slow-finish", help="Seconds post-processing takes.", rich_help_panel=FAULTS, min=0
+            "--slow-finish",
+            metavar="SECONDS",
+            help="Seconds post-processing takes.",
+            rich_help_panel=FAULTS,
+            min=0,
         ),
     ] = 0.0,
     log_level: Annotated[
