@@ -86,10 +86,10 @@ class Screen:
         # One line, one column short of the width: a full line would leave the cursor
         # waiting to wrap, and the next carriage return would clear the wrong line.
         width = max(1, console.size.width - 1)
-        with console.capture() as captured:
-            console.print(renderable, width=width, crop=True, no_wrap=True, end="")
-        line = captured.get().split("\n", 1)[0]
-        with self._lock:
+        with self._lock:  # a capture takes whatever the console prints meanwhile
+            with console.capture() as captured:
+                console.print(renderable, width=width, crop=True, no_wrap=True, end="")
+            line = captured.get().split("\n", 1)[0]
             self._bar = line
             self._write_stderr(_CLEAR_LINE + line)
 
