@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -270,12 +271,19 @@ def labels_for(opts: StreamOptions, source: AudioSource, *, merged: bool = False
     return Labels(tuple(names), channels)
 
 
-def _renderer(plan: Plan, source: AudioSource, labels: Labels) -> tuple[Renderer, FailureWatch]:
+def _renderer(
+    plan: Plan, source: AudioSource, labels: Labels, pipe_closed: threading.Event
+) -> tuple[Renderer, FailureWatch]:
     """The format's renderer, watched for failed add-ons, with a progress bar when useful."""
     opts, env = plan.opts, plan.env
     shown = DEFAULT_EVENTS if plan.events == frozenset() else plan.events
     inner = create_renderer(
-        plan.fmt, output_path=opts.output, labels=labels, events=shown, screen=plan.screen
+        plan.fmt,
+        output_path=opts.output,
+        labels=labels,
+        events=shown,
+        screen=plan.screen,
+        on_closed=pipe_closed.set,
     )
     watch = FailureWatch(inner, plan.notices.warning)
     renderer: Renderer = watch
@@ -288,8 +296,8 @@ def _renderer(plan: Plan, source: AudioSource, labels: Labels) -> tuple[Renderer
 
 @contextlib.contextmanager
 def _local_server_logs(plan: Plan) -> Iterator[None]:
-    """With --local, the embedded server's warnings become notices (once each, prefixed),
-    instead of bare lines from Python's last-resort log handler."""
+    """With --local, the embedded server's warnings become notices (once each, prefixed,
+    without tracebacks), instead of bare lines from Python's last-resort log handler."""
     if not plan.opts.local:
         yield
         return
@@ -302,29 +310,34 @@ def _local_server_logs(plan: Plan) -> Iterator[None]:
                 seen.add(text)
                 plan.notices.warning(f"local server: {text}")
 
-    logger = logging.getLogger("gladia.server")
+    # aiohttp's own: an error in a request handler is logged with a traceback otherwise.
+    loggers = [logging.getLogger(name) for name in ("gladia.server", "aiohttp")]
     handler = ToNotices(level=logging.WARNING)
-    previous = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
+    previous = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.propagate = False
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = previous
+        for logger, propagate in zip(loggers, previous, strict=True):
+            logger.removeHandler(handler)
+            logger.propagate = propagate
 
 
 def run(plan: Plan, source: AudioSource, *, pace: float | None, merged: bool = False) -> int:
     """Run a streaming job for a source that is already open (so input errors come first).
 
-    Exit 0 means the whole result is there: an add-on that failed makes it 4."""
+    Exit 0 means the whole result is there: an add-on that failed makes it 4 (unless the
+    reader of stdout left first: `| head` ends quietly)."""
     from gladia_cli.client.job import StreamJob, run_stream_job
 
     opts = plan.opts
     wire = wire_format(opts, plan.base, source)
     body = init_body(opts, plan.base, wire, plan.events)
     labels = labels_for(opts, source, merged=merged)
-    renderer, watch = _renderer(plan, source, labels)
+    pipe_closed = threading.Event()
+    renderer, watch = _renderer(plan, source, labels, pipe_closed)
     job = StreamJob(
         settings=plan.settings,
         body=body,
@@ -344,7 +357,7 @@ def run(plan: Plan, source: AudioSource, *, pace: float | None, merged: bool = F
     finally:
         renderer.close()
     failures = watch.failures
-    if code == 0 and failures:
+    if code == 0 and failures and not pipe_closed.is_set():  # `| head`: a quiet end
         raise NetworkError(
             f"the server could not produce: {', '.join(sorted(failures))}",
             hint="the transcript itself is complete; the reasons are in the warnings above",

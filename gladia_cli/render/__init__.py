@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from gladia_cli.errors import UsageError
@@ -86,8 +87,15 @@ def create_renderer(
     labels: Labels,
     events: frozenset[str] | None,
     screen: Screen,
+    on_closed: Callable[[], None] = lambda: None,
 ) -> Renderer:
+    """`on_closed` is called when the reader of stdout goes away (`| head`)."""
     env = screen.env
+
+    def closed() -> None:
+        silence_stdout()  # keep Python's exit quiet
+        on_closed()
+
     if fmt == "table":
         from gladia_cli.render.table import TableRenderer
 
@@ -96,7 +104,7 @@ def create_renderer(
         output_path,
         stdout=env.stdout,
         guard=screen.writing_data,
-        on_closed=silence_stdout,  # a closed pipe on stdout: keep Python's exit quiet
+        on_closed=closed,
     )
     if fmt == "text":
         from gladia_cli.render.text import TextRenderer
