@@ -71,6 +71,10 @@ class TmuxScreen:
         self._tmux("send-keys", "-t", "t", line, "Enter")
         self.wait_for(lambda screen: START in screen.splitlines(), "the command to start")
 
+    def resize(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self._tmux("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
+
     def ctrl_c(self) -> None:
         self._tmux("send-keys", "-t", "t", "C-c")
 

@@ -99,28 +99,43 @@ def test_the_live_table_fits_and_leaves_the_whole_transcript(
 ) -> None:
     with _terminal(width, height, dropping, tmp_path) as term:
         term.run(*_gladia("file", str(many_rows), "--pace", "10x", "--label", "host,guest"))
-        # Mid-stream, once the table is taller than the screen (two thirds of the rows):
-        # the header once, the rows, the status at the bottom, the newest row just above it.
-        screen = term.wait_for(lambda s: "0:50." in s and "● streaming" in s, "the table to fill")
-        rows, status = _frame(screen)
-        assert status[0].startswith("● streaming  session ")
-        assert len(screen) == height
-        times = _times(rows)
-        assert times and times == sorted(times)  # arrival order: the newest is the last row
-        assert ROW.match(rows[-1]) or rows[-1].startswith("        │")
+        # Mid-stream, once the table is taller than the screen (at 60x20): the header once,
+        # the rows, the status at the bottom, the newest row just above it. At 120x40 the
+        # terminal is then made 60x20 while it streams: the next frames fit the new size.
+        sizes = [(width, height, "0:30." if width == 120 else "0:50.")]
+        if width == 120:
+            sizes.append((60, 20, "0:50."))
+        for index, (columns, lines, seen) in enumerate(sizes):
+            if index:
+                term.resize(columns, lines)
+            screen = term.wait_for(
+                lambda s, seen=seen, columns=columns: (
+                    seen in s and "● streaming" in s and max(map(len, s.splitlines())) <= columns
+                ),
+                f"the table at {columns}x{lines}",
+            )
+            rows, status = _frame(screen)
+            assert status[0].startswith("● streaming  session ")
+            assert len(screen) == lines
+            times = _times(rows)
+            assert times and times == sorted(times)  # arrival order: the newest is the last
+            assert ROW.match(rows[-1]) or rows[-1].startswith("        │")
         assert term.wait_for_exit() == 0
         left = term.output()
     # The reconnect was said, on its own lines, above the table (not through it).
     notices = [i for i, line in enumerate(left) if line.startswith("gladia: warning: ")]
     assert notices and all("connection" in left[i] or "re-sent" in left[i] for i in notices)
     # What is left: the notices, then the final table once, every utterance once, in time
-    # order, its status line and the summary. No fragment of the live view above it.
+    # order, its status line and the summary. No fragment of the live view above it —
+    # except, after a resize, the frame the clear pushed into the scrollback.
     headers = [i for i, line in enumerate(left) if HEADER.match(line)]
-    assert len(headers) == 1, "\n".join(left)
-    final = left[headers[0] + 2 :]
+    if len(sizes) == 1:
+        assert len(headers) == 1, "\n".join(left)
+        assert not any(line.startswith("● streaming") for line in left)
+    final = left[headers[-1] + 2 :]
     times = _times(final)
     assert len(times) == ROWS and times == sorted(times)
-    assert not any(line.startswith("● streaming") for line in left)
+    assert not any(line.startswith("● streaming") for line in final)
     done = next(line for line in final if line.startswith("● done"))
     session = SESSION_ID.search(done)
     assert session is not None

@@ -79,3 +79,26 @@ def test_without_a_shared_terminal_data_is_written_as_it_is() -> None:
     quiet = Screen(Environment(stdout=out, stderr=io.StringIO(), environ={}, stderr_isatty=False))
     quiet.show_bar(bar_line("x.wav", StatusView(progress=0.1), 1.0))
     assert quiet.env.stderr.getvalue() == ""  # type: ignore[attr-defined]  # not a terminal
+
+
+def test_the_environment_knows_when_stdout_and_stderr_are_one_terminal() -> None:
+    import os
+
+    leader, follower = os.openpty()
+    other_leader, other_follower = os.openpty()
+    try:
+        with (
+            open(follower, "w", closefd=False) as out,
+            open(follower, "w", closefd=False) as err,
+            open(other_follower, "w", closefd=False) as elsewhere,
+        ):
+            shared = Environment(stdout=out, stderr=err, environ={})
+            assert shared.stdout_isatty and shared.stderr_isatty and shared.shared_terminal
+            apart = Environment(stdout=out, stderr=elsewhere, environ={})
+            assert apart.stdout_isatty and not apart.shared_terminal
+            piped = Environment(stdout=io.StringIO(), stderr=err, environ={"NO_COLOR": "1"})
+            assert not piped.stdout_isatty and not piped.shared_terminal and piped.no_color
+            assert not piped.stdout_console.is_terminal and piped.stderr_console.is_terminal
+    finally:
+        for fd in (leader, follower, other_leader, other_follower):
+            os.close(fd)
