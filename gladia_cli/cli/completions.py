@@ -53,7 +53,7 @@ def known_values() -> dict[str, tuple[str, ...]]:
     validates. Imported lazily: the engine names pull in numpy.
     """
     from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES
-    from gladia_cli.server.engines import ENGINE_NAMES
+    from gladia_cli.server.engines.catalog import ENGINE_NAMES, MODEL_NAMES
 
     rates = ("8000", "16000", "32000", "44100", "48000")
     return {
@@ -68,6 +68,8 @@ def known_values() -> dict[str, tuple[str, ...]]:
         "mix sources": ("mic",),  # and files: see PATH_PARAMETERS
         "--local-engine": ENGINE_NAMES,
         "--engine": ENGINE_NAMES,
+        "--local-model": MODEL_NAMES,
+        "serve --model": MODEL_NAMES,
         "--events": (*SERVER_MESSAGE_TYPES, "all"),
         "--region": ("us-west", "eu-west"),
         "--summarize": ("general", "bullet_points", "concise"),

@@ -18,6 +18,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
+
 CONNECTION = "Connection"
 AUDIO = "Audio sent"
 TRANSCRIPTION = "Transcription"
@@ -71,9 +73,18 @@ class StreamOptions:
         _opt(
             "--local-engine",
             panel=CONNECTION,
-            help="Recogniser of the --local server: sphinx or scripted.",
+            help="Recogniser of the --local server: whisper, sphinx or scripted.",
         ),
-    ] = "sphinx"
+    ] = DEFAULT_ENGINE
+    local_model: Annotated[
+        str,
+        _opt(
+            "--local-model",
+            panel=CONNECTION,
+            help="Whisper model of the --local server: base (multilingual) or tiny.en "
+            "(English only, faster).",
+        ),
+    ] = DEFAULT_MODEL
 
     sample_rate: Annotated[
         int | None,

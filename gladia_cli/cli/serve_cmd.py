@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
+
 FAULTS = "Fault injection (for testing clients)"
 
 
@@ -16,8 +18,18 @@ def serve_command(
     port: Annotated[int, typer.Option("--port", help="Port to bind; 0 picks a free one.")] = 8000,
     engine: Annotated[
         str,
-        typer.Option("--engine", help="sphinx (offline recognition) or scripted (deterministic)."),
-    ] = "sphinx",
+        typer.Option(
+            "--engine",
+            help="whisper (offline recognition), sphinx (a small install, for plumbing checks) "
+            "or scripted (deterministic text, for protocol tests).",
+        ),
+    ] = DEFAULT_ENGINE,
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model", help="Whisper model: base (multilingual) or tiny.en (English, faster)."
+        ),
+    ] = DEFAULT_MODEL,
     script: Annotated[
         str | None,
         typer.Option(
@@ -51,7 +63,10 @@ def serve_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="Reject unknown init body fields.")
     ] = False,
-    workers: Annotated[int, typer.Option("--workers", help="Threads running the recognisers.")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="Whisper decodes at once, or sphinx recogniser processes."),
+    ] = 2,
     fail_init: Annotated[
         list[int] | None,
         typer.Option(
@@ -120,6 +135,15 @@ def serve_command(
             "--slow-finish", help="Seconds post-processing takes.", rich_help_panel=FAULTS
         ),
     ] = 0.0,
+    fail_recognition_after: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-recognition-after",
+            help="Make recognition fail once a session has sent this many seconds of audio.",
+            rich_help_panel=FAULTS,
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.")
     ] = "info",
@@ -131,17 +155,17 @@ def serve_command(
 
     from gladia_cli.errors import UsageError
     from gladia_cli.server.config import Faults, ServerConfig
-    from gladia_cli.server.engines import ENGINE_NAMES
+    from gladia_cli.server.engines.catalog import engine_problem
     from gladia_cli.server.runner import serve_forever
 
-    if engine not in ENGINE_NAMES:
-        raise UsageError(
-            f"unknown engine {engine!r}", hint=f"choose from: {', '.join(ENGINE_NAMES)}"
-        )
+    problem = engine_problem(engine, model)
+    if problem:
+        raise UsageError(problem)
     config = ServerConfig(
         host=host,
         port=port,
         engine=engine,
+        model=model,
         script_path=script,
         api_key=api_key,
         idle_timeout=idle_timeout,
@@ -159,6 +183,7 @@ def serve_command(
             ack_delay=ack_delay,
             withhold_acks=withhold_acks,
             slow_finish=slow_finish,
+            fail_recognition_after=fail_recognition_after,
         ),
     )
     problem = config.describe_problem()
@@ -167,13 +192,16 @@ def serve_command(
             problem, hint="pass --api-key (or GLADIA_SERVER_API_KEY), or bind 127.0.0.1"
         )
     logging.basicConfig(
-        level=log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s"
+        level="DEBUG" if debug else log_level.upper(),  # debug: failures' tracebacks too
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
     )
 
     def ready(url: str) -> None:
         # On stdout, one line, so scripts can read the address when --port 0 was asked.
         print(url, flush=True)
-        logging.getLogger("gladia.server").info("listening on %s (engine %s)", url, engine)
+        shown = f"{engine} {model}" if engine == "whisper" else engine
+        logging.getLogger("gladia.server").info("listening on %s (engine %s)", url, shown)
 
     try:
         serve_forever(config, ready)

@@ -22,14 +22,34 @@ from gladia_cli.render.base import Labels
 from gladia_cli.settings import Settings, resolve
 
 ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
-ENGINES = ("sphinx", "scripted")
 
 
 def settings_from(opts: StreamOptions) -> Settings:
-    if opts.local_engine not in ENGINES:
+    from gladia_cli.server.engines.catalog import (
+        ENGINE_NAMES,
+        ENGLISH_ONLY_MODELS,
+        MODEL_NAMES,
+        WHISPER,
+    )
+
+    if opts.local_engine not in ENGINE_NAMES:
         raise UsageError(
             f"unknown --local-engine {opts.local_engine!r}",
-            hint=f"choose from: {', '.join(ENGINES)}",
+            hint=f"choose from: {', '.join(ENGINE_NAMES)}",
+        )
+    if opts.local_model not in MODEL_NAMES:
+        raise UsageError(
+            f"unknown --local-model {opts.local_model!r}",
+            hint=f"choose from: {', '.join(MODEL_NAMES)}",
+        )
+    foreign = [code for code in opts.language or () if code != "en"]
+    english_only = opts.local_engine == WHISPER and opts.local_model in ENGLISH_ONLY_MODELS
+    if opts.local and english_only and foreign:
+        # It would transcribe as English and say so: not what was asked for.
+        raise UsageError(
+            f"--local-model {opts.local_model} only recognises English "
+            f"(asked: {', '.join(foreign)})",
+            hint="use --local-model base for other languages",
         )
     return resolve(
         api_key=opts.api_key,
@@ -37,6 +57,8 @@ def settings_from(opts: StreamOptions) -> Settings:
         region=opts.region,
         local=opts.local,
         local_engine=opts.local_engine,
+        local_model=opts.local_model,
+        local_debug=opts.debug,
         environ=os.environ,
     )
 
@@ -173,7 +195,8 @@ def init_body(
         flags["custom_metadata"] = _key_values(opts.metadata, "--metadata")
 
     # What the user asked to see must be sent; acknowledgments are always needed to resume.
-    messages: dict[str, bool] = {"receive_acknowledgments": True}
+    # Errors too: an `error` from the server ends the run non-zero (client/job.py).
+    messages: dict[str, bool] = {"receive_acknowledgments": True, "receive_errors": True}
     configured = base.get("messages_config") or {}
     if opts.partials is not None or "receive_partial_transcripts" not in configured:
         messages["receive_partial_transcripts"] = opts.partials is not False
