@@ -115,6 +115,7 @@ class DecodeQueue:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
+        self._running = 0  # jobs being decoded now
         self._threads = [
             threading.Thread(target=self._serve, name=f"decoder-{i}", daemon=True)
             for i in range(max(1, workers))
@@ -139,6 +140,13 @@ class DecodeQueue:
     def offer_partial(self, session: str, channel: int, job: Job, done: Done) -> None:
         """Queue a partial; `done` gets its result later, unless it is replaced first."""
         self._add(DecodeRequest(session, channel, False, job, done))
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until nothing is waiting or running (tests and benchmarks pace with it)."""
+        with self._lock:
+            return self._wake.wait_for(
+                lambda: self._running == 0 and len(self._schedule) == 0, timeout
+            )
 
     def skipped_partials(self, session: str) -> int:
         with self._lock:
@@ -165,7 +173,7 @@ class DecodeQueue:
             if self._closed:
                 raise QueueClosed("the server is stopping")
             self._schedule.add(request)  # a final also takes its channel's partial back
-            self._wake.notify()
+            self._wake.notify_all()  # workers and wait_idle share the condition
 
     def _serve(self) -> None:
         while True:
@@ -175,11 +183,16 @@ class DecodeQueue:
                 if self._closed:
                     return
                 request = self._schedule.next()
-            if request is None:
-                continue
+                if request is None:
+                    continue
+                self._running += 1
             try:
                 result = request.job()
             except Exception as exc:
                 request.done(None, exc)
             else:
                 request.done(result, None)
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    self._wake.notify_all()
