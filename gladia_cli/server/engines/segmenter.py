@@ -17,7 +17,7 @@ how the stream was cut into calls):
   at once if it holds a voiced frame (at most `preroll_frames` before it); otherwise the
   speech is over.
 - While an utterance is open, a partial is due each time its length crosses a multiple
-  of `partial_every_samples` (0: no partials).
+  of `partial_every_samples` on a voiced frame (0: no partials).
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class UtteranceSegmenter:
         every = s.partial_every_samples
         if (
             every
+            and probability >= s.end_threshold  # a pause has nothing new to hear
             and (heard - self._start) * FRAME_SAMPLES // every
             > (heard - 1 - self._start) * FRAME_SAMPLES // every
         ):
