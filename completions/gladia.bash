@@ -64,12 +64,12 @@ _gladia_node() {
             arguments="SOURCES..."
             ;;
         "serve")
-            options="--ack-delay --api-key --close-after-bytes --close-code --debug
+            options="--ack-delay --api-key --close-after-bytes --close-code --debug --decoders
                 --drop-after-bytes --drop-after-seconds --engine --fail-init
                 --fail-recognition-after --fault-connections -h --help --host --idle-timeout
                 --log-level --max-duration --max-sessions --model --port --script --slow-finish
                 --strict --withhold-acks --workers"
-            value_options="--ack-delay --api-key --close-after-bytes --close-code
+            value_options="--ack-delay --api-key --close-after-bytes --close-code --decoders
                 --drop-after-bytes --drop-after-seconds --engine --fail-init
                 --fail-recognition-after --fault-connections --host --idle-timeout --log-level
                 --max-duration --max-sessions --model --port --script --slow-finish --workers"

@@ -38,7 +38,7 @@ function __gladia_value_options
                 --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
                 --summarize --translate --translation-model --vocabulary
         case 'serve'
-            printf '%s\n' --ack-delay --api-key --close-after-bytes --close-code \
+            printf '%s\n' --ack-delay --api-key --close-after-bytes --close-code --decoders \
                 --drop-after-bytes --drop-after-seconds --engine --fail-init \
                 --fail-recognition-after --fault-connections --host --idle-timeout --log-level \
                 --max-duration --max-sessions --model --port --script --slow-finish --workers
@@ -252,6 +252,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l api-key -x -d 'Only accept this k
 complete -c gladia -n "__gladia_at 'serve'" -l close-after-bytes -x -d '…once it received this many audio bytes (0: at once).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-code -x -d 'Close a connection with this code…'
 complete -c gladia -n "__gladia_at 'serve'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'serve'" -l decoders -x -d 'Whisper decodes at once (they share the cores).'
 complete -c gladia -n "__gladia_at 'serve'" -l drop-after-bytes -x -d 'Drop a connection (no close frame) past this many audio bytes.'
 complete -c gladia -n "__gladia_at 'serve'" -l drop-after-seconds -x -d 'Drop a connection this many seconds after it opened.'
 complete -c gladia -n "__gladia_at 'serve'" -l engine -x -a 'whisper sphinx scripted' -d 'whisper (offline recognition), sphinx (a small install, for plumbing checks) or scripted (deterministic text, for protocol tests).'
@@ -270,7 +271,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scr
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes.'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'
-complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Whisper decodes at once, or sphinx recogniser processes.'
+complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Recogniser threads (sphinx: processes).'
 
 # gladia sessions
 complete -c gladia -n "__gladia_arg 'sessions' 0" -a delete -d 'Delete a session and its audio.'

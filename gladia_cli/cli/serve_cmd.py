@@ -64,9 +64,12 @@ def serve_command(
         bool, typer.Option("--strict", help="Reject unknown init body fields.")
     ] = False,
     workers: Annotated[
-        int,
-        typer.Option("--workers", help="Whisper decodes at once, or sphinx recogniser processes."),
+        int, typer.Option("--workers", help="Recogniser threads (sphinx: processes).")
     ] = 2,
+    decoders: Annotated[
+        int,
+        typer.Option("--decoders", help="Whisper decodes at once (they share the cores)."),
+    ] = 1,
     fail_init: Annotated[
         list[int] | None,
         typer.Option(
@@ -173,6 +176,7 @@ def serve_command(
         max_sessions=max_sessions,
         strict_init=strict,
         workers=workers,
+        decoders=decoders,
         faults=Faults(
             init_failures=tuple(fail_init or ()),
             drop_after_bytes=drop_after_bytes,

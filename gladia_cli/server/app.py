@@ -65,6 +65,7 @@ class LiveApi:
             config.script_path,
             config.workers,
             model=config.model,
+            decoders=config.decoders,
             fail_after=config.faults.fail_recognition_after,
         )
         # Threads that call the recognisers (or wait on their processes' pipes).

@@ -244,13 +244,14 @@ def transcribers_for(
     processes: int,
     *,
     model: str = DEFAULT_MODEL,
+    decoders: int = 1,
     fail_after: float | None = None,
 ) -> TranscriberFactory:
     """Worker processes for engines that hold the GIL (sphinx); threads for the others.
 
-    `processes` is the sphinx worker processes, or whisper's concurrent decodes."""
+    `processes` is the sphinx worker processes; `decoders` whisper's concurrent decodes."""
     if engine_name == SPHINX and processes > 0:
         return ProcessTranscribers(engine_name, script_path, processes, fail_after=fail_after)
     return InThreadTranscribers(
-        engine_name, script_path, model=model, workers=max(1, processes), fail_after=fail_after
+        engine_name, script_path, model=model, workers=max(1, decoders), fail_after=fail_after
     )
