@@ -244,7 +244,19 @@ def install_size(engine: str) -> float:
     return mib(total)
 
 
-def bench(label: str, engine: str, model: str, args: argparse.Namespace) -> list[object]:
+TARGETS = (  # (figure, limit) for the default engine and model
+    ("WER real English", 0.05),
+    ("RTF at --pace max", 0.2),
+    ("final p90 after end of speech, 1 channel", 1.2),
+    ("final p90 after end of speech, 3 channels", 1.2),
+    ("first partial p90, 1 channel", 1.0),
+    ("first partial p90, 3 channels", 1.0),
+)
+
+
+def bench(
+    label: str, engine: str, model: str, args: argparse.Namespace, figures: dict[str, float]
+) -> list[object]:
     real, espeak = real_set(), espeak_set()
     extra = ["--model", model] if engine == "whisper" else []
     row: list[object] = [label]
@@ -269,6 +281,8 @@ def bench(label: str, engine: str, model: str, args: argparse.Namespace) -> list
             for c in real
         ]
         espeak_runs = [(c, stream(server.url, c.audio, realtime=False, config={})) for c in espeak]
+        figures["WER real English"] = wer_of(real_runs)
+        figures["RTF at --pace max"] = wall / seconds
         row += [
             f"{wer_of(real_runs):.3f}",
             f"{wer_of(long_runs):.3f}",
@@ -281,6 +295,13 @@ def bench(label: str, engine: str, model: str, args: argparse.Namespace) -> list
         finals1, firsts1, cuts1 = latencies(mono)
         three = stream(server.url, three_readers(real), realtime=True, config={})
         finals3, firsts3, cuts3 = latencies(three)
+        for name, values in (
+            ("final p90 after end of speech, 1 channel", finals1),
+            ("final p90 after end of speech, 3 channels", finals3),
+            ("first partial p90, 1 channel", firsts1),
+            ("first partial p90, 3 channels", firsts3),
+        ):
+            figures[name] = percentile(values, 90) if values else float("inf")
         row += [
             f"{p(finals1, 50)} / {p(finals1, 90)}",
             f"{p(firsts1, 50)} / {p(firsts1, 90)}",
@@ -339,9 +360,13 @@ def main() -> int:
     args = parser.parse_args()
     print(f"engines benchmark ({load_note()})", flush=True)
     rows = []
+    default: dict[str, float] = {}
     for item in args.engines.split(","):
         engine, _, model = item.partition(":")
-        rows.append(bench(item, engine, model or "base", args))
+        figures: dict[str, float] = {}
+        rows.append(bench(item, engine, model or "base", args, figures))
+        if (engine, model or "base") == ("whisper", "base"):
+            default = figures
     print()
     print(
         table(
@@ -368,6 +393,10 @@ def main() -> int:
         f"\n{load_note()} at the end. Targets (default model): WER ≤ 0.05 real English, "
         "RTF ≤ 0.2, final p90 ≤ 1.2 s, first partial ≤ 1 s."
     )
+    for name, limit in TARGETS if default else ():
+        value = default[name]
+        verdict = "met" if value <= limit else "MISSED"
+        print(f"  {name}: {value:.3f} (target ≤ {limit:g}) {verdict}")
     return 0
 
 

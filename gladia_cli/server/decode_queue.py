@@ -18,12 +18,15 @@ decides what is recognised, only when: the finals depend on the samples alone.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger("gladia.server")
 
 Job = Callable[[], Any]
 Done = Callable[[Any, BaseException | None], None]
@@ -187,11 +190,15 @@ class DecodeQueue:
                     continue
                 self._running += 1
             try:
-                result = request.job()
-            except Exception as exc:
-                request.done(None, exc)
-            else:
-                request.done(result, None)
+                try:
+                    result = request.job()
+                except Exception as exc:
+                    request.done(None, exc)
+                else:
+                    request.done(result, None)
+            except Exception:
+                # A callback that fails must not take the worker (and every session) down.
+                log.exception("decode result could not be delivered")
             finally:
                 with self._lock:
                     self._running -= 1

@@ -16,6 +16,7 @@ after `max_duration` seconds of recording.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -254,7 +255,9 @@ class LiveSession:
 
     def _late(self, item: list[ChannelEvent] | BaseException) -> None:
         """Events a recogniser delivers later, from its own thread (whisper partials)."""
-        self._loop.call_soon_threadsafe(self._handle_late, item)
+        # RuntimeError: the loop is closed, the server stopped: nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._handle_late, item)
 
     def _handle_late(self, item: list[ChannelEvent] | BaseException) -> None:
         if isinstance(item, BaseException):

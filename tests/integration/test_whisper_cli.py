@@ -136,12 +136,18 @@ def test_a_recognition_failure_ends_the_run_with_exit_4() -> None:
         assert session["result"]["metadata"]["audio_duration"] > 7
 
 
-def test_local_runs_whisper_by_default_without_noise_on_stderr() -> None:
-    run = run_cli("file", str(REAL / "goforward.wav"), "--local", "--pace", "max")
+def test_local_runs_whisper_by_default_without_noise_on_stderr(real: dict[str, Any]) -> None:
+    """7 s at max pace puts recognition more than 5 s behind, which the embedded server
+    logs as a warning: it must not reach the terminal (logging's last-resort handler would
+    print it), only the CLI's own lines."""
+    name = "librivox_0870.wav"
+    run = run_cli("file", str(REAL / name), "--local", "--pace", "max")
     assert run.code == 0, run.stderr
     no_traceback(run)
-    assert wer("go forward ten meters", text_of(run)) <= 0.25, text_of(run)
+    assert wer(real[name]["text"][0], text_of(run)) <= WER_BOUNDS[name], text_of(run)
     assert all(line.startswith("gladia:") for line in run.stderr.splitlines()), run.stderr
+    debug = run_cli("file", str(REAL / name), "--local", "--pace", "max", "--debug")
+    assert "recognition is" in debug.stderr  # with --debug the server's log is shown
 
 
 def test_tiny_en_refuses_other_languages_before_any_network() -> None:
