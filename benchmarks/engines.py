@@ -228,6 +228,19 @@ def p(values: Sequence[float], q: float) -> str:
     return f"{percentile(values, q):.2f}" if values else "-"
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (sphinx decodes in worker processes)."""
+    total = process_cpu_seconds(pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:  # ppid
+            total += process_cpu_seconds(int(stat.parent.name))
+    return total
+
+
 def install_size(engine: str) -> float:
     total = 0
     for name in PACKAGES[engine]:
@@ -262,11 +275,11 @@ def bench(
     row: list[object] = [label]
     with gladia_server(engine, *extra) as server:
         print(f"  {label}: started ({load_note()})", flush=True)
-        cpu_before = process_cpu_seconds(server.pid)
+        cpu_before = tree_cpu_seconds(server.pid)
         started = time.monotonic()
         real_runs = [(c, stream(server.url, c.audio, realtime=False, config={})) for c in real]
         wall = time.monotonic() - started
-        cpu = process_cpu_seconds(server.pid) - cpu_before
+        cpu = tree_cpu_seconds(server.pid) - cpu_before
         seconds = sum(len(c.audio) for c in real) / RATE
         long_runs = [
             (

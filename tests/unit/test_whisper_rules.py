@@ -92,6 +92,10 @@ def test_settings_from_the_init_body() -> None:
         ChannelSettings(0, channel_count=3, endpointing=1.0, max_duration_without_endpointing=60)
     )
     assert several.partial_every_samples == 16000
+    assert several.first_partial_samples == 8000  # the first one as early as with one channel
+    spaced = SegmenterSettings(**{**several.__dict__, "max_frames": 1000})
+    partials = [a.end for a in segment([0.9] * 100, rules=spaced) if isinstance(a, PartialDue)]
+    assert partials == [16, 47, 79]  # 0.5 s, then every 1 s: 1.5 s, 2.5 s (in 32 ms frames)
     assert several.silence_frames == 32
     assert several.max_frames == 875  # capped at 28 s: Whisper hears 30 s at most
 

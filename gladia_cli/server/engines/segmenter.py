@@ -16,8 +16,9 @@ how the stream was cut into calls):
   latest): between words, not mid-word. What follows the cut starts the next utterance
   at once if it holds a voiced frame (at most `preroll_frames` before it); otherwise the
   speech is over.
-- While an utterance is open, a partial is due each time its length crosses a multiple
-  of `partial_every_samples` on a voiced frame (0: no partials).
+- While an utterance is open, a partial is due when its length crosses
+  `first_partial_samples`, then each `partial_every_samples` after that, on a voiced
+  frame (0: no partials).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class SegmenterSettings:
     max_frames: int
     cut_window_frames: int
     partial_every_samples: int
+    first_partial_samples: int = 0  # the first partial comes this early (0: after `every`)
 
 
 @dataclass(frozen=True)
@@ -99,15 +101,21 @@ class UtteranceSegmenter:
             return [self._close(self._last_voiced + 1, audio_end=heard, cut=False)]
         if heard - self._start >= s.max_frames:
             return self._cut(heard)
-        every = s.partial_every_samples
-        if (
-            every
-            and probability >= s.end_threshold  # a pause has nothing new to hear
-            and (heard - self._start) * FRAME_SAMPLES // every
-            > (heard - 1 - self._start) * FRAME_SAMPLES // every
-        ):
-            return [PartialDue(self._start, heard)]
+        if probability >= s.end_threshold and self._partial_due(heard - self._start):
+            return [PartialDue(self._start, heard)]  # (a pause has nothing new to hear)
         return []
+
+    def _partial_due(self, frames: int) -> bool:
+        """Whether an utterance `frames` long just crossed a partial point: the first at
+        `first_partial_samples`, then every `partial_every_samples` after it."""
+        every, first = self._s.partial_every_samples, self._s.first_partial_samples or 0
+        if not every:
+            return False
+        now, before = frames * FRAME_SAMPLES, (frames - 1) * FRAME_SAMPLES
+        first = first or every
+        if before < first <= now:
+            return True
+        return now > first and (now - first) // every > max(0, before - first) // every
 
     def finish(self) -> list[Action]:
         """End of stream: close the open utterance where its speech ended."""

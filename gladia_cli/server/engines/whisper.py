@@ -10,7 +10,8 @@ and Whisper decodes (`whisper_decoding`) through the server's shared `DecodeQueu
   events but no final.
 - Partials are offered to the queue without waiting and delivered later through the late
   sink; under load the queue skips stale ones. They are best effort: only finals count.
-  Every 0.5 s of utterance audio with one channel, 1 s with several.
+  The first after 0.5 s of utterance audio, then every 0.5 s with one channel, every 1 s
+  with several.
 
 Settings map as follows (defaults are Gladia's):
 - `speech_threshold` t: speech starts at p ≥ t, and goes on while p ≥ t − 0.15.
@@ -85,6 +86,9 @@ def segmenter_settings(settings: ChannelSettings) -> SegmenterSettings:
         max_frames=max(2, int(longest / FRAME_SECONDS + 1e-9)),
         cut_window_frames=round(CUT_WINDOW_SECONDS / FRAME_SECONDS),
         partial_every_samples=round(every * ENGINE_SAMPLE_RATE),
+        # The first partial as early with several channels as with one: it is what shows
+        # the speech was heard; the later ones are spaced out to share the decoder.
+        first_partial_samples=round(PARTIAL_EVERY_ONE_CHANNEL * ENGINE_SAMPLE_RATE),
     )
 
 
