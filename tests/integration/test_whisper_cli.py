@@ -156,3 +156,21 @@ def test_tiny_en_refuses_other_languages_before_any_network() -> None:
     )
     assert run.code == 2, run.stderr
     assert "only recognises English" in run.stderr
+
+
+def test_a_fast_client_is_slowed_to_the_recognition_backlog_bound() -> None:
+    """At --pace max the audio arrives far faster than it is recognised: the server stops
+    reading at its bound (2 s here), and everything is still transcribed."""
+    with local_server(engine="whisper", model="tiny.en", max_recognition_backlog=2.0) as server:
+        run = against(server, "file", str(REAL / "librivox_0870.wav"), "--pace", "max")
+        assert run.code == 0, run.stderr
+        assert run.finals()
+        session = requests.get(f"{server.url}/v2/live?limit=1", headers=HEADERS, timeout=5).json()[
+            "items"
+        ][0]
+        status = session["local_server"]
+        assert status["recognition_backlog_limit"] == 2.0
+        # The bound is checked after each chunk is read: at most one 100 ms chunk over it.
+        assert 2.0 <= status["max_recognition_lag"] <= 2.0 + 0.1 + 1e-6, status
+        assert status["recognition_lag"] == 0 and status["recognition_error"] is None
+        assert session["result"]["metadata"]["audio_duration"] == pytest.approx(7.1, abs=0.01)
