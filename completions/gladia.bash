@@ -22,56 +22,57 @@ _gladia_node() {
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --debug --encoding --endpointing
                 --events -f --format -h --help -l --label --language --local --local-engine
-                --max-utterance --metadata --model --multichannel --ner --no-partials -o --output
-                --pace --partials -q --quiet --raw --raw-channels --raw-rate --region --sample-rate
-                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --local-model --max-utterance --metadata --model --multichannel --ner --no-partials
+                -o --output --pace --partials -q --quiet --raw --raw-channels --raw-rate --region
+                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
+                --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --encoding --endpointing --events -f --format -l --label --language --local-engine
-                --max-utterance --metadata --model -o --output --pace --raw --raw-channels
-                --raw-rate --region --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --local-model --max-utterance --metadata --model -o --output --pace --raw
+                --raw-channels --raw-rate --region --sample-rate --save-audio --speech-threshold
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="PATH"
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
                 --channels --chapters --chunk-ms --code-switching --config --debug --device-rate
                 --encoding --endpointing --events -f --format -h --help -l --label --language
-                --local --local-engine --max-utterance --metadata --model --ner --no-partials -o
-                --output --partials -q --quiet --region --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --local --local-engine --local-model --max-utterance --metadata --model --ner
+                --no-partials -o --output --partials -q --quiet --region --sample-rate --save-audio
+                --sentiment --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
                 --config --device-rate --encoding --endpointing --events -f --format -l --label
-                --language --local-engine --max-utterance --metadata --model -o --output --region
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --language --local-engine --local-model --max-utterance --metadata --model -o
+                --output --region --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE"
             ;;
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --debug --encoding --endpointing
                 --events -f --format -h --help -l --label --language --local --local-engine
-                --max-utterance --metadata --model --ner --no-partials -o --output --pace
-                --partials -q --quiet --region --sample-rate --save-audio --sentiment
+                --local-model --max-utterance --metadata --model --ner --no-partials -o --output
+                --pace --partials -q --quiet --region --sample-rate --save-audio --sentiment
                 --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --encoding --endpointing --events -f --format -l --label --language --local-engine
-                --max-utterance --metadata --model -o --output --pace --region --sample-rate
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --local-model --max-utterance --metadata --model -o --output --pace --region
+                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
+                --translate --translation-model --vocabulary"
             arguments="SOURCE..."
             ;;
         "serve")
-            options="--ack-delay --api-key --close-after-bytes --close-code --debug
-                --drop-after-bytes --drop-after-seconds --engine --fail-init --fault-connections -h
-                --help --host --idle-timeout --log-level --max-duration --max-sessions --port
-                --script --slow-finish --strict --withhold-acks --workers"
-            value_options="--ack-delay --api-key --close-after-bytes --close-code
-                --drop-after-bytes --drop-after-seconds --engine --fail-init --fault-connections
-                --host --idle-timeout --log-level --max-duration --max-sessions --port --script
-                --slow-finish --workers"
+            options="--ack-delay --api-key --close-after-bytes --close-code --debug --decoders
+                --drop-after-bytes --drop-after-seconds --engine --fail-init
+                --fail-recognition-after --fault-connections -h --help --host --idle-timeout
+                --log-level --max-duration --max-sessions --model --port --script --slow-finish
+                --strict --withhold-acks --workers"
+            value_options="--ack-delay --api-key --close-after-bytes --close-code --decoders
+                --drop-after-bytes --drop-after-seconds --engine --fail-init
+                --fail-recognition-after --fault-connections --host --idle-timeout --log-level
+                --max-duration --max-sessions --model --port --script --slow-finish --workers"
             ;;
         "sessions")
             commands="delete get list"
@@ -125,7 +126,10 @@ _gladia_value() {
                         yi yo zh"
                     ;;
                 --local-engine)
-                    _gladia_words "sphinx scripted"
+                    _gladia_words "whisper sphinx scripted"
+                    ;;
+                --local-model)
+                    _gladia_words "base tiny.en"
                     ;;
                 --model)
                     _gladia_words "solaria-1"
@@ -188,7 +192,10 @@ _gladia_value() {
                         yi yo zh"
                     ;;
                 --local-engine)
-                    _gladia_words "sphinx scripted"
+                    _gladia_words "whisper sphinx scripted"
+                    ;;
+                --local-model)
+                    _gladia_words "base tiny.en"
                     ;;
                 --model)
                     _gladia_words "solaria-1"
@@ -242,7 +249,10 @@ _gladia_value() {
                         yi yo zh"
                     ;;
                 --local-engine)
-                    _gladia_words "sphinx scripted"
+                    _gladia_words "whisper sphinx scripted"
+                    ;;
+                --local-model)
+                    _gladia_words "base tiny.en"
                     ;;
                 --model)
                     _gladia_words "solaria-1"
@@ -277,10 +287,13 @@ _gladia_value() {
         "serve")
             case $2 in
                 --engine)
-                    _gladia_words "sphinx scripted"
+                    _gladia_words "whisper sphinx scripted"
                     ;;
                 --log-level)
                     _gladia_words "debug info warning error"
+                    ;;
+                --model)
+                    _gladia_words "base tiny.en"
                     ;;
                 --script)
                     _gladia_files

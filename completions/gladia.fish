@@ -22,26 +22,26 @@ function __gladia_value_options
         case 'file'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --encoding --endpointing --events -f --format -l --label --language --local-engine \
-                --max-utterance --metadata --model -o --output --pace --raw --raw-channels \
-                --raw-rate --region --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --local-model --max-utterance --metadata --model -o --output --pace --raw \
+                --raw-channels --raw-rate --region --sample-rate --save-audio --speech-threshold \
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --device-rate --encoding --endpointing --events -f --format -l --label \
-                --language --local-engine --max-utterance --metadata --model -o --output --region \
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --language --local-engine --local-model --max-utterance --metadata --model -o \
+                --output --region --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --encoding --endpointing --events -f --format -l --label --language --local-engine \
-                --max-utterance --metadata --model -o --output --pace --region --sample-rate \
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate \
-                --translation-model --vocabulary
+                --local-model --max-utterance --metadata --model -o --output --pace --region \
+                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
+                --summarize --translate --translation-model --vocabulary
         case 'serve'
-            printf '%s\n' --ack-delay --api-key --close-after-bytes --close-code \
-                --drop-after-bytes --drop-after-seconds --engine --fail-init --fault-connections \
-                --host --idle-timeout --log-level --max-duration --max-sessions --port --script \
-                --slow-finish --workers
+            printf '%s\n' --ack-delay --api-key --close-after-bytes --close-code --decoders \
+                --drop-after-bytes --drop-after-seconds --engine --fail-init \
+                --fail-recognition-after --fault-connections --host --idle-timeout --log-level \
+                --max-duration --max-sessions --model --port --script --slow-finish --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url
         case 'sessions get'
@@ -133,7 +133,8 @@ complete -c gladia -n "__gladia_at 'file'" -l help -s h -d 'Show this message an
 complete -c gladia -n "__gladia_at 'file'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'file'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'file'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
-complete -c gladia -n "__gladia_at 'file'" -l local-engine -x -a 'sphinx scripted' -d 'Recogniser of the --local server.'
+complete -c gladia -n "__gladia_at 'file'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
+complete -c gladia -n "__gladia_at 'file'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
 complete -c gladia -n "__gladia_at 'file'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'file'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
@@ -181,7 +182,8 @@ complete -c gladia -n "__gladia_at 'live'" -l help -s h -d 'Show this message an
 complete -c gladia -n "__gladia_at 'live'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'live'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'live'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
-complete -c gladia -n "__gladia_at 'live'" -l local-engine -x -a 'sphinx scripted' -d 'Recogniser of the --local server.'
+complete -c gladia -n "__gladia_at 'live'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
+complete -c gladia -n "__gladia_at 'live'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
 complete -c gladia -n "__gladia_at 'live'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'live'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'live'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
@@ -222,7 +224,8 @@ complete -c gladia -n "__gladia_at 'mix'" -l help -s h -d 'Show this message and
 complete -c gladia -n "__gladia_at 'mix'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'mix'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'mix'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
-complete -c gladia -n "__gladia_at 'mix'" -l local-engine -x -a 'sphinx scripted' -d 'Recogniser of the --local server.'
+complete -c gladia -n "__gladia_at 'mix'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
+complete -c gladia -n "__gladia_at 'mix'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
 complete -c gladia -n "__gladia_at 'mix'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'mix'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'mix'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
@@ -250,10 +253,12 @@ complete -c gladia -n "__gladia_at 'serve'" -l api-key -x -d 'Only accept this k
 complete -c gladia -n "__gladia_at 'serve'" -l close-after-bytes -x -d '…once it received this many audio bytes (0: at once).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-code -x -d 'Close a connection with this code…'
 complete -c gladia -n "__gladia_at 'serve'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'serve'" -l decoders -x -d 'Whisper decodes at once (they share the cores).'
 complete -c gladia -n "__gladia_at 'serve'" -l drop-after-bytes -x -d 'Drop a connection (no close frame) past this many audio bytes.'
 complete -c gladia -n "__gladia_at 'serve'" -l drop-after-seconds -x -d 'Drop a connection this many seconds after it opened.'
-complete -c gladia -n "__gladia_at 'serve'" -l engine -x -a 'sphinx scripted' -d 'sphinx: offline recognition; scripted: deterministic text.'
+complete -c gladia -n "__gladia_at 'serve'" -l engine -x -a 'whisper sphinx scripted' -d 'whisper (offline recognition), sphinx (a small install, for plumbing checks) or scripted (deterministic text, for protocol tests).'
 complete -c gladia -n "__gladia_at 'serve'" -l fail-init -x -d 'Answer the next POST /v2/live with this status (repeatable, in order).'
+complete -c gladia -n "__gladia_at 'serve'" -l fail-recognition-after -x -d 'Make recognition fail once a session has sent this many seconds of audio.'
 complete -c gladia -n "__gladia_at 'serve'" -l fault-connections -x -d 'How many connections per session suffer the faults above.'
 complete -c gladia -n "__gladia_at 'serve'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'serve'" -l host -x -d 'Address to bind; other than loopback needs --api-key.'
@@ -261,6 +266,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l idle-timeout -x -d 'Seconds witho
 complete -c gladia -n "__gladia_at 'serve'" -l log-level -x -a 'debug info warning error' -d 'What the log on stderr shows.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-duration -x -d 'Seconds a session may record.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-sessions -x -d 'Concurrent sessions allowed (429 beyond).'
+complete -c gladia -n "__gladia_at 'serve'" -l model -x -a 'base tiny.en' -d 'Whisper model: base (multilingual) or tiny.en (English, faster).'
 complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks a free one.'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes.'

@@ -48,6 +48,13 @@ class NetworkError(GladiaError):
     exit_code = ExitCode.NETWORK
 
 
+class EngineUnavailable(GladiaError):
+    """The local server's recogniser cannot run: a package missing, a model that fails its
+    checksum. A server failure, so the network/server exit code."""
+
+    exit_code = ExitCode.NETWORK
+
+
 class AudioInputError(GladiaError):
     """An audio source that cannot be read: missing file, bad format, missing device."""
 

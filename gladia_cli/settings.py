@@ -16,6 +16,7 @@ from typing import Any
 
 from gladia_cli.errors import UsageError
 from gladia_cli.protocol.init_config import REGIONS
+from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
 
 DEFAULT_API_URL = "https://api.gladia.io"
 LOCAL_API_KEY = "local"  # the embedded server accepts any key; this one says where it came from
@@ -28,7 +29,9 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     region: str | None = None
     local: bool = False
-    local_engine: str = "sphinx"
+    local_engine: str = DEFAULT_ENGINE
+    local_model: str = DEFAULT_MODEL
+    local_debug: bool = False  # the embedded server logs failures (tracebacks) on stderr
 
     @property
     def has_key(self) -> bool:
@@ -74,7 +77,9 @@ def resolve(
     api_url: str | None = None,
     region: str | None = None,
     local: bool = False,
-    local_engine: str = "sphinx",
+    local_engine: str = DEFAULT_ENGINE,
+    local_model: str = DEFAULT_MODEL,
+    local_debug: bool = False,
     environ: Mapping[str, str],
 ) -> Settings:
     file = _read_config(config_path(environ), named=bool(environ.get("GLADIA_CONFIG")))
@@ -100,4 +105,6 @@ def resolve(
         region=chosen_region,
         local=local,
         local_engine=local_engine,
+        local_model=local_model,
+        local_debug=local_debug,
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
+from gladia_cli.server.engines import catalog
+
 
 class OutputFormat(enum.StrEnum):
     TABLE = "table"
@@ -44,10 +46,18 @@ class SummaryType(enum.StrEnum):
 
 
 class LocalEngine(enum.StrEnum):
-    """The recognisers of the local server (server/engines: ENGINE_NAMES)."""
+    """The recognisers of the local server, named once in server/engines/catalog.py."""
 
-    SPHINX = "sphinx"
-    SCRIPTED = "scripted"
+    WHISPER = catalog.WHISPER
+    SPHINX = catalog.SPHINX
+    SCRIPTED = catalog.SCRIPTED
+
+
+class LocalModel(enum.StrEnum):
+    """The Whisper models the local server ships (server/engines/catalog.py)."""
+
+    BASE = catalog.BASE
+    TINY_EN = catalog.TINY_EN
 
 
 class RawSampleFormat(enum.StrEnum):

@@ -23,6 +23,7 @@ from gladia_cli.cli.choices import (
     BitDepth,
     Encoding,
     LocalEngine,
+    LocalModel,
     OutputFormat,
     Region,
     SampleRate,
@@ -358,9 +359,20 @@ class StreamOptions:
             "--local-engine",
             panel=CONNECTION,
             metavar="ENGINE",
-            help="Recogniser of the --local server.",
+            help="Recogniser of the --local server: whisper (real recognition), sphinx "
+            "(plumbing checks) or scripted (deterministic text, for tests).",
         ),
-    ] = LocalEngine.SPHINX
+    ] = LocalEngine.WHISPER
+    local_model: Annotated[
+        LocalModel,
+        _opt(
+            "--local-model",
+            panel=CONNECTION,
+            metavar="MODEL",
+            help="Whisper model of the --local server: base (multilingual) or tiny.en "
+            "(English only, faster).",
+        ),
+    ] = LocalModel.BASE
 
 
 _FIELD_NAMES = [f.name for f in fields(StreamOptions)]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gladia_cli.cli.choices import LocalEngine, LogLevel
+from gladia_cli.cli.choices import LocalEngine, LocalModel, LogLevel
 
 SERVER = "Server"
 FAULTS = "Fault injection (for testing clients)"
@@ -46,10 +46,19 @@ def serve_command(
         LocalEngine,
         typer.Option(
             "--engine",
-            help="sphinx: offline recognition; scripted: deterministic text.",
+            help="whisper (offline recognition), sphinx (a small install, for plumbing checks) "
+            "or scripted (deterministic text, for protocol tests).",
             rich_help_panel=SERVER,
         ),
-    ] = LocalEngine.SPHINX,
+    ] = LocalEngine.WHISPER,
+    model: Annotated[
+        LocalModel,
+        typer.Option(
+            "--model",
+            help="Whisper model: base (multilingual) or tiny.en (English, faster).",
+            rich_help_panel=SERVER,
+        ),
+    ] = LocalModel.BASE,
     script: Annotated[
         Path | None,
         typer.Option(
@@ -116,6 +125,16 @@ def serve_command(
             rich_help_panel=SERVER,
         ),
     ] = 2,
+    decoders: Annotated[
+        int,
+        typer.Option(
+            "--decoders",
+            help="Whisper decodes at once (they share the cores).",
+            min=1,
+            max=16,
+            rich_help_panel=SERVER,
+        ),
+    ] = 1,
     fail_init: Annotated[
         list[int] | None,
         typer.Option(
@@ -205,6 +224,15 @@ def serve_command(
             min=0,
         ),
     ] = 0.0,
+    fail_recognition_after: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-recognition-after",
+            help="Make recognition fail once a session has sent this many seconds of audio.",
+            rich_help_panel=FAULTS,
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", help="What the log on stderr shows.")
     ] = LogLevel.INFO,
@@ -226,6 +254,7 @@ def serve_command(
         host=host,
         port=port,
         engine=engine,
+        model=model,
         script_path=None if script is None else str(script),
         api_key=api_key,
         idle_timeout=idle_timeout,
@@ -233,6 +262,7 @@ def serve_command(
         max_sessions=max_sessions,
         strict_init=strict,
         workers=workers,
+        decoders=decoders,
         faults=Faults(
             init_failures=tuple(fail_init or ()),
             drop_after_bytes=drop_after_bytes,
@@ -243,6 +273,7 @@ def serve_command(
             ack_delay=ack_delay,
             withhold_acks=withhold_acks,
             slow_finish=slow_finish,
+            fail_recognition_after=fail_recognition_after,
         ),
     )
     problem = config.describe_problem()
@@ -251,14 +282,17 @@ def serve_command(
             problem, hint="pass --api-key (or GLADIA_SERVER_API_KEY), or bind 127.0.0.1"
         )
     logging.basicConfig(
-        level=log_level.upper(), stream=env.stderr, format="%(asctime)s %(levelname)s %(message)s"
+        level="DEBUG" if debug else log_level.upper(),  # debug: failures' tracebacks too
+        stream=env.stderr,
+        format="%(asctime)s %(levelname)s %(message)s",
     )
 
     def ready(url: str) -> None:
         # On stdout, one line, so scripts can read the address when --port 0 was asked.
         env.stdout.write(url + "\n")
         env.stdout.flush()
-        logging.getLogger("gladia.server").info("listening on %s (engine %s)", url, engine)
+        shown = f"{engine} {model}" if engine == LocalEngine.WHISPER else engine
+        logging.getLogger("gladia.server").info("listening on %s (engine %s)", url, shown)
 
     try:
         serve_forever(config, ready)

@@ -30,18 +30,20 @@ from gladia_cli.render.base import Labels, Renderer
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path
 from gladia_cli.render.screen import Screen
+from gladia_cli.server.engines import catalog
 from gladia_cli.settings import Settings, resolve
 
 ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
 
 # What the local server's engines accept but do not act on (server/live_session.py): the
 # session runs, so the user is told rather than refused.
+# Whisper takes --vocabulary as decoding hints; the other engines ignore it too.
 LOCAL_IGNORES = {
-    "vocabulary": "--vocabulary",
     "spelling": "--spelling",
     "audio_enhancer": "--audio-enhancer",
     "region": "--region",
 }
+IGNORED_BUT_BY_WHISPER = {"vocabulary": "--vocabulary"}
 
 
 @dataclass
@@ -64,12 +66,25 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
             "--local runs its own server: --api-url has no effect with it",
             hint="drop one of --local and --api-url",
         )
+    foreign = [code for code in opts.language or () if code != "en"]
+    english_only = opts.local_engine == catalog.WHISPER and opts.local_model in (
+        catalog.ENGLISH_ONLY_MODELS
+    )
+    if opts.local and english_only and foreign:
+        # It would transcribe as English and say so: not what was asked for.
+        raise UsageError(
+            f"--local-model {opts.local_model} only recognises English "
+            f"(asked: {', '.join(foreign)})",
+            hint="use --local-model base for other languages",
+        )
     settings = resolve(
         api_key=opts.api_key,
         api_url=opts.api_url,
         region=opts.region,
         local=opts.local,
         local_engine=opts.local_engine,
+        local_model=opts.local_model,
+        local_debug=opts.debug,
         environ=env.environ,
     )
     check_output_path(opts.output)
@@ -90,7 +105,10 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
         )
     if opts.local:
-        ignored = [flag for name, flag in LOCAL_IGNORES.items() if getattr(opts, name)]
+        ignores = dict(LOCAL_IGNORES)
+        if opts.local_engine != catalog.WHISPER:
+            ignores.update(IGNORED_BUT_BY_WHISPER)
+        ignored = [flag for name, flag in ignores.items() if getattr(opts, name)]
         if ignored:
             notices.warning(
                 f"the local server accepts but ignores {', '.join(ignored)} "
@@ -229,7 +247,8 @@ def init_body(
         flags["custom_metadata"] = _key_values(opts.metadata, "--metadata")
 
     # What the user asked to see must be sent; acknowledgments are always needed to resume.
-    messages: dict[str, bool] = {"receive_acknowledgments": True}
+    # Errors too: an `error` from the server ends the run non-zero (client/job.py).
+    messages: dict[str, bool] = {"receive_acknowledgments": True, "receive_errors": True}
     configured = base.get("messages_config") or {}
     if opts.partials is not None or "receive_partial_transcripts" not in configured:
         messages["receive_partial_transcripts"] = opts.partials is not False
@@ -298,7 +317,7 @@ def _renderer(
 def _local_server_logs(plan: Plan) -> Iterator[None]:
     """With --local, the embedded server's warnings become notices (once each, prefixed,
     without tracebacks), instead of bare lines from Python's last-resort log handler."""
-    if not plan.opts.local:
+    if not plan.opts.local or plan.opts.debug:  # --debug: the whole log (client/job.py)
         yield
         return
     seen: set[str] = set()

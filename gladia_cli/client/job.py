@@ -85,8 +85,28 @@ def _server_for(settings: Settings) -> Iterator[Settings]:
     from gladia_cli.server.config import ServerConfig
     from gladia_cli.server.runner import LocalServer
 
-    with LocalServer(ServerConfig(port=0, engine=settings.local_engine)) as server:
+    _quiet_embedded_server_logs(settings.local_debug)
+    config = ServerConfig(port=0, engine=settings.local_engine, model=settings.local_model)
+    with LocalServer(config) as server:
         yield replace(settings, api_url=server.url, api_key=settings.api_key or LOCAL_API_KEY)
+
+
+def _quiet_embedded_server_logs(debug: bool) -> None:
+    """The embedded server's log is not the user's output. Without --debug its warnings
+    become one-line notices (cli/streaming.py) and its failures reach the user as server
+    messages; with --debug the whole log goes to stderr, tracebacks included."""
+    import logging
+    import sys
+
+    if not debug:
+        return  # cli/streaming.py turns its warnings into one-line notices
+    logger = logging.getLogger("gladia.server")
+    logger.propagate = False
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("gladia: server: %(levelname)s %(message)s"))
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
 
 
 class _Pump:
@@ -135,10 +155,13 @@ def run_stream_job(job: StreamJob, notices: Notices) -> int:
 def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Notices) -> int:
     renderer = job.renderer
     finals = [0]  # counted, not kept: renderers keep what they need
+    server_errors: list[str] = []  # `error` messages: the run cannot end with 0
 
     def on_message(message: ServerMessage) -> None:
         if isinstance(message, Transcript) and message.is_final:
             finals[0] += 1
+        elif message.type == "error":
+            server_errors.append(message.error_message or "unspecified error")
         renderer.message(message)
 
     stream = LiveStream(
@@ -236,6 +259,12 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
     )
     if pump.error is not None:
         raise pump.error
+    if server_errors:
+        # What was transcribed was rendered; that it is incomplete must not look like success.
+        raise NetworkError(
+            f"the server reported an error: {server_errors[0]}",
+            hint=f"the session's result may be incomplete: gladia sessions get {created.id}",
+        )
     if end.by_server_before_stop and not pump.exhausted and not interrupted:
         raise NetworkError(
             "the server ended the session before all the audio was sent",

@@ -60,7 +60,14 @@ class LiveApi:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.transcribers = transcribers_for(config.engine, config.script_path, config.workers)
+        self.transcribers = transcribers_for(
+            config.engine,
+            config.script_path,
+            config.workers,
+            model=config.model,
+            decoders=config.decoders,
+            fail_after=config.faults.fail_recognition_after,
+        )
         # Threads that call the recognisers (or wait on their processes' pipes).
         self.executor = ThreadPoolExecutor(
             max(4, 2 * config.workers), thread_name_prefix="recognizer"

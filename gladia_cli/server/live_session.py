@@ -16,6 +16,7 @@ after `max_duration` seconds of recording.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -39,6 +40,7 @@ from gladia_cli.server.engines.base import (
     SpeechStarted,
 )
 from gladia_cli.server.ingest import AudioIngest, Received
+from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
 
@@ -101,6 +103,10 @@ class LiveSession:
         self.header_bytes: int | None = None  # a RIFF header the client sent first, if any
         self._transcriber: SessionTranscriber | None = None
         self._recognition_failed = False
+        # Lag, failure and the languages heard (see recognition_status.py).
+        self.recognition = RecognitionStatus(limit=server.max_recognition_backlog)
+        self._recognition_room = asyncio.Event()
+        self._recognition_room.set()
         self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._queued_bytes = 0
         self._processor: asyncio.Task[None] | None = None
@@ -124,6 +130,7 @@ class LiveSession:
         self._recording_started = False
         self._utterance_counts: dict[int, int] = {}
         self._open_utterance: dict[int, str] = {}
+        self._open_start: dict[int, float] = {}  # start of each channel's open utterance
         self.utterances: list[dict[str, Any]] = []
         self._entities: list[dict[str, Any]] = []
         self._sentiments: list[dict[str, Any]] = []
@@ -158,6 +165,7 @@ class LiveSession:
                 self._recording_started = True
                 self.emit("start_recording")
             self._queued_bytes += len(audio)
+            self._note_backlog()
             self._audio.put_nowait(audio)
             if self._processor is None:
                 self._processor = self._loop.create_task(self._process())
@@ -213,6 +221,7 @@ class LiveSession:
                 batch = b"".join(pieces)
                 await self._recognize(self._feed, batch)
                 self._queued_bytes -= len(batch)
+                self._note_backlog()
             if ended:
                 await self._recognize(self._finish)
                 return
@@ -223,16 +232,70 @@ class LiveSession:
         try:
             events = await self._loop.run_in_executor(self._executor, call, *args)
         except Exception as exc:
-            # A failing recogniser must not wedge the session: say so, and end it normally.
-            log.exception("session %s: recognition failed", self.id)
-            self._recognition_failed = True
-            self.emit("error", error={"message": f"recognition failed: {exc}"}, data=None)
+            self._recognition_failure(exc)
             return
         self._handle(events)
 
+    def _recognition_failure(self, exc: BaseException) -> None:
+        """A failing recogniser must not wedge the session, nor end it as if all was well:
+        an `error` message, then the session ends normally with what was transcribed, in
+        status `error` (error_code 500). No traceback unless the log level is debug."""
+        if self._recognition_failed:
+            return
+        self._recognition_failed = True
+        self.recognition.failed = f"{type(exc).__name__}: {exc}"
+        log.error("session %s: recognition failed: %s", self.id, self.recognition.failed)
+        log.debug("session %s: recognition failure", self.id, exc_info=exc)
+        message = f"recognition failed: {exc}"
+        self.emit(
+            "error",
+            error={"message": message},
+            data={"code": "recognition_failed", "message": message},
+        )
+
+    def _late(self, item: list[ChannelEvent] | BaseException) -> None:
+        """Events a recogniser delivers later, from its own thread (whisper partials)."""
+        # RuntimeError: the loop is closed, the server stopped: nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._handle_late, item)
+
+    def _handle_late(self, item: list[ChannelEvent] | BaseException) -> None:
+        if isinstance(item, BaseException):
+            self._recognition_failure(item)
+        elif not self._recognition_failed and not self.finished.is_set():
+            # A partial is shown only while its utterance is the open one (speech_start
+            # handled, final not yet): late ones that lost the race are dropped.
+            self._handle(
+                [
+                    (channel, event)
+                    for channel, event in item
+                    if isinstance(event, Hypothesis)
+                    and self._open_start.get(channel) == event.start
+                ]
+            )
+
+    def _note_backlog(self) -> None:
+        """Track how far recognition is behind; block the socket's reader at the bound."""
+        lag = self.fmt.seconds(self._queued_bytes)
+        for line in self.recognition.observe(lag):
+            # Info, not a warning: at --pace max being behind is by design (the lag is
+            # also in GET /v2/live/{id}, under local_server).
+            log.info("session %s: %s", self.id, line)
+        if self.recognition.at_limit(lag):
+            self._recognition_room.clear()
+        else:
+            self._recognition_room.set()
+
+    async def recognition_room(self) -> None:
+        """Wait while this session's recognition backlog is at its bound (the WebSocket
+        reader calls this after each chunk: the client is slowed, not failed)."""
+        await self._recognition_room.wait()
+
     def _feed(self, data: bytes) -> list[ChannelEvent]:
         if self._transcriber is None:
-            self._transcriber = self._transcribers.open(self.fmt, self._channel_settings())
+            self._transcriber = self._transcribers.open(
+                self.fmt, self._channel_settings(), on_late=self._late
+            )
         return self._transcriber.feed(data)
 
     def _finish(self) -> list[ChannelEvent]:
@@ -241,6 +304,7 @@ class LiveSession:
 
     def _channel_settings(self) -> list[ChannelSettings]:
         pre = self.config["pre_processing"]
+        languages = self.config["language_config"]
         return [
             ChannelSettings(
                 channel=c,
@@ -249,13 +313,18 @@ class LiveSession:
                     self.config["maximum_duration_without_endpointing"]
                 ),
                 speech_threshold=float(pre["speech_threshold"]),
-                language=self.language,
+                languages=tuple(str(code) for code in languages.get("languages") or ()),
+                code_switching=bool(languages.get("code_switching")),
+                vocabulary=custom_vocabulary(self.config),
+                channel_count=self.fmt.channels,
+                session_id=self.id,
             )
             for c in range(self.fmt.channels)
         ]
 
     @property
     def language(self) -> str:
+        """The language reported when the engine says none: the first one configured."""
         languages = self.config["language_config"]["languages"]
         return str(languages[0]) if languages else "en"
 
@@ -267,10 +336,13 @@ class LiveSession:
                 count = self._utterance_counts.get(channel, 0)
                 self._utterance_counts[channel] = count + 1
                 self._open_utterance[channel] = f"{channel:02d}_{count:08d}"
+                self._open_start[channel] = event.time
                 self.emit("speech_start", data={"time": round(event.time, 3), "channel": channel})
             elif isinstance(event, SpeechEnded):
                 self.emit("speech_end", data={"time": round(event.time, 3), "channel": channel})
             elif isinstance(event, Hypothesis):
+                if event.is_final:
+                    self._open_start.pop(channel, None)
                 self._transcript(channel, event)
 
     def _utterance(self, channel: int, hyp: Hypothesis) -> dict[str, Any]:
@@ -280,7 +352,10 @@ class LiveSession:
             "end": round(hyp.end, 3),
             "confidence": round(hyp.confidence, 3),
             "channel": channel,
-            "language": self.language,
+            # The language recognised (detection, code switching), when the engine says.
+            "language": self.recognition.heard(hyp.language or self.language)
+            if hyp.is_final
+            else hyp.language or self.language,
             "words": [
                 {
                     "word": " " + w.word,
@@ -465,7 +540,7 @@ class LiveSession:
         self.emit("end_session")
         self._closing_messages = self.messages[closing_from:]
         self._result = result
-        self.status = "done"
+        self.status = "error" if self._recognition_failed else "done"
         self.completed_at = _now_iso()
         self._linger_until = self._loop.time() + self._server.idle_timeout
         self.finished.set()
@@ -481,7 +556,7 @@ class LiveSession:
         ordered = sorted(self.utterances, key=lambda u: (u["start"], u["channel"]))
         return {
             "full_transcript": " ".join(u["text"].strip() for u in ordered),
-            "languages": [self.language],
+            "languages": self.recognition.languages or [self.language],
             "utterances": ordered,
         }
 
@@ -546,7 +621,7 @@ class LiveSession:
             "completed_at": self.completed_at,
             "kind": "live",
             "custom_metadata": self.config.get("custom_metadata") or {},
-            "error_code": None,
+            "error_code": 500 if self._recognition_failed else None,
             "post_session_metadata": self.post_session_metadata,
             "file": {
                 "id": self.id,
@@ -557,6 +632,12 @@ class LiveSession:
             },
             "request_params": self.config,
             "result": result,
+            # Not Gladia's: the local server's own view of recognition (README, "The local
+            # server"). An extra key, which Gladia's clients ignore.
+            "local_server": self.recognition.describe(
+                self.fmt.seconds(self._queued_bytes),
+                self._transcribers.skipped_partials(self.id),
+            ),
         }
 
     async def close(self) -> None:
@@ -564,9 +645,20 @@ class LiveSession:
         for task in (self._watchdog, self._finalizer, self._processor):
             if task is not None and not task.done():
                 task.cancel()
+        self._recognition_room.set()  # a reader waiting for room must not hang
         if self._transcriber is not None:
             await self._loop.run_in_executor(self._executor, self._transcriber.close)
         if self.connection is not None:
             connection, self.connection = self.connection, None
             await connection.close(NORMAL, "session deleted")
         self.store.close()
+
+
+def custom_vocabulary(config: dict[str, Any]) -> tuple[str, ...]:
+    """`realtime_processing.custom_vocabulary_config.vocabulary` as plain words, when on."""
+    realtime = config.get("realtime_processing") or {}
+    if not realtime.get("custom_vocabulary"):
+        return ()
+    entries = (realtime.get("custom_vocabulary_config") or {}).get("vocabulary") or ()
+    words = [e.get("value", "") if isinstance(e, dict) else e for e in entries]
+    return tuple(str(w).strip() for w in words if str(w).strip())

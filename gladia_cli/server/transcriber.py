@@ -1,9 +1,14 @@
 """From a session's raw byte stream to recogniser events, channel by channel.
 
 Runs on a worker thread (recognition is CPU-bound); one session's calls are made in order.
+Events a recogniser delivers later (see `base.LateSink`) go to `on_late`, tagged with
+their channel. `fail_after` is a fault for tests: recognition raises once that many
+seconds of audio were fed, whatever the engine.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,10 +22,16 @@ from gladia_cli.server.engines.base import (
     Engine,
     EngineEvent,
     Hypothesis,
+    LateSink,
     Samples,
 )
 
 ChannelEvent = tuple[int, EngineEvent]
+LateChannelSink = Callable[[list[ChannelEvent] | BaseException], None]
+
+
+class InjectedRecognitionFailure(RuntimeError):
+    """The `--fail-recognition-after` fault."""
 
 
 def _when(item: ChannelEvent) -> float:
@@ -48,11 +59,35 @@ class _Channel:
         return events + self.recognizer.finish()
 
 
+def _tagged(channel: int, sink: LateChannelSink) -> LateSink:
+    def late(events: list[EngineEvent] | BaseException) -> None:
+        sink(events if isinstance(events, BaseException) else [(channel, e) for e in events])
+
+    return late
+
+
 class Transcriber:
-    def __init__(self, engine: Engine, fmt: AudioFormat, settings: list[ChannelSettings]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        fmt: AudioFormat,
+        settings: list[ChannelSettings],
+        *,
+        on_late: LateChannelSink | None = None,
+        fail_after: float | None = None,
+    ) -> None:
         self._fmt = fmt
         self._remainder = b""  # a partial frame, kept for the next chunk
         self._channels = [_Channel(engine.open_channel(s), fmt.sample_rate) for s in settings]
+        if on_late is not None:
+            for index, channel in enumerate(self._channels):
+                set_sink = getattr(channel.recognizer, "set_late_sink", None)
+                if set_sink is not None:
+                    set_sink(_tagged(index, on_late))
+        self._fail_after_bytes = (
+            None if fail_after is None else round(fail_after * fmt.bytes_per_second)
+        )
+        self._fed_bytes = 0
 
     def feed(self, data: bytes) -> list[ChannelEvent]:
         data = self._remainder + data
@@ -60,6 +95,9 @@ class Transcriber:
         self._remainder = data[usable:]
         if not usable:
             return []
+        self._fed_bytes += usable
+        if self._fail_after_bytes is not None and self._fed_bytes > self._fail_after_bytes:
+            raise InjectedRecognitionFailure("injected fault (--fail-recognition-after)")
         frames = decode(data[:usable], self._fmt)
         events: list[ChannelEvent] = []
         for index, channel in enumerate(self._channels):

@@ -5,7 +5,9 @@ event loop (acknowledgments stall up to ~0.2 s at each utterance end), and two t
 no faster than one. So the sphinx engine runs in worker processes: each session's
 Transcriber lives in one worker (sessions are spread round-robin), reached over a pipe,
 and the calling thread waits on the pipe with the GIL released. The scripted engine is
-cheap numpy and stays in-thread.
+cheap numpy and stays in-thread. So does whisper: CTranslate2 and onnxruntime release the
+GIL while they compute (two decodes on two threads overlap), and its one model is shared
+by every session through the engine's fair decode queue.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any, Protocol
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.engines import create_engine
 from gladia_cli.server.engines.base import ChannelSettings
-from gladia_cli.server.transcriber import ChannelEvent, Transcriber
+from gladia_cli.server.engines.catalog import DEFAULT_MODEL, SPHINX
+from gladia_cli.server.transcriber import ChannelEvent, LateChannelSink, Transcriber
 
 
 class SessionTranscriber(Protocol):
@@ -35,7 +38,17 @@ class SessionTranscriber(Protocol):
 
 
 class TranscriberFactory(Protocol):
-    def open(self, fmt: AudioFormat, settings: list[ChannelSettings]) -> SessionTranscriber: ...
+    def open(
+        self,
+        fmt: AudioFormat,
+        settings: list[ChannelSettings],
+        *,
+        on_late: LateChannelSink | None = None,
+    ) -> SessionTranscriber: ...
+
+    def skipped_partials(self, session_id: str) -> int:
+        """Partials the engine skipped for this session because it was busy."""
+        ...
 
     def close(self) -> None: ...
 
@@ -43,19 +56,52 @@ class TranscriberFactory(Protocol):
 class InThreadTranscribers:
     """Transcribers called directly by the server's worker threads."""
 
-    def __init__(self, engine_name: str, script_path: str | None) -> None:
-        self._engine = create_engine(engine_name, script_path=script_path)
+    def __init__(
+        self,
+        engine_name: str,
+        script_path: str | None,
+        *,
+        model: str = DEFAULT_MODEL,
+        workers: int = 1,
+        fail_after: float | None = None,
+    ) -> None:
+        self._engine = create_engine(
+            engine_name, script_path=script_path, model=model, workers=workers
+        )
+        self._fail_after = fail_after
 
-    def open(self, fmt: AudioFormat, settings: list[ChannelSettings]) -> SessionTranscriber:
-        return _LocalTranscriber(Transcriber(self._engine, fmt, settings))
+    def open(
+        self,
+        fmt: AudioFormat,
+        settings: list[ChannelSettings],
+        *,
+        on_late: LateChannelSink | None = None,
+    ) -> SessionTranscriber:
+        transcriber = Transcriber(
+            self._engine, fmt, settings, on_late=on_late, fail_after=self._fail_after
+        )
+        session_id = settings[0].session_id if settings else ""
+        return _LocalTranscriber(transcriber, lambda: self._forget(session_id))
+
+    def skipped_partials(self, session_id: str) -> int:
+        count = getattr(self._engine, "skipped_partials", None)
+        return int(count(session_id)) if count is not None else 0
+
+    def _forget(self, session_id: str) -> None:
+        forget = getattr(self._engine, "forget", None)
+        if forget is not None:
+            forget(session_id)
 
     def close(self) -> None:
-        pass
+        close = getattr(self._engine, "close", None)
+        if close is not None:
+            close()
 
 
 class _LocalTranscriber:
-    def __init__(self, transcriber: Transcriber) -> None:
+    def __init__(self, transcriber: Transcriber, forget: Any) -> None:
         self._transcriber = transcriber
+        self._forget = forget  # drops what the session still has queued in the engine
 
     def feed(self, data: bytes) -> list[ChannelEvent]:
         return self._transcriber.feed(data)
@@ -64,10 +110,12 @@ class _LocalTranscriber:
         return self._transcriber.finish()
 
     def close(self) -> None:
-        pass
+        self._forget()
 
 
-def _serve(conn: Connection, engine_name: str, script_path: str | None) -> None:
+def _serve(
+    conn: Connection, engine_name: str, script_path: str | None, fail_after: float | None
+) -> None:
     """A worker process: hosts transcribers by key and answers one request at a time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     engine = create_engine(engine_name, script_path=script_path)
@@ -83,7 +131,7 @@ def _serve(conn: Connection, engine_name: str, script_path: str | None) -> None:
         try:
             result: Any = None
             if op == "open":
-                transcribers[key] = Transcriber(engine, *args)
+                transcribers[key] = Transcriber(engine, *args, fail_after=fail_after)
             elif op == "feed":
                 result = transcribers[key].feed(*args)
             elif op == "finish":
@@ -100,10 +148,15 @@ class RecognizerError(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, context: Any, engine_name: str, script_path: str | None) -> None:
+    def __init__(
+        self, context: Any, engine_name: str, script_path: str | None, fail_after: float | None
+    ) -> None:
         ours, theirs = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(theirs, engine_name, script_path), daemon=True, name="recognizer"
+            target=_serve,
+            args=(theirs, engine_name, script_path, fail_after),
+            daemon=True,
+            name="recognizer",
         )
         self._process.start()
         theirs.close()
@@ -132,19 +185,35 @@ class _Worker:
 class ProcessTranscribers:
     """Transcribers hosted by `processes` worker processes (spawned: safe beside threads)."""
 
-    def __init__(self, engine_name: str, script_path: str | None, processes: int) -> None:
+    def __init__(
+        self,
+        engine_name: str,
+        script_path: str | None,
+        processes: int,
+        *,
+        fail_after: float | None = None,
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._workers = [
-            _Worker(context, engine_name, script_path) for _ in range(max(1, processes))
+            _Worker(context, engine_name, script_path, fail_after) for _ in range(max(1, processes))
         ]
         self._next_worker = itertools.cycle(self._workers)
         self._keys = itertools.count()
 
-    def open(self, fmt: AudioFormat, settings: list[ChannelSettings]) -> SessionTranscriber:
+    def open(
+        self,
+        fmt: AudioFormat,
+        settings: list[ChannelSettings],
+        *,
+        on_late: LateChannelSink | None = None,  # sphinx delivers nothing late
+    ) -> SessionTranscriber:
         worker = next(self._next_worker)
         key = next(self._keys)
         worker.call("open", key, fmt, settings)
         return _RemoteTranscriber(worker, key)
+
+    def skipped_partials(self, session_id: str) -> int:
+        return 0  # sphinx decodes every partial in line
 
     def close(self) -> None:
         for worker in self._workers:
@@ -170,9 +239,19 @@ class _RemoteTranscriber:
 
 
 def transcribers_for(
-    engine_name: str, script_path: str | None, processes: int
+    engine_name: str,
+    script_path: str | None,
+    processes: int,
+    *,
+    model: str = DEFAULT_MODEL,
+    decoders: int = 1,
+    fail_after: float | None = None,
 ) -> TranscriberFactory:
-    """Worker processes for engines that hold the GIL; threads for the others."""
-    if engine_name == "sphinx" and processes > 0:
-        return ProcessTranscribers(engine_name, script_path, processes)
-    return InThreadTranscribers(engine_name, script_path)
+    """Worker processes for engines that hold the GIL (sphinx); threads for the others.
+
+    `processes` is the sphinx worker processes; `decoders` whisper's concurrent decodes."""
+    if engine_name == SPHINX and processes > 0:
+        return ProcessTranscribers(engine_name, script_path, processes, fail_after=fail_after)
+    return InThreadTranscribers(
+        engine_name, script_path, model=model, workers=max(1, decoders), fail_after=fail_after
+    )

@@ -174,6 +174,9 @@ async def _on_audio(session: LiveSession, conn: WebSocketConnection, chunk: byte
         )
     else:
         session.send_acknowledgment(conn, received)
+    # Recognition backlog at its bound: read nothing more from this client until it
+    # drains (TCP then slows the client down). See recognition_status.py.
+    await session.recognition_room()
 
 
 async def _on_text(session: LiveSession, conn: WebSocketConnection, text: str) -> None:

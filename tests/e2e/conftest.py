@@ -65,7 +65,8 @@ def run_cli(
 
 @pytest.fixture(scope="session")
 def fixtures() -> dict[str, Any]:
-    """tests/data/fixtures.json: each speech fixture, its text and the words sphinx gets."""
+    """tests/data/fixtures.json: each speech fixture, its text, the words sphinx gets and
+    the words whisper gets."""
     entries = json.loads((DATA / "fixtures.json").read_text())
     return {Path(entry["file"]).stem: entry for entry in entries}
 

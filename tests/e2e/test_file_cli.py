@@ -80,13 +80,11 @@ def test_every_format_ends_with_the_spoken_words(
     run = run_cli("file", str(path), "--local", "--pace", "max")
     assert run.code == 0, run.stderr
     _no_traceback(run)
-    expected = set(entry["reliable_words"][0])
+    # The default engine (whisper base) gets every word of the espeak fixtures, through
+    # lossy codecs too (measured); "o'clock" may come back as "o'clock" or "7 o'clock".
+    expected = set(entry["whisper_words"][0]) - {"seven", "o'clock"}
     heard = expected & run.words()
-    if subtype in ("VORBIS", "MPEG_LAYER_III"):
-        # Lossy codecs change the audio enough for pocketsphinx to miss the odd word.
-        assert len(heard) >= 0.8 * len(expected), (expected, run.words())
-    else:
-        assert heard == expected, (expected, run.words())
+    assert heard == expected, (expected, run.words())
 
 
 def test_resampled_rates_are_transcribed(tmp_path: Path, fixtures: dict) -> None:
@@ -98,7 +96,7 @@ def test_resampled_rates_are_transcribed(tmp_path: Path, fixtures: dict) -> None
     sf.write(path, soxr.resample(audio, rate, 22050), 22050)
     run = run_cli("file", str(path), "--local", "--pace", "max", "--format", "jsonl")
     assert run.code == 0, run.stderr
-    assert set(entry["reliable_words"][0]) <= run.words()
+    assert set(entry["whisper_words"][0]) <= run.words()
 
 
 # --- outputs ---------------------------------------------------------------------------

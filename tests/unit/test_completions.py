@@ -182,7 +182,8 @@ BASH_CASES = [
     (["gladia", "file", "--format", "="], FORMATS),
     (["gladia", "file", "--pace", ""], ["2x", "max", "realtime"]),
     (["gladia", "file", "--events", "speech_"], ["speech_end", "speech_start"]),
-    (["gladia", "file", "--local-engine", ""], ["scripted", "sphinx"]),
+    (["gladia", "file", "--local-engine", ""], ["scripted", "sphinx", "whisper"]),
+    (["gladia", "file", "--local-model", ""], ["base", "tiny.en"]),
     (["gladia", "file", "x.wav", "--pa"], ["--pace", "--partials"]),
     (["gladia", "file", "--partials", "--no-p"], ["--no-partials"]),
     (["gladia", "file", "--api-key", ""], []),  # free text: nothing to offer

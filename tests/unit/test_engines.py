@@ -360,9 +360,9 @@ def test_create_engine(tmp_path: Path) -> None:
     scripted = create_engine("scripted", script_path=str(script))
     assert isinstance(scripted, ScriptedEngine) and scripted.script == load_script(script)
     assert create_engine("scripted").name == "scripted"
-    assert set(ENGINE_NAMES) == {"sphinx", "scripted"}
-    with pytest.raises(ValueError, match="sphinx, scripted"):
-        create_engine("whisper")
+    assert ENGINE_NAMES == ("whisper", "sphinx", "scripted")
+    with pytest.raises(ValueError, match="whisper, sphinx, scripted"):
+        create_engine("nope")
 
 
 def test_pocketsphinx_is_imported_only_for_the_sphinx_engine() -> None:
@@ -371,5 +371,6 @@ def test_pocketsphinx_is_imported_only_for_the_sphinx_engine() -> None:
         "from gladia_cli.server.engines import create_engine\n"
         "create_engine('scripted')\n"
         "assert 'pocketsphinx' not in sys.modules\n"
+        "assert 'faster_whisper' not in sys.modules and 'ctranslate2' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,10 +5,15 @@ one `ChannelRecognizer` per channel. Recognisers are plain synchronous objects: 
 runs them off its event loop. Their output must depend only on the samples fed, never on
 how the stream was cut into calls (a resumed session re-cuts it), nor on the wall clock.
 Times are seconds from the start of the session's audio.
+
+A recogniser may also deliver events later, from another thread (the whisper engine's
+partials, decoded while the stream goes on): it then has `set_late_sink`, and those events
+are provisional only (partials), so a late one that is out of date is simply dropped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,6 +53,7 @@ class Hypothesis:
     confidence: float
     words: tuple[RecognizedWord, ...]
     is_final: bool
+    language: str | None = None  # the language recognised, when the engine knows it
 
 
 EngineEvent = SpeechStarted | SpeechEnded | Hypothesis
@@ -61,7 +67,12 @@ class ChannelSettings:
     endpointing: float = 0.05  # seconds of silence that close an utterance
     max_duration_without_endpointing: float = 5.0  # an utterance is forced closed after this
     speech_threshold: float = 0.6  # 0–1, VAD strictness: closer to 1, fewer false starts
-    language: str = "en"
+    # language_config: none → detect; one → that language; several → detect among them.
+    languages: tuple[str, ...] = ()
+    code_switching: bool = False  # detect the language of every utterance
+    vocabulary: tuple[str, ...] = ()  # custom vocabulary: words to expect
+    channel_count: int = 1  # channels of the session (engines share their effort)
+    session_id: str = ""  # whose channel this is (engines sharing a model serve fairly)
 
 
 class ChannelRecognizer(Protocol):
@@ -72,6 +83,9 @@ class ChannelRecognizer(Protocol):
     def finish(self) -> list[EngineEvent]:
         """End of the stream: close any open utterance (speech_end, then its final)."""
         ...
+
+
+LateSink = Callable[[list[EngineEvent] | BaseException], None]
 
 
 class Engine(Protocol):

@@ -1,4 +1,4 @@
-"""Offline English recognition with pocketsphinx 5 (the local server's default engine).
+"""Offline English recognition with pocketsphinx 5: the small install, for plumbing checks.
 
 Per channel, a pocketsphinx `Endpointer` (WebRTC-style VAD plus a sliding decision window)
 finds speech and a `Decoder` transcribes it. Everything is driven by fixed 30 ms frames
@@ -22,7 +22,7 @@ Settings map as follows:
   not even resolve.
 - `max_duration_without_endpointing` forces an utterance boundary once that much audio has
   been decoded in one utterance; if speech goes on, the next utterance starts right away.
-- `language`: the wheel only carries the en-US model, so every language is decoded as
+- `languages`: the wheel only carries the en-US model, so every language is decoded as
   English.
 
 The decoder is fed the VAD's delayed view of the stream (the endpointer confirms speech
@@ -319,7 +319,8 @@ class SphinxRecognizer:
         """The decoder's word segmentation without fillers, timed from the stream start."""
         assert self._decoder is not None
         words = []
-        for segment in self._decoder.seg():
+        # seg() is None when the decoder kept no hypothesis (seen on real recordings).
+        for segment in self._decoder.seg() or ():
             word = _ALTERNATE_PRONUNCIATION.sub("", str(segment.word))
             if _is_filler(word):
                 continue

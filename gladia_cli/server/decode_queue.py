@@ -1,0 +1,205 @@
+"""One model, many sessions: decode requests from every channel of every session, served
+fairly by a few worker threads.
+
+The rules (`FairSchedule`, no threads, no clock):
+- Sessions take turns (round-robin): a session with work waiting gets one decode, then
+  goes to the back. A `--pace max` session therefore gets its share (1/N with N sessions
+  waiting), never the whole model: real-time sessions keep their latency.
+- Within a session, finals come before partials (finals are what the client keeps).
+- A channel has at most one partial waiting: a newer one replaces it (the old one is
+  stale, counted as skipped), and a final of the channel drops it. Finals are never
+  dropped. A session's finals are submitted by its own recognition thread, which waits
+  for each (a session runs one call at a time), so at most one final per session waits:
+  the queue is bounded by sessions × (1 + channels), whatever the load.
+
+Partials are thus best effort: under load some are skipped, finals are not. Nothing here
+decides what is recognised, only when: the finals depend on the samples alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("gladia.server")
+
+Job = Callable[[], Any]
+Done = Callable[[Any, BaseException | None], None]
+
+
+@dataclass
+class DecodeRequest:
+    session: str
+    channel: int
+    final: bool
+    job: Job
+    done: Done  # called with (result, None) or (None, error), on a worker thread
+
+
+@dataclass
+class _SessionWork:
+    finals: deque[DecodeRequest] = field(default_factory=deque)
+    partials: OrderedDict[int, DecodeRequest] = field(default_factory=OrderedDict)
+
+    def empty(self) -> bool:
+        return not self.finals and not self.partials
+
+
+class FairSchedule:
+    """Which request runs next (see module docstring)."""
+
+    def __init__(self) -> None:
+        self._sessions: OrderedDict[str, _SessionWork] = OrderedDict()
+        self.skipped: dict[str, int] = {}  # partials replaced or dropped, per session
+
+    def __len__(self) -> int:
+        return sum(len(w.finals) + len(w.partials) for w in self._sessions.values())
+
+    def add(self, request: DecodeRequest) -> DecodeRequest | None:
+        """Queue `request`; returns the stale partial it replaced or dropped, if any."""
+        work = self._sessions.setdefault(request.session, _SessionWork())
+        stale = work.partials.pop(request.channel, None)
+        if request.final:
+            work.finals.append(request)
+        else:
+            work.partials[request.channel] = request  # to the back: oldest partial first
+        if stale is not None:
+            self.skipped[request.session] = self.skipped.get(request.session, 0) + 1
+        return stale
+
+    def next(self) -> DecodeRequest | None:
+        for session, work in self._sessions.items():
+            if work.finals:
+                request = work.finals.popleft()
+            elif work.partials:
+                _, request = work.partials.popitem(last=False)
+            else:
+                continue
+            self._sessions.move_to_end(session)
+            if work.empty():
+                del self._sessions[session]
+            return request
+        return None
+
+    def drop_partials(self, session: str, channel: int | None = None) -> list[DecodeRequest]:
+        """Take back the waiting partials of a channel (None: of every channel)."""
+        work = self._sessions.get(session)
+        if work is None:
+            return []
+        channels = list(work.partials) if channel is None else [channel]
+        dropped = [work.partials.pop(c) for c in channels if c in work.partials]
+        if work.empty():
+            del self._sessions[session]
+        return dropped
+
+    def forget(self, session: str) -> list[DecodeRequest]:
+        """Take back everything a session has waiting (it is gone)."""
+        work = self._sessions.pop(session, None)
+        self.skipped.pop(session, None)
+        if work is None:
+            return []
+        return [*work.finals, *work.partials.values()]
+
+
+class QueueClosed(RuntimeError):
+    """The server is stopping: no more decodes."""
+
+
+class DecodeQueue:
+    """`workers` threads serving a FairSchedule."""
+
+    def __init__(self, workers: int = 1) -> None:
+        self._schedule = FairSchedule()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
+        self._running = 0  # jobs being decoded now
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"decoder-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def run_final(self, session: str, channel: int, job: Job) -> Any:
+        """Queue a final and wait for it (the calling thread blocks); drops the channel's
+        waiting partial. Raises what the job raised."""
+        future: Future[Any] = Future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        self._add(DecodeRequest(session, channel, True, job, done))
+        return future.result()
+
+    def offer_partial(self, session: str, channel: int, job: Job, done: Done) -> None:
+        """Queue a partial; `done` gets its result later, unless it is replaced first."""
+        self._add(DecodeRequest(session, channel, False, job, done))
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until nothing is waiting or running (tests and benchmarks pace with it)."""
+        with self._lock:
+            return self._wake.wait_for(
+                lambda: self._running == 0 and len(self._schedule) == 0, timeout
+            )
+
+    def skipped_partials(self, session: str) -> int:
+        with self._lock:
+            return self._schedule.skipped.get(session, 0)
+
+    def forget(self, session: str) -> None:
+        with self._lock:
+            dropped = self._schedule.forget(session)
+        for request in dropped:
+            request.done(None, QueueClosed("session closed"))
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            waiting = []
+            while (request := self._schedule.next()) is not None:
+                waiting.append(request)
+            self._wake.notify_all()
+        for request in waiting:
+            request.done(None, QueueClosed("the server is stopping"))
+
+    def _add(self, request: DecodeRequest) -> None:
+        with self._lock:
+            if self._closed:
+                raise QueueClosed("the server is stopping")
+            self._schedule.add(request)  # a final also takes its channel's partial back
+            self._wake.notify_all()  # workers and wait_idle share the condition
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                while not self._closed and len(self._schedule) == 0:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                request = self._schedule.next()
+                if request is None:
+                    continue
+                self._running += 1
+            try:
+                try:
+                    result = request.job()
+                except Exception as exc:
+                    request.done(None, exc)
+                else:
+                    request.done(result, None)
+            except Exception:
+                # A callback that fails must not take the worker (and every session) down.
+                log.exception("decode result could not be delivered")
+            finally:
+                with self._lock:
+                    self._running -= 1
+                    self._wake.notify_all()

@@ -1,0 +1,221 @@
+"""One Whisper decode of one utterance's audio: a partial (fast, provisional) or a final.
+
+Both decode greedily (beam 1) with no temperature fallback: fallback re-decodes at higher
+temperatures when the output looks poor, which on hard audio multiplied the cost by up to
+7 and made the result random. Both trim repetition loops (greedy Whisper sometimes loops).
+
+- A final encodes the full 30 s window Whisper was trained on (shorter windows raised the
+  WER from 3.4 % to 5.2 % at 10 s), and gets word timings from the cross-attention
+  alignment (CTranslate2's `align`, as faster-whisper's `word_timestamps` does).
+- A partial encodes a shortened window, the audio plus 1 s, padded to at least 10 s: the
+  encoder's cost grows with the window, and a full window every 0.5 s fell 5–31 s behind
+  real time in the prototype. Its tokens are capped at 10 + 6 per second of audio.
+
+The language is the one given, or detected from the encoder output (among `candidates`
+when given). Custom vocabulary goes in the previous-text prompt, Whisper's way of being
+told which words to expect. CTranslate2 releases the GIL while it computes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from gladia_cli.server.engines.base import ENGINE_SAMPLE_RATE, RecognizedWord
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+FULL_WINDOW_SECONDS = 30
+PARTIAL_MIN_WINDOW_SECONDS = 10
+FRAMES_PER_SECOND = 100  # mel frames (hop 160 at 16 kHz)
+MAX_LENGTH = 448  # Whisper's decoder positions, prompt included
+MAX_PROMPT_TOKENS = MAX_LENGTH // 2 - 1
+PARTIAL_TOKENS_BASE = 10
+PARTIAL_TOKENS_PER_SECOND = 6
+MAX_REPEATS = 2  # a loop is an n-gram repeated more often than this in a row
+MAX_LOOP_NGRAM = 12
+PREPEND_PUNCTUATION = "\"'“¿([{-"
+APPEND_PUNCTUATION = "\"'.。,，!！?？:：”)]}、"
+
+Floats = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Decoded:
+    text: str
+    words: tuple[RecognizedWord, ...]  # times from the start of the audio decoded
+    confidence: float  # exp of the mean token log-probability
+    language: str
+    no_speech_prob: float
+
+
+def trim_repetitions(tokens: list[int], max_repeats: int = MAX_REPEATS) -> list[int]:
+    """`tokens` with every run of an n-gram repeated more than `max_repeats` times in a row
+    cut back to `max_repeats` occurrences (n from 1 to MAX_LOOP_NGRAM)."""
+    out = list(tokens)
+    for n in range(1, MAX_LOOP_NGRAM + 1):
+        i = 0
+        while i + n * (max_repeats + 1) <= len(out):
+            gram = out[i : i + n]
+            repeats = 1
+            while out[i + repeats * n : i + (repeats + 1) * n] == gram:
+                repeats += 1
+            if repeats > max_repeats:
+                del out[i + max_repeats * n : i + repeats * n]
+            i += 1
+    return out
+
+
+def partial_window_seconds(audio_seconds: float) -> int:
+    return min(FULL_WINDOW_SECONDS, max(PARTIAL_MIN_WINDOW_SECONDS, math.ceil(audio_seconds + 1.0)))
+
+
+def partial_token_cap(audio_seconds: float) -> int:
+    return PARTIAL_TOKENS_BASE + math.ceil(PARTIAL_TOKENS_PER_SECOND * audio_seconds)
+
+
+class WhisperDecoder:
+    """Decodes with a loaded faster-whisper model; safe to call from several threads."""
+
+    def __init__(self, model: WhisperModel) -> None:
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens, merge_punctuations
+
+        self._model = model
+        self._pad_or_trim = pad_or_trim
+        self._tokenizer_class = Tokenizer
+        self._merge_punctuations = merge_punctuations
+        self.multilingual = bool(model.model.is_multilingual)
+        english = Tokenizer(model.hf_tokenizer, self.multilingual, task="transcribe", language="en")
+        # The non-speech symbols Whisper should not write (faster-whisper's default set).
+        self._suppress = get_suppressed_tokens(english, [-1])
+        self.languages = frozenset(model.supported_languages)
+
+    def final(
+        self,
+        audio: Floats,
+        *,
+        language: str | None,
+        candidates: tuple[str, ...] = (),
+        vocabulary: tuple[str, ...] = (),
+    ) -> Decoded:
+        return self._decode(
+            audio,
+            window=FULL_WINDOW_SECONDS,
+            max_new_tokens=None,
+            language=language,
+            candidates=candidates,
+            vocabulary=vocabulary,
+        )
+
+    def partial(
+        self,
+        audio: Floats,
+        *,
+        language: str | None,
+        candidates: tuple[str, ...] = (),
+        vocabulary: tuple[str, ...] = (),
+    ) -> Decoded:
+        seconds = len(audio) / ENGINE_SAMPLE_RATE
+        return self._decode(
+            audio,
+            window=partial_window_seconds(seconds),
+            max_new_tokens=partial_token_cap(seconds),
+            language=language,
+            candidates=candidates,
+            vocabulary=vocabulary,
+        )
+
+    def _decode(
+        self,
+        audio: Floats,
+        *,
+        window: int,
+        max_new_tokens: int | None,
+        language: str | None,
+        candidates: tuple[str, ...],
+        vocabulary: tuple[str, ...],
+    ) -> Decoded:
+        audio = audio[: FULL_WINDOW_SECONDS * ENGINE_SAMPLE_RATE]
+        features = self._model.feature_extractor(audio)
+        features = self._pad_or_trim(features, window * FRAMES_PER_SECOND)
+        encoded = self._model.encode(features)
+        chosen = self._language(encoded, language, candidates)
+        tokenizer = self._tokenizer_class(
+            self._model.hf_tokenizer, self.multilingual, task="transcribe", language=chosen
+        )
+        prompt = self._prompt(tokenizer, vocabulary)
+        room = MAX_LENGTH - len(prompt)
+        new_tokens = room if max_new_tokens is None else min(room, max_new_tokens)
+        result = self._model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            max_length=len(prompt) + new_tokens,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
+        raw_tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        tokens = trim_repetitions(raw_tokens)
+        # generate's score is the mean token log-probability (length penalty 1).
+        confidence = float(np.exp(result.scores[0])) if result.scores else 0.0
+        content_frames = min(len(audio) // self._model.feature_extractor.hop_length, window * 100)
+        words = self._words(tokenizer, tokens, encoded, content_frames)
+        # The text as Whisper wrote it ("ill-disposed"); the aligned words split at
+        # punctuation ("ill", "-disposed"), as Gladia's words may.
+        text = tokenizer.decode(tokens).strip()
+        return Decoded(
+            text=text,
+            words=words,
+            confidence=min(1.0, max(0.0, confidence)),
+            language=chosen,
+            no_speech_prob=float(result.no_speech_prob),
+        )
+
+    def _language(self, encoded: Any, language: str | None, candidates: tuple[str, ...]) -> str:
+        if not self.multilingual:
+            return "en"
+        if language:
+            return language
+        ranked: list[tuple[str, float]] = [
+            (str(token)[2:-2], float(p))
+            for token, p in self._model.model.detect_language(encoded)[0]
+        ]
+        allowed = [(code, p) for code, p in ranked if not candidates or code in candidates]
+        return max(allowed, key=lambda pair: pair[1])[0] if allowed else ranked[0][0]
+
+    def _prompt(self, tokenizer: Any, vocabulary: tuple[str, ...]) -> list[int]:
+        prompt: list[int] = []
+        if vocabulary:
+            hint = tokenizer.encode(" " + ", ".join(v.strip() for v in vocabulary))
+            prompt += [tokenizer.sot_prev, *hint[:MAX_PROMPT_TOKENS]]
+        return [*prompt, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+
+    def _words(
+        self, tokenizer: Any, tokens: list[int], encoded: Any, frames: int
+    ) -> tuple[RecognizedWord, ...]:
+        if not tokens or frames <= 0:
+            return ()
+        (alignment,) = self._model.find_alignment(tokenizer, [tokens], encoded, frames)
+        self._merge_punctuations(alignment, PREPEND_PUNCTUATION, APPEND_PUNCTUATION)
+        words = []
+        for timing in alignment:
+            word = str(timing["word"]).strip()
+            if word:
+                words.append(
+                    RecognizedWord(
+                        word=word,
+                        start=float(timing["start"]),
+                        end=float(timing["end"]),
+                        confidence=min(1.0, max(0.0, float(timing["probability"]))),
+                    )
+                )
+        return tuple(words)

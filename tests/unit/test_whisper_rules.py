@@ -1,0 +1,181 @@
+"""The whisper engine's rules without a model: utterance segmentation over VAD frames, the
+fair decode schedule, repetition trimming, recognition status, the test WER."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gladia_cli.server.decode_queue import DecodeQueue, DecodeRequest, FairSchedule
+from gladia_cli.server.engines.base import ChannelSettings
+from gladia_cli.server.engines.segmenter import (
+    PartialDue,
+    SegmenterSettings,
+    UtteranceEnd,
+    UtteranceSegmenter,
+    UtteranceStart,
+)
+from gladia_cli.server.engines.whisper import segmenter_settings
+from gladia_cli.server.engines.whisper_decoding import (
+    partial_token_cap,
+    partial_window_seconds,
+    trim_repetitions,
+)
+from gladia_cli.server.recognition_status import RecognitionStatus
+from tests.wer import normalise, wer
+
+RULES = SegmenterSettings(
+    start_threshold=0.6,
+    end_threshold=0.45,
+    silence_frames=10,
+    preroll_frames=6,
+    max_frames=100,
+    cut_window_frames=20,
+    partial_every_samples=8000,
+)
+
+
+def segment(probabilities: list[float], energies: list[float] | None = None, rules=RULES):
+    segmenter = UtteranceSegmenter(rules)
+    actions = []
+    for i, p in enumerate(probabilities):
+        actions += segmenter.push(p, (energies or [1.0] * len(probabilities))[i])
+    return actions + segmenter.finish()
+
+
+def test_speech_starts_with_a_preroll_and_ends_after_the_silence() -> None:
+    probs = [0.1] * 20 + [0.9] * 30 + [0.5] * 3 + [0.9] * 5 + [0.1] * 15
+    actions = segment(probs)
+    starts = [a for a in actions if isinstance(a, UtteranceStart)]
+    ends = [a for a in actions if isinstance(a, UtteranceEnd)]
+    assert starts == [UtteranceStart(14)]  # 6 frames before the first p ≥ 0.6
+    # 0.5 stays above the lower threshold: one utterance; it ends with the last voiced frame
+    assert ends == [UtteranceEnd(14, 58, audio_end=68, cut=False)]
+    partials = [a.end for a in actions if isinstance(a, PartialDue)]
+    # every 8000 samples (15.625 frames) of utterance audio
+    assert partials == [30, 46]
+
+
+def test_a_long_utterance_is_cut_at_its_quietest_point() -> None:
+    probs = [0.9] * 250
+    energies = [1.0] * 250
+    energies[90] = 0.01  # a pause between two words, inside the last 20 frames before 100
+    actions = segment(probs, energies)
+    ends = [a for a in actions if isinstance(a, UtteranceEnd)]
+    assert ends[0] == UtteranceEnd(0, 90, audio_end=90, cut=True)
+    starts = [a.frame for a in actions if isinstance(a, UtteranceStart)]
+    assert starts[:2] == [0, 90]  # the speech goes on: the next utterance starts at the cut
+    assert all(e.end - e.start <= 100 for e in ends)
+
+
+def test_segmentation_ignores_low_probabilities_and_cannot_go_back_before_an_end() -> None:
+    assert segment([0.59] * 100) == []
+    probs = [0.9] * 5 + [0.1] * 11 + [0.9] * 5 + [0.1] * 11
+    starts = [a.frame for a in segment(probs) if isinstance(a, UtteranceStart)]
+    assert starts == [0, 10]  # speech again at 16: the preroll reaches back to 10
+    probs = [0.9] * 2 + [0.1] * 10 + [0.9] * 5 + [0.1] * 11
+    ends = [a for a in segment(probs) if isinstance(a, UtteranceEnd)]
+    assert [(e.start, e.end) for e in ends] == [(0, 2), (6, 17)]
+    rules = SegmenterSettings(**{**RULES.__dict__, "preroll_frames": 20})
+    ends = [a for a in segment(probs, rules=rules) if isinstance(a, UtteranceEnd)]
+    assert [(e.start, e.end) for e in ends] == [(0, 2), (2, 17)]  # not before the end
+
+
+def test_settings_from_the_init_body() -> None:
+    rules = segmenter_settings(ChannelSettings(0))  # Gladia's defaults
+    assert (rules.start_threshold, rules.end_threshold) == (0.6, pytest.approx(0.45))
+    assert rules.silence_frames == 10  # the 0.3 s floor, in 32 ms frames
+    assert rules.max_frames == 156  # 5 s
+    assert rules.partial_every_samples == 8000
+    several = segmenter_settings(
+        ChannelSettings(0, channel_count=3, endpointing=1.0, max_duration_without_endpointing=60)
+    )
+    assert several.partial_every_samples == 16000
+    assert several.first_partial_samples == 8000  # the first one as early as with one channel
+    spaced = SegmenterSettings(**{**several.__dict__, "max_frames": 1000})
+    partials = [a.end for a in segment([0.9] * 100, rules=spaced) if isinstance(a, PartialDue)]
+    assert partials == [16, 47, 79]  # 0.5 s, then every 1 s: 1.5 s, 2.5 s (in 32 ms frames)
+    assert several.silence_frames == 32
+    assert several.max_frames == 875  # capped at 28 s: Whisper hears 30 s at most
+
+
+def request(session: str, channel: int, final: bool, name: str, log: list[str]) -> DecodeRequest:
+    return DecodeRequest(session, channel, final, lambda: name, lambda r, e: log.append(r))
+
+
+def test_sessions_take_turns_finals_first_and_stale_partials_are_replaced() -> None:
+    schedule = FairSchedule()
+    log: list[str] = []
+    for i in range(3):
+        schedule.add(request("fast", 0, True, f"fast-final-{i}", log))
+    schedule.add(request("live", 0, False, "live-partial-old", log))
+    stale = schedule.add(request("live", 0, False, "live-partial-new", log))
+    assert stale is not None and stale.job() == "live-partial-old"
+    schedule.add(request("live", 1, True, "live-final", log))
+    order = []
+    while (item := schedule.next()) is not None:
+        order.append(item.job())
+    assert order == [
+        "fast-final-0",
+        "live-final",  # the live session's turn: its final before its partial
+        "fast-final-1",
+        "live-partial-new",
+        "fast-final-2",
+    ]
+    assert schedule.skipped == {"live": 1}
+
+
+def test_a_final_takes_back_its_channels_waiting_partial() -> None:
+    schedule = FairSchedule()
+    log: list[str] = []
+    schedule.add(request("s", 0, False, "partial", log))
+    schedule.add(request("s", 1, False, "other channel", log))
+    schedule.add(request("s", 0, True, "final", log))
+    assert [schedule.next().job() for _ in range(2)] == ["final", "other channel"]  # type: ignore[union-attr]
+    assert schedule.next() is None
+
+
+def test_the_queue_runs_finals_and_reports_errors() -> None:
+    queue = DecodeQueue(workers=2)
+    try:
+        assert queue.run_final("s", 0, lambda: 42) == 42
+        with pytest.raises(ZeroDivisionError):
+            queue.run_final("s", 0, lambda: 1 / 0)
+        got = threading.Event()
+        queue.offer_partial("s", 0, lambda: "p", lambda r, e: got.set())
+        assert got.wait(5) and queue.wait_idle(5)
+    finally:
+        queue.close()
+
+
+def test_repetition_loops_are_trimmed() -> None:
+    assert trim_repetitions([1, 2, 3]) == [1, 2, 3]
+    assert trim_repetitions([5, 5, 5, 5, 5, 6]) == [5, 5, 6]
+    assert trim_repetitions([1, 7, 8, 7, 8, 7, 8, 7, 8, 9]) == [1, 7, 8, 7, 8, 9]
+    assert partial_window_seconds(2.0) == 10 and partial_window_seconds(12.5) == 14
+    assert partial_window_seconds(40) == 30 and partial_token_cap(2.0) == 22
+
+
+def test_recognition_status_logs_crossings_once() -> None:
+    status = RecognitionStatus(limit=30)
+    assert status.observe(1.0) == []
+    assert len(status.observe(6.0)) == 1 and status.observe(7.0) == []
+    assert "bound" in status.observe(30.0)[-1] and status.at_limit(30.0)
+    assert status.observe(1.0) == ["recognition caught up (1.0 s behind)"]
+    assert status.describe(0.5, 3)["max_recognition_lag"] == 30.0
+    assert status.heard("fr") == "fr" and status.heard("en") == "en" and status.heard("fr")
+    assert status.languages == ["fr", "en"]
+
+
+def test_wer_normalisation() -> None:
+    assert normalise("Mr. Dashwood, ill-disposed: 10 meters!") == [
+        "mister",
+        "dashwood",
+        "ill",
+        "disposed",
+        "ten",
+        "meters",
+    ]
+    assert wer("go forward ten meters", "Go forward 10 meters.") == 0.0
+    assert wer("a b c d", "a x c") == 0.5
