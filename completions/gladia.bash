@@ -20,47 +20,48 @@ _gladia_node() {
             ;;
         "file")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config --debug --encoding --endpointing
-                --events -f --format -h --help -l --label --language --local --local-engine
-                --max-utterance --metadata --model --ner --no-partials -o --output --pace
-                --partials -q --quiet --raw --raw-channels --raw-rate --region --sample-rate
-                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
+                --endpointing --events -f --format -h --help -l --label --language --local
+                --local-engine --max-utterance --metadata --model --ner --no-partials -o --output
+                --pace --partials -q --quiet --raw --raw-channels --raw-rate --region
+                --resend-buffer --sample-rate --save-audio --sentiment --speech-threshold
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
-                --encoding --endpointing --events -f --format -l --label --language --local-engine
-                --max-utterance --metadata --model -o --output --pace --raw --raw-channels
-                --raw-rate --region --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --dead-after --encoding --endpointing --events -f --format -l --label --language
+                --local-engine --max-utterance --metadata --model -o --output --pace --raw
+                --raw-channels --raw-rate --region --resend-buffer --sample-rate --save-audio
+                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
             arguments="PATH"
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
-                --channels --chapters --chunk-ms --code-switching --config --debug --device-rate
-                --encoding --endpointing --events -f --format -h --help -l --label --language
-                --local --local-engine --max-utterance --metadata --model --ner --no-partials -o
-                --output --partials -q --quiet --region --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
+                --device-rate --encoding --endpointing --events -f --format -h --help -l --label
+                --language --local --local-engine --max-utterance --metadata --model --ner
+                --no-partials -o --output --partials -q --quiet --region --resend-buffer
+                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
+                --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
-                --config --device-rate --encoding --endpointing --events -f --format -l --label
-                --language --local-engine --max-utterance --metadata --model -o --output --region
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --config --dead-after --device-rate --encoding --endpointing --events -f --format
+                -l --label --language --local-engine --max-utterance --metadata --model -o --output
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE"
             ;;
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config --debug --encoding --endpointing
-                --events -f --format -h --help -l --label --language --local --local-engine
-                --max-utterance --metadata --model --ner --no-partials -o --output --pace
-                --partials -q --quiet --region --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
+                --endpointing --events -f --format -h --help -l --label --language --local
+                --local-engine --max-utterance --metadata --model --ner --no-partials -o --output
+                --pace --partials -q --quiet --region --resend-buffer --sample-rate --save-audio
+                --sentiment --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
-                --encoding --endpointing --events -f --format -l --label --language --local-engine
-                --max-utterance --metadata --model -o --output --pace --region --sample-rate
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --dead-after --encoding --endpointing --events -f --format -l --label --language
+                --local-engine --max-utterance --metadata --model -o --output --pace --region
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCES..."
             ;;
         "serve")

@@ -21,22 +21,23 @@ function __gladia_value_options
     switch $argv[1]
         case 'file'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
-                --encoding --endpointing --events -f --format -l --label --language --local-engine \
-                --max-utterance --metadata --model -o --output --pace --raw --raw-channels \
-                --raw-rate --region --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --dead-after --encoding --endpointing --events -f --format -l --label --language \
+                --local-engine --max-utterance --metadata --model -o --output --pace --raw \
+                --raw-channels --raw-rate --region --resend-buffer --sample-rate --save-audio \
+                --speech-threshold --spelling --stop-timeout --summarize --translate \
+                --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
-                --config --device-rate --encoding --endpointing --events -f --format -l --label \
-                --language --local-engine --max-utterance --metadata --model -o --output --region \
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --config --dead-after --device-rate --encoding --endpointing --events -f --format \
+                -l --label --language --local-engine --max-utterance --metadata --model -o \
+                --output --region --resend-buffer --sample-rate --save-audio --speech-threshold \
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
-                --encoding --endpointing --events -f --format -l --label --language --local-engine \
-                --max-utterance --metadata --model -o --output --pace --region --sample-rate \
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate \
-                --translation-model --vocabulary
+                --dead-after --encoding --endpointing --events -f --format -l --label --language \
+                --local-engine --max-utterance --metadata --model -o --output --pace --region \
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'serve'
             printf '%s\n' --ack-delay --api-key --close-after-bytes --close-code \
                 --drop-after-bytes --drop-after-seconds --engine --fail-init --fault-connections \
@@ -124,6 +125,7 @@ complete -c gladia -n "__gladia_at 'file'" -l chapters -d 'Chapterization at the
 complete -c gladia -n "__gladia_at 'file'" -l chunk-ms -x -d 'Audio per WebSocket frame, in milliseconds.'
 complete -c gladia -n "__gladia_at 'file'" -l code-switching -d 'Detect the language of every utterance.'
 complete -c gladia -n "__gladia_at 'file'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
+complete -c gladia -n "__gladia_at 'file'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'file'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'file'" -l encoding -x -a 'pcm alaw ulaw' -d 'pcm, alaw or ulaw (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'file'" -l endpointing -x -d 'Seconds of silence that end an utterance (0.01–10).'
@@ -146,6 +148,7 @@ complete -c gladia -n "__gladia_at 'file'" -l raw -x -a 's16le s24le s32le f32le
 complete -c gladia -n "__gladia_at 'file'" -l raw-channels -x -d 'Channel count of --raw input.'
 complete -c gladia -n "__gladia_at 'file'" -l raw-rate -x -d 'Sample rate of --raw input.'
 complete -c gladia -n "__gladia_at 'file'" -l region -x -a 'us-west eu-west' -d 'us-west or eu-west (env: GLADIA_REGION)'
+complete -c gladia -n "__gladia_at 'file'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'file'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send (8000, 16000, 32000, 44100, 48000); default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'file'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'file'" -l sentiment -d 'Sentiment analysis.'
@@ -170,6 +173,7 @@ complete -c gladia -n "__gladia_at 'live'" -l chapters -d 'Chapterization at the
 complete -c gladia -n "__gladia_at 'live'" -l chunk-ms -x -d 'Audio per WebSocket frame, in milliseconds.'
 complete -c gladia -n "__gladia_at 'live'" -l code-switching -d 'Detect the language of every utterance.'
 complete -c gladia -n "__gladia_at 'live'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
+complete -c gladia -n "__gladia_at 'live'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'live'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'live'" -l device-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to record at (default: the device\'s own); audio is resampled when the API does not take it.'
 complete -c gladia -n "__gladia_at 'live'" -l encoding -x -a 'pcm alaw ulaw' -d 'pcm, alaw or ulaw (alaw/ulaw are 8-bit).'
@@ -189,6 +193,7 @@ complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write the tr
 complete -c gladia -n "__gladia_at 'live'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'live'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'live'" -l region -x -a 'us-west eu-west' -d 'us-west or eu-west (env: GLADIA_REGION)'
+complete -c gladia -n "__gladia_at 'live'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'live'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send (8000, 16000, 32000, 44100, 48000); default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'live'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'live'" -l sentiment -d 'Sentiment analysis.'
@@ -212,6 +217,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l chapters -d 'Chapterization at the 
 complete -c gladia -n "__gladia_at 'mix'" -l chunk-ms -x -d 'Audio per WebSocket frame, in milliseconds.'
 complete -c gladia -n "__gladia_at 'mix'" -l code-switching -d 'Detect the language of every utterance.'
 complete -c gladia -n "__gladia_at 'mix'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
+complete -c gladia -n "__gladia_at 'mix'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'mix'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'mix'" -l encoding -x -a 'pcm alaw ulaw' -d 'pcm, alaw or ulaw (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'mix'" -l endpointing -x -d 'Seconds of silence that end an utterance (0.01–10).'
@@ -231,6 +237,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l pace -x -a 'realtime max 2x' -d 're
 complete -c gladia -n "__gladia_at 'mix'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'mix'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'mix'" -l region -x -a 'us-west eu-west' -d 'us-west or eu-west (env: GLADIA_REGION)'
+complete -c gladia -n "__gladia_at 'mix'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'mix'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send (8000, 16000, 32000, 44100, 48000); default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'mix'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'mix'" -l sentiment -d 'Sentiment analysis.'

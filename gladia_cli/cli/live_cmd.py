@@ -50,6 +50,7 @@ def live_command(
         sample_rate=streaming.target_rate(opts, base),
     )
     try:
-        return streaming.run(opts, mic, pace=None, base=base)  # the microphone sets the pace
+        # The microphone sets the pace, and its audio cannot wait for the network.
+        return streaming.run(opts, mic, pace=None, base=base, live_source=True)
     finally:
         mic.close()

@@ -52,6 +52,12 @@ def mix_command(
         for note in notes:
             sys.stderr.write(f"gladia: {plain(note)}\n")
     try:
-        return streaming.run(opts, mix, pace=None if mix.has_microphone else speed, base=base)
+        return streaming.run(
+            opts,
+            mix,
+            pace=None if mix.has_microphone else speed,
+            base=base,
+            live_source=mix.has_microphone,
+        )
     finally:
         mix.close()

@@ -66,6 +66,24 @@ class StreamOptions:
             help="Start a local Gladia-compatible server and use it (offline).",
         ),
     ] = False
+    resend_buffer: Annotated[
+        float,
+        _opt(
+            "--resend-buffer",
+            panel=CONNECTION,
+            help="Seconds of unacknowledged audio kept in memory for re-sending after a "
+            "drop; beyond, it waits in a temporary file.",
+        ),
+    ] = 300.0
+    dead_after: Annotated[
+        float,
+        _opt(
+            "--dead-after",
+            panel=CONNECTION,
+            help="Seconds without any frame from the server before a connection is "
+            "deemed dead and replaced.",
+        ),
+    ] = 10.0
     local_engine: Annotated[
         str,
         _opt(

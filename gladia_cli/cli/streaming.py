@@ -206,11 +206,17 @@ def labels_for(opts: StreamOptions, source: AudioSource) -> Labels:
 
 
 def run(
-    opts: StreamOptions, source: AudioSource, *, pace: float | None, base: dict[str, Any]
+    opts: StreamOptions,
+    source: AudioSource,
+    *,
+    pace: float | None,
+    base: dict[str, Any],
+    live_source: bool = False,
 ) -> int:
     """Run a streaming job for a source that is already open (so input errors come first).
 
-    `base` is the `--config` body, which the command already read to open its source."""
+    `base` is the `--config` body, which the command already read to open its source.
+    `live_source`: the audio comes from a microphone, which cannot wait for the network."""
     from rich.console import Console
 
     from gladia_cli.client.job import Notices, StreamJob, run_stream_job
@@ -225,6 +231,10 @@ def run(
     )
     if not 20 <= opts.chunk_ms <= 1000:
         raise UsageError("--chunk-ms must be between 20 and 1000")
+    if not 1 <= opts.resend_buffer <= 24 * 3600:
+        raise UsageError("--resend-buffer must be between 1 and 86400 seconds")
+    if not 1 <= opts.dead_after <= 600:
+        raise UsageError("--dead-after must be between 1 and 600 seconds")
     notices = Notices(Console(stderr=True), opts.quiet)
     if opts.api_key:
         notices.warning(
@@ -246,6 +256,9 @@ def run(
         save_audio=opts.save_audio,
         quiet=opts.quiet,
         show_progress=fmt != "table" and not opts.quiet and sys.stderr.isatty(),
+        live_source=live_source,
+        backlog_seconds=opts.resend_buffer,
+        dead_after=opts.dead_after,
     )
     try:
         return run_stream_job(job, notices)

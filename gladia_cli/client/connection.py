@@ -5,10 +5,15 @@ incoming message size (a long session's `post_final_transcript` can exceed 1 MiB
 from __future__ import annotations
 
 import contextlib
+import select
+import ssl
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
 import websocket
+
+_SEND_ERRORS = (websocket.WebSocketException, OSError, AttributeError)
 
 
 class ConnectionLost(Exception):
@@ -46,11 +51,11 @@ class Connection(Protocol):
 
     def send_text(self, text: str) -> None: ...
 
-    def receive(self) -> Frame | None:
-        """The next frame; None when nothing came within the poll interval."""
+    def receive(self, timeout: float) -> Frame | None:
+        """The next frame; None when nothing came within `timeout` seconds."""
         ...
 
-    def ping(self) -> None: ...
+    def ping(self, payload: bytes = b"") -> None: ...
 
     def close(self, code: int, reason: str) -> None: ...
 
@@ -67,22 +72,39 @@ NO_STATUS = 1005  # a close frame without a code
 
 
 class WebSocketClientConnection:
+    """The socket's own timeout bounds a send (a stalled network); `receive` waits with
+    select, so the receiver can poll often without making sends give up early."""
+
     def __init__(self, ws: websocket.WebSocket) -> None:
         self._ws = ws
 
     def send_binary(self, data: bytes) -> None:
         try:
             self._ws.send_bytes(data)
-        except (websocket.WebSocketException, OSError) as exc:
+        except _SEND_ERRORS as exc:
             raise ConnectionLost(type(exc).__name__) from None
 
     def send_text(self, text: str) -> None:
         try:
             self._ws.send(text)
-        except (websocket.WebSocketException, OSError) as exc:
+        except _SEND_ERRORS as exc:
             raise ConnectionLost(type(exc).__name__) from None
 
-    def receive(self) -> Frame | None:
+    def _readable(self, timeout: float) -> bool:
+        sock = self._ws.sock
+        if sock is None:
+            raise ConnectionLost("connection closed")
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True  # decrypted bytes wait inside the TLS layer, invisible to select
+        try:
+            readable, _, _ = select.select([sock], [], [], timeout)
+        except (OSError, ValueError) as exc:  # closed under us by abort()
+            raise ConnectionLost(type(exc).__name__) from None
+        return bool(readable)
+
+    def receive(self, timeout: float) -> Frame | None:
+        if not self._readable(timeout):
+            return None
         try:
             opcode, data = self._ws.recv_data(control_frame=True)
         except websocket.WebSocketTimeoutException:
@@ -101,17 +123,24 @@ class WebSocketClientConnection:
             return CloseFrame(code, data[2:].decode("utf-8", errors="replace"))
         return Activity()
 
-    def ping(self) -> None:
+    def ping(self, payload: bytes = b"") -> None:
         try:
-            self._ws.ping()
-        except (websocket.WebSocketException, OSError) as exc:
+            self._ws.ping(payload)
+        except _SEND_ERRORS as exc:
             raise ConnectionLost(type(exc).__name__) from None
 
     def close(self, code: int, reason: str) -> None:
         # Send the close frame, then tear down without waiting for the reply: waiting would
-        # mean reading, which the receiver thread does (a second Ctrl-C must be instant).
-        with contextlib.suppress(websocket.WebSocketException, OSError, AttributeError):
-            self._ws.send_close(status=code, reason=reason.encode())
+        # mean reading, which the receiver thread does. The close frame waits for a send in
+        # progress, which a stalled network can hold: give it half a second, no more (a
+        # second Ctrl-C must be instant).
+        def send_close() -> None:
+            with contextlib.suppress(*_SEND_ERRORS):
+                self._ws.send_close(status=code, reason=reason.encode())
+
+        sender = threading.Thread(target=send_close, name="gladia-close", daemon=True)
+        sender.start()
+        sender.join(0.5)
         self.abort()
 
     def abort(self) -> None:
@@ -123,12 +152,12 @@ class WebSocketClientConnection:
 
 
 class WebSocketClientConnector:
-    """Opens connections with websocket-client. `poll` bounds each `receive` wait, and is
-    also the longest a send may block before the connection is deemed broken."""
+    """Opens connections with websocket-client. `send_timeout` is the longest a send may
+    block (a stalled network) before the connection is deemed broken."""
 
-    def __init__(self, *, open_timeout: float = 10.0, poll: float = 5.0) -> None:
+    def __init__(self, *, open_timeout: float = 10.0, send_timeout: float = 10.0) -> None:
         self._open_timeout = open_timeout
-        self._poll = poll
+        self._send_timeout = send_timeout
 
     def __call__(self, url: str) -> Connection:
         try:
@@ -147,5 +176,5 @@ class WebSocketClientConnector:
             ) from None
         except (websocket.WebSocketException, OSError) as exc:
             raise ConnectFailed(f"cannot connect ({type(exc).__name__})", retryable=True) from None
-        ws.settimeout(self._poll)
+        ws.settimeout(self._send_timeout)
         return WebSocketClientConnection(ws)
