@@ -65,14 +65,15 @@ _gladia_node() {
             arguments="SOURCES..."
             ;;
         "serve")
-            options="--ack-delay --api-key --close-after-bytes --close-code --debug
-                --drop-after-bytes --drop-after-seconds --engine --fail-init --fault-connections -h
-                --help --host --idle-timeout --log-level --max-duration --max-sessions --port
-                --script --slow-finish --strict --withhold-acks --workers"
-            value_options="--ack-delay --api-key --close-after-bytes --close-code
+            options="--ack-delay --allow-host --allow-link-local-callbacks --api-key
+                --close-after-bytes --close-code --debug --drop-after-bytes --drop-after-seconds
+                --engine --fail-init --fault-connections -h --help --host --idle-timeout --linger
+                --log-level --max-duration --max-sessions --max-stored-sessions --port --script
+                --session-ttl --slow-finish --strict --withhold-acks --workers"
+            value_options="--ack-delay --allow-host --api-key --close-after-bytes --close-code
                 --drop-after-bytes --drop-after-seconds --engine --fail-init --fault-connections
-                --host --idle-timeout --log-level --max-duration --max-sessions --port --script
-                --slow-finish --workers"
+                --host --idle-timeout --linger --log-level --max-duration --max-sessions
+                --max-stored-sessions --port --script --session-ttl --slow-finish --workers"
             ;;
         "sessions")
             commands="delete get list"

@@ -39,10 +39,10 @@ function __gladia_value_options
                 --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'serve'
-            printf '%s\n' --ack-delay --api-key --close-after-bytes --close-code \
+            printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
                 --drop-after-bytes --drop-after-seconds --engine --fail-init --fault-connections \
-                --host --idle-timeout --log-level --max-duration --max-sessions --port --script \
-                --slow-finish --workers
+                --host --idle-timeout --linger --log-level --max-duration --max-sessions \
+                --max-stored-sessions --port --script --session-ttl --slow-finish --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url
         case 'sessions get'
@@ -252,6 +252,8 @@ complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
 
 # gladia serve
 complete -c gladia -n "__gladia_at 'serve'" -l ack-delay -x -d 'Seconds to hold back each acknowledgment.'
+complete -c gladia -n "__gladia_at 'serve'" -l allow-host -x -d 'Accept this name in Host/Origin headers besides loopback (repeatable; * any).'
+complete -c gladia -n "__gladia_at 'serve'" -l allow-link-local-callbacks -d 'Allow callback URLs on link-local and cloud metadata addresses.'
 complete -c gladia -n "__gladia_at 'serve'" -l api-key -x -d 'Only accept this key (any non-empty key otherwise).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-after-bytes -x -d '…once it received this many audio bytes (0: at once).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-code -x -d 'Close a connection with this code…'
@@ -264,11 +266,14 @@ complete -c gladia -n "__gladia_at 'serve'" -l fault-connections -x -d 'How many
 complete -c gladia -n "__gladia_at 'serve'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'serve'" -l host -x -d 'Address to bind; other than loopback needs --api-key.'
 complete -c gladia -n "__gladia_at 'serve'" -l idle-timeout -x -d 'Seconds without audio before a session ends.'
+complete -c gladia -n "__gladia_at 'serve'" -l linger -x -d 'Seconds a finished session\'s URL still answers a reconnect.'
 complete -c gladia -n "__gladia_at 'serve'" -l log-level -x -a 'debug info warning error' -d 'debug, info, warning or error.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-duration -x -d 'Seconds a session may record.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-sessions -x -d 'Concurrent sessions allowed (429 beyond).'
+complete -c gladia -n "__gladia_at 'serve'" -l max-stored-sessions -x -d 'Finished sessions kept; the oldest go beyond.'
 complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks a free one.'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
+complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes.'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'

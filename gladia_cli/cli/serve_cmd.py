@@ -52,6 +52,37 @@ def serve_command(
         bool, typer.Option("--strict", help="Reject unknown init body fields.")
     ] = False,
     workers: Annotated[int, typer.Option("--workers", help="Threads running the recognisers.")] = 2,
+    linger: Annotated[
+        float,
+        typer.Option(
+            "--linger", help="Seconds a finished session's URL still answers a reconnect."
+        ),
+    ] = 60.0,
+    session_ttl: Annotated[
+        float,
+        typer.Option("--session-ttl", help="Seconds a finished session is kept, then forgotten."),
+    ] = 24 * 3600.0,
+    max_stored_sessions: Annotated[
+        int,
+        typer.Option(
+            "--max-stored-sessions", help="Finished sessions kept; the oldest go beyond.", min=1
+        ),
+    ] = 1000,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Accept this name in Host/Origin headers besides loopback (repeatable; * any).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_link_local_callbacks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-link-local-callbacks",
+            help="Allow callback URLs on link-local and cloud metadata addresses.",
+        ),
+    ] = False,
     fail_init: Annotated[
         list[int] | None,
         typer.Option(
@@ -149,6 +180,11 @@ def serve_command(
         max_sessions=max_sessions,
         strict_init=strict,
         workers=workers,
+        linger=linger,
+        session_ttl=session_ttl,
+        max_stored_sessions=max_stored_sessions,
+        allowed_hosts=tuple(allow_host or ()),
+        allow_link_local_callbacks=allow_link_local_callbacks,
         faults=Faults(
             init_failures=tuple(fail_init or ()),
             drop_after_bytes=drop_after_bytes,
