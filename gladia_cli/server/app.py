@@ -125,6 +125,7 @@ class LiveApi:
         # Audio files of the sessions, removed with the server.
         self.directory = tempfile.mkdtemp(prefix="gladia-serve-")
         self._sweeper: asyncio.Task[None] | None = None
+        self._closed = False
 
     def _authorized(self, request: web.Request) -> bool:
         key = request.headers.get("x-gladia-key", "")
@@ -306,8 +307,15 @@ class LiveApi:
         session.post_session_metadata = metadata
         return web.Response(status=204)
 
-    async def shutdown(self, app: web.Application) -> None:
-        """Live connections get what is due, then 1001; every session and file goes."""
+    async def shutdown(self, app: web.Application | None = None) -> None:
+        """Live connections get what is due, then 1001; every session and file goes.
+
+        Runs before aiohttp's own shutdown (see `shut_down`): that one stops reading every
+        connection first, so no client's close reply would arrive.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
         sessions = list(self.sessions.values())
@@ -321,6 +329,9 @@ class LiveApi:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.transcribers.close()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+API: web.AppKey[LiveApi] = web.AppKey("api", LiveApi)
 
 
 def _parse_moment(value: str, name: str) -> datetime:
@@ -400,6 +411,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Applicat
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=_middlewares(config))
     app[FAULTS] = config.faults
     app[CONFIG] = config
+    app[API] = api
     app[SESSIONS] = api.sessions
     app.router.add_post("/v2/live", api.init)
     app.router.add_get("/v2/live", api.live)
@@ -410,3 +422,10 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Applicat
     app.on_startup.append(api.start)
     app.on_shutdown.append(api.shutdown)
     return app
+
+
+async def shut_down(runner: web.AppRunner) -> None:
+    """Stop a server: sessions and their connections first (1001), then aiohttp."""
+    api = runner.app[API]
+    await api.shutdown()
+    await runner.cleanup()

@@ -67,6 +67,8 @@ class Connection(Protocol):
 
     async def close(self, code: int, reason: str) -> None: ...
 
+    async def wait_closed(self) -> None: ...
+
     @property
     def answered_close(self) -> bool:
         """The client answered our close frame (so it read everything before it)."""
@@ -143,7 +145,7 @@ class LiveSession:
         self.finished_at: float | None = None  # on the clock
         self._closing = False  # the end sequence is being emitted
         self._started = self._clock.now()
-        self._last_audio = self._started
+        self._last_audio = self._attached_at = self._started
         self._recording_started = False
         self._utterance_counts: dict[int, int] = {}
         self._open_utterance: dict[int, str] = {}
@@ -439,7 +441,7 @@ class LiveSession:
         self.connection = connection
         self.connections += 1
         self.ingest.new_connection()
-        self._last_audio = self._clock.now()
+        self._last_audio = self._attached_at = self._clock.now()
         if self.status == "queued":
             self.status = "processing"
         self._outbox_changed.set()
@@ -478,7 +480,6 @@ class LiveSession:
         """Write the outbox to `connection` until it is replaced, pinging for confirmation;
         close it with 1000 once the session has ended and the client confirmed everything
         (or `confirm_timeout` passed: it may then reconnect and get the rest again)."""
-        confirm_by: float | None = None
         while connection is self.connection:
             self._outbox_changed.clear()
             item = self._outbox.next()
@@ -501,8 +502,9 @@ class LiveSession:
                 if self._outbox.delivered:
                     await connection.close(NORMAL, "session ended")
                     return
-                if confirm_by is None:
-                    confirm_by = self._clock.now() + self._server.confirm_timeout
+                # From the end, or from this connection when it came after the end.
+                since = max(self.finished_at or 0.0, self._attached_at)
+                confirm_by = since + self._server.confirm_timeout
                 if self._clock.now() >= confirm_by:
                     log.info("session %s: end not confirmed, closing anyway", self.id)
                     await connection.close(NORMAL, "session ended")
@@ -704,6 +706,8 @@ class LiveSession:
                 await connection.close(GOING_AWAY, "server shutting down")
             else:
                 await connection.close(NORMAL, "session deleted")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(connection.wait_closed(), timeout=5.0)
         self.store.delete()
 
     async def flush_outbox(self) -> None:

@@ -13,7 +13,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from gladia_cli.server.app import create_app
+from gladia_cli.server.app import create_app, shut_down
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 
@@ -72,7 +72,7 @@ class LocalServer:
             return
         self._ready.set()
         self._loop.run_forever()
-        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.run_until_complete(shut_down(self._runner))
         _cancel_remaining(self._loop)
         self._loop.close()
 
@@ -112,6 +112,6 @@ def serve_forever(config: ServerConfig, on_ready: Callable[[str], None]) -> None
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         logging.getLogger("gladia.server").info("shutting down")
-        await runner.cleanup()
+        await shut_down(runner)
 
     asyncio.run(main())

@@ -71,6 +71,7 @@ class WebSocketConnection:
         self.close_request: tuple[int, str] | None = None
         self.answered_close = False
         self._wake = asyncio.Event()
+        self._ended = asyncio.Event()
 
     async def send_text(self, text: str) -> None:
         await self.ws.send_str(text)
@@ -83,6 +84,10 @@ class WebSocketConnection:
         if self.close_request is None:
             self.close_request = (code, reason)
         self._wake.set()
+
+    async def wait_closed(self) -> None:
+        """Until the reader task is done with this connection."""
+        await self._ended.wait()
 
     def drop(self) -> None:
         """End the TCP connection without a WebSocket close frame: what a network failure
@@ -172,6 +177,7 @@ async def live_socket(
             drop_timer.cancel()
         session.detach(conn, close_code)
         writer.cancel()
+        conn._ended.set()
         log.info(
             "session %s: connection closed (%s), %d bytes received on it",
             session.id,
