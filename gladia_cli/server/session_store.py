@@ -53,9 +53,12 @@ class SessionStore:
     def active(self) -> int:
         return sum(not s.finished.is_set() for s in self.by_id.values())
 
-    async def remove(self, session: LiveSession, *, shutting_down: bool = False) -> None:
+    def _forget(self, session: LiveSession) -> None:
         self.by_id.pop(session.id, None)
         self.by_token.pop(session.token, None)
+
+    async def remove(self, session: LiveSession, *, shutting_down: bool = False) -> None:
+        self._forget(session)
         await session.close(shutting_down=shutting_down)
 
     def sweep(self) -> None:
@@ -72,7 +75,8 @@ class SessionStore:
             if session.connection is not None and session.reconnectable:
                 continue  # still delivering its end: evicted on a later sweep
             log.info("session %s: evicted", session.id)
-            task = asyncio.get_running_loop().create_task(self.remove(session))
+            self._forget(session)  # gone for every request from now on
+            task = asyncio.get_running_loop().create_task(session.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
