@@ -141,11 +141,10 @@ class _Pump:
         try:
             for block in paced(source.blocks(frames), rate, self._job.pace):
                 data = codecs.encode(block, self._job.wire)
-                self._stream.send_audio(data, wait=not self._job.live_source)
+                if not self._stream.send_audio(data, wait=not self._job.live_source):
+                    break  # stopped: the saved audio stays exactly what was sent
                 if self._saver is not None:
                     self._saver.write(data)
-                if self._stream.stop_requested:
-                    break
             else:
                 self.exhausted = True
         except GladiaError as exc:
@@ -216,6 +215,8 @@ def _stream(
     def first_signal() -> None:
         notices.info("stopping: waiting for the final transcripts (Ctrl-C again to abort)")
         job.source.stop()
+        # At once, even during an outage: stop_recording goes after what is queued.
+        stream.stop()
 
     end: StreamEnd | None = None
     try:

@@ -125,10 +125,10 @@ class LiveStream:
             self._threads.append(thread)
             thread.start()
 
-    def send_audio(self, data: bytes, *, wait: bool = False) -> None:
-        """Queue audio for the server (kept until acknowledged). With `wait`, first wait
-        while a few seconds of audio are still unsent (a file source can wait; a
-        microphone cannot, and never waits)."""
+    def send_audio(self, data: bytes, *, wait: bool = False) -> bool:
+        """Queue audio for the server (kept until acknowledged); False once stopped (the
+        audio is not taken). With `wait`, first wait while a few seconds of audio are still
+        unsent (a file source can wait; a microphone cannot, and never waits)."""
         with self._lock:
             if wait:
                 while (
@@ -137,10 +137,11 @@ class LiveStream:
                     and not self.core.stop_requested
                 ):
                     self._lock.wait(0.5)
-            self.core.audio(data)
+            taken = self.core.audio(data)
             notices = self._take_notices()
             self._lock.notify_all()
         self._emit(notices)
+        return taken
 
     def stop(self) -> None:
         """Send `stop_recording` after everything queued (now, or after the next reconnect)."""
