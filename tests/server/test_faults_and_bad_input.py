@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 import requests
 
@@ -31,9 +32,16 @@ def _finals(client: RawClient) -> list[str]:
     ]
 
 
-def _resume(url: str, audio: bytes, acked: int) -> RawClient:
-    """Reconnect, re-send from the last acknowledged byte, stop, read to the end."""
+def _resume(url: str, audio: bytes, acked: int, *, hint: bool = True) -> RawClient:
+    """Reconnect, re-send from the last acknowledged byte, stop, read to the end.
+
+    The audio starts and ends in digital silence, where content cannot tell a re-send from
+    new audio when acks were lost with the connection: so, like our CLI, the client says
+    where it resumes (a `gladia-resume:` ping) unless `hint` is False.
+    """
     client = RawClient(url)
+    if hint:
+        client.ws.ping(f"gladia-resume:{acked}")
     client.send_audio(audio[acked:])
     client.stop()
     client.read_until_closed()
@@ -127,6 +135,7 @@ def test_faults_apply_to_the_first_connections_only() -> None:
         acked = 0
         for _ in range(2):
             client = RawClient(created["url"])
+            client.ws.ping(f"gladia-resume:{acked}")
             client.send_audio(AUDIO[acked:])
             client.read_until_closed()
             assert client.received.close_code is None
@@ -268,3 +277,17 @@ def test_a_new_connection_supersedes_the_old_one() -> None:
         second.read_until_closed()
         assert second.received.close_code == 1000
         assert stored_audio(server.url, created["id"]) == AUDIO
+
+
+def test_content_alone_places_a_resume_over_audio_that_does_not_repeat() -> None:
+    """No hint: the re-sent bytes decide, whichever acks were lost with the connection."""
+    noise = np.random.default_rng(3).integers(-3000, 3000, 64_000, dtype=np.int16).tobytes()
+    for drop_after in (20_000, 40_000, 60_000):
+        with local_server(faults=Faults(drop_after_bytes=drop_after)) as server:
+            created = create_session(server.url)
+            first = RawClient(created["url"])
+            first.send_audio(noise)
+            first.read_until_closed()
+            second = _resume(created["url"], noise, _last_ack(first), hint=False)
+            assert second.received.close_code == 1000
+            assert stored_audio(server.url, created["id"]) == noise
