@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, SUPERSEDED
+from gladia_cli.protocol.closing import GOING_AWAY, INTERNAL_ERROR, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, iso_timestamp
 from gladia_cli.server import addons
 from gladia_cli.server.audio_store import AudioStore, find_wav_data
@@ -56,6 +56,10 @@ STOPPED_CHUNK = "Recording is stopped, audio chunk ignored"
 # Messages kept for `result.messages` (partials and acknowledgments are never kept); the
 # closing messages are kept past it. A flood of client errors cannot grow a session.
 MAX_RESULT_MESSAGES = 50_000
+# Messages waiting to be written before the session stops reading its client: a client
+# that sends without reading would otherwise make the server queue acknowledgments (each
+# bigger than a tiny chunk) without end. Reading resumes below half of it.
+MAX_BACKLOG = 2000
 
 
 class Connection(Protocol):
@@ -130,6 +134,8 @@ class LiveSession:
         self.connections = 0
         self._outbox = Outbox()
         self._outbox_changed = asyncio.Event()
+        self.room = asyncio.Event()  # set while the outbox backlog allows reading more
+        self.room.set()
         self._delayed_acks: deque[tuple[float, Connection, Outgoing]] = deque()
         self._ack_releaser: asyncio.Task[None] | None = None
         self.messages: list[str] = []  # what was sent, for `result.messages`
@@ -446,7 +452,15 @@ class LiveSession:
             self.status = "processing"
         self._outbox_changed.set()
 
+    def backlogged(self, connection: Connection) -> bool:
+        """Whether `connection`'s reader should wait for the outbox to drain."""
+        if connection is not self.connection or self._outbox.backlog < MAX_BACKLOG:
+            return False
+        self.room.clear()
+        return True
+
     def _lost(self) -> None:
+        self.room.set()
         self._outbox.connection_lost()
         self.ingest.connection_lost()
         self._delayed_acks.clear()
@@ -491,12 +505,17 @@ class LiveSession:
                     self._outbox.written(item)
                     if item.ack_end is not None:
                         self.ingest.acknowledged(item.ack_end)
+                    if self._outbox.backlog < MAX_BACKLOG // 2:
+                        self.room.set()
                     continue
                 payload = self._outbox.ping()
                 if payload is not None:
                     await connection.ping(payload)
                     continue
             except (ConnectionError, RuntimeError):
+                # The connection is broken: wake its reader (it may be waiting for room)
+                # so that it notices and the session lets the connection go.
+                await connection.close(INTERNAL_ERROR, "write failed")
                 return
             if self.finished.is_set():
                 if self._outbox.delivered:

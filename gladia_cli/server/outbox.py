@@ -120,6 +120,11 @@ class Outbox:
         self._unconfirmed.clear()
 
     @property
+    def backlog(self) -> int:
+        """Messages waiting to be written."""
+        return len(self._pending)
+
+    @property
     def idle(self) -> bool:
         """Nothing left to write."""
         return not self._pending

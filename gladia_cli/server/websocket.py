@@ -96,6 +96,13 @@ class WebSocketConnection:
         if self._transport is not None:
             self._transport.close()
 
+    async def wait_for(self, event: asyncio.Event) -> None:
+        """Until `event` is set or a close was asked for."""
+        waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._wake.wait())}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+
     async def next_message(self) -> WSMessage | None:
         """The next client message, or None when a close was asked for meanwhile."""
         receive = asyncio.ensure_future(self.ws.receive())
@@ -149,6 +156,9 @@ async def live_socket(
                 await ws.close(code=code, message=reason.encode()[:123])
                 conn.answered_close = ws.close_code not in (None, ABNORMAL)
                 break
+            if session.backlogged(conn):
+                await conn.wait_for(session.room)  # TCP back-pressure on the client
+                continue
             msg = await conn.next_message()
             if msg is None:
                 continue
