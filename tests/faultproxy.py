@@ -9,9 +9,9 @@ proxy too. Each connection is classified by its request line: `POST /v2/live` (i
 Faults, all seeded (`Plan.seed`), bounded in count, and only within `Plan.deadline`
 seconds of the start:
 
-- cuts of WebSocket connections after a random number of client→server bytes (mid-frame),
-  as an RST (SO_LINGER 0) or a FIN, never a close frame; the connection after a cut can be
-  cut early, during its re-send (`cut_after_resend`);
+- cuts of WebSocket connections a few milliseconds after a random number of client→server
+  bytes (mid-frame), as an RST (SO_LINGER 0) or a FIN, never a close frame; the connection
+  after a cut can be cut early, during its re-send (`cut_after_resend`);
 - a stall (nothing forwarded for S seconds, the connection kept), a black hole (nothing
   forwarded, never closed), throttling;
 - acknowledgments lost: the server→client frames are parsed (they are unmasked), N
@@ -49,6 +49,9 @@ class Plan:
     cuts: int = 0  # WebSocket connections cut, in all
     cut_after: tuple[int, int] = (100_000, 400_000)  # client→server bytes before a cut
     cut_after_resend: tuple[int, int] | None = None  # the same, for a connection after a cut
+    # Seconds forwarding goes on once the byte threshold is passed: a cut falls at a random
+    # moment, not always before the server could answer (loopback moves megabytes per ms).
+    cut_delay: tuple[float, float] = (0.002, 0.02)
     cut_style: str = "mixed"  # rst, fin, or mixed (seeded)
     stall_after: int | None = None  # client→server bytes on the first WebSocket, then…
     stall_seconds: float = 0.0  # …nothing forwarded for this long
@@ -295,6 +298,8 @@ class _Link:
         await asyncio.gather(up, down, return_exceptions=True)
 
     def cut(self, *, counted: bool = True) -> None:
+        if self.done.is_set():
+            return  # the connection ended meanwhile
         rst = self.proxy._cut_rst()
         for writer in (self.client_w, self.server_w):
             if rst:
@@ -329,10 +334,9 @@ class _Link:
                     self.flowing.clear()  # never set again: nothing forwarded, nothing closed
                     await asyncio.Event().wait()
                 if self.cut_at is not None and self.sent > self.cut_at:
-                    self.server_w.write(data[: max(0, self.cut_at - before)])
-                    await self.server_w.drain()
-                    self.cut()
-                    return
+                    self.cut_at = None
+                    delay = self.proxy._rng.uniform(*self.plan.cut_delay)
+                    asyncio.get_running_loop().call_later(delay, self.cut)
                 if self.done.is_set() or self.server_w.is_closing():
                     break
                 self.server_w.write(data)

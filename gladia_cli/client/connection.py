@@ -98,29 +98,49 @@ class WebSocketClientConnection:
             return True  # decrypted bytes wait inside the TLS layer, invisible to select
         try:
             readable, _, _ = select.select([sock], [], [], timeout)
-        except (OSError, ValueError) as exc:  # closed under us by abort()
-            raise ConnectionLost(type(exc).__name__) from None
+        except (OSError, ValueError):  # closed under us by abort()
+            raise ConnectionLost("connection closed") from None
         return bool(readable)
 
     def receive(self, timeout: float) -> Frame | None:
         if not self._readable(timeout):
             return None
         try:
-            opcode, data = self._ws.recv_data(control_frame=True)
+            frame = self._ws.recv_frame()  # type: ignore[no-untyped-call]
         except websocket.WebSocketTimeoutException:
             return None
         except (websocket.WebSocketException, OSError, AttributeError) as exc:
             # AttributeError: websocket-client's socket is None once aborted from another thread.
-            reason = "connection closed without a close frame"
-            if not isinstance(exc, websocket.WebSocketConnectionClosedException):
-                reason = type(exc).__name__
-            raise ConnectionLost(reason) from None
-        if opcode == websocket.ABNF.OPCODE_TEXT:
-            return TextFrame(data.decode("utf-8", errors="replace"))
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else NO_STATUS
+            raise ConnectionLost(_lost_reason(exc)) from None
+        abnf = websocket.ABNF
+        if frame.opcode in (abnf.OPCODE_TEXT, abnf.OPCODE_BINARY, abnf.OPCODE_CONT):
+            # A message may come in fragments: reassembled as websocket-client does.
+            try:
+                self._ws.cont_frame.validate(frame)
+                self._ws.cont_frame.add(frame)
+                if not self._ws.cont_frame.is_fire(frame):
+                    return Activity()
+                opcode, whole = self._ws.cont_frame.extract(frame)
+            except websocket.WebSocketException as exc:
+                raise ConnectionLost(_lost_reason(exc)) from None
+            data = whole.data
+            if opcode == abnf.OPCODE_TEXT:
+                if isinstance(data, str):
+                    return TextFrame(data)
+                return TextFrame(data.decode("utf-8", errors="replace"))
+            return Activity()
+        if frame.opcode == abnf.OPCODE_CLOSE:
+            data = frame.data
+            # Our reply, and a pong below, may fail when the server is already gone: the
+            # close frame we hold still says why (websocket-client's recv would hide it).
+            with contextlib.suppress(*_SEND_ERRORS):
+                self._ws.send_close()
             self.abort()
+            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else NO_STATUS
             return CloseFrame(code, data[2:].decode("utf-8", errors="replace"))
+        if frame.opcode == abnf.OPCODE_PING:
+            with contextlib.suppress(*_SEND_ERRORS):
+                self._ws.pong(frame.data)
         return Activity()
 
     def ping(self, payload: bytes = b"") -> None:
@@ -149,6 +169,16 @@ class WebSocketClientConnection:
             self._ws.shutdown()  # type: ignore[no-untyped-call]
         except (websocket.WebSocketException, OSError, AttributeError):
             pass
+
+
+def _lost_reason(exc: BaseException) -> str:
+    if isinstance(exc, websocket.WebSocketConnectionClosedException):
+        return "connection closed without a close frame"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, OSError | AttributeError):
+        return "connection closed"
+    return type(exc).__name__
 
 
 class WebSocketClientConnector:

@@ -220,13 +220,13 @@ def _stream(
 
     end: StreamEnd | None = None
     try:
+        stream.open()
+        signals.on_first = first_signal  # from here on, the first signal stops gracefully
         notices.info(
             f"streaming {job.source.description} ({job.wire.sample_rate} Hz, "
             f"{job.wire.channels} channel{'s' if job.wire.channels > 1 else ''}), "
             f"session {created.id}"
         )
-        stream.open()
-        signals.on_first = first_signal
         renderer.start(created.id)
         if progress is not None:
             progress.start()

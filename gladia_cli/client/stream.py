@@ -121,7 +121,9 @@ class LiveStream:
             assert self._end.error is not None
             raise self._end.error
         for name, target in (("receiver", self._receive_loop), ("sender", self._send_loop)):
-            thread = threading.Thread(target=target, name=f"gladia-{name}", daemon=True)
+            thread = threading.Thread(
+                target=self._guarded, args=(target,), name=f"gladia-{name}", daemon=True
+            )
             self._threads.append(thread)
             thread.start()
 
@@ -209,6 +211,21 @@ class LiveStream:
             conn.send_text(frame.text)
         elif isinstance(frame, PingFrame):
             conn.ping(frame.payload)
+
+    def _guarded(self, loop: Callable[[], None]) -> None:
+        """A thread's loop; a bug in it ends the stream with an error instead of a hang."""
+        try:
+            loop()
+        except Exception as exc:
+            self._closing.set()
+            with self._lock:
+                conn, self._conn = self._conn, None
+                self.core.abandon()
+            if conn is not None:
+                conn.abort()
+            failure = GladiaError(f"unexpected {type(exc).__name__} in the stream: {exc}")
+            failure.__cause__ = exc
+            self._finish(Finish(failure))
 
     def _send_loop(self) -> None:
         while True:

@@ -161,7 +161,8 @@ def test_five_cuts(server: str, audio_files: dict[str, Path], fmt: str) -> None:
 def test_many_cuts_at_full_speed(
     server: str, audio_files: dict[str, Path], cuts: int, seed: int, fmt: str
 ) -> None:
-    plan = Plan(seed=seed, cuts=cuts, cut_after=(60_000, 2 * 7_680_000 // cuts))
+    # Throttled to 2 MB/s (4 s for the file) so that the cuts spread over the whole stream.
+    plan = Plan(seed=seed, cuts=cuts, cut_after=(40_000, 7_680_000 // cuts), throttle=2_000_000)
     faulted = through_proxy(server, plan, audio_files["long"], fmt)
     assert_complete(server, faulted, audio_files["long"], fmt, LONG)
     assert len(faulted.stats.cuts) == cuts
@@ -316,7 +317,7 @@ def _start_through(proxy: FaultProxy, path: Path, *args: str) -> subprocess.Pope
             **os.environ,
             "GLADIA_API_KEY": KEY,
             "GLADIA_API_URL": proxy.url,
-            "GLADIA_CONFIG": "/nonexistent",
+            "GLADIA_CONFIG": "/nonexistent/config.toml",
         },
     )
 
