@@ -7,8 +7,10 @@ named by `GLADIA_CONFIG`) > defaults. `--local` overrides the URL with the embed
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,10 +43,11 @@ def config_path(environ: Mapping[str, str]) -> Path:
     return Path(base).expanduser() / "gladia" / "config.toml"
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _read_config(path: Path, warn: Callable[[str], None]) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
+            mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
     except FileNotFoundError:
         return {}
     except (OSError, tomllib.TOMLDecodeError) as exc:
@@ -58,6 +61,11 @@ def _read_config(path: Path) -> dict[str, Any]:
             f"unknown key(s) in {path}: {', '.join(sorted(unknown))}",
             hint="the config file may hold api_key, api_url and region",
         )
+    if data.get("api_key") and mode & 0o077:
+        warn(
+            f"{path} holds an API key and other users can read it (mode {mode:04o}); "
+            f"fix it with: chmod 600 {path}"
+        )
     return data
 
 
@@ -69,8 +77,9 @@ def resolve(
     local: bool = False,
     local_engine: str = "sphinx",
     environ: Mapping[str, str],
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
-    file = _read_config(config_path(environ))
+    file = _read_config(config_path(environ), warn or (lambda _: None))
 
     def pick(flag: str | None, env: str, key: str) -> str | None:
         value = flag or environ.get(env) or file.get(key)

@@ -40,8 +40,10 @@ def live_command(
 ) -> int:
     """Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts."""
     from gladia_cli.audio.mic_source import open_mic_source
-    from gladia_cli.cli import streaming
+    from gladia_cli.cli import preflight, streaming
 
+    preflight.check_outputs([], opts.output, opts.save_audio)
+    preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=False)
     base = streaming.load_config_body(opts)
     mic = open_mic_source(
         source,

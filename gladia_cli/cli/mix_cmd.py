@@ -34,9 +34,11 @@ def mix_command(
     """Interleave several sources into one session, one channel each."""
     from gladia_cli.audio.mix_source import open_mix_source
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import streaming
+    from gladia_cli.cli import preflight, streaming
     from gladia_cli.safe_text import plain
 
+    preflight.check_outputs(sources, opts.output, opts.save_audio)
+    preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin="-" in sources)
     speed = parse_pace(pace)
     base = streaming.load_config_body(opts)
     opened = open_mix_source(

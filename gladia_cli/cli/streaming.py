@@ -25,6 +25,10 @@ ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
 ENGINES = ("sphinx", "scripted")
 
 
+def writes_stdout(opts: StreamOptions) -> bool:
+    return opts.output is None or str(opts.output) == "-"
+
+
 def settings_from(opts: StreamOptions) -> Settings:
     if opts.local_engine not in ENGINES:
         raise UsageError(
@@ -38,7 +42,15 @@ def settings_from(opts: StreamOptions) -> Settings:
         local=opts.local,
         local_engine=opts.local_engine,
         environ=os.environ,
+        warn=warn_on_stderr,
     )
+
+
+def warn_on_stderr(text: str) -> None:
+    from gladia_cli.safe_text import plain
+
+    if sys.stderr is not None:
+        sys.stderr.write(f"gladia: warning: {plain(text)}\n")
 
 
 def load_config_body(opts: StreamOptions) -> dict[str, Any]:

@@ -307,6 +307,9 @@ class ClientSession:
         if code == NORMAL:
             return self._finish(self._end_check(), by_server_before_stop=not self.stop_requested)
         if code is not None and not is_retryable(code):
+            if self._went_away:  # the session went with the server that shut down
+                self._last_failure = f"then {code}{detail}"
+                return self._give_up()
             return self._finish(
                 NetworkError(
                     f"the server closed the session ({code}{detail})",
@@ -335,6 +338,8 @@ class ClientSession:
         reason = plain(reason)
         self._last_failure = reason
         if not retryable:
+            if self._went_away:
+                return self._give_up()
             return self._finish(NetworkError(reason, hint="the session may have expired"))
         self._attempt += 1
         if self._attempt > self._attempt_limit:

@@ -369,3 +369,13 @@ def test_a_misplaced_resume_fails_the_session() -> None:
     action = session.closed(1000, "done", 1.0)
     assert isinstance(action, Finish) and action.error is not None
     assert "placed re-sent audio at byte 9600 instead of 6400" in action.error.message
+
+
+def test_after_going_away_a_refused_session_is_still_said_to_have_gone_away() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    assert isinstance(session.closed(1001, "server shutting down", 1.0), Reconnect)
+    _connect(session, 1.1)
+    action = session.closed(4401, "invalid or expired token", 1.2)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "went away" in action.error.message and "4401" in action.error.message
