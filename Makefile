@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python benchmarks/client_stream.py
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/interleave.py
+	$(BIN)/python benchmarks/faults.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

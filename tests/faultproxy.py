@@ -190,7 +190,12 @@ class FaultProxy:
     def _active(self) -> bool:
         return time.monotonic() - self._started < self.plan.deadline
 
-    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        # Cancelled at shutdown: end quietly (asyncio would log the cancellation).
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._proxy(client_r, client_w)
+
+    async def _proxy(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
         self._writers.add(client_w)
         try:
             if time.monotonic() < self._refuse_until:
@@ -330,6 +335,7 @@ class _Link:
                 self.sent += len(data)
                 if self.hole_at is not None and self.sent > self.hole_at:
                     self.proxy.stats.black_holes += 1
+                    self.proxy._pending_recovery = time.monotonic()
                     self.server_w.write(data[: max(0, self.hole_at - before)])
                     self.flowing.clear()  # never set again: nothing forwarded, nothing closed
                     await asyncio.Event().wait()
