@@ -203,3 +203,24 @@ def test_a_silent_client_does_not_hold_up_a_shutdown() -> None:
         client.read(2)  # then it neither sends nor reads: it will never answer the close
         assert _stop_timed(server) < 4  # the 2 s close timeout, not aiohttp's 10 s
     client.ws.abort()
+
+
+def test_a_superseded_connection_that_still_delivers_frames_is_not_heard() -> None:
+    with clocked_server() as (server, _):
+        created = create_session(server.url)
+        stale = RawClient(created["url"])
+        stale.send_audio(AUDIO[:6400])
+        stale.read(2)
+        fresh = RawClient(created["url"])
+        fresh.ws.ping("gladia-resume:6400")
+        # The pong comes from the reader loop, after the session took the new connection.
+        assert fresh.ws.recv_data(control_frame=True)[0] == websocket.ABNF.OPCODE_PONG
+        stale.ws.send_bytes(b"\x55" * 3200)  # late frames of the old connection...
+        stale.stop()  # ...and its stop: neither is the client's word any more
+        fresh.send_audio(AUDIO[6400:])
+        fresh.stop()
+        fresh.read_until_closed()
+        assert fresh.received.close_code == 1000
+        assert stored_audio(server.url, created["id"]) == AUDIO
+        assert fresh.received.of_type("audio_chunk")[0]["data"]["byte_range"][0] == 6400
+        stale.ws.abort()
