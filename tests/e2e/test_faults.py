@@ -363,3 +363,35 @@ def test_ctrl_c_during_an_outage_stops_at_the_next_connection(
     stored = stored_audio(server, _session_id(run))
     assert 200_000 < len(stored) < len(LONG.tobytes())
     assert stored == LONG.tobytes()[: len(stored)]  # a prefix: nothing lost, nothing twice
+
+
+# --- every other format --------------------------------------------------------------------
+
+
+def _cues(fmt: str, text: str) -> list[str]:
+    blocks = [b for b in text.strip().split("\n\n") if b and b != "WEBVTT"]
+    return sorted(b.split("\n", 1)[1] if fmt == "srt" else b for b in blocks)
+
+
+def _table_rows(text: str) -> list[str]:
+    return sorted(line for line in text.splitlines() if "│" in line)
+
+
+@pytest.mark.parametrize("fmt", ["srt", "vtt", "json", "table"])
+def test_every_format_holds_every_final_once(
+    server: str, audio_files: dict[str, Path], fmt: str
+) -> None:
+    path = audio_files["short"]
+    plan = Plan(seed=4, cuts=3, cut_after=(150_000, 400_000), drop_finals=2)
+    faulted = through_proxy(server, plan, path, fmt)
+    assert faulted.run.code == 0, faulted.run.stderr
+    assert len(faulted.stats.cuts) == 3 and faulted.stats.finals_dropped == 2
+    want, got = reference(server, path, fmt).stdout, faulted.run.stdout
+    if fmt in ("srt", "vtt"):
+        assert _cues(fmt, got) == _cues(fmt, want) and len(_cues(fmt, got)) > 30
+    elif fmt == "json":
+        utterances = json.loads(got)["result"]["transcription"]["utterances"]
+        assert utterances == json.loads(want)["result"]["transcription"]["utterances"]
+    else:
+        assert _table_rows(got) == _table_rows(want) and len(_table_rows(got)) > 30
+    assert stored_audio(server, faulted.session_id) == SHORT.tobytes()
