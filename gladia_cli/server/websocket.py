@@ -41,7 +41,9 @@ from gladia_cli.server.live_session import LiveSession
 log = logging.getLogger("gladia.server")
 
 FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
-# aiohttp refuses a frame over this before reading it (memory); see live_socket.
+# Frames up to this size are read whole and refused with 1009 (Gladia's limit is 1 MiB);
+# aiohttp refuses a bigger one before reading it, and then closes the socket while the
+# client is still sending, so that client may see a reset instead of the 1009.
 HARD_FRAME_LIMIT = 64 * MAX_FRAME_BYTES
 # Messages on one connection that each earned an `error` before it is closed with 4400.
 ERROR_FLOOD_LIMIT = 100
@@ -120,9 +122,8 @@ class WebSocketConnection:
 async def live_socket(
     request: web.Request, session: LiveSession | None, clock: Clock
 ) -> web.WebSocketResponse:
-    # aiohttp's own limit only guards memory: it rejects a frame before reading it, and the
-    # reset that follows can swallow the close frame. Gladia's 1 MiB is checked below, on
-    # a frame read whole, so the client reliably gets its 1009.
+    # Gladia's 1 MiB is checked below, on a frame read whole, so the client reliably gets
+    # its 1009 (see HARD_FRAME_LIMIT).
     ws = web.WebSocketResponse(
         max_msg_size=HARD_FRAME_LIMIT, compress=False, autoping=False, timeout=CLOSE_TIMEOUT
     )
