@@ -189,10 +189,16 @@ async def live_socket(
         session.detach(conn, close_code)
         writer.cancel()
         conn._ended.set()
+        if close_code is not None:
+            how = f"client closed with {close_code}"
+        elif conn.close_request is not None and not conn.dropped:
+            how = f"server closed with {conn.close_request[0]}"
+        else:
+            how = "dropped"
         log.info(
             "session %s: connection closed (%s), %d bytes received on it",
             session.id,
-            "dropped" if close_code is None else f"code {close_code}",
+            how,
             conn.received,
         )
     return ws

@@ -224,3 +224,24 @@ def test_a_superseded_connection_that_still_delivers_frames_is_not_heard() -> No
         assert stored_audio(server.url, created["id"]) == AUDIO
         assert fresh.received.of_type("audio_chunk")[0]["data"]["byte_range"][0] == 6400
         stale.ws.abort()
+
+
+def test_python_websockets_confirms_delivery_too() -> None:
+    """The official SDK's library answers pings as it reads: on a clock that never lets the
+    confirmation time out, the 1000 close can only come from its pong."""
+    from websockets.exceptions import ConnectionClosedOK
+    from websockets.sync.client import connect
+
+    with clocked_server() as (server, _):
+        created = create_session(server.url)
+        types = []
+        with connect(created["url"], open_timeout=5, close_timeout=2) as ws:
+            for start in range(0, len(AUDIO), 3200):
+                ws.send(AUDIO[start : start + 3200])
+            ws.send(json.dumps({"type": "stop_recording"}))
+            try:
+                while True:
+                    types.append(json.loads(ws.recv(timeout=10))["type"])
+            except ConnectionClosedOK as closed:
+                assert closed.rcvd is not None and closed.rcvd.code == 1000
+        assert "post_final_transcript" in types
