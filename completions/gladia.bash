@@ -20,59 +20,64 @@ _gladia_node() {
             ;;
         "file")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config --debug --encoding --endpointing
-                --events -f --format -h --help -l --label --language --local --local-engine
-                --local-model --max-utterance --metadata --model --multichannel --ner --no-partials
-                -o --output --pace --partials -q --quiet --raw --raw-channels --raw-rate --region
-                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
-                --summarize --translate --translation-model --vocabulary"
+                --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
+                --endpointing --events -f --format -h --help -l --label --language --local
+                --local-engine --local-model --max-utterance --metadata --model --multichannel
+                --ner --no-partials -o --output --pace --partials -q --quiet --raw --raw-channels
+                --raw-rate --region --resend-buffer --sample-rate --save-audio --sentiment
+                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
-                --encoding --endpointing --events -f --format -l --label --language --local-engine
-                --local-model --max-utterance --metadata --model -o --output --pace --raw
-                --raw-channels --raw-rate --region --sample-rate --save-audio --speech-threshold
-                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --dead-after --encoding --endpointing --events -f --format -l --label --language
+                --local-engine --local-model --max-utterance --metadata --model -o --output --pace
+                --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate --save-audio
+                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
             arguments="PATH"
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
-                --channels --chapters --chunk-ms --code-switching --config --debug --device-rate
-                --encoding --endpointing --events -f --format -h --help -l --label --language
-                --local --local-engine --local-model --max-utterance --metadata --model --ner
-                --no-partials -o --output --partials -q --quiet --region --sample-rate --save-audio
-                --sentiment --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
+                --device-rate --encoding --endpointing --events -f --format -h --help -l --label
+                --language --local --local-engine --local-model --max-utterance --metadata --model
+                --ner --no-partials -o --output --partials -q --quiet --region --resend-buffer
+                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
+                --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
-                --config --device-rate --encoding --endpointing --events -f --format -l --label
-                --language --local-engine --local-model --max-utterance --metadata --model -o
-                --output --region --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --config --dead-after --device-rate --encoding --endpointing --events -f --format
+                -l --label --language --local-engine --local-model --max-utterance --metadata
+                --model -o --output --region --resend-buffer --sample-rate --save-audio
+                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
             arguments="SOURCE"
             ;;
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config --debug --encoding --endpointing
-                --events -f --format -h --help -l --label --language --local --local-engine
-                --local-model --max-utterance --metadata --model --ner --no-partials -o --output
-                --pace --partials -q --quiet --region --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
-            value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
-                --encoding --endpointing --events -f --format -l --label --language --local-engine
-                --local-model --max-utterance --metadata --model -o --output --pace --region
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
+                --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
+                --endpointing --events -f --format -h --help -l --label --language --local
+                --local-engine --local-model --max-utterance --metadata --model --ner --no-partials
+                -o --output --pace --partials -q --quiet --region --resend-buffer --sample-rate
+                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
                 --translate --translation-model --vocabulary"
+            value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
+                --dead-after --encoding --endpointing --events -f --format -l --label --language
+                --local-engine --local-model --max-utterance --metadata --model -o --output --pace
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE..."
             ;;
         "serve")
-            options="--ack-delay --api-key --close-after-bytes --close-code --debug --decoders
-                --drop-after-bytes --drop-after-seconds --engine --fail-init
-                --fail-recognition-after --fault-connections -h --help --host --idle-timeout
-                --log-level --max-duration --max-sessions --model --port --script --slow-finish
-                --strict --withhold-acks --workers"
-            value_options="--ack-delay --api-key --close-after-bytes --close-code --decoders
-                --drop-after-bytes --drop-after-seconds --engine --fail-init
-                --fail-recognition-after --fault-connections --host --idle-timeout --log-level
-                --max-duration --max-sessions --model --port --script --slow-finish --workers"
+            options="--ack-delay --allow-host --allow-link-local-callbacks --api-key
+                --close-after-bytes --close-code --debug --decoders --drop-after-bytes
+                --drop-after-seconds --engine --fail-init --fail-recognition-after
+                --fault-connections -h --help --host --idle-timeout --linger --log-level
+                --max-duration --max-sessions --max-stored-sessions --model --port --script
+                --session-ttl --slow-finish --strict --withhold-acks --workers"
+            value_options="--ack-delay --allow-host --api-key --close-after-bytes --close-code
+                --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init
+                --fail-recognition-after --fault-connections --host --idle-timeout --linger
+                --log-level --max-duration --max-sessions --max-stored-sessions --model --port
+                --script --session-ttl --slow-finish --workers"
             ;;
         "sessions")
             commands="delete get list"

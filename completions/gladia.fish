@@ -21,27 +21,30 @@ function __gladia_value_options
     switch $argv[1]
         case 'file'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
-                --encoding --endpointing --events -f --format -l --label --language --local-engine \
-                --local-model --max-utterance --metadata --model -o --output --pace --raw \
-                --raw-channels --raw-rate --region --sample-rate --save-audio --speech-threshold \
-                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary
+                --dead-after --encoding --endpointing --events -f --format -l --label --language \
+                --local-engine --local-model --max-utterance --metadata --model -o --output --pace \
+                --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate \
+                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate \
+                --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
-                --config --device-rate --encoding --endpointing --events -f --format -l --label \
-                --language --local-engine --local-model --max-utterance --metadata --model -o \
-                --output --region --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --config --dead-after --device-rate --encoding --endpointing --events -f --format \
+                -l --label --language --local-engine --local-model --max-utterance --metadata \
+                --model -o --output --region --resend-buffer --sample-rate --save-audio \
+                --speech-threshold --spelling --stop-timeout --summarize --translate \
+                --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
-                --encoding --endpointing --events -f --format -l --label --language --local-engine \
-                --local-model --max-utterance --metadata --model -o --output --pace --region \
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --dead-after --encoding --endpointing --events -f --format -l --label --language \
+                --local-engine --local-model --max-utterance --metadata --model -o --output --pace \
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'serve'
-            printf '%s\n' --ack-delay --api-key --close-after-bytes --close-code --decoders \
-                --drop-after-bytes --drop-after-seconds --engine --fail-init \
-                --fail-recognition-after --fault-connections --host --idle-timeout --log-level \
-                --max-duration --max-sessions --model --port --script --slow-finish --workers
+            printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
+                --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init \
+                --fail-recognition-after --fault-connections --host --idle-timeout --linger \
+                --log-level --max-duration --max-sessions --max-stored-sessions --model --port \
+                --script --session-ttl --slow-finish --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url
         case 'sessions get'
@@ -124,6 +127,7 @@ complete -c gladia -n "__gladia_at 'file'" -l chapters -d 'Chapters at the end.'
 complete -c gladia -n "__gladia_at 'file'" -l chunk-ms -x -d 'Audio per WebSocket frame, in ms.'
 complete -c gladia -n "__gladia_at 'file'" -l code-switching -d 'Detect the language of every utterance.'
 complete -c gladia -n "__gladia_at 'file'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
+complete -c gladia -n "__gladia_at 'file'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'file'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'file'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'file'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
@@ -148,6 +152,7 @@ complete -c gladia -n "__gladia_at 'file'" -l raw -x -a 's16le s24le s32le f32le
 complete -c gladia -n "__gladia_at 'file'" -l raw-channels -x -d 'Channel count of --raw input.'
 complete -c gladia -n "__gladia_at 'file'" -l raw-rate -x -d 'Sample rate of --raw input, in Hz.'
 complete -c gladia -n "__gladia_at 'file'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
+complete -c gladia -n "__gladia_at 'file'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'file'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'file'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'file'" -l sentiment -d 'Sentiment analysis.'
@@ -172,6 +177,7 @@ complete -c gladia -n "__gladia_at 'live'" -l chapters -d 'Chapters at the end.'
 complete -c gladia -n "__gladia_at 'live'" -l chunk-ms -x -d 'Audio per WebSocket frame, in ms.'
 complete -c gladia -n "__gladia_at 'live'" -l code-switching -d 'Detect the language of every utterance.'
 complete -c gladia -n "__gladia_at 'live'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
+complete -c gladia -n "__gladia_at 'live'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'live'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'live'" -l device-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to record at (default: the device\'s own); resampled when the API does not take it.'
 complete -c gladia -n "__gladia_at 'live'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
@@ -192,6 +198,7 @@ complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to thi
 complete -c gladia -n "__gladia_at 'live'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'live'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'live'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
+complete -c gladia -n "__gladia_at 'live'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'live'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'live'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'live'" -l sentiment -d 'Sentiment analysis.'
@@ -215,6 +222,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l chapters -d 'Chapters at the end.'
 complete -c gladia -n "__gladia_at 'mix'" -l chunk-ms -x -d 'Audio per WebSocket frame, in ms.'
 complete -c gladia -n "__gladia_at 'mix'" -l code-switching -d 'Detect the language of every utterance.'
 complete -c gladia -n "__gladia_at 'mix'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
+complete -c gladia -n "__gladia_at 'mix'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'mix'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'mix'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'mix'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
@@ -235,6 +243,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l pace -x -a 'realtime max 2x' -d 're
 complete -c gladia -n "__gladia_at 'mix'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'mix'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'mix'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
+complete -c gladia -n "__gladia_at 'mix'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'mix'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'mix'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'mix'" -l sentiment -d 'Sentiment analysis.'
@@ -249,6 +258,8 @@ complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
 
 # gladia serve
 complete -c gladia -n "__gladia_at 'serve'" -l ack-delay -x -d 'Seconds to hold back each acknowledgment.'
+complete -c gladia -n "__gladia_at 'serve'" -l allow-host -x -d 'Accept this name in Host/Origin headers besides loopback (repeatable; * any).'
+complete -c gladia -n "__gladia_at 'serve'" -l allow-link-local-callbacks -d 'Allow callback URLs on link-local and cloud metadata addresses.'
 complete -c gladia -n "__gladia_at 'serve'" -l api-key -x -d 'Only accept this key (any non-empty key otherwise).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-after-bytes -x -d '…once it received this many audio bytes (0: at once).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-code -x -d 'Close a connection with this code…'
@@ -263,12 +274,15 @@ complete -c gladia -n "__gladia_at 'serve'" -l fault-connections -x -d 'How many
 complete -c gladia -n "__gladia_at 'serve'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'serve'" -l host -x -d 'Address to bind; other than loopback needs --api-key.'
 complete -c gladia -n "__gladia_at 'serve'" -l idle-timeout -x -d 'Seconds without audio before a session ends.'
+complete -c gladia -n "__gladia_at 'serve'" -l linger -x -d 'Seconds a finished session\'s URL still answers a reconnect.'
 complete -c gladia -n "__gladia_at 'serve'" -l log-level -x -a 'debug info warning error' -d 'What the log on stderr shows.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-duration -x -d 'Seconds a session may record.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-sessions -x -d 'Concurrent sessions allowed (429 beyond).'
+complete -c gladia -n "__gladia_at 'serve'" -l max-stored-sessions -x -d 'Finished sessions kept; the oldest go beyond.'
 complete -c gladia -n "__gladia_at 'serve'" -l model -x -a 'base tiny.en' -d 'Whisper model: base (multilingual) or tiny.en (English, faster).'
 complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks a free one.'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
+complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes.'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'

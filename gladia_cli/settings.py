@@ -8,8 +8,10 @@ overrides the URL with the embedded server.
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,11 +47,12 @@ def config_path(environ: Mapping[str, str]) -> Path:
     return Path(base).expanduser() / "gladia" / "config.toml"
 
 
-def _read_config(path: Path, *, named: bool) -> dict[str, Any]:
+def _read_config(path: Path, *, named: bool, warn: Callable[[str], None]) -> dict[str, Any]:
     """The config file's keys; `named`: GLADIA_CONFIG names it, so it must exist."""
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
+            mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
     except FileNotFoundError:
         if named:
             raise UsageError(
@@ -68,6 +71,11 @@ def _read_config(path: Path, *, named: bool) -> dict[str, Any]:
             f"unknown key(s) in {path}: {', '.join(sorted(unknown))}",
             hint="the config file may hold api_key, api_url and region",
         )
+    if data.get("api_key") and mode & 0o077:
+        warn(
+            f"{path} holds an API key and other users can read it (mode {mode:04o}); "
+            f"fix it with: chmod 600 {path}"
+        )
     return data
 
 
@@ -81,8 +89,13 @@ def resolve(
     local_model: str = DEFAULT_MODEL,
     local_debug: bool = False,
     environ: Mapping[str, str],
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
-    file = _read_config(config_path(environ), named=bool(environ.get("GLADIA_CONFIG")))
+    file = _read_config(
+        config_path(environ),
+        named=bool(environ.get("GLADIA_CONFIG")),
+        warn=warn or (lambda _: None),
+    )
 
     def pick(flag: str | None, env: str, key: str) -> str | None:
         value = flag or environ.get(env) or file.get(key)

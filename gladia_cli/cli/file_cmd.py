@@ -97,8 +97,10 @@ def file_command(
     """
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import streaming
+    from gladia_cli.cli import preflight, streaming
 
+    preflight.check_outputs([path], opts.output, opts.save_audio)
+    preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=path == "-")
     speed = parse_pace(pace)
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
     planned = streaming.plan(opts, env)

@@ -62,8 +62,10 @@ def live_command(
 ) -> int:
     """Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts."""
     from gladia_cli.audio.mic_source import open_mic_source
-    from gladia_cli.cli import streaming
+    from gladia_cli.cli import preflight, streaming
 
+    preflight.check_outputs([], opts.output, opts.save_audio)
+    preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=False)
     planned = streaming.plan(opts, env)
     mic = open_mic_source(
         source,
@@ -72,6 +74,7 @@ def live_command(
         sample_rate=streaming.target_rate(opts, planned.base),
     )
     try:
-        return streaming.run(planned, mic, pace=None)  # the microphone sets the pace
+        # The microphone sets the pace, and its audio cannot wait for the network.
+        return streaming.run(planned, mic, pace=None, live_source=True)
     finally:
         mic.close()

@@ -50,8 +50,10 @@ def mix_command(
     """Interleave several sources into one session, one channel each."""
     from gladia_cli.audio.mix_source import open_mix_source
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import streaming
+    from gladia_cli.cli import preflight, streaming
 
+    preflight.check_outputs(sources, opts.output, opts.save_audio)
+    preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin="-" in sources)
     speed = parse_pace(pace)
     planned = streaming.plan(opts, env)
     opened = open_mix_source(
@@ -66,6 +68,11 @@ def mix_command(
     for note in notes:
         planned.notices.info(note)
     try:
-        return streaming.run(planned, mix, pace=None if mix.has_microphone else speed)
+        return streaming.run(
+            planned,
+            mix,
+            pace=None if mix.has_microphone else speed,
+            live_source=mix.has_microphone,
+        )
     finally:
         mix.close()

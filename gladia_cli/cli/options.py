@@ -373,6 +373,30 @@ class StreamOptions:
             "(English only, faster).",
         ),
     ] = LocalModel.BASE
+    resend_buffer: Annotated[
+        float,
+        _opt(
+            "--resend-buffer",
+            panel=CONNECTION,
+            metavar="SECONDS",
+            help="Seconds of unacknowledged audio kept in memory for re-sending after a "
+            "drop; beyond, it waits in a temporary file.",
+            min=1,
+            max=24 * 3600,
+        ),
+    ] = 300.0
+    dead_after: Annotated[
+        float,
+        _opt(
+            "--dead-after",
+            panel=CONNECTION,
+            metavar="SECONDS",
+            help="Seconds without any frame from the server before a connection is "
+            "deemed dead and replaced.",
+            min=1,
+            max=600,
+        ),
+    ] = 10.0
 
 
 _FIELD_NAMES = [f.name for f in fields(StreamOptions)]

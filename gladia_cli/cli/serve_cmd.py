@@ -135,6 +135,53 @@ def serve_command(
             rich_help_panel=SERVER,
         ),
     ] = 1,
+    linger: Annotated[
+        float,
+        typer.Option(
+            "--linger",
+            metavar="SECONDS",
+            help="Seconds a finished session's URL still answers a reconnect.",
+            min=0,
+            rich_help_panel=SERVER,
+        ),
+    ] = 60.0,
+    session_ttl: Annotated[
+        float,
+        typer.Option(
+            "--session-ttl",
+            metavar="SECONDS",
+            help="Seconds a finished session is kept, then forgotten.",
+            min=0,
+            rich_help_panel=SERVER,
+        ),
+    ] = 24 * 3600.0,
+    max_stored_sessions: Annotated[
+        int,
+        typer.Option(
+            "--max-stored-sessions",
+            help="Finished sessions kept; the oldest go beyond.",
+            min=1,
+            rich_help_panel=SERVER,
+        ),
+    ] = 1000,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="Accept this name in Host/Origin headers besides loopback (repeatable; * any).",
+            show_default=False,
+            metavar="NAME",
+            rich_help_panel=SERVER,
+        ),
+    ] = None,
+    allow_link_local_callbacks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-link-local-callbacks",
+            help="Allow callback URLs on link-local and cloud metadata addresses.",
+            rich_help_panel=SERVER,
+        ),
+    ] = False,
     fail_init: Annotated[
         list[int] | None,
         typer.Option(
@@ -263,6 +310,11 @@ def serve_command(
         strict_init=strict,
         workers=workers,
         decoders=decoders,
+        linger=linger,
+        session_ttl=session_ttl,
+        max_stored_sessions=max_stored_sessions,
+        allowed_hosts=tuple(allow_host or ()),
+        allow_link_local_callbacks=allow_link_local_callbacks,
         faults=Faults(
             init_failures=tuple(fail_init or ()),
             drop_after_bytes=drop_after_bytes,

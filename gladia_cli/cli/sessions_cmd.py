@@ -72,12 +72,40 @@ SessionId = Annotated[
 def _api(env: Environment, api_key: str | None, api_url: str | None) -> LiveApi:
     from gladia_cli.client.api import LiveApi
     from gladia_cli.errors import AuthError
+    from gladia_cli.render.notices import Notices
+    from gladia_cli.render.screen import Screen
     from gladia_cli.settings import resolve
 
-    settings = resolve(api_key=api_key, api_url=api_url, environ=env.environ)
+    # A config file others can read is worth a warning (settings.py).
+    warn = Notices(Screen(env), quiet=False).warning
+    settings = resolve(api_key=api_key, api_url=api_url, environ=env.environ, warn=warn)
     if not settings.has_key:
         raise AuthError("no API key", hint=KEY_HINT)
     return LiveApi(settings)
+
+
+_UUID_FORM = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def checked_id(value: str) -> str:
+    """A session id as given: a UUID, or its first characters (hex, dashes where a UUID has
+    them), or 32 hex digits. Anything else (a path, a URL) is refused before any request,
+    so the key is never sent to an endpoint the id would point at."""
+    plain_hex = len(value) == 32 and set(value) <= _HEX
+    uuid_prefix = 0 < len(value) <= len(_UUID_FORM) and all(
+        (c == "-") if t == "-" else (c in _HEX) for c, t in zip(value, _UUID_FORM, strict=False)
+    )
+    if not (plain_hex or uuid_prefix):
+        from gladia_cli.errors import UsageError
+        from gladia_cli.safe_text import plain
+
+        raise UsageError(
+            f"not a session id: {plain(value)!r}",
+            hint="a session id is a UUID such as 6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b, "
+            "or its first characters (gladia sessions list shows them)",
+        )
+    return value
 
 
 def _print(env: Environment, data: object) -> None:
@@ -95,7 +123,7 @@ def get_command(
 ) -> None:
     """Show a session and its result (JSON)."""
     env = environment_of(ctx)
-    _print(env, _api(env, api_key, api_url).get(session_id))
+    _print(env, _api(env, api_key, api_url).get(checked_id(session_id)))
 
 
 @app.command("list", cls=FastHelpCommand)
@@ -132,5 +160,5 @@ def delete_command(
 ) -> None:
     """Delete a session and its audio."""
     env = environment_of(ctx)
-    _api(env, api_key, api_url).delete(session_id)
+    _api(env, api_key, api_url).delete(checked_id(session_id))
     env.stderr.write(f"gladia: deleted {session_id}\n")

@@ -46,6 +46,10 @@ LOCAL_IGNORES = {
 IGNORED_BUT_BY_WHISPER = {"vocabulary": "--vocabulary"}
 
 
+def writes_stdout(opts: StreamOptions) -> bool:
+    return opts.output is None or str(opts.output) == "-"
+
+
 @dataclass
 class Plan:
     """What the options decided, checked; the source is opened after this."""
@@ -77,6 +81,8 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
             f"(asked: {', '.join(foreign)})",
             hint="use --local-model base for other languages",
         )
+    screen = Screen(env)
+    notices = Notices(screen, opts.quiet)
     settings = resolve(
         api_key=opts.api_key,
         api_url=opts.api_url,
@@ -86,6 +92,7 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
         local_model=opts.local_model,
         local_debug=opts.debug,
         environ=env.environ,
+        warn=notices.warning,
     )
     check_output_path(opts.output)
     fmt = choose_format(
@@ -98,8 +105,6 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
             hint="add --format jsonl, or drop --events",
         )
     base = load_config_body(opts)
-    screen = Screen(env)
-    notices = Notices(screen, opts.quiet)
     if opts.api_key:
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
@@ -344,9 +349,17 @@ def _local_server_logs(plan: Plan) -> Iterator[None]:
             logger.propagate = propagate
 
 
-def run(plan: Plan, source: AudioSource, *, pace: float | None, merged: bool = False) -> int:
+def run(
+    plan: Plan,
+    source: AudioSource,
+    *,
+    pace: float | None,
+    merged: bool = False,
+    live_source: bool = False,
+) -> int:
     """Run a streaming job for a source that is already open (so input errors come first).
 
+    `live_source`: the audio comes from a microphone, which cannot wait for the network.
     Exit 0 means the whole result is there: an add-on that failed makes it 4 (unless the
     reader of stdout left first: `| head` ends quietly)."""
     from gladia_cli.client.job import StreamJob, run_stream_job
@@ -369,6 +382,9 @@ def run(plan: Plan, source: AudioSource, *, pace: float | None, merged: bool = F
         stop_timeout=opts.stop_timeout,
         save_audio=opts.save_audio,
         quiet=opts.quiet,
+        live_source=live_source,
+        backlog_seconds=opts.resend_buffer,
+        dead_after=opts.dead_after,
     )
     try:
         with _local_server_logs(plan):

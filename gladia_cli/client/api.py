@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -41,6 +42,11 @@ def _server_message(response: requests.Response) -> str:
     if isinstance(errors, list) and errors:
         return plain("; ".join(str(e) for e in errors))
     return plain(str(body.get("message", "")))
+
+
+def _segment(value: str) -> str:
+    """One URL path segment: `../admin` must not climb out of /v2/live/ (the key goes along)."""
+    return quote(value, safe="")
 
 
 class LiveApi:
@@ -135,7 +141,8 @@ class LiveApi:
             raise NetworkError("the API answered POST /v2/live with an unexpected body") from None
 
     def get(self, session_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._request("GET", f"/v2/live/{session_id}", retry=True).json()
+        path = f"/v2/live/{_segment(session_id)}"
+        result: dict[str, Any] = self._request("GET", path, retry=True).json()
         return result
 
     def list(
@@ -148,7 +155,7 @@ class LiveApi:
         return result
 
     def delete(self, session_id: str) -> None:
-        self._request("DELETE", f"/v2/live/{session_id}")
+        self._request("DELETE", f"/v2/live/{_segment(session_id)}")
 
     def wait_until_done(self, session_id: str, timeout: float) -> dict[str, Any]:
         """The session's result, polling while it is still being processed."""

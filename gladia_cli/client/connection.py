@@ -5,10 +5,15 @@ incoming message size (a long session's `post_final_transcript` can exceed 1 MiB
 from __future__ import annotations
 
 import contextlib
+import select
+import ssl
+import threading
 from dataclasses import dataclass
 from typing import Protocol
 
 import websocket
+
+_SEND_ERRORS = (websocket.WebSocketException, OSError, AttributeError)
 
 
 class ConnectionLost(Exception):
@@ -46,11 +51,11 @@ class Connection(Protocol):
 
     def send_text(self, text: str) -> None: ...
 
-    def receive(self) -> Frame | None:
-        """The next frame; None when nothing came within the poll interval."""
+    def receive(self, timeout: float) -> Frame | None:
+        """The next frame; None when nothing came within `timeout` seconds."""
         ...
 
-    def ping(self) -> None: ...
+    def ping(self, payload: bytes = b"") -> None: ...
 
     def close(self, code: int, reason: str) -> None: ...
 
@@ -67,51 +72,95 @@ NO_STATUS = 1005  # a close frame without a code
 
 
 class WebSocketClientConnection:
+    """The socket's own timeout bounds a send (a stalled network); `receive` waits with
+    select, so the receiver can poll often without making sends give up early."""
+
     def __init__(self, ws: websocket.WebSocket) -> None:
         self._ws = ws
 
     def send_binary(self, data: bytes) -> None:
         try:
             self._ws.send_bytes(data)
-        except (websocket.WebSocketException, OSError) as exc:
+        except _SEND_ERRORS as exc:
             raise ConnectionLost(type(exc).__name__) from None
 
     def send_text(self, text: str) -> None:
         try:
             self._ws.send(text)
-        except (websocket.WebSocketException, OSError) as exc:
+        except _SEND_ERRORS as exc:
             raise ConnectionLost(type(exc).__name__) from None
 
-    def receive(self) -> Frame | None:
+    def _readable(self, timeout: float) -> bool:
+        sock = self._ws.sock
+        if sock is None:
+            raise ConnectionLost("connection closed")
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True  # decrypted bytes wait inside the TLS layer, invisible to select
         try:
-            opcode, data = self._ws.recv_data(control_frame=True)
+            readable, _, _ = select.select([sock], [], [], timeout)
+        except (OSError, ValueError):  # closed under us by abort()
+            raise ConnectionLost("connection closed") from None
+        return bool(readable)
+
+    def receive(self, timeout: float) -> Frame | None:
+        if not self._readable(timeout):
+            return None
+        try:
+            frame = self._ws.recv_frame()  # type: ignore[no-untyped-call]
         except websocket.WebSocketTimeoutException:
             return None
         except (websocket.WebSocketException, OSError, AttributeError) as exc:
             # AttributeError: websocket-client's socket is None once aborted from another thread.
-            reason = "connection closed without a close frame"
-            if not isinstance(exc, websocket.WebSocketConnectionClosedException):
-                reason = type(exc).__name__
-            raise ConnectionLost(reason) from None
-        if opcode == websocket.ABNF.OPCODE_TEXT:
-            return TextFrame(data.decode("utf-8", errors="replace"))
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else NO_STATUS
+            raise ConnectionLost(_lost_reason(exc)) from None
+        abnf = websocket.ABNF
+        if frame.opcode in (abnf.OPCODE_TEXT, abnf.OPCODE_BINARY, abnf.OPCODE_CONT):
+            # A message may come in fragments: reassembled as websocket-client does.
+            try:
+                self._ws.cont_frame.validate(frame)
+                self._ws.cont_frame.add(frame)
+                if not self._ws.cont_frame.is_fire(frame):
+                    return Activity()
+                opcode, whole = self._ws.cont_frame.extract(frame)
+            except websocket.WebSocketException as exc:
+                raise ConnectionLost(_lost_reason(exc)) from None
+            data = whole.data
+            if opcode == abnf.OPCODE_TEXT:
+                if isinstance(data, str):
+                    return TextFrame(data)
+                return TextFrame(data.decode("utf-8", errors="replace"))
+            return Activity()
+        if frame.opcode == abnf.OPCODE_CLOSE:
+            data = frame.data
+            # Our reply, and a pong below, may fail when the server is already gone: the
+            # close frame we hold still says why (websocket-client's recv would hide it).
+            with contextlib.suppress(*_SEND_ERRORS):
+                self._ws.send_close()
             self.abort()
+            code = int.from_bytes(data[:2], "big") if len(data) >= 2 else NO_STATUS
             return CloseFrame(code, data[2:].decode("utf-8", errors="replace"))
+        if frame.opcode == abnf.OPCODE_PING:
+            with contextlib.suppress(*_SEND_ERRORS):
+                self._ws.pong(frame.data)
         return Activity()
 
-    def ping(self) -> None:
+    def ping(self, payload: bytes = b"") -> None:
         try:
-            self._ws.ping()
-        except (websocket.WebSocketException, OSError) as exc:
+            self._ws.ping(payload)
+        except _SEND_ERRORS as exc:
             raise ConnectionLost(type(exc).__name__) from None
 
     def close(self, code: int, reason: str) -> None:
         # Send the close frame, then tear down without waiting for the reply: waiting would
-        # mean reading, which the receiver thread does (a second Ctrl-C must be instant).
-        with contextlib.suppress(websocket.WebSocketException, OSError, AttributeError):
-            self._ws.send_close(status=code, reason=reason.encode())
+        # mean reading, which the receiver thread does. The close frame waits for a send in
+        # progress, which a stalled network can hold: give it half a second, no more (a
+        # second Ctrl-C must be instant).
+        def send_close() -> None:
+            with contextlib.suppress(*_SEND_ERRORS):
+                self._ws.send_close(status=code, reason=reason.encode())
+
+        sender = threading.Thread(target=send_close, name="gladia-close", daemon=True)
+        sender.start()
+        sender.join(0.5)
         self.abort()
 
     def abort(self) -> None:
@@ -122,13 +171,23 @@ class WebSocketClientConnection:
             pass
 
 
-class WebSocketClientConnector:
-    """Opens connections with websocket-client. `poll` bounds each `receive` wait, and is
-    also the longest a send may block before the connection is deemed broken."""
+def _lost_reason(exc: BaseException) -> str:
+    if isinstance(exc, websocket.WebSocketConnectionClosedException):
+        return "connection closed without a close frame"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, OSError | AttributeError):
+        return "connection closed"
+    return type(exc).__name__
 
-    def __init__(self, *, open_timeout: float = 10.0, poll: float = 5.0) -> None:
+
+class WebSocketClientConnector:
+    """Opens connections with websocket-client. `send_timeout` is the longest a send may
+    block (a stalled network) before the connection is deemed broken."""
+
+    def __init__(self, *, open_timeout: float = 10.0, send_timeout: float = 10.0) -> None:
         self._open_timeout = open_timeout
-        self._poll = poll
+        self._send_timeout = send_timeout
 
     def __call__(self, url: str) -> Connection:
         try:
@@ -147,5 +206,5 @@ class WebSocketClientConnector:
             ) from None
         except (websocket.WebSocketException, OSError) as exc:
             raise ConnectFailed(f"cannot connect ({type(exc).__name__})", retryable=True) from None
-        ws.settimeout(self._poll)
+        ws.settimeout(self._send_timeout)
         return WebSocketClientConnection(ws)

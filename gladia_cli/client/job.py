@@ -26,10 +26,13 @@ from gladia_cli.audio.source import AudioSource
 from gladia_cli.audio.wav import WavWriter
 from gladia_cli.client.api import CreatedSession, LiveApi
 from gladia_cli.client.connection import WebSocketClientConnector
+from gladia_cli.client.spill import TemporaryFileOverflow
 from gladia_cli.client.stream import LiveStream, StreamEnd
 from gladia_cli.errors import Aborted, GladiaError, NetworkError
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.protocol.client_session import result_utterances
 from gladia_cli.protocol.messages import ServerMessage, Transcript
+from gladia_cli.protocol.resume import ResumeBuffer
 from gladia_cli.render.base import Renderer, SessionOutcome, StatusView
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import OutputClosed
@@ -49,25 +52,32 @@ class StreamJob:
     stop_timeout: float = 120.0
     save_audio: Path | None = None
     quiet: bool = False
+    live_source: bool = False  # a microphone: its audio cannot wait for the network
+    backlog_seconds: float = 300.0  # unacknowledged audio kept in memory; the rest on disk
+    dead_after: float = 10.0  # seconds without a frame before a connection is given up
 
 
 class _Signals:
-    """First SIGINT/SIGTERM: stop gracefully. Second: abort."""
+    """While the session is being created (POST, WebSocket connect) any SIGINT, SIGTERM or
+    SIGHUP aborts at once: nothing was streamed yet. Once streaming, the first one stops
+    gracefully (`on_first`), the second aborts."""
 
-    def __init__(self, on_first: Callable[[], None]) -> None:
-        self._on_first = on_first
+    def __init__(self) -> None:
+        self.on_first: Callable[[], None] | None = None  # set when streaming starts
         self.count = 0
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.on_first is None:
+            raise Aborted("interrupted while connecting; no audio was sent")
         self.count += 1
         if self.count == 1:
-            self._on_first()
+            self.on_first()
         else:
             raise Aborted()
 
     def __enter__(self) -> _Signals:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -130,11 +140,10 @@ class _Pump:
         try:
             for block in paced(source.blocks(frames), rate, self._job.pace):
                 data = codecs.encode(block, self._job.wire)
-                self._stream.send_audio(data)
+                if not self._stream.send_audio(data, wait=not self._job.live_source):
+                    break  # stopped: the saved audio stays exactly what was sent
                 if self._saver is not None:
                     self._saver.write(data)
-                if self._stream.stop_requested:
-                    break
             else:
                 self.exhausted = True
         except GladiaError as exc:
@@ -146,13 +155,20 @@ class _Pump:
 
 
 def run_stream_job(job: StreamJob, notices: Notices) -> int:
-    with _server_for(job.settings) as settings:
+    with _Signals() as signals, _server_for(job.settings) as settings:
         api = LiveApi(settings, notice=notices.warning)
         created = api.create_session(job.body)
-        return _stream(job, api, created, notices)
+        return _stream(job, api, created, notices, signals)
 
 
-def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Notices) -> int:
+def _finals_expected(body: dict[str, Any]) -> bool:
+    messages = body.get("messages_config") or {}
+    return bool(messages.get("receive_final_transcripts", True))
+
+
+def _stream(
+    job: StreamJob, api: LiveApi, created: CreatedSession, notices: Notices, signals: _Signals
+) -> int:
     renderer = job.renderer
     finals = [0]  # counted, not kept: renderers keep what they need
     server_errors: list[str] = []  # `error` messages: the run cannot end with 0
@@ -164,13 +180,17 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
             server_errors.append(message.error_message or "unspecified error")
         renderer.message(message)
 
+    memory = int(job.backlog_seconds * job.wire.bytes_per_second)
     stream = LiveStream(
         created.url,
         fmt=job.wire,
-        connect=WebSocketClientConnector(),
+        connect=WebSocketClientConnector(send_timeout=job.dead_after),
         on_message=on_message,
         notice=notices.warning,
         use_base64=job.use_base64,
+        dead_after=job.dead_after,
+        backlog=ResumeBuffer(memory_limit=memory, overflow=TemporaryFileOverflow),
+        reconcile=_finals_expected(job.body),
     )
     saver = WavWriter(job.save_audio, job.wire) if job.save_audio else None
     pump = _Pump(job, stream, saver)
@@ -192,41 +212,44 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
     def first_signal() -> None:
         notices.info("stopping: waiting for the final transcripts (Ctrl-C again to abort)")
         job.source.stop()
+        # At once, even during an outage: stop_recording goes after what is queued.
+        stream.stop()
 
     end: StreamEnd | None = None
     try:
-        with _Signals(first_signal) as signals:
-            notices.info(
-                f"streaming {job.source.description} ({job.wire.sample_rate} Hz, "
-                f"{job.wire.channels} channel{'s' if job.wire.channels > 1 else ''}), "
-                f"session {created.id}"
-            )
-            stream.open()
-            renderer.start(created.id)
-            pump.start()
-            while end is None:
-                end = stream.wait(0.25)
-                if stream.stop_requested and not stop_deadline:
-                    stop_deadline.append(time.monotonic() + job.stop_timeout)
-                if end is None and stop_deadline and time.monotonic() > stop_deadline[0]:
-                    stream.close()
-                    raise NetworkError(
-                        f"the server did not finish the session within {job.stop_timeout:g} s",
-                        hint=f"the result may come later: gladia sessions get {created.id}",
-                    )
-                for warning in job.source.take_warnings():
-                    notices.warning(warning)
-                renderer.status(view())
-            if stream.output_failure is not None:
-                raise stream.output_failure
-            interrupted = signals.count > 0
+        stream.open()
+        signals.on_first = first_signal  # from here on, the first signal stops gracefully
+        notices.info(
+            f"streaming {job.source.description} ({job.wire.sample_rate} Hz, "
+            f"{job.wire.channels} channel{'s' if job.wire.channels > 1 else ''}), "
+            f"session {created.id}"
+        )
+        renderer.start(created.id)
+        pump.start()
+        while end is None:
+            end = stream.wait(0.25)
+            if stream.stop_requested and not stop_deadline:
+                stop_deadline.append(time.monotonic() + job.stop_timeout)
+            if end is None and stop_deadline and time.monotonic() > stop_deadline[0]:
+                stream.close()
+                raise NetworkError(
+                    f"the server did not finish the session within {job.stop_timeout:g} s",
+                    hint=f"the result may come later: gladia sessions get {created.id}",
+                )
+            for warning in job.source.take_warnings():
+                notices.warning(warning)
+            renderer.status(view())
+        if stream.output_failure is not None:
+            raise stream.output_failure
+        interrupted = signals.count > 0
     except Aborted:
         stream.close()
         renderer.close()  # the table keeps what was shown, and the hint goes below it
-        notices.warning(
-            f"aborted; the server finishes the session in the background: "
-            f"gladia sessions get {created.id}"
-        )
+        if signals.on_first is not None:  # streaming had started
+            notices.warning(
+                f"aborted; the server finishes the session in the background: "
+                f"gladia sessions get {created.id}"
+            )
         raise
     except OutputClosed:
         stream.close()
@@ -235,6 +258,7 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
         job.source.stop()
         if saver is not None:
             saver.close()
+        stream.release()
         renderer.status(view())
 
     outcome = SessionOutcome(status=view())
@@ -242,8 +266,8 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
         if end.error is not None:
             renderer.finish(outcome)
             raise end.error
-        if renderer.needs_result:
-            outcome.result = api.wait_until_done(created.id, timeout=job.stop_timeout)
+        if renderer.needs_result or stream.core.needs_result_check:
+            outcome.result = _result_checked(job, api, created, stream, on_message, notices)
         renderer.finish(outcome)
     except OutputClosed:
         return 0
@@ -273,6 +297,43 @@ def _stream(job: StreamJob, api: LiveApi, created: CreatedSession, notices: Noti
     return 0
 
 
+def _result_checked(
+    job: StreamJob,
+    api: LiveApi,
+    created: CreatedSession,
+    stream: LiveStream,
+    on_message: Callable[[ServerMessage], None],
+    notices: Notices,
+) -> dict[str, Any]:
+    """The session's result; when no end message checked the live finals (the end messages
+    are off, and a connection dropped), also the check, and the finals it recovers."""
+    core = stream.core
+    check = core.needs_result_check
+    hint = f"the whole result may be there: gladia sessions get {created.id}"
+    try:
+        result = api.wait_until_done(created.id, timeout=job.stop_timeout)
+    except GladiaError as exc:
+        if not check:
+            raise
+        raise NetworkError(
+            f"could not check that the transcript is complete ({exc.message})", hint=hint
+        ) from None
+    if check:
+        utterances = result_utterances(result.get("result"))
+        if utterances is None:
+            raise NetworkError(
+                "could not check that the transcript is complete: the session result "
+                f"has no transcription (status {result.get('status')!r})",
+                hint=hint,
+            )
+        for message in core.reconcile(utterances, None, "GET /v2/live/{id}"):
+            on_message(message)
+        pending, core.notices = core.notices, []
+        for text in pending:
+            notices.warning(text)
+    return result
+
+
 def _summarize(
     *,
     job: StreamJob,
@@ -292,6 +353,10 @@ def _summarize(
             f"{stats.reconnects} reconnect{'s' if stats.reconnects > 1 else ''} "
             f"({job.wire.seconds(stats.replayed_bytes):.1f} s re-sent)"
         )
+    if stats.duplicates_dropped:
+        parts.append(f"{stats.duplicates_dropped} re-delivered messages dropped")
+    if stats.recovered_finals:
+        parts.append(f"{stats.recovered_finals} finals recovered")
     if interrupted:
         parts.append("stopped by signal")
     notices.info(f"session {created.id} done: " + ", ".join(parts))

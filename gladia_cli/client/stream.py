@@ -1,14 +1,18 @@
-"""A live stream: audio out over the WebSocket, messages in, and nothing lost on a drop.
+"""A live stream: the threaded driver of `protocol.client_session.ClientSession`.
 
-Threads: the caller's (a source pump) calls `send_audio` and `stop`; one receiver thread
-reads messages and owns reconnection. One lock makes "append to the resume buffer, then
-send" and "reconnect, then re-send the backlog" atomic with respect to each other, so a
-reconnect can neither duplicate nor reorder audio, and `stop_recording` never overtakes it.
-`send_audio` never blocks on the network beyond one frame: while disconnected it only
-buffers (the buffer holds what is unacknowledged, so it grows only during an outage).
+It keeps only what needs I/O: the socket, two threads, one lock, the sleep. The rules (what
+to send, what to deliver, when to reconnect) are the session core's.
 
-The rules themselves live in plain objects: `ResumeBuffer` (what to re-send),
-`closing.is_retryable` (whether to reconnect), `Backoff` (how long to wait).
+- The caller's thread (a source pump) calls `send_audio` and `stop`: they only queue, under
+  the lock, and never touch the network (`send_audio` may wait for room when asked to, so a
+  file read as fast as possible does not pile up in memory).
+- The sender thread sends `core.next_frame()` on the current connection, outside the lock:
+  the backlog from the last acknowledgment after a (re)connect, then new audio, then
+  `stop_recording`, and the keep-alive pings.
+- The receiver thread reads frames, feeds them to the core, delivers what it returns (in
+  order: it is the only thread that calls `on_message`), ticks the core (pings, a dead
+  connection), and reconnects when the core says so. It never sends, so a send stuck in a
+  stalled network cannot stop it from noticing.
 """
 
 from __future__ import annotations
@@ -29,33 +33,30 @@ from gladia_cli.client.connection import (
     Connector,
     TextFrame,
 )
-from gladia_cli.errors import GladiaError, NetworkError
+from gladia_cli.errors import GladiaError
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.closing import MAX_FRAME_BYTES, NORMAL, is_retryable
-from gladia_cli.protocol.messages import (
-    AudioChunkAck,
-    MessageParseError,
-    ServerMessage,
-    parse_server_message,
+from gladia_cli.protocol.client_session import (
+    MAX_PIECE,
+    Abort,
+    AudioFrame,
+    ClientSession,
+    Finish,
+    Outgoing,
+    PingFrame,
+    Reconnect,
+    SessionStats,
+    StopFrame,
+    Timing,
 )
+from gladia_cli.protocol.closing import NORMAL
+from gladia_cli.protocol.messages import ServerMessage
 from gladia_cli.protocol.resume import ResumeBuffer
 from gladia_cli.protocol.retry import Backoff
-from gladia_cli.safe_text import plain
 
-STOP_RECORDING = json.dumps({"type": "stop_recording"})
-# Base64 inflates by 4/3 and the JSON envelope adds a few bytes: stay under 1 MiB either way.
-MAX_AUDIO_FRAME = (MAX_FRAME_BYTES // 4) * 3 - 1024
-
-
-@dataclass
-class StreamStats:
-    state: str = "connecting"
-    sent_bytes: int = 0
-    acked_bytes: int = 0
-    reconnects: int = 0
-    replayed_bytes: int = 0
-    close_code: int | None = None
-    close_reason: str = ""
+# What `send_audio(wait=True)` lets pile up unsent before it waits: a few seconds of audio.
+SEND_AHEAD_SECONDS = 2.0
+MAX_AUDIO_FRAME = MAX_PIECE
+StreamStats = SessionStats
 
 
 @dataclass
@@ -64,7 +65,7 @@ class StreamEnd:
 
     error: GladiaError | None = None
     by_server_before_stop: bool = False
-    stats: StreamStats = field(default_factory=StreamStats)
+    stats: SessionStats = field(default_factory=SessionStats)
 
 
 class LiveStream:
@@ -78,84 +79,81 @@ class LiveStream:
         notice: Callable[[str], None],
         backoff: Backoff | None = None,
         use_base64: bool = False,
-        keepalive: float = 10.0,
-        dead_after: float = 30.0,
+        keepalive: float = 3.0,
+        dead_after: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        backlog: ResumeBuffer | None = None,
+        reconcile: bool = True,
+        poll: float = 0.25,
     ) -> None:
         self._url = url  # carries the session token: never shown
         self._fmt = fmt
         self._connect = connect
         self._on_message = on_message
         self._notice = notice
-        self._backoff = backoff or Backoff()
         self._use_base64 = use_base64
-        self._keepalive = keepalive
-        self._dead_after = dead_after
         self._clock = clock
+        self._poll = poll
+        self.core = ClientSession(
+            fmt,
+            backlog=backlog,
+            backoff=backoff,
+            timing=Timing(keepalive=keepalive, dead_after=dead_after),
+            reconcile=reconcile,
+        )
+        self.stats = self.core.stats
+        self._send_ahead = max(MAX_PIECE, int(SEND_AHEAD_SECONDS * fmt.bytes_per_second))
 
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._conn: Connection | None = None
-        self._buffer = ResumeBuffer()
-        self._stop_requested = False
-        # Set when we tear the stream down: a lost connection is then expected, and backoff
-        # sleeps end at once.
+        # Set when we tear the stream down: backoff sleeps end at once.
         self._closing = threading.Event()
         self._ended = threading.Event()
-        self._end = StreamEnd()
-        self.stats = self._end.stats
-        self._receiver: threading.Thread | None = None
+        self._end = StreamEnd(stats=self.stats)
+        self._threads: list[threading.Thread] = []
         self.output_failure: BaseException | None = None
 
     # --- the caller's side -------------------------------------------------------------
 
     def open(self) -> None:
-        """Connect (with retries) and start receiving. Raises NetworkError on failure."""
-        conn = self._connect_with_retries(first=True)
-        if conn is None:
+        """Connect (with retries) and start the threads. Raises NetworkError on failure."""
+        if not self._connect_until_done(Reconnect(0.0, 0)):
             assert self._end.error is not None
             raise self._end.error
-        self._conn = conn
-        self.stats.state = "streaming"
-        self._receiver = threading.Thread(
-            target=self._receive_loop, name="gladia-receiver", daemon=True
-        )
-        self._receiver.start()
+        for name, target in (("receiver", self._receive_loop), ("sender", self._send_loop)):
+            thread = threading.Thread(
+                target=self._guarded, args=(target,), name=f"gladia-{name}", daemon=True
+            )
+            self._threads.append(thread)
+            thread.start()
 
-    def send_audio(self, data: bytes) -> None:
-        """Queue audio for the server: sent now if connected, kept until acknowledged."""
-        frame_bytes = self._fmt.frame_bytes
-        piece_size = MAX_AUDIO_FRAME - MAX_AUDIO_FRAME % frame_bytes
-        for start in range(0, len(data), piece_size):
-            piece = data[start : start + piece_size]
-            with self._lock:
-                if self._stop_requested or self._ended.is_set():
-                    return
-                self._buffer.append(piece)
-                self.stats.sent_bytes = self._buffer.sent
-                if self._conn is not None:
-                    try:
-                        self._send_audio_frame(self._conn, piece)
-                    except ConnectionLost:
-                        # The receiver notices too (its read fails) and reconnects; the piece
-                        # is in the buffer and will be re-sent.
-                        self._conn.abort()
+    def send_audio(self, data: bytes, *, wait: bool = False) -> bool:
+        """Queue audio for the server (kept until acknowledged); False once stopped (the
+        audio is not taken). With `wait`, first wait while a few seconds of audio are still
+        unsent (a file source can wait; a microphone cannot, and never waits)."""
+        with self._lock:
+            if wait:
+                while (
+                    self.core.unsent_bytes > self._send_ahead
+                    and not self._ended.is_set()
+                    and not self.core.stop_requested
+                ):
+                    self._lock.wait(0.5)
+            taken = self.core.audio(data)
+            notices = self._take_notices()
+            self._lock.notify_all()
+        self._emit(notices)
+        return taken
 
     def stop(self) -> None:
-        """Send `stop_recording` (now, or right after the next reconnect's re-send)."""
+        """Send `stop_recording` after everything queued (now, or after the next reconnect)."""
         with self._lock:
-            if self._stop_requested:
-                return
-            self._stop_requested = True
-            self.stats.state = "stopping"
-            if self._conn is not None:
-                try:
-                    self._conn.send_text(STOP_RECORDING)
-                except ConnectionLost:
-                    self._conn.abort()
+            self.core.stop()
+            self._lock.notify_all()
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop_requested
+        return self.core.stop_requested
 
     def wait(self, timeout: float | None = None) -> StreamEnd | None:
         """The end of the stream, or None if it has not ended within `timeout`."""
@@ -166,168 +164,168 @@ class LiveStream:
         self._closing.set()
         with self._lock:
             conn, self._conn = self._conn, None
+            self.core.abandon()
+            self._lock.notify_all()
         if conn is not None:
             conn.close(code, reason)
         self._finish(None)
 
+    def release(self) -> None:
+        """Free the backlog (its temporary file) once the stream is over."""
+        with self._lock:
+            self.core.abandon()
+            self.core.backlog.close()
+
     @property
     def unacknowledged_bytes(self) -> int:
-        return self._buffer.pending_bytes
+        return self.core.backlog.pending_bytes
 
     # --- internals ---------------------------------------------------------------------
 
-    def _send_audio_frame(self, conn: Connection, piece: bytes) -> None:
-        if self._use_base64:
-            chunk = b64encode(piece).decode("ascii")
-            conn.send_text(json.dumps({"type": "audio_chunk", "data": {"chunk": chunk}}))
-        else:
-            conn.send_binary(piece)
+    def _take_notices(self) -> list[str]:
+        notices, self.core.notices = self.core.notices, []
+        return notices
 
-    def _finish(self, error: GladiaError | None, *, by_server_before_stop: bool = False) -> None:
+    def _emit(self, notices: list[str]) -> None:
+        for text in notices:
+            self._notice(text)
+
+    def _finish(self, finish: Finish | None) -> None:
         if self._ended.is_set():
             return
-        self._end.error = error
-        self._end.by_server_before_stop = by_server_before_stop
-        self.stats.state = "failed" if error else "done"
+        if finish is not None:
+            self._end.error = finish.error
+            self._end.by_server_before_stop = finish.by_server_before_stop
+        with self._lock:
+            self._lock.notify_all()
         self._ended.set()
 
-    def _receive_loop(self) -> None:
-        last_frame = self._clock()
-        last_ping = last_frame
-        while not self._ended.is_set():
-            conn = self._conn
-            if conn is None:
-                return
-            try:
-                frame = conn.receive()
-            except ConnectionLost as exc:
-                if self._closing.is_set() or self._ended.is_set():
-                    return
-                if not self._reconnect(str(exc)):
-                    return
-                last_frame = last_ping = self._clock()
-                continue
-            now = self._clock()
-            if frame is None:
-                if now - last_frame > self._dead_after:
-                    conn.abort()  # silent for too long: treat it as dropped
-                elif now - last_ping > self._keepalive:
-                    last_ping = now
-                    try:
-                        conn.ping()
-                    except ConnectionLost:
-                        conn.abort()
-                continue
-            last_frame = now
-            if isinstance(frame, TextFrame):
-                if not self._handle_text(frame.text):
-                    return
-            elif isinstance(frame, CloseFrame):
-                if not self._handle_close(frame):
-                    return
-                last_frame = last_ping = self._clock()
-            elif isinstance(frame, Activity):
-                continue
+    def _send(self, conn: Connection, frame: Outgoing) -> None:
+        if isinstance(frame, AudioFrame):
+            if self._use_base64:
+                chunk = b64encode(frame.data).decode("ascii")
+                conn.send_text(json.dumps({"type": "audio_chunk", "data": {"chunk": chunk}}))
+            else:
+                conn.send_binary(frame.data)
+        elif isinstance(frame, StopFrame):
+            conn.send_text(frame.text)
+        elif isinstance(frame, PingFrame):
+            conn.ping(frame.payload)
 
-    def _handle_text(self, text: str) -> bool:
+    def _guarded(self, loop: Callable[[], None]) -> None:
+        """A thread's loop; a bug in it ends the stream with an error instead of a hang."""
         try:
-            message = parse_server_message(text)
-        except MessageParseError as exc:
-            self._notice(f"ignored a message from the server: {exc}")
-            return True
-        if isinstance(message, AudioChunkAck) and message.acknowledged and message.byte_range:
-            with self._lock:
-                self._buffer.acknowledge(message.byte_range[1])
-                self.stats.acked_bytes = self._buffer.acknowledged
-        try:
-            self._on_message(message)
+            loop()
         except Exception as exc:
-            self.output_failure = exc
             self._closing.set()
             with self._lock:
                 conn, self._conn = self._conn, None
+                self.core.abandon()
             if conn is not None:
-                conn.close(NORMAL, "client output closed")
-            self._finish(None)
-            return False
-        return True
+                conn.abort()
+            failure = GladiaError(f"unexpected {type(exc).__name__} in the stream: {exc}")
+            failure.__cause__ = exc
+            self._finish(Finish(failure))
 
-    def _handle_close(self, frame: CloseFrame) -> bool:
-        """Returns whether the stream goes on (it reconnected)."""
-        self.stats.close_code = frame.code
-        self.stats.close_reason = plain(frame.reason)
-        reason = f": {plain(frame.reason)}" if frame.reason else ""
-        if frame.code == NORMAL:
-            self._finish(None, by_server_before_stop=not self._stop_requested)
-            return False
-        if not is_retryable(frame.code):
-            self._finish(
-                NetworkError(
-                    f"the server closed the session ({frame.code}{reason})",
-                    hint="this is not retried: the server rejected what was sent",
-                )
-            )
-            return False
-        return self._reconnect(f"closed by the server ({frame.code}{reason})")
+    def _send_loop(self) -> None:
+        while True:
+            with self._lock:
+                while True:
+                    if self._ended.is_set():
+                        return
+                    conn = self._conn
+                    frame = self.core.next_frame() if conn is not None else None
+                    if frame is not None:
+                        break
+                    self._lock.wait(0.5)
+                self._lock.notify_all()  # a pump may be waiting for room
+            assert conn is not None
+            try:
+                self._send(conn, frame)
+            except ConnectionLost:
+                conn.abort()  # the receiver notices and reconnects
 
-    def _reconnect(self, why: str) -> bool:
-        with self._lock:
-            self._conn = None
-        self.stats.state = "reconnecting"
-        self._notice(f"connection lost ({why}); reconnecting")
-        conn = self._connect_with_retries(first=False)
-        if conn is None:
-            return False
-        self.stats.reconnects += 1
-        self.stats.state = "stopping" if self._stop_requested else "streaming"
-        return True
-
-    def _connect_with_retries(self, *, first: bool) -> Connection | None:
-        """A connection (after re-sending the backlog on it, when resuming), or None once
-        the attempts are exhausted or the failure is final (the error is then recorded)."""
-        attempt = 0
-        last_failure = ""
-        while not self._closing.is_set():
-            if not first or attempt:
-                if not self._backoff.allows(attempt + 1):
-                    break
-                if self._closing.wait(self._backoff.delay(attempt + 1)):
-                    return None
-            attempt += 1
+    def _connect_until_done(self, action: Reconnect | Finish) -> bool:
+        """Carry out the core's decisions until connected (True) or finished (False)."""
+        while isinstance(action, Reconnect):
+            if action.delay > 0 and self._closing.wait(action.delay):
+                return False
+            if self._closing.is_set():
+                return False
             try:
                 conn = self._connect(self._url)
             except ConnectFailed as exc:
-                last_failure = exc.reason
-                if not exc.retryable:
-                    self._finish(NetworkError(exc.reason, hint="the session may have expired"))
-                    return None
-                self._notice(f"{exc.reason}; attempt {attempt} of {self._backoff.attempts + 1}")
+                with self._lock:
+                    action = self.core.connect_failed(
+                        exc.reason, retryable=exc.retryable, now=self._clock()
+                    )
+                    notices = self._take_notices()
+                self._emit(notices)
                 continue
-            if first:
-                return conn
             with self._lock:
-                replay = self._buffer.pending_bytes
-                try:
-                    for piece in self._buffer.unacknowledged(MAX_AUDIO_FRAME):
-                        self._send_audio_frame(conn, piece)
-                    if self._stop_requested:
-                        conn.send_text(STOP_RECORDING)
-                except ConnectionLost:
+                if self._closing.is_set():
                     conn.abort()
-                    last_failure = "connection lost while re-sending"
-                    continue
+                    return False
                 self._conn = conn
-                self.stats.replayed_bytes += replay
-            self._notice(
-                f"reconnected; re-sent {self._fmt.seconds(replay):.1f} s of audio "
-                f"({replay} bytes) not yet acknowledged"
-            )
-            return conn
-        if not self._closing.is_set():
-            self._finish(
-                NetworkError(
-                    f"lost the connection and could not reconnect ({last_failure})",
-                    hint="check your network; the session stays open on the server for a while",
-                )
-            )
-        return None
+                self.core.connected(self._clock())
+                notices = self._take_notices()
+                self._lock.notify_all()
+            self._emit(notices)
+            return True
+        self._finish(action)
+        return False
+
+    def _after_close(self, code: int | None, reason: str) -> Connection | None:
+        """The current connection ended: the next one, or None when the stream is over."""
+        if self._closing.is_set():
+            return None
+        with self._lock:
+            self._conn = None
+            action = self.core.closed(code, reason, self._clock())
+            notices = self._take_notices()
+        self._emit(notices)
+        if not self._connect_until_done(action):
+            return None
+        return self._conn
+
+    def _receive_loop(self) -> None:
+        conn = self._conn
+        while conn is not None and not self._ended.is_set():
+            try:
+                frame = conn.receive(self._poll)
+            except ConnectionLost as exc:
+                conn = self._after_close(None, str(exc))
+                continue
+            now = self._clock()
+            with self._lock:
+                tick = self.core.tick(now)
+                if isinstance(tick, Abort):
+                    self._notice(f"{tick.reason}: dropping the connection")
+                    conn.abort()  # the next receive raises ConnectionLost
+                elif tick is not None:
+                    self._lock.notify_all()  # the sender sends the ping
+            if frame is None:
+                continue
+            if isinstance(frame, TextFrame):
+                with self._lock:
+                    delivered = self.core.message(frame.text, now)
+                    notices = self._take_notices()
+                    self._lock.notify_all()
+                self._emit(notices)
+                if not self._deliver(delivered):
+                    return
+            elif isinstance(frame, CloseFrame):
+                conn = self._after_close(frame.code, frame.reason)
+            elif isinstance(frame, Activity):
+                with self._lock:
+                    self.core.activity(now)
+
+    def _deliver(self, messages: list[ServerMessage]) -> bool:
+        try:
+            for message in messages:
+                self._on_message(message)
+        except Exception as exc:
+            self.output_failure = exc
+            self.close(NORMAL, "client output closed")
+            return False
+        return True

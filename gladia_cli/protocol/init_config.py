@@ -9,9 +9,11 @@ each starts with the field path, which is what the official SDK's error parser e
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from gladia_cli.protocol.audio_format import BIT_DEPTHS, ENCODINGS, MAX_CHANNELS, SAMPLE_RATES
 from gladia_cli.protocol.languages import TRANSCRIPTION_LANGUAGES, TRANSLATION_LANGUAGES
@@ -61,6 +63,17 @@ def _check_spelling_dictionary(path: str, value: Any) -> list[str]:
         if not isinstance(spellings, list) or not all(isinstance(s, str) for s in spellings):
             errors.append(f"{path}.{key} must be an array of strings")
     return errors
+
+
+def _check_callback_url(path: str, value: Any) -> list[str]:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"{path} must be an http or https URL"]
+    try:
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return [f"{path} must be an http or https URL"]
+    return []
 
 
 def _check_custom_metadata(path: str, value: Any) -> list[str]:
@@ -196,7 +209,7 @@ SCHEMA: dict[str, Field] = {
     "callback_config": Field(
         "object",
         fields={
-            "url": Field("string"),
+            "url": Field("string", check=_check_callback_url),
             **{name: _boolean(value) for name, value in CALLBACK_FLAGS.items()},
         },
     ),
@@ -215,7 +228,9 @@ _ALWAYS_FILLED = (
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, float) or math.isfinite(value)  # no NaN, no Infinity
 
 
 def _type_error(path: str, kind: str) -> str:
@@ -237,7 +252,8 @@ def _has_kind(value: Any, kind: str) -> bool:
     if kind == "number":
         return _is_number(value)
     if kind == "integer":
-        return _is_number(value) and float(value).is_integer()
+        # No float() of an int: a 400-digit integer would overflow it.
+        return _is_number(value) and (isinstance(value, int) or float(value).is_integer())
     if kind == "string":
         return isinstance(value, str)
     if kind == "object":

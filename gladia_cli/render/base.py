@@ -57,6 +57,8 @@ class TranscriptBook:
                 words=utterance.words,
             )
             key = (utterance.channel, message.utterance_id)
+            if message.is_final and "recovered_from" in message.raw:
+                self._drop_partials_under(clean)  # its own partials had another id
             entry = self._entries.get(key)
             if entry is not None and entry.is_final and not message.is_final:
                 return None  # a late partial never overwrites its final
@@ -77,6 +79,15 @@ class TranscriptBook:
                 for u in message.utterances
             )
         return None
+
+    def _drop_partials_under(self, final: Utterance) -> None:
+        """Forget the partials a final recovered at the end (protocol/reconcile.py) stands
+        for: same channel, overlapping time."""
+        for key, entry in list(self._entries.items()):
+            u = entry.utterance
+            overlaps = u.start < final.end and final.start < u.end
+            if not entry.is_final and u.channel == final.channel and overlaps:
+                del self._entries[key]
 
     @property
     def entries(self) -> list[Entry]:

@@ -1,15 +1,23 @@
 """The HTTP side of the local server: init, the REST endpoints, and the WebSocket route.
 
 Errors use Gladia's body (`timestamp, path, request_id, statusCode, message`, plus
-`validation_errors` on 400). Every endpoint needs `x-gladia-key`; when the server was given
-a key, only that key is accepted.
+`validation_errors` on 400), aiohttp's own ones (413, 404, 405) included. Every endpoint
+needs `x-gladia-key`; when the server was given a key, only that key is accepted, and
+without one a session is visible only to the key that created it (others get 404). Only
+loopback `Host` and `Origin` headers are answered unless more are allowed (host_check).
+Bodies are parsed defensively: invalid, too deep (> `MAX_JSON_DEPTH`) or with numbers
+Python cannot hold get 400, a body over `MAX_BODY_BYTES` 413.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -18,22 +26,64 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
 
 from gladia_cli.protocol import init_config
 from gladia_cli.protocol.messages import iso_timestamp
+from gladia_cli.server import callback_policy
 from gladia_cli.server.callbacks import CallbackPoster
+from gladia_cli.server.clock import Clock, LoopClock
 from gladia_cli.server.config import ServerConfig
+from gladia_cli.server.host_check import HostPolicy
 from gladia_cli.server.live_session import LiveSession
+from gladia_cli.server.session_store import SessionStore, owner_of
 from gladia_cli.server.transcriber_pool import transcribers_for
 from gladia_cli.server.websocket import FAULTS, live_socket
 
 log = logging.getLogger("gladia.server")
 
 POST_SESSION_METADATA_MAX_BYTES = 100 * 1024
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_JSON_DEPTH = 32
 STATUSES = ("queued", "processing", "done", "error")
+SWEEP_EVERY = 60.0  # seconds between evictions of stale sessions when nobody asks
 
 CONFIG: web.AppKey[ServerConfig] = web.AppKey("config", ServerConfig)
 SESSIONS: web.AppKey[dict[str, LiveSession]] = web.AppKey("sessions", dict)
+
+
+class BadBody(ValueError):
+    """A request body that is not a JSON value we accept."""
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """The body as JSON: NaN/Infinity, > 4300-digit numbers and deep nesting are refused
+    (each would otherwise be a 500, or a value no JSON encoder can write back)."""
+
+    def refuse_constant(name: str) -> Any:
+        raise BadBody(f"{name} is not a valid JSON number")
+
+    try:
+        value = json.loads(raw or b"{}", parse_constant=refuse_constant)
+    except BadBody:
+        raise
+    except (ValueError, RecursionError):  # JSONDecodeError, bad UTF-8, huge ints, depth
+        raise BadBody("body must be valid JSON") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise BadBody(f"body must not be nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _request_id() -> str:
@@ -58,8 +108,9 @@ def gladia_error(
 class LiveApi:
     """Route handlers, sharing the server's state."""
 
-    def __init__(self, config: ServerConfig) -> None:
+    def __init__(self, config: ServerConfig, clock: Clock) -> None:
         self.config = config
+        self.clock = clock
         self.transcribers = transcribers_for(
             config.engine,
             config.script_path,
@@ -72,10 +123,16 @@ class LiveApi:
         self.executor = ThreadPoolExecutor(
             max(4, 2 * config.workers), thread_name_prefix="recognizer"
         )
-        self.sessions: dict[str, LiveSession] = {}
-        self.by_token: dict[str, LiveSession] = {}
+        self.store = SessionStore(
+            clock, ttl=config.session_ttl, max_finished=config.max_stored_sessions
+        )
+        self.sessions = self.store.by_id
         self.init_failures = deque(config.faults.init_failures)
-        self.callbacks = CallbackPoster()
+        self.callbacks = CallbackPoster(allow_link_local=config.allow_link_local_callbacks)
+        # Audio files of the sessions, removed with the server.
+        self.directory = tempfile.mkdtemp(prefix="gladia-serve-")
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closed = False
 
     def _authorized(self, request: web.Request) -> bool:
         key = request.headers.get("x-gladia-key", "")
@@ -83,11 +140,19 @@ class LiveApi:
             return False
         return self.config.api_key is None or secrets.compare_digest(key, self.config.api_key)
 
+    def _owner(self, request: web.Request) -> str:
+        return owner_of(request.headers.get("x-gladia-key", ""))
+
     def _unauthorized(self, request: web.Request) -> web.Response:
         return gladia_error(request, 401, "gladia key not found")
 
     def _session(self, request: web.Request) -> LiveSession | None:
-        return self.sessions.get(request.match_info["id"])
+        return self.store.get(request.match_info["id"], self._owner(request))
+
+    async def start(self, app: web.Application) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(
+            self.store.sweep_forever(min(SWEEP_EVERY, self.config.session_ttl))
+        )
 
     async def init(self, request: web.Request) -> web.Response:
         if self.init_failures:
@@ -105,20 +170,23 @@ class LiveApi:
                 [f"region must be one of the following values: {regions}"],
             )
         try:
-            body = json.loads(await request.read() or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return gladia_error(request, 400, "Bad Request", ["body must be valid JSON"])
+            body = parse_json_body(await request.read())
+        except BadBody as exc:
+            return gladia_error(request, 400, "Bad Request", [str(exc)])
         errors = init_config.validate(body, strict=self.config.strict_init)
+        if not errors and not self.config.allow_link_local_callbacks:
+            url = (body.get("callback_config") or {}).get("url")
+            problem = callback_policy.url_problem(url) if isinstance(url, str) else None
+            if problem:
+                errors = [f"callback_config.url {problem}"]
         if errors:
             return gladia_error(request, 400, "Bad Request", errors)
         problems = init_config.semantic_errors(body)
         if problems:
             return gladia_error(request, 422, "Invalid parameter", problems)
         limit = self.config.max_sessions
-        if (
-            limit is not None
-            and sum(not s.finished.is_set() for s in self.sessions.values()) >= limit
-        ):
+        self.store.sweep()
+        if limit is not None and self.store.active() >= limit:
             return gladia_error(request, 429, f"too many concurrent live sessions (limit {limit})")
 
         session = LiveSession(
@@ -129,10 +197,12 @@ class LiveApi:
             transcribers=self.transcribers,
             server=self.config,
             executor=self.executor,
+            clock=self.clock,
+            owner=self._owner(request),
+            store_directory=self.directory,
             on_callback=self.callbacks,
         )
-        self.sessions[session.id] = session
-        self.by_token[session.token] = session
+        self.store.add(session)
         scheme = "wss" if request.secure else "ws"
         url = f"{scheme}://{request.host}/v2/live?token={session.token}"
         log.info("session %s: created (%d channel(s))", session.id, session.fmt.channels)
@@ -147,7 +217,8 @@ class LiveApi:
             "token" in request.query
             and request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
         ):
-            return await live_socket(request, self.by_token.get(request.query["token"]))
+            session = self.store.by_token_of(request.query["token"])
+            return await live_socket(request, session, self.clock)
         return await self.list(request)
 
     async def list(self, request: web.Request) -> web.Response:
@@ -163,7 +234,8 @@ class LiveApi:
                 request, 400, "Bad Request", ["offset must be ≥ 0 and limit ≥ 1, both integers"]
             )
         try:
-            matching = [s for s in self.sessions.values() if _matches(s, request)]
+            mine = self.store.visible(self._owner(request))
+            matching = [s for s in mine if _matches(s, request)]
         except ValueError as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
         matching.sort(key=lambda s: s.created_at, reverse=True)
@@ -200,9 +272,7 @@ class LiveApi:
             return gladia_error(request, 404, "Not found")
         if session.status == "processing":
             return gladia_error(request, 403, "session is still processing and cannot be deleted")
-        del self.sessions[session.id]
-        self.by_token.pop(session.token, None)
-        await session.close()
+        await self.store.remove(session)
         return web.Response(status=202)
 
     async def file(self, request: web.Request) -> web.StreamResponse:
@@ -233,9 +303,9 @@ class LiveApi:
         if len(raw) > POST_SESSION_METADATA_MAX_BYTES:
             return gladia_error(request, 413, "post_session_metadata is larger than 100 KB")
         try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            return gladia_error(request, 400, "Bad Request", ["body must be valid JSON"])
+            body = parse_json_body(raw)
+        except BadBody as exc:
+            return gladia_error(request, 400, "Bad Request", [str(exc)])
         metadata = body.get("post_session_metadata", body) if isinstance(body, dict) else None
         if not isinstance(metadata, dict):
             return gladia_error(
@@ -244,12 +314,31 @@ class LiveApi:
         session.post_session_metadata = metadata
         return web.Response(status=204)
 
-    async def shutdown(self, app: web.Application) -> None:
-        for session in list(self.sessions.values()):
-            await session.close()
+    async def shutdown(self, app: web.Application | None = None) -> None:
+        """Live connections get what is due, then 1001; every session and file goes.
+
+        Runs before aiohttp's own shutdown (see `shut_down`): that one stops reading every
+        connection first, so no client's close reply would arrive.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        sessions = list(self.sessions.values())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(s.flush_outbox() for s in sessions), return_exceptions=True),
+                timeout=1.0,
+            )
+        await self.store.close_all()
         await self.callbacks.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.transcribers.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+API: web.AppKey[LiveApi] = web.AppKey("api", LiveApi)
 
 
 def _parse_moment(value: str, name: str) -> datetime:
@@ -301,11 +390,35 @@ def _matches(session: LiveSession, request: web.Request) -> bool:
     return all(str(metadata.get(k)) == v for k, v in _metadata_filter(request).items())
 
 
-def create_app(config: ServerConfig) -> web.Application:
-    api = LiveApi(config)
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+def _middlewares(config: ServerConfig) -> list[Middleware]:
+    hosts = list(config.allowed_hosts)
+    if not config.loopback and config.host not in ("0.0.0.0", "::", ""):
+        hosts.append(config.host)  # the address the server was bound to
+    policy = HostPolicy(tuple(hosts))
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not policy.accepts_host(request.headers.get(hdrs.HOST)):
+            return gladia_error(request, 403, "host not allowed (see gladia serve --allow-host)")
+        if not policy.accepts_origin(request.headers.get(hdrs.ORIGIN)):
+            return gladia_error(request, 403, "origin not allowed (see gladia serve --allow-host)")
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            # aiohttp's own errors (413 body too large, 404, 405) in Gladia's shape.
+            return gladia_error(request, exc.status, exc.reason)
+
+    return [guard]
+
+
+def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Application:
+    api = LiveApi(config, clock or LoopClock())
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=_middlewares(config))
     app[FAULTS] = config.faults
     app[CONFIG] = config
+    app[API] = api
     app[SESSIONS] = api.sessions
     app.router.add_post("/v2/live", api.init)
     app.router.add_get("/v2/live", api.live)
@@ -313,5 +426,13 @@ def create_app(config: ServerConfig) -> web.Application:
     app.router.add_delete("/v2/live/{id}", api.delete)
     app.router.add_patch("/v2/live/{id}", api.patch)
     app.router.add_get("/v2/live/{id}/file", api.file)
+    app.on_startup.append(api.start)
     app.on_shutdown.append(api.shutdown)
     return app
+
+
+async def shut_down(runner: web.AppRunner) -> None:
+    """Stop a server: sessions and their connections first (1001), then aiohttp."""
+    api = runner.app[API]
+    await api.shutdown()
+    await runner.cleanup()

@@ -6,6 +6,7 @@ import os
 import struct
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 from gladia_cli.audio.wav import wav_header
@@ -32,29 +33,61 @@ def find_wav_data(head: bytes) -> int | None:
 
 
 class AudioStore:
-    """Append-only stream bytes in a temporary file; readable back by offset."""
+    """Append-only stream bytes in a named file; readable back by offset.
+
+    The file is held open only while the session records: a finished session costs no file
+    descriptor (a long-running server keeps many), and reads open it on demand. `delete`
+    removes it (eviction, DELETE, shutdown).
+    """
 
     def __init__(self, directory: str | None = None) -> None:
-        self._file: BinaryIO = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
+        handle, name = tempfile.mkstemp(dir=directory, prefix="session-", suffix=".raw")
+        self.path = Path(name)
+        self._file: BinaryIO | None = os.fdopen(handle, "w+b")
         self.size = 0
 
     def append(self, data: bytes) -> None:
-        if data:
-            self._file.seek(0, os.SEEK_END)
-            self._file.write(data)
-            self.size += len(data)
+        if not data:
+            return
+        if self._file is None:
+            raise ValueError("the recording is finished")
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(data)
+        self.size += len(data)
 
     def read(self, offset: int, n: int) -> bytes:
-        self._file.flush()
-        return os.pread(self._file.fileno(), n, offset)
+        if n <= 0:
+            return b""
+        if self._file is not None:
+            self._file.flush()
+            return os.pread(self._file.fileno(), n, offset)
+        with self.path.open("rb") as file:
+            file.seek(offset)
+            return file.read(n)
 
     def iter_wav(self, fmt: AudioFormat, skip: int = 0, block: int = 1 << 16) -> Iterator[bytes]:
-        """The stored audio from `skip` on, as a WAV file, in blocks."""
+        """The stored audio from `skip` on, as a WAV file, in blocks (one open file)."""
         data_bytes = self.size - skip
         data_bytes -= data_bytes % fmt.frame_bytes
         yield wav_header(fmt, data_bytes)
-        for offset in range(skip, skip + data_bytes, block):
-            yield self.read(offset, min(block, skip + data_bytes - offset))
+        if self._file is not None:
+            self._file.flush()
+        with self.path.open("rb") as file:
+            file.seek(skip)
+            left = data_bytes
+            while left > 0:
+                piece = file.read(min(block, left))
+                if not piece:
+                    return
+                left -= len(piece)
+                yield piece
 
-    def close(self) -> None:
-        self._file.close()
+    def finish(self) -> None:
+        """Recording is over: release the file descriptor, keep the file."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def delete(self) -> None:
+        self.finish()
+        self.path.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from gladia_cli.protocol.messages import gating_flag
+from gladia_cli.server.callback_policy import GuardedResolver
 
 if TYPE_CHECKING:
     from gladia_cli.server.live_session import LiveSession
@@ -19,8 +20,9 @@ log = logging.getLogger("gladia.server")
 
 
 class CallbackPoster:
-    def __init__(self, timeout: float = 10.0) -> None:
+    def __init__(self, timeout: float = 10.0, *, allow_link_local: bool = False) -> None:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._allow_link_local = allow_link_local
         self._client: aiohttp.ClientSession | None = None
         self._queues: dict[str, asyncio.Queue[dict[str, Any] | None]] = {}
         self._workers: set[asyncio.Task[None]] = set()
@@ -49,13 +51,19 @@ class CallbackPoster:
 
     async def _post_all(self, url: str, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
         if self._client is None:
-            self._client = aiohttp.ClientSession(timeout=self._timeout)
+            # Names are checked as they resolve (see callback_policy); literals at init.
+            connector = (
+                aiohttp.TCPConnector()
+                if self._allow_link_local
+                else aiohttp.TCPConnector(resolver=GuardedResolver())
+            )
+            self._client = aiohttp.ClientSession(timeout=self._timeout, connector=connector)
         while (body := await queue.get()) is not None:
             try:
                 async with self._client.post(url, json=body) as response:
                     if response.status >= 400:
                         log.warning("callback %s answered %d", url, response.status)
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.warning("callback %s failed: %s", url, exc)
 
     async def close(self) -> None:

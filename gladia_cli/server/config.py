@@ -12,7 +12,8 @@ class Faults:
     """Misbehaviour on request, so clients can be tested against a server that fails.
 
     Connection faults (drop, close) fire on the first `fault_connections` connections of
-    each session, counting bytes per connection; later connections behave.
+    each session, counting bytes per connection; later connections behave. Acknowledgment
+    faults (`ack_delay`, `withhold_acks`) apply to every connection, each on its own.
     """
 
     # Statuses returned by successive `POST /v2/live` calls before they succeed again.
@@ -35,6 +36,7 @@ class Faults:
 
     @property
     def any_connection_fault(self) -> bool:
+        """Whether a connection may be dropped or closed on purpose."""
         return (
             self.drop_after_bytes is not None
             or self.drop_after_seconds is not None
@@ -63,10 +65,25 @@ class ServerConfig:
     # server stops reading that client's socket until recognition catches up (TCP pushes
     # back on the client), so memory stays bounded and a fast client is slowed, not failed.
     max_recognition_backlog: float = 30.0
+    # After its end, a session's URL still answers for this long: a client whose last
+    # connection dropped gets what it had not confirmed, then 1000.
+    linger: float = 60.0
+    # At the end, how long to wait for the client to confirm it has every message.
+    confirm_timeout: float = 5.0
+    session_ttl: float = 24 * 3600.0  # finished sessions are forgotten after this
+    max_stored_sessions: int = 1000  # finished sessions kept; the oldest go beyond
+    # Host names accepted in Host and Origin headers besides loopback (DNS rebinding);
+    # "*" accepts any.
+    allowed_hosts: tuple[str, ...] = ()
+    allow_link_local_callbacks: bool = False  # callbacks to 169.254.x.x, fe80::, metadata
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "::1", "localhost")
 
     def describe_problem(self) -> str | None:
         """Why this configuration must not run, or None."""
-        loopback = self.host in ("127.0.0.1", "::1", "localhost")
+        loopback = self.loopback
         if not loopback and not self.api_key:
             return f"binding {self.host} exposes the server to the network: set an API key"
         return None

@@ -3,14 +3,20 @@
 A session outlives its connections: a client may drop and reconnect to the same URL, and
 nothing is lost either way. Audio is placed on the session stream by `AudioIngest` (re-sent
 bytes are kept once), stored on disk, and transcribed on a worker thread. Messages go
-through one ordered outbox; what a dropped connection did not get is delivered on the next
-one (acknowledgments excepted: they belong to the connection that carried the audio).
+through one ordered `Outbox`; what a dropped connection did not confirm (by answering a
+ping) is delivered again on the next one (acknowledgments excepted: they belong to the
+connection that carried the audio). Only the current connection is listened to: frames
+still arriving on a superseded one are ignored.
 
 The end follows protocol.md §4.2: stop ack → remaining finals and add-ons → end_recording →
 post_transcript → post_summarization / post_chapterization → post_final_transcript →
-end_session → close 1000. A session also ends when its client closes with 1000 without
+end_session → close 1000, once the client confirmed it has everything (or after
+`confirm_timeout`). A session also ends when its client closes with 1000 without
 stopping (finished in the background), when no audio came for `idle_timeout` seconds, and
-after `max_duration` seconds of recording.
+after `max_duration` seconds of recording. Every timer runs on the injected `Clock`.
+
+`result.messages` keeps what was sent except partials and acknowledgments, at most
+`MAX_RESULT_MESSAGES` of them (the closing messages always).
 """
 
 from __future__ import annotations
@@ -23,15 +29,15 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.closing import NORMAL, SUPERSEDED
+from gladia_cli.protocol.closing import GOING_AWAY, INTERNAL_ERROR, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, iso_timestamp
 from gladia_cli.server import addons
 from gladia_cli.server.audio_store import AudioStore, find_wav_data
+from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.engines.base import (
     ChannelSettings,
@@ -40,6 +46,7 @@ from gladia_cli.server.engines.base import (
     SpeechStarted,
 )
 from gladia_cli.server.ingest import AudioIngest, Received
+from gladia_cli.server.outbox import Kind, Outbox, Outgoing
 from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
@@ -47,6 +54,13 @@ from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFa
 log = logging.getLogger("gladia.server")
 
 STOPPED_CHUNK = "Recording is stopped, audio chunk ignored"
+# Messages kept for `result.messages` (partials and acknowledgments are never kept); the
+# closing messages are kept past it. A flood of client errors cannot grow a session.
+MAX_RESULT_MESSAGES = 50_000
+# Messages waiting to be written before the session stops reading its client: a client
+# that sends without reading would otherwise make the server queue acknowledgments (each
+# bigger than a tiny chunk) without end. Reading resumes below half of it.
+MAX_BACKLOG = 2000
 
 
 class Connection(Protocol):
@@ -54,13 +68,16 @@ class Connection(Protocol):
 
     async def send_text(self, text: str) -> None: ...
 
+    async def ping(self, payload: bytes) -> None: ...
+
     async def close(self, code: int, reason: str) -> None: ...
 
+    async def wait_closed(self) -> None: ...
 
-@dataclass
-class _Outgoing:
-    text: str
-    ack_end: int | None = None  # set on acknowledgments: dropped with their connection
+    @property
+    def answered_close(self) -> bool:
+        """The client answered our close frame (so it read everything before it)."""
+        ...
 
 
 def _now_iso() -> str:
@@ -78,9 +95,13 @@ class LiveSession:
         transcribers: TranscriberFactory,
         server: ServerConfig,
         executor: Executor,
+        clock: Clock,
+        owner: str = "",
+        store_directory: str | None = None,
         on_callback: Callable[[LiveSession, dict[str, Any]], None] | None = None,
     ) -> None:
         self.id = session_id
+        self.owner = owner  # a digest of the key that created the session
         self.token = token
         self.request_id = request_id
         self.config = config
@@ -95,27 +116,36 @@ class LiveSession:
         self._executor = executor
         self._on_callback = on_callback
         self._loop = asyncio.get_running_loop()
+        self._clock = clock
 
-        self.store = AudioStore()
+        self.store = AudioStore(store_directory)
         self.ingest = AudioIngest(
-            self.store.read, append_only=not self._flags["receive_acknowledgments"]
+            self.store.read,
+            frame_bytes=self.fmt.frame_bytes,
+            append_only=not self._flags["receive_acknowledgments"],
         )
         self.header_bytes: int | None = None  # a RIFF header the client sent first, if any
         self._transcriber: SessionTranscriber | None = None
         self._recognition_failed = False
         # Lag, failure and the languages heard (see recognition_status.py).
         self.recognition = RecognitionStatus(limit=server.max_recognition_backlog)
-        self._recognition_room = asyncio.Event()
-        self._recognition_room.set()
+        # Set while recognition keeps up: the socket's reader waits on it (see websocket.py).
+        self.recognition_room = asyncio.Event()
+        self.recognition_room.set()
         self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
         self._queued_bytes = 0
         self._processor: asyncio.Task[None] | None = None
 
         self.connection: Connection | None = None
         self.connections = 0
-        self._outbox: deque[_Outgoing] = deque()
+        self._outbox = Outbox()
         self._outbox_changed = asyncio.Event()
+        self.room = asyncio.Event()  # set while the outbox backlog allows reading more
+        self.room.set()
+        self._delayed_acks: deque[tuple[float, Connection, Outgoing]] = deque()
+        self._ack_releaser: asyncio.Task[None] | None = None
         self.messages: list[str] = []  # what was sent, for `result.messages`
+        self.messages_dropped = 0
 
         self.recording = True
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
@@ -124,9 +154,10 @@ class LiveSession:
         # After the end, a client may reconnect for a while (the last messages can be lost
         # with a dropped connection): it gets the closing messages again, then 1000.
         self._linger_until = float("inf")
-        self._closing_messages: list[str] = []
-        self._started = self._loop.time()
-        self._last_audio = self._started
+        self.finished_at: float | None = None  # on the clock
+        self._closing = False  # the end sequence is being emitted
+        self._started = self._clock.now()
+        self._last_audio = self._attached_at = self._started
         self._recording_started = False
         self._utterance_counts: dict[int, int] = {}
         self._open_utterance: dict[int, str] = {}
@@ -147,12 +178,40 @@ class LiveSession:
     def audio_duration(self) -> float:
         return self.fmt.seconds(self.audio_bytes - self.audio_bytes % self.fmt.frame_bytes)
 
-    def receive_audio(self, chunk: bytes) -> Received | None:
-        """Place a chunk on the stream; None when recording has stopped (it is refused)."""
+    def receive_audio(self, connection: Connection, chunk: bytes) -> None:
+        """A chunk from `connection`: placed on the stream (perhaps later, see ingest) and
+        acknowledged; refused when recording has stopped; ignored from a superseded one."""
+        if connection is not self.connection:
+            return
         if not self.recording:
-            return None
-        self._last_audio = self._loop.time()
-        received = self.ingest.receive(chunk)
+            self.send_acknowledgment(connection, None)
+            return
+        self._last_audio = self._clock.now()
+        self._placed(self.ingest.receive(chunk))
+
+    def resume_hint(self, connection: Connection, offset: int) -> None:
+        """The client said where the bytes it is about to send start (see ingest)."""
+        if connection is self.connection and self.recording:
+            self._placed(self.ingest.hint(offset))
+
+    def _placed(self, placed: list[Received]) -> None:
+        for received in placed:
+            self._keep(received)
+            if self.connection is not None:
+                self.send_acknowledgment(self.connection, received)
+
+    def _flush_ingest(self) -> None:
+        """Decide where held bytes belong now (the stream is about to end)."""
+        self._placed(self.ingest.flush())
+        if self.ingest.guessed_resumes or self.ingest.unmatched_resumes:
+            log.warning(
+                "session %s: %d resume(s) placed by rule, %d matching no candidate",
+                self.id,
+                self.ingest.guessed_resumes,
+                self.ingest.unmatched_resumes,
+            )
+
+    def _keep(self, received: Received) -> None:
         fresh = received.fresh
         if self.header_bytes is None and fresh:
             self.header_bytes = find_wav_data(fresh) or 0
@@ -169,7 +228,6 @@ class LiveSession:
             self._audio.put_nowait(audio)
             if self._processor is None:
                 self._processor = self._loop.create_task(self._process())
-        return received
 
     def acknowledgment(self, received: Received | None) -> dict[str, Any]:
         if received is None:
@@ -200,10 +258,30 @@ class LiveSession:
     def send_acknowledgment(self, connection: Connection, received: Received | None) -> None:
         if connection is not self.connection or not self._flags["receive_acknowledgments"]:
             return
+        faults = self._server.faults
+        if faults.withhold_acks and received is not None:
+            return
         message = self.acknowledgment(received)
         ack_end = received.end if received is not None else None
-        self._outbox.append(_Outgoing(json.dumps(message, separators=(",", ":")), ack_end))
+        item = Outgoing(json.dumps(message, separators=(",", ":")), Kind.ACK, ack_end)
+        if faults.ack_delay > 0 and received is not None:
+            self._delayed_acks.append((self._clock.now() + faults.ack_delay, connection, item))
+            if self._ack_releaser is None:
+                self._ack_releaser = self._loop.create_task(self._release_acks())
+            return
+        self._outbox.put(item)
         self._outbox_changed.set()
+
+    async def _release_acks(self) -> None:
+        """The ack-delay fault: each acknowledgment goes out `ack_delay` after its chunk."""
+        while self._delayed_acks:
+            due, connection, item = self._delayed_acks[0]
+            await self._clock.sleep_until(due)
+            self._delayed_acks.popleft()
+            if connection is self.connection:
+                self._outbox.put(item)
+                self._outbox_changed.set()
+        self._ack_releaser = None
 
     async def _process(self) -> None:
         """Feed queued audio to the recogniser, in order, batching what piled up."""
@@ -282,14 +360,9 @@ class LiveSession:
             # also in GET /v2/live/{id}, under local_server).
             log.info("session %s: %s", self.id, line)
         if self.recognition.at_limit(lag):
-            self._recognition_room.clear()
+            self.recognition_room.clear()
         else:
-            self._recognition_room.set()
-
-    async def recognition_room(self) -> None:
-        """Wait while this session's recognition backlog is at its bound (the WebSocket
-        reader calls this after each chunk: the client is slowed, not failed)."""
-        await self._recognition_room.wait()
+            self.recognition_room.set()
 
     def _feed(self, data: bytes) -> list[ChannelEvent]:
         if self._transcriber is None:
@@ -415,64 +488,128 @@ class LiveSession:
         if flag is not None and not self._flags.get(flag, False):
             return
         text = json.dumps(message, separators=(",", ":"))
-        self.messages.append(text)
+        if is_final:
+            self._remember(text, closing=self._closing)
         if not self.client_gone:
-            self._outbox.append(_Outgoing(text))
+            self._outbox.put(Outgoing(text, Kind.MESSAGE if is_final else Kind.PARTIAL))
             self._outbox_changed.set()
+
+    def _remember(self, text: str, *, closing: bool = False) -> None:
+        if len(self.messages) < MAX_RESULT_MESSAGES or closing:
+            self.messages.append(text)
+            return
+        if not self.messages_dropped:
+            log.warning("session %s: more than %d messages", self.id, MAX_RESULT_MESSAGES)
+        self.messages_dropped += 1
 
     @property
     def reconnectable(self) -> bool:
         if self.client_gone:
             return False
-        return not self.finished.is_set() or self._loop.time() < self._linger_until
+        return not self.finished.is_set() or self._clock.now() < self._linger_until
 
     def attach(self, connection: Connection) -> None:
         """A client connected to the session's URL (the first time, or to resume)."""
         previous = self.connection
         if previous is not None:
+            self._lost()  # whatever the old one still brings is ignored from now on
             self._loop.create_task(previous.close(SUPERSEDED, "another connection took over"))
         self.connection = connection
         self.connections += 1
         self.ingest.new_connection()
-        self._last_audio = self._loop.time()
+        self._last_audio = self._attached_at = self._clock.now()
         if self.status == "queued":
             self.status = "processing"
-        if self.finished.is_set() and not self._outbox:
-            # What reached our socket may not have reached the client: say the end again.
-            self._outbox.extend(_Outgoing(text) for text in self._closing_messages)
         self._outbox_changed.set()
+
+    def backlogged(self, connection: Connection) -> bool:
+        """Whether `connection`'s reader should wait for the outbox to drain."""
+        if connection is not self.connection or self._outbox.backlog < MAX_BACKLOG:
+            return False
+        self.room.clear()
+        return True
+
+    def _lost(self) -> None:
+        self.room.set()
+        self._outbox.connection_lost()
+        self.ingest.connection_lost()
+        self._delayed_acks.clear()
 
     def detach(self, connection: Connection, close_code: int | None) -> None:
         """The connection ended; `close_code` is the client's, None when it did not close."""
         if connection is not self.connection:
             return
-        self.connection = None
-        self._outbox = deque(m for m in self._outbox if m.ack_end is None)
+        if connection.answered_close:
+            self._outbox.confirm_all()
         if close_code == NORMAL and not self.finished.is_set():
             # Gladia's documented alternative to stop_recording: finish in the background.
+            self._flush_ingest()
             self.client_gone = True
             self._outbox.clear()
             self.finish("client closed with 1000")
+        self.connection = None
+        self._lost()
+
+    def pong(self, connection: Connection, payload: bytes) -> None:
+        """A pong on `connection`: what it confirms was delivered."""
+        if connection is not self.connection:
+            return
+        ends = self._outbox.pong(payload)
+        if ends:
+            self.ingest.confirmed(ends[-1])
+        if ends is not None:
+            self._outbox_changed.set()
 
     async def deliver(self, connection: Connection) -> None:
-        """Write the outbox to `connection` until it is replaced, then close it with 1000
-        once the session has ended and everything was delivered."""
+        """Write the outbox to `connection` until it is replaced, pinging for confirmation;
+        close it with 1000 once the session has ended and the client confirmed everything
+        (or `confirm_timeout` passed: it may then reconnect and get the rest again)."""
         while connection is self.connection:
             self._outbox_changed.clear()
-            while self._outbox and connection is self.connection:
-                item = self._outbox[0]
-                try:
+            item = self._outbox.next()
+            try:
+                if item is not None:
                     await connection.send_text(item.text)
-                except (ConnectionError, RuntimeError):
-                    return
-                if self._outbox and self._outbox[0] is item:
-                    self._outbox.popleft()
-                if item.ack_end is not None:
-                    self.ingest.acknowledged(item.ack_end)
-            if self.finished.is_set() and not self._outbox and connection is self.connection:
-                await connection.close(NORMAL, "session ended")
+                    if connection is not self.connection:
+                        return  # replaced meanwhile: the message stays due on the next one
+                    self._outbox.written(item)
+                    if item.ack_end is not None:
+                        self.ingest.acknowledged(item.ack_end)
+                    if self._outbox.backlog < MAX_BACKLOG // 2:
+                        self.room.set()
+                    continue
+                payload = self._outbox.ping()
+                if payload is not None:
+                    await connection.ping(payload)
+                    continue
+            except (ConnectionError, RuntimeError):
+                # The connection is broken: wake its reader (it may be waiting for room)
+                # so that it notices and the session lets the connection go.
+                await connection.close(INTERNAL_ERROR, "write failed")
                 return
-            await self._outbox_changed.wait()
+            if self.finished.is_set():
+                if self._outbox.delivered:
+                    await connection.close(NORMAL, "session ended")
+                    return
+                # From the end, or from this connection when it came after the end.
+                since = max(self.finished_at or 0.0, self._attached_at)
+                confirm_by = since + self._server.confirm_timeout
+                if self._clock.now() >= confirm_by:
+                    log.info("session %s: end not confirmed, closing anyway", self.id)
+                    await connection.close(NORMAL, "session ended")
+                    return
+                await self._wait_for_change(until=confirm_by)
+            else:
+                await self._outbox_changed.wait()
+
+    async def _wait_for_change(self, until: float) -> None:
+        changed = asyncio.ensure_future(self._outbox_changed.wait())
+        timer = asyncio.ensure_future(self._clock.sleep_until(until))
+        try:
+            await asyncio.wait({changed, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (changed, timer):
+                task.cancel()
 
     # --- the end -------------------------------------------------------------------------
 
@@ -501,12 +638,19 @@ class LiveSession:
         self.finish("stop_recording")
         return ack
 
-    def send_stop_acknowledgment(self, connection: Connection) -> None:
+    def send_stop_acknowledgment(self, connection: Connection) -> bool:
+        """`stop_recording` from `connection`; False when it was refused (already stopped)."""
+        if connection is not self.connection:
+            return True  # from a superseded connection: not the client's word any more
+        if self.recording:
+            self._flush_ingest()  # held bytes are placed (and acknowledged) before the stop
         ack = self.stop()
-        if connection is self.connection and self._flags["receive_acknowledgments"]:
-            # The ack goes ahead of the end sequence the stop just started.
-            self._outbox.append(_Outgoing(json.dumps(ack, separators=(",", ":"))))
+        if self._flags["receive_acknowledgments"]:
+            # The ack goes ahead of the end sequence the stop just started; it is a
+            # closing message the client must get, so it is re-delivered like one.
+            self._outbox.put(Outgoing(json.dumps(ack, separators=(",", ":"))))
             self._outbox_changed.set()
+        return bool(ack["acknowledged"])
 
     def finish(self, reason: str) -> None:
         """End recording and run post-processing (once, whatever asks first)."""
@@ -517,19 +661,22 @@ class LiveSession:
 
     async def _finalize(self) -> None:
         self._watchdog.cancel()
+        if self.ingest.deciding:
+            self._flush_ingest()
         if self._processor is not None:
             self._audio.put_nowait(None)
             await self._processor
-        closing_from = len(self.messages)
+        self.store.finish()  # no more audio: release the file descriptor
+        self._closing = True
         self.emit("end_recording", data={"recording_duration": round(self.audio_duration, 3)})
         if self._server.faults.slow_finish:
-            await asyncio.sleep(self._server.faults.slow_finish)
+            await self._clock.sleep_until(self._clock.now() + self._server.faults.slow_finish)
         transcription = self._transcription()
         self.emit("post_transcript", data=transcription)
         result: dict[str, Any] = {"metadata": {}, "transcription": transcription}
         self._post_processing(result)
         # From the session's creation to its results, post-processing included (once).
-        elapsed = self._loop.time() - self._started
+        elapsed = self._clock.now() - self._started
         result["metadata"] = {
             "audio_duration": round(self.audio_duration, 3),
             "number_of_distinct_channels": self.fmt.channels,
@@ -538,11 +685,11 @@ class LiveSession:
         }
         self.emit("post_final_transcript", data=result)
         self.emit("end_session")
-        self._closing_messages = self.messages[closing_from:]
         self._result = result
         self.status = "error" if self._recognition_failed else "done"
         self.completed_at = _now_iso()
-        self._linger_until = self._loop.time() + self._server.idle_timeout
+        self.finished_at = self._clock.now()
+        self._linger_until = self.finished_at + self._server.linger
         self.finished.set()
         self._outbox_changed.set()
         log.info(
@@ -593,16 +740,16 @@ class LiveSession:
     async def _watch(self) -> None:
         """Finish a session left without audio for `idle_timeout`, or past `max_duration`."""
         while self.recording:
-            now = self._loop.time()
-            idle_left = self._last_audio + self._server.idle_timeout - now
-            max_left = self._started + self._server.max_duration - now
-            if max_left <= 0:
+            now = self._clock.now()
+            idle_at = self._last_audio + self._server.idle_timeout
+            max_at = self._started + self._server.max_duration
+            if now >= max_at:
                 self.finish("maximum duration reached")
                 return
-            if idle_left <= 0:
+            if now >= idle_at:
                 self.finish(f"no audio for {self._server.idle_timeout:g} s")
                 return
-            await asyncio.sleep(min(idle_left, max_left))
+            await self._clock.sleep_until(min(idle_at, max_at))
 
     # --- REST views ----------------------------------------------------------------------
 
@@ -640,18 +787,37 @@ class LiveSession:
             ),
         }
 
-    async def close(self) -> None:
-        """Forget the session (DELETE or server shutdown)."""
-        for task in (self._watchdog, self._finalizer, self._processor):
+    async def close(self, *, shutting_down: bool = False) -> None:
+        """Forget the session (DELETE, eviction, or server shutdown: then 1001)."""
+        for task in (self._watchdog, self._finalizer, self._processor, self._ack_releaser):
             if task is not None and not task.done():
                 task.cancel()
-        self._recognition_room.set()  # a reader waiting for room must not hang
+        self.recognition_room.set()  # a reader waiting for room must not hang
         if self._transcriber is not None:
-            await self._loop.run_in_executor(self._executor, self._transcriber.close)
+            with contextlib.suppress(Exception):
+                await self._loop.run_in_executor(self._executor, self._transcriber.close)
         if self.connection is not None:
             connection, self.connection = self.connection, None
-            await connection.close(NORMAL, "session deleted")
-        self.store.close()
+            if shutting_down:
+                await connection.close(GOING_AWAY, "server shutting down")
+            else:
+                await connection.close(NORMAL, "session deleted")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(connection.wait_closed(), timeout=5.0)
+        self.store.delete()
+
+    async def flush_outbox(self) -> None:
+        """Write what is due to the current connection (before a shutdown closes it)."""
+        connection = self.connection
+        while connection is not None and connection is self.connection:
+            item = self._outbox.next()
+            if item is None:
+                return
+            try:
+                await connection.send_text(item.text)
+            except (ConnectionError, RuntimeError):
+                return
+            self._outbox.written(item)
 
 
 def custom_vocabulary(config: dict[str, Any]) -> tuple[str, ...]:

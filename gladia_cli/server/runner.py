@@ -13,12 +13,21 @@ from types import TracebackType
 
 from aiohttp import web
 
-from gladia_cli.server.app import create_app
+from gladia_cli.server.app import create_app, shut_down
+from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 
+# Handlers still running once every session was closed (1001) get this long to end.
+SHUTDOWN_TIMEOUT = 5.0
 
-async def _start(config: ServerConfig) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(create_app(config), handle_signals=False, access_log=None)
+
+async def _start(config: ServerConfig, clock: Clock | None = None) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(
+        create_app(config, clock),
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_TIMEOUT,
+    )
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
     await site.start()
@@ -38,10 +47,14 @@ def _cancel_remaining(loop: asyncio.AbstractEventLoop) -> None:
 
 
 class LocalServer:
-    """A server on a background thread, as a context manager: `with LocalServer() as s: s.url`."""
+    """A server on a background thread, as a context manager: `with LocalServer() as s: s.url`.
 
-    def __init__(self, config: ServerConfig | None = None) -> None:
+    `clock` replaces the event loop's time for the session timers (tests: `ManualClock`).
+    """
+
+    def __init__(self, config: ServerConfig | None = None, clock: Clock | None = None) -> None:
         self.config = config or ServerConfig(port=0)
+        self.clock = clock
         self.url = ""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="gladia-local-server", daemon=True)
@@ -52,14 +65,14 @@ class LocalServer:
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._runner, self.url = self._loop.run_until_complete(_start(self.config))
+            self._runner, self.url = self._loop.run_until_complete(_start(self.config, self.clock))
         except BaseException as exc:
             self._failure = exc
             self._ready.set()
             return
         self._ready.set()
         self._loop.run_forever()
-        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.run_until_complete(shut_down(self._runner))
         _cancel_remaining(self._loop)
         self._loop.close()
 
@@ -99,6 +112,6 @@ def serve_forever(config: ServerConfig, on_ready: Callable[[str], None]) -> None
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         logging.getLogger("gladia.server").info("shutting down")
-        await runner.cleanup()
+        await shut_down(runner)
 
     asyncio.run(main())

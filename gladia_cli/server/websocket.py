@@ -2,9 +2,14 @@
 
 Close codes chosen where Gladia documents none (protocol.md §10), all in the 4400–4499
 "do not reconnect" range: 4401 unknown token, 4410 session already finished, 4400 a message
-that cannot be understood (invalid JSON, invalid base64, an audio_chunk without a chunk).
-A frame over 1 MiB gets 1009. An unknown message type is not
-fatal: it gets an `error` message and the connection goes on.
+that cannot be understood (invalid JSON, invalid base64, an audio_chunk without a chunk, a
+chunk that is not whole samples, e.g. an odd length of 16-bit audio), and 4400 after
+`ERROR_FLOOD_LIMIT` messages that each got an `error` (unknown types, repeated stops). A
+frame over 1 MiB gets 1009; a server shutting down closes with 1001.
+
+Pings are ours to answer (autoping is off so that pongs reach the session: they confirm
+delivery, see outbox). A client ping `gladia-resume:<offset>` before its first audio says
+where that audio starts (see ingest); it is answered like any ping.
 """
 
 from __future__ import annotations
@@ -20,19 +25,33 @@ from typing import Any
 from aiohttp import WSMessage, WSMsgType, web
 
 from gladia_cli.protocol.closing import (
+    ABNORMAL,
     BAD_MESSAGE,
     INVALID_TOKEN,
     MAX_FRAME_BYTES,
     MESSAGE_TOO_BIG,
     SESSION_FINISHED,
 )
+from gladia_cli.server.audio_store import find_wav_data
+from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import Faults
+from gladia_cli.server.ingest import parse_resume_hint
 from gladia_cli.server.live_session import LiveSession
 
 log = logging.getLogger("gladia.server")
 
 FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
-HARD_FRAME_LIMIT = 16 * MAX_FRAME_BYTES
+# Frames up to this size are read whole and refused with 1009 (Gladia's limit is 1 MiB);
+# aiohttp refuses a bigger one before reading it, and then closes the socket while the
+# client is still sending, so that client may see a reset instead of the 1009.
+HARD_FRAME_LIMIT = 64 * MAX_FRAME_BYTES
+# Messages on one connection that each earned an `error` before it is closed with 4400.
+ERROR_FLOOD_LIMIT = 100
+# Client text echoed back in an error message is cut to this many characters.
+ECHO_LIMIT = 64
+# How long a close waits for the client's reply (aiohttp's default is 10 s): a silent
+# client must not hold up a server that is stopping.
+CLOSE_TIMEOUT = 2.0
 
 
 class WebSocketConnection:
@@ -49,12 +68,18 @@ class WebSocketConnection:
         self._transport = request.transport
         self.faults = faults  # None when this connection behaves
         self.received = 0
+        self.errors = 0  # messages that earned an `error` message
         self.dropped = False
         self.close_request: tuple[int, str] | None = None
+        self.answered_close = False
         self._wake = asyncio.Event()
+        self._ended = asyncio.Event()
 
     async def send_text(self, text: str) -> None:
         await self.ws.send_str(text)
+
+    async def ping(self, payload: bytes) -> None:
+        await self.ws.ping(payload)
 
     async def close(self, code: int, reason: str) -> None:
         """Ask the reader task to close with `code` (any task may ask; the first ask wins)."""
@@ -62,12 +87,23 @@ class WebSocketConnection:
             self.close_request = (code, reason)
         self._wake.set()
 
+    async def wait_closed(self) -> None:
+        """Until the reader task is done with this connection."""
+        await self._ended.wait()
+
     def drop(self) -> None:
         """End the TCP connection without a WebSocket close frame: what a network failure
         looks like to the client. What was already written is still delivered (FIN)."""
         self.dropped = True
         if self._transport is not None:
             self._transport.close()
+
+    async def wait_for(self, event: asyncio.Event) -> None:
+        """Until `event` is set or a close was asked for."""
+        waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._wake.wait())}
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
 
     async def next_message(self) -> WSMessage | None:
         """The next client message, or None when a close was asked for meanwhile."""
@@ -83,11 +119,14 @@ class WebSocketConnection:
         return None
 
 
-async def live_socket(request: web.Request, session: LiveSession | None) -> web.WebSocketResponse:
-    # aiohttp's own limit only guards memory: it rejects a frame before reading it, and the
-    # reset that follows can swallow the close frame. Gladia's 1 MiB is checked below, on
-    # a frame read whole, so the client reliably gets its 1009.
-    ws = web.WebSocketResponse(max_msg_size=HARD_FRAME_LIMIT, compress=False)
+async def live_socket(
+    request: web.Request, session: LiveSession | None, clock: Clock
+) -> web.WebSocketResponse:
+    # Gladia's 1 MiB is checked below, on a frame read whole, so the client reliably gets
+    # its 1009 (see HARD_FRAME_LIMIT).
+    ws = web.WebSocketResponse(
+        max_msg_size=HARD_FRAME_LIMIT, compress=False, autoping=False, timeout=CLOSE_TIMEOUT
+    )
     await ws.prepare(request)
     if session is None:
         await ws.close(code=INVALID_TOKEN, message=b"invalid or expired token")
@@ -102,10 +141,11 @@ async def live_socket(request: web.Request, session: LiveSession | None) -> web.
     session.attach(conn)
     log.info("session %s: connection %d opened", session.id, session.connections)
     writer = asyncio.create_task(session.deliver(conn))
-    loop = asyncio.get_running_loop()
     drop_timer = None
     if conn.faults is not None and conn.faults.drop_after_seconds is not None:
-        drop_timer = loop.call_later(conn.faults.drop_after_seconds, conn.drop)
+        drop_timer = asyncio.create_task(
+            _drop_later(conn, clock, clock.now() + conn.faults.drop_after_seconds)
+        )
     if conn.faults is not None and conn.faults.close_code and conn.faults.close_after_bytes == 0:
         await conn.close(conn.faults.close_code, "fault injection")
 
@@ -115,7 +155,16 @@ async def live_socket(request: web.Request, session: LiveSession | None) -> web.
             if conn.close_request is not None:
                 code, reason = conn.close_request
                 await ws.close(code=code, message=reason.encode()[:123])
+                conn.answered_close = ws.close_code not in (None, ABNORMAL)
                 break
+            if session.backlogged(conn):
+                await conn.wait_for(session.room)  # TCP back-pressure on the client
+                continue
+            if not session.recognition_room.is_set():
+                # Recognition backlog at its bound (recognition_status.py): read nothing
+                # more until it drains; TCP then slows the client down, it is not failed.
+                await conn.wait_for(session.recognition_room)
+                continue
             msg = await conn.next_message()
             if msg is None:
                 continue
@@ -125,23 +174,44 @@ async def live_socket(request: web.Request, session: LiveSession | None) -> web.
                 await _on_audio(session, conn, msg.data)
             elif msg.type is WSMsgType.TEXT:
                 await _on_text(session, conn, msg.data)
+            elif msg.type is WSMsgType.PING:
+                await ws.pong(msg.data)
+                offset = parse_resume_hint(msg.data)
+                if offset is not None:
+                    session.resume_hint(conn, offset)
+            elif msg.type is WSMsgType.PONG:
+                session.pong(conn, msg.data)
             elif msg.type is WSMsgType.CLOSE:
                 close_code = int(msg.data)
                 break
             else:  # CLOSING, CLOSED, ERROR: the connection is over
                 break
+    except (ConnectionError, RuntimeError):
+        pass  # the connection broke while we answered it
     finally:
         if drop_timer is not None:
             drop_timer.cancel()
         session.detach(conn, close_code)
         writer.cancel()
+        conn._ended.set()
+        if close_code is not None:
+            how = f"client closed with {close_code}"
+        elif conn.close_request is not None and not conn.dropped:
+            how = f"server closed with {conn.close_request[0]}"
+        else:
+            how = "dropped"
         log.info(
             "session %s: connection closed (%s), %d bytes received on it",
             session.id,
-            "dropped" if close_code is None else f"code {close_code}",
+            how,
             conn.received,
         )
     return ws
+
+
+async def _drop_later(conn: WebSocketConnection, clock: Clock, deadline: float) -> None:
+    await clock.sleep_until(deadline)
+    conn.drop()
 
 
 def _too_big(data: str | bytes) -> bool:
@@ -150,7 +220,26 @@ def _too_big(data: str | bytes) -> bool:
     return len(data) > MAX_FRAME_BYTES
 
 
+def _whole_samples(session: LiveSession, chunk: bytes) -> bool:
+    """Whether `chunk` holds whole samples (a WAV header at the stream's start aside).
+
+    Frames of several channels may be split across chunks (the official SDK re-sends its
+    backlog in 512 KiB slices), but a sample cut in two means the client lost count.
+    """
+    size = session.fmt.sample_bytes
+    if len(chunk) % size == 0:
+        return True
+    header = find_wav_data(chunk) if session.header_bytes is None else None
+    return header is not None and (len(chunk) - header) % size == 0
+
+
 async def _on_audio(session: LiveSession, conn: WebSocketConnection, chunk: bytes) -> None:
+    if not _whole_samples(session, chunk):
+        size = session.fmt.sample_bytes
+        await conn.close(
+            BAD_MESSAGE, f"audio chunk of {len(chunk)} bytes is not whole {size}-byte samples"
+        )
+        return
     conn.received += len(chunk)
     faults = conn.faults
     if faults is not None:
@@ -164,25 +253,18 @@ async def _on_audio(session: LiveSession, conn: WebSocketConnection, chunk: byte
         ):
             await conn.close(faults.close_code, "fault injection")
             return
-    received = session.receive_audio(chunk)
-    settings: Faults = faults or Faults()
-    if settings.withhold_acks:
-        return
-    if settings.ack_delay > 0:
-        asyncio.get_running_loop().call_later(
-            settings.ack_delay, session.send_acknowledgment, conn, received
-        )
-    else:
-        session.send_acknowledgment(conn, received)
-    # Recognition backlog at its bound: read nothing more from this client until it
-    # drains (TCP then slows the client down). See recognition_status.py.
-    await session.recognition_room()
+    session.receive_audio(conn, chunk)
+
+
+def _echo(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= ECHO_LIMIT else shown[: ECHO_LIMIT - 1] + "…"
 
 
 async def _on_text(session: LiveSession, conn: WebSocketConnection, text: str) -> None:
     try:
         payload: Any = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # invalid JSON, too deep, a 5000-digit number
         await conn.close(BAD_MESSAGE, "invalid JSON")
         return
     if not isinstance(payload, dict):
@@ -202,10 +284,20 @@ async def _on_text(session: LiveSession, conn: WebSocketConnection, text: str) -
             return
         await _on_audio(session, conn, audio)
     elif message_type == "stop_recording":
-        session.send_stop_acknowledgment(conn)
+        if not session.send_stop_acknowledgment(conn):
+            await _count_error(conn)
     else:
-        session.emit(
-            "error",
-            error={"message": f"unknown message type {message_type!r}"},
-            data={"code": "unknown_message_type", "message": f"unknown type {message_type!r}"},
-        )
+        if conn is session.connection:
+            shown = _echo(message_type)
+            session.emit(
+                "error",
+                error={"message": f"unknown message type {shown}"},
+                data={"code": "unknown_message_type", "message": f"unknown type {shown}"},
+            )
+        await _count_error(conn)
+
+
+async def _count_error(conn: WebSocketConnection) -> None:
+    conn.errors += 1
+    if conn.errors >= ERROR_FLOOD_LIMIT:
+        await conn.close(BAD_MESSAGE, f"too many invalid messages ({ERROR_FLOOD_LIMIT})")

@@ -284,11 +284,21 @@ def test_a_partial_frame_is_carried_over(server: LocalServer) -> None:
     created = create_session(server.url, {"channels": 2})
     stereo = tone_bursts([(0.2, 0.5, 0)], total=1.0, channels=2).tobytes()
     client = RawClient(created["url"])
-    client.send_audio(stereo, size=1001)  # not a multiple of the 4-byte frame
+    client.send_audio(stereo, size=1002)  # whole samples, not whole 4-byte frames
     client.stop()
     client.read_until_closed()
     assert client.received.close_code == 1000
     assert stored_audio(server.url, created["id"]) == stereo
+
+
+def test_a_chunk_that_is_not_whole_samples_is_refused_with_4400(server: LocalServer) -> None:
+    created = create_session(server.url)
+    client = RawClient(created["url"])
+    client.send_audio(AUDIO[:3200])
+    client.ws.send_bytes(AUDIO[3200:4201])  # 1001 bytes of 16-bit audio
+    client.read_until_closed()
+    assert client.received.close_code == 4400
+    assert "not whole 2-byte samples" in client.received.close_reason
 
 
 def test_session_messages_are_kept_in_the_result(server: LocalServer) -> None:

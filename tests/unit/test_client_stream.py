@@ -36,7 +36,7 @@ CHUNK = 3200
 class FakeServer:
     """What the server side saw, and how it misbehaves."""
 
-    drop_after_frames: list[int] = field(default_factory=list)  # per connection, in order
+    drop_after_bytes: list[int] = field(default_factory=list)  # per connection, in order
     close_with: list[CloseFrame] = field(default_factory=list)  # first connections close so
     refuse: list[ConnectFailed] = field(default_factory=list)  # handshake failures, in order
     stored: bytearray = field(default_factory=bytearray)
@@ -50,9 +50,7 @@ class FakeServer:
         index = len(self.connections)
         conn = FakeConnection(
             self,
-            drop_after=self.drop_after_frames[index]
-            if index < len(self.drop_after_frames)
-            else None,
+            drop_after=self.drop_after_bytes[index] if index < len(self.drop_after_bytes) else None,
         )
         if index < len(self.close_with):
             conn.incoming.put(self.close_with[index])
@@ -66,6 +64,7 @@ class FakeConnection:
         self.drop_after = drop_after
         self.position = server.last_ack_read  # where this connection's bytes start
         self.frames: list[bytes | str] = []
+        self.received = 0
         self.incoming: queue.Queue[Frame | Exception] = queue.Queue()
         self.broken = False
 
@@ -76,7 +75,8 @@ class FakeConnection:
     def send_binary(self, data: bytes) -> None:
         self._check()
         self.frames.append(data)
-        if self.drop_after is not None and len(self.frames) > self.drop_after:
+        self.received += len(data)
+        if self.drop_after is not None and self.received > self.drop_after:
             self.abort()
             raise ConnectionLost("dropped")
         with self.server.lock:
@@ -95,9 +95,9 @@ class FakeConnection:
             self.incoming.put(TextFrame(json.dumps({"type": "post_final_transcript", "data": {}})))
             self.incoming.put(CloseFrame(1000, "session ended"))
 
-    def receive(self) -> Frame | None:
+    def receive(self, timeout: float) -> Frame | None:
         try:
-            item = self.incoming.get(timeout=0.01)
+            item = self.incoming.get(timeout=min(timeout, 0.01))
         except queue.Empty:
             return None
         if isinstance(item, Exception):
@@ -108,7 +108,7 @@ class FakeConnection:
                 self.server.last_ack_read = max(self.server.last_ack_read, end)
         return item
 
-    def ping(self) -> None:
+    def ping(self, payload: bytes = b"") -> None:
         self._check()
 
     def close(self, code: int, reason: str) -> None:
@@ -161,7 +161,7 @@ def test_stream_stop_and_normal_end() -> None:
 
 
 def test_a_drop_is_resumed_with_nothing_lost_or_repeated() -> None:
-    server = FakeServer(drop_after_frames=[7, 5])
+    server = FakeServer(drop_after_bytes=[7 * CHUNK, 5 * CHUNK])
     stream, _, notices = _stream(server)
     stream.open()
     _send_all(stream)
@@ -169,16 +169,16 @@ def test_a_drop_is_resumed_with_nothing_lost_or_repeated() -> None:
     end = stream.wait(5)
     assert end is not None and end.error is None
     assert bytes(server.stored) == AUDIO
-    # The second connection broke while re-sending: one outage, three connections.
-    assert len(server.connections) == 3 and stream.stats.reconnects == 1
+    # The second connection broke while re-sending: three connections.
+    assert len(server.connections) == 3 and stream.stats.reconnects == 2
     assert any("reconnected" in n for n in notices)
 
 
 def test_stop_requested_during_an_outage_goes_after_the_replay() -> None:
-    server = FakeServer(drop_after_frames=[3])
+    server = FakeServer(drop_after_bytes=[3 * CHUNK])
     stream, _, _ = _stream(server)
     stream.open()
-    _send_all(stream, AUDIO[: 6 * CHUNK])  # the 4th frame breaks the connection
+    _send_all(stream, AUDIO[: 6 * CHUNK])  # the 4th chunk breaks the connection
     stream.stop()
     end = stream.wait(5)
     assert end is not None and end.error is None
@@ -189,7 +189,7 @@ def test_stop_requested_during_an_outage_goes_after_the_replay() -> None:
 
 
 def test_replayed_frames_never_exceed_the_frame_limit() -> None:
-    server = FakeServer(drop_after_frames=[0])
+    server = FakeServer(drop_after_bytes=[0])
     stream, _, _ = _stream(server)
     stream.open()
     big = bytes(range(256)) * (3 * MAX_AUDIO_FRAME // 256)
@@ -225,7 +225,7 @@ def test_a_server_error_close_is_retried() -> None:
 
 
 def test_reconnect_attempts_are_bounded() -> None:
-    server = FakeServer(drop_after_frames=[0])
+    server = FakeServer(drop_after_bytes=[0])
     stream, _, _ = _stream(server)
     stream.open()
     server.refuse = [ConnectFailed("refused", retryable=True) for _ in range(10)]
@@ -293,7 +293,7 @@ def test_a_silent_connection_is_pinged_then_declared_dead() -> None:
     stream.open()
     pings = []
     conn = server.connections[0]
-    conn.ping = lambda: pings.append(clock[0])  # type: ignore[method-assign]
+    conn.ping = lambda payload=b"": pings.append(clock[0])  # type: ignore[method-assign]
     for _ in range(50):
         clock[0] += 0.2
         threading.Event().wait(0.005)
@@ -327,5 +327,6 @@ def test_base64_mode_sends_json_audio_chunks() -> None:
     _send_all(stream, AUDIO[: 3 * CHUNK])
     stream.stop()
     assert stream.wait(5) is not None
-    assert [json.loads(t)["type"] for t in captured] == ["audio_chunk"] * 3 + ["stop_recording"]
+    types = [json.loads(t)["type"] for t in captured]
+    assert types[-1] == "stop_recording" and set(types[:-1]) == {"audio_chunk"}
     assert bytes(server.stored) == AUDIO[: 3 * CHUNK]

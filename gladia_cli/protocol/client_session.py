@@ -1,0 +1,566 @@
+"""The client side of a live session as a plain object: no sockets, no threads, no clock.
+
+As python-websockets separates its protocol from its connections, the rules live here and
+the threaded driver (`client/stream.py`) only carries them out. Inputs:
+
+- `audio(data)`, `stop()`: from the source.
+- `connected(now)`: a connection opened. The send cursor goes back to the last
+  acknowledgment received, so `next_frame` yields the unacknowledged backlog, then new
+  audio (queued behind it, in order), then `stop_recording` when asked.
+- `message(text, now)`: a server frame. Returns what to deliver to the outputs, with
+  duplicates dropped (a server may re-deliver what was in flight at a drop) and, at
+  `post_transcript`, any final the live output missed rebuilt from it. Acknowledgments
+  trim the backlog as they come, also during a re-send.
+- `closed(code, now)`, `connect_failed(…)`: `Reconnect(delay)` or `Finish(error)`.
+  Progress (acknowledgments advancing, a new message) resets the attempt count.
+- `tick(now)`: `Ping` every `keepalive` seconds, `Abort` when nothing came for
+  `dead_after` seconds (a black hole never closes by itself).
+- `activity(now)`: any other frame (a pong) proves the connection alive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from gladia_cli.errors import GladiaError, NetworkError
+from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, is_retryable
+from gladia_cli.protocol.messages import (
+    AudioChunkAck,
+    MessageParseError,
+    PostTranscript,
+    ServerMessage,
+    StopRecordingAck,
+    Transcript,
+    Utterance,
+    parse_server_message,
+)
+from gladia_cli.protocol.reconcile import FinalsLedger
+from gladia_cli.protocol.resume import ResumeBuffer
+from gladia_cli.protocol.retry import Backoff
+from gladia_cli.safe_text import plain
+
+STOP_RECORDING = json.dumps({"type": "stop_recording"})
+# Largest audio frame sent: many acknowledgments per second of re-send (progress is
+# visible), far under the 1 MiB frame limit even as base64.
+MAX_PIECE = 32 * 1024
+# Messages that come once per session: a repeat is a re-delivery.
+ONCE_PER_SESSION = frozenset(
+    {
+        "start_session",
+        "start_recording",
+        "end_recording",
+        "post_transcript",
+        "post_summarization",
+        "post_chapterization",
+        "post_final_transcript",
+        "end_session",
+    }
+)
+# After these, every result is in: a drop then needs no reconnect.
+LAST_MESSAGES = frozenset({"post_final_transcript", "end_session"})
+_RECENT = 4096  # exact repeats are looked for among this many recent frames
+GOING_AWAY_ATTEMPTS = 3  # a server that shut down rarely comes back with our session
+DURATION_TOLERANCE = 0.05  # seconds: rounding of the server's recording_duration
+
+
+@dataclass(frozen=True)
+class Timing:
+    keepalive: float = 3.0  # seconds between pings
+    dead_after: float = 10.0  # seconds without any frame before a connection is dead
+
+
+@dataclass(frozen=True)
+class AudioFrame:
+    data: bytes
+    offset: int  # session offset of data[0]
+
+
+@dataclass(frozen=True)
+class StopFrame:
+    text: str = STOP_RECORDING
+
+
+@dataclass(frozen=True)
+class PingFrame:
+    payload: bytes = b""
+
+
+RESUME_HINT = b"gladia-resume:%d"  # a ping payload: where the next audio byte sits
+
+
+Outgoing = AudioFrame | StopFrame | PingFrame
+
+
+@dataclass(frozen=True)
+class Reconnect:
+    delay: float
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    error: GladiaError | None = None
+    by_server_before_stop: bool = False
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True)
+class Abort:
+    reason: str
+
+
+@dataclass
+class SessionStats:
+    state: str = "connecting"
+    sent_bytes: int = 0
+    acked_bytes: int = 0
+    reconnects: int = 0
+    replayed_bytes: int = 0
+    close_code: int | None = None
+    close_reason: str = ""
+    duplicates_dropped: int = 0
+    recovered_finals: int = 0
+
+
+@dataclass
+class _Dedup:
+    """What was delivered, to recognise re-deliveries."""
+
+    finals: set[tuple[int, str]] = field(default_factory=set)
+    once: set[str] = field(default_factory=set)
+    recent: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
+
+    def seen_text(self, text: str) -> bool:
+        digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
+        if digest in self.recent:
+            return True
+        self.recent[digest] = None
+        if len(self.recent) > _RECENT:
+            self.recent.popitem(last=False)
+        return False
+
+
+class ClientSession:
+    def __init__(
+        self,
+        fmt: AudioFormat,
+        *,
+        backlog: ResumeBuffer | None = None,
+        backoff: Backoff | None = None,
+        timing: Timing | None = None,
+        max_piece: int = MAX_PIECE,
+        reconcile: bool = True,
+    ) -> None:
+        self.fmt = fmt
+        self.backlog = backlog or ResumeBuffer()
+        self.backoff = backoff or Backoff()
+        self.timing = timing or Timing()
+        self._max_piece = max(fmt.frame_bytes, max_piece - max_piece % fmt.frame_bytes)
+        self._reconcile = reconcile
+        self.stats = SessionStats()
+        self.notices: list[str] = []
+        self.ledger = FinalsLedger()
+        self._dedup = _Dedup()
+
+        self.connections = 0
+        self.is_connected = False
+        self._cursor = 0
+        self._ping_due = False
+        self._last_frame = 0.0
+        self._last_ping = 0.0
+        self._attempt = 0
+        self._progress = False  # on the current (or last) connection
+        self._went_away = False
+        self._last_failure = ""
+        self._resume_hint: bytes | None = None
+        self._resume_offset: int | None = None  # where this connection's audio starts
+        self._audio_sent_here = False
+        self._misplaced: tuple[int, int] | None = None
+
+        self.stop_requested = False
+        self._stop_sent_here = False
+        self._stops_sent = 0
+        self._stop_acknowledged = False
+        self._recording_over = False  # the server takes no more audio
+        self._spill_reported = False
+        self.results_complete = False
+        self.reconciled = False
+        self.server_recorded: float | None = None
+        self.session_id: str | None = None
+        self.finished: Finish | None = None
+
+    # --- from the source -----------------------------------------------------------------
+
+    def audio(self, data: bytes) -> bool:
+        """Queue audio; False once stopped or finished (the audio is not taken)."""
+        if self.stop_requested or self.finished is not None:
+            return False
+        self.backlog.append(data)
+        self.stats.sent_bytes = self.backlog.sent
+        if self.backlog.spills and not self._spill_reported:
+            self._spill_reported = True
+            self.notices.append(
+                f"{self.fmt.seconds(self.backlog.memory_bytes):.0f} s of audio not yet "
+                "acknowledged by the server; keeping the rest in a temporary file"
+            )
+        return True
+
+    def stop(self) -> None:
+        if not self.stop_requested:
+            self.stop_requested = True
+            if self.stats.state not in ("done", "failed"):
+                self.stats.state = "stopping"
+
+    @property
+    def unsent_bytes(self) -> int:
+        """Audio queued and not yet handed to a connection (all of the backlog when none)."""
+        if self._recording_over:
+            return 0
+        base = self._cursor if self.is_connected else self.backlog.acknowledged
+        return self.backlog.sent - base
+
+    # --- connections -----------------------------------------------------------------------
+
+    def connected(self, now: float) -> None:
+        self.is_connected = True
+        self._cursor = self.backlog.acknowledged
+        # Before any audio, a ping saying where it starts: the local server then places
+        # re-sent bytes exactly; any other server just answers it.
+        self._resume_hint = RESUME_HINT % self._cursor
+        self._resume_offset = None
+        self._audio_sent_here = False
+        self._stop_sent_here = False
+        self._ping_due = False
+        self._last_frame = self._last_ping = now
+        self._progress = False
+        if self.connections:
+            self.stats.reconnects += 1
+            replay = 0 if self._recording_over else self.backlog.pending_bytes
+            self.stats.replayed_bytes += replay
+            self.notices.append(
+                f"reconnected; re-sending {self.fmt.seconds(replay):.1f} s of audio "
+                f"({replay} bytes) not yet acknowledged"
+            )
+        self.connections += 1
+        self.stats.state = "stopping" if self.stop_requested else "streaming"
+
+    def next_frame(self) -> Outgoing | None:
+        """What to send next on the current connection, or None for now."""
+        if not self.is_connected or self.finished is not None:
+            return None
+        if self._resume_hint is not None:
+            hint, self._resume_hint = self._resume_hint, None
+            return PingFrame(hint)
+        if self._ping_due:
+            self._ping_due = False
+            return PingFrame()
+        if self._recording_over:
+            return None
+        self._cursor = max(self._cursor, self.backlog.acknowledged)
+        if self._cursor < self.backlog.sent:
+            data = self.backlog.read(self._cursor, self._max_piece)
+            frame = AudioFrame(data, self._cursor)
+            if not self._audio_sent_here:
+                self._audio_sent_here = True
+                self._resume_offset = self._cursor  # checked against the first ack
+            self._cursor += len(data)
+            return frame
+        if self.stop_requested and not self._stop_sent_here:
+            self._stop_sent_here = True
+            self._stops_sent += 1
+            return StopFrame()
+        return None
+
+    def tick(self, now: float) -> Ping | Abort | None:
+        if not self.is_connected or self.finished is not None:
+            return None
+        if now - self._last_frame > self.timing.dead_after:
+            return Abort(f"nothing from the server for {self.timing.dead_after:g} s")
+        if now - self._last_ping >= self.timing.keepalive:
+            self._last_ping = now
+            self._ping_due = True
+            return Ping()
+        return None
+
+    def activity(self, now: float) -> None:
+        self._last_frame = now
+
+    def closed(self, code: int | None, reason: str, now: float) -> Reconnect | Finish:
+        """The connection ended: with a close frame (`code`) or without one (None)."""
+        self.is_connected = False
+        reason = plain(reason)
+        if code is not None:
+            self.stats.close_code = code
+            self.stats.close_reason = reason
+        if self.finished is not None:
+            return self.finished
+        detail = f": {reason}" if reason else ""
+        if code == NORMAL:
+            return self._finish(self._end_check(), by_server_before_stop=not self.stop_requested)
+        if code is not None and not is_retryable(code):
+            if self._went_away:  # the session went with the server that shut down
+                self._last_failure = f"then {code}{detail}"
+                return self._give_up()
+            return self._finish(
+                NetworkError(
+                    f"the server closed the session ({code}{detail})",
+                    hint="this is not retried: the server rejected what was sent",
+                )
+            )
+        if self.results_complete:
+            # Every result arrived; the close frame was what got lost.
+            return self._finish(self._end_check(), by_server_before_stop=not self.stop_requested)
+        if code == GOING_AWAY:
+            self._went_away = True
+        why = f"closed by the server ({code}{detail})" if code is not None else reason
+        self._last_failure = why
+        self.notices.append(f"connection lost ({why}); reconnecting")
+        if self._progress:
+            self._attempt = 0
+        self._attempt += 1
+        if self._attempt > self._attempt_limit:
+            return self._give_up()
+        self.stats.state = "reconnecting"
+        # After a productive connection, at once; after a fruitless one, back off.
+        productive = self._progress and self._attempt == 1
+        return Reconnect(0.0 if productive else self.backoff.delay(self._attempt), self._attempt)
+
+    def connect_failed(self, reason: str, *, retryable: bool, now: float) -> Reconnect | Finish:
+        reason = plain(reason)
+        self._last_failure = reason
+        if not retryable:
+            if self._went_away:
+                return self._give_up()
+            return self._finish(NetworkError(reason, hint="the session may have expired"))
+        self._attempt += 1
+        if self._attempt > self._attempt_limit:
+            return self._give_up()
+        self.notices.append(f"{reason}; attempt {self._attempt} of {self._attempt_limit}")
+        return Reconnect(self.backoff.delay(self._attempt), self._attempt)
+
+    def abandon(self) -> None:
+        """The user closed the stream (an abort, or the output went away)."""
+        self._finish(None)
+
+    @property
+    def _attempt_limit(self) -> int:
+        return (
+            min(self.backoff.attempts, GOING_AWAY_ATTEMPTS)
+            if self._went_away
+            else (self.backoff.attempts)
+        )
+
+    def _give_up(self) -> Finish:
+        if self._went_away:
+            return self._finish(
+                NetworkError(
+                    f"the server went away (closed with 1001) and did not come back "
+                    f"({self._last_failure})",
+                    hint="the server was shut down or restarted; the session may be lost",
+                )
+            )
+        if self.connections == 0:
+            return self._finish(
+                NetworkError(
+                    f"could not connect to the session ({self._last_failure})",
+                    hint="check your network and --api-url",
+                )
+            )
+        return self._finish(
+            NetworkError(
+                f"lost the connection and could not reconnect ({self._last_failure})",
+                hint="check your network; the session stays open on the server for a while",
+            )
+        )
+
+    def _finish(self, error: GladiaError | None, *, by_server_before_stop: bool = False) -> Finish:
+        if self.finished is None:
+            self.finished = Finish(error, by_server_before_stop)
+            self.is_connected = False
+            self.stats.state = "failed" if error else "done"
+        return self.finished
+
+    def _end_check(self) -> GladiaError | None:
+        """After a normal end: did the server record every byte we sent?"""
+        if self._misplaced is not None:
+            expected, placed = self._misplaced
+            return NetworkError(
+                f"the server placed re-sent audio at byte {placed} instead of {expected}: "
+                "its copy of the audio (and the transcript) may be damaged",
+                hint="stream the file again",
+            )
+        if self.server_recorded is None:
+            return None
+        sent = self.fmt.seconds(self.backlog.sent)
+        slack = DURATION_TOLERANCE + self.fmt.seconds(self.fmt.frame_bytes)
+        if self.server_recorded + slack < sent:
+            return NetworkError(
+                f"the server recorded {self.server_recorded:.2f} s of the {sent:.2f} s of "
+                "audio sent: the rest was lost",
+                hint="the transcript misses that audio; stream the file again",
+            )
+        if self.server_recorded > sent + slack:
+            self.notices.append(
+                f"the server recorded {self.server_recorded:.2f} s, more than the {sent:.2f} s "
+                "sent: some audio may have been stored twice"
+            )
+        return None
+
+    # --- messages --------------------------------------------------------------------------
+
+    def message(self, text: str, now: float) -> list[ServerMessage]:
+        """A server text frame in; the messages to deliver out (in order)."""
+        self._last_frame = now
+        try:
+            message = parse_server_message(text)
+        except MessageParseError as exc:
+            self.notices.append(f"ignored a message from the server: {exc}")
+            return []
+        if self.session_id is None and message.session_id:
+            self.session_id = message.session_id
+        if isinstance(message, AudioChunkAck):
+            self._on_audio_ack(message)
+            return [message]  # per connection, never re-delivered: not de-duplicated
+        if isinstance(message, StopRecordingAck):
+            return self._on_stop_ack(message)
+        if self._is_duplicate(message):
+            self.stats.duplicates_dropped += 1
+            return []
+        self._progress = True
+        self._attempt = 0
+        self._note_duration(message)
+        delivered: list[ServerMessage] = []
+        if isinstance(message, Transcript) and message.is_final:
+            self.ledger.record(message.utterance)
+        elif message.type in ("post_transcript", "post_final_transcript"):
+            delivered += self.reconcile(_end_utterances(message), message, message.type)
+        if message.type in LAST_MESSAGES:
+            self.results_complete = True
+        delivered.append(message)
+        return delivered
+
+    def reconcile(
+        self, utterances: list[Utterance] | None, origin: ServerMessage | None, source: str
+    ) -> list[ServerMessage]:
+        """Finals the live output missed, rebuilt from the session's end list (once)."""
+        if not self._reconcile or self.reconciled or utterances is None:
+            return []
+        self.reconciled = True
+        created_at = str(origin.raw.get("created_at", "")) if origin is not None else ""
+        rebuilt = [
+            parse_server_message(
+                self.ledger.rebuild(
+                    u, session_id=self.session_id, created_at=created_at, source=source
+                )
+            )
+            for u in self.ledger.missing(utterances)
+        ]
+        if rebuilt:
+            self.stats.recovered_finals += len(rebuilt)
+            self.notices.append(
+                f"{len(rebuilt)} final utterance{'s' if len(rebuilt) > 1 else ''} did not "
+                f"arrive live (lost with a dropped connection); recovered from {source}"
+            )
+        return rebuilt
+
+    @property
+    def needs_result_check(self) -> bool:
+        """Whether finals could have been lost and nothing at the end checked them yet."""
+        return self._reconcile and not self.reconciled and self.stats.reconnects > 0
+
+    def _on_audio_ack(self, ack: AudioChunkAck) -> None:
+        if ack.acknowledged and ack.byte_range is not None:
+            if self._resume_offset is not None:
+                # The first acknowledgment on a connection starts where the server put the
+                # connection's first byte: ours, or the server misplaced it.
+                if ack.byte_range[0] != self._resume_offset and self._misplaced is None:
+                    self._misplaced = (self._resume_offset, ack.byte_range[0])
+                    self.notices.append(
+                        f"the server placed re-sent audio at byte {ack.byte_range[0]}, "
+                        f"not {self._resume_offset}"
+                    )
+                self._resume_offset = None
+            end = ack.byte_range[1]
+            end -= end % self.fmt.frame_bytes  # never resume mid-sample
+            if self.backlog.acknowledge(end):
+                self._progress = True
+                self._attempt = 0
+            self.stats.acked_bytes = self.backlog.acknowledged
+        elif not ack.acknowledged:
+            # The server takes no more audio: our stop reached it, or it ended the recording
+            # on its own (the duration check at the end tells which).
+            self._recording_over = True
+
+    def _on_stop_ack(self, ack: StopRecordingAck) -> list[ServerMessage]:
+        self._recording_over = True
+        self._progress = True
+        if ack.acknowledged and ack.recording_duration is not None:
+            self.server_recorded = ack.recording_duration
+        first = "stop_recording" not in self._dedup.once
+        if ack.acknowledged and first:
+            self._dedup.once.add("stop_recording")
+            return [ack]
+        if not ack.acknowledged and first and self._stops_sent <= 1:
+            return [ack]  # a real refusal, not the echo of a stop we sent twice
+        self.stats.duplicates_dropped += 1
+        return []
+
+    def _is_duplicate(self, message: ServerMessage) -> bool:
+        if message.type in ONCE_PER_SESSION:
+            if message.type in self._dedup.once:
+                return True
+            self._dedup.once.add(message.type)
+        if isinstance(message, Transcript):
+            key = (message.utterance.channel, message.utterance_id)
+            if key in self._dedup.finals:
+                return True  # a repeated final, or a partial arriving after its final
+            if message.is_final:
+                self._dedup.finals.add(key)
+        return self._dedup.seen_text(message.text)
+
+    def _note_duration(self, message: ServerMessage) -> None:
+        data = message.raw.get("data")
+        if not isinstance(data, dict):
+            return
+        value: Any = None
+        if message.type == "end_recording":
+            value = data.get("recording_duration")
+        elif message.type == "post_final_transcript":
+            metadata = data.get("metadata")
+            value = metadata.get("audio_duration") if isinstance(metadata, dict) else None
+        if isinstance(value, int | float):
+            self.server_recorded = float(value)
+
+
+def _end_utterances(message: ServerMessage) -> list[Utterance] | None:
+    """The complete list of final utterances an end message carries, if it does."""
+    if isinstance(message, PostTranscript):
+        return list(message.utterances)
+    data = message.raw.get("data")
+    transcription = data.get("transcription") if isinstance(data, dict) else None
+    if not isinstance(transcription, dict):
+        return None
+    return result_utterances({"transcription": transcription})
+
+
+def result_utterances(result: Any) -> list[Utterance] | None:
+    """`result.transcription.utterances` of a session result, if well formed."""
+    if not isinstance(result, dict):
+        return None
+    transcription = result.get("transcription")
+    utterances = transcription.get("utterances") if isinstance(transcription, dict) else None
+    if not isinstance(utterances, list):
+        return None
+    try:
+        return [Utterance.from_dict(u) for u in utterances]
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -1,0 +1,139 @@
+"""A session's outgoing messages, and which of them the client is known to have (no I/O).
+
+A message written into a connection that then dies may never have reached the client. So
+written messages are kept until a WebSocket pong confirms them: the server pings after
+writing, and a client answers a ping only after reading every frame written before it (TCP
+is in order; websocket-client answers inside `recv`, python-websockets as it reads), so the
+pong for a ping proves receipt of everything written before that ping. When a connection
+is lost, what it did not confirm is written first on the next one, in order; the client
+drops duplicates. Partial transcripts are not re-sent (the final replaces them), nor are
+acknowledgments (they belong to the connection that carried the audio: the ingest
+acknowledges re-sent audio again).
+
+One ping is in flight at a time, sent when the writer has caught up (or after a long burst),
+so pings are paced by the client's reading, with no timer.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+
+# Written-but-unconfirmed messages kept per connection. A client that never answers pings
+# would otherwise grow this without end; past it the oldest are forgotten (and the client
+# would have to reconcile from post_transcript, as with a server that does not re-deliver).
+MAX_UNCONFIRMED = 10_000
+# A ping also goes out mid-burst once this many frames were written since the last one.
+PING_EVERY = 64
+PING_PREFIX = b"gl"
+
+
+class Kind(enum.Enum):
+    MESSAGE = "message"  # re-delivered after a lost connection
+    PARTIAL = "partial"  # superseded by the final: not re-delivered
+    ACK = "ack"  # belongs to its connection: dropped with it
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    text: str
+    kind: Kind = Kind.MESSAGE
+    ack_end: int | None = None  # on audio acknowledgments: the end of the range
+
+
+class Outbox:
+    def __init__(self, max_unconfirmed: int = MAX_UNCONFIRMED) -> None:
+        self._max_unconfirmed = max_unconfirmed
+        self._pending: deque[Outgoing] = deque()
+        self._unconfirmed: deque[tuple[int, Outgoing]] = deque()  # (write index, message)
+        self._epoch = 0  # per connection, in ping payloads: a stale pong confirms nothing
+        self._written = 0  # frames written on this connection
+        self._pinged_at = 0  # `_written` when the last ping went out
+        self._ping_seq = 0
+        self._in_flight: tuple[bytes, int] | None = None  # (payload, write mark)
+        self.forgotten = 0  # unconfirmed messages dropped past the bound
+
+    def put(self, message: Outgoing) -> None:
+        self._pending.append(message)
+
+    def next(self) -> Outgoing | None:
+        """The next message to write, or None."""
+        return self._pending[0] if self._pending else None
+
+    def written(self, message: Outgoing) -> None:
+        """`message` (the one `next` gave) was written into the current connection."""
+        if self._pending and self._pending[0] is message:
+            self._pending.popleft()
+        self._unconfirmed.append((self._written, message))
+        self._written += 1
+        if len(self._unconfirmed) > self._max_unconfirmed:
+            self._unconfirmed.popleft()
+            self.forgotten += 1
+
+    def ping(self) -> bytes | None:
+        """The payload of a ping to send now, or None when none is due."""
+        if self._in_flight is not None or self._written == self._pinged_at:
+            return None
+        if self._pending and self._written - self._pinged_at < PING_EVERY:
+            return None  # still writing: one ping after the burst covers it all
+        self._ping_seq += 1
+        payload = PING_PREFIX + self._epoch.to_bytes(6, "big") + self._ping_seq.to_bytes(8, "big")
+        self._in_flight = (payload, self._written)
+        self._pinged_at = self._written
+        return payload
+
+    def pong(self, payload: bytes) -> list[int] | None:
+        """A pong arrived. Returns the ends of the acknowledgments it confirmed (ascending),
+        or None when it answers none of our pings (a stale or unsolicited pong)."""
+        if self._in_flight is None or payload != self._in_flight[0]:
+            return None
+        mark = self._in_flight[1]
+        self._in_flight = None
+        return self._confirm(mark)
+
+    def confirm_all(self) -> list[int]:
+        """The client provably read everything written (it answered our close frame)."""
+        return self._confirm(self._written)
+
+    def _confirm(self, mark: int) -> list[int]:
+        ends = []
+        while self._unconfirmed and self._unconfirmed[0][0] < mark:
+            message = self._unconfirmed.popleft()[1]
+            if message.ack_end is not None:
+                ends.append(message.ack_end)
+        return ends
+
+    def connection_lost(self) -> None:
+        """The connection ended: what it did not confirm goes first on the next one."""
+        again = [m for _, m in self._unconfirmed if m.kind is Kind.MESSAGE]
+        waiting = [m for m in self._pending if m.kind is not Kind.ACK]
+        self._pending = deque(again + waiting)
+        self._unconfirmed.clear()
+        self._epoch += 1
+        self._written = self._pinged_at = 0
+        self._in_flight = None
+
+    def clear(self) -> None:
+        """Nothing more goes to the client (it closed with 1000)."""
+        self._pending.clear()
+        self._unconfirmed.clear()
+
+    @property
+    def backlog(self) -> int:
+        """Messages waiting to be written."""
+        return len(self._pending)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing left to write."""
+        return not self._pending
+
+    @property
+    def delivered(self) -> bool:
+        """Everything was written and confirmed."""
+        return not self._pending and not self._unconfirmed
+
+    @property
+    def awaiting_pong(self) -> bool:
+        return self._in_flight is not None

@@ -1,0 +1,381 @@
+"""The client session core with no sockets, no threads and no clock: time is a number."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gladia_cli.errors import NetworkError
+from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.protocol.client_session import (
+    Abort,
+    AudioFrame,
+    ClientSession,
+    Finish,
+    Ping,
+    PingFrame,
+    Reconnect,
+    StopFrame,
+    Timing,
+)
+from gladia_cli.protocol.messages import Transcript
+from gladia_cli.protocol.resume import MemoryOverflow, ResumeBuffer
+from gladia_cli.protocol.retry import Backoff
+
+CHUNK = 3200
+SID = "6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b"
+
+
+def _session(**kwargs: Any) -> ClientSession:
+    kwargs.setdefault("backoff", Backoff(base=0.25, cap=5.0, attempts=4))
+    kwargs.setdefault("max_piece", CHUNK)
+    return ClientSession(AudioFormat(), **kwargs)
+
+
+def _ack(start: int, end: int) -> str:
+    return json.dumps(
+        {
+            "type": "audio_chunk",
+            "session_id": SID,
+            "acknowledged": True,
+            "error": None,
+            "data": {"byte_range": [start, end], "time_range": [start / 32000, end / 32000]},
+        }
+    )
+
+
+def _msg(kind: str, **fields: Any) -> str:
+    return json.dumps({"type": kind, "session_id": SID, "created_at": "t", **fields})
+
+
+def _utterance(text: str, start: float, end: float, channel: int = 0) -> dict[str, Any]:
+    return {
+        "text": f" {text}",
+        "start": start,
+        "end": end,
+        "confidence": 0.9,
+        "channel": channel,
+        "language": "en",
+        "words": [],
+    }
+
+
+def _final(uid: str, text: str, start: float, end: float, channel: int = 0) -> str:
+    data = {"id": uid, "is_final": True, "utterance": _utterance(text, start, end, channel)}
+    return _msg("transcript", data=data)
+
+
+def _connect(session: ClientSession, now: float) -> None:
+    """Open a connection and take its first frame: the resume hint."""
+    session.connected(now)
+    hint = session.next_frame()
+    assert hint == PingFrame(b"gladia-resume:%d" % session.backlog.acknowledged)
+
+
+def _frames(session: ClientSession) -> list[AudioFrame | StopFrame | PingFrame]:
+    out = []
+    while (frame := session.next_frame()) is not None:
+        out.append(frame)
+    return out
+
+
+def _audio(n: int) -> bytes:
+    return bytes(i % 251 for i in range(n))
+
+
+def test_after_a_reconnect_the_backlog_goes_first_then_new_audio_then_stop() -> None:
+    session = _session()
+    audio = _audio(10 * CHUNK)
+    _connect(session, 0.0)
+    for i in range(6):
+        session.audio(audio[i * CHUNK : (i + 1) * CHUNK])
+    assert [f.offset for f in _frames(session) if isinstance(f, AudioFrame)] == [
+        i * CHUNK for i in range(6)
+    ]
+    session.message(_ack(0, 2 * CHUNK), 0.1)  # chunks 2..5 were in flight
+    assert isinstance(session.closed(None, "reset", 0.2), Reconnect)
+    session.audio(audio[6 * CHUNK :])  # during the outage: queued behind the backlog
+    session.stop()
+    _connect(session, 0.3)
+    frames = _frames(session)
+    assert isinstance(frames[-1], StopFrame)
+    sent = b"".join(f.data for f in frames if isinstance(f, AudioFrame))
+    assert sent == audio[2 * CHUNK :]
+    assert session.stats.reconnects == 1 and session.stats.replayed_bytes == 8 * CHUNK
+
+
+def test_a_cut_during_a_re_send_resumes_from_the_newest_acknowledgment() -> None:
+    session = _session()
+    audio = _audio(100 * CHUNK)
+    _connect(session, 0.0)
+    session.audio(audio)
+    _frames(session)  # everything sent, nothing acknowledged, then the drop
+    delay = session.closed(None, "reset", 1.0)
+    assert isinstance(delay, Reconnect) and delay.attempt == 1
+    for cut in range(1, 6):
+        _connect(session, float(cut))
+        # Ten frames get through and are acknowledged before the next cut.
+        for _ in range(10):
+            frame = session.next_frame()
+            assert isinstance(frame, AudioFrame)
+            session.message(_ack(frame.offset, frame.offset + len(frame.data)), float(cut))
+        action = session.closed(None, "reset", cut + 0.5)
+        # Progress was made: the count starts again, the reconnect is immediate.
+        assert action == Reconnect(0.0, 1)
+    assert session.backlog.acknowledged == 50 * CHUNK
+    _connect(session, 9.0)
+    assert session.next_frame() == AudioFrame(audio[50 * CHUNK : 51 * CHUNK], 50 * CHUNK)
+
+
+def test_fruitless_attempts_back_off_and_are_bounded() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    first = session.closed(None, "reset", 1.0)
+    assert isinstance(first, Reconnect) and first.delay == 0.25
+    delays = []
+    action: Reconnect | Finish = first
+    while isinstance(action, Reconnect):
+        delays.append(action.delay)
+        action = session.connect_failed("cannot connect (refused)", retryable=True, now=2.0)
+    assert delays == [0.25, 0.5, 1.0, 2.0]
+    assert isinstance(action.error, NetworkError)
+    assert "could not reconnect" in action.error.message and "refused" in action.error.message
+
+
+def test_a_final_refusal_is_not_retried() -> None:
+    session = _session()
+    action = session.connect_failed("refused (404)", retryable=False, now=0.0)
+    assert isinstance(action, Finish) and action.error is not None
+
+
+def test_close_codes() -> None:
+    normal = _session()
+    _connect(normal, 0.0)
+    normal.stop()
+    assert normal.closed(1000, "done", 1.0) == Finish(None, False)
+
+    early = _session()
+    _connect(early, 0.0)
+    assert early.closed(1000, "idle", 1.0) == Finish(None, True)
+
+    rejected = _session()
+    _connect(rejected, 0.0)
+    action = rejected.closed(4403, "forbidden feature", 1.0)
+    assert isinstance(action, Finish) and isinstance(action.error, NetworkError)
+    assert "4403" in action.error.message and "forbidden feature" in action.error.message
+
+    retried = _session()
+    _connect(retried, 0.0)
+    assert isinstance(retried.closed(1011, "internal error", 1.0), Reconnect)
+
+
+def test_a_server_going_away_gets_a_short_budget_and_says_so() -> None:
+    session = _session(backoff=Backoff(attempts=8))
+    _connect(session, 0.0)
+    action: Reconnect | Finish = session.closed(1001, "server shutting down", 1.0)
+    attempts = 0
+    while isinstance(action, Reconnect):
+        attempts += 1
+        action = session.connect_failed("cannot connect (refused)", retryable=True, now=2.0)
+    assert attempts == 3
+    assert action.error is not None and "went away" in action.error.message
+    assert action.error.hint is not None and "shut down" in action.error.hint
+
+
+def test_pings_and_a_dead_connection() -> None:
+    session = _session(timing=Timing(keepalive=3.0, dead_after=10.0))
+    _connect(session, 100.0)
+    assert session.tick(101.0) is None
+    assert session.tick(103.0) == Ping()
+    assert session.next_frame() == PingFrame()
+    session.activity(108.0)  # a pong
+    assert session.tick(109.0) == Ping()
+    assert session.tick(117.0) == Ping()
+    assert session.tick(118.5) == Abort("nothing from the server for 10 s")
+    session.closed(None, "aborted", 118.6)
+    assert session.tick(200.0) is None  # no connection, nothing to watch
+
+
+def test_re_delivered_messages_are_dropped() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    final = _final("00_00000001", "alpha bravo", 1.0, 2.0)
+    partial = _msg(
+        "transcript",
+        data={"id": "00_00000001", "is_final": False, "utterance": _utterance("alpha", 1, 1.4)},
+    )
+    stream = [
+        partial,
+        final,
+        partial,  # a late partial after its final
+        final,
+        _msg("speech_start", data={"time": 3.0, "channel": 0}),
+        _msg("speech_start", data={"time": 3.0, "channel": 0}),
+        _ack(0, 3200),
+        _ack(0, 3200),  # acknowledgments are per connection: never de-duplicated
+        _msg("end_recording", data={"recording_duration": 0.1}),
+        _msg("end_recording", data={"recording_duration": 0.1}),
+        _msg("end_session"),
+        _msg("end_session"),
+    ]
+    delivered = [m.type for text in stream for m in session.message(text, 1.0)]
+    assert delivered == [
+        "transcript",
+        "transcript",
+        "speech_start",
+        "audio_chunk",
+        "audio_chunk",
+        "end_recording",
+        "end_session",
+    ]
+    assert session.stats.duplicates_dropped == 5
+
+
+def test_the_stop_acknowledgment_is_delivered_once() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.stop()
+    assert isinstance(session.next_frame(), StopFrame)
+    session.closed(None, "reset", 1.0)
+    _connect(session, 1.0)
+    assert isinstance(session.next_frame(), StopFrame)  # the ack had not come: again
+    ack = _msg("stop_recording", acknowledged=True, error=None, data={"recording_duration": 0})
+    echo = _msg(
+        "stop_recording",
+        acknowledged=False,
+        error={"message": "Recording is already stopped"},
+        data=None,
+    )
+    assert [m.type for m in session.message(ack, 1.1)] == ["stop_recording"]
+    assert session.message(echo, 1.2) == []
+    session.closed(None, "reset", 2.0)
+    _connect(session, 2.0)
+    assert _frames(session) == []  # the server has everything: nothing re-sent, no stop
+
+
+def test_missed_finals_are_recovered_from_post_transcript_once() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.message(_final("00_00000000", "alpha", 0.5, 1.0), 1.0)
+    session.message(_final("01_00000000", "charlie", 2.5, 3.0, channel=1), 1.0)
+    everything = [
+        _utterance("alpha", 0.5, 1.0),
+        _utterance("bravo", 1.5, 2.0),  # lost live
+        _utterance("charlie", 2.5, 3.0, channel=1),
+        _utterance("delta", 2.5, 3.0, channel=0),  # lost live (same time, other channel)
+    ]
+    post = _msg("post_transcript", data={"full_transcript": "", "utterances": everything})
+    delivered = session.message(post, 2.0)
+    assert [m.type for m in delivered] == ["transcript", "transcript", "post_transcript"]
+    recovered = [m for m in delivered if isinstance(m, Transcript)]
+    assert [m.utterance.text for m in recovered] == [" bravo", " delta"]
+    assert all(m.is_final and m.raw["recovered_from"] == "post_transcript" for m in recovered)
+    assert all(m.session_id == SID for m in recovered)
+    assert any("2 final utterances did not arrive live" in n for n in session.notices)
+    final = _msg(
+        "post_final_transcript",
+        data={"metadata": {}, "transcription": {"utterances": everything}},
+    )
+    assert [m.type for m in session.message(final, 2.1)] == ["post_final_transcript"]
+
+
+def test_the_end_list_can_come_from_the_rest_result() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.message(_final("00_00000000", "alpha", 0.5, 1.0), 1.0)
+    session.closed(None, "reset", 1.5)
+    _connect(session, 1.6)
+    session.stop()
+    assert session.needs_result_check  # a drop, and no end message checked anything
+    result = {"transcription": {"utterances": [_utterance("alpha", 0.5, 1.0)]}}
+    from gladia_cli.protocol.client_session import result_utterances
+
+    assert session.reconcile(result_utterances(result), None, "GET /v2/live/{id}") == []
+    assert not session.needs_result_check
+
+
+def test_a_drop_after_every_result_arrived_needs_no_reconnect() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.stop()
+    session.message(_msg("post_final_transcript", data={"metadata": {}}), 1.0)
+    assert session.closed(None, "reset", 1.1) == Finish(None, False)
+
+
+def test_a_server_that_recorded_less_than_was_sent_fails_the_session() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.audio(_audio(32000 * 3))  # 3 s
+    _frames(session)
+    session.stop()
+    session.message(_msg("end_recording", data={"recording_duration": 2.0}), 1.0)
+    action = session.closed(1000, "done", 2.0)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "recorded 2.00 s of the 3.00 s" in action.error.message
+
+
+def test_refused_audio_ends_the_sending() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.audio(_audio(4 * CHUNK))
+    session.next_frame()
+    refusal = _msg(
+        "audio_chunk",
+        acknowledged=False,
+        error={"message": "Recording is stopped, audio chunk ignored"},
+        data=None,
+    )
+    session.message(refusal, 0.1)
+    assert session.next_frame() is None and session.unsent_bytes == 0
+
+
+def test_an_unparsable_message_is_a_notice() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    assert session.message("{oops", 0.1) == []
+    assert "invalid JSON" in session.notices[-1]
+
+
+def test_the_backlog_spills_past_its_memory_bound_and_says_so_once() -> None:
+    overflow = MemoryOverflow()
+    backlog = ResumeBuffer(memory_limit=4 * CHUNK, overflow=lambda: overflow)
+    session = _session(backlog=backlog)
+    audio = _audio(10 * CHUNK)
+    for i in range(10):
+        session.audio(audio[i * CHUNK : (i + 1) * CHUNK])
+    assert backlog.memory_bytes == 4 * CHUNK and len(overflow.data) == 6 * CHUNK
+    assert len([n for n in session.notices if "temporary file" in n]) == 1
+    _connect(session, 0.0)
+    frames = _frames(session)
+    assert b"".join(f.data for f in frames if isinstance(f, AudioFrame)) == audio
+    session.message(_ack(0, 10 * CHUNK), 0.1)
+    assert overflow.resets == 1 and backlog.pending_bytes == 0
+    session.audio(audio[:CHUNK])  # memory again
+    assert len(overflow.data) == 0 and backlog.memory_bytes == CHUNK
+
+
+def test_a_misplaced_resume_fails_the_session() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.audio(_audio(4 * CHUNK))
+    _frames(session)
+    session.message(_ack(0, 2 * CHUNK), 0.1)
+    session.closed(None, "reset", 0.2)
+    _connect(session, 0.3)
+    _frames(session)
+    session.message(_ack(3 * CHUNK, 4 * CHUNK), 0.4)  # not where our re-send started
+    assert "not 6400" in session.notices[-1]
+    session.stop()
+    action = session.closed(1000, "done", 1.0)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "placed re-sent audio at byte 9600 instead of 6400" in action.error.message
+
+
+def test_after_going_away_a_refused_session_is_still_said_to_have_gone_away() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    assert isinstance(session.closed(1001, "server shutting down", 1.0), Reconnect)
+    _connect(session, 1.1)
+    action = session.closed(4401, "invalid or expired token", 1.2)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "went away" in action.error.message and "4401" in action.error.message
