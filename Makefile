@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python benchmarks/interleave.py
 	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/faults.py
+	$(BIN)/python benchmarks/whisper_threads.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -37,13 +37,13 @@ ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
 
 # What the local server's engines accept but do not act on (server/live_session.py): the
 # session runs, so the user is told rather than refused.
-# Whisper takes --vocabulary as decoding hints; the other engines ignore it too.
 LOCAL_IGNORES = {
+    "vocabulary": "--vocabulary",
     "spelling": "--spelling",
     "audio_enhancer": "--audio-enhancer",
     "region": "--region",
 }
-IGNORED_BUT_BY_WHISPER = {"vocabulary": "--vocabulary"}
+WHISPER_HONOURS = frozenset({"vocabulary"})  # as decoding hints
 
 
 def writes_stdout(opts: StreamOptions) -> bool:
@@ -110,10 +110,12 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
         )
     if opts.local:
-        ignores = dict(LOCAL_IGNORES)
-        if opts.local_engine != catalog.WHISPER:
-            ignores.update(IGNORED_BUT_BY_WHISPER)
-        ignored = [flag for name, flag in ignores.items() if getattr(opts, name)]
+        honoured = WHISPER_HONOURS if opts.local_engine == catalog.WHISPER else frozenset()
+        ignored = [
+            flag
+            for name, flag in LOCAL_IGNORES.items()
+            if getattr(opts, name) and name not in honoured
+        ]
         if ignored:
             notices.warning(
                 f"the local server accepts but ignores {', '.join(ignored)} "

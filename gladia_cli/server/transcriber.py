@@ -84,20 +84,28 @@ class Transcriber:
                 set_sink = getattr(channel.recognizer, "set_late_sink", None)
                 if set_sink is not None:
                     set_sink(_tagged(index, on_late))
-        self._fail_after_bytes = (
-            None if fail_after is None else round(fail_after * fmt.bytes_per_second)
-        )
+        self._fail_after_bytes: int | None = None
+        if fail_after is not None:
+            limit = round(fail_after * fmt.bytes_per_second)
+            self._fail_after_bytes = limit - limit % fmt.frame_bytes
         self._fed_bytes = 0
 
+    def _check_fault(self) -> None:
+        if self._fail_after_bytes is not None and self._fed_bytes >= self._fail_after_bytes:
+            raise InjectedRecognitionFailure("injected fault (--fail-recognition-after)")
+
     def feed(self, data: bytes) -> list[ChannelEvent]:
+        self._check_fault()
         data = self._remainder + data
         usable = len(data) - len(data) % self._fmt.frame_bytes
         self._remainder = data[usable:]
         if not usable:
             return []
+        if self._fail_after_bytes is not None:
+            # The audio before the limit is recognised (its events are returned) and the
+            # next call fails: the same outcome however the stream was batched.
+            usable = min(usable, self._fail_after_bytes - self._fed_bytes)
         self._fed_bytes += usable
-        if self._fail_after_bytes is not None and self._fed_bytes > self._fail_after_bytes:
-            raise InjectedRecognitionFailure("injected fault (--fail-recognition-after)")
         frames = decode(data[:usable], self._fmt)
         events: list[ChannelEvent] = []
         for index, channel in enumerate(self._channels):
@@ -106,6 +114,7 @@ class Transcriber:
         return chronological(events)
 
     def finish(self) -> list[ChannelEvent]:
+        self._check_fault()
         events: list[ChannelEvent] = []
         for index, channel in enumerate(self._channels):
             events += [(index, event) for event in channel.finish()]

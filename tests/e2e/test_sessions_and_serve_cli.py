@@ -101,3 +101,22 @@ def test_help_and_version() -> None:
     bare = run_cli()  # no arguments: the help, and a usage error
     assert bare.code == 2 and "Commands:" in bare.stderr
     assert "gladia: error: gladia needs a command" in bare.stderr
+
+
+def test_serve_fail_recognition_after_reaches_the_client_as_exit_4(tmp_path: Path) -> None:
+    """The fault works in any engine (here the scripted one, in `gladia serve`): the run
+    exits 4 with one error line, and the session is in status error."""
+    path = tmp_path / "speech.wav"
+    sf.write(path, tone_bursts([(0.2, 0.6, 0), (1.2, 0.6, 0)], total=2.0), 16000)
+    # The first burst's utterance closes at 1.1 s (0.3 s of silence after it), before 1.5 s.
+    with serve_process("--engine", "scripted", "--fail-recognition-after", "1.5") as url:
+        env = {"GLADIA_API_URL": url}
+        run = run_cli("file", str(path), "--pace", "max", env=env)
+        assert run.code == 4, run.stderr
+        assert "Traceback" not in run.stderr
+        errors = [line for line in run.stderr.splitlines() if line.startswith("gladia: error:")]
+        assert len(errors) == 1 and "recognition failed" in errors[0], run.stderr
+        assert len(run.finals()) == 1  # what came before the failure is kept and shown
+        session_id = run.jsonl()[0]["session_id"]
+        got = json.loads(run_cli("sessions", "get", session_id, env=env).stdout)
+        assert (got["status"], got["error_code"]) == ("error", 500)
