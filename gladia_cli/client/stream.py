@@ -55,8 +55,6 @@ from gladia_cli.protocol.retry import Backoff
 
 # What `send_audio(wait=True)` lets pile up unsent before it waits: a few seconds of audio.
 SEND_AHEAD_SECONDS = 2.0
-MAX_AUDIO_FRAME = MAX_PIECE
-StreamStats = SessionStats
 
 
 @dataclass

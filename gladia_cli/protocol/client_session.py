@@ -353,11 +353,9 @@ class ClientSession:
 
     @property
     def _attempt_limit(self) -> int:
-        return (
-            min(self.backoff.attempts, GOING_AWAY_ATTEMPTS)
-            if self._went_away
-            else (self.backoff.attempts)
-        )
+        if self._went_away:
+            return min(self.backoff.attempts, GOING_AWAY_ATTEMPTS)
+        return self.backoff.attempts
 
     def _give_up(self) -> Finish:
         if self._went_away:

@@ -83,7 +83,8 @@ HOSTILE_BODIES = {
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_BODIES))
 def test_hostile_init_bodies_get_400_never_500(server: LocalServer, name: str) -> None:
-    _is_gladia_error(_post(server, HOSTILE_BODIES[name]), 400)
+    with canary(server):
+        _is_gladia_error(_post(server, HOSTILE_BODIES[name]), 400)
 
 
 def test_oversized_bodies_get_413_in_gladias_shape(server: LocalServer) -> None:
@@ -101,8 +102,10 @@ def test_oversized_bodies_get_413_in_gladias_shape(server: LocalServer) -> None:
 
 
 def test_unknown_paths_and_methods_answer_in_gladias_shape(server: LocalServer) -> None:
-    _is_gladia_error(requests.get(f"{server.url}/v3/nothing", headers=HEADERS, timeout=5), 404)
-    _is_gladia_error(requests.put(f"{server.url}/v2/live", headers=HEADERS, timeout=5), 405)
+    with canary(server):
+        response = requests.get(f"{server.url}/v3/nothing", headers=HEADERS, timeout=5)
+        _is_gladia_error(response, 404)
+        _is_gladia_error(requests.put(f"{server.url}/v2/live", headers=HEADERS, timeout=5), 405)
 
 
 def test_a_20_mib_frame_gets_1009(server: LocalServer) -> None:

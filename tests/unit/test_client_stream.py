@@ -22,9 +22,10 @@ from gladia_cli.client.connection import (
     Frame,
     TextFrame,
 )
-from gladia_cli.client.stream import MAX_AUDIO_FRAME, LiveStream
+from gladia_cli.client.stream import LiveStream
 from gladia_cli.errors import NetworkError
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.protocol.client_session import MAX_PIECE as MAX_AUDIO_FRAME
 from gladia_cli.protocol.messages import ServerMessage
 from gladia_cli.protocol.retry import Backoff
 

@@ -72,3 +72,29 @@ def test_backoff() -> None:
     assert retry_after("999", 1.0) == 30.0
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1.5) == 1.5
     assert retry_after(None, 0.7) == 0.7
+
+
+def test_reads_cross_from_memory_into_the_overflow_and_back() -> None:
+    from gladia_cli.client.spill import TemporaryFileOverflow
+
+    overflow: list[TemporaryFileOverflow] = []
+
+    def make() -> TemporaryFileOverflow:
+        overflow.append(TemporaryFileOverflow())
+        return overflow[0]
+
+    buffer = ResumeBuffer(memory_limit=1000, overflow=make)
+    data = bytes(i % 256 for i in range(5000))
+    for start in range(0, 5000, 300):
+        buffer.append(data[start : start + 300])
+    assert buffer.memory_bytes == 900 and buffer.overflow_bytes == 4100 and buffer.spills == 1
+    assert b"".join(buffer.unacknowledged(700)) == data
+    assert buffer.read(850, 100) == data[850:900]  # memory only: stops at the boundary
+    assert buffer.read(900, 100) == data[900:1000]  # from the file
+    buffer.acknowledge(2000)
+    assert buffer.memory_bytes == 0 and buffer.read(2000, 10) == data[2000:2010]
+    buffer.acknowledge(5000)
+    assert buffer.pending_bytes == 0
+    buffer.append(b"next")  # everything acknowledged: memory again, the file emptied
+    assert buffer.memory_bytes == 4 and buffer.read(5000, 10) == b"next"
+    buffer.close()
