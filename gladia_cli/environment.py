@@ -10,6 +10,7 @@ Cheap to import (`--help` builds one): rich is imported only when a console is a
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -37,11 +38,22 @@ def _same_file(a: Any, b: Any) -> bool:
         return False
 
 
+def _stdin() -> BinaryIO:
+    # A closed descriptor (`<&-`) leaves Python with None: an empty stream stands in, and
+    # cli/preflight.py says so in one line when the command would read it.
+    return sys.stdin.buffer if sys.stdin is not None else io.BytesIO()
+
+
+def _text(stream: TextIO | None) -> TextIO:
+    # Likewise for `>&-` / `2>&-`: writes go nowhere rather than crash before the check.
+    return stream if stream is not None else open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+
 @dataclass
 class Environment:
-    stdin: BinaryIO = field(default_factory=lambda: sys.stdin.buffer)
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    stdin: BinaryIO = field(default_factory=_stdin)
+    stdout: TextIO = field(default_factory=lambda: _text(sys.stdout))
+    stderr: TextIO = field(default_factory=lambda: _text(sys.stderr))
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     # None: ask the stream. Tests set them to draw "on a terminal" into a StringIO.
     stdin_isatty: bool | None = None

@@ -44,7 +44,7 @@ def _env(url: str) -> dict[str, str]:
         **os.environ,
         "GLADIA_API_KEY": KEY,
         "GLADIA_API_URL": url,
-        "GLADIA_CONFIG": "/nonexistent/config.toml",
+        "XDG_CONFIG_HOME": "/nonexistent",  # no user config file
     }
 
 

@@ -317,7 +317,7 @@ def _start_through(proxy: FaultProxy, path: Path, *args: str) -> subprocess.Pope
             **os.environ,
             "GLADIA_API_KEY": KEY,
             "GLADIA_API_URL": proxy.url,
-            "GLADIA_CONFIG": "/nonexistent/config.toml",
+            "XDG_CONFIG_HOME": "/nonexistent",  # no user config file
         },
     )
 

@@ -124,7 +124,8 @@ def test_the_live_table_fits_and_leaves_the_whole_transcript(
         left = term.output()
     # The reconnect was said, on its own lines, above the table (not through it).
     notices = [i for i, line in enumerate(left) if line.startswith("gladia: warning: ")]
-    assert notices and all("connection" in left[i] or "re-sent" in left[i] for i in notices)
+    shown = [left[i] for i in notices]
+    assert shown and all("connection" in line or "reconnected" in line for line in shown), shown
     # What is left: the notices, then the final table once, every utterance once, in time
     # order, its status line and the summary. No fragment of the live view above it —
     # except, after a resize, the frame the clear pushed into the scrollback.

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from gladia_cli.protocol.client_session import MAX_PIECE
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import Run, run_cli
@@ -170,7 +171,9 @@ def test_a_fast_client_is_slowed_to_the_recognition_backlog_bound() -> None:
         ][0]
         status = session["local_server"]
         assert status["recognition_backlog_limit"] == 2.0
-        # The bound is checked after each chunk is read: at most one 100 ms chunk over it.
-        assert 2.0 <= status["max_recognition_lag"] <= 2.0 + 0.1 + 1e-6, status
+        # The bound is checked after each frame is read: at most one frame over it (at
+        # --pace max the client sends up to MAX_PIECE bytes a frame, 16 kHz mono here).
+        one_frame = MAX_PIECE / 32000
+        assert 2.0 <= status["max_recognition_lag"] <= 2.0 + one_frame + 1e-6, status
         assert status["recognition_lag"] == 0 and status["recognition_error"] is None
         assert session["result"]["metadata"]["audio_duration"] == pytest.approx(7.1, abs=0.01)
