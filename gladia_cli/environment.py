@@ -46,7 +46,7 @@ def _stdin() -> BinaryIO:
 
 def _text(stream: TextIO | None) -> TextIO:
     # Likewise for `>&-` / `2>&-`: writes go nowhere rather than crash before the check.
-    return stream if stream is not None else open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    return stream if stream is not None else io.StringIO()
 
 
 @dataclass

@@ -22,7 +22,7 @@ import json
 import logging
 from typing import Any
 
-from aiohttp import WSMessage, WSMsgType, web
+from aiohttp import WebSocketError, WSMessage, WSMsgType, web
 
 from gladia_cli.protocol.closing import (
     ABNORMAL,
@@ -41,10 +41,11 @@ from gladia_cli.server.live_session import LiveSession
 log = logging.getLogger("gladia.server")
 
 FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
-# Frames up to this size are read whole and refused with 1009 (Gladia's limit is 1 MiB);
-# aiohttp refuses a bigger one before reading it, and then closes the socket while the
-# client is still sending, so that client may see a reset instead of the 1009.
-HARD_FRAME_LIMIT = 64 * MAX_FRAME_BYTES
+# Frames up to this size are read whole, then refused with 1009 (Gladia's limit is 1 MiB);
+# aiohttp refuses a bigger one before reading it (memory), see `DrainingWebSocket`.
+HARD_FRAME_LIMIT = 4 * MAX_FRAME_BYTES
+# How long the rest of a refused oversized frame is read and discarded, at most.
+DRAIN_SECONDS = 10.0
 # Messages on one connection that each earned an `error` before it is closed with 4400.
 ERROR_FLOOD_LIMIT = 100
 # Client text echoed back in an error message is cut to this many characters.
@@ -52,6 +53,51 @@ ECHO_LIMIT = 64
 # How long a close waits for the client's reply (aiohttp's default is 10 s): a silent
 # client must not hold up a server that is stopping.
 CLOSE_TIMEOUT = 2.0
+
+
+class DrainingWebSocket(web.WebSocketResponse):
+    """aiohttp's WebSocket, except when it refuses an oversized frame.
+
+    aiohttp then sends its 1009 and closes the socket at once, while the client is still
+    sending the frame: the kernel answers the unread bytes with a reset, and the client
+    loses the 1009 it was sent. So in that one case the socket is only half-closed (a FIN
+    after the close frame) and the rest of the frame is read and thrown away (aiohttp's
+    protocol discards input once the parser failed) until the client closes, or for
+    `DRAIN_SECONDS`.
+    """
+
+    _draining_transport: asyncio.BaseTransport | None = None
+    drain_after_close = False
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        self._draining_transport = request.transport
+        return await super().prepare(request)
+
+    def _close_transport(self) -> None:
+        error = self.exception()
+        transport = self._draining_transport
+        if (
+            isinstance(error, WebSocketError)
+            and error.code == MESSAGE_TOO_BIG
+            and isinstance(transport, asyncio.WriteTransport)
+            and not transport.is_closing()
+            and transport.can_write_eof()
+        ):
+            transport.write_eof()
+            self.drain_after_close = True
+            return
+        super()._close_transport()
+
+    async def drain_refused_frame(self) -> None:
+        """Until the client closed its side (or DRAIN_SECONDS), then close for good."""
+        transport = self._draining_transport
+        if transport is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(DRAIN_SECONDS):
+                while not transport.is_closing():
+                    await asyncio.sleep(0.05)  # real time: this is the network's pace
+        transport.close()
 
 
 class WebSocketConnection:
@@ -124,7 +170,7 @@ async def live_socket(
 ) -> web.WebSocketResponse:
     # Gladia's 1 MiB is checked below, on a frame read whole, so the client reliably gets
     # its 1009 (see HARD_FRAME_LIMIT).
-    ws = web.WebSocketResponse(
+    ws = DrainingWebSocket(
         max_msg_size=HARD_FRAME_LIMIT, compress=False, autoping=False, timeout=CLOSE_TIMEOUT
     )
     await ws.prepare(request)
@@ -194,6 +240,8 @@ async def live_socket(
         session.detach(conn, close_code)
         writer.cancel()
         conn._ended.set()
+    if ws.drain_after_close:
+        await ws.drain_refused_frame()
         if close_code is not None:
             how = f"client closed with {close_code}"
         elif conn.close_request is not None and not conn.dropped:

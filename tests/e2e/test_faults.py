@@ -395,3 +395,20 @@ def test_every_format_holds_every_final_once(
     else:
         assert _table_rows(got) == _table_rows(want) and len(_table_rows(got)) > 30
     assert stored_audio(server, faulted.session_id) == SHORT.tobytes()
+
+
+# --- what cannot be recovered is said -------------------------------------------------------
+
+
+def test_an_outage_longer_than_the_servers_patience_is_an_error(
+    audio_files: dict[str, Path],
+) -> None:
+    # The server finishes a session after 2 s without audio; the outage lasts 5 s: the audio
+    # re-sent afterwards is refused, and the client must not call that a success.
+    with serve_process("--engine", "scripted", "--idle-timeout", "2") as url:
+        plan = Plan(cuts=1, cut_after=(300_000, 300_000), outage=5.0)
+        faulted = through_proxy(url, plan, audio_files["short"], "text")
+    run = faulted.run
+    assert run.code == 4, run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("gladia: error:")]
+    assert len(errors) == 1 and "the rest was lost" in errors[0], run.stderr

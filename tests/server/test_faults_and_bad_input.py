@@ -253,8 +253,9 @@ def test_messages_produced_while_disconnected_are_delivered_on_reconnect() -> No
         first = RawClient(created["url"])
         first.send_audio(AUDIO)
         first.stop()
-        while "stop_recording" not in first.received.types:  # the stop ack, then vanish
-            first.read(1)
+        while first.read(1)[0]["type"] != "stop_recording":  # up to the stop ack...
+            pass
+        # ...then vanish, before the end sequence.
         first.ws.abort()
         first.ws.shutdown()
         _wait_until_done(server.url, created["id"])  # the end sequence happens meanwhile
