@@ -72,6 +72,12 @@ DURATION_TOLERANCE = 0.05  # seconds: rounding of the server's recording_duratio
 class Timing:
     keepalive: float = 3.0  # seconds between pings
     dead_after: float = 10.0  # seconds without any frame before a connection is dead
+    # Connections that open and then break without progress are given up only after the
+    # attempts run out *and* this long without progress: on a loaded machine several in a
+    # row can be cut before any acknowledgment could come back, and a server that keeps
+    # accepting connections is not gone. (Connections that cannot even open are bounded
+    # by the attempts alone.)
+    give_up_after: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -179,6 +185,7 @@ class ClientSession:
         self._last_ping = 0.0
         self._attempt = 0
         self._progress = False  # on the current (or last) connection
+        self._stuck_since: float | None = None  # the first fruitless end since progress
         self._went_away = False
         self._last_failure = ""
         self._resume_hint: bytes | None = None
@@ -326,8 +333,13 @@ class ClientSession:
         self.notices.append(f"connection lost ({why}); reconnecting")
         if self._progress:
             self._attempt = 0
+            self._stuck_since = None
+        elif self._stuck_since is None:
+            self._stuck_since = now
         self._attempt += 1
-        if self._attempt > self._attempt_limit:
+        stuck_for = 0.0 if self._stuck_since is None else now - self._stuck_since
+        patient = not self._went_away and stuck_for < self.timing.give_up_after
+        if self._attempt > self._attempt_limit and not patient:
             return self._give_up()
         self.stats.state = "reconnecting"
         # After a productive connection, at once; after a fruitless one, back off.

@@ -142,6 +142,22 @@ def test_fruitless_attempts_back_off_and_are_bounded() -> None:
     assert "could not reconnect" in action.error.message and "refused" in action.error.message
 
 
+def test_connections_that_open_then_break_get_time_as_well_as_attempts() -> None:
+    """Cut before any acknowledgment could come back, again and again: past the attempts
+    it keeps trying until `give_up_after` seconds passed without progress."""
+    session = _session(timing=Timing(give_up_after=30.0))  # 4 attempts (see _session)
+    now = 0.0
+    for _ in range(10):
+        _connect(session, now)
+        now += 1.0
+        action = session.closed(None, "reset", now)
+        assert isinstance(action, Reconnect)
+    _connect(session, 40.0)
+    action = session.closed(None, "reset", 41.0)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "could not reconnect" in action.error.message
+
+
 def test_a_final_refusal_is_not_retried() -> None:
     session = _session()
     action = session.connect_failed("refused (404)", retryable=False, now=0.0)
