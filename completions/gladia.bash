@@ -22,48 +22,50 @@ _gladia_node() {
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
                 --endpointing --events -f --format -h --help -l --label --language --local
-                --local-engine --local-model --max-utterance --metadata --model --multichannel
-                --ner --no-partials -o --output --pace --partials -q --quiet --raw --raw-channels
-                --raw-rate --region --resend-buffer --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model --multichannel --ner --no-partials -o --output --pace --partials
+                -q --quiet --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate
+                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
+                --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace
-                --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate --save-audio
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --region
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="PATH"
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
                 --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
                 --device-rate --encoding --endpointing --events -f --format -h --help -l --label
-                --language --local --local-engine --local-model --max-utterance --metadata --model
-                --ner --no-partials -o --output --partials -q --quiet --region --resend-buffer
-                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
-                --summarize --translate --translation-model --vocabulary"
-            value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
-                --config --dead-after --device-rate --encoding --endpointing --events -f --format
-                -l --label --language --local-engine --local-model --max-utterance --metadata
-                --model -o --output --region --resend-buffer --sample-rate --save-audio
+                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model --ner --no-partials -o --output --partials -q
+                --quiet --region --resend-buffer --sample-rate --save-audio --sentiment
                 --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
+            value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
+                --config --dead-after --device-rate --encoding --endpointing --events -f --format
+                -l --label --language --local-engine --local-model --max-cue-seconds
+                --max-line-chars --max-utterance --metadata --model -o --output --region
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE"
             ;;
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
                 --endpointing --events -f --format -h --help -l --label --language --local
-                --local-engine --local-model --max-utterance --metadata --model --ner --no-partials
-                -o --output --pace --partials -q --quiet --region --resend-buffer --sample-rate
-                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model --ner --no-partials -o --output --pace --partials -q --quiet
+                --region --resend-buffer --sample-rate --save-audio --sentiment --speech-threshold
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model -o --output --pace --region --resend-buffer --sample-rate
+                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
             arguments="SOURCE..."
             ;;
         "serve")
@@ -121,7 +123,7 @@ _gladia_value() {
                         speech_start start_recording start_session translation all"
                     ;;
                 --format | -f)
-                    _gladia_words "table text jsonl json srt vtt"
+                    _gladia_words "table text jsonl json srt vtt words"
                     ;;
                 --language | -l)
                     _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
@@ -187,7 +189,7 @@ _gladia_value() {
                         speech_start start_recording start_session translation all"
                     ;;
                 --format | -f)
-                    _gladia_words "table text jsonl json srt vtt"
+                    _gladia_words "table text jsonl json srt vtt words"
                     ;;
                 --language | -l)
                     _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
@@ -244,7 +246,7 @@ _gladia_value() {
                         speech_start start_recording start_session translation all"
                     ;;
                 --format | -f)
-                    _gladia_words "table text jsonl json srt vtt"
+                    _gladia_words "table text jsonl json srt vtt words"
                     ;;
                 --language | -l)
                     _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et

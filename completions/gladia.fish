@@ -22,23 +22,24 @@ function __gladia_value_options
         case 'file'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace \
-                --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate \
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate \
-                --translation-model --vocabulary
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
+                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --region \
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format \
-                -l --label --language --local-engine --local-model --max-utterance --metadata \
-                --model -o --output --region --resend-buffer --sample-rate --save-audio \
-                --speech-threshold --spelling --stop-timeout --summarize --translate \
-                --translation-model --vocabulary
+                -l --label --language --local-engine --local-model --max-cue-seconds \
+                --max-line-chars --max-utterance --metadata --model -o --output --region \
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace \
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
+                --metadata --model -o --output --pace --region --resend-buffer --sample-rate \
+                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate \
+                --translation-model --vocabulary
         case 'serve'
             printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
                 --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init \
@@ -132,19 +133,21 @@ complete -c gladia -n "__gladia_at 'file'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'file'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'file'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'file'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
-complete -c gladia -n "__gladia_at 'file'" -l format -s f -x -a 'table text jsonl json srt vtt' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
+complete -c gladia -n "__gladia_at 'file'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'file'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'file'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'file'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'file'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
 complete -c gladia -n "__gladia_at 'file'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
 complete -c gladia -n "__gladia_at 'file'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
+complete -c gladia -n "__gladia_at 'file'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'file'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'file'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'file'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
 complete -c gladia -n "__gladia_at 'file'" -l multichannel -d 'Send every channel, even when they carry the same signal (by default such a file is sent as one channel, and billed once).'
 complete -c gladia -n "__gladia_at 'file'" -l ner -d 'Named entity recognition.'
-complete -c gladia -n "__gladia_at 'file'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl pick the format.'
+complete -c gladia -n "__gladia_at 'file'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'file'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x.'
 complete -c gladia -n "__gladia_at 'file'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'file'" -l quiet -s q -d 'No progress or notices on stderr.'
@@ -183,18 +186,20 @@ complete -c gladia -n "__gladia_at 'live'" -l device-rate -x -a '8000 16000 3200
 complete -c gladia -n "__gladia_at 'live'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'live'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'live'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
-complete -c gladia -n "__gladia_at 'live'" -l format -s f -x -a 'table text jsonl json srt vtt' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
+complete -c gladia -n "__gladia_at 'live'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'live'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'live'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'live'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'live'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
 complete -c gladia -n "__gladia_at 'live'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
 complete -c gladia -n "__gladia_at 'live'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
+complete -c gladia -n "__gladia_at 'live'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'live'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'live'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'live'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'live'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
 complete -c gladia -n "__gladia_at 'live'" -l ner -d 'Named entity recognition.'
-complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl pick the format.'
+complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'live'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'live'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'live'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
@@ -227,18 +232,20 @@ complete -c gladia -n "__gladia_at 'mix'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'mix'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'mix'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'mix'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
-complete -c gladia -n "__gladia_at 'mix'" -l format -s f -x -a 'table text jsonl json srt vtt' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
+complete -c gladia -n "__gladia_at 'mix'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'mix'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'mix'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'mix'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'mix'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
 complete -c gladia -n "__gladia_at 'mix'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
 complete -c gladia -n "__gladia_at 'mix'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
+complete -c gladia -n "__gladia_at 'mix'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'mix'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'mix'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'mix'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'mix'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
 complete -c gladia -n "__gladia_at 'mix'" -l ner -d 'Named entity recognition.'
-complete -c gladia -n "__gladia_at 'mix'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl pick the format.'
+complete -c gladia -n "__gladia_at 'mix'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'mix'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x (files only: microphones set the pace).'
 complete -c gladia -n "__gladia_at 'mix'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'mix'" -l quiet -s q -d 'No progress or notices on stderr.'

@@ -21,6 +21,7 @@ class OutputFormat(enum.StrEnum):
     JSON = "json"
     SRT = "srt"
     VTT = "vtt"
+    WORDS = "words"
 
 
 class Encoding(enum.StrEnum):

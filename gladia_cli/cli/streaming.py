@@ -27,6 +27,7 @@ from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, gating_flag
 from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
 from gladia_cli.render.addons import FailureWatch
 from gladia_cli.render.base import Labels, Renderer
+from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path
 from gladia_cli.render.screen import Screen
@@ -310,6 +311,7 @@ def _renderer(
         events=shown,
         screen=plan.screen,
         on_closed=pipe_closed.set,
+        captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
     )
     watch = FailureWatch(inner, plan.notices.warning)
     renderer: Renderer = watch

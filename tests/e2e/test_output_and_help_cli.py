@@ -76,4 +76,4 @@ def test_help_groups_options_gives_examples_and_cuts_nothing() -> None:
         "Options:",
         "Examples:",
     ]
-    assert "[table|text|jsonl|json|srt|vtt]" in " ".join(file_help.split())
+    assert "[table|text|jsonl|json|srt|vtt|words]" in " ".join(file_help.split())
