@@ -91,13 +91,15 @@ _gladia_node() {
             arguments="SESSION_ID"
             ;;
         "sessions get")
-            options="--api-key --api-url --debug -h --help"
-            value_options="--api-key --api-url"
+            options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
+                --max-line-chars -o --output"
+            value_options="--api-key --api-url -f --format --label --max-cue-seconds
+                --max-line-chars -o --output"
             arguments="SESSION_ID"
             ;;
         "sessions list")
-            options="--api-key --api-url --debug -h --help --limit --offset --status"
-            value_options="--api-key --api-url --limit --offset --status"
+            options="--api-key --api-url --debug -f --format -h --help --limit --offset --status"
+            value_options="--api-key --api-url -f --format --limit --offset --status"
             ;;
     esac
 }
@@ -307,8 +309,21 @@ _gladia_value() {
                     ;;
             esac
             ;;
+        "sessions get")
+            case $2 in
+                --format | -f)
+                    _gladia_words "json text srt vtt table words"
+                    ;;
+                --output | -o)
+                    _gladia_files
+                    ;;
+            esac
+            ;;
         "sessions list")
             case $2 in
+                --format | -f)
+                    _gladia_words "table jsonl json"
+                    ;;
                 --status)
                     _gladia_words "queued processing done error"
                     ;;

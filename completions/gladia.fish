@@ -49,9 +49,10 @@ function __gladia_value_options
         case 'sessions delete'
             printf '%s\n' --api-key --api-url
         case 'sessions get'
-            printf '%s\n' --api-key --api-url
+            printf '%s\n' --api-key --api-url -f --format --label --max-cue-seconds \
+                --max-line-chars -o --output
         case 'sessions list'
-            printf '%s\n' --api-key --api-url --limit --offset --status
+            printf '%s\n' --api-key --api-url -f --format --limit --offset --status
     end
 end
 
@@ -109,7 +110,7 @@ complete -c gladia -n "__gladia_arg '' 0" -a file -d 'Transcribe an audio file t
 complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.'
 complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources into one session, one channel each.'
 complete -c gladia -n "__gladia_arg '' 0" -a serve -d 'Run a local Gladia-compatible server (offline recognition, fault injection).'
-complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and delete live sessions (JSON on stdout).'
+complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and delete live sessions; render a stored one again.'
 complete -c gladia -n "__gladia_at ''" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at ''" -l version -d 'Show the version and exit.'
 
@@ -296,9 +297,9 @@ complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowled
 complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Processes or threads running the recognisers.'
 
 # gladia sessions
-complete -c gladia -n "__gladia_arg 'sessions' 0" -a delete -d 'Delete a session and its audio.'
-complete -c gladia -n "__gladia_arg 'sessions' 0" -a get -d 'Show a session and its result (JSON).'
-complete -c gladia -n "__gladia_arg 'sessions' 0" -a list -d 'List sessions, newest first (JSON).'
+complete -c gladia -n "__gladia_arg 'sessions' 0" -a delete -d 'Delete a session and its audio (SESSION_ID: the id, or its first characters).'
+complete -c gladia -n "__gladia_arg 'sessions' 0" -a get -d 'Show a session: its result as JSON, or its transcript as text, subtitles or a table.'
+complete -c gladia -n "__gladia_arg 'sessions' 0" -a list -d 'List sessions, newest first: a table on a terminal, JSON lines in a pipe.'
 complete -c gladia -n "__gladia_at 'sessions'" -l help -s h -d 'Show this message and exit.'
 
 # gladia sessions delete
@@ -311,12 +312,18 @@ complete -c gladia -n "__gladia_at 'sessions delete'" -l help -s h -d 'Show this
 complete -c gladia -n "__gladia_at 'sessions get'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
 complete -c gladia -n "__gladia_at 'sessions get'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'sessions get'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l format -s f -x -a 'json text srt vtt table words' -d 'json: the session as the API returns it (the default); text, srt, vtt, table, words: its transcript, rendered as a live run renders it.'
 complete -c gladia -n "__gladia_at 'sessions get'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
+complete -c gladia -n "__gladia_at 'sessions get'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .tsv pick the format.'
 
 # gladia sessions list
 complete -c gladia -n "__gladia_at 'sessions list'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'sessions list'" -l format -s f -x -a 'table jsonl json' -d 'table (the default on a terminal), jsonl (one session per line, the default in a pipe) or json (the API\'s page, with its links).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'sessions list'" -l limit -x -d 'Sessions per page.'
 complete -c gladia -n "__gladia_at 'sessions list'" -l offset -x -d 'Sessions to skip.'
