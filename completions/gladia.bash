@@ -12,7 +12,7 @@ _gladia_node() {
     commands="" options="" value_options="" arguments=""
     case $1 in
         "")
-            commands="devices file live mix serve sessions"
+            commands="devices file live mix replay serve sessions"
             options="-h --help --version"
             ;;
         "devices")
@@ -24,14 +24,14 @@ _gladia_node() {
                 --endpointing --events -f --format -h --help -l --label --language --local
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
                 --metadata --model --multichannel --ner --no-partials -o --output --pace --partials
-                -q --quiet --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate
-                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                -q --quiet --raw --raw-channels --raw-rate --record --region --resend-buffer
+                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
+                --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --region
-                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --record
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
                 --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="PATH"
             ;;
@@ -41,13 +41,13 @@ _gladia_node() {
                 --device-rate --encoding --endpointing --events -f --format -h --help -l --label
                 --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
                 --max-utterance --metadata --model --ner --no-partials -o --output --partials -q
-                --quiet --region --resend-buffer --sample-rate --save-audio --sentiment
+                --quiet --record --region --resend-buffer --sample-rate --save-audio --sentiment
                 --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format
                 -l --label --language --local-engine --local-model --max-cue-seconds
-                --max-line-chars --max-utterance --metadata --model -o --output --region
+                --max-line-chars --max-utterance --metadata --model -o --output --record --region
                 --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
                 --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE"
@@ -58,15 +58,23 @@ _gladia_node() {
                 --endpointing --events -f --format -h --help -l --label --language --local
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
                 --metadata --model --ner --no-partials -o --output --pace --partials -q --quiet
-                --region --resend-buffer --sample-rate --save-audio --sentiment --speech-threshold
-                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --record --region --resend-buffer --sample-rate --save-audio --sentiment
+                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --region --resend-buffer --sample-rate
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --metadata --model -o --output --pace --record --region --resend-buffer
+                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
+                --translate --translation-model --vocabulary"
             arguments="SOURCE..."
+            ;;
+        "replay")
+            options="--debug --events -f --format -h --help --label --max-cue-seconds
+                --max-line-chars -o --output --speed"
+            value_options="--events -f --format --label --max-cue-seconds --max-line-chars -o
+                --output --speed"
+            arguments="FILE.JSONL"
             ;;
         "serve")
             options="--ack-delay --allow-host --allow-link-local-callbacks --api-key
@@ -112,7 +120,7 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --save-audio | PATH)
+                --config | --output | -o | --record | --save-audio | PATH)
                     _gladia_files
                     ;;
                 --encoding)
@@ -175,7 +183,7 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --save-audio)
+                --config | --output | -o | --record | --save-audio)
                     _gladia_files
                     ;;
                 --device-rate | --sample-rate)
@@ -235,7 +243,7 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --save-audio)
+                --config | --output | -o | --record | --save-audio)
                     _gladia_files
                     ;;
                 --encoding)
@@ -290,6 +298,16 @@ _gladia_value() {
                     ;;
                 --translation-model)
                     _gladia_words "base enhanced"
+                    ;;
+            esac
+            ;;
+        "replay")
+            case $2 in
+                --format | -f)
+                    _gladia_words "table text jsonl json srt vtt words"
+                    ;;
+                --output | -o | FILE.JSONL)
+                    _gladia_files
                     ;;
             esac
             ;;

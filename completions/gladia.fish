@@ -10,7 +10,7 @@ complete -c gladia --no-files
 function __gladia_commands
     switch $argv[1]
         case ''
-            printf '%s\n' devices file live mix serve sessions
+            printf '%s\n' devices file live mix replay serve sessions
         case 'sessions'
             printf '%s\n' delete get list
     end
@@ -23,23 +23,26 @@ function __gladia_value_options
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --region \
-                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --record \
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format \
                 -l --label --language --local-engine --local-model --max-cue-seconds \
-                --max-line-chars --max-utterance --metadata --model -o --output --region \
+                --max-line-chars --max-utterance --metadata --model -o --output --record --region \
                 --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --region --resend-buffer --sample-rate \
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate \
-                --translation-model --vocabulary
+                --metadata --model -o --output --pace --record --region --resend-buffer \
+                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
+                --summarize --translate --translation-model --vocabulary
+        case 'replay'
+            printf '%s\n' --events -f --format --label --max-cue-seconds --max-line-chars -o \
+                --output --speed
         case 'serve'
             printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
                 --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init \
@@ -109,6 +112,7 @@ complete -c gladia -n "__gladia_arg '' 0" -a devices -d 'List audio input device
 complete -c gladia -n "__gladia_arg '' 0" -a file -d 'Transcribe an audio file through the live API, as if it were being spoken.'
 complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.'
 complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources into one session, one channel each.'
+complete -c gladia -n "__gladia_arg '' 0" -a replay -d 'Render a session recorded with --record again, in any format, with no server.'
 complete -c gladia -n "__gladia_arg '' 0" -a serve -d 'Run a local Gladia-compatible server (offline recognition, fault injection).'
 complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and delete live sessions; render a stored one again.'
 complete -c gladia -n "__gladia_at ''" -l help -s h -d 'Show this message and exit.'
@@ -155,6 +159,7 @@ complete -c gladia -n "__gladia_at 'file'" -l quiet -s q -d 'No progress or noti
 complete -c gladia -n "__gladia_at 'file'" -l raw -x -a 's16le s24le s32le f32le u8 ulaw alaw' -d 'The input is headerless PCM in this sample format (give --raw-rate and --raw-channels).'
 complete -c gladia -n "__gladia_at 'file'" -l raw-channels -x -d 'Channel count of --raw input.'
 complete -c gladia -n "__gladia_at 'file'" -l raw-rate -x -d 'Sample rate of --raw input, in Hz.'
+complete -c gladia -n "__gladia_at 'file'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'file'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
 complete -c gladia -n "__gladia_at 'file'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'file'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
@@ -203,6 +208,7 @@ complete -c gladia -n "__gladia_at 'live'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'live'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'live'" -l quiet -s q -d 'No progress or notices on stderr.'
+complete -c gladia -n "__gladia_at 'live'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'live'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
 complete -c gladia -n "__gladia_at 'live'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'live'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
@@ -250,6 +256,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l output -s o -r -F -d 'Write to this
 complete -c gladia -n "__gladia_at 'mix'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x (files only: microphones set the pace).'
 complete -c gladia -n "__gladia_at 'mix'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'mix'" -l quiet -s q -d 'No progress or notices on stderr.'
+complete -c gladia -n "__gladia_at 'mix'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'mix'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
 complete -c gladia -n "__gladia_at 'mix'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'mix'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
@@ -263,6 +270,18 @@ complete -c gladia -n "__gladia_at 'mix'" -l translate -x -a 'af am ar as az ba 
 complete -c gladia -n "__gladia_at 'mix'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
 complete -c gladia -n "__gladia_at 'mix'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
 complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
+
+# gladia replay
+complete -c gladia -n "__gladia_at 'replay'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'replay'" -l events -x -d 'Message types jsonl writes, as for a live run.'
+complete -c gladia -n "__gladia_at 'replay'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise (json needs the session\'s result: gladia sessions get ID).'
+complete -c gladia -n "__gladia_at 'replay'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'replay'" -l label -x -d 'Channel names, one per channel (default: those of the recorded run).'
+complete -c gladia -n "__gladia_at 'replay'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'replay'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
+complete -c gladia -n "__gladia_at 'replay'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .jsonl .tsv pick the format.'
+complete -c gladia -n "__gladia_at 'replay'" -l speed -x -d '1 (as recorded), max (at once), or a speed such as 4x.'
+complete -c gladia -n "__gladia_arg 'replay' 0" -F
 
 # gladia serve
 complete -c gladia -n "__gladia_at 'serve'" -l ack-delay -x -d 'Seconds to hold back each acknowledgment.'

@@ -334,6 +334,17 @@ class StreamOptions:
             callback=option_checks.labels,
         ),
     ] = None
+    record: Annotated[
+        Path | None,
+        _opt(
+            "--record",
+            panel=OUTPUT,
+            help="Also keep every server message, with its arrival time, in this JSON "
+            "lines file (for gladia replay; no key or token is written).",
+            show_default=False,
+            metavar="FILE.jsonl",
+        ),
+    ] = None
     max_line_chars: MaxLineChars = 42
     max_cue_seconds: MaxCueSeconds = 7.0
     quiet: Annotated[

@@ -96,6 +96,13 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
         warn=notices.warning,
     )
     check_output_path(opts.output)
+    if opts.record is not None:
+        if str(opts.record) == "-":
+            raise UsageError(
+                "--record needs a file: stdout carries the transcript",
+                hint="for example --record talk.jsonl",
+            )
+        check_output_path(opts.record, "--record")
     fmt = choose_format(
         opts.format, output_path=opts.output, stdout_is_terminal=bool(env.stdout_isatty)
     )
@@ -389,6 +396,8 @@ def run(
         live_source=live_source,
         backlog_seconds=opts.resend_buffer,
         dead_after=opts.dead_after,
+        record=opts.record,
+        labels=labels.names,
     )
     try:
         with _local_server_logs(plan):

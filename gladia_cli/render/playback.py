@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from gladia_cli.protocol.messages import ServerMessage
+from gladia_cli.protocol.messages import AudioChunkAck, ServerMessage
 from gladia_cli.render.base import Renderer, SessionOutcome, StatusView
 from gladia_cli.render.output import OutputClosed
 
@@ -28,7 +28,7 @@ def play(
     """Feed `messages` to `renderer`, then finish and close it. `speed` None: at once (the
     live table is not drawn); else at `speed` times the pace they were received at.
     A reader of stdout that goes away (`| head`) ends it quietly. `audio_seconds`: the
-    session's audio, for the status line."""
+    session's audio, for the status line (else: as far as the acknowledgments go)."""
     view = StatusView(state="replaying", session_id=session_id)
     began = clock()
     try:
@@ -40,7 +40,16 @@ def play(
                 if wait > 0:
                     renderer.status(view)
                     sleep(wait)
-                view = StatusView(state="replaying", session_id=session_id, note=f"at {at:.1f} s")
+            if isinstance(message, AudioChunkAck) and message.time_range is not None:
+                audio_seconds = max(audio_seconds, message.time_range[1])
+            if speed is not None:
+                view = StatusView(
+                    state="replaying",
+                    session_id=session_id,
+                    sent_seconds=audio_seconds,
+                    acked_seconds=audio_seconds,
+                    note=f"at {at:.1f} s",
+                )
             renderer.message(message)
         done = StatusView(
             state="done",
