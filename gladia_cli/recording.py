@@ -6,7 +6,8 @@ The file is JSON lines. The first line describes the recording:
 
     {"gladia_recording": 1, "session_id": "…", "channels": 2, "labels": ["host", "guest"]}
 
-then one line per message, in arrival order, `t` in seconds since the session was created
+then one line per message the renderers get (re-delivered duplicates are dropped before, as
+for every output), in arrival order, `t` in seconds since the session was created
 and `message` the frame exactly as the server sent it:
 
     {"t":0.512,"message":{"type":"transcript",…}}
