@@ -12,7 +12,7 @@ _gladia_node() {
     commands="" options="" value_options="" arguments=""
     case $1 in
         "")
-            commands="devices file live mix serve sessions"
+            commands="devices file live mix replay serve sessions"
             options="-h --help --version"
             ;;
         "devices")
@@ -22,49 +22,59 @@ _gladia_node() {
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
                 --endpointing --events -f --format -h --help -l --label --language --local
-                --local-engine --local-model --max-utterance --metadata --model --multichannel
-                --ner --no-partials -o --output --pace --partials -q --quiet --raw --raw-channels
-                --raw-rate --region --resend-buffer --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model --multichannel --ner --no-partials -o --output --pace --partials
+                -q --quiet --raw --raw-channels --raw-rate --record --region --resend-buffer
+                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
+                --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace
-                --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate --save-audio
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --record
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="PATH"
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
                 --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
                 --device-rate --encoding --endpointing --events -f --format -h --help -l --label
-                --language --local --local-engine --local-model --max-utterance --metadata --model
-                --ner --no-partials -o --output --partials -q --quiet --region --resend-buffer
-                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
-                --summarize --translate --translation-model --vocabulary"
-            value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
-                --config --dead-after --device-rate --encoding --endpointing --events -f --format
-                -l --label --language --local-engine --local-model --max-utterance --metadata
-                --model -o --output --region --resend-buffer --sample-rate --save-audio
+                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model --ner --no-partials -o --output --partials -q
+                --quiet --record --region --resend-buffer --sample-rate --save-audio --sentiment
                 --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
+            value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
+                --config --dead-after --device-rate --encoding --endpointing --events -f --format
+                -l --label --language --local-engine --local-model --max-cue-seconds
+                --max-line-chars --max-utterance --metadata --model -o --output --record --region
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE"
             ;;
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
                 --endpointing --events -f --format -h --help -l --label --language --local
-                --local-engine --local-model --max-utterance --metadata --model --ner --no-partials
-                -o --output --pace --partials -q --quiet --region --resend-buffer --sample-rate
-                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model --ner --no-partials -o --output --pace --partials -q --quiet
+                --record --region --resend-buffer --sample-rate --save-audio --sentiment
+                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
+                --metadata --model -o --output --pace --record --region --resend-buffer
+                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
+                --translate --translation-model --vocabulary"
             arguments="SOURCE..."
+            ;;
+        "replay")
+            options="--debug --events -f --format -h --help --label --max-cue-seconds
+                --max-line-chars -o --output --speed"
+            value_options="--events -f --format --label --max-cue-seconds --max-line-chars -o
+                --output --speed"
+            arguments="FILE.JSONL"
             ;;
         "serve")
             options="--ack-delay --allow-host --allow-link-local-callbacks --api-key
@@ -89,13 +99,15 @@ _gladia_node() {
             arguments="SESSION_ID"
             ;;
         "sessions get")
-            options="--api-key --api-url --debug -h --help"
-            value_options="--api-key --api-url"
+            options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
+                --max-line-chars -o --output"
+            value_options="--api-key --api-url -f --format --label --max-cue-seconds
+                --max-line-chars -o --output"
             arguments="SESSION_ID"
             ;;
         "sessions list")
-            options="--api-key --api-url --debug -h --help --limit --offset --status"
-            value_options="--api-key --api-url --limit --offset --status"
+            options="--api-key --api-url --debug -f --format -h --help --limit --offset --status"
+            value_options="--api-key --api-url -f --format --limit --offset --status"
             ;;
     esac
 }
@@ -108,7 +120,7 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --save-audio | PATH)
+                --config | --output | -o | --record | --save-audio | PATH)
                     _gladia_files
                     ;;
                 --encoding)
@@ -121,7 +133,7 @@ _gladia_value() {
                         speech_start start_recording start_session translation all"
                     ;;
                 --format | -f)
-                    _gladia_words "table text jsonl json srt vtt"
+                    _gladia_words "table text jsonl json srt vtt words"
                     ;;
                 --language | -l)
                     _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
@@ -171,7 +183,7 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --save-audio)
+                --config | --output | -o | --record | --save-audio)
                     _gladia_files
                     ;;
                 --device-rate | --sample-rate)
@@ -187,7 +199,7 @@ _gladia_value() {
                         speech_start start_recording start_session translation all"
                     ;;
                 --format | -f)
-                    _gladia_words "table text jsonl json srt vtt"
+                    _gladia_words "table text jsonl json srt vtt words"
                     ;;
                 --language | -l)
                     _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
@@ -231,7 +243,7 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --save-audio)
+                --config | --output | -o | --record | --save-audio)
                     _gladia_files
                     ;;
                 --encoding)
@@ -244,7 +256,7 @@ _gladia_value() {
                         speech_start start_recording start_session translation all"
                     ;;
                 --format | -f)
-                    _gladia_words "table text jsonl json srt vtt"
+                    _gladia_words "table text jsonl json srt vtt words"
                     ;;
                 --language | -l)
                     _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
@@ -289,6 +301,16 @@ _gladia_value() {
                     ;;
             esac
             ;;
+        "replay")
+            case $2 in
+                --format | -f)
+                    _gladia_words "table text jsonl json srt vtt words"
+                    ;;
+                --output | -o | FILE.JSONL)
+                    _gladia_files
+                    ;;
+            esac
+            ;;
         "serve")
             case $2 in
                 --engine)
@@ -305,8 +327,21 @@ _gladia_value() {
                     ;;
             esac
             ;;
+        "sessions get")
+            case $2 in
+                --format | -f)
+                    _gladia_words "json text srt vtt table words"
+                    ;;
+                --output | -o)
+                    _gladia_files
+                    ;;
+            esac
+            ;;
         "sessions list")
             case $2 in
+                --format | -f)
+                    _gladia_words "table jsonl json"
+                    ;;
                 --status)
                     _gladia_words "queued processing done error"
                     ;;

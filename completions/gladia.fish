@@ -10,7 +10,7 @@ complete -c gladia --no-files
 function __gladia_commands
     switch $argv[1]
         case ''
-            printf '%s\n' devices file live mix serve sessions
+            printf '%s\n' devices file live mix replay serve sessions
         case 'sessions'
             printf '%s\n' delete get list
     end
@@ -22,23 +22,27 @@ function __gladia_value_options
         case 'file'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace \
-                --raw --raw-channels --raw-rate --region --resend-buffer --sample-rate \
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate \
-                --translation-model --vocabulary
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
+                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --record \
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format \
-                -l --label --language --local-engine --local-model --max-utterance --metadata \
-                --model -o --output --region --resend-buffer --sample-rate --save-audio \
-                --speech-threshold --spelling --stop-timeout --summarize --translate \
-                --translation-model --vocabulary
+                -l --label --language --local-engine --local-model --max-cue-seconds \
+                --max-line-chars --max-utterance --metadata --model -o --output --record --region \
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
-                --local-engine --local-model --max-utterance --metadata --model -o --output --pace \
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
+                --metadata --model -o --output --pace --record --region --resend-buffer \
+                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
+                --summarize --translate --translation-model --vocabulary
+        case 'replay'
+            printf '%s\n' --events -f --format --label --max-cue-seconds --max-line-chars -o \
+                --output --speed
         case 'serve'
             printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
                 --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init \
@@ -48,9 +52,10 @@ function __gladia_value_options
         case 'sessions delete'
             printf '%s\n' --api-key --api-url
         case 'sessions get'
-            printf '%s\n' --api-key --api-url
+            printf '%s\n' --api-key --api-url -f --format --label --max-cue-seconds \
+                --max-line-chars -o --output
         case 'sessions list'
-            printf '%s\n' --api-key --api-url --limit --offset --status
+            printf '%s\n' --api-key --api-url -f --format --limit --offset --status
     end
 end
 
@@ -107,8 +112,9 @@ complete -c gladia -n "__gladia_arg '' 0" -a devices -d 'List audio input device
 complete -c gladia -n "__gladia_arg '' 0" -a file -d 'Transcribe an audio file through the live API, as if it were being spoken.'
 complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.'
 complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources into one session, one channel each.'
+complete -c gladia -n "__gladia_arg '' 0" -a replay -d 'Render a session recorded with --record again, in any format, with no server.'
 complete -c gladia -n "__gladia_arg '' 0" -a serve -d 'Run a local Gladia-compatible server (offline recognition, fault injection).'
-complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and delete live sessions (JSON on stdout).'
+complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and delete live sessions; render a stored one again.'
 complete -c gladia -n "__gladia_at ''" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at ''" -l version -d 'Show the version and exit.'
 
@@ -132,25 +138,28 @@ complete -c gladia -n "__gladia_at 'file'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'file'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'file'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'file'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
-complete -c gladia -n "__gladia_at 'file'" -l format -s f -x -a 'table text jsonl json srt vtt' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
+complete -c gladia -n "__gladia_at 'file'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'file'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'file'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'file'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'file'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
 complete -c gladia -n "__gladia_at 'file'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
 complete -c gladia -n "__gladia_at 'file'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
+complete -c gladia -n "__gladia_at 'file'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'file'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'file'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'file'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
 complete -c gladia -n "__gladia_at 'file'" -l multichannel -d 'Send every channel, even when they carry the same signal (by default such a file is sent as one channel, and billed once).'
 complete -c gladia -n "__gladia_at 'file'" -l ner -d 'Named entity recognition.'
-complete -c gladia -n "__gladia_at 'file'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl pick the format.'
+complete -c gladia -n "__gladia_at 'file'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'file'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x.'
 complete -c gladia -n "__gladia_at 'file'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'file'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'file'" -l raw -x -a 's16le s24le s32le f32le u8 ulaw alaw' -d 'The input is headerless PCM in this sample format (give --raw-rate and --raw-channels).'
 complete -c gladia -n "__gladia_at 'file'" -l raw-channels -x -d 'Channel count of --raw input.'
 complete -c gladia -n "__gladia_at 'file'" -l raw-rate -x -d 'Sample rate of --raw input, in Hz.'
+complete -c gladia -n "__gladia_at 'file'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'file'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
 complete -c gladia -n "__gladia_at 'file'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'file'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
@@ -183,20 +192,23 @@ complete -c gladia -n "__gladia_at 'live'" -l device-rate -x -a '8000 16000 3200
 complete -c gladia -n "__gladia_at 'live'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'live'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'live'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
-complete -c gladia -n "__gladia_at 'live'" -l format -s f -x -a 'table text jsonl json srt vtt' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
+complete -c gladia -n "__gladia_at 'live'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'live'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'live'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'live'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'live'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
 complete -c gladia -n "__gladia_at 'live'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
 complete -c gladia -n "__gladia_at 'live'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
+complete -c gladia -n "__gladia_at 'live'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'live'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'live'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'live'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'live'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
 complete -c gladia -n "__gladia_at 'live'" -l ner -d 'Named entity recognition.'
-complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl pick the format.'
+complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'live'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'live'" -l quiet -s q -d 'No progress or notices on stderr.'
+complete -c gladia -n "__gladia_at 'live'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'live'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
 complete -c gladia -n "__gladia_at 'live'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'live'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
@@ -227,21 +239,24 @@ complete -c gladia -n "__gladia_at 'mix'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'mix'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'mix'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'mix'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
-complete -c gladia -n "__gladia_at 'mix'" -l format -s f -x -a 'table text jsonl json srt vtt' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
+complete -c gladia -n "__gladia_at 'mix'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'mix'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'mix'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'mix'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'mix'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
 complete -c gladia -n "__gladia_at 'mix'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper (real recognition), sphinx (plumbing checks) or scripted (deterministic text, for tests).'
 complete -c gladia -n "__gladia_at 'mix'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base (multilingual) or tiny.en (English only, faster).'
+complete -c gladia -n "__gladia_at 'mix'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'mix'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'mix'" -l max-utterance -x -d 'Longest utterance without endpointing, in seconds.'
 complete -c gladia -n "__gladia_at 'mix'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'mix'" -l model -x -a 'solaria-1' -d 'Model (solaria-1).'
 complete -c gladia -n "__gladia_at 'mix'" -l ner -d 'Named entity recognition.'
-complete -c gladia -n "__gladia_at 'mix'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl pick the format.'
+complete -c gladia -n "__gladia_at 'mix'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'mix'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x (files only: microphones set the pace).'
 complete -c gladia -n "__gladia_at 'mix'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'mix'" -l quiet -s q -d 'No progress or notices on stderr.'
+complete -c gladia -n "__gladia_at 'mix'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'mix'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
 complete -c gladia -n "__gladia_at 'mix'" -l resend-buffer -x -d 'Seconds of unacknowledged audio kept in memory for re-sending after a drop; beyond, it waits in a temporary file.'
 complete -c gladia -n "__gladia_at 'mix'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
@@ -255,6 +270,18 @@ complete -c gladia -n "__gladia_at 'mix'" -l translate -x -a 'af am ar as az ba 
 complete -c gladia -n "__gladia_at 'mix'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
 complete -c gladia -n "__gladia_at 'mix'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
 complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
+
+# gladia replay
+complete -c gladia -n "__gladia_at 'replay'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'replay'" -l events -x -d 'Message types jsonl writes, as for a live run.'
+complete -c gladia -n "__gladia_at 'replay'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise (json needs the session\'s result: gladia sessions get ID).'
+complete -c gladia -n "__gladia_at 'replay'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'replay'" -l label -x -d 'Channel names, one per channel (default: those of the recorded run).'
+complete -c gladia -n "__gladia_at 'replay'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'replay'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
+complete -c gladia -n "__gladia_at 'replay'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .jsonl .tsv pick the format.'
+complete -c gladia -n "__gladia_at 'replay'" -l speed -x -d '1 (as recorded), max (at once), or a speed such as 4x.'
+complete -c gladia -n "__gladia_arg 'replay' 0" -F
 
 # gladia serve
 complete -c gladia -n "__gladia_at 'serve'" -l ack-delay -x -d 'Seconds to hold back each acknowledgment.'
@@ -289,9 +316,9 @@ complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowled
 complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Processes or threads running the recognisers.'
 
 # gladia sessions
-complete -c gladia -n "__gladia_arg 'sessions' 0" -a delete -d 'Delete a session and its audio.'
-complete -c gladia -n "__gladia_arg 'sessions' 0" -a get -d 'Show a session and its result (JSON).'
-complete -c gladia -n "__gladia_arg 'sessions' 0" -a list -d 'List sessions, newest first (JSON).'
+complete -c gladia -n "__gladia_arg 'sessions' 0" -a delete -d 'Delete a session and its audio (SESSION_ID: the id, or its first characters).'
+complete -c gladia -n "__gladia_arg 'sessions' 0" -a get -d 'Show a session: its result as JSON, or its transcript as text, subtitles or a table.'
+complete -c gladia -n "__gladia_arg 'sessions' 0" -a list -d 'List sessions, newest first: a table on a terminal, JSON lines in a pipe.'
 complete -c gladia -n "__gladia_at 'sessions'" -l help -s h -d 'Show this message and exit.'
 
 # gladia sessions delete
@@ -304,12 +331,18 @@ complete -c gladia -n "__gladia_at 'sessions delete'" -l help -s h -d 'Show this
 complete -c gladia -n "__gladia_at 'sessions get'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
 complete -c gladia -n "__gladia_at 'sessions get'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'sessions get'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l format -s f -x -a 'json text srt vtt table words' -d 'json: the session as the API returns it (the default); text, srt, vtt, table, words: its transcript, rendered as a live run renders it.'
 complete -c gladia -n "__gladia_at 'sessions get'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
+complete -c gladia -n "__gladia_at 'sessions get'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .tsv pick the format.'
 
 # gladia sessions list
 complete -c gladia -n "__gladia_at 'sessions list'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'sessions list'" -l format -s f -x -a 'table jsonl json' -d 'table (the default on a terminal), jsonl (one session per line, the default in a pipe) or json (the API\'s page, with its links).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'sessions list'" -l limit -x -d 'Sessions per page.'
 complete -c gladia -n "__gladia_at 'sessions list'" -l offset -x -d 'Sessions to skip.'

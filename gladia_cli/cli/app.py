@@ -17,7 +17,15 @@ import typer
 from typer._click.core import Parameter
 
 from gladia_cli import __version__
-from gladia_cli.cli import devices_cmd, file_cmd, live_cmd, mix_cmd, serve_cmd, sessions_cmd
+from gladia_cli.cli import (
+    devices_cmd,
+    file_cmd,
+    live_cmd,
+    mix_cmd,
+    replay_cmd,
+    serve_cmd,
+    sessions_cmd,
+)
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.environment import Environment
 from gladia_cli.errors import ExitCode, GladiaError
@@ -57,6 +65,9 @@ app.command("devices", cls=FastHelpCommand, epilog=devices_cmd.EXAMPLES)(
 )
 app.command("serve", cls=FastHelpCommand, epilog=serve_cmd.EXAMPLES)(serve_cmd.serve_command)
 app.add_typer(sessions_cmd.app, name="sessions")
+app.command("replay", cls=FastHelpCommand, epilog=replay_cmd.EXAMPLES, no_args_is_help=True)(
+    replay_cmd.replay_command
+)
 
 
 def _version(value: bool) -> None:

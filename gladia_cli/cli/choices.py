@@ -21,6 +21,26 @@ class OutputFormat(enum.StrEnum):
     JSON = "json"
     SRT = "srt"
     VTT = "vtt"
+    WORDS = "words"
+
+
+class SessionFormat(enum.StrEnum):
+    """What `gladia sessions get` renders a stored session as."""
+
+    JSON = "json"
+    TEXT = "text"
+    SRT = "srt"
+    VTT = "vtt"
+    TABLE = "table"
+    WORDS = "words"
+
+
+class ListFormat(enum.StrEnum):
+    """`gladia sessions list`: a table for people, JSON lines (one session each), or the page."""
+
+    TABLE = "table"
+    JSONL = "jsonl"
+    JSON = "json"
 
 
 class Encoding(enum.StrEnum):

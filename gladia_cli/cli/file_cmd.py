@@ -99,7 +99,7 @@ def file_command(
     from gladia_cli.audio.pacing import parse_pace
     from gladia_cli.cli import preflight, streaming
 
-    preflight.check_outputs([path], opts.output, opts.save_audio)
+    preflight.check_outputs([path], opts.output, opts.save_audio, opts.record)
     preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=path == "-")
     speed = parse_pace(pace)
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None

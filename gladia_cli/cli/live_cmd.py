@@ -64,7 +64,7 @@ def live_command(
     from gladia_cli.audio.mic_source import open_mic_source
     from gladia_cli.cli import preflight, streaming
 
-    preflight.check_outputs([], opts.output, opts.save_audio)
+    preflight.check_outputs([], opts.output, opts.save_audio, opts.record)
     preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=False)
     planned = streaming.plan(opts, env)
     mic = open_mic_source(

@@ -52,7 +52,7 @@ def mix_command(
     from gladia_cli.audio.pacing import parse_pace
     from gladia_cli.cli import preflight, streaming
 
-    preflight.check_outputs(sources, opts.output, opts.save_audio)
+    preflight.check_outputs(sources, opts.output, opts.save_audio, opts.record)
     preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin="-" in sources)
     speed = parse_pace(pace)
     planned = streaming.plan(opts, env)

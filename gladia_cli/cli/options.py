@@ -45,6 +45,31 @@ def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:
     return typer.Option(*names, rich_help_panel=panel, help=help, **kwargs)
 
 
+# The srt/vtt cue limits (render/captions.py), shared with `sessions get` and `replay`.
+MaxLineChars = Annotated[
+    int,
+    _opt(
+        "--max-line-chars",
+        panel=OUTPUT,
+        metavar="N",
+        help="srt/vtt: characters per subtitle line (two lines per cue at most).",
+        min=10,
+        max=200,
+    ),
+]
+MaxCueSeconds = Annotated[
+    float,
+    _opt(
+        "--max-cue-seconds",
+        panel=OUTPUT,
+        metavar="SECONDS",
+        help="srt/vtt: longest a subtitle cue stays on screen.",
+        min=1,
+        max=60,
+    ),
+]
+
+
 @dataclass
 class StreamOptions:
     sample_rate: Annotated[
@@ -280,7 +305,7 @@ class StreamOptions:
             "--output",
             "-o",
             panel=OUTPUT,
-            help="Write to this file; .srt .vtt .txt .json .jsonl pick the format.",
+            help="Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.",
             show_default=False,
             metavar="FILE",
         ),
@@ -309,6 +334,19 @@ class StreamOptions:
             callback=option_checks.labels,
         ),
     ] = None
+    record: Annotated[
+        Path | None,
+        _opt(
+            "--record",
+            panel=OUTPUT,
+            help="Also keep every server message, with its arrival time, in this JSON "
+            "lines file (for gladia replay; no key or token is written).",
+            show_default=False,
+            metavar="FILE.jsonl",
+        ),
+    ] = None
+    max_line_chars: MaxLineChars = 42
+    max_cue_seconds: MaxCueSeconds = 7.0
     quiet: Annotated[
         bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
     ] = False

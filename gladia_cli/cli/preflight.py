@@ -24,12 +24,21 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
-def check_outputs(inputs: Sequence[str], output: Path | None, save_audio: Path | None) -> None:
-    """`-o` and `--save-audio` must not name an input (it would be truncated before being
-    read) or each other."""
+def check_outputs(
+    inputs: Sequence[str],
+    output: Path | None,
+    save_audio: Path | None,
+    record: Path | None = None,
+) -> None:
+    """`-o`, `--save-audio` and `--record` must not name an input (it would be truncated
+    before being read) or each other."""
     outputs = [
         (option, path)
-        for option, path in (("-o/--output", output), ("--save-audio", save_audio))
+        for option, path in (
+            ("-o/--output", output),
+            ("--save-audio", save_audio),
+            ("--record", record),
+        )
         if path is not None and str(path) != "-"
     ]
     for option, path in outputs:
@@ -39,11 +48,13 @@ def check_outputs(inputs: Sequence[str], output: Path | None, save_audio: Path |
                     f"{option} {path} is the input file: writing it would destroy the audio",
                     hint="write the output to another file",
                 )
-    if len(outputs) == 2 and _same_file(outputs[0][1], outputs[1][1]):
-        raise UsageError(
-            "-o/--output and --save-audio name the same file",
-            hint="the transcript and the audio need a file each",
-        )
+    for index, (first, first_path) in enumerate(outputs):
+        for second, second_path in outputs[index + 1 :]:
+            if _same_file(first_path, second_path):
+                raise UsageError(
+                    f"{first} and {second} name the same file",
+                    hint="each of them needs a file of its own",
+                )
 
 
 def check_stdio(*, writes_stdout: bool, reads_stdin: bool) -> None:

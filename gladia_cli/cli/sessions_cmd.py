@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gladia_cli.cli import option_checks
-from gladia_cli.cli.choices import SessionStatus, metavar
+from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
-from gladia_cli.cli.options import environment_of
+from gladia_cli.cli.options import MaxCueSeconds, MaxLineChars, environment_of
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.api import LiveApi
     from gladia_cli.environment import Environment
+    from gladia_cli.render.captions import CaptionLimits
 
 EXAMPLES = """\
 Examples:
 
   gladia sessions list --status done --limit 5
   gladia sessions get 6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b | jq .result.metadata
+  gladia sessions get 6f1c2a3b -o talk.srt --label host,guest
   gladia sessions delete 6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b
 """
 # Where to find a key when none is set: the session commands have no --local.
@@ -30,7 +33,7 @@ KEY_HINT = (
 )
 
 app = typer.Typer(
-    help="Look up, list and delete live sessions (JSON on stdout).",
+    help="Look up, list and delete live sessions; render a stored one again.",
     epilog=EXAMPLES,
     no_args_is_help=True,
     cls=FastHelpGroup,
@@ -62,7 +65,8 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 SessionId = Annotated[
     str,
     typer.Argument(
-        help="The session's full id, as `gladia sessions list` and the live status line show it.",
+        help="The session's id, as `gladia sessions list` and the live status line show it, "
+        "or its first characters (8 are usually enough).",
         show_default=False,
         metavar="SESSION_ID",
     ),
@@ -113,17 +117,181 @@ def _print(env: Environment, data: object) -> None:
     env.stdout.flush()
 
 
+_FULL_ID_LENGTHS = (32, len(_UUID_FORM))
+_LIST_PAGE = 100
+_LIST_PAGES_MAX = 1000  # 100 000 sessions: a bound, not a limit anyone meets
+
+
+def resolve_id(api: LiveApi, value: str) -> str:
+    """A full id as it is; a prefix (the first characters of an id) becomes the one id of
+    the listed sessions that starts with it. None or several: a usage error."""
+    checked = checked_id(value)
+    if len(checked) in _FULL_ID_LENGTHS:
+        return checked
+    from gladia_cli.errors import UsageError
+
+    wanted = checked.lower()
+    found: list[str] = []
+    for page in range(_LIST_PAGES_MAX):
+        listing = api.list(offset=page * _LIST_PAGE, limit=_LIST_PAGE)
+        items = listing.get("items")
+        for item in items if isinstance(items, list) else []:
+            session_id = item.get("id") if isinstance(item, dict) else None
+            if isinstance(session_id, str) and session_id.lower().startswith(wanted):
+                found.append(session_id)
+        if not listing.get("next") or not items:
+            break
+    if not found:
+        raise UsageError(
+            f"no session id starts with {checked}",
+            hint="list the sessions with: gladia sessions list",
+        )
+    if len(found) > 1:
+        raise UsageError(
+            f"{len(found)} sessions have an id starting with {checked}",
+            hint="give more characters of the id (gladia sessions list shows them)",
+        )
+    return found[0]
+
+
+def _get_format(requested: SessionFormat | None, output: Path | None) -> str:
+    """--format, else the extension of -o, else json (the session as the API returns it)."""
+    from gladia_cli.errors import UsageError
+    from gladia_cli.render import choose_format
+    from gladia_cli.render.output import check_output_path, is_stdout
+
+    check_output_path(output)
+    if requested is None and is_stdout(output):
+        return SessionFormat.JSON.value
+    fmt = choose_format(
+        requested.value if requested else None, output_path=output, stdout_is_terminal=False
+    )
+    if fmt not in {f.value for f in SessionFormat}:
+        raise UsageError(
+            f"sessions get cannot write {fmt}: a stored session has its result, not the "
+            "live messages",
+            hint=f"use --format {metavar(SessionFormat)[1:-1].replace('|', ', ')}",
+        )
+    return fmt
+
+
+def _render_stored(
+    env: Environment,
+    session: dict[str, Any],
+    fmt: str,
+    *,
+    output: Path | None,
+    label: str | None,
+    captions: CaptionLimits,
+) -> None:
+    from gladia_cli.render import create_renderer
+    from gladia_cli.render.playback import play
+    from gladia_cli.render.screen import Screen
+    from gladia_cli.render.stored import labels_of, stored_channels, stored_messages
+
+    labels = labels_of(label, stored_channels(session))
+    messages = [] if fmt == SessionFormat.JSON else stored_messages(session)
+    renderer = create_renderer(
+        fmt,
+        output_path=output,
+        labels=labels,
+        events=None,
+        screen=Screen(env),
+        captions=captions,
+    )
+    file = session.get("file")
+    duration = file.get("audio_duration") if isinstance(file, dict) else None
+    play(
+        renderer,
+        ((0.0, m) for m in messages),
+        session_id=str(session.get("id", "")),
+        result=session,
+        audio_seconds=float(duration) if isinstance(duration, int | float) else 0.0,
+    )
+
+
 @app.command("get", cls=FastHelpCommand)
 def get_command(
     ctx: typer.Context,
     session_id: SessionId,
+    format: Annotated[
+        SessionFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="json: the session as the API returns it (the default); text, srt, vtt, "
+            "table, words: its transcript, rendered as a live run renders it.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file; .srt .vtt .txt .json .tsv pick the format.",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            "--label",
+            help="Channel names, one per channel: host,guest1,guest2.",
+            show_default=False,
+            metavar="NAMES",
+            callback=option_checks.labels,
+        ),
+    ] = None,
+    max_line_chars: MaxLineChars = 42,
+    max_cue_seconds: MaxCueSeconds = 7.0,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
     debug: Debug = False,
 ) -> None:
-    """Show a session and its result (JSON)."""
+    """Show a session: its result as JSON, or its transcript as text, subtitles or a table.
+
+    SESSION_ID may be the first characters of the id, when only one session starts with them.
+    """
+    from gladia_cli.render.captions import CaptionLimits
+
     env = environment_of(ctx)
-    _print(env, _api(env, api_key, api_url).get(checked_id(session_id)))
+    checked_id(session_id)
+    fmt = _get_format(format, output)
+    api = _api(env, api_key, api_url)
+    session = api.get(resolve_id(api, session_id))
+    captions = CaptionLimits(max_line_chars, max_cue_seconds)
+    _render_stored(env, session, fmt, output=output, label=label, captions=captions)
+
+
+def _list_table(env: Environment, items: list[Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from gladia_cli.safe_text import plain
+
+    def cell(value: Any) -> Text:
+        return Text(plain(str(value)) if value is not None else "")
+
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("id", "status", "created", "audio", "channels"):
+        table.add_column(column, no_wrap=column != "created")
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        given = item.get("file")
+        file: dict[str, Any] = given if isinstance(given, dict) else {}
+        duration = file.get("audio_duration")
+        audio = f"{duration:.1f} s" if isinstance(duration, int | float) else ""
+        table.add_row(
+            cell(item.get("id")),
+            cell(item.get("status")),
+            cell(str(item.get("created_at") or "")[:19].replace("T", " ")),
+            Text(audio),
+            cell(file.get("number_of_channels")),
+        )
+    env.stdout_console.print(table)
 
 
 @app.command("list", cls=FastHelpCommand)
@@ -140,14 +308,35 @@ def list_command(
             metavar=metavar(SessionStatus),
         ),
     ] = None,
+    format: Annotated[
+        ListFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table (the default on a terminal), jsonl (one session per line, the "
+            "default in a pipe) or json (the API's page, with its links).",
+            show_default=False,
+        ),
+    ] = None,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
     debug: Debug = False,
 ) -> None:
-    """List sessions, newest first (JSON)."""
+    """List sessions, newest first: a table on a terminal, JSON lines in a pipe."""
     env = environment_of(ctx)
     statuses = [s.value for s in status] if status else None
-    _print(env, _api(env, api_key, api_url).list(offset=offset, limit=limit, status=statuses))
+    chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
+    page = _api(env, api_key, api_url).list(offset=offset, limit=limit, status=statuses)
+    items = page.get("items")
+    items = items if isinstance(items, list) else []
+    if chosen == ListFormat.JSON:
+        _print(env, page)
+    elif chosen == ListFormat.TABLE:
+        _list_table(env, items)
+    else:
+        for item in items:
+            env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        env.stdout.flush()
 
 
 @app.command("delete", cls=FastHelpCommand)
@@ -158,7 +347,9 @@ def delete_command(
     api_url: ApiUrl = None,
     debug: Debug = False,
 ) -> None:
-    """Delete a session and its audio."""
+    """Delete a session and its audio (SESSION_ID: the id, or its first characters)."""
     env = environment_of(ctx)
-    _api(env, api_key, api_url).delete(checked_id(session_id))
-    env.stderr.write(f"gladia: deleted {session_id}\n")
+    api = _api(env, api_key, api_url)
+    full = resolve_id(api, session_id)
+    api.delete(full)
+    env.stderr.write(f"gladia: deleted {full}\n")

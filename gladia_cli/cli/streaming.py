@@ -27,6 +27,7 @@ from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, gating_flag
 from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
 from gladia_cli.render.addons import FailureWatch
 from gladia_cli.render.base import Labels, Renderer
+from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path
 from gladia_cli.render.screen import Screen
@@ -95,6 +96,13 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
         warn=notices.warning,
     )
     check_output_path(opts.output)
+    if opts.record is not None:
+        if str(opts.record) == "-":
+            raise UsageError(
+                "--record needs a file: stdout carries the transcript",
+                hint="for example --record talk.jsonl",
+            )
+        check_output_path(opts.record, "--record")
     fmt = choose_format(
         opts.format, output_path=opts.output, stdout_is_terminal=bool(env.stdout_isatty)
     )
@@ -310,6 +318,7 @@ def _renderer(
         events=shown,
         screen=plan.screen,
         on_closed=pipe_closed.set,
+        captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
     )
     watch = FailureWatch(inner, plan.notices.warning)
     renderer: Renderer = watch
@@ -387,6 +396,8 @@ def run(
         live_source=live_source,
         backlog_seconds=opts.resend_buffer,
         dead_after=opts.dead_after,
+        record=opts.record,
+        labels=labels.names,
     )
     try:
         with _local_server_logs(plan):

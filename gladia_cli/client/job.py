@@ -33,6 +33,7 @@ from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.client_session import result_utterances
 from gladia_cli.protocol.messages import ServerMessage, Transcript
 from gladia_cli.protocol.resume import ResumeBuffer
+from gladia_cli.recording import RecordingWriter, secrets_of
 from gladia_cli.render.base import Renderer, SessionOutcome, StatusView
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import OutputClosed
@@ -55,6 +56,8 @@ class StreamJob:
     live_source: bool = False  # a microphone: its audio cannot wait for the network
     backlog_seconds: float = 300.0  # unacknowledged audio kept in memory; the rest on disk
     dead_after: float = 10.0  # seconds without a frame before a connection is given up
+    record: Path | None = None  # --record: every server message, timed (recording.py)
+    labels: tuple[str, ...] = ()  # the channels' names, for the recording
 
 
 class _Signals:
@@ -158,7 +161,22 @@ def run_stream_job(job: StreamJob, notices: Notices) -> int:
     with _Signals() as signals, _server_for(job.settings) as settings:
         api = LiveApi(settings, notice=notices.warning)
         created = api.create_session(job.body)
-        return _stream(job, api, created, notices, signals)
+        recorder = _recorder(job, settings, created)
+        try:
+            return _stream(job, api, created, notices, signals, recorder)
+        finally:
+            if recorder is not None:
+                recorder.close()
+
+
+def _recorder(
+    job: StreamJob, settings: Settings, created: CreatedSession
+) -> RecordingWriter | None:
+    if job.record is None:
+        return None
+    writer = RecordingWriter.create(job.record, secrets=secrets_of(settings.api_key, created.url))
+    writer.header(session_id=created.id, channels=job.wire.channels, labels=job.labels)
+    return writer
 
 
 def _finals_expected(body: dict[str, Any]) -> bool:
@@ -167,13 +185,20 @@ def _finals_expected(body: dict[str, Any]) -> bool:
 
 
 def _stream(
-    job: StreamJob, api: LiveApi, created: CreatedSession, notices: Notices, signals: _Signals
+    job: StreamJob,
+    api: LiveApi,
+    created: CreatedSession,
+    notices: Notices,
+    signals: _Signals,
+    recorder: RecordingWriter | None = None,
 ) -> int:
     renderer = job.renderer
     finals = [0]  # counted, not kept: renderers keep what they need
     server_errors: list[str] = []  # `error` messages: the run cannot end with 0
 
     def on_message(message: ServerMessage) -> None:
+        if recorder is not None:
+            recorder.message(message)
         if isinstance(message, Transcript) and message.is_final:
             finals[0] += 1
         elif message.type == "error":

@@ -8,10 +8,11 @@ from pathlib import Path
 from gladia_cli.errors import UsageError
 from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES
 from gladia_cli.render.base import Labels, Renderer
+from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.output import Output, is_stdout, silence_stdout
 from gladia_cli.render.screen import Screen
 
-FORMATS = ("table", "text", "jsonl", "json", "srt", "vtt")
+FORMATS = ("table", "text", "jsonl", "json", "srt", "vtt", "words")
 # `-o FILE` picks the format from the extension unless --format says otherwise.
 FORMAT_BY_EXTENSION = {
     ".srt": "srt",
@@ -19,6 +20,7 @@ FORMAT_BY_EXTENSION = {
     ".txt": "text",
     ".json": "json",
     ".jsonl": "jsonl",
+    ".tsv": "words",
 }
 
 DEFAULT_EVENTS = frozenset(set(SERVER_MESSAGE_TYPES) - {"audio_chunk"})
@@ -64,7 +66,7 @@ def choose_format(
     if requested == "table" and not is_stdout(output_path):
         raise UsageError(
             "the table is for a terminal and cannot go to a file",
-            hint="use --format text, jsonl, json, srt or vtt with -o",
+            hint="use --format text, jsonl, json, srt, vtt or words with -o",
         )
     if implied is not None and implied != requested:
         assert output_path is not None
@@ -88,8 +90,10 @@ def create_renderer(
     events: frozenset[str] | None,
     screen: Screen,
     on_closed: Callable[[], None] = lambda: None,
+    captions: CaptionLimits | None = None,
 ) -> Renderer:
-    """`on_closed` is called when the reader of stdout goes away (`| head`)."""
+    """`on_closed` is called when the reader of stdout goes away (`| head`); `captions`
+    are the srt/vtt cue limits."""
     env = screen.env
 
     def closed() -> None:
@@ -117,7 +121,11 @@ def create_renderer(
     if fmt in ("srt", "vtt"):
         from gladia_cli.render.subtitles import SubtitleRenderer
 
-        return SubtitleRenderer(output, labels, fmt)
+        return SubtitleRenderer(output, labels, fmt, captions)
+    if fmt == "words":
+        from gladia_cli.render.words import WordsRenderer
+
+        return WordsRenderer(output, labels)
     from gladia_cli.render.jsonl import JsonlRenderer
 
     return JsonlRenderer(output, events)

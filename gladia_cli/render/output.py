@@ -22,22 +22,25 @@ def is_stdout(path: Path | None) -> bool:
     return path is None or str(path) == "-"
 
 
-def check_output_path(path: Path | None) -> None:
-    """Refuse an `-o` path that cannot be written, before anything else happens."""
+def check_output_path(path: Path | None, option: str = "-o") -> None:
+    """Refuse an `-o` path (or another `option`'s) that cannot be written, before anything
+    else happens."""
     if is_stdout(path):
         return
     assert path is not None
     parent = path.parent
     if path.is_dir():
-        raise UsageError(f"-o {path} is a directory", hint="give a file name, e.g. -o talk.srt")
+        raise UsageError(
+            f"{option} {path} is a directory", hint=f"give a file name, e.g. {option} talk.srt"
+        )
     if not parent.is_dir():
         raise UsageError(
-            f"cannot write -o {path}: there is no directory {parent}",
+            f"cannot write {option} {path}: there is no directory {parent}",
             hint=f"create it first (mkdir -p {parent}), or choose another path",
         )
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(
-            f"cannot write -o {path}: permission denied", hint="choose a path you can write"
+            f"cannot write {option} {path}: permission denied", hint="choose a path you can write"
         )
 
 

@@ -95,9 +95,12 @@ def test_a_session_id_that_is_not_an_id_is_refused_before_any_request() -> None:
 
 def test_uuids_and_their_prefixes_are_accepted(scripted: LocalServer) -> None:
     env = {"GLADIA_API_URL": scripted.url}
-    for good in ("6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b", "6f1c2a3b", "6F1C2A3B-1D", "0" * 32):
+    for good in ("6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b", "0" * 32):
         run = run_cli("sessions", "get", good, env=env)
         _one_error(run, 2, "not found (404)")  # it reached the server
+    for prefix in ("6f1c2a3b", "6F1C2A3B-1D"):  # looked up among the listed sessions
+        run = run_cli("sessions", "get", prefix, env=env)
+        _one_error(run, 2, f"no session id starts with {prefix}")
 
 
 # --- closed standard streams -------------------------------------------------------------------

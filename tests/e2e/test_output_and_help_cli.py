@@ -56,7 +56,7 @@ def test_help_groups_options_gives_examples_and_cuts_nothing() -> None:
         assert sentence in " ".join(top.stdout.split())
     commands = top.stdout.split("Commands:")[1].split("Examples:")[0]
     assert "..." not in commands
-    for command in ("file", "live", "mix", "serve", "devices", "sessions"):
+    for command in ("file", "live", "mix", "serve", "devices", "sessions", "replay"):
         shown = run_cli(command, "--help", env={"COLUMNS": "80"})
         assert shown.code == 0, shown.stderr
         lines = shown.stdout.splitlines()
@@ -76,4 +76,4 @@ def test_help_groups_options_gives_examples_and_cuts_nothing() -> None:
         "Options:",
         "Examples:",
     ]
-    assert "[table|text|jsonl|json|srt|vtt]" in " ".join(file_help.split())
+    assert "[table|text|jsonl|json|srt|vtt|words]" in " ".join(file_help.split())

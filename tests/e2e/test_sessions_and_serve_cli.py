@@ -20,10 +20,10 @@ def test_sessions_get_list_delete(scripted: LocalServer, tmp_path: Path) -> None
     streamed = run_cli("file", str(path), "--pace", "max", env=env)
     session_id = streamed.jsonl()[0]["session_id"]
 
-    listed = run_cli("sessions", "list", "--limit", "50", env=env)
+    listed = run_cli("sessions", "list", "--limit", "50", env=env)  # a pipe: JSON lines
     assert listed.code == 0
-    assert session_id in [item["id"] for item in json.loads(listed.stdout)["items"]]
-    done = run_cli("sessions", "list", "--status", "done", env=env)
+    assert session_id in [item["id"] for item in listed.jsonl()]
+    done = run_cli("sessions", "list", "--status", "done", "-f", "json", env=env)
     assert all(item["status"] == "done" for item in json.loads(done.stdout)["items"])
 
     got = run_cli("sessions", "get", session_id, env=env)

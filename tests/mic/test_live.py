@@ -68,6 +68,34 @@ def test_live_transcribes_the_microphone_and_saves_what_it_sent(
     assert r > 0.99, r
 
 
+def test_live_records_and_replay_gives_the_same_text(
+    vmic: VirtualMic, speech: dict[str, Path], tmp_path: Path
+) -> None:
+    record = tmp_path / "live.jsonl"
+    cli = Cli(
+        "live", "mic", "--local", "--local-engine", "scripted", "--format", "text",
+        "--label", "me", "--record", str(record), env=vmic.env,
+    )  # fmt: skip
+    cli.wait_stderr(STARTED)
+    vmic.play(speech["book_table"])
+    time.sleep(0.8)
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.code == 0, run.stderr
+    assert run.stdout.startswith("[me] ")
+    text = record.read_text()
+    assert "token" not in text and "ws://" not in text
+    replayed = subprocess.run(
+        [*GLADIA, "replay", str(record), "--speed", "max", "-f", "text"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == run.stdout
+
+
 def test_three_channels_with_labels(vmic3: VirtualMic, speech: dict[str, Path]) -> None:
     # meeting_3ch.wav: one speaker per channel, taking turns.
     cli = Cli(

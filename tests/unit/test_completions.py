@@ -31,7 +31,7 @@ BASH_SCRIPT = COMMITTED / completions.BASH_FILE
 ZSH_SCRIPT = COMMITTED / completions.ZSH_FILE
 FISH_SCRIPT = COMMITTED / completions.FISH_FILE
 
-FORMATS = ["json", "jsonl", "srt", "table", "text", "vtt"]
+FORMATS = ["json", "jsonl", "srt", "table", "text", "vtt", "words"]
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,105 @@
+"""Captions that fit (render/captions.py) and `--format words` (render/words.py)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gladia_cli.protocol.messages import Utterance, Word
+from gladia_cli.render.base import Labels
+from gladia_cli.render.captions import CaptionLimits, layout, timed_words
+from gladia_cli.render.subtitles import to_srt, to_vtt
+from gladia_cli.render.words import HEADER, word_lines
+
+TEXT = (
+    "so the budget for the next quarter has been approved by the board and we can finally "
+    "start hiring the two engineers we talked about in september, provided that marketing "
+    "agrees to move their campaign to the spring as discussed"
+).split()
+
+
+def long_utterance(*, with_words: bool = True, channel: int = 0) -> Utterance:
+    words = tuple(
+        Word(f" {w}", 10 + i * 0.35, 10 + i * 0.35 + 0.3, 0.9) for i, w in enumerate(TEXT)
+    )
+    return Utterance(
+        text=" ".join(TEXT),
+        start=10.0,
+        end=10 + len(TEXT) * 0.35,
+        channel=channel,
+        confidence=0.8,
+        words=words if with_words else (),
+    )
+
+
+@pytest.mark.parametrize("with_words", [True, False])
+@pytest.mark.parametrize(("chars", "seconds"), [(42, 7.0), (20, 3.0), (32, 2.0), (80, 60.0)])
+def test_a_long_utterance_fits_the_limits_with_every_word_in_order(
+    with_words: bool, chars: int, seconds: float
+) -> None:
+    limits = CaptionLimits(chars, seconds)
+    cues = layout(long_utterance(with_words=with_words), limits, reserve=5)
+    assert len(cues) > 1
+    assert [w for cue in cues for w in cue.words] == TEXT  # none lost, none added, in order
+    for cue in cues:
+        assert 1 <= len(cue.lines) <= 2
+        assert len(cue.lines[0]) + 5 <= chars and all(len(line) <= chars for line in cue.lines)
+        assert cue.end - cue.start <= seconds + 1e-9
+    for before, after in itertools.pairwise(cues):
+        assert before.end <= after.start
+
+
+def test_word_timings_decide_the_cue_times() -> None:
+    cues = layout(long_utterance(), CaptionLimits(42, 7.0))
+    assert cues[0].start == 10.0
+    first_word_of_second = cues[1].words[0]
+    index = TEXT.index(first_word_of_second)
+    assert cues[1].start == pytest.approx(10 + index * 0.35)
+
+
+def test_without_words_timing_is_proportional_to_the_text() -> None:
+    u = Utterance("aa bbbb", 1.0, 4.0, 0, confidence=0.7)
+    words = timed_words(u)
+    assert [(w.word, w.start, w.end, w.confidence) for w in words] == [
+        ("aa", 1.0, 2.0, 0.7),
+        ("bbbb", 2.0, 4.0, 0.7),
+    ]
+
+
+def test_a_word_longer_than_a_line_gets_a_cue_of_its_own() -> None:
+    u = Utterance("hi " + "x" * 30 + " there", 0.0, 3.0, 0)
+    cues = layout(u, CaptionLimits(10, 7.0))
+    assert [w for c in cues for w in c.words] == ["hi", "x" * 30, "there"]
+
+
+def test_srt_keeps_the_label_on_each_cue_and_numbers_them() -> None:
+    labels = Labels(("host", "guest"), 2)
+    srt = to_srt([long_utterance(channel=1)], labels, CaptionLimits(42, 7.0))
+    blocks = srt.strip().split("\n\n")
+    assert len(blocks) > 2
+    for number, block in enumerate(blocks, 1):
+        index, times, *lines = block.split("\n")
+        assert index == str(number) and " --> " in times
+        assert lines[0].startswith("[guest] ") and 1 <= len(lines) <= 2
+        assert all(len(line) <= 42 for line in lines)
+    vtt = to_vtt([long_utterance(channel=1)], labels, CaptionLimits(42, 7.0))
+    cues = vtt.split("\n\n")[1:]
+    assert len(cues) > 1 and all("<v guest>" in cue for cue in cues)  # the tag takes no room
+
+
+def test_words_tsv_has_a_header_and_one_line_per_word() -> None:
+    labels = Labels(("host", "guest"), 2)
+    lines = word_lines(
+        [
+            Utterance("late", 5.0, 5.5, 0, words=(Word(" late", 5.0, 5.5, 0.5),)),
+            Utterance("early\tbirds", 1.0, 2.0, 1, confidence=0.25),
+        ],
+        labels,
+    )
+    assert lines[0] == HEADER == "start\tend\tconfidence\tchannel\tlabel\tword"
+    assert lines[1:] == [
+        "1.000\t1.500\t0.250\t1\tguest\tearly",
+        "1.500\t2.000\t0.250\t1\tguest\tbirds",
+        "5.000\t5.500\t0.500\t0\thost\tlate",
+    ]
