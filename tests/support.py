@@ -168,3 +168,30 @@ def serve_process(*args: str, env: dict[str, str] | None = None) -> Iterator[str
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def session_ids(base_url: str) -> set[str]:
+    """The ids the server lists now (to tell a new session from earlier ones)."""
+    response = requests.get(f"{base_url}/v2/live?limit=100", headers=HEADERS, timeout=10)
+    return {item["id"] for item in response.json()["items"]}
+
+
+def wait_until_streamed(
+    base_url: str, known: set[str], seconds: float, *, timeout: float = 30.0
+) -> None:
+    """Until a session not in `known` holds at least `seconds` of audio on the server.
+
+    Signal tests act on what the server received, not on a guess of how long the CLI takes
+    to start (which a loaded machine stretches). `timeout` only bounds a broken run.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(f"{base_url}/v2/live?limit=10", headers=HEADERS, timeout=10)
+        for item in response.json()["items"]:
+            heard = (item.get("file") or {}).get("audio_duration") or 0.0
+            if item["id"] not in known and heard >= seconds:
+                return
+        assert time.monotonic() < deadline, f"no new session reached {seconds} s of audio"
+        time.sleep(0.02)

@@ -18,7 +18,7 @@ import soundfile as sf
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import Run, run_cli
 from tests.faultproxy import FaultProxy, Plan
-from tests.support import GLADIA, KEY, serve_process, tone_bursts
+from tests.support import GLADIA, KEY, serve_process, session_ids, tone_bursts, wait_until_streamed
 
 BURSTS = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0), (4.0, 0.7, 0)], total=5.0)
 
@@ -170,13 +170,14 @@ def test_sigint_while_opening_the_websocket(bursts: Path) -> None:
 
 
 def test_sighup_ends_like_sigterm(scripted: LocalServer, bursts: Path) -> None:
+    known = session_ids(scripted.url)
     process = subprocess.Popen(
         [*GLADIA, "file", str(bursts), "--pace", "realtime", "--format", "text"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_env(scripted.url),
     )
-    time.sleep(2.5)  # two utterances spoken, the third under way
+    wait_until_streamed(scripted.url, known, 2.1)  # inside the second burst
     process.send_signal(signal.SIGHUP)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err

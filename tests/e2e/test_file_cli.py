@@ -18,7 +18,16 @@ import soundfile as sf
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import Run, run_cli
-from tests.support import GLADIA, HEADERS, KEY, local_server, stored_audio, tone_bursts
+from tests.support import (
+    GLADIA,
+    HEADERS,
+    KEY,
+    local_server,
+    session_ids,
+    stored_audio,
+    tone_bursts,
+    wait_until_streamed,
+)
 
 BURSTS = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0), (4.0, 0.7, 0)], total=5.0)
 THREE = tone_bursts([(0.2, 0.7, 0), (1.2, 0.7, 1), (2.2, 0.7, 2)], total=3.2, channels=3)
@@ -407,8 +416,11 @@ def _start(server: LocalServer, *args: str) -> subprocess.Popen[bytes]:
 
 
 def test_sigint_stops_drains_and_exits_0(scripted: LocalServer, bursts: Path) -> None:
+    known = session_ids(scripted.url)
     process = _start(scripted, "file", str(bursts), "--pace", "realtime", "--events", "all")
-    time.sleep(2.5)  # two utterances spoken, the third under way
+    # Inside the second burst (1.6-2.4 s): it ends as an utterance at the stop; the third
+    # (from 2.9 s) is never reached.
+    wait_until_streamed(scripted.url, known, 2.1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
@@ -422,8 +434,9 @@ def test_sigint_stops_drains_and_exits_0(scripted: LocalServer, bursts: Path) ->
 
 
 def test_sigterm_is_a_graceful_stop_too(scripted: LocalServer, bursts: Path) -> None:
+    known = session_ids(scripted.url)
     process = _start(scripted, "file", str(bursts), "--pace", "realtime", "--format", "text")
-    time.sleep(2.5)
+    wait_until_streamed(scripted.url, known, 2.1)  # inside the second burst
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
