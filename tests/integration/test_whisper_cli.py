@@ -138,9 +138,9 @@ def test_a_recognition_failure_ends_the_run_with_exit_4() -> None:
 
 
 def test_local_runs_whisper_by_default_without_noise_on_stderr(real: dict[str, Any]) -> None:
-    """7 s at max pace puts recognition more than 5 s behind, which the embedded server
-    logs as a warning: it must not reach the terminal (logging's last-resort handler would
-    print it), only the CLI's own lines."""
+    """The embedded server logs every session (and, at max pace, how far recognition lags):
+    none of it reaches the terminal without --debug (logging's last-resort handler would
+    print its warnings), only the CLI's own lines; with --debug the whole log does."""
     name = "librivox_0870.wav"
     run = run_cli("file", str(REAL / name), "--local", "--pace", "max")
     assert run.code == 0, run.stderr
@@ -148,7 +148,9 @@ def test_local_runs_whisper_by_default_without_noise_on_stderr(real: dict[str, A
     assert wer(real[name]["text"][0], text_of(run)) <= WER_BOUNDS[name], text_of(run)
     assert all(line.startswith("gladia:") for line in run.stderr.splitlines()), run.stderr
     debug = run_cli("file", str(REAL / name), "--local", "--pace", "max", "--debug")
-    assert "recognition is" in debug.stderr  # with --debug the server's log is shown
+    assert debug.code == 0, debug.stderr
+    # The server's own lines (how far recognition lags depends on the machine's speed).
+    assert "gladia: server: INFO session" in debug.stderr and "created" in debug.stderr
 
 
 def test_tiny_en_refuses_other_languages_before_any_network() -> None:
