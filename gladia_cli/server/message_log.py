@@ -3,13 +3,13 @@
 A session keeps what it sent (for `result.messages`) and its final utterances (for the end
 result) for as long as it is stored. Held in memory, a two-hour session costs tens of MiB
 and a thousand stored sessions gigabytes; on disk, next to the session's audio, a log costs
-its write buffer while it grows and nothing once closed. Reads open the file on demand.
+at most its buffer.
 
-The file is created at the first append (many sessions never log an entity) and held open
-while the session appends; `close` releases the descriptor (a finished session must hold
-none: a long-running server keeps many). An append after `close` (a client's error message
-after the end) opens and closes the file again. `delete` removes the file; what is appended
-after it (a recogniser's late event racing a DELETE) is ignored.
+Appends are buffered (at most `BUFFER_BYTES` or `BUFFER_TEXTS`) and written in one go,
+opening the file only for that: a log never holds a file descriptor, so a session costs
+one (its audio) while it records and none once finished, however many logs it keeps. The
+file is created at the first write (many sessions never log an entity). `delete` removes
+it; what is appended after (a recogniser's late event racing a DELETE) is ignored.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+BUFFER_BYTES = 64 * 1024
+BUFFER_TEXTS = 256  # small texts cost more as objects than as characters
 
 
 class MessageLog:
@@ -27,8 +30,8 @@ class MessageLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.count = 0
-        self._file: TextIO | None = None
-        self._closed = False
+        self._buffer: list[str] = []
+        self._buffered = 0  # characters in `_buffer`
         self._deleted = False
 
     def append(self, text: str) -> None:
@@ -37,21 +40,28 @@ class MessageLog:
             raise ValueError("a logged JSON text must fit on one line")
         if self._deleted:
             return
-        if self._file is None:
-            self._file = self.path.open("a", encoding="utf-8", newline="\n")
-        self._file.write(text)
-        self._file.write("\n")
+        self._buffer.append(text)
+        self._buffered += len(text) + 1
         self.count += 1
-        if self._closed:
-            self._release()
+        if self._buffered >= BUFFER_BYTES or len(self._buffer) >= BUFFER_TEXTS:
+            self.flush()
 
     def append_json(self, value: Any) -> None:
         self.append(json.dumps(value, separators=(",", ":")))
 
+    def flush(self) -> None:
+        """Write what is buffered (the file is open only meanwhile)."""
+        if not self._buffer:
+            return
+        with self.path.open("a", encoding="utf-8", newline="\n") as file:
+            file.write("\n".join(self._buffer))
+            file.write("\n")
+        self._buffer.clear()
+        self._buffered = 0
+
     def texts(self) -> Iterator[str]:
         """The texts appended so far, in order (read from the file as they are iterated)."""
-        if self._file is not None:
-            self._file.flush()
+        self.flush()
         return self._read(self.count)
 
     def _read(self, count: int) -> Iterator[str]:
@@ -65,18 +75,8 @@ class MessageLog:
         """The texts appended so far, parsed."""
         return (json.loads(text) for text in self.texts())
 
-    def close(self) -> None:
-        """Release the file descriptor; the file stays (and may be appended to again)."""
-        self._closed = True
-        self._release()
-
-    def _release(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
     def delete(self) -> None:
-        self.close()
         self._deleted = True
-        self.count = 0
+        self._buffer.clear()
+        self._buffered = self.count = 0
         self.path.unlink(missing_ok=True)

@@ -49,7 +49,7 @@ class SessionFiles:
         """The session ended: no file descriptor is held from now on (the files stay)."""
         self.audio.finish()
         for log in self._logs:
-            log.close()
+            log.flush()  # a stored session's memory holds no buffered text
 
     def delete(self) -> None:
         self.audio.delete()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from gladia_cli.server import message_log
 from gladia_cli.server.message_log import MessageLog
 from gladia_cli.server.session_files import SessionFiles
 
@@ -19,14 +20,23 @@ def _open_fds() -> int:
 
 def test_texts_come_back_in_order(tmp_path: Path) -> None:
     log = MessageLog(tmp_path / "messages.jsonl")
-    assert list(log.texts()) == [] and not log.path.exists()  # created at the first append
+    assert list(log.texts()) == [] and not log.path.exists()  # created at the first write
     texts = [json.dumps({"type": "transcript", "n": n, "text": "é\r\u2028"}) for n in range(5)]
     for text in texts:
         log.append(text)
     assert log.count == 5
-    assert list(log.texts()) == texts  # readable while open (the buffer is flushed)
-    log.close()
-    assert list(log.texts()) == texts
+    assert list(log.texts()) == texts  # the buffer is written before reading
+    log.append(texts[0])
+    assert list(log.texts()) == [*texts, texts[0]]
+
+
+def test_a_buffer_full_is_written(tmp_path: Path) -> None:
+    log = MessageLog(tmp_path / "m.jsonl")
+    for n in range(message_log.BUFFER_TEXTS):
+        log.append(str(n))
+    assert log.path.read_text().splitlines() == [str(n) for n in range(message_log.BUFFER_TEXTS)]
+    log.append("x" * message_log.BUFFER_BYTES)
+    assert log.path.read_text().splitlines()[-1] == "x" * message_log.BUFFER_BYTES
 
 
 def test_values_round_trip(tmp_path: Path) -> None:
@@ -44,21 +54,19 @@ def test_a_text_with_a_newline_is_refused(tmp_path: Path) -> None:
     assert log.count == 0
 
 
-def test_closed_holds_no_descriptor_and_still_appends(tmp_path: Path) -> None:
+def test_no_descriptor_is_held(tmp_path: Path) -> None:
     before = _open_fds()
     log = MessageLog(tmp_path / "m.jsonl")
-    log.append("1")
-    assert _open_fds() == before + 1
-    log.close()
-    assert _open_fds() == before
-    log.append("2")  # after the end (an error message): opened and closed again
-    assert _open_fds() == before
-    assert list(log.texts()) == ["1", "2"]
+    for n in range(1000):
+        log.append(str(n))
+        assert _open_fds() == before
+    assert len(list(log.texts())) == 1000 and _open_fds() == before
 
 
 def test_delete_removes_the_file_and_later_appends_are_ignored(tmp_path: Path) -> None:
     log = MessageLog(tmp_path / "m.jsonl")
     log.append("1")
+    log.flush()
     log.delete()
     assert not log.path.exists()
     log.append("2")
@@ -66,7 +74,7 @@ def test_delete_removes_the_file_and_later_appends_are_ignored(tmp_path: Path) -
 
 
 def test_memory_does_not_grow_with_the_messages_appended(tmp_path: Path) -> None:
-    """A long session logs ~100 000 messages: the log's memory is its write buffer."""
+    """A long session logs ~100 000 messages: the log's memory is its buffer, no more."""
     log = MessageLog(tmp_path / "m.jsonl")
     message = json.dumps({"type": "transcript", "data": {"utterance": {"text": " x" * 100}}})
     tracemalloc.start()
@@ -79,10 +87,10 @@ def test_memory_does_not_grow_with_the_messages_appended(tmp_path: Path) -> None
         after, _ = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    log.close()
+    log.flush()
     assert log.count == 100_000
     assert log.path.stat().st_size == 100_000 * (len(message) + 1)  # ~26 MB went to disk
-    assert after - settled < 16 * 1024  # and none of it stayed in memory
+    assert after - settled < 2 * message_log.BUFFER_BYTES  # and stayed there
 
 
 def test_session_files_hold_nothing_once_finished_and_go_whole(tmp_path: Path) -> None:
