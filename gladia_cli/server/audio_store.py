@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -33,17 +32,16 @@ def find_wav_data(head: bytes) -> int | None:
 
 
 class AudioStore:
-    """Append-only stream bytes in a named file; readable back by offset.
+    """Append-only stream bytes in a file of the session's folder; readable back by offset.
 
     The file is held open only while the session records: a finished session costs no file
     descriptor (a long-running server keeps many), and reads open it on demand. `delete`
     removes it (eviction, DELETE, shutdown).
     """
 
-    def __init__(self, directory: str | None = None) -> None:
-        handle, name = tempfile.mkstemp(dir=directory, prefix="session-", suffix=".raw")
-        self.path = Path(name)
-        self._file: BinaryIO | None = os.fdopen(handle, "w+b")
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: BinaryIO | None = path.open("w+b")
         self.size = 0
 
     def append(self, data: bytes) -> None:

@@ -16,7 +16,9 @@ stopping (finished in the background), when no audio came for `idle_timeout` sec
 after `max_duration` seconds of recording. Every timer runs on the injected `Clock`.
 
 `result.messages` keeps what was sent except partials and acknowledgments, at most
-`MAX_RESULT_MESSAGES` of them (the closing messages always).
+`MAX_RESULT_MESSAGES` of them (the closing messages always). It, the final utterances and
+the end result are kept on disk with the audio (see session_files.py), not in memory: a
+long session's memory stays flat, and a stored session costs only a few objects.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, INTERNAL_ERROR, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, iso_timestamp
 from gladia_cli.server import addons
-from gladia_cli.server.audio_store import AudioStore, find_wav_data
+from gladia_cli.server.audio_store import find_wav_data
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.engines.base import (
@@ -48,6 +50,7 @@ from gladia_cli.server.engines.base import (
 from gladia_cli.server.ingest import AudioIngest, Received
 from gladia_cli.server.outbox import Kind, Outbox, Outgoing
 from gladia_cli.server.recognition_status import RecognitionStatus
+from gladia_cli.server.session_files import SessionFiles
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
 
@@ -118,7 +121,8 @@ class LiveSession:
         self._loop = asyncio.get_running_loop()
         self._clock = clock
 
-        self.store = AudioStore(store_directory)
+        self.files = SessionFiles(store_directory)
+        self.store = self.files.audio
         self.ingest = AudioIngest(
             self.store.read,
             frame_bytes=self.fmt.frame_bytes,
@@ -144,8 +148,7 @@ class LiveSession:
         self.room.set()
         self._delayed_acks: deque[tuple[float, Connection, Outgoing]] = deque()
         self._ack_releaser: asyncio.Task[None] | None = None
-        self.messages: list[str] = []  # what was sent, for `result.messages`
-        self.messages_dropped = 0
+        self.messages_dropped = 0  # past MAX_RESULT_MESSAGES, not kept for the result
 
         self.recording = True
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
@@ -162,10 +165,6 @@ class LiveSession:
         self._utterance_counts: dict[int, int] = {}
         self._open_utterance: dict[int, str] = {}
         self._open_start: dict[int, float] = {}  # start of each channel's open utterance
-        self.utterances: list[dict[str, Any]] = []
-        self._entities: list[dict[str, Any]] = []
-        self._sentiments: list[dict[str, Any]] = []
-        self._result: dict[str, Any] | None = None
         self._watchdog = self._loop.create_task(self._watch())
 
     # --- audio -------------------------------------------------------------------------
@@ -448,7 +447,7 @@ class LiveSession:
             data={"id": utterance_id, "is_final": hyp.is_final, "utterance": utterance},
         )
         if hyp.is_final:
-            self.utterances.append(utterance)
+            self.files.utterances.append_json(utterance)
             self._realtime_addons(utterance_id, utterance)
 
     def _realtime_addons(self, utterance_id: str, utterance: dict[str, Any]) -> None:
@@ -460,7 +459,8 @@ class LiveSession:
                 )
         if realtime.get("named_entity_recognition"):
             results = addons.named_entities(utterance)
-            self._entities += results
+            for result in results:
+                self.files.entities.append_json(result)
             self.emit(
                 "named_entity_recognition",
                 error=None,
@@ -468,7 +468,8 @@ class LiveSession:
             )
         if realtime.get("sentiment_analysis"):
             results = addons.sentiment(utterance)
-            self._sentiments += results
+            for result in results:
+                self.files.sentiments.append_json(result)
             self.emit(
                 "sentiment_analysis",
                 error=None,
@@ -495,8 +496,8 @@ class LiveSession:
             self._outbox_changed.set()
 
     def _remember(self, text: str, *, closing: bool = False) -> None:
-        if len(self.messages) < MAX_RESULT_MESSAGES or closing:
-            self.messages.append(text)
+        if self.files.messages.count < MAX_RESULT_MESSAGES or closing:
+            self.files.messages.append(text)
             return
         if not self.messages_dropped:
             log.warning("session %s: more than %d messages", self.id, MAX_RESULT_MESSAGES)
@@ -685,7 +686,8 @@ class LiveSession:
         }
         self.emit("post_final_transcript", data=result)
         self.emit("end_session")
-        self._result = result
+        self.files.save_result(result)  # read back by GET: not held in memory
+        self.files.finish()  # a finished session holds no file descriptor
         self.status = "error" if self._recognition_failed else "done"
         self.completed_at = _now_iso()
         self.finished_at = self._clock.now()
@@ -696,11 +698,12 @@ class LiveSession:
             "session %s: done, %.2f s of audio, %d utterances",
             self.id,
             self.audio_duration,
-            len(self.utterances),
+            self.files.utterances.count,
         )
 
     def _transcription(self) -> dict[str, Any]:
-        ordered = sorted(self.utterances, key=lambda u: (u["start"], u["channel"]))
+        # Read back from disk for the end only (post-processing needs them all).
+        ordered = sorted(self.files.utterances.values(), key=lambda u: (u["start"], u["channel"]))
         return {
             "full_transcript": " ".join(u["text"].strip() for u in ordered),
             "languages": self.recognition.languages or [self.language],
@@ -722,9 +725,11 @@ class LiveSession:
                 },
             )
         if realtime.get("named_entity_recognition"):
-            result["named_entity_recognition"] = addons.container(self._entities, 0.0)
+            entities = list(self.files.entities.values())
+            result["named_entity_recognition"] = addons.container(entities, 0.0)
         if realtime.get("sentiment_analysis"):
-            result["sentiment_analysis"] = addons.container(self._sentiments, 0.0)
+            sentiments = list(self.files.sentiments.values())
+            result["sentiment_analysis"] = addons.container(sentiments, 0.0)
         if post.get("summarization"):
             started = time.monotonic()
             kind = (post.get("summarization_config") or {}).get("type", "general")
@@ -755,9 +760,9 @@ class LiveSession:
 
     def describe(self, *, with_result: bool = True) -> dict[str, Any]:
         """The session as `GET /v2/live/{id}` shows it (Gladia's StreamingResponse)."""
-        result = None
-        if with_result and self._result is not None:
-            result = {**self._result, "messages": list(self.messages)}
+        result = self.files.result() if with_result else None
+        if result is not None:
+            result["messages"] = list(self.files.messages.texts())
         has_audio = self.store.size > 0
         return {
             "id": self.id,
@@ -804,7 +809,7 @@ class LiveSession:
                 await connection.close(NORMAL, "session deleted")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(connection.wait_closed(), timeout=5.0)
-        self.store.delete()
+        self.files.delete()
 
     async def flush_outbox(self) -> None:
         """Write what is due to the current connection (before a shutdown closes it)."""

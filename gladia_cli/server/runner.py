@@ -16,6 +16,7 @@ from aiohttp import web
 from gladia_cli.server.app import create_app, shut_down
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
+from gladia_cli.server.malloc_tuning import pin_mmap_threshold
 
 # Handlers still running once every session was closed (1001) get this long to end.
 SHUTDOWN_TIMEOUT = 5.0
@@ -102,6 +103,7 @@ class LocalServer:
 
 def serve_forever(config: ServerConfig, on_ready: Callable[[str], None]) -> None:
     """Run until SIGINT or SIGTERM, then close every session and connection cleanly."""
+    pin_mmap_threshold()  # a server runs for days: its memory must not creep (see there)
 
     async def main() -> None:
         runner, url = await _start(config)

@@ -1,8 +1,10 @@
 """The server's sessions: found by id (for their owner only) or token, and forgotten in time.
 
 A finished session is evicted `ttl` seconds after its end, or earlier when more than
-`max_finished` finished sessions are stored (the oldest first); its audio file goes with
-it. Unfinished sessions are never evicted: they finish on their own (idle timeout,
+`max_finished` finished sessions are stored (the oldest first); its folder (audio,
+messages, result: see session_files.py) goes with it. The bound is a count of sessions,
+which is enough for memory: a stored session's memory does not grow with its length (its
+disk does). Unfinished sessions are never evicted: they finish on their own (idle timeout,
 maximum duration), then age like the others.
 """
 

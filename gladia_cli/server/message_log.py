@@ -1,0 +1,82 @@
+"""An append-only log of JSON texts in a file, one per line: a session's memory on disk.
+
+A session keeps what it sent (for `result.messages`) and its final utterances (for the end
+result) for as long as it is stored. Held in memory, a two-hour session costs tens of MiB
+and a thousand stored sessions gigabytes; on disk, next to the session's audio, a log costs
+at most its buffer.
+
+Appends are buffered (at most `BUFFER_BYTES` or `BUFFER_TEXTS`) and written in one go,
+opening the file only for that: a log never holds a file descriptor, so a session costs
+one (its audio) while it records and none once finished, however many logs it keeps. The
+file is created at the first write (many sessions never log an entity). `delete` removes
+it; what is appended after (a recogniser's late event racing a DELETE) is ignored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+BUFFER_BYTES = 64 * 1024
+BUFFER_TEXTS = 256  # small texts cost more as objects than as characters
+
+
+class MessageLog:
+    """JSON texts appended one per line; `count` of them, read back in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._buffer: list[str] = []
+        self._buffered = 0  # characters in `_buffer`
+        self._deleted = False
+
+    def append(self, text: str) -> None:
+        """Add one JSON text (compact JSON has no newline: a line is a message)."""
+        if "\n" in text:
+            raise ValueError("a logged JSON text must fit on one line")
+        if self._deleted:
+            return
+        self._buffer.append(text)
+        self._buffered += len(text) + 1
+        self.count += 1
+        if self._buffered >= BUFFER_BYTES or len(self._buffer) >= BUFFER_TEXTS:
+            self.flush()
+
+    def append_json(self, value: Any) -> None:
+        self.append(json.dumps(value, separators=(",", ":")))
+
+    def flush(self) -> None:
+        """Write what is buffered (the file is open only meanwhile)."""
+        if not self._buffer:
+            return
+        with self.path.open("a", encoding="utf-8", newline="\n") as file:
+            file.write("\n".join(self._buffer))
+            file.write("\n")
+        self._buffer.clear()
+        self._buffered = 0
+
+    def texts(self) -> Iterator[str]:
+        """The texts appended so far, in order (read from the file as they are iterated)."""
+        self.flush()
+        return self._read(self.count)
+
+    def _read(self, count: int) -> Iterator[str]:
+        if count == 0:
+            return
+        with self.path.open(encoding="utf-8", newline="\n") as file:
+            for line in itertools.islice(file, count):
+                yield line.rstrip("\n")
+
+    def values(self) -> Iterator[Any]:
+        """The texts appended so far, parsed."""
+        return (json.loads(text) for text in self.texts())
+
+    def delete(self) -> None:
+        self._deleted = True
+        self._buffer.clear()
+        self._buffered = self.count = 0
+        self.path.unlink(missing_ok=True)

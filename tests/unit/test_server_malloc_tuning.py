@@ -1,0 +1,20 @@
+"""The server pins glibc's mmap threshold, unless the environment already chose one."""
+
+from __future__ import annotations
+
+import platform
+
+import pytest
+
+from gladia_cli.server import malloc_tuning
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_pinned_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(malloc_tuning.ENVIRONMENT, raising=False)
+    assert malloc_tuning.pin_mmap_threshold() is True
+
+
+def test_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(malloc_tuning.ENVIRONMENT, "1048576")
+    assert malloc_tuning.pin_mmap_threshold() is False
