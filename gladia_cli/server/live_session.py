@@ -53,6 +53,7 @@ from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.session_files import SessionFiles
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
+from gladia_cli.server.utterances import utterance_of
 
 log = logging.getLogger("gladia.server")
 
@@ -418,26 +419,10 @@ class LiveSession:
                 self._transcript(channel, event)
 
     def _utterance(self, channel: int, hyp: Hypothesis) -> dict[str, Any]:
-        return {
-            "text": " " + hyp.text.strip(),
-            "start": round(hyp.start, 3),
-            "end": round(hyp.end, 3),
-            "confidence": round(hyp.confidence, 3),
-            "channel": channel,
-            # The language recognised (detection, code switching), when the engine says.
-            "language": self.recognition.heard(hyp.language or self.language)
-            if hyp.is_final
-            else hyp.language or self.language,
-            "words": [
-                {
-                    "word": " " + w.word,
-                    "start": round(w.start, 3),
-                    "end": round(w.end, 3),
-                    "confidence": round(w.confidence, 3),
-                }
-                for w in hyp.words
-            ],
-        }
+        # The language recognised (detection, code switching), when the engine says.
+        fallback = hyp.language or self.language
+        language = self.recognition.heard(fallback) if hyp.is_final else fallback
+        return utterance_of(channel, hyp, language)
 
     def _transcript(self, channel: int, hyp: Hypothesis) -> None:
         utterance_id = self._open_utterance.get(channel, f"{channel:02d}_00000000")

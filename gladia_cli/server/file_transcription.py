@@ -1,0 +1,206 @@
+"""A pre-recorded job's work: decode an uploaded file and run it through the engine at once.
+
+The same engines as live sessions, driven the same way (a `Transcriber` from the server's
+factory: de-interleaving, soxr to 16 kHz per channel, one recogniser per channel), but fed
+as fast as decoding allows: no pacing, no partials (no late sink is given, so the whisper
+engine decodes finals only), blocks of `BLOCK_SECONDS`. Runs on a worker thread; `cancelled`
+is checked between blocks (the job was deleted, or the server stops). Memory stays bounded
+by a block, whatever the file's length: the file is read in blocks, and only the finals
+are kept.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from gladia_cli.protocol import prerecorded_config
+from gladia_cli.protocol.audio_format import MAX_CHANNELS, AudioFormat
+from gladia_cli.protocol.messages import Utterance
+from gladia_cli.server import addons
+from gladia_cli.server.engines.base import ChannelSettings, Hypothesis
+from gladia_cli.server.transcriber import ChannelEvent
+from gladia_cli.server.transcriber_pool import TranscriberFactory
+from gladia_cli.server.utterances import utterance_of
+
+BLOCK_SECONDS = 10
+DIARIZATION_UNAVAILABLE = (
+    "diarization is not available on the local server (its channels are kept apart instead)"
+)
+
+
+class JobFailed(Exception):
+    """The job ends in status error: `code` is its error_code, the message says why."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class JobCancelled(Exception):
+    """The job was deleted or the server stops: its result is not wanted."""
+
+
+def audio_info(path: str) -> tuple[float, int]:
+    """(duration in seconds, channels) of a file soundfile can decode; ValueError if not."""
+    import soundfile
+
+    try:
+        info = soundfile.info(path)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:  # libsndfile's refusal
+        raise ValueError(str(exc).split(":")[-1].strip() or "unknown format") from None
+    if info.samplerate <= 0 or info.channels <= 0:
+        raise ValueError("no audio stream")
+    return info.frames / info.samplerate, info.channels
+
+
+def _settings(params: dict[str, Any], channels: int, job_id: str) -> list[ChannelSettings]:
+    languages = params.get("language_config") or {}
+    return [
+        ChannelSettings(
+            channel=c,
+            languages=tuple(str(code) for code in languages.get("languages") or ()),
+            code_switching=bool(languages.get("code_switching")),
+            vocabulary=prerecorded_config.vocabulary(params),
+            channel_count=channels,
+            session_id=job_id,
+        )
+        for c in range(channels)
+    ]
+
+
+def transcribe_file(
+    path: str,
+    params: dict[str, Any],
+    transcribers: TranscriberFactory,
+    *,
+    job_id: str,
+    cancelled: threading.Event,
+) -> dict[str, Any]:
+    """The job's `result` (Gladia's TranscriptionResultDTO); JobFailed when it cannot be."""
+    import soundfile
+
+    started = time.monotonic()
+    try:
+        file = soundfile.SoundFile(path)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise JobFailed(400, f"the audio file could not be decoded: {exc}") from None
+    with file:
+        channels, rate = file.channels, file.samplerate
+        if channels > MAX_CHANNELS:
+            raise JobFailed(400, f"the file has {channels} channels; at most {MAX_CHANNELS}")
+        fmt = AudioFormat(sample_rate=rate, channels=channels)
+        transcriber = transcribers.open(fmt, _settings(params, channels, job_id))
+        events: list[ChannelEvent] = []
+        frames = 0
+        try:
+            for block in file.blocks(blocksize=rate * BLOCK_SECONDS, dtype="int16", always_2d=True):
+                if cancelled.is_set():
+                    raise JobCancelled
+                frames += len(block)
+                events += _finals(transcriber.feed(block.tobytes()))
+            events += _finals(transcriber.finish())
+        except (JobCancelled, JobFailed):
+            raise
+        except soundfile.LibsndfileError as exc:
+            raise JobFailed(400, f"the audio file could not be decoded: {exc}") from None
+        except Exception as exc:
+            raise JobFailed(500, f"recognition failed: {exc}") from None
+        finally:
+            transcriber.close()
+    fallback = _language(params)
+    utterances = sorted(
+        (
+            utterance_of(channel, event, event.language or fallback)
+            for channel, event in events
+            if isinstance(event, Hypothesis)
+        ),
+        key=lambda u: (u["start"], u["channel"]),
+    )
+    duration = frames / rate
+    return job_result(utterances, params, duration, channels, time.monotonic() - started)
+
+
+def _finals(events: list[ChannelEvent]) -> list[ChannelEvent]:
+    return [(c, e) for c, e in events if isinstance(e, Hypothesis) and e.is_final]
+
+
+def _language(params: dict[str, Any]) -> str:
+    languages = (params.get("language_config") or {}).get("languages") or []
+    return str(languages[0]) if languages else "en"
+
+
+def job_result(
+    utterances: list[dict[str, Any]],
+    params: dict[str, Any],
+    duration: float,
+    channels: int,
+    elapsed: float,
+) -> dict[str, Any]:
+    """The transcription and every add-on asked for, in Gladia's containers (addons.py)."""
+    heard = list(dict.fromkeys(u["language"] for u in utterances))
+    transcription: dict[str, Any] = {
+        "full_transcript": " ".join(u["text"].strip() for u in utterances),
+        "languages": heard or [_language(params)],
+        "utterances": utterances,
+    }
+    if params.get("subtitles"):
+        transcription["subtitles"] = _subtitles(utterances, params, channels)
+    result: dict[str, Any] = {
+        "metadata": {
+            "audio_duration": round(duration, 3),
+            "number_of_distinct_channels": channels,
+            "billing_time": round(duration * channels, 3),
+            "transcription_time": round(elapsed, 3),
+        },
+        "transcription": transcription,
+    }
+    if params.get("translation"):
+        error = {"status_code": 501, "exception": "NotImplemented"}
+        result["translation"] = addons.container(
+            None, 0.0, {**error, "message": addons.TRANSLATION_UNAVAILABLE}
+        )
+    if params.get("diarization"):
+        error = {"status_code": 501, "exception": "NotImplemented"}
+        result["diarization"] = addons.container(
+            None, 0.0, {**error, "message": DIARIZATION_UNAVAILABLE}
+        )
+    if params.get("summarization"):
+        kind = (params.get("summarization_config") or {}).get("type", "general")
+        result["summarization"] = addons.container(addons.summarize(utterances, kind), 0.0)
+    if params.get("named_entity_recognition"):
+        entities = [e for u in utterances for e in addons.named_entities(u)]
+        result["named_entity_recognition"] = addons.container(entities, 0.0)
+    if params.get("sentiment_analysis"):
+        sentiments = [s for u in utterances for s in addons.sentiment(u)]
+        result["sentiment_analysis"] = addons.container(sentiments, 0.0)
+    if params.get("chapterization"):
+        result["chapterization"] = addons.container(addons.chapters(utterances), 0.0)
+    if params.get("sentences"):
+        result["sentences"] = addons.container([u["text"].strip() for u in utterances], 0.0)
+    return result
+
+
+def _subtitles(
+    utterances: list[dict[str, Any]], params: dict[str, Any], channels: int
+) -> list[dict[str, str]]:
+    """Gladia's `transcription.subtitles`, laid out by the CLI's own srt/vtt writers."""
+    from gladia_cli.render.base import Labels
+    from gladia_cli.render.captions import CaptionLimits
+    from gladia_cli.render.subtitles import to_srt, to_vtt
+
+    config = params.get("subtitles_config") or {}
+    defaults = CaptionLimits()
+    limits = CaptionLimits(
+        max_line_chars=int(config.get("maximum_characters_per_row") or defaults.max_line_chars),
+        max_cue_seconds=float(config.get("maximum_duration") or defaults.max_cue_seconds),
+    )
+    parsed = [Utterance.from_dict(u) for u in utterances]
+    labels = Labels((), channels)
+    writers = {"srt": to_srt, "vtt": to_vtt}
+    return [
+        {"format": fmt, "subtitles": writers[fmt](parsed, labels, limits)}
+        for fmt in config.get("formats") or ["srt"]
+    ]
