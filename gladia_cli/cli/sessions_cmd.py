@@ -122,7 +122,7 @@ _LIST_PAGE = 100
 _LIST_PAGES_MAX = 1000  # 100 000 sessions: a bound, not a limit anyone meets
 
 
-def resolve_id(api: LiveApi, value: str) -> str:
+def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its subclass)
     """A full id as it is; a prefix (the first characters of an id) becomes the one id of
     the listed sessions that starts with it. None or several: a usage error."""
     checked = checked_id(value)
@@ -154,7 +154,7 @@ def resolve_id(api: LiveApi, value: str) -> str:
     return found[0]
 
 
-def _get_format(requested: SessionFormat | None, output: Path | None) -> str:
+def get_format(requested: SessionFormat | None, output: Path | None) -> str:
     """--format, else the extension of -o, else json (the session as the API returns it)."""
     from gladia_cli.errors import UsageError
     from gladia_cli.render import choose_format
@@ -175,7 +175,7 @@ def _get_format(requested: SessionFormat | None, output: Path | None) -> str:
     return fmt
 
 
-def _render_stored(
+def render_stored(
     env: Environment,
     session: dict[str, Any],
     fmt: str,
@@ -258,14 +258,14 @@ def get_command(
 
     env = environment_of(ctx)
     checked_id(session_id)
-    fmt = _get_format(format, output)
+    fmt = get_format(format, output)
     api = _api(env, api_key, api_url)
     session = api.get(resolve_id(api, session_id))
     captions = CaptionLimits(max_line_chars, max_cue_seconds)
-    _render_stored(env, session, fmt, output=output, label=label, captions=captions)
+    render_stored(env, session, fmt, output=output, label=label, captions=captions)
 
 
-def _list_table(env: Environment, items: list[Any]) -> None:
+def list_table(env: Environment, items: list[Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -332,7 +332,7 @@ def list_command(
     if chosen == ListFormat.JSON:
         _print(env, page)
     elif chosen == ListFormat.TABLE:
-        _list_table(env, items)
+        list_table(env, items)
     else:
         for item in items:
             env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")

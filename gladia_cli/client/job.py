@@ -90,7 +90,7 @@ class _Signals:
 
 
 @contextlib.contextmanager
-def _server_for(settings: Settings) -> Iterator[Settings]:
+def server_for(settings: Settings) -> Iterator[Settings]:
     """With `--local`, an embedded server for the job's duration; else the settings as they are."""
     if not settings.local:
         yield settings
@@ -158,7 +158,7 @@ class _Pump:
 
 
 def run_stream_job(job: StreamJob, notices: Notices) -> int:
-    with _Signals() as signals, _server_for(job.settings) as settings:
+    with _Signals() as signals, server_for(job.settings) as settings:
         api = LiveApi(settings, notice=notices.warning)
         created = api.create_session(job.body)
         recorder = _recorder(job, settings, created)
