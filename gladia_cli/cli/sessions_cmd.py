@@ -154,7 +154,9 @@ def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its su
     return found[0]
 
 
-def get_format(requested: SessionFormat | None, output: Path | None) -> str:
+def get_format(
+    requested: SessionFormat | None, output: Path | None, command: str = "sessions get"
+) -> str:
     """--format, else the extension of -o, else json (the session as the API returns it)."""
     from gladia_cli.errors import UsageError
     from gladia_cli.render import choose_format
@@ -168,8 +170,7 @@ def get_format(requested: SessionFormat | None, output: Path | None) -> str:
     )
     if fmt not in {f.value for f in SessionFormat}:
         raise UsageError(
-            f"sessions get cannot write {fmt}: a stored session has its result, not the "
-            "live messages",
+            f"{command} cannot write {fmt}: a stored session has its result, not the live messages",
             hint=f"use --format {metavar(SessionFormat)[1:-1].replace('|', ', ')}",
         )
     return fmt

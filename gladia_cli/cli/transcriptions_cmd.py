@@ -110,7 +110,7 @@ def get_command(
 
     env = environment_of(ctx)
     checked_id(job_id)
-    fmt = get_format(format, output)
+    fmt = get_format(format, output, command="transcriptions get")
     api = _api(env, api_key, api_url)
     job = api.get(resolve_id(api, job_id))
     captions = CaptionLimits(max_line_chars, max_cue_seconds)

@@ -38,6 +38,7 @@ from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import callback_policy
 from gladia_cli.server.app import (
+    SWEEP_EVERY,
     BadBody,
     _request_id,
     gladia_error,
@@ -170,6 +171,17 @@ class PreRecordedApi:
         )
         self._directory: Path | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self, app: web.Application) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        """Evictions happen when nobody asks too (as the live sessions' sweeper does)."""
+        clock, every = self.live.clock, min(SWEEP_EVERY, self.config.session_ttl)
+        while True:
+            await clock.sleep_until(clock.now() + every)
+            self.sweep()
 
     @property
     def directory(self) -> Path:
@@ -250,9 +262,7 @@ class PreRecordedApi:
             duration, channels = await loop.run_in_executor(None, audio_info, str(path))
         except ValueError as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            return gladia_error(
-                request, 400, "Bad Request", [f"audio could not be decoded as audio: {exc}"]
-            )
+            return gladia_error(request, 400, "Bad Request", [f"audio could not be decoded: {exc}"])
         upload = Upload(
             id=upload_id,
             owner=self.live._owner(request),
@@ -447,6 +457,10 @@ class PreRecordedApi:
             return refused
         try:
             offset, limit = page_bounds(request)
+            statuses = request.query.getall("status", [])
+            if any(s not in prerecorded_config.STATUSES for s in statuses):
+                shown = ", ".join(prerecorded_config.STATUSES)
+                raise ValueError(f"status must be one of the following values: {shown}")
             self.sweep()
             owner = self.live._owner(request)
             mine = [j for j in self.jobs.values() if j.owner == owner]
@@ -509,6 +523,8 @@ class PreRecordedApi:
                 self._forget_upload(upload)
 
     async def shutdown(self, app: web.Application | None = None) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for job in list(self.jobs.values()):
             job.cancelled.set()
             if job.task is not None:
@@ -536,5 +552,6 @@ def register(app: web.Application, live: LiveApi) -> PreRecordedApi:
         router.add_get(base + "/{id}", api.get)
         router.add_delete(base + "/{id}", api.delete)
         router.add_get(base + "/{id}/file", api.file)
+    app.on_startup.append(api.start)
     app.on_shutdown.insert(0, api.shutdown)
     return api

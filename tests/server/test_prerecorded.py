@@ -204,3 +204,30 @@ def test_the_official_sdk_pre_recorded_client_against_gladia_serve(tmp_path: Any
         # transcribe(): upload + create + poll in one call.
         again = client.transcribe(str(path), {"summarization": True}, interval=0.05, timeout=30)
         assert again.status == "done" and again.result.summarization.success
+
+
+def test_finished_jobs_and_their_files_are_forgotten_after_the_ttl() -> None:
+    from gladia_cli.server.prerecorded import PRERECORDED
+    from tests.server.clocked import clocked_server
+
+    with clocked_server(session_ttl=600.0) as (server, clock):
+        audio_url = upload(server.url, wav_bytes()).json()["audio_url"]
+        job_id = create(server.url, {"audio_url": audio_url}).json()["id"]
+        wait_for(server.url, job_id)
+        unused = upload(server.url, wav_bytes()).json()["audio_metadata"]["id"]
+        assert server._runner is not None
+        folder = server._runner.app[PRERECORDED].directory
+        assert len(list(folder.iterdir())) == 3  # two uploads, one job
+        clock.advance(601.0)
+        assert (
+            requests.get(f"{server.url}/v2/pre-recorded/{job_id}", headers=HEADERS).status_code
+            == 404
+        )
+        assert requests.get(f"{server.url}/file/{unused}", headers=HEADERS).status_code == 404
+        assert list(folder.iterdir()) == []
+
+
+def test_a_list_with_an_unknown_status_is_refused(server: LocalServer) -> None:
+    response = requests.get(f"{server.url}/v2/pre-recorded?status=nope", headers=HEADERS)
+    assert response.status_code == 400
+    assert "status must be one of" in response.json()["validation_errors"][0]
