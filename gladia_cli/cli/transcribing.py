@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gladia_cli.client.prerecorded import PreRecordedApi, is_url, job_error
+from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, is_url, job_error
 from gladia_cli.environment import Environment
 from gladia_cli.errors import Aborted, AudioInputError, NetworkError, UsageError
 from gladia_cli.protocol import prerecorded_config
@@ -337,9 +337,12 @@ def _quiet_local_server(settings: Settings) -> Iterator[None]:
 
 
 def run(plan: Plan, env: Environment) -> int:
-    """Every input in turn; the first failure ends the run with its error."""
+    """Every input in turn; the first failure ends the run with its error. An add-on that
+    failed is said at once and makes the exit 4 at the end (the transcripts are written:
+    exit 0 means the whole result asked for is there)."""
     from gladia_cli.client.job import server_for
 
+    incomplete: dict[str, list[str]] = {}
     with server_for(plan.settings) as settings, _quiet_local_server(settings):
         api = PreRecordedApi(settings, notice=plan.notices.warning)
         for spec in plan.inputs:
@@ -353,4 +356,12 @@ def run(plan: Plan, env: Environment) -> int:
             render_job(env, job, plan.fmt, plan.output)
             duration = ((job.get("file") or {}).get("audio_duration")) or 0.0
             plan.notices.info(f"{spec}: done, {float(duration):.1f} s of audio")
+            for name, reason in failed_addons(job).items():
+                plan.notices.warning(f"{spec}: {name} failed: {reason}")
+                incomplete.setdefault(name, []).append(spec)
+    if incomplete:
+        raise NetworkError(
+            f"the server could not produce: {', '.join(sorted(incomplete))}",
+            hint="the transcripts themselves are complete; the reasons are in the warnings above",
+        )
     return 0

@@ -41,6 +41,20 @@ def job_error(job: dict[str, Any]) -> str:
     return f"{text} (error_code {code})" if code is not None else text
 
 
+def failed_addons(job: dict[str, Any]) -> dict[str, str]:
+    """The add-ons of a done job whose container says it failed, with the server's reason
+    (`{success: false, error: {message}}`, as translation and diarization are on the local
+    server)."""
+    result = job.get("result")
+    failures = {}
+    for name, container in result.items() if isinstance(result, dict) else ():
+        if isinstance(container, dict) and container.get("success") is False:
+            error = container.get("error")
+            reason = error.get("message") if isinstance(error, dict) else None
+            failures[name.replace("_", " ")] = plain(str(reason or "no reason given"))
+    return failures
+
+
 class PreRecordedApi(LiveApi):
     collection = "/v2/pre-recorded"
     list_hint = "list transcriptions with: gladia transcriptions list"

@@ -157,6 +157,22 @@ def _safe_filename(name: str | None) -> str:
     return cleaned or "audio"
 
 
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _same_server(netloc: str, host: str) -> bool:
+    """Whether `netloc` (of an audio_url) is this server as `host` (the request's Host)
+    names it: the same name and port, or a loopback name for a loopback one."""
+    theirs, ours = urlsplit(f"//{netloc.lower()}"), urlsplit(f"//{host.lower()}")
+    try:
+        same_port = theirs.port == ours.port
+    except ValueError:  # not a port number
+        return False
+    if not same_port:
+        return False
+    return theirs.hostname == ours.hostname or {theirs.hostname, ours.hostname} <= _LOOPBACK
+
+
 class PreRecordedApi:
     """The pre-recorded routes, sharing the live API's keys, engine, folder and clock."""
 
@@ -310,7 +326,7 @@ class PreRecordedApi:
         """The upload `audio_url` names, or why it names none (a validation message)."""
         parts = urlsplit(audio_url)
         match = _FILE_PATH.match(parts.path)
-        if parts.netloc.lower() != request.host.lower() or match is None:
+        if not _same_server(parts.netloc, request.host) or match is None:
             return (
                 "audio_url must be a file uploaded to this server (POST /v2/upload): "
                 "the local server is offline and does not download audio"

@@ -168,3 +168,16 @@ def test_whisper_recognises_a_real_clip() -> None:
 def test_key_only_in_the_header(served: str, talk: Path) -> None:
     run = run_cli("transcribe", str(talk), "-f", "json", env=at(served))
     assert KEY not in run.stdout + run.stderr
+
+
+def test_an_add_on_that_fails_is_said_and_exits_4_after_the_transcript(
+    served: str, talk: Path
+) -> None:
+    run = run_cli("transcribe", str(talk), "-f", "text", "--translate", "fr", env=at(served))
+    assert run.code == 4
+    assert run.stdout.splitlines() == TEXT  # the transcript is all there
+    assert (
+        "warning: " in run.stderr
+        and "translation failed: translation is not available" in run.stderr
+    )
+    assert "the server could not produce: translation" in run.stderr

@@ -231,3 +231,13 @@ def test_a_list_with_an_unknown_status_is_refused(server: LocalServer) -> None:
     response = requests.get(f"{server.url}/v2/pre-recorded?status=nope", headers=HEADERS)
     assert response.status_code == 400
     assert "status must be one of" in response.json()["validation_errors"][0]
+
+
+def test_an_audio_url_naming_this_server_by_another_loopback_name_is_ours(
+    server: LocalServer,
+) -> None:
+    audio_url = upload(server.url, wav_bytes()).json()["audio_url"]
+    renamed = audio_url.replace("127.0.0.1", "localhost")
+    assert create(server.url, {"audio_url": renamed}).status_code == 201
+    other_port = audio_url.replace(server.url.rsplit(":", 1)[1], "1")
+    assert create(server.url, {"audio_url": other_port}).status_code == 400
