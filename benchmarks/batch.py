@@ -1,6 +1,7 @@
 """Many files: the live API at --pace max against the pre-recorded API, through one server.
 
-N speech-like WAV files (16 kHz mono) go through one `gladia serve --engine E` process:
+N WAV files (16 kHz mono: speech-like audio, or with `--real` the recordings of
+tests/data/real one after the other) go through one `gladia serve --engine E` process:
 
 - live: `gladia file F --pace max -f text`, one process per file, `--jobs` of them at a time;
 - pre-recorded: `gladia transcribe F… -f text`, the files split over `--jobs` processes,
@@ -41,6 +42,27 @@ class Outcome:
     server_cpu: float
     client_cpu: float
     texts: dict[str, str]
+
+
+def write_real_speech(path: Path, seconds: float, *, offset: int) -> None:
+    """The English recordings of tests/data/real, from the `offset`-th on, cycling, cut to
+    `seconds` (16 kHz mono, resampled where needed)."""
+    import numpy as np
+    import soundfile
+    import soxr
+
+    clips = sorted((_support.ROOT / "tests" / "data" / "real").glob("librivox_*.wav"))
+    pieces, total, index = [], 0, offset
+    while total < seconds * _support.RATE:
+        audio, rate = soundfile.read(clips[index % len(clips)], dtype="float32", always_2d=True)
+        mono = audio.mean(axis=1)
+        if rate != _support.RATE:
+            mono = soxr.resample(mono, rate, _support.RATE)
+        pieces.append(mono)
+        total += len(mono)
+        index += 1
+    joined = np.concatenate(pieces)[: int(seconds * _support.RATE)]
+    soundfile.write(path, joined, _support.RATE, subtype="PCM_16")
 
 
 def _children_cpu() -> float:
@@ -114,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="audio per file")
     parser.add_argument("--jobs", default="1,2,4", help="concurrency levels, comma-separated")
     parser.add_argument("--engine", default="scripted", help="the server's engine")
+    parser.add_argument(
+        "--real", action="store_true", help="real speech (tests/data/real), for whisper"
+    )
     options = parser.parse_args(argv)
     _support.exit_on_sigterm()
     levels = [int(j) for j in options.jobs.split(",")]
@@ -124,7 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         files = []
         for index in range(options.files):
             path = folder / f"talk{index:02d}.wav"
-            _support.write_speech_like_wav(path, options.seconds, seed=index)
+            if options.real:
+                write_real_speech(path, options.seconds, offset=index)
+            else:
+                _support.write_speech_like_wav(path, options.seconds, seed=index)
             files.append(path)
         for jobs in levels:
             outcomes = {

@@ -252,6 +252,11 @@ def plan(
         environ=env.environ,
         warn=notices.warning,
     )
+    if not settings.has_key and not settings.local:
+        from gladia_cli.client.api import KEY_HINT
+        from gladia_cli.errors import AuthError
+
+        raise AuthError("no API key", hint=KEY_HINT)
     if conn.api_key:
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"

@@ -21,9 +21,10 @@ from gladia_cli.settings import Settings
 
 UPLOAD_TIMEOUT = 300.0  # seconds, as the official SDK's `upload_file`
 CREATE_TIMEOUT = 60.0
-# Between polls: 0.25 s, doubling to 3 s (the SDK polls every 3 s): a short file's result
-# is seen at once, a long one's costs a request every 3 s.
-POLL_BACKOFF = Backoff(base=0.25, factor=2.0, cap=3.0, attempts=1)
+# Between polls: 0.1 s, doubling to 3 s (the SDK polls every 3 s): a short file's result
+# is seen at once (with a fixed 3 s, twenty short files would wait a minute for nothing),
+# a long one's costs a request every 3 s.
+POLL_BACKOFF = Backoff(base=0.1, factor=2.0, cap=3.0, attempts=1)
 FINISHED = ("done", "error")
 
 

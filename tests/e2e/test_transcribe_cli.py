@@ -181,3 +181,10 @@ def test_an_add_on_that_fails_is_said_and_exits_4_after_the_transcript(
         and "translation failed: translation is not available" in run.stderr
     )
     assert "the server could not produce: translation" in run.stderr
+
+
+def test_no_key_exits_3_before_any_upload(served: str, talk: Path) -> None:
+    run = run_cli("transcribe", str(talk), env={**at(served), "GLADIA_API_KEY": ""})
+    assert run.code == 3
+    assert run.stderr.splitlines()[0] == "gladia: error: no API key"
+    assert "--local" in run.stderr
