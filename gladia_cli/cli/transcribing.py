@@ -305,8 +305,30 @@ def transcribe_one(
     return job
 
 
+def by_speaker(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], str | None]:
+    """A diarized mono job as the renderers take it: each speaker as a channel of its own,
+    named `speaker N` unless --label names them. Other jobs are returned as they are."""
+    import copy
+
+    result = job.get("result")
+    transcription = result.get("transcription") if isinstance(result, dict) else None
+    utterances = transcription.get("utterances") if isinstance(transcription, dict) else None
+    given = job.get("file")
+    file: dict[str, Any] = given if isinstance(given, dict) else {}
+    found = [u.get("speaker") for u in utterances or [] if isinstance(u, dict)]
+    speakers = [s for s in found if isinstance(s, int) and not isinstance(s, bool) and s >= 0]
+    if not found or len(speakers) != len(found) or (file.get("number_of_channels") or 1) != 1:
+        return job, label
+    count = max(speakers) + 1
+    changed = copy.deepcopy(job)
+    for utterance in changed["result"]["transcription"]["utterances"]:
+        utterance["channel"] = utterance["speaker"]
+    changed["file"] = {**file, "number_of_channels": count}
+    return changed, label or ",".join(f"speaker {n}" for n in range(count))
+
+
 def render_job(env: Environment, job: dict[str, Any], fmt: str, out: OutputOptions) -> None:
-    """One finished job in `fmt` (stdout or -o)."""
+    """One finished job in `fmt` (stdout or -o); jsonl and json as the API returned it."""
     if fmt == "jsonl":
         from gladia_cli.render.output import Output, silence_stdout
 
@@ -320,7 +342,8 @@ def render_job(env: Environment, job: dict[str, Any], fmt: str, out: OutputOptio
         return
     from gladia_cli.cli.sessions_cmd import render_stored
 
-    render_stored(env, job, fmt, output=out.output, label=out.label, captions=out.captions)
+    shown, label = (job, out.label) if fmt == "json" else by_speaker(job, out.label)
+    render_stored(env, shown, fmt, output=out.output, label=label, captions=out.captions)
 
 
 @contextlib.contextmanager

@@ -114,6 +114,10 @@ def get_command(
     api = _api(env, api_key, api_url)
     job = api.get(resolve_id(api, job_id))
     captions = CaptionLimits(max_line_chars, max_cue_seconds)
+    if fmt != "json":  # a diarized job: one label per speaker (cli/transcribing.py)
+        from gladia_cli.cli.transcribing import by_speaker
+
+        job, label = by_speaker(job, label)
     render_stored(env, job, fmt, output=output, label=label, captions=captions)
 
 

@@ -140,3 +140,23 @@ def test_a_job_error_reads_the_server_message() -> None:
     job = {"status": "error", "error_code": 500, "error": {"code": 500, "message": "boom\x1b[2J"}}
     assert job_error(job) == "boom[2J (error_code 500)"
     assert job_error({"status": "error", "error_code": 422}) == "no reason given (error_code 422)"
+
+
+def test_a_diarized_job_is_rendered_one_speaker_per_label() -> None:
+    from gladia_cli.cli.transcribing import by_speaker
+
+    def utterance(speaker: int | None) -> dict[str, Any]:
+        return {"text": " hi", "start": 0.0, "end": 1.0, "channel": 0, "speaker": speaker}
+
+    job = {
+        "file": {"number_of_channels": 1},
+        "result": {"transcription": {"utterances": [utterance(0), utterance(2)]}},
+    }
+    shown, label = by_speaker(job, None)
+    assert [u["channel"] for u in shown["result"]["transcription"]["utterances"]] == [0, 2]
+    assert shown["file"]["number_of_channels"] == 3
+    assert label == "speaker 0,speaker 1,speaker 2"
+    assert job["result"]["transcription"]["utterances"][1]["channel"] == 0  # not changed
+    assert by_speaker(job, "ann,bob,cy")[1] == "ann,bob,cy"
+    plain_job = {"result": {"transcription": {"utterances": [utterance(None)]}}}
+    assert by_speaker(plain_job, None) == (plain_job, None)
