@@ -127,7 +127,10 @@ def run_mode(mode: str, files: list[Path], jobs: int, engine: str) -> Outcome:
                     texts.update(pairs)
         wall = time.monotonic() - started
         server_cpu = process_cpu_seconds(server.pid) - server_before
-    return Outcome(mode, jobs, wall, server_cpu, _children_cpu() - client_before, texts)
+        # Read while the server runs: once it is stopped (and waited for), the children's
+        # rusage counts it too.
+        client_cpu = _children_cpu() - client_before
+    return Outcome(mode, jobs, wall, server_cpu, client_cpu, texts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
