@@ -35,7 +35,7 @@ def at(url: str) -> dict[str, str]:
     return {"GLADIA_API_URL": url}
 
 
-def test_text_srt_vtt_words_against_gladia_serve(served: str, talk: Path) -> None:
+def test_text_srt_vtt_table_words_against_gladia_serve(served: str, talk: Path) -> None:
     text = run_cli("transcribe", str(talk), "-f", "text", env=at(served))
     assert text.code == 0, text.stderr
     assert text.stdout.splitlines() == TEXT
@@ -47,6 +47,11 @@ def test_text_srt_vtt_words_against_gladia_serve(served: str, talk: Path) -> Non
 
     vtt = run_cli("transcribe", str(talk), "-f", "vtt", env=at(served))
     assert vtt.stdout.startswith("WEBVTT\n") and "00:00:02.900 --> 00:00:03.500\necho" in vtt.stdout
+
+    table = run_cli("transcribe", str(talk), "-f", "table", env=at(served))
+    assert table.code == 0, table.stderr
+    rows = [line for line in table.stdout.splitlines() if "│" in line]
+    assert [row.split("│")[1].strip() for row in rows] == TEXT
 
     words = run_cli("transcribe", str(talk), "-f", "words", env=at(served))
     assert [line.split("\t")[-1] for line in words.stdout.splitlines()[1:]] == [
