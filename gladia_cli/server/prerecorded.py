@@ -261,12 +261,16 @@ class PreRecordedApi:
         path = folder / "audio"
         size, limit = 0, self.config.max_upload_bytes
         loop = asyncio.get_running_loop()
-        with path.open("wb") as out:
-            while piece := await part.read_chunk(UPLOAD_PIECE):
-                size += len(piece)
-                if size > limit:
-                    break
-                await loop.run_in_executor(None, out.write, piece)
+        try:
+            with path.open("wb") as out:
+                while piece := await part.read_chunk(UPLOAD_PIECE):
+                    size += len(piece)
+                    if size > limit:
+                        break
+                    await loop.run_in_executor(None, out.write, piece)
+        except BaseException:  # the client went away mid-upload, or the server stops
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         if size > limit:
             shutil.rmtree(folder, ignore_errors=True)
             drained = size
@@ -522,7 +526,7 @@ class PreRecordedApi:
 
     def sweep(self) -> None:
         """Evict as live sessions are (session_store.py): past the TTL, then the oldest
-        finished beyond the bound; then uploads past the TTL that no job uses."""
+        finished beyond the bound; the same for uploads no job uses (a disk bound too)."""
         now = self.live.clock.now()
         ttl, bound = self.config.session_ttl, self.config.max_stored_sessions
         finished = sorted(
@@ -534,9 +538,10 @@ class PreRecordedApi:
         for job in expired + survivors[: max(0, len(survivors) - bound)]:
             log.info("pre-recorded job %s: evicted", job.id)
             self._forget(job)
-        for upload in list(self.uploads.values()):
-            if upload.jobs <= 0 and now - upload.added_at >= ttl:
-                self._forget_upload(upload)
+        unused = sorted((u for u in self.uploads.values() if u.jobs <= 0), key=lambda u: u.added_at)
+        fresh = [u for u in unused if now - u.added_at < ttl]
+        for upload in unused[: len(unused) - len(fresh)] + fresh[: max(0, len(fresh) - bound)]:
+            self._forget_upload(upload)
 
     async def shutdown(self, app: web.Application | None = None) -> None:
         if self._sweeper is not None:

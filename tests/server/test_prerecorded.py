@@ -241,3 +241,10 @@ def test_an_audio_url_naming_this_server_by_another_loopback_name_is_ours(
     assert create(server.url, {"audio_url": renamed}).status_code == 201
     other_port = audio_url.replace(server.url.rsplit(":", 1)[1], "1")
     assert create(server.url, {"audio_url": other_port}).status_code == 400
+
+
+def test_unused_uploads_beyond_the_stored_bound_go_oldest_first() -> None:
+    with local_server(max_stored_sessions=2) as server:
+        ids = [upload(server.url, wav_bytes()).json()["audio_metadata"]["id"] for _ in range(4)]
+        kept = [requests.get(f"{server.url}/file/{i}", headers=HEADERS).status_code for i in ids]
+    assert kept == [404, 404, 200, 200]
