@@ -47,9 +47,11 @@ def run_cli(
         "GLADIA_API_KEY": KEY,
         "XDG_CONFIG_HOME": "/nonexistent",
         "NO_COLOR": "1",
+        # No keyring: a key saved on this machine must not leak into the tests.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
         **(env or {}),
     }
-    for name in ("GLADIA_API_URL", "GLADIA_REGION", "GLADIA_CONFIG"):
+    for name in ("GLADIA_API_URL", "GLADIA_REGION", "GLADIA_CONFIG", "GLADIA_PROFILE"):
         if env is None or name not in env:
             environ.pop(name, None)
     done = subprocess.run(
