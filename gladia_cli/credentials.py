@@ -166,7 +166,12 @@ def section_of(profile: str) -> str | None:
     return None if profile == DEFAULT_PROFILE else f"profiles.{profile}"
 
 
-_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.-]+)\s*\]\s*(#.*)?$")
+_HEADER = re.compile(r"^\s*\[([^\]]+)\]")
+
+
+def _table_name(header: str) -> str:
+    """`profiles.work` for `[ profiles . "work" ]` too (TOML allows both spellings)."""
+    return ".".join(part.strip().strip("\"'") for part in header.split("."))
 
 
 def _edited(text: str, section: str | None, name: str, value: str | None) -> str:
@@ -183,7 +188,7 @@ def _edited(text: str, section: str | None, name: str, value: str | None) -> str
     for index, line in enumerate(lines):
         header = _HEADER.match(line)
         if header:
-            current = header.group(1)
+            current = _table_name(header.group(1))
             if first_header is None:
                 first_header = index
             if current == section:
