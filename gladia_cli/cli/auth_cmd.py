@@ -161,7 +161,7 @@ def login_command(
         where = f"the {store.describe()}"
         if file.values_of(name).get("api_key"):  # one place per key: the older one goes
             set_config_value(path, name, "api_key", None)
-            _say(env, f"removed the key {file.where(name)} held before")
+            _say(env, f"removed the older key from the config file {file.where(name)}")
     for value_name, value in (("api_url", api_url), ("region", region.value if region else None)):
         if value is not None:
             set_config_value(path, name, value_name, value.rstrip("/"))

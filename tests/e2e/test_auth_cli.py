@@ -11,6 +11,7 @@ import stat
 import time
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -268,3 +269,46 @@ def test_the_login_prompt_does_not_echo_the_key(home: Home, server: LocalServer)
     assert os.waitstatus_to_exitcode(status) == 0
     assert GOOD.encode() not in prompt + rest
     assert "gladia" in home.saved_in_keyring()
+
+
+def test_a_locked_keyring_falls_back_to_the_file_in_one_line(
+    home: Home, server: LocalServer, tmp_path: Path
+) -> None:
+    """A keyring backend that is there but refuses (locked), as keyring's own error says."""
+    (tmp_path / "locked_keyring.py").write_text(
+        "from keyring.backend import KeyringBackend\n"
+        "from keyring.errors import KeyringLocked\n"
+        "class Locked(KeyringBackend):\n"
+        "    priority = 1\n"
+        "    def get_password(self, *args):\n"
+        "        raise KeyringLocked('the collection is locked')\n"
+        "    set_password = delete_password = get_password\n"
+    )
+    locked = {"backend": "locked_keyring.Locked", "PYTHONPATH": str(tmp_path)}
+    login = home.run("auth", "login", "--api-url", server.url, stdin=GOOD.encode(), **locked)
+    assert login.code == 0, login.stderr
+    assert (
+        "gladia: warning: the keyring cannot be used (KeyringLocked: the collection is locked); "
+        "saving the key in the config file\n"
+    ) in login.stderr
+    assert tomllib.loads(home.config.read_text())["api_key"] == GOOD
+    listed = home.run("sessions", "list", **locked)
+    assert listed.code == 0 and listed.stderr == ""
+    status = json.loads(home.run("auth", "status", "--json", **locked).stdout)
+    assert status["keyring_problem"] == "KeyringLocked: the collection is locked"
+    assert status["check"] == "accepted"
+    logout = home.run("auth", "logout", **locked)
+    assert logout.code == 1  # a key may still be in the keyring: not a success
+    assert "removed the key of profile default from the config file" in logout.stderr
+    assert "gladia: error: cannot remove the key of profile default from the keyring" in (
+        logout.stderr
+    )
+    assert "Traceback" not in login.stderr + listed.stderr + logout.stderr
+    # Once the keyring works again, a new login moves the key there: one place per key.
+    again = home.run("auth", "login", stdin=GOOD.encode())
+    assert again.code == 0 and "in the keyring" in again.stderr
+    home.run("auth", "login", stdin=GOOD.encode(), backend=NO_KEYRING)
+    assert "api_key" in tomllib.loads(home.config.read_text())
+    moved = home.run("auth", "login", stdin=GOOD.encode())
+    assert f"removed the older key from the config file {home.config}\n" in moved.stderr
+    assert "api_key" not in tomllib.loads(home.config.read_text())
