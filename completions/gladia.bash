@@ -35,7 +35,7 @@ _gladia_node() {
             options="-h --help --json"
             ;;
         "doctor")
-            options="--api-url -h --help --json --local-model --profile --skip-engine
+            options="--api-url -h --help --json --local --local-model --profile --skip-engine
                 --skip-network"
             value_options="--api-url --local-model --profile"
             ;;

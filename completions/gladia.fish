@@ -161,6 +161,7 @@ complete -c gladia -n "__gladia_at 'devices'" -l json -d 'One JSON array on stdo
 complete -c gladia -n "__gladia_at 'doctor'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'doctor'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'doctor'" -l json -d 'One JSON object on stdout.'
+complete -c gladia -n "__gladia_at 'doctor'" -l local -d 'Check the embedded server --local starts instead of the API (no key needed).'
 complete -c gladia -n "__gladia_at 'doctor'" -l local-model -x -a 'base tiny.en' -d 'Whisper model to self-test.'
 complete -c gladia -n "__gladia_at 'doctor'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'doctor'" -l skip-engine -d 'Neither the model hashes nor the engine self-test (about 2 s).'

@@ -212,6 +212,53 @@ def _key_check(settings: Settings, probe: Probe | None) -> Check:
     return Check("API key", WARN, f"{shown}: not checked ({answer})", fix=_URL_FIX)
 
 
+def local_server_checks() -> list[Check]:
+    """`--local`: the embedded server started as `gladia file --local` starts it, and asked
+    what the API is asked. With the scripted engine: starting whisper would load the model
+    a second time, and the self-test checks that already."""
+    from gladia_cli.server.engines.whisper_models import INSTALL_HINT
+    from gladia_cli.settings import LOCAL_API_KEY
+
+    try:
+        from gladia_cli.server.config import ServerConfig
+        from gladia_cli.server.engines.catalog import SCRIPTED
+        from gladia_cli.server.runner import LocalServer
+    except ImportError as exc:
+        return [
+            Check(
+                "local server",
+                FAIL,
+                f"cannot start: {exc.name} is not installed",
+                fix=INSTALL_HINT,
+            )
+        ]
+    started = time.perf_counter()
+    try:
+        with LocalServer(ServerConfig(port=0, engine=SCRIPTED)) as server:
+            up = time.perf_counter() - started
+            probe = probe_api(Settings(api_url=server.url, api_key=LOCAL_API_KEY))
+    except Exception as exc:  # a failure to bind or start is what this check is for
+        return [
+            Check(
+                "local server",
+                FAIL,
+                f"the embedded server did not start: {type(exc).__name__}: {exc}",
+                fix="run again with --debug, and report it",
+            )
+        ]
+    if probe.status != 200:
+        answer = probe.error or f"status {probe.status}"
+        return [Check("local server", FAIL, f"{server.url} did not answer ({answer})")]
+    return [
+        Check(
+            "local server",
+            OK,
+            f"started on {server.url} in {up * 1000:.0f} ms, answered in "
+            f"{(probe.seconds or 0) * 1000:.0f} ms; no key needed",
+        )
+    ]
+
+
 # ---------------------------------------------------------------------------- audio
 
 

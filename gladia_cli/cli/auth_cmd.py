@@ -9,6 +9,7 @@ writes its report on stdout (lines, or one JSON object with --json).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -51,7 +52,7 @@ def _say(env: Environment, text: str) -> None:
     env.stderr.flush()
 
 
-def _warn(env: Environment) -> Any:
+def _warn(env: Environment) -> Callable[[str], None]:
     from gladia_cli.render.notices import Notices
     from gladia_cli.render.screen import Screen
 
@@ -235,6 +236,8 @@ def status_command(
         key_store=keyring,
         warn=_warn(env),
     )
+    if api_key:
+        _warn(env)("--api-key is visible to other users of this machine; prefer GLADIA_API_KEY")
     report = status_report(settings, keyring)
     failure: GladiaError | None = None
     if not settings.has_key:

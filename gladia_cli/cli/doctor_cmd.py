@@ -26,6 +26,7 @@ Examples:
   gladia doctor --skip-engine         without the model hashes and the engine self-test
   gladia doctor --json | jq '.checks[] | select(.status != "ok")'
   gladia doctor --profile work --skip-network
+  gladia doctor --local               the embedded server instead of the API
 """
 
 
@@ -74,6 +75,13 @@ def doctor_command(
         LocalModel,
         typer.Option("--local-model", metavar="MODEL", help="Whisper model to self-test."),
     ] = LocalModel.BASE,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Check the embedded server --local starts instead of the API (no key needed).",
+        ),
+    ] = False,
     profile: Profile = None,
     api_url: ApiUrl = None,
 ) -> int:
@@ -94,7 +102,11 @@ def doctor_command(
         d.versions_check(),
         d.config_check(read_config(env.environ)),
         d.keyring_check(keyring, settings.profile),
-        *d.api_checks(settings, None if skip_network else d.probe_api(settings)),
+        *(
+            d.local_server_checks()
+            if local
+            else d.api_checks(settings, None if skip_network else d.probe_api(settings))
+        ),
         *d.audio_checks(),
     ]
     if not skip_engine:

@@ -218,12 +218,13 @@ def test_profiles_keep_their_own_key_and_url(
 
 
 def test_file_and_live_take_profile(home: Home, server: LocalServer) -> None:
-    assert (
-        home.run(
-            "auth", "login", "--profile", "work", "--api-url", server.url, stdin=GOOD.encode()
-        ).code
-        == 0
-    )
+    login = home.run(
+        "auth", "login", "--profile", "work", "--api-url", server.url, "--region", "us-west",
+        stdin=GOOD.encode(),
+    )  # fmt: skip
+    assert login.code == 0, login.stderr
+    status = json.loads(home.run("auth", "status", "--json", "--profile", "work").stdout)
+    assert (status["region"], status["api_url"]) == ("us-west", server.url)
     before = _sessions_on(server)
     run = home.run(
         "file", str(DATA / "budget.wav"), "--profile", "work", "--pace", "max", "-f", "text"

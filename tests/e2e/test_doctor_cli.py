@@ -131,3 +131,11 @@ def test_in_a_pipe_one_line_per_check_and_its_fix(home: Home) -> None:
     api = next(i for i, line in enumerate(lines) if line.startswith("fail  API "))
     assert lines[api + 1].split()[:2] == ["fix:", "check"]
     assert all(line.split()[0] in ("ok", "warn", "fail", "fix:") for line in lines)
+
+
+def test_local_checks_the_embedded_server_and_needs_no_key(home: Home) -> None:
+    run, checks = _doctor(home, "--local", "--skip-engine")
+    assert run.code == 0, run.stdout
+    assert checks["local server"]["status"] == "ok"
+    assert "no key needed" in checks["local server"]["detail"]
+    assert "API key" not in checks and "API" not in checks
