@@ -32,7 +32,8 @@ from gladia_cli.errors import ExitCode, GladiaError
 from gladia_cli.settings import ConfigFile, Settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-SELF_TEST_AUDIO = Path(__file__).parent / "data" / "self_test.wav"  # 1 s of "let us…"
+# The first second of tests/data/budget.wav (espeak-ng, "let us talk about…"), 16 kHz mono.
+SELF_TEST_AUDIO = Path(__file__).parent / "data" / "self_test.wav"
 SELF_TEST_WORDS = frozenset({"let", "us", "let's", "lets"})
 LIBRARIES = (
     "typer",
