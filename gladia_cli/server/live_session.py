@@ -34,11 +34,16 @@ from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from gladia_cli.audio.wav_stream import find_wav_data
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, INTERNAL_ERROR, NORMAL, SUPERSEDED
-from gladia_cli.protocol.messages import build_message, gating_flag, iso_timestamp
+from gladia_cli.protocol.messages import (
+    build_message,
+    gating_flag,
+    is_final_message,
+    iso_timestamp,
+)
 from gladia_cli.server import addons
-from gladia_cli.server.audio_store import find_wav_data
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.engines.base import (
@@ -483,8 +488,7 @@ class LiveSession:
         message = build_message(message_type, self.id, _now_iso(), **fields)
         if self._on_callback is not None:
             self._on_callback(self, message)
-        data = fields.get("data")
-        is_final = bool(data.get("is_final", True)) if isinstance(data, dict) else True
+        is_final = is_final_message(message)
         flag = gating_flag(message_type, is_final)
         if flag is not None and not self._flags.get(flag, False):
             return
