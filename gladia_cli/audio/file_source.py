@@ -41,7 +41,13 @@ import urllib3
 from gladia_cli.audio.blocks import FrameFifo, RateConverter
 from gladia_cli.audio.channel_similarity import examine_file
 from gladia_cli.audio.codecs import float_to_int16
-from gladia_cli.audio.source import Int16Block, PcmFormat, check_send_rate
+from gladia_cli.audio.source import (
+    Int16Block,
+    PcmFormat,
+    check_channels,
+    check_input_rate,
+    check_send_rate,
+)
 from gladia_cli.audio.wav_stream import (
     ALAW,
     IEEE_FLOAT,
@@ -125,13 +131,8 @@ def parse_raw_format(rate: int | None, channels: int | None, sample_format: str)
             hint=f"for example: --raw {name} --raw-rate 16000 --raw-channels 1",
         )
     assert rate is not None and channels is not None
-    if not 1000 <= rate <= 768_000:
-        raise UsageError(f"invalid --raw-rate {rate}", hint="give the input's rate in Hz")
-    if not 1 <= channels <= MAX_CHANNELS:
-        raise UsageError(
-            f"invalid --raw-channels {channels}",
-            hint=f"Gladia takes 1 to {MAX_CHANNELS} channels per session",
-        )
+    check_input_rate("--raw-rate", rate, hint="give the input's rate in Hz")
+    check_channels("--raw-channels", channels)
     return RawFormat(rate, channels, name)
 
 

@@ -10,7 +10,12 @@ import numpy as np
 import numpy.typing as npt
 
 from gladia_cli.errors import UsageError
-from gladia_cli.protocol.audio_format import SAMPLE_RATES
+from gladia_cli.protocol.audio_format import (
+    MAX_CHANNELS,
+    MAX_INPUT_RATE,
+    MIN_INPUT_RATE,
+    SAMPLE_RATES,
+)
 
 Int16Block = npt.NDArray[np.int16]  # shape (frames, channels)
 
@@ -22,6 +27,21 @@ def check_send_rate(rate: int | None) -> None:
             f"cannot send audio at {rate} Hz",
             hint="the live API takes " + ", ".join(map(str, SAMPLE_RATES)) + " Hz",
         )
+
+
+def check_channels(option: str, channels: int) -> None:
+    """A channel count asked for (`--channels`, `--raw-channels`) must fit one session."""
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise UsageError(
+            f"invalid {option} {channels}",
+            hint=f"Gladia takes 1 to {MAX_CHANNELS} channels per session",
+        )
+
+
+def check_input_rate(option: str, rate: int, hint: str) -> None:
+    """The rate an input is said to run at (`--device-rate`, `--raw-rate`) must be plausible."""
+    if not MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE:
+        raise UsageError(f"invalid {option} {rate}", hint=hint)
 
 
 @dataclass(frozen=True)
