@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from gladia_cli.server.config import Faults
+from tests.server.audio import AUDIO
 from tests.server.clocked import clocked_server
 from tests.support import (
     HEADERS,
@@ -18,10 +19,7 @@ from tests.support import (
     get_session,
     local_server,
     stored_audio,
-    tone_bursts,
 )
-
-AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0).tobytes()
 
 
 def _finals(client: RawClient) -> list[str]:
