@@ -105,7 +105,7 @@ def gladia_error(
     return web.json_response(body, status=status)
 
 
-class LiveApi:
+class LiveRoutes:
     """Route handlers, sharing the server's state."""
 
     def __init__(self, config: ServerConfig, clock: Clock) -> None:
@@ -338,7 +338,7 @@ class LiveApi:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-API: web.AppKey[LiveApi] = web.AppKey("api", LiveApi)
+API: web.AppKey[LiveRoutes] = web.AppKey("api", LiveRoutes)
 
 
 def _parse_moment(value: str, name: str) -> datetime:
@@ -414,7 +414,7 @@ def _middlewares(config: ServerConfig) -> list[Middleware]:
 
 
 def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Application:
-    api = LiveApi(config, clock or LoopClock())
+    api = LiveRoutes(config, clock or LoopClock())
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=_middlewares(config))
     app[FAULTS] = config.faults
     app[CONFIG] = config
