@@ -762,9 +762,9 @@ class LiveSession:
 
     # --- REST views ----------------------------------------------------------------------
 
-    def describe(self, *, with_result: bool = True) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """The session as `GET /v2/live/{id}` shows it (Gladia's StreamingResponse)."""
-        result = self.files.result() if with_result else None
+        result = self.files.result()
         if result is not None:
             result["messages"] = list(self.files.messages.texts())
         has_audio = self.store.size > 0
