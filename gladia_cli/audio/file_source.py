@@ -36,7 +36,7 @@ from gladia_cli.audio.channel_similarity import examine_file
 from gladia_cli.audio.file_decoders import Decoder, empty_block
 from gladia_cli.audio.file_inputs import open_path, open_stdin, open_url
 from gladia_cli.audio.raw_format import RawFormat, parse_raw_format
-from gladia_cli.audio.source import Int16Block, PcmFormat, check_send_rate
+from gladia_cli.audio.source import Int16Block, LiveCapture, PcmFormat, check_send_rate
 from gladia_cli.protocol.audio_format import SAMPLE_RATES
 
 # parse_raw_format is imported from here by cli/file_cmd.py (changed on another branch);
@@ -78,6 +78,10 @@ class FileSource:
 
     @property
     def labels(self) -> list[str] | None:
+        return None
+
+    @property
+    def capture(self) -> LiveCapture | None:
         return None
 
     @property

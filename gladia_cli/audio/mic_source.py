@@ -41,6 +41,7 @@ from gladia_cli.audio.devices import (
 )
 from gladia_cli.audio.source import (
     Int16Block,
+    LiveCapture,
     PcmFormat,
     check_channels,
     check_input_rate,
@@ -139,6 +140,10 @@ class MicSource:
     @property
     def format(self) -> PcmFormat:
         return self._format
+
+    @property
+    def capture(self) -> LiveCapture:
+        return self
 
     @property
     def labels(self) -> list[str] | None:

@@ -18,6 +18,7 @@ from gladia_cli.protocol.audio_format import (
 )
 
 Int16Block = npt.NDArray[np.int16]  # shape (frames, channels)
+Mono = npt.NDArray[np.int16]  # shape (frames,)
 
 
 def check_send_rate(rate: int | None) -> None:
@@ -50,6 +51,22 @@ class PcmFormat:
     channels: int
 
 
+class LiveCapture(Protocol):
+    """A device recording at its own pace (a microphone), as `gladia mix` reads it: how far
+    it has captured at a given moment, and what it delivered, without blocking."""
+
+    @property
+    def device_rate(self) -> int: ...
+
+    def captured_by(self, when: float) -> float:
+        """Frames (at `device_rate`) captured by the monotonic time `when`."""
+        ...
+
+    def read_available(self, wait: float = 0.0) -> Int16Block:
+        """What arrived since the last read; waits up to `wait` s if nothing has."""
+        ...
+
+
 class AudioSource(Protocol):
     """A source of interleaved int16 audio.
 
@@ -65,6 +82,12 @@ class AudioSource(Protocol):
     @property
     def labels(self) -> list[str] | None:
         """Default channel labels (`mix` uses the file names), or None."""
+        ...
+
+    @property
+    def capture(self) -> LiveCapture | None:
+        """The live device behind the source (it sets the pace and has no end), or None
+        for a source read on demand (a file)."""
         ...
 
     @property
