@@ -152,6 +152,15 @@ def test_refused_init_then_success() -> None:
         assert statuses == [500, 503, 201]
 
 
+def test_an_injected_init_failure_comes_before_the_key_check() -> None:
+    """As from a failing proxy in front of the API: the status, whatever the key."""
+    with local_server(faults=Faults(init_failures=(503,))) as server:
+        statuses = [
+            requests.post(f"{server.url}/v2/live", json={}, timeout=5).status_code for _ in range(2)
+        ]
+        assert statuses == [503, 401]
+
+
 def test_bad_input_never_takes_the_server_down() -> None:
     with local_server() as server:
         healthy = create_session(server.url)
