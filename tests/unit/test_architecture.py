@@ -27,9 +27,22 @@ ALLOWED: dict[str, set[str]] = {
     "recording": {"errors", "safe_text", "protocol"},
     "render": {"errors", "safe_text", "environment", "protocol"},
     "server": {"errors", "safe_text", "protocol", "audio"},
-    "settings": {"errors", "protocol"},
+    "credentials": {"errors"},
+    "settings": {"errors", "protocol", "credentials"},
     "client": {"errors", "safe_text", "protocol", "settings"},
-    "cli": BASE | {"protocol", "audio", "recording", "render", "server", "settings", "client"},
+    "diagnostics": {"errors", "safe_text", "credentials", "settings", "audio", "server"},
+    "cli": BASE
+    | {
+        "protocol",
+        "audio",
+        "recording",
+        "render",
+        "server",
+        "credentials",
+        "settings",
+        "client",
+        "diagnostics",
+    },
     "__main__": {"cli"},
 }
 
