@@ -26,6 +26,7 @@ from gladia_cli.cli.options import (
     SESSION,
     MaxCueSeconds,
     MaxLineChars,
+    Profile,
     _opt,
     environment_of,
 )
@@ -286,6 +287,7 @@ def transcribe_command(
             callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
         ),
     ] = None,
+    profile: Profile = None,
     local: Annotated[
         bool,
         _opt(
@@ -352,6 +354,7 @@ def transcribe_command(
     conn = transcribing.ConnectionOptions(
         api_key=api_key,
         api_url=api_url,
+        profile=profile,
         local=local,
         local_engine=local_engine,
         local_model=local_model,

@@ -72,6 +72,7 @@ class OutputOptions:
 class ConnectionOptions:
     api_key: str | None = None
     api_url: str | None = None
+    profile: str | None = None
     local: bool = False
     local_engine: str = "whisper"
     local_model: str = "base"
@@ -242,9 +243,13 @@ def plan(
         check_input(spec)
     screen = Screen(env)
     notices = Notices(screen, out.quiet)
+    from gladia_cli.credentials import KeyringStore
+
     settings = resolve(
         api_key=conn.api_key,
         api_url=conn.api_url,
+        profile=conn.profile,
+        key_store=KeyringStore(),
         local=conn.local,
         local_engine=conn.local_engine,
         local_model=conn.local_model,
@@ -256,7 +261,11 @@ def plan(
         from gladia_cli.client.api import KEY_HINT
         from gladia_cli.errors import AuthError
 
-        raise AuthError("no API key", hint=KEY_HINT)
+        problem = settings.keyring_problem
+        raise AuthError(
+            f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
+            hint=KEY_HINT,
+        )
     if conn.api_key:
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"

@@ -12,8 +12,15 @@ import typer
 from gladia_cli.cli import option_checks
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
-from gladia_cli.cli.options import MaxCueSeconds, MaxLineChars, environment_of
-from gladia_cli.cli.sessions_cmd import KEY_HINT, ApiKey, ApiUrl, Debug
+from gladia_cli.cli.options import (
+    ApiKey,
+    ApiUrl,
+    MaxCueSeconds,
+    MaxLineChars,
+    Profile,
+    environment_of,
+)
+from gladia_cli.cli.sessions_cmd import Debug
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.prerecorded import PreRecordedApi
@@ -47,18 +54,13 @@ JobId = Annotated[
 ]
 
 
-def _api(env: Environment, api_key: str | None, api_url: str | None) -> PreRecordedApi:
+def _api(
+    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
+) -> PreRecordedApi:
+    from gladia_cli.cli.sessions_cmd import settings_with_key
     from gladia_cli.client.prerecorded import PreRecordedApi
-    from gladia_cli.errors import AuthError
-    from gladia_cli.render.notices import Notices
-    from gladia_cli.render.screen import Screen
-    from gladia_cli.settings import resolve
 
-    warn = Notices(Screen(env), quiet=False).warning
-    settings = resolve(api_key=api_key, api_url=api_url, environ=env.environ, warn=warn)
-    if not settings.has_key:
-        raise AuthError("no API key", hint=KEY_HINT)
-    return PreRecordedApi(settings)
+    return PreRecordedApi(settings_with_key(env, api_key, api_url, profile))
 
 
 @app.command("get", cls=FastHelpCommand)
@@ -99,6 +101,7 @@ def get_command(
     max_cue_seconds: MaxCueSeconds = 7.0,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
+    profile: Profile = None,
     debug: Debug = False,
 ) -> None:
     """Show a transcription: the job as JSON, or its transcript as text, subtitles or a table.
@@ -111,7 +114,7 @@ def get_command(
     env = environment_of(ctx)
     checked_id(job_id)
     fmt = get_format(format, output, command="transcriptions get")
-    api = _api(env, api_key, api_url)
+    api = _api(env, api_key, api_url, profile)
     job = api.get(resolve_id(api, job_id))
     captions = CaptionLimits(max_line_chars, max_cue_seconds)
     if fmt != "json":  # a diarized job: one label per speaker (cli/transcribing.py)
@@ -147,6 +150,7 @@ def list_command(
     ] = None,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
+    profile: Profile = None,
     debug: Debug = False,
 ) -> None:
     """List transcriptions, newest first: a table on a terminal, JSON lines in a pipe."""
@@ -155,7 +159,7 @@ def list_command(
     env = environment_of(ctx)
     statuses = [s.value for s in status] if status else None
     chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
-    page = _api(env, api_key, api_url).list(offset=offset, limit=limit, status=statuses)
+    page = _api(env, api_key, api_url, profile).list(offset=offset, limit=limit, status=statuses)
     items = page.get("items")
     items = items if isinstance(items, list) else []
     if chosen == ListFormat.JSON:
@@ -174,13 +178,14 @@ def delete_command(
     job_id: JobId,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
+    profile: Profile = None,
     debug: Debug = False,
 ) -> None:
     """Delete a transcription and its file (ID: the id, or its first characters)."""
     from gladia_cli.cli.sessions_cmd import resolve_id
 
     env = environment_of(ctx)
-    api = _api(env, api_key, api_url)
+    api = _api(env, api_key, api_url, profile)
     full = resolve_id(api, job_id)
     api.delete(full)
     env.stderr.write(f"gladia: deleted {full}\n")

@@ -17,7 +17,6 @@ from typing import Any
 
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.audio_format import MAX_CHANNELS, AudioFormat
-from gladia_cli.protocol.messages import Utterance
 from gladia_cli.server import addons
 from gladia_cli.server.engines.base import ChannelSettings, Hypothesis
 from gladia_cli.server.transcriber import ChannelEvent
@@ -147,7 +146,7 @@ def job_result(
         "utterances": utterances,
     }
     if params.get("subtitles"):
-        transcription["subtitles"] = _subtitles(utterances, params, channels)
+        transcription["subtitles"] = _subtitles(utterances, params)
     result: dict[str, Any] = {
         "metadata": {
             "audio_duration": round(duration, 3),
@@ -183,24 +182,13 @@ def job_result(
     return result
 
 
-def _subtitles(
-    utterances: list[dict[str, Any]], params: dict[str, Any], channels: int
-) -> list[dict[str, str]]:
-    """Gladia's `transcription.subtitles`, laid out by the CLI's own srt/vtt writers."""
-    from gladia_cli.render.base import Labels
-    from gladia_cli.render.captions import CaptionLimits
-    from gladia_cli.render.subtitles import to_srt, to_vtt
+def _subtitles(utterances: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, str]]:
+    """Gladia's `transcription.subtitles`: one entry per format asked for."""
+    from gladia_cli.server import subtitles
 
     config = params.get("subtitles_config") or {}
-    defaults = CaptionLimits()
-    limits = CaptionLimits(
-        max_line_chars=int(config.get("maximum_characters_per_row") or defaults.max_line_chars),
-        max_cue_seconds=float(config.get("maximum_duration") or defaults.max_cue_seconds),
-    )
-    parsed = [Utterance.from_dict(u) for u in utterances]
-    labels = Labels((), channels)
-    writers = {"srt": to_srt, "vtt": to_vtt}
+    writers = {"srt": subtitles.to_srt, "vtt": subtitles.to_vtt}
     return [
-        {"format": fmt, "subtitles": writers[fmt](parsed, labels, limits)}
+        {"format": fmt, "subtitles": writers[fmt](utterances, config)}
         for fmt in config.get("formats") or ["srt"]
     ]

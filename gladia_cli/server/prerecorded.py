@@ -7,7 +7,8 @@ each in its own thread, through the server's engine in file mode (file_transcrip
 queued → processing → done | error. The server is offline: an `audio_url` on another host is
 refused (400), not downloaded.
 
-Like live sessions, uploads and jobs belong to the key that made them (others get 404),
+The app's middleware wants the key on every route (app.py). Like live sessions, uploads
+and jobs belong to the key that made them (others get 404),
 and a finished job is forgotten `session_ttl` seconds after its end or beyond
 `max_stored_sessions` finished ones (its file goes with it); an upload no job uses is
 forgotten `session_ttl` seconds after it came. A job in error carries `error_code` and,
@@ -55,7 +56,7 @@ from gladia_cli.server.file_transcription import (
 )
 
 if TYPE_CHECKING:
-    from gladia_cli.server.app import LiveApi
+    from gladia_cli.server.app import LiveRoutes
 
 log = logging.getLogger("gladia.server")
 
@@ -116,10 +117,10 @@ class Job:
     def _result_path(self) -> Path:
         return self.folder / "result.json"
 
-    def describe(self, *, with_result: bool = True) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """The job as `GET /v2/pre-recorded/{id}` shows it (Gladia's PreRecordedV2Response)."""
         result = None
-        if with_result and self.status == "done" and self._result_path.exists():
+        if self.status == "done" and self._result_path.exists():
             result = json.loads(self._result_path.read_text(encoding="utf-8"))
         described: dict[str, Any] = {
             "id": self.id,
@@ -176,7 +177,7 @@ def _same_server(netloc: str, host: str) -> bool:
 class PreRecordedApi:
     """The pre-recorded routes, sharing the live API's keys, engine, folder and clock."""
 
-    def __init__(self, live: LiveApi) -> None:
+    def __init__(self, live: LiveRoutes) -> None:
         self.live = live
         self.config = live.config
         self.uploads: dict[str, Upload] = {}
@@ -206,12 +207,7 @@ class PreRecordedApi:
             self._directory = Path(tempfile.mkdtemp(dir=self.live.directory, prefix="prerecorded-"))
         return self._directory
 
-    # --- guards ---------------------------------------------------------------------------
-
-    def _refused(self, request: web.Request) -> web.Response | None:
-        if not self.live._authorized(request):
-            return self.live._unauthorized(request)
-        return None
+    # --- lookups ---------------------------------------------------------------------------
 
     def _job(self, request: web.Request) -> Job | None:
         self.sweep()
@@ -221,9 +217,6 @@ class PreRecordedApi:
     # --- uploads --------------------------------------------------------------------------
 
     async def upload(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
         if not request.content_type.startswith("multipart/"):
             message = (
                 "the local server is offline and does not fetch audio_url: upload the file"
@@ -306,9 +299,6 @@ class PreRecordedApi:
         )
 
     async def get_upload(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
         self.sweep()
         upload = self.uploads.get(request.match_info["id"])
         if upload is None or upload.owner != self.live._owner(request):
@@ -343,9 +333,6 @@ class PreRecordedApi:
     # --- jobs -----------------------------------------------------------------------------
 
     async def create(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
         try:
             body = parse_json_body(await request.read())
         except BadBody as exc:
@@ -463,18 +450,12 @@ class PreRecordedApi:
             log.warning("callback to %s failed: %s", url, type(exc).__name__)
 
     async def get(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
         job = self._job(request)
         if job is None:
             return gladia_error(request, 404, "Not found")
         return web.json_response(job.describe())
 
     async def list(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
         try:
             offset, limit = page_bounds(request)
             statuses = request.query.getall("status", [])
@@ -490,9 +471,6 @@ class PreRecordedApi:
         return list_page(request, matching, offset, limit)
 
     async def delete(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
         job = self._job(request)
         if job is None:
             return gladia_error(request, 404, "Not found")
@@ -502,9 +480,6 @@ class PreRecordedApi:
         return web.Response(status=202)
 
     async def file(self, request: web.Request) -> web.StreamResponse:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
         job = self._job(request)
         if job is None or not job.upload.path.exists():
             return gladia_error(request, 404, "Not found")
@@ -560,7 +535,7 @@ class PreRecordedApi:
 PRERECORDED: web.AppKey[PreRecordedApi] = web.AppKey("prerecorded", PreRecordedApi)
 
 
-def register(app: web.Application, live: LiveApi) -> PreRecordedApi:
+def register(app: web.Application, live: LiveRoutes) -> PreRecordedApi:
     """Add the pre-recorded routes to the server's app."""
     api = PreRecordedApi(live)
     app[PRERECORDED] = api

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import soundfile
 
-from tests.e2e.conftest import DATA, run_cli
+from tests.e2e.conftest import run_cli
 from tests.support import KEY, serve_process, tone_bursts
 
 AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0)
@@ -162,14 +162,6 @@ def test_a_foreign_audio_url_is_refused_by_the_offline_server(served: str) -> No
     assert "does not download audio" in run.stderr
 
 
-def test_whisper_recognises_a_real_clip() -> None:
-    clip = DATA / "real" / "librivox_0880.wav"  # "he was not an ill disposed young man"
-    run = run_cli("transcribe", str(clip), "--local", "-f", "text", "-l", "en", timeout=180)
-    assert run.code == 0, run.stderr
-    heard = {w.strip(".,").lower() for w in run.stdout.split()}
-    assert {"he", "was", "not", "young", "man"} <= heard, run.stdout
-
-
 def test_key_only_in_the_header(served: str, talk: Path) -> None:
     run = run_cli("transcribe", str(talk), "-f", "json", env=at(served))
     assert KEY not in run.stdout + run.stderr
@@ -191,5 +183,5 @@ def test_an_add_on_that_fails_is_said_and_exits_4_after_the_transcript(
 def test_no_key_exits_3_before_any_upload(served: str, talk: Path) -> None:
     run = run_cli("transcribe", str(talk), env={**at(served), "GLADIA_API_KEY": ""})
     assert run.code == 3
-    assert run.stderr.splitlines()[0] == "gladia: error: no API key"
+    assert run.stderr.splitlines()[0].startswith("gladia: error: no API key")
     assert "--local" in run.stderr
