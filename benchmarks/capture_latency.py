@@ -8,15 +8,16 @@ clock:
 
 - captured: for the file source (`FileSource`, paced at real time by `audio/pacing.py`),
   when the paced iterator hands the block over; for a microphone (`MicSource`), when the
-  chunk's FIRST frame entered the device, by the callback's account (a callback's block
-  ends as it runs): the chunk then waits for the rest of its audio — that wait is the
-  chunk duration, hence the target;
+  chunk's FIRST frame entered the device, by the device's clock (its origin estimated from
+  the callbacks, as `MicSource.origin` does): the chunk then waits for the rest of its
+  audio — that wait is the chunk duration, hence the target;
 - on the wire: when the frame holding the chunk's last byte left the socket (the stream's
   `on_sent` hook, called after `send_bytes` returned).
 
 Microphone paths: `mic (callback)` drives the real `MicSource` callback path with a
-stand-in for sounddevice whose stream thread calls the callback with 20 ms blocks of a
-WAV on a real-time schedule (no sound card); `mic (pulse)` records a private PulseAudio
+stand-in for sounddevice whose stream thread calls the callback with blocks of a WAV on a
+real-time schedule (no sound card), of the size `gladia live` asks PortAudio for
+(`callback_frames`: about 20 ms, dividing the chunk); `mic (pulse)` records a private PulseAudio
 virtual microphone through PortAudio and ALSA (tests/mic's recipe), when PortAudio,
 pulseaudio and ALSA's pulse plugin are installed (skipped otherwise).
 
@@ -61,7 +62,7 @@ from _support import (
 from gladia_cli.audio import codecs
 from gladia_cli.audio.devices import InputDevice
 from gladia_cli.audio.file_source import open_file_source
-from gladia_cli.audio.mic_source import CALLBACK_SECONDS, MicSource
+from gladia_cli.audio.mic_source import MicSource, callback_frames
 from gladia_cli.audio.pacing import paced
 from gladia_cli.audio.source import Int16Block
 from gladia_cli.client.connection import WebSocketClientConnector
@@ -191,11 +192,16 @@ class TimedMicSource(MicSource):
         return self._times[index] if 0 <= index < len(self._times) else None
 
     def captured(self, frame: int) -> float | None:
-        """When frame `frame` entered the device: its block ends as the callback runs."""
-        index = bisect.bisect_right(self._starts, frame) - 1
-        if not 0 <= index < len(self._times):
+        """When frame `frame` entered the device, by the device's clock: every callback
+        runs after its block's last frame was captured, never before, so the earliest
+        `callback time - frames so far / rate` of the run is the clock's origin (as
+        `MicSource.origin` reckons it), free of the delivery jitter of single callbacks."""
+        if not self._times:
             return None
-        return self._times[index] - (self._ends[index] - frame) / self.device_rate
+        origin = min(
+            t - end / self.device_rate for t, end in zip(self._times, self._ends, strict=True)
+        )
+        return origin + frame / self.device_rate
 
 
 class _CallbackStop(Exception):
@@ -276,18 +282,19 @@ def mic_path(url: str, source: TimedMicSource, chunk_ms: int, seconds: float) ->
     return from_start, from_last
 
 
-def stand_in_mic(audio: npt.NDArray[np.int16]) -> TimedMicSource:
+def stand_in_mic(audio: npt.NDArray[np.int16], chunk_ms: int) -> TimedMicSource:
     return TimedMicSource(
         _stand_in_sounddevice(audio),
         DEVICE,
         channels=1,
         device_rate=RATE,
         sample_rate=RATE,
+        chunk_seconds=chunk_ms / 1000,  # as `gladia live` opens it
     )
 
 
 @contextlib.contextmanager
-def pulse_mic() -> Iterator[Callable[[], TimedMicSource] | str]:
+def pulse_mic() -> Iterator[Callable[[int], TimedMicSource] | str]:
     """A factory of sources on a virtual PulseAudio microphone, or why there is none."""
     sys.path.insert(0, str(ROOT))
     from tests.mic.conftest import _missing_requirement, virtual_mic
@@ -303,8 +310,15 @@ def pulse_mic() -> Iterator[Callable[[], TimedMicSource] | str]:
         sd = load_sounddevice()
         device = resolve_device("mic", list_input_devices(sd))
 
-        def make() -> TimedMicSource:
-            source = TimedMicSource(sd, device, channels=1, device_rate=RATE, sample_rate=RATE)
+        def make(chunk_ms: int) -> TimedMicSource:
+            source = TimedMicSource(
+                sd,
+                device,
+                channels=1,
+                device_rate=RATE,
+                sample_rate=RATE,
+                chunk_seconds=chunk_ms / 1000,
+            )
             source.start()
             return source
 
@@ -350,7 +364,7 @@ def main() -> int:
         sf.write(wav, audio, RATE, subtype="PCM_16")
         for chunk_ms in chunks:
             rows.append(_row("file", chunk_ms, file_path(server.url, wav, chunk_ms, args.seconds)))
-            source = stand_in_mic(audio)
+            source = stand_in_mic(audio, chunk_ms)
             delays = mic_path(server.url, source, chunk_ms, args.seconds)
             rows.append(_row("mic (callback)", chunk_ms, delays))
         if args.no_pulse:
@@ -361,15 +375,18 @@ def main() -> int:
                     notes.append(f"mic (pulse): skipped ({pulse})")
                 else:
                     for chunk_ms in chunks:
-                        delays = mic_path(server.url, pulse(), chunk_ms, args.seconds)
+                        delays = mic_path(server.url, pulse(chunk_ms), chunk_ms, args.seconds)
                         rows.append(_row("mic (pulse)", chunk_ms, delays))
+    blocks = ", ".join(
+        f"{1000 * callback_frames(RATE, c / 1000) / RATE:g} ms for {c} ms chunks" for c in chunks
+    )
     headers = ["source", "chunk ms", "chunks", "p50 ms", "p95 ms", "p99 ms", "max ms"]
     print(table([*headers, "target p99 ms", "p99", "after last frame p99 ms"], rows))
     print()
     print(
         f"captured → frame on the wire, {args.seconds:g} s per session; file: from the paced "
-        f"block, mic: from the capture of the chunk's first frame "
-        f"({CALLBACK_SECONDS * 1000:.0f} ms callback blocks). {load_note()}"
+        "block, mic: from the capture of the chunk's first frame (callback blocks of "
+        f"{blocks}). {load_note()}"
     )
     for note in notes:
         print(note)
