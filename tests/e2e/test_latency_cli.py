@@ -57,7 +57,6 @@ def test_a_paced_run_sums_up_its_lags_and_the_billed_time(scripted: LocalServer)
     # a second of wall time; the loopback itself adds next to nothing.
     assert 0 < final_p50 <= final_p95 < 3.0, summary
     assert 0 < partial_p50 <= partial_p95 < 3.0, summary
-    assert partial_p50 < final_p50, summary  # a partial is sent as the audio comes in
     # Billed: what the server reports, audio duration × channels.
     metadata = _result(scripted, session_id)["result"]["metadata"]
     assert metadata["billing_time"] == round(metadata["audio_duration"] * 3, 3)
