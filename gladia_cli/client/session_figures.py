@@ -8,6 +8,7 @@ dropped re-deliveries, so a duplicate is never counted; finals recovered at the 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,19 +57,25 @@ def _number(value: Any) -> float | None:
 
 
 class SessionFigures:
+    """Fed by three threads: the sender (`sent`), the receiver (`message`), the main thread
+    (`lags`, `result`); one lock around the tracker."""
+
     def __init__(self, fmt: AudioFormat, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.latency = LatencyTracker(fmt.bytes_per_second, clock=clock)
         self.billing: Billing | None = None
+        self._lock = threading.Lock()
 
     def sent(self, offset: int, length: int, now: float) -> None:
         """`LiveStream(on_sent=…)`: audio left the socket."""
-        self.latency.sent(offset, length, now)
+        with self._lock:
+            self.latency.sent(offset, length, now)
 
     def message(self, message: ServerMessage) -> None:
         """Every message delivered live, as it arrives."""
         if isinstance(message, Transcript):
             if "recovered_from" not in message.raw:
-                self.latency.transcript(message.utterance.end, is_final=message.is_final)
+                with self._lock:
+                    self.latency.transcript(message.utterance.end, is_final=message.is_final)
         elif message.type == "post_final_transcript":
             self._billed(Billing.from_container(message.raw.get("data")))
 
@@ -82,7 +89,8 @@ class SessionFigures:
             self.billing = billing
 
     def lags(self) -> LagFigures:
-        return self.latency.figures()
+        with self._lock:
+            return self.latency.figures()
 
     def summary_parts(self) -> list[str]:
         """`final lag p50 420 ms p95 610 ms`, …: only the figures that are known."""

@@ -19,7 +19,6 @@ words in progress show. The stream is one interleaved byte sequence, so the stre
 from __future__ import annotations
 
 import math
-import threading
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable
@@ -94,8 +93,8 @@ class LagFigures:
 
 
 class LatencyTracker:
-    """Send marks in, transcript arrivals in, lags out. Thread-safe (one small lock): the
-    sender thread marks, the receiver thread looks up, the main thread reads figures."""
+    """Send marks in, transcript arrivals in, lags out. Not thread-safe: the driver that
+    calls it from several threads holds a lock (client/session_figures.py)."""
 
     def __init__(
         self,
@@ -117,7 +116,6 @@ class LatencyTracker:
         self._floor = 0  # where the oldest mark kept starts: older bytes are forgotten
         self.finals = LagHistogram()
         self.partials = LagHistogram()
-        self._lock = threading.Lock()
 
     @property
     def marks(self) -> int:
@@ -127,33 +125,31 @@ class LatencyTracker:
         """Audio `[offset, offset + length)` just left the socket."""
         end = offset + length
         when = self._clock() if now is None else now
-        with self._lock:
-            if end <= self._sent:
-                return  # a re-send: these bytes keep their first send time
-            self._sent = end
-            self._ends.append(end)
-            self._times.append(when)
-            oldest = end - self._horizon
-            while self._ends and (self._ends[0] <= oldest or len(self._ends) > self._max_marks):
-                self._floor = self._ends.popleft()
-                self._times.popleft()
+        if end <= self._sent:
+            return  # a re-send: these bytes keep their first send time
+        self._sent = end
+        self._ends.append(end)
+        self._times.append(when)
+        oldest = end - self._horizon
+        while self._ends and (self._ends[0] <= oldest or len(self._ends) > self._max_marks):
+            self._floor = self._ends.popleft()
+            self._times.popleft()
 
     def send_time(self, seconds: float) -> float | None:
         """When the audio at stream time `seconds` (the byte just before it) was first
         sent; None if it was not sent yet or is older than the marks kept."""
         offset = round(seconds * self._bytes_per_second)
-        with self._lock:
-            if offset > self._sent:
-                if offset - self._sent > END_TOLERANCE_SECONDS * self._bytes_per_second:
-                    return None
-                offset = self._sent
-            byte = max(offset - 1, 0)
-            if byte < self._floor:
-                return None  # the mark holding that byte was dropped
-            index = bisect_left(self._ends, byte + 1)  # the first mark ending past `byte`
-            if index >= len(self._ends):
+        if offset > self._sent:
+            if offset - self._sent > END_TOLERANCE_SECONDS * self._bytes_per_second:
                 return None
-            return self._times[index]
+            offset = self._sent
+        byte = max(offset - 1, 0)
+        if byte < self._floor:
+            return None  # the mark holding that byte was dropped
+        index = bisect_left(self._ends, byte + 1)  # the first mark ending past `byte`
+        if index >= len(self._ends):
+            return None
+        return self._times[index]
 
     def transcript(
         self, end_seconds: float, *, is_final: bool, now: float | None = None
@@ -165,19 +161,17 @@ class LatencyTracker:
         if sent is None:
             return None
         lag = max(0.0, arrived - sent)
-        with self._lock:
-            (self.finals if is_final else self.partials).add(lag)
+        (self.finals if is_final else self.partials).add(lag)
         return lag
 
     def figures(self) -> LagFigures:
-        with self._lock:
-            return LagFigures(
-                final_last=self.finals.last,
-                partial_last=self.partials.last,
-                final_p50=self.finals.percentile(50),
-                final_p95=self.finals.percentile(95),
-                partial_p50=self.partials.percentile(50),
-                partial_p95=self.partials.percentile(95),
-                finals=self.finals.count,
-                partials=self.partials.count,
-            )
+        return LagFigures(
+            final_last=self.finals.last,
+            partial_last=self.partials.last,
+            final_p50=self.finals.percentile(50),
+            final_p95=self.finals.percentile(95),
+            partial_p50=self.partials.percentile(50),
+            partial_p95=self.partials.percentile(95),
+            finals=self.finals.count,
+            partials=self.partials.count,
+        )
