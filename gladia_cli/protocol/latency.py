@@ -9,6 +9,9 @@ words in progress show. The stream is one interleaved byte sequence, so the stre
 - Send marks: `sent(offset, length, now)` after each audio frame leaves the socket. Only
   bytes beyond the furthest already sent make a mark: a re-send after a reconnect does not
   make the audio newer, so a byte keeps its FIRST send time.
+- A transcript whose end lies beyond the last mark (it beat the send hook, which runs after
+  the send returns) gets no lag rather than a wrong one, unless within the rounding
+  tolerance `END_TOLERANCE_SECONDS`.
 - With `--pace max` the audio goes out faster than real time and the lag is still arrival
   minus send of the end audio: it then includes the server's processing backlog.
 - Memory is bounded: marks older than `horizon_seconds` of audio behind the newest byte are
