@@ -1,6 +1,7 @@
 """Microphones as AudioSources, for `gladia live` and for `gladia mix`.
 
-PortAudio calls `_callback` on its own thread every 20 ms. The callback only copies the block
+PortAudio calls `_callback` on its own thread every 20 ms (a little less when that fits the
+chunks sent better: `callback_frames`). The callback only copies the block
 into a bounded queue: it never waits, so a slow network or a busy main thread cannot make the
 device overrun. When the queue is full (about 30 s of audio not yet sent) the block is dropped
 and counted; so are the device's own overflows (PortAudio's `input_overflow` flag). Both reach
@@ -57,6 +58,24 @@ STOP_GRACE_SECONDS = 0.5  # wait this long for the last callback after stop()
 FALLBACK_RATE = 16000
 ORIGIN_WINDOW_SECONDS = 2.0  # the device clock's origin is the earliest estimate this recent
 _POLL_SECONDS = 0.05
+MIN_CALLBACK_SECONDS = 0.005  # smaller blocks only to fit a chunk: not below this
+
+
+def callback_frames(device_rate: int, chunk_seconds: float | None = None) -> int:
+    """PortAudio's block: about `CALLBACK_SECONDS`, or a little less so that it divides the
+    chunk sent per frame. A chunk is then complete the moment a callback delivers its last
+    frame: 50 ms chunks from 20 ms blocks would wait 10 ms more for every other chunk."""
+    default = max(1, round(device_rate * CALLBACK_SECONDS))
+    if chunk_seconds is None:
+        return default
+    chunk = round(device_rate * chunk_seconds)
+    smallest = max(1, round(device_rate * MIN_CALLBACK_SECONDS))
+    if chunk < 1:
+        return default
+    for count in range(-(-chunk // default), chunk // smallest + 1):
+        if chunk % count == 0:
+            return chunk // count
+    return default
 
 
 class MicSource:
@@ -74,14 +93,15 @@ class MicSource:
         queue_seconds: float = QUEUE_SECONDS,
         stall_seconds: float = STALL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        chunk_seconds: float | None = None,  # what the job sends per frame
     ) -> None:
         self._sd = sd
         self.device = device
         self.device_rate = device_rate
         self._format = PcmFormat(sample_rate, channels)
-        self._block = max(1, round(device_rate * CALLBACK_SECONDS))
+        self._block = callback_frames(device_rate, chunk_seconds)
         self._queue: queue.Queue[Int16Block] = queue.Queue(
-            maxsize=max(2, round(queue_seconds / CALLBACK_SECONDS))
+            maxsize=max(2, round(queue_seconds * device_rate / self._block))
         )
         self._converter = RateConverter(device_rate, sample_rate, channels)
         self._stall_seconds = stall_seconds
@@ -309,6 +329,7 @@ def open_mic_source(
     sample_rate: int | None = None,
     queue_seconds: float = QUEUE_SECONDS,
     stall_seconds: float = STALL_SECONDS,
+    chunk_seconds: float | None = None,
 ) -> MicSource:
     """Resolve `spec` (`mic`, an index, part of a name), check that the device can record
     `channels` at `device_rate` (default: its own rate), and start capturing.
@@ -351,6 +372,7 @@ def open_mic_source(
             sample_rate=sent_rate,
             queue_seconds=queue_seconds,
             stall_seconds=stall_seconds,
+            chunk_seconds=chunk_seconds,
         )
     except (sd.PortAudioError, ValueError) as exc:
         raise portaudio_failure(sd, exc, f"opening {device.name!r}") from None

@@ -73,6 +73,7 @@ def live_command(
         channels=channels,
         device_rate=device_rate,
         sample_rate=streaming.target_rate(opts, planned.base),
+        chunk_seconds=opts.chunk_ms / 1000,
     )
     try:
         # The microphone sets the pace, and its audio cannot wait for the network.

@@ -26,6 +26,7 @@ from gladia_cli.audio.source import AudioSource
 from gladia_cli.audio.wav import WavWriter
 from gladia_cli.client.api import CreatedSession, LiveApi
 from gladia_cli.client.connection import WebSocketClientConnector
+from gladia_cli.client.session_figures import SessionFigures
 from gladia_cli.client.spill import TemporaryFileOverflow
 from gladia_cli.client.stream import LiveStream, StreamEnd
 from gladia_cli.errors import Aborted, GladiaError, NetworkError
@@ -195,10 +196,12 @@ def _stream(
     renderer = job.renderer
     finals = [0]  # counted, not kept: renderers keep what they need
     server_errors: list[str] = []  # `error` messages: the run cannot end with 0
+    figures = SessionFigures(job.wire)  # lags and billed time
 
     def on_message(message: ServerMessage) -> None:
         if recorder is not None:
             recorder.message(message)
+        figures.message(message)
         if isinstance(message, Transcript) and message.is_final:
             finals[0] += 1
         elif message.type == "error":
@@ -216,6 +219,7 @@ def _stream(
         dead_after=job.dead_after,
         backlog=ResumeBuffer(memory_limit=memory, overflow=TemporaryFileOverflow),
         reconcile=_finals_expected(job.body),
+        on_sent=figures.sent,
     )
     saver = WavWriter(job.save_audio, job.wire) if job.save_audio else None
     pump = _Pump(job, stream, saver)
@@ -224,6 +228,7 @@ def _stream(
 
     def view(note: str = "") -> StatusView:
         sent = job.wire.seconds(stream.stats.sent_bytes)
+        lags = figures.lags()
         return StatusView(
             state=stream.stats.state,
             session_id=created.id,
@@ -232,6 +237,8 @@ def _stream(
             reconnects=stream.stats.reconnects,
             progress=min(1.0, sent / duration) if duration else None,
             note=note,
+            final_lag=lags.final_last,
+            partial_lag=lags.partial_last,
         )
 
     def first_signal() -> None:
@@ -293,6 +300,7 @@ def _stream(
             raise end.error
         if renderer.needs_result or stream.core.needs_result_check:
             outcome.result = _result_checked(job, api, created, stream, on_message, notices)
+            figures.result(outcome.result)
         renderer.finish(outcome)
     except OutputClosed:
         return 0
@@ -302,6 +310,7 @@ def _stream(
         job=job,
         stream=stream,
         finals=finals[0],
+        figures=figures,
         created=created,
         notices=notices,
         interrupted=interrupted,
@@ -364,6 +373,7 @@ def _summarize(
     job: StreamJob,
     stream: LiveStream,
     finals: int,
+    figures: SessionFigures,
     created: CreatedSession,
     notices: Notices,
     interrupted: bool,
@@ -373,6 +383,7 @@ def _summarize(
         f"{job.wire.seconds(stats.sent_bytes):.1f} s of audio",
         f"{finals} utterance{'s' if finals != 1 else ''}",
     ]
+    parts += figures.summary_parts()
     if stats.reconnects:
         parts.append(
             f"{stats.reconnects} reconnect{'s' if stats.reconnects > 1 else ''} "

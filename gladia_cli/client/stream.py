@@ -83,6 +83,7 @@ class LiveStream:
         backlog: ResumeBuffer | None = None,
         reconcile: bool = True,
         poll: float = 0.25,
+        on_sent: Callable[[int, int, float], None] | None = None,
     ) -> None:
         self._url = url  # carries the session token: never shown
         self._fmt = fmt
@@ -92,6 +93,8 @@ class LiveStream:
         self._use_base64 = use_base64
         self._clock = clock
         self._poll = poll
+        # (offset, length, clock) once an audio frame left the socket: latency figures.
+        self._on_sent = on_sent
         self.core = ClientSession(
             fmt,
             backlog=backlog,
@@ -205,6 +208,8 @@ class LiveStream:
                 conn.send_text(json.dumps({"type": "audio_chunk", "data": {"chunk": chunk}}))
             else:
                 conn.send_binary(frame.data)
+            if self._on_sent is not None:
+                self._on_sent(frame.offset, len(frame.data), self._clock())
         elif isinstance(frame, StopFrame):
             conn.send_text(frame.text)
         elif isinstance(frame, PingFrame):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gladia_cli.protocol.latency import format_lag
 from gladia_cli.protocol.messages import PostTranscript, ServerMessage, Transcript, Utterance
 from gladia_cli.render.output import Output
 from gladia_cli.safe_text import plain
@@ -114,6 +115,20 @@ class StatusView:
     reconnects: int = 0
     progress: float | None = None  # 0–1 for a file of known length
     note: str = ""
+    # Seconds from sending the audio at the latest transcript's end to receiving it
+    # (protocol/latency.py); None until one arrived.
+    final_lag: float | None = None
+    partial_lag: float | None = None
+
+    def lag_text(self) -> str:
+        """`lag 420 ms (partial 180 ms)`, or "" before any transcript."""
+        parts = []
+        if self.final_lag is not None:
+            parts.append(f"lag {format_lag(self.final_lag)}")
+        if self.partial_lag is not None:
+            partial = f"partial {format_lag(self.partial_lag)}"
+            parts.append(f"({partial})" if parts else f"lag {partial}")
+        return " ".join(parts)
 
 
 @dataclass

@@ -30,6 +30,9 @@ def bar_line(name: str, view: StatusView, total_seconds: float) -> RenderableTyp
     detail = f"{view.state}, {view.sent_seconds:.1f} s sent"
     if view.reconnects:
         detail += f", {view.reconnects} reconnect{'s' if view.reconnects > 1 else ''}"
+    lag = view.lag_text()
+    if lag:
+        detail += f", {lag}"
     fraction = view.progress or 0.0
     grid.add_row(
         Text(plain(name)),

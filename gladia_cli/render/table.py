@@ -63,6 +63,9 @@ def status_line(view: StatusView) -> Text:
         line.append(f"  {view.progress:.0%}")
     if view.reconnects:
         line.append(f"  reconnects {view.reconnects}", style="yellow")
+    lag = view.lag_text()
+    if lag:
+        line.append(f"  {lag}")
     if view.note:
         line.append(f"  {view.note}", style="dim")
     return line

@@ -331,3 +331,28 @@ def test_base64_mode_sends_json_audio_chunks() -> None:
     types = [json.loads(t)["type"] for t in captured]
     assert types[-1] == "stop_recording" and set(types[:-1]) == {"audio_chunk"}
     assert bytes(server.stored) == AUDIO[: 3 * CHUNK]
+
+
+def test_the_send_hook_sees_every_frame_that_left() -> None:
+    server = FakeServer(drop_after_bytes=[7 * CHUNK])
+    sent: list[tuple[int, int]] = []
+    stream, _, _ = _stream(
+        server, on_sent=lambda offset, length, now: sent.append((offset, length))
+    )
+    stream.open()
+    _send_all(stream)
+    stream.stop()
+    end = stream.wait(5)
+    assert end is not None and end.error is None and stream.stats.reconnects == 1
+    # Reported: each frame a connection took; not the one whose send failed in the drop
+    # (it is reported when re-sent on the next connection).
+    left = []
+    for conn in server.connections:
+        frames = [len(f) for f in conn.frames if isinstance(f, bytes)]
+        dropped = conn.drop_after is not None and conn.received > conn.drop_after
+        left += frames[:-1] if dropped else frames
+    assert [length for _, length in sent] == left
+    covered = bytearray(len(AUDIO))
+    for offset, length in sent:
+        covered[offset : offset + length] = b"\x01" * length
+    assert covered == b"\x01" * len(AUDIO)
