@@ -160,3 +160,27 @@ def test_a_diarized_job_is_rendered_one_speaker_per_label() -> None:
     assert by_speaker(job, "ann,bob,cy")[1] == "ann,bob,cy"
     plain_job = {"result": {"transcription": {"utterances": [utterance(None)]}}}
     assert by_speaker(plain_job, None) == (plain_job, None)
+
+
+def test_the_server_subtitles_follow_the_words_within_the_limits() -> None:
+    from gladia_cli.server import subtitles
+
+    words = [
+        {"word": f" w{i}", "start": float(i), "end": i + 0.9, "confidence": 1.0} for i in range(10)
+    ]
+    utterance = {"text": " ...", "start": 0.0, "end": 9.9, "channel": 0, "words": words}
+    short = {"maximum_duration": 3, "maximum_characters_per_row": 5, "maximum_rows_per_caption": 1}
+    cues = subtitles.cues([utterance], short)
+    assert [rows for _, _, rows in cues] == [["w0 w1"], ["w2 w3"], ["w4 w5"], ["w6 w7"], ["w8 w9"]]
+    by_time = subtitles.cues([utterance], {"maximum_duration": 3})
+    assert [(start, end) for start, end, _ in by_time] == [
+        (0.0, 2.9),
+        (3.0, 5.9),
+        (6.0, 8.9),
+        (9.0, 9.9),
+    ]
+    srt = subtitles.to_srt([utterance], {"maximum_duration": 3})
+    assert srt.startswith("1\n00:00:00,000 --> 00:00:02,900\nw0 w1 w2\n\n2\n")
+    assert subtitles.to_vtt([{**utterance, "words": words[:1]}], {}) == (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:00.900\nw0\n"
+    )
