@@ -84,21 +84,24 @@ class LiveApi:
         *,
         retry: bool = False,
         timeout: float | None = None,
+        content_type: str | None = None,
         **kwargs: Any,
     ) -> requests.Response:
-        """`timeout` replaces the default one (an upload takes longer than a GET)."""
+        """`timeout` replaces the default one (an upload takes longer than a GET);
+        `content_type` is the body's, for a `data=` body that is not a form."""
         url = self._settings.api_url + path
         timeout = timeout or self._timeout
+        headers = self._headers()
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         attempt = 0
         while True:
-            # A retry re-sends a file from its start (the SDK re-sends an exhausted one).
-            for part in (kwargs.get("files") or {}).values():
-                body = part[1] if isinstance(part, tuple) else part
-                if hasattr(body, "seek"):
-                    body.seek(0)
+            seek = getattr(kwargs.get("data"), "seek", None)
+            if seek is not None:
+                seek(0)  # a retry re-sends a file from its start (the SDK's sends nothing)
             try:
                 response = self._http.request(
-                    method, url, headers=self._headers(), timeout=timeout, **kwargs
+                    method, url, headers=headers, timeout=timeout, **kwargs
                 )
             except (requests.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
                 failure: str = f"cannot reach {self._settings.api_url} ({type(exc).__name__})"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gladia_cli.client.api import LiveApi
+from gladia_cli.client.multipart import MultipartFile
 from gladia_cli.errors import AudioInputError, NetworkError, UsageError
 from gladia_cli.protocol.retry import Backoff
 from gladia_cli.safe_text import plain
@@ -77,10 +78,14 @@ class PreRecordedApi(LiveApi):
     def upload(self, path: Path) -> dict[str, Any]:
         """`POST /v2/upload` (multipart, field `audio`): `{audio_url, audio_metadata}`."""
         try:
-            with path.open("rb") as audio:
-                files = {"audio": (path.name, audio, "application/octet-stream")}
+            with MultipartFile(path) as body:  # streamed from disk, not held in memory
                 response = self._request(
-                    "POST", "/v2/upload", files=files, retry=True, timeout=UPLOAD_TIMEOUT
+                    "POST",
+                    "/v2/upload",
+                    data=body,
+                    content_type=body.content_type,
+                    retry=True,
+                    timeout=UPLOAD_TIMEOUT,
                 )
         except UsageError as exc:  # the file is all an upload carries
             raise AudioInputError(
