@@ -383,9 +383,14 @@ def run(plan: Plan, env: Environment) -> int:
     with server_for(plan.settings) as settings, _quiet_local_server(settings):
         api = PreRecordedApi(settings, notice=plan.notices.warning)
         for spec in plan.inputs:
-            job = transcribe_one(
-                api, spec, plan.body, wait=plan.wait, timeout=plan.timeout, notices=plan.notices
-            )
+            try:
+                job = transcribe_one(
+                    api, spec, plan.body, wait=plan.wait, timeout=plan.timeout, notices=plan.notices
+                )
+            except Aborted:
+                if settings.local:  # the job does not go on: its server stops with us
+                    raise Aborted("interrupted; the local server stops, and its job") from None
+                raise
             if not plan.wait:
                 env.stdout.write(f"{job['id']}\n")
                 env.stdout.flush()
