@@ -30,6 +30,7 @@ from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path, is_stdout
 from gladia_cli.render.screen import Screen
+from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings, resolve
 
 ONE_INPUT_FORMATS = ("json", "srt", "vtt")  # a document each: several would not concatenate
@@ -334,6 +335,20 @@ def by_speaker(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], 
         utterance["channel"] = utterance["speaker"]
     changed["file"] = {**file, "number_of_channels": count}
     return changed, label or ",".join(f"speaker {n}" for n in range(count))
+
+
+def check_finished(job: dict[str, Any]) -> None:
+    """A job to render must be done: in error, its message (exit 4); unfinished, when to
+    come back (exit 4, as for a stored session without a result)."""
+    job_id = plain(str(job.get("id", "")))
+    status = job.get("status")
+    if status == "error":
+        raise NetworkError(f"transcription {job_id} failed: {job_error(job)}")
+    if status != "done":
+        raise NetworkError(
+            f"transcription {job_id} is {plain(str(status))}: it has no transcript yet",
+            hint=f"try again later; gladia transcriptions get {job_id} shows its status",
+        )
 
 
 def render_job(env: Environment, job: dict[str, Any], fmt: str, out: OutputOptions) -> None:

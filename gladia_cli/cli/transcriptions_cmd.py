@@ -117,10 +117,11 @@ def get_command(
     api = _api(env, api_key, api_url, profile)
     job = api.get(resolve_id(api, job_id))
     captions = CaptionLimits(max_line_chars, max_cue_seconds)
-    if fmt != "json":  # a diarized job: one label per speaker (cli/transcribing.py)
-        from gladia_cli.cli.transcribing import by_speaker
+    if fmt != "json":
+        from gladia_cli.cli.transcribing import by_speaker, check_finished
 
-        job, label = by_speaker(job, label)
+        check_finished(job)
+        job, label = by_speaker(job, label)  # a diarized job: one label per speaker
     render_stored(env, job, fmt, output=output, label=label, captions=captions)
 
 

@@ -151,9 +151,13 @@ def test_a_file_that_is_not_audio_exits_5(served: str, tmp_path: Path) -> None:
 def test_a_job_in_error_exits_4_with_the_server_message(talk: Path) -> None:
     with serve_process("--engine", "scripted", "--fail-recognition-after", "1") as url:
         run = run_cli("transcribe", str(talk), "-f", "text", env=at(url))
-    assert run.code == 4 and run.stdout == ""
-    assert "failed: recognition failed: injected fault (--fail-recognition-after)" in run.stderr
-    assert "(error_code 500)" in run.stderr and "gladia transcriptions get" in run.stderr
+        assert run.code == 4 and run.stdout == ""
+        message = "failed: recognition failed: injected fault (--fail-recognition-after)"
+        assert message in run.stderr
+        assert "(error_code 500)" in run.stderr and "gladia transcriptions get" in run.stderr
+        job_id = run.stderr.split("gladia transcriptions get ", 1)[1].split()[0]
+        again = run_cli("transcriptions", "get", job_id, "-f", "srt", env=at(url))
+        assert again.code == 4 and message in again.stderr
 
 
 def test_a_foreign_audio_url_is_refused_by_the_offline_server(served: str) -> None:
