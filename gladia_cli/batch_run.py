@@ -111,7 +111,8 @@ class Reporter:
         return self._run.stopping.is_set()
 
     def progress(self, fraction: float | None, detail: str) -> None:
-        """0–1 when known; called from the input's thread, as often as it likes."""
+        """0–1 when known; called from the input's thread, as often as it likes. The first
+        call says the input is under way (its session created, audio going)."""
         self._run.view.progress(self.spec, fraction, detail)
 
     def on_stop(self, callback: Callable[[], None]) -> None:
@@ -282,8 +283,10 @@ class BatchRun:
             raise Aborted(self._stopped_message("stopped"))
         failed = [o for o in outcomes if o is not None and o.state == "failed"]
         if failed:
+            unstarted = len(incomplete)  # after a refused key
             raise RunFailed(
-                f"{len(failed)} of {len(self.inputs)} inputs failed",
+                f"{len(failed)} of {len(self.inputs)} inputs failed"
+                + (f", {unstarted} not started" if unstarted else ""),
                 most_serious(o.code for o in failed),
                 hint="the others are done; fix these and run the same command with "
                 "--skip-existing to do only what is missing"

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click.core import Context
 
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.choices import RawSampleFormat
+from gladia_cli.cli.fast_help import FastHelpCommand
 from gladia_cli.cli.options import AUDIO, MANY, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
@@ -25,9 +27,18 @@ Examples:
   gladia file talk.mp3 -o talk.srt         subtitles (-o picks the format)
   gladia file meeting.wav --label ann,bob  one name per channel
   arecord -f S16_LE -r 16000 | gladia file - -f text
-  gladia file recordings/ -j 3 -d out -f srt    every file of a folder, 3 at once
-  gladia file 'calls/**/*.mp3' -d out --skip-existing    resume a half-done run
+  gladia file recs/ -j 3 -d out -f srt    a folder's files, 3 at once, out/*.srt
+  gladia file 'calls/**/*.mp3' -d out --skip-existing   resume a half-done run
 """
+
+
+class FileCommand(FastHelpCommand):
+    """`PATH...` in the usage line: PATH is optional only because --from-list can stand in
+    for it (without either, the command says `missing PATH`)."""
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return ["PATH..." if piece == "[PATH]..." else piece for piece in pieces]
 
 
 @with_stream_options

@@ -36,15 +36,19 @@ class BatchView:
     def started(self, spec: str) -> None:
         with self._lock:
             self._running[spec] = (None, "starting")
-            first = spec not in self._started
-            self._started.add(spec)
-        if first and not self._bars:
-            self._notices.info(f"started {spec} ({len(self._started)} of {self._total})")
 
     def progress(self, spec: str, fraction: float | None, detail: str) -> None:
+        """The first progress of an input says it runs (its session streams): the plain
+        view prints `started` then, so a reader of the log knows the audio is going."""
         with self._lock:
-            if spec in self._running:
-                self._running[spec] = (fraction, detail)
+            if spec not in self._running:
+                return
+            self._running[spec] = (fraction, detail)
+            first = spec not in self._started
+            self._started.add(spec)
+            count = len(self._started)
+        if first and not self._bars:
+            self._notices.info(f"started {spec} ({count} of {self._total})")
 
     def ended(self, outcome: Outcome, finished: int) -> None:
         with self._lock:
