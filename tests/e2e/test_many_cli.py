@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import Run, run_cli
 from tests.support import GLADIA, KEY, local_server, session_ids, tone_bursts
+from tests.tmux_screen import TmuxScreen, has_tmux, needs_tmux_reason
 
 # The scripted engine names the words of a session from a fixed list, two per 0.8 s burst:
 # an input with k bursts is transcribed as the first k of these lines.
@@ -292,3 +294,47 @@ def test_second_ctrl_c_aborts_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
     assert "Traceback" not in err and "aborted" in err
     assert not any(p.suffix == ".jsonl" for p in out.iterdir())  # nothing passes for done
+
+
+# --- the progress view on a terminal -----------------------------------------------------
+
+
+@pytest.mark.skipif(not has_tmux, reason=needs_tmux_reason)
+def test_on_a_terminal_a_line_per_running_input_and_an_overall_bar(
+    scripted: LocalServer, tmp_path: Path
+) -> None:
+    rec = tmp_path / "rec"
+    for name in ("first", "second", "third"):
+        _write(rec / f"{name}.wav", 3)
+    out = tmp_path / "out"
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(tmp_path),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "GLADIA_API_KEY": KEY,
+        "GLADIA_API_URL": scripted.url,
+        "XDG_CONFIG_HOME": str(tmp_path / "no-config"),
+    }
+    with TmuxScreen(100, 20, env, tmp_path) as term:
+        term.run(sys.executable, "-m", "gladia_cli", "file", str(rec), "-j", "2", "-d", str(out),
+                 "--pace", "2x", "-f", "text")  # fmt: skip
+
+        def region_up(screen: str) -> bool:
+            lines = screen.splitlines()
+            running = [line for line in lines if "streaming" in line and "%" in line]
+            return len(running) == 2 and any(line.startswith("all ") for line in lines)
+
+        screen = term.wait_for(region_up, "two running inputs and the overall bar")
+        overall = next(line for line in screen if line.startswith("all "))
+        assert "running" in overall and "1 waiting" in overall, screen
+        assert term.wait_for_exit() == 0
+        left = term.output()
+    # Nothing of the region is left; one line per input that ended, in the order they did.
+    assert not any(line.startswith("all ") or "streaming" in line for line in left), left
+    done = [line for line in left if line.startswith("gladia: done ")]
+    assert len(done) == 3, left
+    assert left[-1] == "gladia: all 3 inputs done", left
+    for name in ("first", "second", "third"):
+        assert _text(out / f"{name}.txt") == LINES
