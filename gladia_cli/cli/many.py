@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gladia_cli.batch_run import Reporter
 from gladia_cli.cli.choices import OutputFormat
@@ -23,6 +24,11 @@ from gladia_cli.cli.options import StreamOptions
 from gladia_cli.client.job import ExternalSignals
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
+from gladia_cli.render.notices import Notices
+from gladia_cli.render.screen import Screen
+
+if TYPE_CHECKING:
+    from gladia_cli.render.output import Output
 
 STDOUT_FORMATS = ("jsonl", "text")
 
@@ -128,6 +134,76 @@ def _refuse_overwriting_inputs(specs: Sequence[str], finals: Sequence[Path]) -> 
             )
 
 
+RunOneOutput = Callable[[str, "Output", Reporter], int]
+
+
+def run_many(
+    specs: Sequence[str],
+    run_one: RunOneOutput,
+    *,
+    fmt: str,
+    output_dir: Path | None,
+    skip_existing: bool,
+    jobs: int,
+    env: Environment,
+    screen: Screen,
+    notices: Notices,
+    quiet: bool,
+    debug: bool,
+) -> int:
+    """Every input through `run_one(spec, output, reporter)`, `jobs` at a time, with the
+    progress view; `output` is the input's file in --output-dir (written to a temporary
+    name, renamed when complete: batch_run.py) or the shared stdout, each line tagged with
+    its source. Any command over many inputs can use it (its own `run_one`)."""
+    from gladia_cli import inputs
+    from gladia_cli.batch_run import BatchRun
+    from gladia_cli.render import FORMAT_BY_EXTENSION
+    from gladia_cli.render.batch_view import BatchView
+    from gladia_cli.render.output import Output, silence_stdout
+    from gladia_cli.render.tagged import SourceTaggedOutput
+
+    names = None
+    if output_dir is not None:
+        extension = {name: ext for ext, name in FORMAT_BY_EXTENSION.items()}[fmt]
+        names = inputs.output_names(specs, extension)
+        _refuse_overwriting_inputs(specs, [output_dir / name for name in names.values()])
+        _prepare_output_dir(output_dir)
+    stdout_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def stdout_turn() -> Iterator[None]:
+        # One line at a time on the shared stdout, whichever input it comes from.
+        with stdout_lock, screen.writing_data():
+            yield
+
+    def stdout_closed() -> None:
+        silence_stdout()
+        run.stdout_closed()
+
+    def with_output(spec: str, path: Path | None, reporter: Reporter) -> int:
+        output: Output
+        if path is not None:
+            output = Output(path.open("w", encoding="utf-8"), owned=True)
+        else:
+            output = SourceTaggedOutput(
+                env.stdout, spec, fmt, guard=stdout_turn, on_closed=stdout_closed
+            )
+        return run_one(spec, output, reporter)
+
+    run = BatchRun(
+        specs,
+        with_output,
+        view=BatchView(screen, notices, len(specs), quiet=quiet),
+        notices=notices,
+        jobs=jobs,
+        output_dir=output_dir,
+        names=names,
+        skip_existing=skip_existing,
+        debug=debug,
+    )
+    return run.run()
+
+
 def file_many(
     args: Sequence[str],
     *,
@@ -144,61 +220,35 @@ def file_many(
     from gladia_cli import inputs
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.batch_run import BatchRun
     from gladia_cli.cli import preflight, streaming
-    from gladia_cli.render import FORMAT_BY_EXTENSION
     from gladia_cli.render.base import StatusView
-    from gladia_cli.render.batch_view import BatchView
-    from gladia_cli.render.output import Output, silence_stdout
-    from gladia_cli.render.tagged import SourceTaggedOutput
 
     check_many_options(opts, output_dir, skip_existing)
     fmt = many_format(
         opts.format, output_dir=output_dir, stdout_is_terminal=bool(env.stdout_isatty)
     )
-    listed = inputs.read_list(from_list, env.stdin) if from_list is not None else []
-    specs = inputs.expand(args, listed)
-    if not specs:
-        raise UsageError(f"--from-list {from_list} names no input", hint="one path or URL a line")
-    if inputs.STDIN in specs and from_list == inputs.STDIN:
-        raise UsageError("standard input cannot be both the list (--from-list -) and an input")
+    specs = expand_inputs(args, from_list, env)
     preflight.check_stdio(writes_stdout=output_dir is None, reads_stdin=inputs.STDIN in specs)
     speed = parse_pace(pace)
     raw_rate, raw_channels, raw = raw_spec
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
     planned = streaming.plan(replace(opts, format=OutputFormat(fmt)), env)
-    names = None
-    if output_dir is not None:
-        extension = {name: ext for ext, name in FORMAT_BY_EXTENSION.items()}[fmt]
-        names = inputs.output_names(specs, extension)
-        _refuse_overwriting_inputs(specs, [output_dir / name for name in names.values()])
-        _prepare_output_dir(output_dir)
-
-    stdout_lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def stdout_turn() -> Iterator[None]:
-        # One line at a time on the shared stdout, whichever input it comes from.
-        with stdout_lock, planned.screen.writing_data():
-            yield
-
-    view = BatchView(planned.screen, planned.notices, len(specs), quiet=opts.quiet)
 
     with streaming.one_local_server(planned) as shared:
 
-        def stdout_closed() -> None:
-            silence_stdout()
-            run.stdout_closed()
-
-        def run_one(spec: str, path: Path | None, reporter: Reporter) -> int:
-            source = open_file_source(
-                spec,
-                target_rate=streaming.target_rate(opts, shared.base),
-                raw=raw_format,
-                stdin=env.stdin if spec == inputs.STDIN else None,
-                stdin_isatty=bool(env.stdin_isatty),
-                merge_copies=not multichannel,
-            )
+        def run_one(spec: str, output: Output, reporter: Reporter) -> int:
+            try:
+                source = open_file_source(
+                    spec,
+                    target_rate=streaming.target_rate(opts, shared.base),
+                    raw=raw_format,
+                    stdin=env.stdin if spec == inputs.STDIN else None,
+                    stdin_isatty=bool(env.stdin_isatty),
+                    merge_copies=not multichannel,
+                )
+            except BaseException:
+                output.close()
+                raise
             try:
                 signals = _StopWhenAsked(reporter)
 
@@ -208,13 +258,6 @@ def file_many(
                         status.progress, f"{status.state}, {status.sent_seconds:.1f} s sent"
                     )
 
-                output: Output
-                if path is not None:
-                    output = Output(path.open("w", encoding="utf-8"), owned=True)
-                else:
-                    output = SourceTaggedOutput(
-                        env.stdout, spec, fmt, guard=stdout_turn, on_closed=stdout_closed
-                    )
                 return streaming.run(
                     replace(shared, notices=reporter.notices),
                     source,
@@ -227,15 +270,29 @@ def file_many(
             finally:
                 source.close()
 
-        run = BatchRun(
+        return run_many(
             specs,
             run_one,
-            view=view,
-            notices=planned.notices,
-            jobs=jobs,
+            fmt=fmt,
             output_dir=output_dir,
-            names=names,
             skip_existing=skip_existing,
+            jobs=jobs,
+            env=env,
+            screen=planned.screen,
+            notices=planned.notices,
+            quiet=opts.quiet,
             debug=opts.debug,
         )
-        return run.run()
+
+
+def expand_inputs(args: Sequence[str], from_list: str | None, env: Environment) -> list[str]:
+    """The arguments and the --from-list lines, expanded (inputs.py); none is a usage error."""
+    from gladia_cli import inputs
+
+    listed = inputs.read_list(from_list, env.stdin) if from_list is not None else []
+    specs = inputs.expand(args, listed)
+    if not specs:
+        raise UsageError(f"--from-list {from_list} names no input", hint="one path or URL a line")
+    if inputs.STDIN in specs and from_list == inputs.STDIN:
+        raise UsageError("standard input cannot be both the list (--from-list -) and an input")
+    return specs
