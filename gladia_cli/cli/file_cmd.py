@@ -160,10 +160,9 @@ def file_command(
     Several inputs (or a directory, a quoted glob, --from-list) each get a session of
     their own, --jobs at a time, with one output each in --output-dir.
     """
-    from gladia_cli import inputs
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import preflight, streaming
+    from gladia_cli.cli import inputs, preflight, streaming
 
     args = list(paths or [])
     if not args and from_list is None:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gladia_cli.batch_run import Reporter
+from gladia_cli.cli.batch_run import Reporter
 from gladia_cli.cli.choices import OutputFormat
 from gladia_cli.cli.options import StreamOptions
 from gladia_cli.client.job import ExternalSignals
@@ -155,8 +155,8 @@ def run_many(
     progress view; `output` is the input's file in --output-dir (written to a temporary
     name, renamed when complete: batch_run.py) or the shared stdout, each line tagged with
     its source. Any command over many inputs can use it (its own `run_one`)."""
-    from gladia_cli import inputs
-    from gladia_cli.batch_run import BatchRun
+    from gladia_cli.cli import inputs
+    from gladia_cli.cli.batch_run import BatchRun
     from gladia_cli.render import FORMAT_BY_EXTENSION
     from gladia_cli.render.batch_view import BatchView
     from gladia_cli.render.output import Output, silence_stdout
@@ -217,10 +217,9 @@ def file_many(
     opts: StreamOptions,
     env: Environment,
 ) -> int:
-    from gladia_cli import inputs
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import preflight, streaming
+    from gladia_cli.cli import inputs, preflight, streaming
     from gladia_cli.render.base import StatusView
 
     check_many_options(opts, output_dir, skip_existing)
@@ -287,7 +286,7 @@ def file_many(
 
 def expand_inputs(args: Sequence[str], from_list: str | None, env: Environment) -> list[str]:
     """The arguments and the --from-list lines, expanded (inputs.py); none is a usage error."""
-    from gladia_cli import inputs
+    from gladia_cli.cli import inputs
 
     listed = inputs.read_list(from_list, env.stdin) if from_list is not None else []
     specs = inputs.expand(args, listed)

@@ -1,4 +1,4 @@
-"""The progress of a run over many inputs, on stderr (batch_run.py calls it).
+"""The progress of a run over many inputs, on stderr (cli/batch_run.py calls it).
 
 On a terminal: a region redrawn in place at the bottom, one line per running input with its
 bar and state, then an overall bar; each input that ends gets a line above it (done, where
@@ -9,16 +9,30 @@ line when an input starts; no bars. `--quiet`: nothing but failures, in the fina
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Protocol
 
 from rich.console import RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from gladia_cli.batch_run import Outcome
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.screen import Screen
 from gladia_cli.safe_text import plain
+
+
+class Ended(Protocol):
+    """An input that ended (cli/batch_run.py's Outcome)."""
+
+    @property
+    def spec(self) -> str: ...
+    @property
+    def state(self) -> str: ...  # done, skipped, failed, stopped, not started
+    @property
+    def message(self) -> str: ...
+    @property
+    def written(self) -> Path | None: ...
 
 
 class BatchView:
@@ -50,7 +64,7 @@ class BatchView:
         if first and not self._bars:
             self._notices.info(f"started {spec} ({count} of {self._total})")
 
-    def ended(self, outcome: Outcome, finished: int) -> None:
+    def ended(self, outcome: Ended, finished: int) -> None:
         with self._lock:
             self._running.pop(outcome.spec, None)
             self._finished = finished

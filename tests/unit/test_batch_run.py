@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from gladia_cli.batch_run import BatchRun, Reporter, RunFailed, most_serious
+from gladia_cli.cli.batch_run import BatchRun, Reporter, RunFailed, most_serious
 from gladia_cli.environment import Environment
 from gladia_cli.errors import (
     Aborted,

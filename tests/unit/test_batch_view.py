@@ -7,7 +7,7 @@ import io
 import re
 from pathlib import Path
 
-from gladia_cli.batch_run import Outcome
+from gladia_cli.cli.batch_run import Outcome
 from gladia_cli.environment import Environment
 from gladia_cli.render.batch_view import BatchView
 from gladia_cli.render.notices import Notices

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from gladia_cli import inputs
+from gladia_cli.cli import inputs
 from gladia_cli.errors import UsageError
 
 
