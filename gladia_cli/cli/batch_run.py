@@ -195,8 +195,8 @@ class BatchRun:
         self._running: dict[str, Reporter] = {}
         self._temps: dict[str, Path] = {}
         self._outcomes: dict[str, Outcome] = {}
-        self._no_more = False  # a refused key, or the reader of stdout gone
-        self.reader_gone = False
+        self._no_more = False  # a refused key: no further input starts
+        self.reader_gone = False  # the reader of stdout left (`| head`)
         self._signals = 0
 
     # --- the main thread -------------------------------------------------------------------
@@ -247,9 +247,9 @@ class BatchRun:
                 return
             self.stopping.set()
             running = list(self._running.values())
+            waiting = len(self._queue)
             self._changed.notify_all()
         if not quietly:
-            waiting = len(self._queue)
             self.notices.info(
                 f"stopping: {len(running)} running session(s) finish their transcripts"
                 + (f", {waiting} input(s) not started" if waiting else "")

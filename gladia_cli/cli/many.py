@@ -28,19 +28,73 @@ from gladia_cli.render.notices import Notices
 from gladia_cli.render.screen import Screen
 
 if TYPE_CHECKING:
+    from gladia_cli.audio.source import AudioSource, Int16Block, LiveCapture, PcmFormat
     from gladia_cli.render.output import Output
 
 STDOUT_FORMATS = ("jsonl", "text")
 
 
+class _ReadToEnd:
+    """The source, noting whether it was read to its end before any stop: an input whose
+    audio was all sent has its whole transcript even if Ctrl-C came while it finished."""
+
+    def __init__(self, source: AudioSource) -> None:
+        self._source = source
+        self._stopped = False
+        self.read_to_end = False
+
+    @property
+    def format(self) -> PcmFormat:
+        return self._source.format
+
+    @property
+    def labels(self) -> list[str] | None:
+        return self._source.labels
+
+    @property
+    def capture(self) -> LiveCapture | None:
+        return self._source.capture
+
+    @property
+    def duration(self) -> float | None:
+        return self._source.duration
+
+    @property
+    def description(self) -> str:
+        return self._source.description
+
+    def blocks(self, frames: int) -> Iterator[Int16Block]:
+        # One block ahead, so that the end is known before the last block is sent: once
+        # the server holds all the audio, `read_to_end` is already true.
+        blocks = iter(self._source.blocks(frames))
+        block = next(blocks, None)
+        while block is not None:
+            following = next(blocks, None)
+            if following is None:
+                self.read_to_end = not self._stopped  # a stopped source ends early
+            yield block
+            block = following
+
+    def take_warnings(self) -> list[str]:
+        return self._source.take_warnings()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._source.stop()
+
+    def close(self) -> None:
+        self._source.close()
+
+
 class _StopWhenAsked(ExternalSignals):
     """The job's signals, from the run: the first signal reaches the job once it streams
-    (at once if the run was already stopping), and says whether its audio was all sent."""
+    (at once if the run was already stopping); an input stopped before its audio was all
+    read is marked cut short (its output is kept as .partial)."""
 
-    def __init__(self, reporter: Reporter) -> None:
+    def __init__(self, reporter: Reporter, source: _ReadToEnd) -> None:
         self._reporter = reporter
+        self._source = source
         self._callback: Callable[[], None] | None = None
-        self.sent_fraction: float | None = None  # of the audio, from the job's status
         super().__init__()
 
     @property
@@ -55,8 +109,8 @@ class _StopWhenAsked(ExternalSignals):
 
     def _fire(self) -> None:
         self.count += 1
-        if self.sent_fraction is None or self.sent_fraction < 1.0:
-            self._reporter.cut_short = True  # its output is not the whole recording's
+        if not self._source.read_to_end:
+            self._reporter.cut_short = True
         if self._callback is not None:
             self._callback()
 
@@ -248,18 +302,18 @@ def file_many(
             except BaseException:
                 output.close()
                 raise
+            watched = _ReadToEnd(source)
             try:
-                signals = _StopWhenAsked(reporter)
+                signals = _StopWhenAsked(reporter, watched)
 
                 def on_status(status: StatusView) -> None:
-                    signals.sent_fraction = status.progress
                     reporter.progress(
                         status.progress, f"{status.state}, {status.sent_seconds:.1f} s sent"
                     )
 
                 return streaming.run(
                     replace(shared, notices=reporter.notices),
-                    source,
+                    watched,
                     pace=speed,
                     merged=bool(source.merged_channels),
                     output=output,

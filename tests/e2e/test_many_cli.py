@@ -12,12 +12,20 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 import soundfile as sf
 
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import Run, run_cli
-from tests.support import GLADIA, KEY, local_server, session_ids, tone_bursts
+from tests.support import (
+    GLADIA,
+    HEADERS,
+    KEY,
+    local_server,
+    session_ids,
+    tone_bursts,
+)
 from tests.tmux_screen import TmuxScreen, has_tmux, needs_tmux_reason
 
 # The scripted engine names the words of a session from a fixed list, two per 0.8 s burst:
@@ -338,3 +346,44 @@ def test_on_a_terminal_a_line_per_running_input_and_an_overall_bar(
     assert left[-1] == "gladia: all 3 inputs done", left
     for name in ("first", "second", "third"):
         assert _text(out / f"{name}.txt") == LINES
+
+
+def _wait_until_all_sent(
+    server: LocalServer, known: set[str], *, sessions: int, seconds: float
+) -> None:
+    """Until `sessions` new sessions each hold `seconds` of audio on the server (the
+    server's own account: no guess of how long the CLI takes)."""
+    deadline = time.monotonic() + 30
+    while True:
+        items = requests.get(f"{server.url}/v2/live?limit=20", headers=HEADERS, timeout=10)
+        full = [
+            item
+            for item in items.json()["items"]
+            if item["id"] not in known
+            and ((item.get("file") or {}).get("audio_duration") or 0.0) >= seconds
+        ]
+        if len(full) >= sessions:
+            return
+        assert time.monotonic() < deadline, f"{len(full)} of {sessions} sessions got all audio"
+        time.sleep(0.02)
+
+
+def test_ctrl_c_after_the_audio_was_all_sent_keeps_whole_outputs(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    for name in ("a", "b"):
+        _write(rec / f"{name}.wav", 1)  # 1.7 s each
+    out = tmp_path / "out"
+    # Post-processing takes 3 s: the signal lands while both wait for their final results.
+    with local_server(faults=Faults(slow_finish=3.0)) as server:
+        known = session_ids(server.url)
+        process = _start(server, "file", str(rec), "-j", "2", "-d", str(out), "-f", "text",
+                         "--pace", "max")  # fmt: skip
+        before = _wait_for_lines(process, "gladia: started ", 2)
+        _wait_until_all_sent(server, known, sessions=2, seconds=1.7)
+        process.send_signal(signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+    err = "".join(before) + rest
+    assert process.returncode == 0, err
+    assert "stopping" in err
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"]
+    assert _text(out / "a.txt") == LINES[:1]
