@@ -41,7 +41,12 @@ T = TypeVar("T")
 
 # Parameters typed `str` that are nevertheless paths (a path, `-`, a URL or `mic`), keyed
 # by parameter name, optionally scoped to a command ("mix sources").
-PATH_PARAMETERS: dict[str, PathKind] = {"path": "file", "mix sources": "file"}
+PATH_PARAMETERS: dict[str, PathKind] = {
+    "path": "file",
+    "file paths": "file",
+    "file from_list": "file",
+    "mix sources": "file",
+}
 
 # The values must stay single shell words: they go into word lists unquoted by the shells.
 _WORD = re.compile(r"[\w.,:@+/=%-]+")
