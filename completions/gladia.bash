@@ -42,20 +42,22 @@ _gladia_node() {
             ;;
         "file")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
-                --endpointing --events -f --format -h --help -l --label --language --local
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model --multichannel --ner --no-partials -o --output --pace --partials
-                --profile -q --quiet --raw --raw-channels --raw-rate --record --region
-                --resend-buffer --sample-rate --save-audio --sentiment --speech-threshold
-                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
-            value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
-                --dead-after --encoding --endpointing --events -f --format -l --label --language
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --profile --raw --raw-channels --raw-rate
-                --record --region --resend-buffer --sample-rate --save-audio --speech-threshold
-                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
-            arguments="PATH"
+                --chapters --chunk-ms --code-switching --config -d --dead-after --debug --encoding
+                --endpointing --events -f --format --from-list -h --help -j --jobs -l --label
+                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model --multichannel --ner --no-partials -o --output
+                --output-dir --pace --partials --profile -q --quiet --raw --raw-channels --raw-rate
+                --record --region --resend-buffer --sample-rate --save-audio --sentiment
+                --skip-existing --speech-threshold --spelling --stop-timeout --summarize
+                --translate --translation-model --vocabulary"
+            value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config -d
+                --dead-after --encoding --endpointing --events -f --format --from-list -j --jobs -l
+                --label --language --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model -o --output --output-dir --pace --profile --raw
+                --raw-channels --raw-rate --record --region --resend-buffer --sample-rate
+                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
+                --translation-model --vocabulary"
+            arguments="PATH..."
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
@@ -223,6 +225,9 @@ _gladia_value() {
                     ;;
                 --model)
                     _gladia_words "solaria-1"
+                    ;;
+                --output-dir | -d)
+                    _gladia_dirs
                     ;;
                 --pace)
                     _gladia_words "realtime max 2x"

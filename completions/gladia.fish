@@ -33,12 +33,13 @@ function __gladia_value_options
         case 'doctor'
             printf '%s\n' --api-url --local-model --profile
         case 'file'
-            printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
-                --dead-after --encoding --endpointing --events -f --format -l --label --language \
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --profile --raw --raw-channels --raw-rate \
-                --record --region --resend-buffer --sample-rate --save-audio --speech-threshold \
-                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary
+            printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config -d \
+                --dead-after --encoding --endpointing --events -f --format --from-list -j --jobs \
+                -l --label --language --local-engine --local-model --max-cue-seconds \
+                --max-line-chars --max-utterance --metadata --model -o --output --output-dir \
+                --pace --profile --raw --raw-channels --raw-rate --record --region --resend-buffer \
+                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
+                --summarize --translate --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format \
@@ -203,7 +204,9 @@ complete -c gladia -n "__gladia_at 'file'" -l encoding -x -a 'pcm alaw ulaw' -d 
 complete -c gladia -n "__gladia_at 'file'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'file'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
 complete -c gladia -n "__gladia_at 'file'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
+complete -c gladia -n "__gladia_at 'file'" -l from-list -x -d 'Also transcribe the paths or URLs in this file, one a line (- reads standard input; blank lines and # comments are skipped).'
 complete -c gladia -n "__gladia_at 'file'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'file'" -l jobs -s j -x -d 'Sessions at once (Gladia allows 1 on the free plan, 30 on paid ones; a refused one waits for a free slot).'
 complete -c gladia -n "__gladia_at 'file'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'file'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'file'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
@@ -217,6 +220,7 @@ complete -c gladia -n "__gladia_at 'file'" -l model -x -a 'solaria-1' -d 'Model 
 complete -c gladia -n "__gladia_at 'file'" -l multichannel -d 'Send every channel, even when they carry the same signal (by default such a file is sent as one channel, and billed once).'
 complete -c gladia -n "__gladia_at 'file'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'file'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
+complete -c gladia -n "__gladia_at 'file'" -l output-dir -s d -x -a '(__fish_complete_directories)' -d 'Write each input\'s output to DIR/<name>.<format\'s extension>.'
 complete -c gladia -n "__gladia_at 'file'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x.'
 complete -c gladia -n "__gladia_at 'file'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
 complete -c gladia -n "__gladia_at 'file'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
@@ -230,6 +234,7 @@ complete -c gladia -n "__gladia_at 'file'" -l resend-buffer -x -d 'Seconds of un
 complete -c gladia -n "__gladia_at 'file'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'file'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'file'" -l sentiment -d 'Sentiment analysis.'
+complete -c gladia -n "__gladia_at 'file'" -l skip-existing -d 'Skip inputs whose output is already in --output-dir (resumes a run).'
 complete -c gladia -n "__gladia_at 'file'" -l speech-threshold -x -d 'Voice activity strictness (1: strictest).'
 complete -c gladia -n "__gladia_at 'file'" -l spelling -x -d 'Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.'
 complete -c gladia -n "__gladia_at 'file'" -l stop-timeout -x -d 'Seconds to wait for the final results after stopping.'
@@ -237,7 +242,7 @@ complete -c gladia -n "__gladia_at 'file'" -l summarize -x -a 'general bullet_po
 complete -c gladia -n "__gladia_at 'file'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
 complete -c gladia -n "__gladia_at 'file'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
-complete -c gladia -n "__gladia_arg 'file' 0" -F
+complete -c gladia -n "__gladia_arg 'file' 0 more" -F
 
 # gladia live
 complete -c gladia -n "__gladia_at 'live'" -l api-key -x -d 'API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.'

@@ -48,6 +48,12 @@ class NetworkError(GladiaError):
     exit_code = ExitCode.NETWORK
 
 
+class SessionLimitReached(NetworkError):
+    """429 on `POST /v2/live`: as many sessions run as the account (or server) allows. Raised
+    at once only when asked (a run over many inputs queues the input and tries later);
+    otherwise it is retried like any 429."""
+
+
 class EngineUnavailable(GladiaError):
     """The local server's recogniser cannot run: a package missing, a model that fails its
     checksum. A server failure, so the network/server exit code."""

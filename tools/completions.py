@@ -43,6 +43,8 @@ T = TypeVar("T")
 # by parameter name, optionally scoped to a command ("mix sources").
 PATH_PARAMETERS: dict[str, PathKind] = {
     "path": "file",
+    "file paths": "file",
+    "file from_list": "file",
     "mix sources": "file",
     "transcribe inputs": "file",
 }

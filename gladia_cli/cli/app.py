@@ -57,7 +57,7 @@ app = typer.Typer(
 )
 
 
-app.command("file", cls=FastHelpCommand, epilog=file_cmd.EXAMPLES, no_args_is_help=True)(
+app.command("file", cls=file_cmd.FileCommand, epilog=file_cmd.EXAMPLES, no_args_is_help=True)(
     file_cmd.file_command
 )
 app.command("live", cls=FastHelpCommand, epilog=live_cmd.EXAMPLES)(live_cmd.live_command)

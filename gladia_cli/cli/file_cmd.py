@@ -3,14 +3,22 @@ live API, at the pace of speech unless told otherwise."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click.core import Context
 
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.choices import RawSampleFormat
-from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
+from gladia_cli.cli.fast_help import FastHelpCommand
+from gladia_cli.cli.options import AUDIO, MANY, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
+from gladia_cli.errors import UsageError
+
+# Gladia's paid plans allow 30 concurrent live sessions (the free plan 1): more than that
+# would only wait for a free slot.
+MAX_JOBS = 30
 
 EXAMPLES = """\
 Examples:
@@ -19,19 +27,31 @@ Examples:
   gladia file talk.mp3 -o talk.srt         subtitles (-o picks the format)
   gladia file meeting.wav --label ann,bob  one name per channel
   arecord -f S16_LE -r 16000 | gladia file - -f text
+  gladia file recs/ -j 3 -d out -f srt    a folder's files, 3 at once, out/*.srt
+  gladia file 'calls/**/*.mp3' -d out --skip-existing   resume a half-done run
 """
+
+
+class FileCommand(FastHelpCommand):
+    """`PATH...` in the usage line: PATH is optional only because --from-list can stand in
+    for it (without either, the command says `missing PATH`)."""
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        pieces = super().collect_usage_pieces(ctx)
+        return ["PATH..." if piece == "[PATH]..." else piece for piece in pieces]
 
 
 @with_stream_options
 def file_command(
-    path: Annotated[
-        str,
+    paths: Annotated[
+        list[str] | None,
         typer.Argument(
-            help="Audio file (WAV, FLAC, OGG, MP3…), - for standard input, or an http(s) URL.",
+            help="Audio file (WAV, FLAC, OGG, MP3…), - for standard input, or an http(s) "
+            "URL; several, a directory (its audio files) or a quoted glob for many.",
             show_default=False,
             metavar="PATH",
         ),
-    ],
+    ] = None,
     pace: Annotated[
         str,
         typer.Option(
@@ -86,6 +106,49 @@ def file_command(
             max=8,
         ),
     ] = None,
+    from_list: Annotated[
+        str | None,
+        typer.Option(
+            "--from-list",
+            help="Also transcribe the paths or URLs in this file, one a line (- reads "
+            "standard input; blank lines and # comments are skipped).",
+            rich_help_panel=MANY,
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            help="Sessions at once (Gladia allows 1 on the free plan, 30 on paid ones; "
+            "a refused one waits for a free slot).",
+            rich_help_panel=MANY,
+            min=1,
+            max=MAX_JOBS,
+        ),
+    ] = 1,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            "-d",
+            help="Write each input's output to DIR/<name>.<format's extension>.",
+            rich_help_panel=MANY,
+            show_default=False,
+            metavar="DIR",
+            file_okay=False,
+        ),
+    ] = None,
+    skip_existing: Annotated[
+        bool,
+        typer.Option(
+            "--skip-existing",
+            help="Skip inputs whose output is already in --output-dir (resumes a run).",
+            rich_help_panel=MANY,
+        ),
+    ] = False,
     *,
     opts: StreamOptions,
     env: Environment,
@@ -94,11 +157,37 @@ def file_command(
 
     The file is streamed at the pace of speech (--pace max sends it as fast as the
     server takes it). A file whose channels carry the same signal is sent as one channel.
+    Several inputs (or a directory, a quoted glob, --from-list) each get a session of
+    their own, --jobs at a time, with one output each in --output-dir.
     """
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import preflight, streaming
+    from gladia_cli.cli import inputs, preflight, streaming
 
+    args = list(paths or [])
+    if not args and from_list is None:
+        raise UsageError("missing PATH", hint="see 'gladia file --help'")
+    if inputs.asks_for_many(args, from_list=from_list, output_dir=output_dir):
+        from gladia_cli.cli.many import file_many
+
+        return file_many(
+            args,
+            from_list=from_list,
+            output_dir=output_dir,
+            skip_existing=skip_existing,
+            jobs=jobs,
+            pace=pace,
+            multichannel=multichannel,
+            raw_spec=(raw_rate, raw_channels, raw),
+            opts=opts,
+            env=env,
+        )
+    if skip_existing:
+        raise UsageError(
+            "--skip-existing skips inputs whose output is in --output-dir",
+            hint="add --output-dir DIR",
+        )
+    (path,) = args
     preflight.check_outputs([path], opts.output, opts.save_audio, opts.record)
     preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=path == "-")
     speed = parse_pace(pace)

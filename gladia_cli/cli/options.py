@@ -34,11 +34,12 @@ from gladia_cli.environment import Environment
 
 # Help groups, in the order help shows them (cli/fast_help.py lays them out).
 AUDIO = "Audio input"
+MANY = "Many inputs"
 SESSION = "Session options"
 ADDONS = "Add-ons"
 OUTPUT = "Output"
 CONNECTION = "Connection"
-PANELS = (AUDIO, SESSION, ADDONS, OUTPUT, CONNECTION)
+PANELS = (AUDIO, MANY, SESSION, ADDONS, OUTPUT, CONNECTION)
 
 
 def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:

@@ -13,9 +13,9 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from gladia_cli.audio.source import AudioSource
 from gladia_cli.cli.options import StreamOptions
@@ -24,16 +24,19 @@ from gladia_cli.environment import Environment
 from gladia_cli.errors import NetworkError, UsageError
 from gladia_cli.protocol import init_config
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, gating_flag
+from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, ServerMessage, gating_flag
 from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
 from gladia_cli.render.addons import FailureWatch
-from gladia_cli.render.base import Labels, Renderer
+from gladia_cli.render.base import Labels, Renderer, SessionOutcome, StatusView
 from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
-from gladia_cli.render.output import check_output_path
+from gladia_cli.render.output import Output, check_output_path
 from gladia_cli.render.screen import Screen
 from gladia_cli.server.engines import catalog
 from gladia_cli.settings import Settings, resolve
+
+if TYPE_CHECKING:
+    from gladia_cli.client.job import ExternalSignals
 
 ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
 
@@ -311,9 +314,15 @@ def labels_for(opts: StreamOptions, source: AudioSource, *, merged: bool = False
 
 
 def _renderer(
-    plan: Plan, source: AudioSource, labels: Labels, pipe_closed: threading.Event
+    plan: Plan,
+    source: AudioSource,
+    labels: Labels,
+    pipe_closed: threading.Event,
+    output: Output | None = None,
+    on_status: Callable[[StatusView], None] | None = None,
 ) -> tuple[Renderer, FailureWatch]:
-    """The format's renderer, watched for failed add-ons, with a progress bar when useful."""
+    """The format's renderer, watched for failed add-ons, with a progress bar when useful
+    (or, given `on_status`, the status handed to it instead: the many-inputs view)."""
     opts, env = plan.opts, plan.env
     shown = DEFAULT_EVENTS if plan.events == frozenset() else plan.events
     inner = create_renderer(
@@ -324,9 +333,12 @@ def _renderer(
         screen=plan.screen,
         on_closed=pipe_closed.set,
         captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
+        output=output,
     )
     watch = FailureWatch(inner, plan.notices.warning)
     renderer: Renderer = watch
+    if on_status is not None:
+        return StatusTap(watch, on_status), watch
     if plan.fmt != "table" and not opts.quiet and env.stderr_isatty and source.duration:
         from gladia_cli.render.progress import ProgressRenderer
 
@@ -365,6 +377,47 @@ def _local_server_logs(plan: Plan) -> Iterator[None]:
             logger.propagate = propagate
 
 
+class StatusTap:
+    """`inner`, whose status is also handed to `on_status` (the many-inputs view)."""
+
+    def __init__(self, inner: Renderer, on_status: Callable[[StatusView], None]) -> None:
+        self._inner = inner
+        self._on_status = on_status
+        self.needs_result = inner.needs_result
+
+    def start(self, session_id: str) -> None:
+        self._inner.start(session_id)
+
+    def message(self, message: ServerMessage) -> None:
+        self._inner.message(message)
+
+    def status(self, view: StatusView) -> None:
+        self._inner.status(view)
+        self._on_status(view)
+
+    def finish(self, outcome: SessionOutcome) -> None:
+        self._inner.finish(outcome)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+@contextlib.contextmanager
+def one_local_server(plan: Plan) -> Iterator[Plan]:
+    """With --local, one embedded server for a whole run over many inputs (not one per
+    input): the plan returned points at it. It sets no session limit, so every --jobs
+    session is let in."""
+    from gladia_cli.client.job import local_server_for
+
+    if not plan.opts.local:
+        yield plan
+        return
+    with _local_server_logs(plan), local_server_for(plan.settings) as settings:
+        yield replace(
+            plan, opts=replace(plan.opts, local=False), settings=replace(settings, local=False)
+        )
+
+
 def run(
     plan: Plan,
     source: AudioSource,
@@ -372,10 +425,16 @@ def run(
     pace: float | None,
     merged: bool = False,
     live_source: bool = False,
+    output: Output | None = None,
+    on_status: Callable[[StatusView], None] | None = None,
+    signals: ExternalSignals | None = None,
 ) -> int:
     """Run a streaming job for a source that is already open (so input errors come first).
 
     `live_source`: the audio comes from a microphone, which cannot wait for the network.
+    A run over many inputs (cli/many.py) gives each job its `output`, takes its status
+    with `on_status`, and handles signals itself (`signals`: an ExternalSignals); a 429
+    then raises SessionLimitReached at once, for the run to queue the input.
     Exit 0 means the whole result is there: an add-on that failed makes it 4 (unless the
     reader of stdout left first: `| head` ends quietly)."""
     from gladia_cli.client.job import StreamJob, run_stream_job
@@ -385,7 +444,7 @@ def run(
     body = init_body(opts, plan.base, wire, plan.events)
     labels = labels_for(opts, source, merged=merged)
     pipe_closed = threading.Event()
-    renderer, watch = _renderer(plan, source, labels, pipe_closed)
+    renderer, watch = _renderer(plan, source, labels, pipe_closed, output, on_status)
     job = StreamJob(
         settings=plan.settings,
         body=body,
@@ -403,10 +462,11 @@ def run(
         dead_after=opts.dead_after,
         record=opts.record,
         labels=labels.names,
+        raise_on_session_limit=signals is not None,
     )
     try:
         with _local_server_logs(plan):
-            code = run_stream_job(job, plan.notices)
+            code = run_stream_job(job, plan.notices, signals)
     finally:
         renderer.close()
     failures = watch.failures

@@ -392,10 +392,10 @@ def run(plan: Plan, env: Environment) -> int:
     """Every input in turn; the first failure ends the run with its error. An add-on that
     failed is said at once and makes the exit 4 at the end (the transcripts are written:
     exit 0 means the whole result asked for is there)."""
-    from gladia_cli.client.job import server_for
+    from gladia_cli.client.job import local_server_for
 
     incomplete: dict[str, list[str]] = {}
-    with server_for(plan.settings) as settings, _quiet_local_server(settings):
+    with local_server_for(plan.settings) as settings, _quiet_local_server(settings):
         api = PreRecordedApi(settings, notice=plan.notices.warning)
         for spec in plan.inputs:
             try:

@@ -15,7 +15,13 @@ from urllib.parse import quote
 import requests
 
 from gladia_cli import __version__
-from gladia_cli.errors import AuthError, GladiaError, NetworkError, UsageError
+from gladia_cli.errors import (
+    AuthError,
+    GladiaError,
+    NetworkError,
+    SessionLimitReached,
+    UsageError,
+)
 from gladia_cli.protocol.retry import RETRYABLE_STATUSES, Backoff, retry_after
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings
@@ -62,8 +68,10 @@ class LiveApi:
         sleep: Callable[[float], None] = time.sleep,
         timeout: float = 10.0,
         notice: Callable[[str], None] | None = None,
+        raise_on_session_limit: bool = False,
     ) -> None:
         self._settings = settings
+        self._raise_on_session_limit = raise_on_session_limit
         self._backoff = backoff or Backoff(base=0.5, attempts=4)
         self._sleep = sleep
         self._timeout = timeout
@@ -116,6 +124,12 @@ class LiveApi:
             else:
                 if response.status_code < 400:
                     return response
+                creating = method == "POST" and path == "/v2/live"
+                if response.status_code == 429 and creating and self._raise_on_session_limit:
+                    detail = _server_message(response)
+                    raise SessionLimitReached(
+                        f"the API refused another session (429){': ' + detail if detail else ''}"
+                    )
                 if not (retry and response.status_code in RETRYABLE_STATUSES):
                     raise self._error(response)
                 failure = f"the API answered {response.status_code}"

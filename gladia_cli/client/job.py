@@ -59,6 +59,9 @@ class StreamJob:
     dead_after: float = 10.0  # seconds without a frame before a connection is given up
     record: Path | None = None  # --record: every server message, timed (recording.py)
     labels: tuple[str, ...] = ()  # the channels' names, for the recording
+    # 429 on POST /v2/live raises SessionLimitReached at once (a run over many inputs
+    # queues the input) instead of being retried here.
+    raise_on_session_limit: bool = False
 
 
 class _Signals:
@@ -90,8 +93,20 @@ class _Signals:
             signal.signal(sig, handler)
 
 
+class ExternalSignals(_Signals):
+    """For a job run from a worker thread (`gladia file A B…`): signals are handled once,
+    in the main thread, by whoever runs the jobs; it calls `on_first` to stop this job
+    gracefully, and ends the process itself on a second signal. Nothing is installed."""
+
+    def __enter__(self) -> _Signals:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
 @contextlib.contextmanager
-def server_for(settings: Settings) -> Iterator[Settings]:
+def local_server_for(settings: Settings) -> Iterator[Settings]:
     """With `--local`, an embedded server for the job's duration; else the settings as they are."""
     if not settings.local:
         yield settings
@@ -158,13 +173,19 @@ class _Pump:
             self._stream.stop()
 
 
-def run_stream_job(job: StreamJob, notices: Notices) -> int:
-    with _Signals() as signals, server_for(job.settings) as settings:
-        api = LiveApi(settings, notice=notices.warning)
+def run_stream_job(job: StreamJob, notices: Notices, signals: _Signals | None = None) -> int:
+    """`signals`: an ExternalSignals when run from a worker thread; by default the job
+    handles SIGINT, SIGTERM and SIGHUP itself (it then runs in the main thread)."""
+    with signals or _Signals() as handled, local_server_for(job.settings) as settings:
+        api = LiveApi(
+            settings,
+            notice=notices.warning,
+            raise_on_session_limit=job.raise_on_session_limit,
+        )
         created = api.create_session(job.body)
         recorder = _recorder(job, settings, created)
         try:
-            return _stream(job, api, created, notices, signals, recorder)
+            return _stream(job, api, created, notices, handled, recorder)
         finally:
             if recorder is not None:
                 recorder.close()

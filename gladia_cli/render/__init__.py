@@ -91,9 +91,11 @@ def create_renderer(
     screen: Screen,
     on_closed: Callable[[], None] = lambda: None,
     captions: CaptionLimits | None = None,
+    output: Output | None = None,
 ) -> Renderer:
     """`on_closed` is called when the reader of stdout goes away (`| head`); `captions`
-    are the srt/vtt cue limits."""
+    are the srt/vtt cue limits; `output`, when given, is where the data goes instead of
+    `output_path` (a run over many inputs opens one for each)."""
     env = screen.env
 
     def closed() -> None:
@@ -104,12 +106,13 @@ def create_renderer(
         from gladia_cli.render.table import TableRenderer
 
         return TableRenderer(env.stdout_console, labels, screen)
-    output = Output.open(
-        output_path,
-        stdout=env.stdout,
-        guard=screen.writing_data,
-        on_closed=closed,
-    )
+    if output is None:
+        output = Output.open(
+            output_path,
+            stdout=env.stdout,
+            guard=screen.writing_data,
+            on_closed=closed,
+        )
     if fmt == "text":
         from gladia_cli.render.text import TextRenderer
 

@@ -26,6 +26,10 @@ class Notices:
         if not self.quiet:
             self._print(f"gladia: {text}", "dim")
 
+    def failure(self, text: str) -> None:
+        """One failed input of a run over many, in its summary: never silenced."""
+        self._print(f"gladia: {text}", "red")
+
     def warning(self, text: str) -> None:
         """Something the user must know (a reconnect, a failed add-on): never silenced."""
         self._print(f"gladia: warning: {text}", "yellow")

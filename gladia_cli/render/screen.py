@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rich.live import Live
 
 _CLEAR_LINE = "\r\x1b[2K"
+_UP = "\x1b[1A"  # cursor up one line
 
 
 class Screen:
@@ -41,6 +42,7 @@ class Screen:
         self._lock = threading.RLock()
         self._live: Live | None = None
         self._bar: str | None = None  # the bar as drawn (ANSI), None when not shown
+        self._changes = 0  # bars drawn or cleared: a lifted bar that changed is not restored
 
     # --- the live table ------------------------------------------------------------------
 
@@ -78,8 +80,12 @@ class Screen:
 
     # --- the progress bar ------------------------------------------------------------------
 
-    def show_bar(self, renderable: RenderableType) -> None:
-        """Draw (or redraw) the bar on the last line of stderr; only on a terminal."""
+    def show_bar(self, renderable: RenderableType, *, max_lines: int = 1) -> None:
+        """Draw (or redraw) the bar on the last line of stderr; only on a terminal.
+
+        `max_lines`: a region of up to that many lines (the many-inputs view: one line per
+        running file and an overall bar), each cropped to the width, so it can be cleared
+        exactly by going back up over them."""
         if not self.env.stderr_isatty:
             return
         console = self.env.stderr_console
@@ -89,27 +95,38 @@ class Screen:
         with self._lock:  # a capture takes whatever the console prints meanwhile
             with console.capture() as captured:
                 console.print(renderable, width=width, crop=True, no_wrap=True, end="")
-            line = captured.get().split("\n", 1)[0]
-            self._bar = line
-            self._write_stderr(_CLEAR_LINE + line)
+            lines = captured.get().rstrip("\n").split("\n")[: max(1, max_lines)]
+            drawn = "\n".join(lines)
+            self._write_stderr(self._clearing() + drawn)
+            self._bar = drawn
+            self._changes += 1
 
     def clear_bar(self) -> None:
         with self._lock:
             if self._bar is not None:
+                self._write_stderr(self._clearing())
                 self._bar = None
-                self._write_stderr(_CLEAR_LINE)
+            self._changes += 1
+
+    def _clearing(self) -> str:
+        """What erases the region drawn now, leaving the cursor where it began."""
+        if self._bar is None:
+            return _CLEAR_LINE
+        return _CLEAR_LINE + (_UP + _CLEAR_LINE) * self._bar.count("\n")
 
     @contextlib.contextmanager
     def _bar_lifted(self) -> Iterator[None]:
         """Within: the bar is off the screen; after: drawn again where the cursor is."""
-        bar = self._bar
+        bar, changes = self._bar, self._changes
         if bar is not None:
-            self._write_stderr(_CLEAR_LINE)
+            self._write_stderr(self._clearing())
+            self._bar = None  # meanwhile, nothing of it is on the screen
         try:
             yield
         finally:
-            if bar is not None and self._bar is bar:
+            if bar is not None and self._changes == changes:
                 self._write_stderr(_CLEAR_LINE + bar)
+                self._bar = bar
 
     def _write_stderr(self, text: str) -> None:
         stream = self.env.stderr

@@ -361,9 +361,12 @@ def test_bad_inputs_get_one_line_and_an_exit_code(tmp_path: Path, scripted: Loca
     (tmp_path / "header-cut.wav").write_bytes(data[:30])
     ten = tmp_path / "ten.wav"
     sf.write(ten, np.zeros((1600, 10), dtype=np.int16), 16000)
+    (tmp_path / "no-audio").mkdir()
     cases = [
         (tmp_path / "missing.wav", 5, "no such file"),
-        (tmp_path, 5, "directory"),
+        # A directory stands for its audio files (tests/e2e/test_many_cli.py): none is a
+        # usage error.
+        (tmp_path / "no-audio", 2, "no audio files"),
         (tmp_path / "empty.wav", 5, "empty"),
         (tmp_path / "notes.wav", 5, "text"),
         (tmp_path / "header-cut.wav", 5, "header-cut.wav"),

@@ -69,6 +69,7 @@ def test_help_groups_options_gives_examples_and_cuts_nothing() -> None:
     assert sections == [
         "Arguments:",
         "Audio input:",
+        "Many inputs:",
         "Session options:",
         "Add-ons:",
         "Output:",
