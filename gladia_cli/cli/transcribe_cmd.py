@@ -48,8 +48,9 @@ def transcribe_command(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Audio files (WAV, FLAC, OGG, MP3…) to upload, or http(s) URLs the API "
-            "fetches itself; transcribed one after the other.",
+            help="Audio files (WAV, FLAC, OGG, MP3…) to upload, directories (their audio "
+            "files), quoted globs ('rec/*.wav'), or http(s) URLs the API fetches itself; "
+            "transcribed one after the other.",
             show_default=False,
             metavar="INPUT",
         ),

@@ -221,8 +221,12 @@ def plan(
             "transcribe uploads files: standard input is not one",
             hint="save it to a file first, or stream it with: gladia file -",
         )
+    from gladia_cli.cli.inputs import asks_for_many, expand
+
+    # Decided by the command line's shape (as `gladia file` does), not by what a glob found.
+    several = asks_for_many(inputs, from_list=None, output_dir=None)
+    inputs = expand(inputs)  # directories and quoted globs: their files (cli/inputs.py)
     check_output_path(out.output)
-    several = len(inputs) > 1
     if several and not is_stdout(out.output):
         raise UsageError(
             "-o names one file, and there are several inputs",

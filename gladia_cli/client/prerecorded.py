@@ -31,7 +31,7 @@ FINISHED = ("done", "error")
 
 def is_url(value: str) -> bool:
     """An http(s) URL is given to the job as it is; anything else is a local file."""
-    return value.startswith(("http://", "https://"))
+    return value.lower().startswith(("http://", "https://"))
 
 
 def job_error(job: dict[str, Any]) -> str:

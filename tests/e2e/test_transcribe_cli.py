@@ -88,6 +88,12 @@ def test_json_is_the_job_and_jsonl_one_line_per_input(
     refused = run_cli("transcribe", str(talk), str(second), "-f", "json", env=at(served))
     assert refused.code == 2 and "several inputs" in refused.stderr
 
+    folder = run_cli("transcribe", str(tmp_path), env=at(served))  # its audio files, sorted
+    assert folder.code == 0, folder.stderr
+    assert [line["file"]["filename"] for line in folder.jsonl()] == ["second.wav", "talk.wav"]
+    one_by_glob = run_cli("transcribe", str(tmp_path / "sec*.wav"), "-f", "json", env=at(served))
+    assert one_by_glob.code == 2  # a glob is the shape of many, whatever it matched
+
 
 def test_no_wait_then_get_list_delete(served: str, talk: Path) -> None:
     created = run_cli("transcribe", str(talk), "--no-wait", env=at(served))
