@@ -127,6 +127,19 @@ class WhisperEngine:
     def skipped_partials(self, session_id: str) -> int:
         return self.queue.skipped_partials(session_id)
 
+    @property
+    def translates(self) -> bool:
+        """Whether the model can translate (tiny.en is English only)."""
+        return self.decoder.multilingual
+
+    def translate(self, session_id: str, channel: int, audio: Floats, language: str) -> str:
+        """`audio` (16 kHz float32) in English, decoded behind every transcript."""
+        return str(
+            self.queue.run_background(
+                session_id, channel, lambda: self.decoder.translate(audio, language=language)
+            )
+        )
+
     def forget(self, session_id: str) -> None:
         self.queue.forget(session_id)
 
