@@ -25,10 +25,7 @@ from gladia_cli.protocol.audio_format import AudioFormat
 
 OFFLINE_TARGET = "en"
 ONLY_ENGLISH = "only target English (en) is available offline"
-NEEDS_WHISPER = (
-    "translation needs the whisper engine with a multilingual model (base): "
-    "start the server with --engine whisper --model base"
-)
+NEEDS_WHISPER = "translation needs the whisper engine with its multilingual model (base)"
 ENGINE_RATE = 16000
 
 Floats = npt.NDArray[np.float32]
