@@ -2,9 +2,11 @@
 
 `tests/data/addons_meeting.jsonl` is a recording of the local server's messages for
 `gladia file tests/data/meeting_3ch.wav --local --ner --sentiment --summarize bullet_points
---chapters --translate fr -f jsonl` (sphinx engine; partial transcripts left out). The local
-server has no translation model and answers each translation with the add-on error shape,
-so successful translations are written here after protocol.md §3.5.6.
+--chapters --translate fr -f jsonl` (sphinx engine; partial transcripts left out), made
+before the add-ons had real models (entities by pattern, `DATE_TIME`; frequency summaries):
+it is renderer input in Gladia's shapes, kept as it was. Translation into French answers
+with the add-on error shape (still so: offline, only English is a target), so successful
+translations are written here after protocol.md §3.5.6.
 """
 
 from __future__ import annotations
