@@ -5,7 +5,7 @@
   tag (e-mail and web addresses, phone numbers, ages).
 - `sentiment`: VADER per sentence (sentences split by the same pipeline), with an emotion
   from Gladia's list.
-- `summary`: extractive summaries (LexRank, from sumy) in Gladia's three types, and
+- `summary`: extractive summaries (TextRank, from sumy) in Gladia's three types, and
   chapters (pauses and topic shifts, headlines from noun phrases).
 - `translation`: into English only, by Whisper's translate task on the utterance's audio
   (the whisper engine's model, decoded behind every transcript).

@@ -1,10 +1,13 @@
 """Summaries and chapters of a session's transcript (protocol.md §3.5.11, §3.5.12).
 
 Both are extractive: made of the transcript's own sentences (split by spaCy's English
-pipeline), ranked by LexRank (sumy's implementation: sentences are nodes, tf-idf cosine
-similarity the edges, a sentence ranks high when it is like many others). No abstractive
-model that runs offline on a small CPU is installable from PyPI here; LexRank was kept over
-TextRank on the measures printed by benchmarks/addons.py --compare.
+pipeline), ranked by TextRank (sumy's: sentences are nodes, their shared words the edges,
+PageRank the ranking; a sentence ranks high when it is like many others). No abstractive
+model that runs offline on a small CPU is installable from PyPI here. TextRank was kept over
+sumy's LexRank (benchmarks/addons.py --compare): more representative of the transcript on
+two of the three measured (behind on the third), about three times cheaper, and defined on
+short transcripts, where LexRank's idf, log(N / (1 + df)), is zero (two sentences that
+share no word make it divide by zero, and its ranking is arbitrary).
 
 Gladia's `summarization_config.type` (DOCS summarization page):
 - `general`: a balanced paragraph, about a fifth of the sentences (1 to 5);
@@ -63,39 +66,26 @@ class _Tokenizer:
     def to_words(self, text: str) -> list[str]:
         return _WORD.findall(text.lower())
 
-    def to_sentences(self, text: str) -> list[str]:
-        return [text]
-
 
 @cache
-def _lexrank() -> Any:
-    from sumy.nlp.stemmers import Stemmer
-    from sumy.summarizers.lex_rank import LexRankSummarizer
+def _stop_words() -> frozenset[str]:
     from sumy.utils import get_stop_words
 
-    summarizer = LexRankSummarizer(Stemmer("english"))
-    summarizer.stop_words = get_stop_words("english")
-    return summarizer
+    return frozenset(get_stop_words("english"))
 
 
-def rank(texts: list[str], count: int, algorithm: str = "lexrank") -> list[int]:
-    """Indices of the `count` most central of `texts`, in their original order."""
+def rank(texts: list[str], count: int) -> list[int]:
+    """Indices of the `count` most central of `texts` (TextRank), in their original order."""
     if count >= len(texts):
         return list(range(len(texts)))
-    from sumy.models.dom import ObjectDocumentModel, Paragraph
-    from sumy.models.dom import Sentence as SumySentence
+    from sumy.models.dom import ObjectDocumentModel, Paragraph, Sentence
+    from sumy.summarizers.text_rank import TextRankSummarizer
 
     tokenizer = _Tokenizer()
-    sentences = [SumySentence(text, tokenizer) for text in texts]
-    document = ObjectDocumentModel([Paragraph(sentences)])
-    if algorithm == "textrank":
-        from sumy.summarizers.text_rank import TextRankSummarizer
-
-        summarizer: Any = TextRankSummarizer()
-        summarizer.stop_words = _lexrank().stop_words
-    else:
-        summarizer = _lexrank()
-    chosen = {id(s) for s in summarizer(document, count)}
+    sentences = [Sentence(text, tokenizer) for text in texts]
+    summarizer = TextRankSummarizer()
+    summarizer.stop_words = _stop_words()
+    chosen = {id(s) for s in summarizer(ObjectDocumentModel([Paragraph(sentences)]), count)}
     return [i for i, s in enumerate(sentences) if id(s) in chosen]
 
 
