@@ -162,7 +162,8 @@ def test_french_speech_translated_into_english_with_local(tmp_path: Path) -> Non
 def test_other_targets_get_the_add_on_error_and_english_still_comes(base: LocalServer) -> None:
     run = run_cli(
         "file", str(REAL / "fr_conf-placeintoconf.wav"), "--pace", "max", "--language", "fr",
-        "--translate", "en", "--translate", "de", env={"GLADIA_API_URL": base.url},
+        "--translate", "en", "--translate", "de", "--ner", "--sentiment",
+        env={"GLADIA_API_URL": base.url},
     )  # fmt: skip
     assert run.code == 4, run.stderr  # the German translation the user asked for is missing
     assert (
@@ -173,3 +174,12 @@ def test_other_targets_get_the_add_on_error_and_english_still_comes(base: LocalS
     english = [m["data"] for m in translations if m["error"] is None]
     assert english and "conference" in english[0]["translated_utterance"]["text"].lower()
     assert all(m["data"] is None for m in translations if m["error"] is not None)
+    # The English models do not read French: no names made up, sentiment unknown.
+    entities = [
+        m["data"]["results"] for m in run.jsonl() if m["type"] == "named_entity_recognition"
+    ]
+    assert entities and not any(entities)
+    feelings = [
+        r for m in run.jsonl() if m["type"] == "sentiment_analysis" for r in m["data"]["results"]
+    ]
+    assert feelings and {r["sentiment"] for r in feelings} == {"unknown"}

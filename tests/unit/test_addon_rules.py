@@ -121,3 +121,16 @@ def test_the_result_container() -> None:
         "error": None,
         "results": [],
     }
+
+
+def test_an_utterance_in_another_language_gets_the_patterns_alone() -> None:
+    from gladia_cli.server.addons.ner import named_entities
+
+    utterance = {
+        **UTTERANCE,
+        "text": " Écrivez à anna@example.org ou appelez le 01 23 45 67 89.",
+        "language": "fr",
+        "words": [],
+    }
+    found = [(e["entity_type"], e["text"]) for e in named_entities(utterance)]
+    assert found == [("EMAIL_ADDRESS", "anna@example.org"), ("PHONE_NUMBER", "01 23 45 67 89")]

@@ -17,7 +17,8 @@ page lists (those of Private AI's taxonomy, the most specific one shown):
 
 Other labels (ordinals, quantities, percentages, titles of works…) are not entities in
 Gladia's list and are left out. Patterns add EMAIL_ADDRESS, URL and PHONE_NUMBER, which the
-model does not tag; where a pattern and the model overlap, the pattern wins.
+model does not tag; where a pattern and the model overlap, the pattern wins. The model is
+English: an utterance in another language gets the patterns alone.
 
 Each result has Gladia's `entity_type`, `text`, `start`, `end` (seconds on the session
 timeline, from the words' times) and, beyond Gladia's shape, `start_char` / `end_char`:
@@ -113,13 +114,14 @@ def _spans(span: Span) -> list[tuple[str, int, int]]:
     return [(kind, first, last)] if kind else []
 
 
-def entities_of(doc: Doc, utterance: dict[str, Any]) -> list[dict[str, Any]]:
-    """The entities of `utterance`, whose text `doc` is (parsed by the English pipeline)."""
+def entities_of(doc: Doc | None, utterance: dict[str, Any]) -> list[dict[str, Any]]:
+    """The entities of `utterance`, whose text `doc` is (parsed by the English pipeline;
+    None: the patterns alone)."""
     text: str = utterance["text"]
     found: list[tuple[str, int, int]] = []
     for kind, pattern in _PATTERNS:
         found += [(kind, m.start(), m.end()) for m in pattern.finditer(text)]
-    for span in doc.ents:
+    for span in doc.ents if doc is not None else ():
         for kind, first, last in _spans(span):
             if not any(first < b and last > a for _, a, b in found):
                 found.append((kind, first, last))
@@ -141,6 +143,14 @@ def entities_of(doc: Doc, utterance: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def named_entities(utterance: dict[str, Any]) -> list[dict[str, Any]]:
+    """Entities of an utterance; the model only reads English (another language gets the
+    patterns alone: an English model tags French words as names)."""
+    if not is_english(utterance):
+        return entities_of(None, utterance)
     from gladia_cli.server.addons.english import parse
 
     return entities_of(parse(utterance["text"]), utterance)
+
+
+def is_english(utterance: dict[str, Any]) -> bool:
+    return str(utterance.get("language") or "en").split("-")[0] == "en"

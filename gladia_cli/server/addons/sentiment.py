@@ -2,7 +2,8 @@
 
 The sentiment is VADER's (a lexicon and rules tuned on social-media text, which handles
 negation, intensifiers and "but"): compound ≥ 0.05 positive, ≤ -0.05 negative, else neutral;
-mixed when the sentence holds both at least 20 % positive and 20 % negative words. VADER
+mixed when the sentence holds both at least 20 % positive and 20 % negative words; unknown
+for an utterance in another language than English (the lexicon is English). VADER
 was kept over TextBlob on a labelled set of conversational sentences (benchmarks/addons.py
 --compare prints both).
 
@@ -59,6 +60,7 @@ _DEFAULT_EMOTION = {
     "negative": "disappointment",
     "mixed": "neutral",
     "neutral": "neutral",
+    "unknown": "neutral",
 }
 
 _analyzer_lock = threading.Lock()
@@ -98,16 +100,22 @@ def emotion(sentiment: str, lemmas: list[str]) -> str:
     return _DEFAULT_EMOTION[sentiment]
 
 
-def sentiments_of(doc: Doc, utterance: dict[str, Any]) -> list[dict[str, Any]]:
+def sentiments_of(
+    doc: Doc, utterance: dict[str, Any], *, english: bool = True
+) -> list[dict[str, Any]]:
+    """Per sentence of `doc` (the utterance's text); not English: `unknown` (VADER's lexicon
+    is English)."""
     times = TextTimes(utterance)
     results = []
     for sentence in doc.sents:
         text = sentence.text.strip()
         if not any(c.isalnum() for c in text):
             continue
-        with _analyzer_lock:
-            scores = _analyzer().polarity_scores(text)
-        label = classify(scores)
+        if english:
+            with _analyzer_lock:
+                label = classify(_analyzer().polarity_scores(text))
+        else:
+            label = "unknown"
         start, end = times.span(sentence.start_char, sentence.end_char)
         results.append(
             {
@@ -124,5 +132,6 @@ def sentiments_of(doc: Doc, utterance: dict[str, Any]) -> list[dict[str, Any]]:
 
 def sentiments(utterance: dict[str, Any]) -> list[dict[str, Any]]:
     from gladia_cli.server.addons.english import parse
+    from gladia_cli.server.addons.ner import is_english
 
-    return sentiments_of(parse(utterance["text"]), utterance)
+    return sentiments_of(parse(utterance["text"]), utterance, english=is_english(utterance))
