@@ -148,3 +148,40 @@ def test_add_on_messages_are_gated_by_messages_config(realtime: bool, post: bool
         assert key in result
     assert result["summarization"]["results"] == "general: 2 utterances"
     assert result["chapterization"]["success"] is True
+
+
+def test_translation_shapes_without_a_translating_engine() -> None:
+    """English utterances into English need no model; into German the scripted engine has
+    none: the add-on error shape, per utterance, and in the result container."""
+    body = {
+        "realtime_processing": {
+            "translation": True,
+            "translation_config": {"target_languages": ["en", "de"]},
+        }
+    }
+    with local_server(addon_models=_models()) as server:
+        created = create_session(server.url, body)
+        client = RawClient(created["url"])
+        client.send_audio(AUDIO)
+        client.stop()
+        received = client.read_until_closed()
+        result = get_session(server.url, created["id"])["result"]
+    finals = _finals(received.messages)
+    translations = received.of_type("translation")
+    assert len(translations) == 2 * len(finals)
+    english = [m["data"] for m in translations if m["error"] is None]
+    assert [t["utterance_id"] for t in english] == [m["data"]["id"] for m in finals]
+    for data, final in zip(english, finals, strict=True):
+        assert data["target_language"] == "en" and data["original_language"] == "en"
+        assert data["translated_utterance"]["text"] == final["data"]["utterance"]["text"]
+        assert data["translated_utterance"]["words"] == []
+    failed = [m for m in translations if m["error"] is not None]
+    assert all(m["data"] is None for m in failed)
+    assert {m["error"]["message"] for m in failed} == {
+        "only target English (en) is available offline, not 'de'"
+    }
+    container = result["translation"]
+    assert container["success"] is False and container["error"]["status_code"] == 501
+    en, de = container["results"]
+    assert en["error"] is None and en["languages"] == ["en"] and len(en["utterances"]) == 2
+    assert de["error"]["message"].startswith("only target English") and de["utterances"] == []

@@ -114,6 +114,7 @@ class SessionAddons:
         self._header = header
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures: dict[str, dict[str, Any]] = {}  # container key → AddonError
+        self._translation_failures: dict[str, dict[str, Any]] = {}  # target → AddonError
         self._exec_time: dict[str, float] = {}
 
     @property
@@ -157,25 +158,6 @@ class SessionAddons:
         )
 
     def _translate(self, utterance_id: str, utterance: Utterance, target: str) -> None:
-        translate = self._runner.translate
-        problem = translation.target_problem(target, translate)
-        if problem is not None:
-            self._emit("translation", error={"message": problem}, data=None)
-            return
-        assert translate is not None
-        offset, length = translation.stream_range(
-            self._fmt, self._header(), utterance["start"], utterance["end"]
-        )
-        raw = self._files.audio.read(offset, length)  # on the loop: the store is not shared
-        fmt, channel, language = self._fmt, int(utterance["channel"]), str(utterance["language"])
-        session_id = self._session_id
-
-        def job() -> str:
-            if language == translation.OFFLINE_TARGET:
-                return str(utterance["text"])
-            audio = translation.channel_audio(raw, fmt, channel)
-            return translate(session_id, channel, audio, language)
-
         def done(text: str) -> None:
             translated = translation.translated_utterance(utterance, text, target)
             self._files.translations.append_json(translated)
@@ -184,6 +166,29 @@ class SessionAddons:
                 error=None,
                 data=translation.message_data(utterance_id, utterance, translated, target),
             )
+
+        language = str(utterance["language"])
+        if language == target:
+            done(str(utterance["text"]))  # already in the target language
+            return
+        translate = self._runner.translate
+        problem = translation.target_problem(target, translate)
+        if problem is not None:
+            self._translation_failures.setdefault(
+                target, addon_error(problem, status_code=501, exception="NotImplemented")
+            )
+            self._emit("translation", error={"message": problem}, data=None)
+            return
+        assert translate is not None
+        offset, length = translation.stream_range(
+            self._fmt, self._header(), utterance["start"], utterance["end"]
+        )
+        raw = self._files.audio.read(offset, length)  # on the loop: the store is not shared
+        fmt, channel, session_id = self._fmt, int(utterance["channel"]), self._session_id
+
+        def job() -> str:
+            audio = translation.channel_audio(raw, fmt, channel)
+            return translate(session_id, channel, audio, language)
 
         self._start(TRANSLATION, self._runner.translation, job, done)
 
@@ -285,28 +290,15 @@ class SessionAddons:
         entries = []
         error = self._failures.get("translation")
         for target in self._targets:
-            problem = translation.target_problem(target, self._runner.translate)
-            if problem is not None:
-                entry_error: dict[str, Any] | None = addon_error(
-                    problem, status_code=501, exception="NotImplemented"
-                )
-                error = error or entry_error
-                entries.append(
-                    {
-                        "error": entry_error,
-                        "full_transcript": "",
-                        "languages": [target],
-                        "utterances": [],
-                    }
-                )
-                continue
+            target_error = self._translation_failures.get(target)
+            error = error or target_error
             utterances = sorted(
                 (u for u in translated if u["language"] == target),
                 key=lambda u: (u["start"], u["channel"]),
             )
             entries.append(
                 {
-                    "error": None,
+                    "error": target_error,
                     "full_transcript": " ".join(u["text"].strip() for u in utterances),
                     "languages": [target],
                     "utterances": utterances,

@@ -6,7 +6,8 @@ is served from the utterance's own audio (its channel, its time range, read back
 session's stored stream) by the whisper engine's model, as a background decode behind every
 transcript (decode_queue.py). Any other target, or a server whose engine cannot translate
 (sphinx, scripted, Whisper tiny.en), is answered with the add-on error shape saying what is
-possible offline. An utterance already in English is its own translation.
+possible offline. An utterance already in the target language is its own translation (no
+model needed, whatever the engine).
 
 Shapes: protocol.md §3.5.6 (`translation` message) and, in post_final_transcript and GET,
 a container whose results are one entry per target language (Gladia's pre-recorded
