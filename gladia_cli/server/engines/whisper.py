@@ -24,6 +24,9 @@ Settings map as follows (defaults are Gladia's):
   none → detected. With code switching every utterance is detected; otherwise the first
   utterance of the channel decides and the channel keeps it. tiny.en is English only.
 - `vocabulary`: given to Whisper as previous text (decoding hints).
+
+The translation add-on borrows the model (`translate`): Whisper's translate task into
+English, queued behind every final and partial of every session (decode_queue.py).
 """
 
 from __future__ import annotations
