@@ -183,3 +183,26 @@ def test_other_targets_get_the_add_on_error_and_english_still_comes(base: LocalS
         r for m in run.jsonl() if m["type"] == "sentiment_analysis" for r in m["data"]["results"]
     ]
     assert feelings and {r["sentiment"] for r in feelings} == {"unknown"}
+
+
+def test_every_add_on_on_the_espeak_meeting_in_text(base: LocalServer) -> None:
+    run = run_cli(
+        "file", str(REAL.parent / "meeting_3ch.wav"), "--pace", "max", "-f", "text",
+        "--label", "sami,maxime,mark", "--ner", "--sentiment", "--summarize", "bullet_points",
+        "--chapters", "--translate", "en", env={"GLADIA_API_URL": base.url},
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    transcript = lines[: lines.index("")]
+    assert len(transcript) == 3
+    headings = [line for line in lines if line.startswith("## ")]
+    assert headings == [
+        "## Summary", "## Chapters", "## Sentiment", "## Named entities", "## Translation (en)",
+    ]  # fmt: skip
+    summary = lines[lines.index("## Summary") + 1 : lines.index("## Chapters") - 1]
+    assert 1 <= len(summary) < len(transcript)
+    assert all(line[2:] in " ".join(transcript) for line in summary)
+    assert any(line.endswith(" [sami] DATE: Friday") for line in lines)
+    assert any(" [maxime] positive, " in line for line in lines)
+    # English into English: the utterances themselves.
+    assert lines[lines.index("## Translation (en)") + 1 :] == transcript
