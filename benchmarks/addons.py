@@ -21,11 +21,19 @@ memory its model adds to the process (RSS, read from /proc/self/status, after lo
   and transcript: higher is more representative) and how much a summary repeats itself
   (mean cosine between its sentences: lower is better), and CPU.
 
+`--latency`: whether the add-ons stay off the real-time path. An in-process server (scripted
+engine, the real add-on models) gets 30 s of audio at real-time pace in 100 ms chunks, an
+utterance every second (a final each second, so the add-ons run all along), once with no
+add-on and once with entities, sentiment and translation into English, then summary and
+chapters; printed: acknowledgment latency (chunk sent → its `audio_chunk`) p50/p99/max,
+and the delay from each utterance's end of audio to its final.
+
 CPU is process time (every thread: CTranslate2 decodes on two), so the machine's load does
 not change it much; the 1-minute load average is printed.
 
     .venv/bin/python benchmarks/addons.py
     .venv/bin/python benchmarks/addons.py --compare
+    .venv/bin/python benchmarks/addons.py --latency
 """
 
 from __future__ import annotations
@@ -310,13 +318,95 @@ def _sumy(algorithm: str) -> Callable[[list[str], int], list[int]]:
     return rank
 
 
+def latency_run(with_addons: bool, seconds: float = 30.0) -> tuple[list[float], list[float]]:
+    import threading
+
+    import numpy as np
+    import websocket
+
+    from gladia_cli.server.config import ServerConfig
+    from gladia_cli.server.runner import LocalServer
+
+    rate, chunk = 16000, 3200
+    pcm = np.zeros(int(seconds * rate), dtype=np.int16)
+    t = np.arange(int(0.6 * rate)) / rate
+    for start in np.arange(0.2, seconds - 1.0, 1.0):
+        first = int(start * rate)
+        pcm[first : first + len(t)] = (0.2 * 32767 * np.sin(2 * np.pi * 330 * t)).astype(np.int16)
+    audio = pcm.tobytes()
+    body: dict[str, Any] = {"messages_config": {"receive_partial_transcripts": False}}
+    if with_addons:
+        body |= {
+            "realtime_processing": {
+                "named_entity_recognition": True,
+                "sentiment_analysis": True,
+                "translation": True,
+                "translation_config": {"target_languages": ["en"]},
+            },
+            "post_processing": {"summarization": True, "chapterization": True},
+        }
+    import requests
+
+    with LocalServer(ServerConfig(port=0, engine="scripted")) as server:
+        created = requests.post(
+            f"{server.url}/v2/live", json=body, headers={"x-gladia-key": "k"}, timeout=10
+        ).json()
+        ws = websocket.create_connection(created["url"], timeout=30)
+        sent: dict[int, float] = {}
+        acks: list[float] = []
+        finals: list[float] = []
+        began = time.monotonic()
+
+        def receive() -> None:
+            while True:
+                try:
+                    message = json.loads(ws.recv())
+                except (websocket.WebSocketException, OSError, ValueError):
+                    return
+                now = time.monotonic()
+                if message["type"] == "audio_chunk" and message.get("acknowledged"):
+                    end = message["data"]["byte_range"][1]
+                    acks.append(now - sent[end])
+                elif message["type"] == "transcript" and message["data"]["is_final"]:
+                    finals.append(now - (began + message["data"]["utterance"]["end"]))
+
+        reader = threading.Thread(target=receive, daemon=True)
+        reader.start()
+        for index in range(0, len(audio), chunk):
+            due = began + index / (rate * 2)
+            time.sleep(max(0.0, due - time.monotonic()))
+            sent[min(len(audio), index + chunk)] = time.monotonic()
+            ws.send_binary(audio[index : index + chunk])
+        ws.send(json.dumps({"type": "stop_recording"}))
+        reader.join(timeout=60)
+        ws.close()
+    return acks, finals
+
+
+def latency() -> None:
+    import numpy as np
+
+    for with_addons in (False, True):
+        acks, finals = latency_run(with_addons)
+        a = np.array(acks) * 1000
+        f = np.array(finals) * 1000
+        label = "entities, sentiment, translation, summary, chapters" if with_addons else "none"
+        print(f"add-ons {label}: ack p50 {np.percentile(a, 50):.1f} ms, p99 "
+              f"{np.percentile(a, 99):.1f} ms, max {a.max():.1f} ms ({len(a)} acks); final after "
+              f"end of audio p50 {np.percentile(f, 50):.0f} ms, max {f.max():.0f} ms "
+              f"({len(f)} finals)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     parser.add_argument("--compare", action="store_true", help="measure the candidates")
+    parser.add_argument("--latency", action="store_true", help="acks and finals, add-ons on/off")
     args = parser.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}")
     if args.compare:
         compare()
+    elif args.latency:
+        latency()
     else:
         costs()
     print(json.dumps({"done": True}))
