@@ -185,3 +185,39 @@ def test_translation_shapes_without_a_translating_engine() -> None:
     en, de = container["results"]
     assert en["error"] is None and en["languages"] == ["en"] and len(en["utterances"]) == 2
     assert de["error"]["message"].startswith("only target English") and de["utterances"] == []
+
+
+def test_what_a_session_has_waiting_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_PENDING jobs waiting, an utterance's add-on is skipped, and said so."""
+    from gladia_cli.server.addons import runner
+
+    monkeypatch.setattr(runner, "MAX_PENDING", 1)
+    release = threading.Event()
+
+    def slow_entities(utterance: dict[str, Any]) -> list[dict[str, Any]]:
+        assert release.wait(60), "never released"
+        return _entity(utterance)
+
+    with local_server(addon_models=_models(entities=slow_entities)) as server:
+        created = create_session(
+            server.url, {"realtime_processing": {"named_entity_recognition": True}}
+        )
+        client = RawClient(created["url"])
+        try:
+            client.send_audio(AUDIO)
+            seen: list[dict[str, Any]] = []
+            while not [m for m in seen if m["type"] == "named_entity_recognition"]:
+                seen += client.read(1)
+        finally:
+            release.set()
+        client.stop()
+        received = client.read_until_closed()
+        result = get_session(server.url, created["id"])["result"]
+    skipped = seen[-1]
+    done = [m for m in received.of_type("named_entity_recognition") if m["error"] is None]
+    assert skipped["data"] is None
+    assert skipped["error"] == {
+        "message": "named entity recognition failed: the add-on workers are behind: result skipped"
+    }
+    assert len(done) == 1 and done[0]["data"]["utterance_id"] == "00_00000000"
+    assert result["named_entity_recognition"]["success"] is False
