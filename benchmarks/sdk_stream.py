@@ -24,23 +24,16 @@ import time
 import wave
 from typing import Any
 
+from gladia_cli.protocol.init_config import MESSAGE_FLAGS
+
 CHUNK_BYTES = 3200
 INIT_BODY: dict[str, Any] = {
     "encoding": "wav/pcm",
     "sample_rate": 16000,
     "bit_depth": 16,
     "channels": 1,
-    "messages_config": {
-        "receive_partial_transcripts": True,
-        "receive_final_transcripts": True,
-        "receive_speech_events": True,
-        "receive_pre_processing_events": True,
-        "receive_realtime_processing_events": True,
-        "receive_post_processing_events": True,
-        "receive_acknowledgments": True,
-        "receive_errors": True,
-        "receive_lifecycle_events": False,
-    },
+    # The socket's defaults with partials on, as the CLI asks for them.
+    "messages_config": {**MESSAGE_FLAGS, "receive_partial_transcripts": True},
 }
 
 

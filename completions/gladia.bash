@@ -12,11 +12,32 @@ _gladia_node() {
     commands="" options="" value_options="" arguments=""
     case $1 in
         "")
-            commands="devices file live mix replay serve sessions"
+            commands="auth devices doctor file live mix replay serve sessions"
             options="-h --help --version"
+            ;;
+        "auth")
+            commands="login logout status"
+            options="-h --help"
+            ;;
+        "auth login")
+            options="--api-url -h --help --profile --region"
+            value_options="--api-url --profile --region"
+            ;;
+        "auth logout")
+            options="-h --help --profile"
+            value_options="--profile"
+            ;;
+        "auth status")
+            options="--api-key --api-url -h --help --json --profile"
+            value_options="--api-key --api-url --profile"
             ;;
         "devices")
             options="-h --help --json"
+            ;;
+        "doctor")
+            options="--api-url -h --help --json --local --local-model --profile --skip-engine
+                --skip-network"
+            value_options="--api-url --local-model --profile"
             ;;
         "file")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
@@ -24,15 +45,15 @@ _gladia_node() {
                 --endpointing --events -f --format -h --help -l --label --language --local
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
                 --metadata --model --multichannel --ner --no-partials -o --output --pace --partials
-                -q --quiet --raw --raw-channels --raw-rate --record --region --resend-buffer
-                --sample-rate --save-audio --sentiment --speech-threshold --spelling --stop-timeout
-                --summarize --translate --translation-model --vocabulary"
+                --profile -q --quiet --raw --raw-channels --raw-rate --record --region
+                --resend-buffer --sample-rate --save-audio --sentiment --speech-threshold
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --record
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --metadata --model -o --output --pace --profile --raw --raw-channels --raw-rate
+                --record --region --resend-buffer --sample-rate --save-audio --speech-threshold
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="PATH"
             ;;
         "live")
@@ -40,15 +61,15 @@ _gladia_node() {
                 --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
                 --device-rate --encoding --endpointing --events -f --format -h --help -l --label
                 --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
-                --max-utterance --metadata --model --ner --no-partials -o --output --partials -q
-                --quiet --record --region --resend-buffer --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
+                --max-utterance --metadata --model --ner --no-partials -o --output --partials
+                --profile -q --quiet --record --region --resend-buffer --sample-rate --save-audio
+                --sentiment --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format
                 -l --label --language --local-engine --local-model --max-cue-seconds
-                --max-line-chars --max-utterance --metadata --model -o --output --record --region
-                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --max-line-chars --max-utterance --metadata --model -o --output --profile --record
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
                 --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE"
             ;;
@@ -57,14 +78,14 @@ _gladia_node() {
                 --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
                 --endpointing --events -f --format -h --help -l --label --language --local
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model --ner --no-partials -o --output --pace --partials -q --quiet
-                --record --region --resend-buffer --sample-rate --save-audio --sentiment
+                --metadata --model --ner --no-partials -o --output --pace --partials --profile -q
+                --quiet --record --region --resend-buffer --sample-rate --save-audio --sentiment
                 --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --record --region --resend-buffer
+                --metadata --model -o --output --pace --profile --record --region --resend-buffer
                 --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
                 --translate --translation-model --vocabulary"
             arguments="SOURCE..."
@@ -94,20 +115,21 @@ _gladia_node() {
             options="-h --help"
             ;;
         "sessions delete")
-            options="--api-key --api-url --debug -h --help"
-            value_options="--api-key --api-url"
+            options="--api-key --api-url --debug -h --help --profile"
+            value_options="--api-key --api-url --profile"
             arguments="SESSION_ID"
             ;;
         "sessions get")
             options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
-                --max-line-chars -o --output"
+                --max-line-chars -o --output --profile"
             value_options="--api-key --api-url -f --format --label --max-cue-seconds
-                --max-line-chars -o --output"
+                --max-line-chars -o --output --profile"
             arguments="SESSION_ID"
             ;;
         "sessions list")
-            options="--api-key --api-url --debug -f --format -h --help --limit --offset --status"
-            value_options="--api-key --api-url -f --format --limit --offset --status"
+            options="--api-key --api-url --debug -f --format -h --help --limit --offset --profile
+                --status"
+            value_options="--api-key --api-url -f --format --limit --offset --profile --status"
             ;;
     esac
 }
@@ -115,6 +137,20 @@ _gladia_node() {
 # Completes the value of option $2 (or of positional argument $2) of command path $1.
 _gladia_value() {
     case $1 in
+        "auth login")
+            case $2 in
+                --region)
+                    _gladia_words "us-west eu-west"
+                    ;;
+            esac
+            ;;
+        "doctor")
+            case $2 in
+                --local-model)
+                    _gladia_words "base tiny.en"
+                    ;;
+            esac
+            ;;
         "file")
             case $2 in
                 --bit-depth)

@@ -10,7 +10,9 @@ complete -c gladia --no-files
 function __gladia_commands
     switch $argv[1]
         case ''
-            printf '%s\n' devices file live mix replay serve sessions
+            printf '%s\n' auth devices doctor file live mix replay serve sessions
+        case 'auth'
+            printf '%s\n' login logout status
         case 'sessions'
             printf '%s\n' delete get list
     end
@@ -19,25 +21,33 @@ end
 # Options taking a value of the command path $argv[1].
 function __gladia_value_options
     switch $argv[1]
+        case 'auth login'
+            printf '%s\n' --api-url --profile --region
+        case 'auth logout'
+            printf '%s\n' --profile
+        case 'auth status'
+            printf '%s\n' --api-key --api-url --profile
+        case 'doctor'
+            printf '%s\n' --api-url --local-model --profile
         case 'file'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --raw --raw-channels --raw-rate --record \
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --metadata --model -o --output --pace --profile --raw --raw-channels --raw-rate \
+                --record --region --resend-buffer --sample-rate --save-audio --speech-threshold \
+                --spelling --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format \
                 -l --label --language --local-engine --local-model --max-cue-seconds \
-                --max-line-chars --max-utterance --metadata --model -o --output --record --region \
-                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --max-line-chars --max-utterance --metadata --model -o --output --profile --record \
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --record --region --resend-buffer \
+                --metadata --model -o --output --pace --profile --record --region --resend-buffer \
                 --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
                 --summarize --translate --translation-model --vocabulary
         case 'replay'
@@ -50,12 +60,12 @@ function __gladia_value_options
                 --log-level --max-duration --max-sessions --max-stored-sessions --model --port \
                 --script --session-ttl --slow-finish --workers
         case 'sessions delete'
-            printf '%s\n' --api-key --api-url
+            printf '%s\n' --api-key --api-url --profile
         case 'sessions get'
             printf '%s\n' --api-key --api-url -f --format --label --max-cue-seconds \
-                --max-line-chars -o --output
+                --max-line-chars -o --output --profile
         case 'sessions list'
-            printf '%s\n' --api-key --api-url -f --format --limit --offset --status
+            printf '%s\n' --api-key --api-url -f --format --limit --offset --profile --status
     end
 end
 
@@ -108,7 +118,9 @@ function __gladia_arg
 end
 
 # gladia
+complete -c gladia -n "__gladia_arg '' 0" -a auth -d 'Save, check and remove the API key (the OS keyring, or the config file).'
 complete -c gladia -n "__gladia_arg '' 0" -a devices -d 'List audio input devices: index, name, input channels, default rate (* = default).'
+complete -c gladia -n "__gladia_arg '' 0" -a doctor -d 'Check the set-up: key, API, microphones, local engine, config file, versions.'
 complete -c gladia -n "__gladia_arg '' 0" -a file -d 'Transcribe an audio file through the live API, as if it were being spoken.'
 complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.'
 complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources into one session, one channel each.'
@@ -118,12 +130,45 @@ complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and dele
 complete -c gladia -n "__gladia_at ''" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at ''" -l version -d 'Show the version and exit.'
 
+# gladia auth
+complete -c gladia -n "__gladia_arg 'auth' 0" -a login -d 'Check an API key, then save it for the profile in the OS keyring (else the config file).'
+complete -c gladia -n "__gladia_arg 'auth' 0" -a logout -d 'Remove the profile\'s saved key, from the keyring and from the config file.'
+complete -c gladia -n "__gladia_arg 'auth' 0" -a status -d 'Which key is in force and where it comes from (masked), and whether the API takes it.'
+complete -c gladia -n "__gladia_at 'auth'" -l help -s h -d 'Show this message and exit.'
+
+# gladia auth login
+complete -c gladia -n "__gladia_at 'auth login'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
+complete -c gladia -n "__gladia_at 'auth login'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'auth login'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'auth login'" -l region -x -a 'us-west eu-west' -d 'Region to save in the profile.'
+
+# gladia auth logout
+complete -c gladia -n "__gladia_at 'auth logout'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'auth logout'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+
+# gladia auth status
+complete -c gladia -n "__gladia_at 'auth status'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
+complete -c gladia -n "__gladia_at 'auth status'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
+complete -c gladia -n "__gladia_at 'auth status'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'auth status'" -l json -d 'One JSON object on stdout.'
+complete -c gladia -n "__gladia_at 'auth status'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+
 # gladia devices
 complete -c gladia -n "__gladia_at 'devices'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'devices'" -l json -d 'One JSON array on stdout, for scripts.'
 
+# gladia doctor
+complete -c gladia -n "__gladia_at 'doctor'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
+complete -c gladia -n "__gladia_at 'doctor'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'doctor'" -l json -d 'One JSON object on stdout.'
+complete -c gladia -n "__gladia_at 'doctor'" -l local -d 'Check the embedded server --local starts instead of the API (no key needed).'
+complete -c gladia -n "__gladia_at 'doctor'" -l local-model -x -a 'base tiny.en' -d 'Whisper model to self-test.'
+complete -c gladia -n "__gladia_at 'doctor'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'doctor'" -l skip-engine -d 'Neither the model hashes nor the engine self-test (about 2 s).'
+complete -c gladia -n "__gladia_at 'doctor'" -l skip-network -d 'No request to the API (offline).'
+
 # gladia file
-complete -c gladia -n "__gladia_at 'file'" -l api-key -x -d 'API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.'
+complete -c gladia -n "__gladia_at 'file'" -l api-key -x -d 'API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.'
 complete -c gladia -n "__gladia_at 'file'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'file'" -l audio-enhancer -d 'Enhance the audio before transcription.'
 complete -c gladia -n "__gladia_at 'file'" -l base64 -d 'Send JSON audio_chunk messages instead of binary frames.'
@@ -155,6 +200,7 @@ complete -c gladia -n "__gladia_at 'file'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'file'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'file'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x.'
 complete -c gladia -n "__gladia_at 'file'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
+complete -c gladia -n "__gladia_at 'file'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'file'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'file'" -l raw -x -a 's16le s24le s32le f32le u8 ulaw alaw' -d 'The input is headerless PCM in this sample format (give --raw-rate and --raw-channels).'
 complete -c gladia -n "__gladia_at 'file'" -l raw-channels -x -d 'Channel count of --raw input.'
@@ -175,7 +221,7 @@ complete -c gladia -n "__gladia_at 'file'" -l vocabulary -x -d 'A word or phrase
 complete -c gladia -n "__gladia_arg 'file' 0" -F
 
 # gladia live
-complete -c gladia -n "__gladia_at 'live'" -l api-key -x -d 'API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.'
+complete -c gladia -n "__gladia_at 'live'" -l api-key -x -d 'API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.'
 complete -c gladia -n "__gladia_at 'live'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'live'" -l audio-enhancer -d 'Enhance the audio before transcription.'
 complete -c gladia -n "__gladia_at 'live'" -l base64 -d 'Send JSON audio_chunk messages instead of binary frames.'
@@ -207,6 +253,7 @@ complete -c gladia -n "__gladia_at 'live'" -l model -x -a 'solaria-1' -d 'Model 
 complete -c gladia -n "__gladia_at 'live'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'live'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
+complete -c gladia -n "__gladia_at 'live'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'live'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'live'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'live'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
@@ -224,7 +271,7 @@ complete -c gladia -n "__gladia_at 'live'" -l vocabulary -x -d 'A word or phrase
 complete -c gladia -n "__gladia_arg 'live' 0" -a 'mic'
 
 # gladia mix
-complete -c gladia -n "__gladia_at 'mix'" -l api-key -x -d 'API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.'
+complete -c gladia -n "__gladia_at 'mix'" -l api-key -x -d 'API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.'
 complete -c gladia -n "__gladia_at 'mix'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'mix'" -l audio-enhancer -d 'Enhance the audio before transcription.'
 complete -c gladia -n "__gladia_at 'mix'" -l base64 -d 'Send JSON audio_chunk messages instead of binary frames.'
@@ -255,6 +302,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'mix'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'mix'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x (files only: microphones set the pace).'
 complete -c gladia -n "__gladia_at 'mix'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
+complete -c gladia -n "__gladia_at 'mix'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'mix'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'mix'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
 complete -c gladia -n "__gladia_at 'mix'" -l region -x -a 'us-west eu-west' -d 'Region processing the audio (env: GLADIA_REGION).'
@@ -326,6 +374,7 @@ complete -c gladia -n "__gladia_at 'sessions delete'" -l api-key -x -d 'API key 
 complete -c gladia -n "__gladia_at 'sessions delete'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
 complete -c gladia -n "__gladia_at 'sessions delete'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'sessions delete'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'sessions delete'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 
 # gladia sessions get
 complete -c gladia -n "__gladia_at 'sessions get'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
@@ -337,6 +386,7 @@ complete -c gladia -n "__gladia_at 'sessions get'" -l label -x -d 'Channel names
 complete -c gladia -n "__gladia_at 'sessions get'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
 complete -c gladia -n "__gladia_at 'sessions get'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'sessions get'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .tsv pick the format.'
+complete -c gladia -n "__gladia_at 'sessions get'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 
 # gladia sessions list
 complete -c gladia -n "__gladia_at 'sessions list'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
@@ -346,4 +396,5 @@ complete -c gladia -n "__gladia_at 'sessions list'" -l format -s f -x -a 'table 
 complete -c gladia -n "__gladia_at 'sessions list'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'sessions list'" -l limit -x -d 'Sessions per page.'
 complete -c gladia -n "__gladia_at 'sessions list'" -l offset -x -d 'Sessions to skip.'
+complete -c gladia -n "__gladia_at 'sessions list'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l status -x -a 'queued processing done error' -d 'Only sessions in this state (repeatable).'

@@ -50,7 +50,7 @@ def chunks(data: bytes, size: int = 3200) -> Iterator[bytes]:
 
 
 @dataclass
-class Received:
+class ReceivedMessages:
     messages: list[dict[str, Any]] = field(default_factory=list)
     close_code: int | None = None  # None: the connection dropped without a close frame
     close_reason: str = ""
@@ -68,7 +68,7 @@ class RawClient:
 
     def __init__(self, url: str) -> None:
         self.ws = websocket.create_connection(url, timeout=15)
-        self.received = Received()
+        self.received = ReceivedMessages()
 
     def send_audio(self, data: bytes, size: int = 3200) -> None:
         """Send in chunks; stops quietly if the server dropped the connection meanwhile
@@ -85,7 +85,7 @@ class RawClient:
     def stop(self) -> None:
         self.send_json({"type": "stop_recording"})
 
-    def read_until_closed(self) -> Received:
+    def read_until_closed(self) -> ReceivedMessages:
         while True:
             try:
                 opcode, data = self.ws.recv_data(control_frame=True)

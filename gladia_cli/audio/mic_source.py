@@ -39,9 +39,16 @@ from gladia_cli.audio.devices import (
     portaudio_failure,
     resolve_device,
 )
-from gladia_cli.audio.source import Int16Block, PcmFormat, check_send_rate
-from gladia_cli.errors import AudioInputError, UsageError
-from gladia_cli.protocol.audio_format import MAX_CHANNELS, SAMPLE_RATES
+from gladia_cli.audio.source import (
+    Int16Block,
+    LiveCapture,
+    PcmFormat,
+    check_channels,
+    check_input_rate,
+    check_send_rate,
+)
+from gladia_cli.errors import AudioInputError
+from gladia_cli.protocol.audio_format import SAMPLE_RATES
 
 CALLBACK_SECONDS = 0.02  # PortAudio block: the queue's granularity and the added latency
 QUEUE_SECONDS = 30.0  # audio held while the network is slower than the microphone
@@ -133,6 +140,10 @@ class MicSource:
     @property
     def format(self) -> PcmFormat:
         return self._format
+
+    @property
+    def capture(self) -> LiveCapture:
+        return self
 
     @property
     def labels(self) -> list[str] | None:
@@ -305,14 +316,10 @@ def open_mic_source(
     Raises AudioInputError (exit 5) for a missing PortAudio, a missing or unsuitable device,
     and UsageError for settings the live API does not take. The caller must `close()` it.
     """
-    if not 1 <= channels <= MAX_CHANNELS:
-        raise UsageError(
-            f"invalid --channels {channels}",
-            hint=f"Gladia takes 1 to {MAX_CHANNELS} channels per session",
-        )
+    check_channels("--channels", channels)
     check_send_rate(sample_rate)
-    if device_rate is not None and not 1000 <= device_rate <= 768_000:
-        raise UsageError(f"invalid --device-rate {device_rate}", hint="give a rate in Hz")
+    if device_rate is not None:
+        check_input_rate("--device-rate", device_rate, hint="give a rate in Hz")
     sd = load_sounddevice()
     device = resolve_device(spec, list_input_devices(sd))
     if channels > device.input_channels:

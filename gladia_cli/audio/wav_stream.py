@@ -15,8 +15,9 @@ not promises: 0 (written first by writers that fix the header later), 0xFFFFFFFF
 
 from __future__ import annotations
 
+import io
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,25 +158,53 @@ def parse_wav_header(read: Read) -> WavHeader:
     the data, so the same `read` then yields samples. Raises WavError if it is no WAV.
     """
     cursor = _Cursor(read)
-    riff = cursor.take(12, "RIFF header")
-    if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
-        raise WavError("it does not start with a RIFF/WAVE header")
     fmt: WavFormat | None = None
-    while True:
-        chunk = cursor.take(8, "header (no data chunk)")
-        chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+    for chunk_id, size in _chunks(cursor):
         if chunk_id == b"data":
             if fmt is None:
                 raise WavError("its data chunk comes before its fmt chunk")
             data_size = None if is_placeholder_size(size) else size
             return WavHeader(fmt, data_size, cursor.offset)
-        padded = size + (size & 1)  # RIFF chunks are word-aligned
         if chunk_id == b"fmt ":
             if size > _MAX_FMT_BYTES:
                 raise WavError(f"its fmt chunk is implausibly large ({size} bytes)")
-            fmt = _parse_fmt(cursor.take(padded, "fmt chunk")[:size])
+            fmt = _parse_fmt(cursor.take(_padded(size), "fmt chunk")[:size])
         else:
-            cursor.skip(padded, f"{chunk_id.decode('latin-1')!r} chunk")
+            cursor.skip(_padded(size), f"{chunk_id.decode('latin-1')!r} chunk")
+    raise AssertionError("unreachable: _chunks ends only by raising")
+
+
+def find_wav_data(head: bytes) -> int | None:
+    """Offset of the audio after a RIFF/WAVE header at the start of `head`, or None.
+
+    The local server's test for a header at the very start of a session's stream (Gladia
+    accepts raw audio with or without one): only the chunk walk, no check of `fmt `, and
+    None when `head` ends before the `data` chunk.
+    """
+    cursor = _Cursor(io.BytesIO(head).read)
+    try:
+        for chunk_id, size in _chunks(cursor):
+            if chunk_id == b"data":
+                return cursor.offset
+            cursor.skip(_padded(size), "chunk")
+    except WavError:
+        return None
+    return None
+
+
+def _padded(size: int) -> int:
+    return size + (size & 1)  # RIFF chunks are word-aligned
+
+
+def _chunks(cursor: _Cursor) -> Iterator[tuple[bytes, int]]:
+    """The RIFF chunk walk: (id, size) of each chunk after the RIFF/WAVE header, the cursor
+    at its body; the caller takes or skips the body before asking for the next."""
+    riff = cursor.take(12, "RIFF header")
+    if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+        raise WavError("it does not start with a RIFF/WAVE header")
+    while True:
+        chunk = cursor.take(8, "header (no data chunk)")
+        yield chunk[:4], struct.unpack("<I", chunk[4:])[0]
 
 
 def wav_file_header(path: Path) -> WavHeader | None:

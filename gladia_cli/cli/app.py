@@ -18,7 +18,9 @@ from typer._click.core import Parameter
 
 from gladia_cli import __version__
 from gladia_cli.cli import (
+    auth_cmd,
     devices_cmd,
+    doctor_cmd,
     file_cmd,
     live_cmd,
     mix_cmd,
@@ -68,6 +70,8 @@ app.add_typer(sessions_cmd.app, name="sessions")
 app.command("replay", cls=FastHelpCommand, epilog=replay_cmd.EXAMPLES, no_args_is_help=True)(
     replay_cmd.replay_command
 )
+app.add_typer(auth_cmd.app, name="auth")
+app.command("doctor", cls=FastHelpCommand, epilog=doctor_cmd.EXAMPLES)(doctor_cmd.doctor_command)
 
 
 def _version(value: bool) -> None:

@@ -81,7 +81,7 @@ class LocalModel(enum.StrEnum):
 
 
 class RawSampleFormat(enum.StrEnum):
-    """Headerless PCM (audio/file_source: RAW_SAMPLE_FORMATS)."""
+    """Headerless PCM (audio/raw_format: RAW_SAMPLE_FORMATS)."""
 
     S16LE = "s16le"
     S24LE = "s24le"

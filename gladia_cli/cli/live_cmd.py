@@ -9,6 +9,7 @@ import typer
 from gladia_cli.cli import choices
 from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
+from gladia_cli.protocol.audio_format import MAX_INPUT_RATE, MIN_INPUT_RATE
 
 EXAMPLES = """\
 Examples:
@@ -50,8 +51,8 @@ def live_command(
             "does not take it.",
             show_default=False,
             rich_help_panel=AUDIO,
-            min=1000,
-            max=768_000,
+            min=MIN_INPUT_RATE,
+            max=MAX_INPUT_RATE,
             metavar="HZ",
             autocompletion=choices.sample_rates,
         ),

@@ -70,6 +70,41 @@ MaxCueSeconds = Annotated[
 ]
 
 
+Profile = Annotated[
+    str | None,
+    _opt(
+        "--profile",
+        panel=CONNECTION,
+        metavar="NAME",
+        help="Use this profile of the config file and its saved key (env: GLADIA_PROFILE).",
+        show_default=False,
+    ),
+]
+
+# For the commands that only talk to the REST API (sessions, auth, doctor).
+ApiKey = Annotated[
+    str | None,
+    _opt(
+        "--api-key",
+        help="API key (prefer GLADIA_API_KEY).",
+        show_default=False,
+        panel=CONNECTION,
+        metavar="KEY",
+    ),
+]
+ApiUrl = Annotated[
+    str | None,
+    _opt(
+        "--api-url",
+        help="API base URL (env: GLADIA_API_URL).",
+        show_default=False,
+        panel=CONNECTION,
+        metavar="URL",
+        callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
+    ),
+]
+
+
 @dataclass
 class StreamOptions:
     sample_rate: Annotated[
@@ -357,7 +392,7 @@ class StreamOptions:
         _opt(
             "--api-key",
             panel=CONNECTION,
-            help="API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.",
+            help="API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.",
             show_default=False,
             metavar="KEY",
         ),
@@ -373,6 +408,7 @@ class StreamOptions:
             callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
         ),
     ] = None
+    profile: Profile = None
     region: Annotated[
         Region | None,
         _opt(

@@ -10,7 +10,7 @@ import typer
 from gladia_cli.cli.choices import LocalEngine, LocalModel, LogLevel
 
 SERVER = "Server"
-FAULTS = "Fault injection (for testing clients)"
+FAULT_INJECTION = "Fault injection (for testing clients)"
 
 EXAMPLES = """\
 Examples:
@@ -188,7 +188,7 @@ def serve_command(
             "--fail-init",
             metavar="STATUS",
             help="Answer the next POST /v2/live with this status (repeatable, in order).",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             show_default=False,
             min=100,
             max=599,
@@ -200,7 +200,7 @@ def serve_command(
             "--drop-after-bytes",
             metavar="BYTES",
             help="Drop a connection (no close frame) past this many audio bytes.",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             show_default=False,
             min=0,
         ),
@@ -211,7 +211,7 @@ def serve_command(
             "--drop-after-seconds",
             metavar="SECONDS",
             help="Drop a connection this many seconds after it opened.",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             show_default=False,
             min=0,
         ),
@@ -222,7 +222,7 @@ def serve_command(
             "--close-code",
             metavar="CODE",
             help="Close a connection with this code…",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             show_default=False,
             min=1000,
             max=4999,
@@ -234,7 +234,7 @@ def serve_command(
             "--close-after-bytes",
             metavar="BYTES",
             help="…once it received this many audio bytes (0: at once).",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             min=0,
         ),
     ] = 0,
@@ -243,7 +243,7 @@ def serve_command(
         typer.Option(
             "--fault-connections",
             help="How many connections per session suffer the faults above.",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             min=1,
         ),
     ] = 1,
@@ -253,13 +253,15 @@ def serve_command(
             "--ack-delay",
             metavar="SECONDS",
             help="Seconds to hold back each acknowledgment.",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             min=0,
         ),
     ] = 0.0,
     withhold_acks: Annotated[
         bool,
-        typer.Option("--withhold-acks", help="Never acknowledge audio.", rich_help_panel=FAULTS),
+        typer.Option(
+            "--withhold-acks", help="Never acknowledge audio.", rich_help_panel=FAULT_INJECTION
+        ),
     ] = False,
     slow_finish: Annotated[
         float,
@@ -267,7 +269,7 @@ def serve_command(
             "--slow-finish",
             metavar="SECONDS",
             help="Seconds post-processing takes.",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             min=0,
         ),
     ] = 0.0,
@@ -276,7 +278,7 @@ def serve_command(
         typer.Option(
             "--fail-recognition-after",
             help="Make recognition fail once a session has sent this many seconds of audio.",
-            rich_help_panel=FAULTS,
+            rich_help_panel=FAULT_INJECTION,
             show_default=False,
         ),
     ] = None,

@@ -11,7 +11,14 @@ import typer
 from gladia_cli.cli import option_checks
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
-from gladia_cli.cli.options import MaxCueSeconds, MaxLineChars, environment_of
+from gladia_cli.cli.options import (
+    ApiKey,
+    ApiUrl,
+    MaxCueSeconds,
+    MaxLineChars,
+    Profile,
+    environment_of,
+)
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.api import LiveApi
@@ -28,8 +35,8 @@ Examples:
 """
 # Where to find a key when none is set: the session commands have no --local.
 KEY_HINT = (
-    "set GLADIA_API_KEY (or pass --api-key); for a `gladia serve` server, any key and "
-    "--api-url http://127.0.0.1:8000"
+    "run `gladia auth login` (or set GLADIA_API_KEY); for a `gladia serve` server, any key "
+    "and --api-url http://127.0.0.1:8000"
 )
 
 app = typer.Typer(
@@ -40,27 +47,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        help="API key (prefer GLADIA_API_KEY).",
-        show_default=False,
-        rich_help_panel="Connection",
-        metavar="KEY",
-    ),
-]
-ApiUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--api-url",
-        help="API base URL (env: GLADIA_API_URL).",
-        show_default=False,
-        rich_help_panel="Connection",
-        metavar="URL",
-        callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
-    ),
-]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 SessionId = Annotated[
     str,
@@ -73,8 +59,11 @@ SessionId = Annotated[
 ]
 
 
-def _api(env: Environment, api_key: str | None, api_url: str | None) -> LiveApi:
+def _api(
+    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
+) -> LiveApi:
     from gladia_cli.client.api import LiveApi
+    from gladia_cli.credentials import KeyringStore
     from gladia_cli.errors import AuthError
     from gladia_cli.render.notices import Notices
     from gladia_cli.render.screen import Screen
@@ -82,9 +71,20 @@ def _api(env: Environment, api_key: str | None, api_url: str | None) -> LiveApi:
 
     # A config file others can read is worth a warning (settings.py).
     warn = Notices(Screen(env), quiet=False).warning
-    settings = resolve(api_key=api_key, api_url=api_url, environ=env.environ, warn=warn)
+    settings = resolve(
+        api_key=api_key,
+        api_url=api_url,
+        profile=profile,
+        environ=env.environ,
+        key_store=KeyringStore(),
+        warn=warn,
+    )
     if not settings.has_key:
-        raise AuthError("no API key", hint=KEY_HINT)
+        problem = settings.keyring_problem
+        raise AuthError(
+            f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
+            hint=KEY_HINT,
+        )
     return LiveApi(settings)
 
 
@@ -248,6 +248,7 @@ def get_command(
     max_cue_seconds: MaxCueSeconds = 7.0,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
+    profile: Profile = None,
     debug: Debug = False,
 ) -> None:
     """Show a session: its result as JSON, or its transcript as text, subtitles or a table.
@@ -259,7 +260,7 @@ def get_command(
     env = environment_of(ctx)
     checked_id(session_id)
     fmt = _get_format(format, output)
-    api = _api(env, api_key, api_url)
+    api = _api(env, api_key, api_url, profile)
     session = api.get(resolve_id(api, session_id))
     captions = CaptionLimits(max_line_chars, max_cue_seconds)
     _render_stored(env, session, fmt, output=output, label=label, captions=captions)
@@ -320,13 +321,14 @@ def list_command(
     ] = None,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
+    profile: Profile = None,
     debug: Debug = False,
 ) -> None:
     """List sessions, newest first: a table on a terminal, JSON lines in a pipe."""
     env = environment_of(ctx)
     statuses = [s.value for s in status] if status else None
     chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
-    page = _api(env, api_key, api_url).list(offset=offset, limit=limit, status=statuses)
+    page = _api(env, api_key, api_url, profile).list(offset=offset, limit=limit, status=statuses)
     items = page.get("items")
     items = items if isinstance(items, list) else []
     if chosen == ListFormat.JSON:
@@ -345,11 +347,12 @@ def delete_command(
     session_id: SessionId,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
+    profile: Profile = None,
     debug: Debug = False,
 ) -> None:
     """Delete a session and its audio (SESSION_ID: the id, or its first characters)."""
     env = environment_of(ctx)
-    api = _api(env, api_key, api_url)
+    api = _api(env, api_key, api_url, profile)
     full = resolve_id(api, session_id)
     api.delete(full)
     env.stderr.write(f"gladia: deleted {full}\n")

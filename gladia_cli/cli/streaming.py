@@ -19,6 +19,7 @@ from typing import Any
 
 from gladia_cli.audio.source import AudioSource
 from gladia_cli.cli.options import StreamOptions
+from gladia_cli.credentials import KeyringStore
 from gladia_cli.environment import Environment
 from gladia_cli.errors import NetworkError, UsageError
 from gladia_cli.protocol import init_config
@@ -92,9 +93,13 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
         local_engine=opts.local_engine,
         local_model=opts.local_model,
         local_debug=opts.debug,
+        profile=opts.profile,
         environ=env.environ,
+        key_store=KeyringStore(),
         warn=notices.warning,
     )
+    if settings.keyring_problem and not settings.has_key:
+        notices.warning(f"the keyring could not be read: {settings.keyring_problem}")
     check_output_path(opts.output)
     if opts.record is not None:
         if str(opts.record) == "-":

@@ -20,7 +20,7 @@ from gladia_cli.protocol.retry import RETRYABLE_STATUSES, Backoff, retry_after
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings
 
-KEY_HINT = "set GLADIA_API_KEY (or api_key in the config file), or use --local to run offline"
+KEY_HINT = "run `gladia auth login` (or set GLADIA_API_KEY), or use --local to run offline"
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,14 @@ class LiveApi:
             params["status"] = status
         result: dict[str, Any] = self._request("GET", "/v2/live", params=params, retry=True).json()
         return result
+
+    def check_key(self) -> float:
+        """`GET /v2/live?limit=1`: the cheapest authenticated request, which Gladia's API and
+        the local server both answer. Its round-trip time in seconds; AuthError when the key
+        is refused, NetworkError when the API cannot be reached (no retry: a check)."""
+        started = time.perf_counter()
+        self._request("GET", "/v2/live", params={"limit": 1})
+        return time.perf_counter() - started
 
     def delete(self, session_id: str) -> None:
         self._request("DELETE", f"/v2/live/{_segment(session_id)}")

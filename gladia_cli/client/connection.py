@@ -13,6 +13,8 @@ from typing import Protocol
 
 import websocket
 
+from gladia_cli.protocol.retry import RETRYABLE_STATUSES
+
 _SEND_ERRORS = (websocket.WebSocketException, OSError, AttributeError)
 
 
@@ -200,9 +202,9 @@ class WebSocketClientConnector:
             )
         except websocket.WebSocketBadStatusException as exc:
             status = exc.status_code
-            retryable = status >= 500 or status in (408, 429)
             raise ConnectFailed(
-                f"the server refused the connection ({status})", retryable=retryable
+                f"the server refused the connection ({status})",
+                retryable=status in RETRYABLE_STATUSES,
             ) from None
         except (websocket.WebSocketException, OSError) as exc:
             raise ConnectFailed(f"cannot connect ({type(exc).__name__})", retryable=True) from None

@@ -8,6 +8,10 @@ ENCODINGS = ("wav/pcm", "wav/alaw", "wav/ulaw")
 BIT_DEPTHS = (8, 16, 24, 32)
 SAMPLE_RATES = (8000, 16000, 32000, 44100, 48000)
 MAX_CHANNELS = 8
+# The rates an input (a device, headerless audio) may run at before it is resampled to one
+# of SAMPLE_RATES: a bound on what is plausible, not what the API takes.
+MIN_INPUT_RATE = 1000
+MAX_INPUT_RATE = 768_000
 
 
 @dataclass(frozen=True)

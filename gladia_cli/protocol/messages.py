@@ -47,6 +47,17 @@ def gating_flag(message_type: str, is_final: bool = True) -> str | None:
     return _FLAG_BY_TYPE.get(message_type)
 
 
+def is_final_message(message: dict[str, Any]) -> bool:
+    """Whether a built message is final: only a transcript's `data.is_final` says no."""
+    data = message.get("data")
+    return bool(data.get("is_final", True)) if isinstance(data, dict) else True
+
+
+def message_gating_flag(message: dict[str, Any]) -> str | None:
+    """The `messages_config` (or callback) flag that decides whether `message` is sent."""
+    return gating_flag(message["type"], is_final_message(message))
+
+
 def iso_timestamp(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and `Z`, as Gladia writes `created_at`."""
     return (

@@ -106,7 +106,7 @@ def gladia_error(
     return web.json_response(body, status=status)
 
 
-class LiveApi:
+class LiveRoutes:
     """Route handlers, sharing the server's state."""
 
     def __init__(self, config: ServerConfig, clock: Clock) -> None:
@@ -138,7 +138,7 @@ class LiveApi:
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
-    def _authorized(self, request: web.Request) -> bool:
+    def authorized(self, request: web.Request) -> bool:
         key = request.headers.get("x-gladia-key", "")
         if not key:
             return False
@@ -146,9 +146,6 @@ class LiveApi:
 
     def _owner(self, request: web.Request) -> str:
         return owner_of(request.headers.get("x-gladia-key", ""))
-
-    def _unauthorized(self, request: web.Request) -> web.Response:
-        return gladia_error(request, 401, "gladia key not found")
 
     def _session(self, request: web.Request) -> LiveSession | None:
         return self.store.get(request.match_info["id"], self._owner(request))
@@ -162,8 +159,6 @@ class LiveApi:
         if self.init_failures:
             status = self.init_failures.popleft()
             return gladia_error(request, status, f"injected failure ({status})")
-        if not self._authorized(request):
-            return self._unauthorized(request)
         region = request.query.get("region")
         if region is not None and region not in init_config.REGIONS:
             regions = ", ".join(init_config.REGIONS)
@@ -218,17 +213,12 @@ class LiveApi:
     async def live(self, request: web.Request) -> web.StreamResponse:
         """`GET /v2/live`: the WebSocket when it carries a token and asks to upgrade, else
         the list of sessions."""
-        if (
-            "token" in request.query
-            and request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
-        ):
+        if _is_socket_upgrade(request):
             session = self.store.by_token_of(request.query["token"])
             return await live_socket(request, session, self.clock)
         return await self.list(request)
 
     async def list(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return self._unauthorized(request)
         try:
             offset = int(request.query.get("offset", "0"))
             limit = int(request.query.get("limit", "20"))
@@ -262,16 +252,12 @@ class LiveApi:
         )
 
     async def get(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return self._unauthorized(request)
         session = self._session(request)
         if session is None:
             return gladia_error(request, 404, "Not found")
         return web.json_response(session.describe())
 
     async def delete(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return self._unauthorized(request)
         session = self._session(request)
         if session is None:
             return gladia_error(request, 404, "Not found")
@@ -281,8 +267,6 @@ class LiveApi:
         return web.Response(status=202)
 
     async def file(self, request: web.Request) -> web.StreamResponse:
-        if not self._authorized(request):
-            return self._unauthorized(request)
         session = self._session(request)
         if session is None or session.store.size == 0:
             return gladia_error(request, 404, "Not found")
@@ -299,8 +283,6 @@ class LiveApi:
         return response
 
     async def patch(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return self._unauthorized(request)
         session = self._session(request)
         if session is None:
             return gladia_error(request, 404, "Not found")
@@ -344,7 +326,7 @@ class LiveApi:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-API: web.AppKey[LiveApi] = web.AppKey("api", LiveApi)
+API: web.AppKey[LiveRoutes] = web.AppKey("api", LiveRoutes)
 
 
 def _parse_moment(value: str, name: str) -> datetime:
@@ -396,7 +378,12 @@ def _matches(session: LiveSession, request: web.Request) -> bool:
     return all(str(metadata.get(k)) == v for k, v in _metadata_filter(request).items())
 
 
-def _middlewares(config: ServerConfig) -> list[Middleware]:
+def _is_socket_upgrade(request: web.Request) -> bool:
+    """`GET /v2/live?token=…` asking for a WebSocket: the token is its credential."""
+    return "token" in request.query and request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
+
+
+def _middlewares(config: ServerConfig, routes: LiveRoutes) -> list[Middleware]:
     hosts = list(config.allowed_hosts)
     if not config.loopback and config.host not in ("0.0.0.0", "::", ""):
         hosts.append(config.host)  # the address the server was bound to
@@ -416,12 +403,26 @@ def _middlewares(config: ServerConfig) -> list[Middleware]:
             # aiohttp's own errors (413 body too large, 404, 405) in Gladia's shape.
             return gladia_error(request, exc.status, exc.reason)
 
-    return [guard]
+    @web.middleware
+    async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Every route wants `x-gladia-key` but the WebSocket; paths and methods that match
+        no route keep their 404 and 405."""
+        needs_key = (
+            request.match_info.http_exception is None
+            and not _is_socket_upgrade(request)
+            # An injected init failure answers before the key is read, as a failing proxy.
+            and not (routes.init_failures and request.match_info.handler == routes.init)
+        )
+        if needs_key and not routes.authorized(request):
+            return gladia_error(request, 401, "gladia key not found")
+        return await handler(request)
+
+    return [guard, require_key]
 
 
 def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Application:
-    api = LiveApi(config, clock or LoopClock())
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=_middlewares(config))
+    api = LiveRoutes(config, clock or LoopClock())
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=_middlewares(config, api))
     app[FAULTS] = config.faults
     app[CONFIG] = config
     app[API] = api

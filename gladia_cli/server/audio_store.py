@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import os
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from gladia_cli.audio.wav import wav_header
 from gladia_cli.protocol.audio_format import AudioFormat
-
-
-def find_wav_data(head: bytes) -> int | None:
-    """Offset of the audio after a RIFF/WAVE header at the start of `head`, or None.
-
-    Gladia accepts raw audio with or without a WAV header; a header is recognised only at
-    the very start of a session's stream.
-    """
-    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return None
-    pos = 12
-    while pos + 8 <= len(head):
-        chunk_id = head[pos : pos + 4]
-        (size,) = struct.unpack_from("<I", head, pos + 4)
-        pos += 8
-        if chunk_id == b"data":
-            return pos
-        pos += size + (size & 1)
-    return None
 
 
 class AudioStore:

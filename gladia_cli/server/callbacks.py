@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from gladia_cli.protocol.messages import gating_flag
+from gladia_cli.protocol.messages import message_gating_flag
 from gladia_cli.server.callback_policy import GuardedResolver
 
 if TYPE_CHECKING:
@@ -32,9 +32,7 @@ class CallbackPoster:
         callback = config.get("callback_config") or {}
         if not config.get("callback") or not callback.get("url"):
             return
-        data = message.get("data")
-        is_final = bool(data.get("is_final", True)) if isinstance(data, dict) else True
-        flag = gating_flag(message["type"], is_final)
+        flag = message_gating_flag(message)
         if flag is not None and not callback.get(flag, False):
             return
         queue = self._queues.get(session.id)

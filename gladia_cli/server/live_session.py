@@ -33,11 +33,16 @@ from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from gladia_cli.audio.wav_stream import find_wav_data
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, INTERNAL_ERROR, NORMAL, SUPERSEDED
-from gladia_cli.protocol.messages import build_message, gating_flag, iso_timestamp
+from gladia_cli.protocol.messages import (
+    build_message,
+    gating_flag,
+    is_final_message,
+    iso_timestamp,
+)
 from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
-from gladia_cli.server.audio_store import find_wav_data
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.engines.base import (
@@ -65,7 +70,7 @@ MAX_RESULT_MESSAGES = 50_000
 MAX_BACKLOG = 2000
 
 
-class Connection(Protocol):
+class ClientSocket(Protocol):
     """What a session needs of a WebSocket connection."""
 
     async def send_text(self, text: str) -> None: ...
@@ -150,13 +155,13 @@ class LiveSession:
         self._queued_bytes = 0
         self._processor: asyncio.Task[None] | None = None
 
-        self.connection: Connection | None = None
+        self.connection: ClientSocket | None = None
         self.connections = 0
         self._outbox = Outbox()
         self._outbox_changed = asyncio.Event()
         self.room = asyncio.Event()  # set while the outbox backlog allows reading more
         self.room.set()
-        self._delayed_acks: deque[tuple[float, Connection, Outgoing]] = deque()
+        self._delayed_acks: deque[tuple[float, ClientSocket, Outgoing]] = deque()
         self._ack_releaser: asyncio.Task[None] | None = None
         self.messages_dropped = 0  # past MAX_RESULT_MESSAGES, not kept for the result
 
@@ -187,7 +192,7 @@ class LiveSession:
     def audio_duration(self) -> float:
         return self.fmt.seconds(self.audio_bytes - self.audio_bytes % self.fmt.frame_bytes)
 
-    def receive_audio(self, connection: Connection, chunk: bytes) -> None:
+    def receive_audio(self, connection: ClientSocket, chunk: bytes) -> None:
         """A chunk from `connection`: placed on the stream (perhaps later, see ingest) and
         acknowledged; refused when recording has stopped; ignored from a superseded one."""
         if connection is not self.connection:
@@ -198,7 +203,7 @@ class LiveSession:
         self._last_audio = self._clock.now()
         self._placed(self.ingest.receive(chunk))
 
-    def resume_hint(self, connection: Connection, offset: int) -> None:
+    def resume_hint(self, connection: ClientSocket, offset: int) -> None:
         """The client said where the bytes it is about to send start (see ingest)."""
         if connection is self.connection and self.recording:
             self._placed(self.ingest.hint(offset))
@@ -264,7 +269,7 @@ class LiveSession:
             },
         )
 
-    def send_acknowledgment(self, connection: Connection, received: Received | None) -> None:
+    def send_acknowledgment(self, connection: ClientSocket, received: Received | None) -> None:
         if connection is not self.connection or not self._flags["receive_acknowledgments"]:
             return
         faults = self._server.faults
@@ -467,8 +472,7 @@ class LiveSession:
         message = build_message(message_type, self.id, _now_iso(), **fields)
         if self._on_callback is not None:
             self._on_callback(self, message)
-        data = fields.get("data")
-        is_final = bool(data.get("is_final", True)) if isinstance(data, dict) else True
+        is_final = is_final_message(message)
         flag = gating_flag(message_type, is_final)
         if flag is not None and not self._flags.get(flag, False):
             return
@@ -493,7 +497,7 @@ class LiveSession:
             return False
         return not self.finished.is_set() or self._clock.now() < self._linger_until
 
-    def attach(self, connection: Connection) -> None:
+    def attach(self, connection: ClientSocket) -> None:
         """A client connected to the session's URL (the first time, or to resume)."""
         previous = self.connection
         if previous is not None:
@@ -507,7 +511,7 @@ class LiveSession:
             self.status = "processing"
         self._outbox_changed.set()
 
-    def backlogged(self, connection: Connection) -> bool:
+    def backlogged(self, connection: ClientSocket) -> bool:
         """Whether `connection`'s reader should wait for the outbox to drain."""
         if connection is not self.connection or self._outbox.backlog < MAX_BACKLOG:
             return False
@@ -520,7 +524,7 @@ class LiveSession:
         self.ingest.connection_lost()
         self._delayed_acks.clear()
 
-    def detach(self, connection: Connection, close_code: int | None) -> None:
+    def detach(self, connection: ClientSocket, close_code: int | None) -> None:
         """The connection ended; `close_code` is the client's, None when it did not close."""
         if connection is not self.connection:
             return
@@ -535,7 +539,7 @@ class LiveSession:
         self.connection = None
         self._lost()
 
-    def pong(self, connection: Connection, payload: bytes) -> None:
+    def pong(self, connection: ClientSocket, payload: bytes) -> None:
         """A pong on `connection`: what it confirms was delivered."""
         if connection is not self.connection:
             return
@@ -545,7 +549,7 @@ class LiveSession:
         if ends is not None:
             self._outbox_changed.set()
 
-    async def deliver(self, connection: Connection) -> None:
+    async def deliver(self, connection: ClientSocket) -> None:
         """Write the outbox to `connection` until it is replaced, pinging for confirmation;
         close it with 1000 once the session has ended and the client confirmed everything
         (or `confirm_timeout` passed: it may then reconnect and get the rest again)."""
@@ -623,7 +627,7 @@ class LiveSession:
         self.finish("stop_recording")
         return ack
 
-    def send_stop_acknowledgment(self, connection: Connection) -> bool:
+    def send_stop_acknowledgment(self, connection: ClientSocket) -> bool:
         """`stop_recording` from `connection`; False when it was refused (already stopped)."""
         if connection is not self.connection:
             return True  # from a superseded connection: not the client's word any more
@@ -711,9 +715,9 @@ class LiveSession:
 
     # --- REST views ----------------------------------------------------------------------
 
-    def describe(self, *, with_result: bool = True) -> dict[str, Any]:
+    def describe(self) -> dict[str, Any]:
         """The session as `GET /v2/live/{id}` shows it (Gladia's StreamingResponse)."""
-        result = self.files.result() if with_result else None
+        result = self.files.result()
         if result is not None:
             result["messages"] = list(self.files.messages.texts())
         has_audio = self.store.size > 0

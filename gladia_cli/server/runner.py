@@ -32,9 +32,8 @@ async def _start(config: ServerConfig, clock: Clock | None = None) -> tuple[web.
     await runner.setup()
     site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
     await site.start()
-    server = site._server
-    assert isinstance(server, asyncio.Server) and server.sockets
-    host, port = server.sockets[0].getsockname()[:2]
+    # The address the socket got (port 0 → the one the OS chose); IPv6 names have 4 fields.
+    host, port = runner.addresses[0][:2]
     shown = f"[{host}]" if ":" in host else host
     return runner, f"http://{shown}:{port}"
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import WebSocketError, WSMessage, WSMsgType, web
 
+from gladia_cli.audio.wav_stream import find_wav_data
 from gladia_cli.protocol.closing import (
     ABNORMAL,
     BAD_MESSAGE,
@@ -32,7 +33,6 @@ from gladia_cli.protocol.closing import (
     MESSAGE_TOO_BIG,
     SESSION_FINISHED,
 )
-from gladia_cli.server.audio_store import find_wav_data
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import Faults
 from gladia_cli.server.ingest import parse_resume_hint

@@ -47,9 +47,11 @@ def run_cli(
         "GLADIA_API_KEY": KEY,
         "XDG_CONFIG_HOME": "/nonexistent",
         "NO_COLOR": "1",
+        # No keyring: a key saved on this machine must not leak into the tests.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
         **(env or {}),
     }
-    for name in ("GLADIA_API_URL", "GLADIA_REGION", "GLADIA_CONFIG"):
+    for name in ("GLADIA_API_URL", "GLADIA_REGION", "GLADIA_CONFIG", "GLADIA_PROFILE"):
         if env is None or name not in env:
             environ.pop(name, None)
     done = subprocess.run(
@@ -75,3 +77,43 @@ def fixtures() -> dict[str, Any]:
 def scripted() -> Iterator[LocalServer]:
     with local_server() as server:
         yield server
+
+
+PLAINTEXT = "keyrings.alt.file.PlaintextKeyring"  # keyring's file backend (keyrings.alt)
+NO_KEYRING = "keyring.backends.fail.Keyring"  # as on a machine with no keyring at all
+
+
+@dataclass
+class Home:
+    """A user's config and data directories, empty at first."""
+
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config" / "gladia" / "config.toml"
+
+    @property
+    def keyring_file(self) -> Path:
+        return self.root / "data" / "python_keyring" / "keyring_pass.cfg"
+
+    def env(self, backend: str = PLAINTEXT, **extra: str) -> dict[str, str]:
+        return {
+            "XDG_CONFIG_HOME": str(self.root / "config"),
+            "XDG_DATA_HOME": str(self.root / "data"),
+            "PYTHON_KEYRING_BACKEND": backend,
+            "GLADIA_API_KEY": "",
+            **extra,
+        }
+
+    def run(self, *args: str, stdin: bytes | None = None, **env: str) -> Run:
+        backend = env.pop("backend", PLAINTEXT)
+        return run_cli(*args, env=self.env(backend, **env), stdin=stdin)
+
+    def saved_in_keyring(self) -> str:
+        return self.keyring_file.read_text() if self.keyring_file.exists() else ""
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path)

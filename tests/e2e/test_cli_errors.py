@@ -58,7 +58,7 @@ CASES: list[tuple[list[str], dict[str, str], int, str, str | None]] = [
         {"GLADIA_API_KEY": ""},
         3,
         "no API key",
-        "set GLADIA_API_KEY (or pass --api-key); for a `gladia serve` server",
+        "run `gladia auth login` (or set GLADIA_API_KEY); for a `gladia serve` server",
     ),
     (
         ["file", BUDGET, "--local", "--language", "english"],

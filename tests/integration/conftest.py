@@ -1,5 +1,5 @@
-"""Tests that load the real Whisper model (and real speech): slower than tests/unit, so
-each module shares what it loads (one server or one engine per module)."""
+"""Tests that load a real engine (the Whisper model, pocketsphinx) and real speech: slower
+than tests/unit, so each module shares what it loads (one server or one engine per module)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ from tests.e2e.conftest import run_cli
 from tests.integration.conftest import REAL
 from tests.support import RawClient, create_session, get_session, local_server, tone_bursts
 
+pytestmark = pytest.mark.integration
+
 # A conversation on one channel: six utterances, a long pause after the third (a new
 # chapter), names, a happy one and an unhappy one.
 SCRIPT = [

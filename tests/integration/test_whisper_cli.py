@@ -17,6 +17,8 @@ from tests.integration.conftest import REAL
 from tests.support import HEADERS, local_server
 from tests.wer import wer
 
+pytestmark = pytest.mark.integration
+
 # Per-file bounds: what Whisper base gets here with Gladia's defaults (README of
 # tests/data/real) plus a margin of about one word. 0880's reader says "ill disposed" so
 # that base hears "old supposed" (2 of 8 words); the 5 s maximum utterance of Gladia's

@@ -29,6 +29,8 @@ from tests.integration.conftest import REAL
 from tests.unit.test_engines import feed_all, finals, utterance_spans
 from tests.wer import wer
 
+pytestmark = pytest.mark.integration
+
 RATE = 16000
 
 

@@ -17,6 +17,7 @@ import websocket
 
 from gladia_cli.server import live_session
 from gladia_cli.server.runner import LocalServer
+from tests.server.audio import AUDIO
 from tests.support import (
     HEADERS,
     RawClient,
@@ -27,7 +28,6 @@ from tests.support import (
     tone_bursts,
 )
 
-AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0).tobytes()
 SHORT = tone_bursts([(0.1, 0.4, 0)], total=0.8).tobytes()
 
 

@@ -7,11 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import serve_process, tone_bursts
+from tests.server.audio import AUDIO
+from tests.support import serve_process
 
 sdk = pytest.importorskip("gladiaio_sdk")
-
-AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0).tobytes()
 
 
 def test_the_official_sdk_streams_to_gladia_serve() -> None:

@@ -11,10 +11,9 @@ import websocket
 
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
+from tests.server.audio import AUDIO
 from tests.server.clocked import clocked_server
-from tests.support import RawClient, create_session, get_session, stored_audio, tone_bursts
-
-AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0).tobytes()
+from tests.support import RawClient, create_session, get_session, stored_audio
 
 
 def _read_without_answering_pings(client: RawClient, until_type: str) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from gladia_cli.server.config import Faults
+from tests.server.audio import AUDIO
 from tests.server.clocked import clocked_server
 from tests.support import (
     HEADERS,
@@ -18,10 +19,7 @@ from tests.support import (
     get_session,
     local_server,
     stored_audio,
-    tone_bursts,
 )
-
-AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0).tobytes()
 
 
 def _finals(client: RawClient) -> list[str]:
@@ -152,6 +150,15 @@ def test_refused_init_then_success() -> None:
             for _ in range(3)
         ]
         assert statuses == [500, 503, 201]
+
+
+def test_an_injected_init_failure_comes_before_the_key_check() -> None:
+    """As from a failing proxy in front of the API: the status, whatever the key."""
+    with local_server(faults=Faults(init_failures=(503,))) as server:
+        statuses = [
+            requests.post(f"{server.url}/v2/live", json={}, timeout=5).status_code for _ in range(2)
+        ]
+        assert statuses == [503, 401]
 
 
 def test_bad_input_never_takes_the_server_down() -> None:

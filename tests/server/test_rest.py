@@ -96,6 +96,16 @@ def test_every_endpoint_wants_a_key(server: LocalServer, headers: dict[str, str]
         assert response.json()["message"] == "gladia key not found"
 
 
+@pytest.mark.parametrize("headers", [{}, HEADERS])
+def test_paths_and_methods_without_a_route_keep_their_404_and_405(
+    server: LocalServer, headers: dict[str, str]
+) -> None:
+    missing = requests.get(f"{server.url}/v2/nothing", headers=headers, timeout=5)
+    assert missing.status_code == 404 and missing.json()["statusCode"] == 404
+    wrong = requests.put(f"{server.url}/v2/live", headers=headers, timeout=5)
+    assert wrong.status_code == 405 and wrong.json()["statusCode"] == 405
+
+
 def test_header_name_is_case_insensitive(server: LocalServer) -> None:
     response = requests.post(
         f"{server.url}/v2/live", json={}, headers={"X-Gladia-Key": "k"}, timeout=5

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from gladia_cli.server.runner import LocalServer
+from tests.server.audio import AUDIO
 from tests.support import (
     RawClient,
     create_session,
@@ -20,7 +21,6 @@ from tests.support import (
 )
 
 # Three tone bursts: the scripted engine hears three utterances.
-AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0).tobytes()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,8 @@ import pytest
 import soundfile as sf
 
 from gladia_cli.audio.codecs import float_to_int16
-from gladia_cli.audio.file_source import RawFormat, open_file_source, parse_raw_format
+from gladia_cli.audio.file_source import open_file_source
+from gladia_cli.audio.raw_format import RawFormat, parse_raw_format
 from gladia_cli.audio.source import AudioSource
 from gladia_cli.audio.wav_stream import WavError, parse_wav_header
 from gladia_cli.errors import AudioInputError, UsageError

@@ -18,10 +18,10 @@ import soxr
 
 from gladia_cli.audio.blocks import FrameFifo
 from gladia_cli.audio.devices import InputDevice, resolve_device
+from gladia_cli.audio.drift import DriftCompensator
 from gladia_cli.audio.file_source import open_file_source
 from gladia_cli.audio.mic_source import MicSource, open_mic_source
 from gladia_cli.audio.mix_source import (
-    DriftCompensator,
     MixSource,
     downmix,
     interleave,

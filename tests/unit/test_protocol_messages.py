@@ -14,7 +14,10 @@ from gladia_cli.protocol.messages import (
     SpeechEvent,
     StopRecordingAck,
     Transcript,
+    build_message,
     gating_flag,
+    is_final_message,
+    message_gating_flag,
     parse_server_message,
 )
 
@@ -111,3 +114,15 @@ def test_gating_flags() -> None:
     assert gating_flag("audio_chunk") == "receive_acknowledgments"
     assert gating_flag("end_session") == "receive_lifecycle_events"
     assert gating_flag("something_new") is None
+
+
+def test_a_built_message_is_gated_by_its_type_and_finality() -> None:
+    partial = build_message("transcript", "s", "t", data={"id": "u", "is_final": False})
+    final = build_message("transcript", "s", "t", data={"id": "u", "is_final": True})
+    ack = build_message("audio_chunk", "s", "t", data={"byte_range": [0, 1]}, error=None)
+    ended = build_message("end_session", "s", "t")
+    assert [is_final_message(m) for m in (partial, final, ack, ended)] == [False, True] + [True] * 2
+    assert message_gating_flag(partial) == "receive_partial_transcripts"
+    assert message_gating_flag(final) == "receive_final_transcripts"
+    assert message_gating_flag(ack) == "receive_acknowledgments"
+    assert message_gating_flag(ended) == "receive_lifecycle_events"
