@@ -229,11 +229,10 @@ class SessionAddons:
     def _failed(self, addon: Addon, exc: BaseException) -> None:
         message_type, key, name = addon
         message = f"{name} failed: {exc}"
-        log.warning("session %s: %s", self._session_id, message)
-        log.debug("session %s: %s", self._session_id, name, exc_info=exc)
-        self._failures.setdefault(
-            key, addon_error(message, exception=type(exc).__name__, status_code=500)
-        )
+        if key not in self._failures:  # logged once a session: it may fail at every utterance
+            log.warning("session %s: %s", self._session_id, message)
+            log.debug("session %s: %s", self._session_id, name, exc_info=exc)
+            self._failures[key] = addon_error(message, exception=type(exc).__name__)
         self._emit(message_type, error={"message": message}, data=None)
 
     async def drain(self) -> None:
