@@ -12,7 +12,8 @@
 - `runner`: where they run — worker threads apart from recognition, bounded, so that a
   slow add-on never delays a transcript or an acknowledgment.
 
-Every model is imported and loaded on first use, once per process: `gladia --help` and a
+Every model is imported and loaded once per process, when a session first asks for an
+add-on (its init body; on the add-on thread, before its audio flows): `gladia --help` and a
 server that is never asked for an add-on pay nothing. Which models were chosen, and why,
 is measured by benchmarks/addons.py (README, "The local server").
 """

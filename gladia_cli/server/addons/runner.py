@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -51,17 +51,26 @@ class AddonModels:
     sentiments: Callable[[Utterance], list[dict[str, Any]]]
     summary: Callable[[list[Utterance], str], str]
     chapters: Callable[[list[Utterance]], list[dict[str, Any]]]
+    # Loads the text models ahead of the first utterance (when a session asks for one).
+    warm_up: Callable[[], None] = lambda: None
 
 
 def offline_models() -> AddonModels:
     """The real models (each loaded on its first use)."""
     from gladia_cli.server.addons import ner, sentiment, summary
 
+    def warm_up() -> None:
+        from gladia_cli.server.addons.english import english
+
+        english()
+        sentiment.warm_up()
+
     return AddonModels(
         entities=ner.named_entities,
         sentiments=sentiment.sentiments,
         summary=summary.summarize,
         chapters=summary.chapters,
+        warm_up=warm_up,
     )
 
 
@@ -75,10 +84,24 @@ class AddonRunner:
         self.translate = translate
         self.text = ThreadPoolExecutor(1, thread_name_prefix="addons")
         self.translation = ThreadPoolExecutor(1, thread_name_prefix="translator")
+        self._warming: Future[None] | None = None
+
+    def warm_up(self) -> None:
+        """Load the text models now, on the add-on thread, once: while a new session's
+        client has sent nothing yet rather than in the middle of its stream."""
+        if self._warming is None:
+            self._warming = self.text.submit(self.models.warm_up)
+            self._warming.add_done_callback(_log_warm_up)
 
     def close(self) -> None:
         for executor in (self.text, self.translation):
             executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _log_warm_up(future: Future[None]) -> None:
+    error = None if future.cancelled() else future.exception()
+    if error is not None:  # each add-on then reports it in its error shape
+        log.warning("the add-on models could not be loaded: %s", error)
 
 
 # The add-ons: their message type, their container in the result, their name for people.
@@ -116,6 +139,11 @@ class SessionAddons:
         self._failures: dict[str, dict[str, Any]] = {}  # container key → AddonError
         self._translation_failures: dict[str, dict[str, Any]] = {}  # target → AddonError
         self._exec_time: dict[str, float] = {}
+        text_addons = ("named_entity_recognition", "sentiment_analysis")
+        if any(self._realtime.get(a) for a in text_addons) or any(
+            self._post.get(a) for a in ("summarization", "chapterization")
+        ):
+            runner.warm_up()
 
     @property
     def _targets(self) -> list[str]:

@@ -81,6 +81,11 @@ def _analyzer() -> SentimentIntensityAnalyzer:
     return SentimentIntensityAnalyzer()
 
 
+def warm_up() -> None:
+    """Load VADER's lexicon now (the runner's warm-up)."""
+    _analyzer()
+
+
 def classify(scores: dict[str, float]) -> str:
     """VADER's scores of a sentence → Gladia's sentiment."""
     if scores["pos"] >= MIXED_SHARE and scores["neg"] >= MIXED_SHARE:
