@@ -221,3 +221,20 @@ def test_what_a_session_has_waiting_is_bounded(monkeypatch: pytest.MonkeyPatch) 
     }
     assert len(done) == 1 and done[0]["data"]["utterance_id"] == "00_00000000"
     assert result["named_entity_recognition"]["success"] is False
+
+
+def test_the_models_are_loaded_once_when_a_session_first_asks_for_them() -> None:
+    loads: list[str] = []
+    models = _models(warm_up=lambda: loads.append("loaded"))
+    with local_server(addon_models=models) as server:
+        create_session(server.url, {})  # no add-on: nothing loaded
+        assert loads == []
+        for _ in range(2):
+            created = create_session(
+                server.url, {"realtime_processing": {"sentiment_analysis": True}}
+            )
+            client = RawClient(created["url"])
+            client.send_audio(AUDIO)
+            client.stop()
+            client.read_until_closed()
+    assert loads == ["loaded"]
