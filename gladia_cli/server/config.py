@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from gladia_cli.server.addons.runner import AddonModels
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class ServerConfig:
     # "*" accepts any.
     allowed_hosts: tuple[str, ...] = ()
     allow_link_local_callbacks: bool = False  # callbacks to 169.254.x.x, fe80::, metadata
+    # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
+    addon_models: AddonModels | None = None
 
     @property
     def loopback(self) -> bool:
