@@ -32,13 +32,14 @@ from aiohttp.typedefs import Handler, Middleware
 from gladia_cli.protocol import init_config
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import callback_policy
+from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.callbacks import CallbackPoster
 from gladia_cli.server.clock import Clock, LoopClock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.host_check import HostPolicy
 from gladia_cli.server.live_session import LiveSession
 from gladia_cli.server.session_store import SessionStore, owner_of
-from gladia_cli.server.transcriber_pool import transcribers_for
+from gladia_cli.server.transcriber_pool import transcribers_for, translator_of
 from gladia_cli.server.websocket import FAULTS, live_socket
 
 log = logging.getLogger("gladia.server")
@@ -124,6 +125,9 @@ class LiveRoutes:
         self.executor = ThreadPoolExecutor(
             max(4, 2 * config.workers), thread_name_prefix="recognizer"
         )
+        # The add-ons' own worker threads (models loaded on first use); translation
+        # borrows the whisper engine's model when it can translate.
+        self.addons = AddonRunner(config.addon_models, translator_of(self.transcribers))
         self.store = SessionStore(
             clock, ttl=config.session_ttl, max_finished=config.max_stored_sessions
         )
@@ -196,6 +200,7 @@ class LiveRoutes:
             clock=self.clock,
             owner=self._owner(request),
             store_directory=self.directory,
+            addons=self.addons,
             on_callback=self.callbacks,
         )
         self.store.add(session)
@@ -296,6 +301,7 @@ class LiveRoutes:
         await self.store.close_all()
         await self.callbacks.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.addons.close()
         self.transcribers.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 

@@ -17,16 +17,15 @@ from typing import Any
 
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.audio_format import MAX_CHANNELS, AudioFormat
-from gladia_cli.server import addons
-from gladia_cli.server.engines.base import ChannelSettings, Hypothesis
+from gladia_cli.server.addons.runner import AddonRunner
+from gladia_cli.server.addons.translation import Floats
+from gladia_cli.server.engines.base import ENGINE_SAMPLE_RATE, ChannelSettings, Hypothesis
+from gladia_cli.server.file_addons import ReadAudio, add_addons
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import TranscriberFactory
 from gladia_cli.server.utterances import utterance_of
 
 BLOCK_SECONDS = 10
-DIARIZATION_UNAVAILABLE = (
-    "diarization is not available on the local server (its channels are kept apart instead)"
-)
 
 
 class JobFailed(Exception):
@@ -77,6 +76,7 @@ def transcribe_file(
     *,
     job_id: str,
     cancelled: threading.Event,
+    addons: AddonRunner | None = None,
 ) -> dict[str, Any]:
     """The job's `result` (Gladia's TranscriptionResultDTO); JobFailed when it cannot be."""
     import soundfile
@@ -119,7 +119,32 @@ def transcribe_file(
         key=lambda u: (u["start"], u["channel"]),
     )
     duration = frames / rate
-    return job_result(utterances, params, duration, channels, time.monotonic() - started)
+    result = job_result(utterances, params, duration, channels, time.monotonic() - started)
+    if addons is not None:
+        add_addons(result, utterances, params, addons, _reader(path), job_id)
+    return result
+
+
+def _reader(path: str) -> ReadAudio:
+    """One channel's stretch of the file, as the translation add-on wants it."""
+
+    def read(channel: int, start: float, end: float) -> Floats:
+        import numpy as np
+        import soundfile
+
+        with soundfile.SoundFile(path) as file:
+            rate = file.samplerate
+            file.seek(min(file.frames, max(0, int(start * rate))))
+            frames = max(0, int(np.ceil(end * rate)) - int(start * rate))
+            block = file.read(frames, dtype="float32", always_2d=True)
+        mono = np.ascontiguousarray(block[:, channel])
+        if rate != ENGINE_SAMPLE_RATE and len(mono):
+            import soxr
+
+            mono = soxr.resample(mono, rate, ENGINE_SAMPLE_RATE).astype(np.float32)
+        return mono
+
+    return read
 
 
 def _finals(events: list[ChannelEvent]) -> list[ChannelEvent]:
@@ -138,7 +163,8 @@ def job_result(
     channels: int,
     elapsed: float,
 ) -> dict[str, Any]:
-    """The transcription and every add-on asked for, in Gladia's containers (addons.py)."""
+    """The metadata and the transcription (with Gladia's subtitles when asked for); the
+    add-ons are file_addons.py's."""
     heard = list(dict.fromkeys(u["language"] for u in utterances))
     transcription: dict[str, Any] = {
         "full_transcript": " ".join(u["text"].strip() for u in utterances),
@@ -156,29 +182,6 @@ def job_result(
         },
         "transcription": transcription,
     }
-    if params.get("translation"):
-        error = {"status_code": 501, "exception": "NotImplemented"}
-        result["translation"] = addons.container(
-            None, 0.0, {**error, "message": addons.TRANSLATION_UNAVAILABLE}
-        )
-    if params.get("diarization"):
-        error = {"status_code": 501, "exception": "NotImplemented"}
-        result["diarization"] = addons.container(
-            None, 0.0, {**error, "message": DIARIZATION_UNAVAILABLE}
-        )
-    if params.get("summarization"):
-        kind = (params.get("summarization_config") or {}).get("type", "general")
-        result["summarization"] = addons.container(addons.summarize(utterances, kind), 0.0)
-    if params.get("named_entity_recognition"):
-        entities = [e for u in utterances for e in addons.named_entities(u)]
-        result["named_entity_recognition"] = addons.container(entities, 0.0)
-    if params.get("sentiment_analysis"):
-        sentiments = [s for u in utterances for s in addons.sentiment(u)]
-        result["sentiment_analysis"] = addons.container(sentiments, 0.0)
-    if params.get("chapterization"):
-        result["chapterization"] = addons.container(addons.chapters(utterances), 0.0)
-    if params.get("sentences"):
-        result["sentences"] = addons.container([u["text"].strip() for u in utterances], 0.0)
     return result
 
 

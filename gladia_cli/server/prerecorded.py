@@ -395,6 +395,7 @@ class PreRecordedApi:
                         self.live.transcribers,
                         job_id=job.id,
                         cancelled=job.cancelled,
+                        addons=self.live.addons,
                     ),
                 )
                 await loop.run_in_executor(None, job.save_result, result)

@@ -19,3 +19,29 @@ def test_whisper_transcribes_a_real_clip_as_a_pre_recorded_job() -> None:
     assert run.code == 0, run.stderr
     heard = {w.strip(".,").lower() for w in run.stdout.split()}
     assert {"john", "leisure", "consider", "power", "them"} <= heard, run.stdout
+
+
+def test_a_french_clip_is_translated_into_english() -> None:
+    clip = REAL / "fr_check-number-dial-again.wav"
+    run = run_cli(
+        "transcribe",
+        str(clip),
+        "--local",
+        "-f",
+        "json",
+        "-l",
+        "fr",
+        "--translate",
+        "en",
+        timeout=180,
+    )
+    assert run.code == 0, run.stderr
+    import json
+
+    result = json.loads(run.stdout)["result"]
+    assert result["transcription"]["languages"] == ["fr"]
+    container = result["translation"]
+    assert container["success"], container
+    (english,) = container["results"]
+    assert english["languages"] == ["en"] and english["full_transcript"].strip()
+    assert english["full_transcript"] != result["transcription"]["full_transcript"]
