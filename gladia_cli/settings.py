@@ -26,8 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gladia_cli.credentials import DEFAULT_PROFILE, PROFILE_NAME, KeyStore, KeyStoreError
-from gladia_cli.errors import UsageError
+from gladia_cli.credentials import (
+    DEFAULT_PROFILE,
+    PROFILE_NAME,
+    KeyStore,
+    KeyStoreError,
+    key_problem,
+)
+from gladia_cli.errors import AuthError, UsageError
 from gladia_cli.protocol.init_config import REGIONS
 from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
 
@@ -204,6 +210,12 @@ def resolve(
             hint="for example https://api.gladia.io",
         )
     key, source, problem = _key(api_key, environ, name, values, file, key_store, local)
+    wrong = key_problem(key) if key else None
+    if wrong is not None:
+        raise AuthError(
+            f"the API key from {source} {wrong}",
+            hint="give the key alone, on one line (a key file read with its CRLF keeps a \\r)",
+        )
     return Settings(
         api_url=url.rstrip("/"),
         api_key=key,

@@ -61,6 +61,7 @@ def _warn(env: Environment) -> Callable[[str], None]:
 
 def read_key(env: Environment) -> str:
     """The key, from a prompt that does not echo (a terminal) or stdin's first line."""
+    from gladia_cli.credentials import key_problem
     from gladia_cli.errors import UsageError
 
     if env.stdin_isatty:
@@ -77,10 +78,10 @@ def read_key(env: Environment) -> str:
             "no key given: nothing was saved",
             hint="paste it at the prompt, or pipe it in: gladia auth login < key.txt",
         )
-    if not key.isprintable() or any(c.isspace() for c in key):
+    problem = key_problem(key)
+    if problem is not None:
         raise UsageError(
-            "the key holds spaces or control characters: nothing was saved",
-            hint="give the key alone, on one line",
+            f"the key {problem}: nothing was saved", hint="give the key alone, on one line"
         )
     return key
 
