@@ -121,6 +121,11 @@ def read_config(environ: Mapping[str, str]) -> ConfigFile:
                 hint="create it (it may hold api_key, api_url and region), or unset GLADIA_CONFIG",
             ) from None
         return ConfigFile(path, {}, {}, None)
+    except UnicodeDecodeError:  # tomllib decodes the bytes itself, and says nothing of it
+        raise UsageError(
+            f"cannot read the config file {path}: it is not UTF-8 text",
+            hint=f"fix or remove the file; {_FILE_HINT}",
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(
             f"cannot read the config file {path}: {exc}",
