@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -48,6 +48,28 @@ def _server_message(response: requests.Response) -> str:
     if isinstance(errors, list) and errors:
         return plain("; ".join(str(e) for e in errors))
     return plain(str(body.get("message", "")))
+
+
+URL_HINT = "check --api-url, GLADIA_API_URL or the profile's api_url"
+
+
+def json_body(response: requests.Response, what: str) -> dict[str, Any]:
+    """The JSON object a 2xx answer carries. A server that is not the API (a web page, a
+    proxy's login page) answers 200 too: that is a server error naming `what`, never a
+    JSONDecodeError, nor a success."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = response.headers.get("Content-Type") or "no content type"
+        where = urlsplit(response.url)
+        raise NetworkError(
+            f"{where.scheme}://{where.netloc} answered {what} with something that is not the "
+            f"Gladia API's JSON ({plain(kind)[:60]})",
+            hint=URL_HINT,
+        )
+    return body
 
 
 def _segment(value: str) -> str:
@@ -162,8 +184,8 @@ class LiveApi:
         """`POST /v2/live`, retried on 408/429/5xx and network errors, with backoff."""
         params = {"region": self._settings.region} if self._settings.region else None
         response = self._request("POST", "/v2/live", json=body, params=params, retry=True)
+        created = json_body(response, "POST /v2/live")
         try:
-            created = response.json()
             return CreatedSession(
                 id=str(created["id"]),
                 url=str(created["url"]),
@@ -174,8 +196,7 @@ class LiveApi:
 
     def get(self, session_id: str) -> dict[str, Any]:
         path = f"{self.collection}/{_segment(session_id)}"
-        result: dict[str, Any] = self._request("GET", path, retry=True).json()
-        return result
+        return json_body(self._request("GET", path, retry=True), f"GET {self.collection}/ID")
 
     def list(
         self, *, offset: int = 0, limit: int = 20, status: list[str] | None = None
@@ -184,15 +205,19 @@ class LiveApi:
         if status:
             params["status"] = status
         response = self._request("GET", self.collection, params=params, retry=True)
-        result: dict[str, Any] = response.json()
-        return result
+        return json_body(response, f"GET {self.collection}")
 
     def check_key(self) -> float:
         """`GET /v2/live?limit=1`: the cheapest authenticated request, which Gladia's API and
         the local server both answer. Its round-trip time in seconds; AuthError when the key
         is refused, NetworkError when the API cannot be reached (no retry: a check)."""
         started = time.perf_counter()
-        self._request("GET", "/v2/live", params={"limit": 1})
+        response = self._request("GET", "/v2/live", params={"limit": 1})
+        if not isinstance(json_body(response, "GET /v2/live").get("items"), list):
+            raise NetworkError(
+                f"{self._settings.api_url} answered GET /v2/live without a list of sessions",
+                hint=URL_HINT,
+            )
         return time.perf_counter() - started
 
     def delete(self, session_id: str) -> None:
