@@ -112,7 +112,7 @@ def get_command(
     from gladia_cli.render.captions import CaptionLimits
 
     env = environment_of(ctx)
-    checked_id(job_id)
+    checked_id(job_id, "transcription", "gladia transcriptions list")
     fmt = get_format(format, output, command="transcriptions get")
     api = _api(env, api_key, api_url, profile)
     job = api.get(resolve_id(api, job_id))
@@ -184,9 +184,21 @@ def delete_command(
 ) -> None:
     """Delete a transcription and its file (ID: the id, or its first characters)."""
     from gladia_cli.cli.sessions_cmd import resolve_id
+    from gladia_cli.client.prerecorded import FINISHED
 
     env = environment_of(ctx)
     api = _api(env, api_key, api_url, profile)
     full = resolve_id(api, job_id)
+    # The API refuses to delete an unfinished job with a 403, which would read as a
+    # refused key (exit 3, "run gladia auth login"): say what it is instead.
+    status = api.get(full).get("status")
+    if status not in FINISHED:
+        from gladia_cli.errors import UsageError
+        from gladia_cli.safe_text import plain
+
+        raise UsageError(
+            f"transcription {full} is {plain(str(status))}: it can be deleted once it ends",
+            hint=f"see its status with: gladia transcriptions get {full} --format json",
+        )
     api.delete(full)
     env.stderr.write(f"gladia: deleted {full}\n")

@@ -81,6 +81,7 @@ class LiveApi:
     # The REST collection `get`, `list` and `delete` work on, and where a 404 sends people.
     collection = "/v2/live"
     list_hint = "list sessions with: gladia sessions list"
+    noun, list_command = "session", "gladia sessions list"  # for the messages about ids
 
     def __init__(
         self,
@@ -174,7 +175,13 @@ class LiveApi:
         suffix = f": {detail}" if detail else ""
         if status in (401, 403):
             return AuthError(f"the API refused the key ({status}){suffix}", hint=KEY_HINT)
-        if status in (400, 413, 422):
+        if status == 413:  # only an upload is ever that large
+            return UsageError(
+                f"the API refused the request ({status}){suffix}",
+                hint="make the file smaller: fewer channels, a lower rate, or a compressed "
+                "format (e.g. ffmpeg -i INPUT -ac 1 -ar 16000 -c:a libopus out.ogg)",
+            )
+        if status in (400, 422):
             return UsageError(f"the API refused the request ({status}){suffix}")
         if status == 404:
             return UsageError(f"not found (404){suffix}", hint=self.list_hint)

@@ -60,6 +60,7 @@ def failed_addons(job: dict[str, Any]) -> dict[str, str]:
 class PreRecordedApi(LiveApi):
     collection = "/v2/pre-recorded"
     list_hint = "list transcriptions with: gladia transcriptions list"
+    noun, list_command = "transcription", "gladia transcriptions list"
 
     def __init__(
         self,
@@ -89,7 +90,8 @@ class PreRecordedApi(LiveApi):
                 )
         except UsageError as exc:  # the file is all an upload carries
             raise AudioInputError(
-                f"{path}: {exc.message}", hint="give an audio file (WAV, FLAC, OGG, MP3…)"
+                f"{path}: {exc.message}",
+                hint=exc.hint or "give an audio file (WAV, FLAC, OGG, MP3…)",
             ) from None
         except OSError as exc:
             raise AudioInputError(f"cannot read {path}: {exc.strerror or exc}") from None
