@@ -212,6 +212,13 @@ def check_input(spec: str) -> None:
         raise AudioInputError(
             f"{spec} is not a file", hint="give audio files (a folder is not read)"
         )
+    from gladia_cli.audio.file_inputs import truncation
+
+    # The API transcribes what a cut-short file holds and calls it done: exit 0 with part
+    # of the audio, where `gladia file` says the file is truncated (exit 5).
+    problem = truncation(path, spec)
+    if problem is not None:
+        raise problem
 
 
 def plan(

@@ -56,3 +56,15 @@ def test_a_url_with_local_is_refused_before_the_server_starts() -> None:
         run.stderr
     )
     assert "gladia: hint: download the file" in run.stderr
+
+
+def test_a_truncated_wav_is_refused_as_gladia_file_refuses_it(tmp_path: Path) -> None:
+    """It was uploaded, and the API's transcript of its first 0.1 s was exit 0."""
+    cut = tmp_path / "cut short.wav"
+    cut.write_bytes((DATA / "budget.wav").read_bytes()[:3000])
+    run = run_cli("transcribe", str(cut), "--api-url", CLOSED)
+    assert run.code == 5, run.stderr
+    assert f"gladia: error: {cut} is truncated: the header promises 3.6 s, only 0.1 s" in (
+        run.stderr
+    )
+    assert f"gladia file '{cut}'" in run.stderr
