@@ -156,7 +156,7 @@ def check_profile_name(name: str) -> str:
 
 def chosen_profile(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
     """The profile's name and what chose it: --profile > GLADIA_PROFILE > default."""
-    if flag:
+    if flag is not None:  # `--profile ""` (an unset variable) must not mean the default
         return check_profile_name(flag), "--profile"
     if environ.get("GLADIA_PROFILE"):
         return check_profile_name(environ["GLADIA_PROFILE"]), "GLADIA_PROFILE"

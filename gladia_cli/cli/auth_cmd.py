@@ -72,7 +72,14 @@ def read_key(env: Environment) -> str:
         except EOFError:
             key = ""
     else:
-        key = env.stdin.readline(_MAX_KEY_BYTES).decode("utf-8", "replace").strip()
+        line = env.stdin.readline(_MAX_KEY_BYTES + 2).rstrip(b"\r\n")
+        if len(line) > _MAX_KEY_BYTES:  # cut there, it would be saved as a wrong key
+            raise UsageError(
+                f"the first line of stdin is longer than {_MAX_KEY_BYTES} bytes: not a key, "
+                "nothing was saved",
+                hint="give the key alone, on one line",
+            )
+        key = line.decode("utf-8", "replace").strip()
     if not key:
         raise UsageError(
             "no key given: nothing was saved",

@@ -43,3 +43,20 @@ def test_login_refuses_a_non_ascii_key_before_any_request(home: Home) -> None:
     assert "gladia: error: the key holds non-ASCII characters: nothing was saved" in login.stderr
     assert "Traceback" not in login.stderr
     assert not home.config.exists()
+
+
+def test_login_refuses_a_first_line_too_long_to_be_a_key(home: Home) -> None:
+    """It was cut at 4096 bytes, checked (the local server takes any key) and saved."""
+    login = home.run("auth", "login", "--api-url", CLOSED, stdin=b"a" * 100_000)
+    assert login.code == 2, login.stderr
+    assert "longer than 4096 bytes: not a key, nothing was saved" in login.stderr
+    assert home.saved_in_keyring() == "" and not home.config.exists()
+
+
+@pytest.mark.parametrize("command", [["auth", "login"], ["auth", "status"], ["doctor"]])
+def test_an_empty_profile_name_is_not_the_default_profile(home: Home, command: list[str]) -> None:
+    """`--profile "$UNSET"` silently meant the default profile: login overwrote its key."""
+    run = home.run(*command, "--profile", "", stdin=f"{SECRET}\n".encode())
+    assert run.code == 2, run.stdout + run.stderr
+    assert "gladia: error: not a profile name: ''" in run.stderr
+    assert SECRET not in home.saved_in_keyring()
