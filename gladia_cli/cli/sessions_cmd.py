@@ -165,6 +165,22 @@ def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its su
     return found[0]
 
 
+def delete_finished(api: LiveApi, full_id: str) -> None:
+    """Delete a session or job that has ended. The API refuses an unfinished one with a
+    403, which would read as a refused key (exit 3, "run gladia auth login"): it is said
+    for what it is instead."""
+    status = api.get(full_id).get("status")
+    if status in api.undeletable:
+        from gladia_cli.errors import UsageError
+        from gladia_cli.safe_text import plain
+
+        raise UsageError(
+            f"{api.noun} {full_id} is {plain(str(status))}: it can be deleted once it ends",
+            hint=f"{api.list_command} shows its status",
+        )
+    api.delete(full_id)
+
+
 def get_format(
     requested: SessionFormat | None, output: Path | None, command: str = "sessions get"
 ) -> str:
@@ -366,5 +382,5 @@ def delete_command(
     env = environment_of(ctx)
     api = _api(env, api_key, api_url, profile)
     full = resolve_id(api, session_id)
-    api.delete(full)
+    delete_finished(api, full)
     env.stderr.write(f"gladia: deleted {full}\n")

@@ -183,22 +183,10 @@ def delete_command(
     debug: Debug = False,
 ) -> None:
     """Delete a transcription and its file (ID: the id, or its first characters)."""
-    from gladia_cli.cli.sessions_cmd import resolve_id
-    from gladia_cli.client.prerecorded import FINISHED
+    from gladia_cli.cli.sessions_cmd import delete_finished, resolve_id
 
     env = environment_of(ctx)
     api = _api(env, api_key, api_url, profile)
     full = resolve_id(api, job_id)
-    # The API refuses to delete an unfinished job with a 403, which would read as a
-    # refused key (exit 3, "run gladia auth login"): say what it is instead.
-    status = api.get(full).get("status")
-    if status not in FINISHED:
-        from gladia_cli.errors import UsageError
-        from gladia_cli.safe_text import plain
-
-        raise UsageError(
-            f"transcription {full} is {plain(str(status))}: it can be deleted once it ends",
-            hint=f"see its status with: gladia transcriptions get {full} --format json",
-        )
-    api.delete(full)
+    delete_finished(api, full)
     env.stderr.write(f"gladia: deleted {full}\n")

@@ -61,6 +61,7 @@ class PreRecordedApi(LiveApi):
     collection = "/v2/pre-recorded"
     list_hint = "list transcriptions with: gladia transcriptions list"
     noun, list_command = "transcription", "gladia transcriptions list"
+    undeletable = ("queued", "processing")
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ import requests
 from gladia_cli.server import prerecorded
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import DATA, run_cli
-from tests.support import HEADERS, local_server
+from tests.support import HEADERS, RawClient, create_session, local_server
 
 
 @pytest.fixture
@@ -67,6 +67,7 @@ def test_deleting_a_processing_job_is_not_a_refused_key(
     run = run_cli("transcriptions", "delete", job_id, env={"GLADIA_API_URL": server.url})
     assert run.code == 2, run.stderr
     assert f"transcription {job_id} is processing: it can be deleted once it ends" in run.stderr
+    assert "gladia: hint: gladia transcriptions list shows its status" in run.stderr
     assert "auth login" not in run.stderr
     release.set()
     while _status(server.url, job_id) != "done" and time.monotonic() < deadline:
@@ -111,3 +112,21 @@ def test_an_upload_over_the_servers_limit_says_how_to_make_it_smaller(
     assert run.code == 5, run.stderr
     assert "(413)" in run.stderr
     assert "gladia: hint: make the file smaller" in run.stderr
+
+
+def test_deleting_a_live_session_still_streaming_is_not_a_refused_key() -> None:
+    with local_server() as server:
+        session = create_session(server.url)
+        client = RawClient(session["url"])
+        try:
+            client.send_audio(b"\0" * 3200)
+            client.read(1)  # its acknowledgment: the session is processing
+            run = run_cli("sessions", "delete", session["id"], env={"GLADIA_API_URL": server.url})
+        finally:
+            client.close()
+        queued = create_session(server.url)  # never connected: DELETE takes it
+        deleted = run_cli("sessions", "delete", queued["id"], env={"GLADIA_API_URL": server.url})
+    assert run.code == 2, run.stderr
+    assert f"session {session['id']} is processing: it can be deleted once it ends" in run.stderr
+    assert "auth login" not in run.stderr
+    assert deleted.code == 0, deleted.stderr
