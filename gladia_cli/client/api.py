@@ -82,7 +82,7 @@ class LiveApi:
     collection = "/v2/live"
     list_hint = "list sessions with: gladia sessions list"
     noun, list_command = "session", "gladia sessions list"  # for the messages about ids
-    undeletable = ("processing",)  # statuses DELETE refuses (403)
+    undeletable: tuple[str, ...] = ("processing",)  # statuses DELETE refuses (403)
 
     def __init__(
         self,
