@@ -19,3 +19,21 @@ def test_from_list_that_is_not_a_file_says_what_it_takes(tmp_path: Path, spec: s
         run.stderr
     )
     assert "Traceback" not in run.stderr
+
+
+def test_output_dir_with_o_or_table_says_what_is_wrong(tmp_path: Path) -> None:
+    """With --output-dir given, they said "there are several inputs" and "add --output-dir"."""
+    audio = str(Path(__file__).parent.parent / "data" / "budget.wav")
+    out = str(tmp_path / "out")
+    with_o = run_cli("file", audio, "--output-dir", out, "-o", str(tmp_path / "x.txt"), "--local")
+    assert with_o.code == 2, with_o.stderr
+    assert "gladia: error: -o/--output names one file, and this runs over many inputs" in (
+        with_o.stderr
+    )
+    assert "gladia: hint: drop -o: --output-dir DIR writes one output per input" in with_o.stderr
+    table = run_cli("file", audio, "--output-dir", out, "-f", "table", "--local")
+    assert table.code == 2, table.stderr
+    assert "the table is drawn on a terminal: it cannot be written to --output-dir" in (
+        table.stderr
+    )
+    assert "add --output-dir" not in table.stderr
