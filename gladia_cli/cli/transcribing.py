@@ -212,6 +212,8 @@ def check_input(spec: str) -> None:
         raise AudioInputError(
             f"{spec} is not a file", hint="give audio files (a folder is not read)"
         )
+    if path.stat().st_size == 0:  # as `gladia file` says it, not an upload to be refused
+        raise AudioInputError(f"{spec} is empty", hint="the recording or copy may have failed")
     from gladia_cli.audio.file_inputs import truncation
 
     # The API transcribes what a cut-short file holds and calls it done: exit 0 with part

@@ -68,3 +68,12 @@ def test_a_truncated_wav_is_refused_as_gladia_file_refuses_it(tmp_path: Path) ->
         run.stderr
     )
     assert f"gladia file '{cut}'" in run.stderr
+
+
+def test_an_empty_file_is_refused_before_the_upload(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    run = run_cli("transcribe", str(empty), "--api-url", CLOSED)
+    assert run.code == 5, run.stderr
+    assert f"gladia: error: {empty} is empty" in run.stderr
+    assert "uploading" not in run.stderr
