@@ -217,9 +217,11 @@ def resolve(
     key, source, problem = _key(api_key, environ, name, values, file, key_store, local)
     wrong = key_problem(key) if key else None
     if wrong is not None:
+        where = {"GLADIA_API_KEY": "fix or unset GLADIA_API_KEY", "--api-key": "fix --api-key"}
         raise AuthError(
             f"the API key from {source} {wrong}",
-            hint="give the key alone, on one line (a key file read with its CRLF keeps a \\r)",
+            hint=f"{where.get(str(source), 'run gladia auth login')}: the key alone, on one "
+            "line (a key file read with its CRLF keeps a \\r)",
         )
     return Settings(
         api_url=url.rstrip("/"),
