@@ -65,9 +65,10 @@ class Check:
 
 def exit_code(checks: Iterable[Check]) -> int:
     """0 when nothing fails (warnings allowed); else 3 for a key problem, 4 for an API that
-    cannot be reached, 1 for any other failure — in that order of precedence."""
+    cannot be reached, 2 for settings that cannot be used (the config file, the profile),
+    1 for any other failure — in that order of precedence."""
     codes = {c.exit_code for c in checks if c.status == FAIL}
-    for code in (ExitCode.AUTH, ExitCode.NETWORK):
+    for code in (ExitCode.AUTH, ExitCode.NETWORK, ExitCode.USAGE):
         if code in codes:
             return int(code)
     return int(ExitCode.UNEXPECTED) if codes else int(ExitCode.OK)

@@ -89,7 +89,7 @@ def doctor_command(
 
     Each check is ok, warn or fail, with a fix. Exits 0 when nothing fails (warnings
     allowed); else 3 when the key is missing or refused, 4 when the API cannot be
-    reached, 1 for any other failure.
+    reached, 2 when the config file or profile cannot be used, 1 for any other failure.
     """
     from gladia_cli import diagnostics as d
     from gladia_cli.credentials import KeyringStore

@@ -24,9 +24,9 @@ def test_a_config_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("env", "detail", "code"),
     [
-        ({"GLADIA_CONFIG": "CONFIG"}, "cannot read the config file CONFIG: it is not UTF-8", 1),
+        ({"GLADIA_CONFIG": "CONFIG"}, "cannot read the config file CONFIG: it is not UTF-8", 2),
         ({"GLADIA_API_KEY": "gl-key-0123456789\r"}, "the API key from GLADIA_API_KEY holds", 3),
-        ({"GLADIA_PROFILE": "nope"}, "no profile 'nope'", 1),
+        ({"GLADIA_PROFILE": "nope"}, "no profile 'nope'", 2),
     ],
 )
 def test_doctor_reports_broken_settings_as_a_check_and_runs_the_others(

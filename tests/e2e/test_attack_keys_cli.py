@@ -60,7 +60,7 @@ def test_an_empty_profile_name_is_not_the_default_profile(home: Home, command: l
     """`--profile "$UNSET"` silently meant the default profile: login overwrote its key."""
     run = home.run(*command, "--profile", "", stdin=f"{SECRET}\n".encode())
     if command[0] == "doctor":  # a failed check among the others
-        assert run.code == 1, run.stdout + run.stderr
+        assert run.code == 2, run.stdout + run.stderr
         assert "fail  settings       not a profile name: ''" in run.stdout
     else:
         assert run.code == 2, run.stdout + run.stderr
