@@ -356,7 +356,12 @@ class PreRecordedApi:
 
     async def create(self, request: web.Request) -> web.Response:
         try:
-            body = parse_json_body(await request.read())
+            # A small body (MAX_BODY_BYTES): a client that stalls in it is dropped too.
+            body = parse_json_body(await asyncio.wait_for(request.read(), UPLOAD_STALL_SECONDS))
+        except TimeoutError:
+            return gladia_error(
+                request, 408, f"the body stalled: not received within {UPLOAD_STALL_SECONDS:g} s"
+            )
         except BadBody as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
         errors = prerecorded_config.validate(body, strict=self.config.strict_init)

@@ -69,3 +69,18 @@ def test_a_client_leaving_mid_upload_logs_no_traceback(
     assert "the client went away" in caplog.text
     assert not [r for r in caplog.records if r.exc_info], caplog.text
     assert _stored(server) == []
+
+
+def test_a_stalled_job_body_is_answered_408(server: LocalServer) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(
+            f"POST /v2/pre-recorded HTTP/1.1\r\nHost: {host}:{port}\r\nx-gladia-key: {KEY}\r\n"
+            'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"audio_url": '.encode()
+        )
+        conn.settimeout(10)
+        started = time.monotonic()
+        answer = conn.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"the body stalled" in answer
+    assert time.monotonic() - started < 5
