@@ -37,3 +37,25 @@ def test_output_dir_with_o_or_table_says_what_is_wrong(tmp_path: Path) -> None:
         table.stderr
     )
     assert "add --output-dir" not in table.stderr
+
+
+@pytest.mark.parametrize("skip_existing", [False, True])
+def test_a_directory_where_an_output_goes_fails_that_input_only(
+    tmp_path: Path, skip_existing: bool
+) -> None:
+    """os.replace raised in the worker thread: a traceback, the worker gone (the next input
+    never ran), and "all 2 inputs done", exit 0. --skip-existing took the directory for
+    the output."""
+    data = Path(__file__).parent.parent / "data"
+    out = tmp_path / "out"
+    (out / "budget.jsonl").mkdir(parents=True)
+    run = run_cli(
+        "file", str(data / "budget.wav"), str(data / "market.wav"), "--output-dir", str(out),
+        "--local", "--local-engine", "scripted", *(["--skip-existing"] if skip_existing else []),
+    )  # fmt: skip
+    assert run.code == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"cannot write {out}/budget.jsonl: Is a directory; the transcript is in" in run.stderr
+    assert "gladia: error: 1 of 2 inputs failed" in run.stderr
+    assert (out / "market.jsonl").is_file()  # the other input ran
+    assert '"post_final_transcript"' in (out / "budget.jsonl.partial").read_text()
