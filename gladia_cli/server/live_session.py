@@ -184,10 +184,6 @@ class LiveSession:
         self.result.post_session_metadata = metadata
 
     @property
-    def messages_dropped(self) -> int:
-        return self.result.messages_dropped
-
-    @property
     def connection(self) -> ClientSocket | None:
         return self._delivery.connection
 
