@@ -18,6 +18,7 @@ from gladia_cli.protocol.messages import build_message
 from gladia_cli.server.engines.base import Hypothesis, SpeechEnded, SpeechStarted
 from gladia_cli.server.ingest import Received
 from gladia_cli.server.transcriber import ChannelEvent
+from gladia_cli.server.utterances import utterance_of
 
 STOPPED_CHUNK = "Recording is stopped, audio chunk ignored"
 ALREADY_STOPPED = "Recording is already stopped"
@@ -65,29 +66,10 @@ class EventMessages:
         data = {
             "id": utterance_id,
             "is_final": hyp.is_final,
-            "utterance": self.utterance(channel, hyp),
+            # The language recognised (detection, code switching), when the engine says.
+            "utterance": utterance_of(channel, hyp, hyp.language or self._language),
         }
         return build_message("transcript", self._session_id, self._now(), data=data)
-
-    def utterance(self, channel: int, hyp: Hypothesis) -> dict[str, Any]:
-        return {
-            "text": " " + hyp.text.strip(),
-            "start": round(hyp.start, 3),
-            "end": round(hyp.end, 3),
-            "confidence": round(hyp.confidence, 3),
-            "channel": channel,
-            # The language recognised (detection, code switching), when the engine says.
-            "language": hyp.language or self._language,
-            "words": [
-                {
-                    "word": " " + w.word,
-                    "start": round(w.start, 3),
-                    "end": round(w.end, 3),
-                    "confidence": round(w.confidence, 3),
-                }
-                for w in hyp.words
-            ],
-        }
 
 
 def final_utterance(message: Message) -> tuple[str, dict[str, Any]] | None:

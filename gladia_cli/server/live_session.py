@@ -92,6 +92,7 @@ class LiveSession:
         self.token = token
         self.request_id = request_id
         self.config = config
+        self.created_at = _now_iso()
         self.fmt = AudioFormat.from_config(config)
         self.language = configured_language(config)  # when the engine names none
         self._flags: dict[str, bool] = config["messages_config"]
@@ -108,7 +109,7 @@ class LiveSession:
             config=config,
             fmt=self.fmt,
             files=self.files,
-            created_at=_now_iso(),
+            created_at=self.created_at,
         )
         # Realtime and post-processing add-ons, off the real-time path (addons/runner.py).
         self.addons = SessionAddons(
@@ -165,11 +166,12 @@ class LiveSession:
 
     @property
     def status(self) -> str:
+        """queued → processing (a client connected) → done, or error (recognition failed)."""
         return self.result.status
 
-    @property
-    def created_at(self) -> str:
-        return self.result.created_at
+    @status.setter
+    def status(self, status: str) -> None:
+        self.result.status = status
 
     @property
     def completed_at(self) -> str | None:
@@ -350,8 +352,8 @@ class LiveSession:
         self.connections += 1
         self.ingest.new_connection()
         self._watchdog.audio_arrived()
-        if self.result.status == "queued":
-            self.result.status = "processing"
+        if self.status == "queued":
+            self.status = "processing"
 
     def backlogged(self, connection: ClientSocket) -> bool:
         """Whether `connection`'s reader should wait for the outbox to drain."""
