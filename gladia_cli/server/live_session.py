@@ -290,12 +290,14 @@ class LiveSession:
     def _handle(self, events: list[ChannelEvent]) -> None:
         for message in self._messages.messages(events):
             final = final_utterance(message)
-            if final is not None:
-                self.recognition.heard(final[1]["language"])
+            if final is None:
+                self._send(message)
+                continue
+            utterance_id, utterance = final
+            self.recognition.heard(utterance["language"])  # before the message is seen
             self._send(message)
-            if final is not None:
-                self.files.utterances.append_json(final[1])
-                self.addons.final(*final)
+            self.files.utterances.append_json(utterance)  # for the end result
+            self.addons.final(utterance_id, utterance)
 
     def _handle_late(self, events: list[ChannelEvent]) -> None:
         """Late partials (whisper's): shown only while their utterance is the open one
