@@ -1,5 +1,5 @@
 """`gladia file A B DIR 'glob*'` (and `--from-list`): one live session per input, `--jobs`
-at a time, through batch_run.py; each input's output in `--output-dir`, or on stdout
+at a time, through jobs/batch_run.py; each input's output in `--output-dir`, or on stdout
 tagged with its source (render/tagged.py).
 
 What differs from one input is decided here, before any session: the inputs are expanded
@@ -18,12 +18,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gladia_cli.cli.batch_run import Reporter
 from gladia_cli.cli.choices import OutputFormat
 from gladia_cli.cli.options import StreamOptions
-from gladia_cli.client.job import ExternalSignals
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
+from gladia_cli.jobs.batch_run import Reporter
+from gladia_cli.jobs.signals import ExternalSignals
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.screen import Screen
 
@@ -207,10 +207,10 @@ def run_many(
 ) -> int:
     """Every input through `run_one(spec, output, reporter)`, `jobs` at a time, with the
     progress view; `output` is the input's file in --output-dir (written to a temporary
-    name, renamed when complete: batch_run.py) or the shared stdout, each line tagged with
+    name, renamed when complete: jobs/batch_run.py) or the shared stdout, each line tagged with
     its source. Any command over many inputs can use it (its own `run_one`)."""
     from gladia_cli.cli import inputs
-    from gladia_cli.cli.batch_run import BatchRun
+    from gladia_cli.jobs.batch_run import BatchRun
     from gladia_cli.render import FORMAT_BY_EXTENSION
     from gladia_cli.render.batch_view import BatchView
     from gladia_cli.render.output import Output, silence_stdout
