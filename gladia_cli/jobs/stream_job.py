@@ -227,7 +227,7 @@ class StreamRun:
             self.server_errors.append(message.error_message or "unspecified error")
         self.renderer.message(message)
 
-    def view(self, note: str = "") -> StatusView:
+    def view(self) -> StatusView:
         wire, stats = self.job.wire, self.stream.stats
         sent = wire.seconds(stats.sent_bytes)
         duration = self.job.source.duration
@@ -239,7 +239,6 @@ class StreamRun:
             acked_seconds=wire.seconds(stats.acked_bytes),
             reconnects=stats.reconnects,
             progress=min(1.0, sent / duration) if duration else None,
-            note=note,
             final_lag=lags.final_last,
             partial_lag=lags.partial_last,
         )
