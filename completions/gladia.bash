@@ -12,7 +12,8 @@ _gladia_node() {
     commands="" options="" value_options="" arguments=""
     case $1 in
         "")
-            commands="auth devices doctor file live mix replay serve sessions"
+            commands="auth devices doctor file live mix replay serve sessions transcribe
+                transcriptions"
             options="-h --help --version"
             ;;
         "auth")
@@ -104,13 +105,14 @@ _gladia_node() {
                 --close-after-bytes --close-code --debug --decoders --drop-after-bytes
                 --drop-after-seconds --engine --fail-init --fail-recognition-after
                 --fault-connections -h --help --host --idle-timeout --linger --log-level
-                --max-duration --max-sessions --max-stored-sessions --model --port --script
-                --session-ttl --slow-finish --strict --withhold-acks --workers"
+                --max-duration --max-sessions --max-stored-sessions --max-upload-mb --model --port
+                --prerecorded-workers --script --session-ttl --slow-finish --strict --withhold-acks
+                --workers"
             value_options="--ack-delay --allow-host --api-key --close-after-bytes --close-code
                 --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init
                 --fail-recognition-after --fault-connections --host --idle-timeout --linger
-                --log-level --max-duration --max-sessions --max-stored-sessions --model --port
-                --script --session-ttl --slow-finish --workers"
+                --log-level --max-duration --max-sessions --max-stored-sessions --max-upload-mb
+                --model --port --prerecorded-workers --script --session-ttl --slow-finish --workers"
             ;;
         "sessions")
             commands="delete get list"
@@ -129,6 +131,41 @@ _gladia_node() {
             arguments="SESSION_ID"
             ;;
         "sessions list")
+            options="--api-key --api-url --debug -f --format -h --help --limit --offset --profile
+                --status"
+            value_options="--api-key --api-url -f --format --limit --offset --profile --status"
+            ;;
+        "transcribe")
+            options="--api-key --api-url --callback-method --callback-url --chapters
+                --code-switching --config --debug --diarization -f --format -h --help -l --label
+                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-speakers --metadata --min-speakers --ner --no-wait -o --output --profile -q
+                --quiet --sentiment --speakers --subtitles --summarize --timeout --translate
+                --translation-model --vocabulary"
+            value_options="--api-key --api-url --callback-method --callback-url --config -f
+                --format -l --label --language --local-engine --local-model --max-cue-seconds
+                --max-line-chars --max-speakers --metadata --min-speakers -o --output --profile
+                --speakers --subtitles --summarize --timeout --translate --translation-model
+                --vocabulary"
+            arguments="INPUT..."
+            ;;
+        "transcriptions")
+            commands="delete get list"
+            options="-h --help"
+            ;;
+        "transcriptions delete")
+            options="--api-key --api-url --debug -h --help --profile"
+            value_options="--api-key --api-url --profile"
+            arguments="ID"
+            ;;
+        "transcriptions get")
+            options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
+                --max-line-chars -o --output --profile"
+            value_options="--api-key --api-url -f --format --label --max-cue-seconds
+                --max-line-chars -o --output --profile"
+            arguments="ID"
+            ;;
+        "transcriptions list")
             options="--api-key --api-url --debug -f --format -h --help --limit --offset --profile
                 --status"
             value_options="--api-key --api-url -f --format --limit --offset --profile --status"
@@ -379,6 +416,68 @@ _gladia_value() {
             esac
             ;;
         "sessions list")
+            case $2 in
+                --format | -f)
+                    _gladia_words "table jsonl json"
+                    ;;
+                --status)
+                    _gladia_words "queued processing done error"
+                    ;;
+            esac
+            ;;
+        "transcribe")
+            case $2 in
+                --callback-method)
+                    _gladia_words "POST PUT"
+                    ;;
+                --config | --output | -o | INPUT)
+                    _gladia_files
+                    ;;
+                --format | -f)
+                    _gladia_words "table text jsonl json srt vtt words"
+                    ;;
+                --language | -l)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        yi yo zh"
+                    ;;
+                --local-engine)
+                    _gladia_words "whisper sphinx scripted"
+                    ;;
+                --local-model)
+                    _gladia_words "base tiny.en"
+                    ;;
+                --subtitles)
+                    _gladia_words "srt vtt"
+                    ;;
+                --summarize)
+                    _gladia_words "general bullet_points concise"
+                    ;;
+                --translate)
+                    _gladia_words "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et
+                        eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko
+                        la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro
+                        ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi
+                        wo yi yo zh"
+                    ;;
+                --translation-model)
+                    _gladia_words "base enhanced"
+                    ;;
+            esac
+            ;;
+        "transcriptions get")
+            case $2 in
+                --format | -f)
+                    _gladia_words "json text srt vtt table words"
+                    ;;
+                --output | -o)
+                    _gladia_files
+                    ;;
+            esac
+            ;;
+        "transcriptions list")
             case $2 in
                 --format | -f)
                     _gladia_words "table jsonl json"

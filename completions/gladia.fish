@@ -10,10 +10,13 @@ complete -c gladia --no-files
 function __gladia_commands
     switch $argv[1]
         case ''
-            printf '%s\n' auth devices doctor file live mix replay serve sessions
+            printf '%s\n' auth devices doctor file live mix replay serve sessions transcribe \
+                transcriptions
         case 'auth'
             printf '%s\n' login logout status
         case 'sessions'
+            printf '%s\n' delete get list
+        case 'transcriptions'
             printf '%s\n' delete get list
     end
 end
@@ -58,14 +61,28 @@ function __gladia_value_options
             printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
                 --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init \
                 --fail-recognition-after --fault-connections --host --idle-timeout --linger \
-                --log-level --max-duration --max-sessions --max-stored-sessions --model --port \
-                --script --session-ttl --slow-finish --workers
+                --log-level --max-duration --max-sessions --max-stored-sessions --max-upload-mb \
+                --model --port --prerecorded-workers --script --session-ttl --slow-finish \
+                --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url --profile
         case 'sessions get'
             printf '%s\n' --api-key --api-url -f --format --label --max-cue-seconds \
                 --max-line-chars -o --output --profile
         case 'sessions list'
+            printf '%s\n' --api-key --api-url -f --format --limit --offset --profile --status
+        case 'transcribe'
+            printf '%s\n' --api-key --api-url --callback-method --callback-url --config -f \
+                --format -l --label --language --local-engine --local-model --max-cue-seconds \
+                --max-line-chars --max-speakers --metadata --min-speakers -o --output --profile \
+                --speakers --subtitles --summarize --timeout --translate --translation-model \
+                --vocabulary
+        case 'transcriptions delete'
+            printf '%s\n' --api-key --api-url --profile
+        case 'transcriptions get'
+            printf '%s\n' --api-key --api-url -f --format --label --max-cue-seconds \
+                --max-line-chars -o --output --profile
+        case 'transcriptions list'
             printf '%s\n' --api-key --api-url -f --format --limit --offset --profile --status
     end
 end
@@ -128,6 +145,8 @@ complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources 
 complete -c gladia -n "__gladia_arg '' 0" -a replay -d 'Render a session recorded with --record again, in any format, with no server.'
 complete -c gladia -n "__gladia_arg '' 0" -a serve -d 'Run a local Gladia-compatible server (offline recognition, fault injection).'
 complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and delete live sessions; render a stored one again.'
+complete -c gladia -n "__gladia_arg '' 0" -a transcribe -d 'Transcribe files through the pre-recorded API: upload, then wait for the result.'
+complete -c gladia -n "__gladia_arg '' 0" -a transcriptions -d 'Look up, list and delete pre-recorded transcriptions (gladia transcribe\'s jobs).'
 complete -c gladia -n "__gladia_at ''" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at ''" -l version -d 'Show the version and exit.'
 
@@ -359,8 +378,10 @@ complete -c gladia -n "__gladia_at 'serve'" -l log-level -x -a 'debug info warni
 complete -c gladia -n "__gladia_at 'serve'" -l max-duration -x -d 'Seconds a session may record.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-sessions -x -d 'Concurrent sessions allowed (429 beyond).'
 complete -c gladia -n "__gladia_at 'serve'" -l max-stored-sessions -x -d 'Finished sessions kept; the oldest go beyond.'
+complete -c gladia -n "__gladia_at 'serve'" -l max-upload-mb -x -d 'Largest file POST /v2/upload takes (413 beyond).'
 complete -c gladia -n "__gladia_at 'serve'" -l model -x -a 'base tiny.en' -d 'Whisper model: base (multilingual) or tiny.en (English, faster).'
 complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks a free one.'
+complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded jobs transcribed at once; the others wait in the queue.'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes.'
@@ -403,3 +424,76 @@ complete -c gladia -n "__gladia_at 'sessions list'" -l limit -x -d 'Sessions per
 complete -c gladia -n "__gladia_at 'sessions list'" -l offset -x -d 'Sessions to skip.'
 complete -c gladia -n "__gladia_at 'sessions list'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'sessions list'" -l status -x -a 'queued processing done error' -d 'Only sessions in this state (repeatable).'
+
+# gladia transcribe
+complete -c gladia -n "__gladia_at 'transcribe'" -l api-key -x -d 'API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l callback-method -x -a 'POST PUT' -d 'HTTP method of the callback (default POST).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l callback-url -x -d 'The API POSTs the result (or the error) to this http(s) URL at the end.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l chapters -d 'Chapters.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l code-switching -d 'Detect the language of every utterance.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l config -r -F -d 'A JSON file holding a POST /v2/pre-recorded body; flags override it.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l diarization -d 'Tell the speakers apart.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl (the job, one line each) otherwise; json is the job as the API returns it.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l local-engine -x -a 'whisper sphinx scripted' -d 'Recogniser of the --local server: whisper, sphinx or scripted.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l local-model -x -a 'base tiny.en' -d 'Whisper model of the --local server: base or tiny.en.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l max-speakers -x -d 'Diarization: at most this many speakers.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l min-speakers -x -d 'Diarization: at least this many speakers.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l ner -d 'Named entity recognition.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l no-wait -d 'Print each job\'s id once created, and exit (gladia transcriptions get ID).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l output -s o -r -F -d 'Write to this file (one input); .srt .vtt .txt .json .jsonl .tsv pick the format.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l quiet -s q -d 'No progress or notices on stderr.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l sentiment -d 'Sentiment analysis.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l speakers -x -d 'Diarization: the number of speakers, when known.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l subtitles -x -a 'srt vtt' -d 'Ask the API for subtitles in this format too, in the job\'s result (repeatable; -f srt renders them here).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l summarize -x -a 'general bullet_points concise' -d 'A summary, of this kind.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l timeout -x -d 'Seconds to wait for each job (default: no limit).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_arg 'transcribe' 0 more" -F
+
+# gladia transcriptions
+complete -c gladia -n "__gladia_arg 'transcriptions' 0" -a delete -d 'Delete a transcription and its file (ID: the id, or its first characters).'
+complete -c gladia -n "__gladia_arg 'transcriptions' 0" -a get -d 'Show a transcription: the job as JSON, or its transcript as text, subtitles or a table.'
+complete -c gladia -n "__gladia_arg 'transcriptions' 0" -a list -d 'List transcriptions, newest first: a table on a terminal, JSON lines in a pipe.'
+complete -c gladia -n "__gladia_at 'transcriptions'" -l help -s h -d 'Show this message and exit.'
+
+# gladia transcriptions delete
+complete -c gladia -n "__gladia_at 'transcriptions delete'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
+complete -c gladia -n "__gladia_at 'transcriptions delete'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
+complete -c gladia -n "__gladia_at 'transcriptions delete'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'transcriptions delete'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'transcriptions delete'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+
+# gladia transcriptions get
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l format -s f -x -a 'json text srt vtt table words' -d 'json: the job as the API returns it (the default); text, srt, vtt, table, words: its transcript, rendered as `gladia transcribe` renders it.'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l max-cue-seconds -x -d 'srt/vtt: longest a subtitle cue stays on screen.'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .tsv pick the format.'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+
+# gladia transcriptions list
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l format -s f -x -a 'table jsonl json' -d 'table (the default on a terminal), jsonl (one job per line, the default in a pipe) or json (the API\'s page, with its links).'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l limit -x -d 'Jobs per page.'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l offset -x -d 'Jobs to skip.'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'transcriptions list'" -l status -x -a 'queued processing done error' -d 'Only jobs in this state (repeatable).'

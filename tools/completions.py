@@ -46,6 +46,7 @@ PATH_PARAMETERS: dict[str, PathKind] = {
     "file paths": "file",
     "file from_list": "file",
     "mix sources": "file",
+    "transcribe inputs": "file",
 }
 
 # The values must stay single shell words: they go into word lists unquoted by the shells.

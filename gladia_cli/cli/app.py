@@ -27,6 +27,8 @@ from gladia_cli.cli import (
     replay_cmd,
     serve_cmd,
     sessions_cmd,
+    transcribe_cmd,
+    transcriptions_cmd,
 )
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.environment import Environment
@@ -67,6 +69,10 @@ app.command("devices", cls=FastHelpCommand, epilog=devices_cmd.EXAMPLES)(
 )
 app.command("serve", cls=FastHelpCommand, epilog=serve_cmd.EXAMPLES)(serve_cmd.serve_command)
 app.add_typer(sessions_cmd.app, name="sessions")
+app.command(
+    "transcribe", cls=FastHelpCommand, epilog=transcribe_cmd.EXAMPLES, no_args_is_help=True
+)(transcribe_cmd.transcribe_command)
+app.add_typer(transcriptions_cmd.app, name="transcriptions")
 app.command("replay", cls=FastHelpCommand, epilog=replay_cmd.EXAMPLES, no_args_is_help=True)(
     replay_cmd.replay_command
 )

@@ -43,6 +43,18 @@ class ListFormat(enum.StrEnum):
     JSON = "json"
 
 
+class SubtitleFormat(enum.StrEnum):
+    """The subtitles a pre-recorded job may ask Gladia for (`subtitles_config.formats`)."""
+
+    SRT = "srt"
+    VTT = "vtt"
+
+
+class CallbackMethod(enum.StrEnum):
+    POST = "POST"
+    PUT = "PUT"
+
+
 class Encoding(enum.StrEnum):
     PCM = "pcm"
     ALAW = "alaw"

@@ -136,6 +136,26 @@ def serve_command(
             rich_help_panel=SERVER,
         ),
     ] = 1,
+    prerecorded_workers: Annotated[
+        int,
+        typer.Option(
+            "--prerecorded-workers",
+            help="Pre-recorded jobs transcribed at once; the others wait in the queue.",
+            min=1,
+            max=64,
+            rich_help_panel=SERVER,
+        ),
+    ] = 2,
+    max_upload_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-upload-mb",
+            metavar="MB",
+            help="Largest file POST /v2/upload takes (413 beyond).",
+            min=0.001,
+            rich_help_panel=SERVER,
+        ),
+    ] = 1000.0,
     linger: Annotated[
         float,
         typer.Option(
@@ -313,6 +333,8 @@ def serve_command(
         strict_init=strict,
         workers=workers,
         decoders=decoders,
+        prerecorded_workers=prerecorded_workers,
+        max_upload_bytes=round(max_upload_mb * 1024 * 1024),
         linger=linger,
         session_ttl=session_ttl,
         max_stored_sessions=max_stored_sessions,

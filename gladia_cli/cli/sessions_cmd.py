@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.api import LiveApi
     from gladia_cli.environment import Environment
     from gladia_cli.render.captions import CaptionLimits
+    from gladia_cli.settings import Settings
 
 EXAMPLES = """\
 Examples:
@@ -63,6 +64,14 @@ def _api(
     env: Environment, api_key: str | None, api_url: str | None, profile: str | None
 ) -> LiveApi:
     from gladia_cli.client.api import LiveApi
+
+    return LiveApi(settings_with_key(env, api_key, api_url, profile))
+
+
+def settings_with_key(
+    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
+) -> Settings:
+    """The settings of a REST command (sessions, transcriptions): a key is needed."""
     from gladia_cli.credentials import KeyringStore
     from gladia_cli.errors import AuthError
     from gladia_cli.render.notices import Notices
@@ -85,7 +94,7 @@ def _api(
             f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
             hint=KEY_HINT,
         )
-    return LiveApi(settings)
+    return settings
 
 
 _UUID_FORM = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
@@ -122,7 +131,7 @@ _LIST_PAGE = 100
 _LIST_PAGES_MAX = 1000  # 100 000 sessions: a bound, not a limit anyone meets
 
 
-def resolve_id(api: LiveApi, value: str) -> str:
+def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its subclass)
     """A full id as it is; a prefix (the first characters of an id) becomes the one id of
     the listed sessions that starts with it. None or several: a usage error."""
     checked = checked_id(value)
@@ -154,7 +163,9 @@ def resolve_id(api: LiveApi, value: str) -> str:
     return found[0]
 
 
-def _get_format(requested: SessionFormat | None, output: Path | None) -> str:
+def get_format(
+    requested: SessionFormat | None, output: Path | None, command: str = "sessions get"
+) -> str:
     """--format, else the extension of -o, else json (the session as the API returns it)."""
     from gladia_cli.errors import UsageError
     from gladia_cli.render import choose_format
@@ -168,14 +179,13 @@ def _get_format(requested: SessionFormat | None, output: Path | None) -> str:
     )
     if fmt not in {f.value for f in SessionFormat}:
         raise UsageError(
-            f"sessions get cannot write {fmt}: a stored session has its result, not the "
-            "live messages",
+            f"{command} cannot write {fmt}: a stored session has its result, not the live messages",
             hint=f"use --format {metavar(SessionFormat)[1:-1].replace('|', ', ')}",
         )
     return fmt
 
 
-def _render_stored(
+def render_stored(
     env: Environment,
     session: dict[str, Any],
     fmt: str,
@@ -259,14 +269,14 @@ def get_command(
 
     env = environment_of(ctx)
     checked_id(session_id)
-    fmt = _get_format(format, output)
+    fmt = get_format(format, output)
     api = _api(env, api_key, api_url, profile)
     session = api.get(resolve_id(api, session_id))
     captions = CaptionLimits(max_line_chars, max_cue_seconds)
-    _render_stored(env, session, fmt, output=output, label=label, captions=captions)
+    render_stored(env, session, fmt, output=output, label=label, captions=captions)
 
 
-def _list_table(env: Environment, items: list[Any]) -> None:
+def list_table(env: Environment, items: list[Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -334,7 +344,7 @@ def list_command(
     if chosen == ListFormat.JSON:
         _print(env, page)
     elif chosen == ListFormat.TABLE:
-        _list_table(env, items)
+        list_table(env, items)
     else:
         for item in items:
             env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")

@@ -56,6 +56,10 @@ def _segment(value: str) -> str:
 
 
 class LiveApi:
+    # The REST collection `get`, `list` and `delete` work on, and where a 404 sends people.
+    collection = "/v2/live"
+    list_hint = "list sessions with: gladia sessions list"
+
     def __init__(
         self,
         settings: Settings,
@@ -82,21 +86,37 @@ class LiveApi:
         return {"x-gladia-key": self._settings.api_key}
 
     def _request(
-        self, method: str, path: str, *, retry: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool = False,
+        timeout: float | None = None,
+        content_type: str | None = None,
+        **kwargs: Any,
     ) -> requests.Response:
+        """`timeout` replaces the default one (an upload takes longer than a GET);
+        `content_type` is the body's, for a `data=` body that is not a form."""
         url = self._settings.api_url + path
+        timeout = timeout or self._timeout
+        headers = self._headers()
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         attempt = 0
         while True:
+            seek = getattr(kwargs.get("data"), "seek", None)
+            if seek is not None:
+                seek(0)  # a retry re-sends a file from its start (the SDK's sends nothing)
             try:
                 response = self._http.request(
-                    method, url, headers=self._headers(), timeout=self._timeout, **kwargs
+                    method, url, headers=headers, timeout=timeout, **kwargs
                 )
             except (requests.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
                 failure: str = f"cannot reach {self._settings.api_url} ({type(exc).__name__})"
                 wait = None
             except requests.Timeout:
                 raise NetworkError(
-                    f"{self._settings.api_url} did not answer within {self._timeout:g} s",
+                    f"{self._settings.api_url} did not answer within {timeout:g} s",
                     hint="check your network, or try again later",
                 ) from None
             except requests.RequestException as exc:
@@ -135,9 +155,7 @@ class LiveApi:
         if status in (400, 413, 422):
             return UsageError(f"the API refused the request ({status}){suffix}")
         if status == 404:
-            return UsageError(
-                f"not found (404){suffix}", hint="list sessions with: gladia sessions list"
-            )
+            return UsageError(f"not found (404){suffix}", hint=self.list_hint)
         return NetworkError(f"the API answered {status}{suffix}")
 
     def create_session(self, body: dict[str, Any]) -> CreatedSession:
@@ -155,7 +173,7 @@ class LiveApi:
             raise NetworkError("the API answered POST /v2/live with an unexpected body") from None
 
     def get(self, session_id: str) -> dict[str, Any]:
-        path = f"/v2/live/{_segment(session_id)}"
+        path = f"{self.collection}/{_segment(session_id)}"
         result: dict[str, Any] = self._request("GET", path, retry=True).json()
         return result
 
@@ -165,7 +183,8 @@ class LiveApi:
         params: dict[str, Any] = {"offset": offset, "limit": limit}
         if status:
             params["status"] = status
-        result: dict[str, Any] = self._request("GET", "/v2/live", params=params, retry=True).json()
+        response = self._request("GET", self.collection, params=params, retry=True)
+        result: dict[str, Any] = response.json()
         return result
 
     def check_key(self) -> float:
@@ -177,7 +196,7 @@ class LiveApi:
         return time.perf_counter() - started
 
     def delete(self, session_id: str) -> None:
-        self._request("DELETE", f"/v2/live/{_segment(session_id)}")
+        self._request("DELETE", f"{self.collection}/{_segment(session_id)}")
 
     def wait_until_done(self, session_id: str, timeout: float) -> dict[str, Any]:
         """The session's result, polling while it is still being processed."""

@@ -20,9 +20,10 @@ import shutil
 import tempfile
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from aiohttp import hdrs, web
@@ -31,13 +32,14 @@ from aiohttp.typedefs import Handler, Middleware
 from gladia_cli.protocol import init_config
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import callback_policy
+from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.callbacks import CallbackPoster
 from gladia_cli.server.clock import Clock, LoopClock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.host_check import HostPolicy
 from gladia_cli.server.live_session import LiveSession
 from gladia_cli.server.session_store import SessionStore, owner_of
-from gladia_cli.server.transcriber_pool import transcribers_for
+from gladia_cli.server.transcriber_pool import transcribers_for, translator_of
 from gladia_cli.server.websocket import FAULTS, live_socket
 
 log = logging.getLogger("gladia.server")
@@ -123,6 +125,9 @@ class LiveRoutes:
         self.executor = ThreadPoolExecutor(
             max(4, 2 * config.workers), thread_name_prefix="recognizer"
         )
+        # The add-ons' own worker threads (models loaded on first use); translation
+        # borrows the whisper engine's model when it can translate.
+        self.addons = AddonRunner(config.addon_models, translator_of(self.transcribers))
         self.store = SessionStore(
             clock, ttl=config.session_ttl, max_finished=config.max_stored_sessions
         )
@@ -195,6 +200,7 @@ class LiveRoutes:
             clock=self.clock,
             owner=self._owner(request),
             store_directory=self.directory,
+            addons=self.addons,
             on_callback=self.callbacks,
         )
         self.store.add(session)
@@ -215,36 +221,15 @@ class LiveRoutes:
 
     async def list(self, request: web.Request) -> web.Response:
         try:
-            offset = int(request.query.get("offset", "0"))
-            limit = int(request.query.get("limit", "20"))
-            if offset < 0 or limit < 1:
-                raise ValueError
-        except ValueError:
-            return gladia_error(
-                request, 400, "Bad Request", ["offset must be ≥ 0 and limit ≥ 1, both integers"]
-            )
-        try:
-            mine = self.store.visible(self._owner(request))
-            matching = [s for s in mine if _matches(s, request)]
+            offset, limit = page_bounds(request)
         except ValueError as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
-        matching.sort(key=lambda s: s.created_at, reverse=True)
-        page = matching[offset : offset + limit]
-
-        def link(at: int) -> str:
-            query = [(k, v) for k, v in request.query.items() if k not in ("offset", "limit")]
-            query += [("offset", str(at)), ("limit", str(limit))]
-            return f"{request.scheme}://{request.host}{request.path}?{urlencode(query)}"
-
-        has_next = offset + limit < len(matching)
-        return web.json_response(
-            {
-                "first": link(0),
-                "current": link(offset),
-                "next": link(offset + limit) if has_next else None,
-                "items": [s.describe() for s in page],
-            }
-        )
+        try:
+            mine = self.store.visible(self._owner(request))
+            matching = [s for s in mine if matches(s, request)]
+        except ValueError as exc:
+            return gladia_error(request, 400, "Bad Request", [str(exc)])
+        return list_page(request, matching, offset, limit)
 
     async def get(self, request: web.Request) -> web.Response:
         session = self._session(request)
@@ -316,6 +301,7 @@ class LiveRoutes:
         await self.store.close_all()
         await self.callbacks.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.addons.close()
         self.transcribers.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -349,7 +335,52 @@ def _metadata_filter(request: web.Request) -> dict[str, str]:
     return wanted
 
 
-def _matches(session: LiveSession, request: web.Request) -> bool:
+class Listed(Protocol):
+    """What the list endpoints filter and show: a live session or a pre-recorded job."""
+
+    status: str
+    created_at: str
+    config: dict[str, Any]
+
+    def describe(self) -> dict[str, Any]: ...
+
+
+def page_bounds(request: web.Request) -> tuple[int, int]:
+    """`offset` and `limit` of a list request (ValueError with the message for a 400)."""
+    try:
+        offset = int(request.query.get("offset", "0"))
+        limit = int(request.query.get("limit", "20"))
+        if offset < 0 or limit < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError("offset must be ≥ 0 and limit ≥ 1, both integers") from None
+    return offset, limit
+
+
+def list_page(
+    request: web.Request, matching: Sequence[Listed], offset: int, limit: int
+) -> web.Response:
+    """A page of `matching`, newest first, with absolute `first/current/next` links."""
+    ordered = sorted(matching, key=lambda s: s.created_at, reverse=True)
+    page = ordered[offset : offset + limit]
+
+    def link(at: int) -> str:
+        query = [(k, v) for k, v in request.query.items() if k not in ("offset", "limit")]
+        query += [("offset", str(at)), ("limit", str(limit))]
+        return f"{request.scheme}://{request.host}{request.path}?{urlencode(query)}"
+
+    has_next = offset + limit < len(ordered)
+    return web.json_response(
+        {
+            "first": link(0),
+            "current": link(offset),
+            "next": link(offset + limit) if has_next else None,
+            "items": [s.describe() for s in page],
+        }
+    )
+
+
+def matches(session: Listed, request: web.Request) -> bool:
     query = request.query
     statuses = query.getall("status", [])
     if any(s not in STATUSES for s in statuses):
@@ -427,6 +458,9 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Applicat
     app.router.add_delete("/v2/live/{id}", api.delete)
     app.router.add_patch("/v2/live/{id}", api.patch)
     app.router.add_get("/v2/live/{id}/file", api.file)
+    from gladia_cli.server import prerecorded  # it builds on this module's helpers
+
+    prerecorded.register(app, api)
     app.on_startup.append(api.start)
     app.on_shutdown.append(api.shutdown)
     return app

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from gladia_cli.server.addons.runner import AddonModels
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,10 @@ class ServerConfig:
     # "*" accepts any.
     allowed_hosts: tuple[str, ...] = ()
     allow_link_local_callbacks: bool = False  # callbacks to 169.254.x.x, fe80::, metadata
+    prerecorded_workers: int = 2  # pre-recorded jobs transcribed at once; the others queue
+    max_upload_bytes: int = 1000 * 1024 * 1024  # POST /v2/upload (Gladia's limit: 1000 MB)
+    # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
+    addon_models: AddonModels | None = None
 
     @property
     def loopback(self) -> bool:

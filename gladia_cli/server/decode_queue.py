@@ -6,6 +6,9 @@ The rules (`FairSchedule`, no threads, no clock):
   goes to the back. A `--pace max` session therefore gets its share (1/N with N sessions
   waiting), never the whole model: real-time sessions keep their latency.
 - Within a session, finals come before partials (finals are what the client keeps).
+- Background decodes (the translation add-on) come last of all: one runs only when no
+  session has a final or a partial waiting, so an add-on never delays a transcript. The
+  add-on runner submits one at a time (see server/addons/runner.py): they stay bounded.
 - A channel has at most one partial waiting: a newer one replaces it (the old one is
   stale, counted as skipped), and a final of the channel drops it. Finals are never
   dropped. A session's finals are submitted by its own recognition thread, which waits
@@ -55,10 +58,15 @@ class FairSchedule:
 
     def __init__(self) -> None:
         self._sessions: OrderedDict[str, _SessionWork] = OrderedDict()
+        self._background: deque[DecodeRequest] = deque()
         self.skipped: dict[str, int] = {}  # partials replaced or dropped, per session
 
     def __len__(self) -> int:
-        return sum(len(w.finals) + len(w.partials) for w in self._sessions.values())
+        waiting = sum(len(w.finals) + len(w.partials) for w in self._sessions.values())
+        return waiting + len(self._background)
+
+    def add_background(self, request: DecodeRequest) -> None:
+        self._background.append(request)
 
     def add(self, request: DecodeRequest) -> DecodeRequest | None:
         """Queue `request`; returns the stale partial it replaced or dropped, if any."""
@@ -84,7 +92,7 @@ class FairSchedule:
             if work.empty():
                 del self._sessions[session]
             return request
-        return None
+        return self._background.popleft() if self._background else None
 
     def drop_partials(self, session: str, channel: int | None = None) -> list[DecodeRequest]:
         """Take back the waiting partials of a channel (None: of every channel)."""
@@ -101,9 +109,12 @@ class FairSchedule:
         """Take back everything a session has waiting (it is gone)."""
         work = self._sessions.pop(session, None)
         self.skipped.pop(session, None)
+        background = [r for r in self._background if r.session == session]
+        if background:
+            self._background = deque(r for r in self._background if r.session != session)
         if work is None:
-            return []
-        return [*work.finals, *work.partials.values()]
+            return background
+        return [*work.finals, *work.partials.values(), *background]
 
 
 class QueueClosed(RuntimeError):
@@ -144,6 +155,21 @@ class DecodeQueue:
         """Queue a partial; `done` gets its result later, unless it is replaced first."""
         self._add(DecodeRequest(session, channel, False, job, done))
 
+    def run_background(self, session: str, channel: int, job: Job) -> Any:
+        """Queue a decode behind every final and partial, and wait for it (the calling
+        thread blocks: an add-on worker's, never the recognition's). Raises what the job
+        raised, or QueueClosed."""
+        future: Future[Any] = Future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        self._add(DecodeRequest(session, channel, True, job, done), background=True)
+        return future.result()
+
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until nothing is waiting or running (tests and benchmarks pace with it)."""
         with self._lock:
@@ -171,11 +197,14 @@ class DecodeQueue:
         for request in waiting:
             request.done(None, QueueClosed("the server is stopping"))
 
-    def _add(self, request: DecodeRequest) -> None:
+    def _add(self, request: DecodeRequest, *, background: bool = False) -> None:
         with self._lock:
             if self._closed:
                 raise QueueClosed("the server is stopping")
-            self._schedule.add(request)  # a final also takes its channel's partial back
+            if background:
+                self._schedule.add_background(request)
+            else:
+                self._schedule.add(request)  # a final also takes its channel's partial back
             self._wake.notify_all()  # workers and wait_idle share the condition
 
     def _serve(self) -> None:

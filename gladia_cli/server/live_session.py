@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -43,7 +42,7 @@ from gladia_cli.protocol.messages import (
     is_final_message,
     iso_timestamp,
 )
-from gladia_cli.server import addons
+from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.engines.base import (
@@ -58,6 +57,7 @@ from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.session_files import SessionFiles
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
+from gladia_cli.server.utterances import utterance_of
 
 log = logging.getLogger("gladia.server")
 
@@ -106,6 +106,7 @@ class LiveSession:
         clock: Clock,
         owner: str = "",
         store_directory: str | None = None,
+        addons: AddonRunner,
         on_callback: Callable[[LiveSession, dict[str, Any]], None] | None = None,
     ) -> None:
         self.id = session_id
@@ -128,6 +129,16 @@ class LiveSession:
 
         self.files = SessionFiles(store_directory)
         self.store = self.files.audio
+        # Realtime and post-processing add-ons, off the real-time path (addons/runner.py).
+        self.addons = SessionAddons(
+            addons,
+            session_id=session_id,
+            config=config,
+            emit=self.emit,
+            files=self.files,
+            fmt=self.fmt,
+            header=lambda: self.header_bytes or 0,
+        )
         self.ingest = AudioIngest(
             self.store.read,
             frame_bytes=self.fmt.frame_bytes,
@@ -423,26 +434,10 @@ class LiveSession:
                 self._transcript(channel, event)
 
     def _utterance(self, channel: int, hyp: Hypothesis) -> dict[str, Any]:
-        return {
-            "text": " " + hyp.text.strip(),
-            "start": round(hyp.start, 3),
-            "end": round(hyp.end, 3),
-            "confidence": round(hyp.confidence, 3),
-            "channel": channel,
-            # The language recognised (detection, code switching), when the engine says.
-            "language": self.recognition.heard(hyp.language or self.language)
-            if hyp.is_final
-            else hyp.language or self.language,
-            "words": [
-                {
-                    "word": " " + w.word,
-                    "start": round(w.start, 3),
-                    "end": round(w.end, 3),
-                    "confidence": round(w.confidence, 3),
-                }
-                for w in hyp.words
-            ],
-        }
+        # The language recognised (detection, code switching), when the engine says.
+        fallback = hyp.language or self.language
+        language = self.recognition.heard(fallback) if hyp.is_final else fallback
+        return utterance_of(channel, hyp, language)
 
     def _transcript(self, channel: int, hyp: Hypothesis) -> None:
         utterance_id = self._open_utterance.get(channel, f"{channel:02d}_00000000")
@@ -453,33 +448,7 @@ class LiveSession:
         )
         if hyp.is_final:
             self.files.utterances.append_json(utterance)
-            self._realtime_addons(utterance_id, utterance)
-
-    def _realtime_addons(self, utterance_id: str, utterance: dict[str, Any]) -> None:
-        realtime = self.config["realtime_processing"]
-        if realtime.get("translation"):
-            for _ in (realtime.get("translation_config") or {}).get("target_languages", []):
-                self.emit(
-                    "translation", error={"message": addons.TRANSLATION_UNAVAILABLE}, data=None
-                )
-        if realtime.get("named_entity_recognition"):
-            results = addons.named_entities(utterance)
-            for result in results:
-                self.files.entities.append_json(result)
-            self.emit(
-                "named_entity_recognition",
-                error=None,
-                data={"utterance_id": utterance_id, "utterance": utterance, "results": results},
-            )
-        if realtime.get("sentiment_analysis"):
-            results = addons.sentiment(utterance)
-            for result in results:
-                self.files.sentiments.append_json(result)
-            self.emit(
-                "sentiment_analysis",
-                error=None,
-                data={"utterance_id": utterance_id, "utterance": utterance, "results": results},
-            )
+            self.addons.final(utterance_id, utterance)
 
     # --- delivery ------------------------------------------------------------------------
 
@@ -671,6 +640,7 @@ class LiveSession:
         if self._processor is not None:
             self._audio.put_nowait(None)
             await self._processor
+        await self.addons.drain()  # the last finals' add-ons come before end_recording
         self.store.finish()  # no more audio: release the file descriptor
         self._closing = True
         self.emit("end_recording", data={"recording_duration": round(self.audio_duration, 3)})
@@ -679,7 +649,7 @@ class LiveSession:
         transcription = self._transcription()
         self.emit("post_transcript", data=transcription)
         result: dict[str, Any] = {"metadata": {}, "transcription": transcription}
-        self._post_processing(result)
+        await self.addons.post_process(result)
         # From the session's creation to its results, post-processing included (once).
         elapsed = self._clock.now() - self._started
         result["metadata"] = {
@@ -713,38 +683,6 @@ class LiveSession:
             "languages": self.recognition.languages or [self.language],
             "utterances": ordered,
         }
-
-    def _post_processing(self, result: dict[str, Any]) -> None:
-        realtime = self.config["realtime_processing"]
-        post = self.config["post_processing"]
-        utterances = result["transcription"]["utterances"]
-        if realtime.get("translation"):
-            result["translation"] = addons.container(
-                None,
-                0.0,
-                {
-                    "status_code": 501,
-                    "exception": "NotImplemented",
-                    "message": addons.TRANSLATION_UNAVAILABLE,
-                },
-            )
-        if realtime.get("named_entity_recognition"):
-            entities = list(self.files.entities.values())
-            result["named_entity_recognition"] = addons.container(entities, 0.0)
-        if realtime.get("sentiment_analysis"):
-            sentiments = list(self.files.sentiments.values())
-            result["sentiment_analysis"] = addons.container(sentiments, 0.0)
-        if post.get("summarization"):
-            started = time.monotonic()
-            kind = (post.get("summarization_config") or {}).get("type", "general")
-            summary = addons.summarize(utterances, kind)
-            self.emit("post_summarization", error=None, data={"results": summary})
-            result["summarization"] = addons.container(summary, time.monotonic() - started)
-        if post.get("chapterization"):
-            started = time.monotonic()
-            chapters = addons.chapters(utterances)
-            self.emit("post_chapterization", error=None, data={"results": chapters})
-            result["chapterization"] = addons.container(chapters, time.monotonic() - started)
 
     async def _watch(self) -> None:
         """Finish a session left without audio for `idle_timeout`, or past `max_duration`."""
@@ -801,6 +739,7 @@ class LiveSession:
         for task in (self._watchdog, self._finalizer, self._processor, self._ack_releaser):
             if task is not None and not task.done():
                 task.cancel()
+        self.addons.cancel()
         self.recognition_room.set()  # a reader waiting for room must not hang
         if self._transcriber is not None:
             with contextlib.suppress(Exception):

@@ -27,6 +27,7 @@ class SessionFiles:
         self.utterances = MessageLog(self.folder / "utterances.jsonl")  # finals, as they came
         self.entities = MessageLog(self.folder / "entities.jsonl")  # realtime add-on results
         self.sentiments = MessageLog(self.folder / "sentiments.jsonl")
+        self.translations = MessageLog(self.folder / "translations.jsonl")
         self._result = self.folder / "result.json"
         self.has_result = False
 
@@ -43,7 +44,7 @@ class SessionFiles:
 
     @property
     def _logs(self) -> tuple[MessageLog, ...]:
-        return (self.messages, self.utterances, self.entities, self.sentiments)
+        return (self.messages, self.utterances, self.entities, self.sentiments, self.translations)
 
     def finish(self) -> None:
         """The session ended: no file descriptor is held from now on (the files stay)."""

@@ -18,13 +18,16 @@ import multiprocessing
 import signal
 import threading
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.engines import create_engine
 from gladia_cli.server.engines.base import ChannelSettings
 from gladia_cli.server.engines.catalog import DEFAULT_MODEL, SPHINX
 from gladia_cli.server.transcriber import ChannelEvent, LateChannelSink, Transcriber
+
+if TYPE_CHECKING:
+    from gladia_cli.server.addons.translation import Translate
 
 
 class SessionTranscriber(Protocol):
@@ -86,6 +89,13 @@ class InThreadTranscribers:
     def skipped_partials(self, session_id: str) -> int:
         count = getattr(self._engine, "skipped_partials", None)
         return int(count(session_id)) if count is not None else 0
+
+    def translator(self) -> Translate | None:
+        """The engine's translation into English, when it has one (whisper, multilingual)."""
+        if not getattr(self._engine, "translates", False):
+            return None
+        translate: Translate = self._engine.translate  # type: ignore[attr-defined]
+        return translate
 
     def _forget(self, session_id: str) -> None:
         forget = getattr(self._engine, "forget", None)
@@ -255,3 +265,10 @@ def transcribers_for(
     return InThreadTranscribers(
         engine_name, script_path, model=model, workers=max(1, decoders), fail_after=fail_after
     )
+
+
+def translator_of(transcribers: TranscriberFactory) -> Translate | None:
+    """Translation into English by the server's recogniser, if it can (whisper base)."""
+    if isinstance(transcribers, InThreadTranscribers):
+        return transcribers.translator()
+    return None  # sphinx, in its worker processes, has no translation

@@ -32,7 +32,7 @@ def test_text_has_a_section_per_add_on_and_a_failed_one_is_said_once(
     warnings = [line for line in run.stderr.splitlines() if "warning:" in line]
     assert warnings == [
         "gladia: warning: translation failed: "
-        "translation is not available on the local server (no offline model)"
+        "only target English (en) is available offline, not 'fr'"
     ]
     errors = [line for line in run.stderr.splitlines() if line.startswith("gladia: error:")]
     assert errors == ["gladia: error: the server could not produce: translation"]

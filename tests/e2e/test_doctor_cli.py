@@ -53,6 +53,7 @@ def test_a_good_set_up_passes_with_the_engine_self_test(home: Home, server: Loca
     assert checks["API key"]["status"] == "ok"
     assert checks["API key"]["detail"] == "gl-g… (28 characters) from GLADIA_API_KEY: accepted"
     assert checks["model base"]["detail"].startswith("sha256 verified")
+    assert checks["add-on models"]["status"] == "ok"
     assert checks["self-test (base)"]["status"] == "ok"
     assert checks["self-test (base)"]["detail"].lower().startswith('heard "let us')
     assert checks["versions"]["detail"].startswith("gladia 0.1.0, Python 3.")

@@ -1,10 +1,11 @@
 """Add-on sections rendered from server messages.
 
 `tests/data/addons_meeting.jsonl` is a recording of the local server's messages for
-`gladia file tests/data/meeting_3ch.wav --local --ner --sentiment --summarize bullet_points
---chapters --translate fr -f jsonl` (sphinx engine; partial transcripts left out). The local
-server has no translation model and answers each translation with the add-on error shape,
-so successful translations are written here after protocol.md §3.5.6.
+`gladia file tests/data/meeting_3ch.wav --local --local-engine sphinx --ner --sentiment
+--summarize bullet_points --chapters --translate fr -f jsonl` (partial transcripts and
+audio acknowledgments left out). Offline, English is the only translation target: French
+gets the add-on error shape, so successful translations are written here after protocol.md
+§3.5.6.
 """
 
 from __future__ import annotations
@@ -67,23 +68,21 @@ def test_text_sections_from_the_recorded_session() -> None:
     lines = text_sections(book, LABELS)
     text = "\n".join(lines)
     summary = lines.index("## Summary")
-    assert lines[summary + 1 : summary + 4] == [
-        "- we should finish before friday",
-        "- i agree with that plan",
-        "- see you next week",
-    ]
+    assert lines[summary + 1 : summary + 3] == ["- we should finish before friday", ""]
     assert "## Chapters" in lines
-    assert "0:00.3–0:06.0 Should finish before" in text
-    assert "  keywords: should, finish, before" in text
+    assert "0:00.3–0:05.7 Friday" in text
+    assert "  keywords: friday, plan, week" in text
     assert "## Sentiment" in lines
     assert "0:00.3 [sami] neutral, neutral: we should finish before friday" in lines
-    assert "0:02.5 [maxime] " in text and "0:04.4 [mark] " in text
+    assert "0:02.5 [maxime] positive, contentment: i agree with that plan" in lines
+    assert "0:04.5 [mark] " in text
     assert "## Named entities" in lines
-    assert "[sami] DATE_TIME: friday" in text
+    assert "0:01.6 [sami] DATE: friday" in lines
+    assert "0:04.8 [mark] DATE: next week" in lines
     # Translation failed on the local server: no section, one failure.
     assert "## Translation" not in text
     assert list(book.failures) == ["translation"]
-    assert "no offline model" in book.failures["translation"]
+    assert "only target English (en) is available offline" in book.failures["translation"]
     # Sections are separated by a blank line and follow the transcript.
     assert lines[0] == "" and lines.count("") == 4
 
@@ -95,9 +94,9 @@ def test_table_sections_from_the_recorded_session() -> None:
     out = console.file.getvalue()  # type: ignore[attr-defined]
     for title in ("summary", "chapters", "sentiment", "named entities"):
         assert f"{title} ──" in out
-    assert "- i agree with that plan" in out
-    assert "Should finish before" in out and "keywords: should, finish, before" in out
-    assert "maxime" in out and "DATE_TIME" in out and "friday" in out
+    assert "- we should finish before friday" in out
+    assert "Friday" in out and "keywords: friday, plan, week" in out
+    assert "maxime" in out and "contentment" in out and "DATE" in out and "next week" in out
 
 
 def test_translations_get_a_section_per_target_language_in_time_order() -> None:
@@ -178,6 +177,6 @@ def test_a_failed_add_on_is_one_warning_naming_it() -> None:
         watch.message(message)
     assert inner.seen == [m.type for m in messages]  # everything passed through, in order
     assert warnings == [
-        "translation failed: translation is not available on the local server (no offline model)"
+        "translation failed: only target English (en) is available offline, not 'fr'"
     ]
     assert list(watch.failures) == ["translation"]

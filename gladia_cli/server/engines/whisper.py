@@ -24,6 +24,9 @@ Settings map as follows (defaults are Gladia's):
   none → detected. With code switching every utterance is detected; otherwise the first
   utterance of the channel decides and the channel keeps it. tiny.en is English only.
 - `vocabulary`: given to Whisper as previous text (decoding hints).
+
+The translation add-on borrows the model (`translate`): Whisper's translate task into
+English, queued behind every final and partial of every session (decode_queue.py).
 """
 
 from __future__ import annotations
@@ -126,6 +129,19 @@ class WhisperEngine:
 
     def skipped_partials(self, session_id: str) -> int:
         return self.queue.skipped_partials(session_id)
+
+    @property
+    def translates(self) -> bool:
+        """Whether the model can translate (tiny.en is English only)."""
+        return self.decoder.multilingual
+
+    def translate(self, session_id: str, channel: int, audio: Floats, language: str) -> str:
+        """`audio` (16 kHz float32) in English, decoded behind every transcript."""
+        return str(
+            self.queue.run_background(
+                session_id, channel, lambda: self.decoder.translate(audio, language=language)
+            )
+        )
 
     def forget(self, session_id: str) -> None:
         self.queue.forget(session_id)

@@ -132,6 +132,28 @@ class WhisperDecoder:
             vocabulary=vocabulary,
         )
 
+    def translate(self, audio: Floats, *, language: str) -> str:
+        """The utterance in English: Whisper's translate task on the full window, from
+        `language` (the one recognised). Text only: translated words have no audio times."""
+        audio = audio[: FULL_WINDOW_SECONDS * ENGINE_SAMPLE_RATE]
+        features = self._model.feature_extractor(audio)
+        features = self._pad_or_trim(features, FULL_WINDOW_SECONDS * FRAMES_PER_SECOND)
+        encoded = self._model.encode(features)
+        tokenizer = self._tokenizer_class(
+            self._model.hf_tokenizer, self.multilingual, task="translate", language=language
+        )
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        result = self._model.model.generate(
+            encoded,
+            [prompt],
+            beam_size=1,
+            max_length=MAX_LENGTH,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
+        tokens = trim_repetitions([t for t in result.sequences_ids[0] if t < tokenizer.eot])
+        return str(tokenizer.decode(tokens)).strip()
+
     def _decode(
         self,
         audio: Floats,

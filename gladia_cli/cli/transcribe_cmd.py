@@ -1,0 +1,365 @@
+"""`gladia transcribe PATH|URL…`: files through Gladia's pre-recorded API (upload, job,
+poll), for recordings that need no live pace. The options become a job body; the work is
+in cli/transcribing.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gladia_cli.cli import choices, option_checks
+from gladia_cli.cli.choices import (
+    CallbackMethod,
+    LocalEngine,
+    LocalModel,
+    OutputFormat,
+    SubtitleFormat,
+    SummaryType,
+    TranslationModel,
+)
+from gladia_cli.cli.options import (
+    ADDONS,
+    CONNECTION,
+    OUTPUT,
+    SESSION,
+    MaxCueSeconds,
+    MaxLineChars,
+    Profile,
+    _opt,
+    environment_of,
+)
+
+EXAMPLES = """\
+Examples:
+
+  gladia transcribe talk.wav --local               on this machine, no account
+  gladia transcribe talk.mp3 -o talk.srt           subtitles (-o picks the format)
+  gladia transcribe a.wav b.wav -f jsonl > all.jsonl   one job per line
+  gladia transcribe https://example.com/talk.mp3 --summarize concise
+  gladia transcribe talk.wav --no-wait             the job's id; later:
+  gladia transcriptions get ID -f text
+"""
+
+
+def transcribe_command(
+    ctx: typer.Context,
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Audio files (WAV, FLAC, OGG, MP3…) to upload, directories (their audio "
+            "files), quoted globs ('rec/*.wav'), or http(s) URLs the API fetches itself; "
+            "transcribed one after the other.",
+            show_default=False,
+            metavar="INPUT",
+        ),
+    ],
+    language: Annotated[
+        list[str] | None,
+        _opt(
+            "--language",
+            "-l",
+            panel=SESSION,
+            help="Language spoken, as a code: en, fr… (repeat for several; none: detect).",
+            show_default=False,
+            metavar="CODE",
+            callback=option_checks.transcription_languages,
+            autocompletion=choices.transcription_languages,
+        ),
+    ] = None,
+    code_switching: Annotated[
+        bool,
+        _opt("--code-switching", panel=SESSION, help="Detect the language of every utterance."),
+    ] = False,
+    vocabulary: Annotated[
+        list[str] | None,
+        _opt(
+            "--vocabulary",
+            panel=SESSION,
+            help="A word or phrase to favour (repeatable).",
+            show_default=False,
+            metavar="WORDS",
+        ),
+    ] = None,
+    callback_url: Annotated[
+        str | None,
+        _opt(
+            "--callback-url",
+            panel=SESSION,
+            help="The API POSTs the result (or the error) to this http(s) URL at the end.",
+            show_default=False,
+            metavar="URL",
+            callback=option_checks.http_url("--callback-url", "https://example.com/hook"),
+        ),
+    ] = None,
+    callback_method: Annotated[
+        CallbackMethod | None,
+        _opt(
+            "--callback-method",
+            panel=SESSION,
+            help="HTTP method of the callback (default POST).",
+            show_default=False,
+            metavar="METHOD",
+        ),
+    ] = None,
+    metadata: Annotated[
+        list[str] | None,
+        _opt(
+            "--metadata",
+            panel=SESSION,
+            help="Custom metadata KEY=VALUE (repeatable).",
+            show_default=False,
+            metavar="KEY=VALUE",
+            callback=option_checks.key_values("--metadata", "ticket=T-1234"),
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        _opt(
+            "--config",
+            panel=SESSION,
+            help="A JSON file holding a POST /v2/pre-recorded body; flags override it.",
+            show_default=False,
+            metavar="FILE.json",
+        ),
+    ] = None,
+    no_wait: Annotated[
+        bool,
+        _opt(
+            "--no-wait",
+            panel=SESSION,
+            help="Print each job's id once created, and exit (gladia transcriptions get ID).",
+        ),
+    ] = False,
+    timeout: Annotated[
+        float | None,
+        _opt(
+            "--timeout",
+            panel=SESSION,
+            help="Seconds to wait for each job (default: no limit).",
+            show_default=False,
+            min=1,
+            metavar="SECONDS",
+        ),
+    ] = None,
+    diarization: Annotated[
+        bool, _opt("--diarization", panel=ADDONS, help="Tell the speakers apart.")
+    ] = False,
+    speakers: Annotated[
+        int | None,
+        _opt(
+            "--speakers",
+            panel=ADDONS,
+            help="Diarization: the number of speakers, when known.",
+            show_default=False,
+            min=1,
+            metavar="N",
+        ),
+    ] = None,
+    min_speakers: Annotated[
+        int | None,
+        _opt(
+            "--min-speakers",
+            panel=ADDONS,
+            help="Diarization: at least this many speakers.",
+            show_default=False,
+            min=1,
+            metavar="N",
+        ),
+    ] = None,
+    max_speakers: Annotated[
+        int | None,
+        _opt(
+            "--max-speakers",
+            panel=ADDONS,
+            help="Diarization: at most this many speakers.",
+            show_default=False,
+            min=1,
+            metavar="N",
+        ),
+    ] = None,
+    translate: Annotated[
+        list[str] | None,
+        _opt(
+            "--translate",
+            panel=ADDONS,
+            help="Translate into this language code (repeatable).",
+            show_default=False,
+            metavar="CODE",
+            callback=option_checks.translation_languages,
+            autocompletion=choices.translation_languages,
+        ),
+    ] = None,
+    translation_model: Annotated[
+        TranslationModel | None,
+        _opt(
+            "--translation-model",
+            panel=ADDONS,
+            metavar="MODEL",
+            help="Translation model.",
+            show_default=False,
+        ),
+    ] = None,
+    subtitles: Annotated[
+        list[SubtitleFormat] | None,
+        _opt(
+            "--subtitles",
+            panel=ADDONS,
+            help="Ask the API for subtitles in this format too, in the job's result "
+            "(repeatable; -f srt renders them here).",
+            show_default=False,
+            metavar=choices.metavar(SubtitleFormat),
+        ),
+    ] = None,
+    summarize: Annotated[
+        SummaryType | None,
+        _opt(
+            "--summarize",
+            panel=ADDONS,
+            metavar="KIND",
+            help="A summary, of this kind.",
+            show_default=False,
+        ),
+    ] = None,
+    ner: Annotated[bool, _opt("--ner", panel=ADDONS, help="Named entity recognition.")] = False,
+    sentiment: Annotated[
+        bool, _opt("--sentiment", panel=ADDONS, help="Sentiment analysis.")
+    ] = False,
+    chapters: Annotated[bool, _opt("--chapters", panel=ADDONS, help="Chapters.")] = False,
+    format: Annotated[
+        OutputFormat | None,
+        _opt(
+            "--format",
+            "-f",
+            panel=OUTPUT,
+            help="Default: the extension of -o, else table on a terminal and jsonl (the "
+            "job, one line each) otherwise; json is the job as the API returns it.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        _opt(
+            "--output",
+            "-o",
+            panel=OUTPUT,
+            help="Write to this file (one input); .srt .vtt .txt .json .jsonl .tsv pick "
+            "the format.",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None,
+    label: Annotated[
+        str | None,
+        _opt(
+            "--label",
+            panel=OUTPUT,
+            help="Channel names, one per channel: host,guest1,guest2.",
+            show_default=False,
+            metavar="NAMES",
+            callback=option_checks.labels,
+        ),
+    ] = None,
+    max_line_chars: MaxLineChars = 42,
+    max_cue_seconds: MaxCueSeconds = 7.0,
+    quiet: Annotated[
+        bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
+    ] = False,
+    debug: Annotated[bool, _opt("--debug", panel=OUTPUT, help="Show tracebacks.")] = False,
+    api_key: Annotated[
+        str | None,
+        _opt(
+            "--api-key",
+            panel=CONNECTION,
+            help="API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.",
+            show_default=False,
+            metavar="KEY",
+        ),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        _opt(
+            "--api-url",
+            panel=CONNECTION,
+            help="API base URL (env: GLADIA_API_URL).",
+            show_default=False,
+            metavar="URL",
+            callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
+        ),
+    ] = None,
+    profile: Profile = None,
+    local: Annotated[
+        bool,
+        _opt(
+            "--local",
+            panel=CONNECTION,
+            help="Start a local Gladia-compatible server and use it (offline).",
+        ),
+    ] = False,
+    local_engine: Annotated[
+        LocalEngine,
+        _opt(
+            "--local-engine",
+            panel=CONNECTION,
+            metavar="ENGINE",
+            help="Recogniser of the --local server: whisper, sphinx or scripted.",
+        ),
+    ] = LocalEngine.WHISPER,
+    local_model: Annotated[
+        LocalModel,
+        _opt(
+            "--local-model",
+            panel=CONNECTION,
+            metavar="MODEL",
+            help="Whisper model of the --local server: base or tiny.en.",
+        ),
+    ] = LocalModel.BASE,
+) -> int:
+    """Transcribe files through the pre-recorded API: upload, then wait for the result.
+
+    For recordings that need no live pace: each file is uploaded, transcribed as a job
+    (as fast as the server goes), and its result rendered.
+    """
+    from gladia_cli.cli import transcribing
+    from gladia_cli.render.captions import CaptionLimits
+
+    env = environment_of(ctx)
+    job = transcribing.JobOptions(
+        language=language,
+        code_switching=code_switching,
+        diarization=diarization,
+        speakers=speakers,
+        min_speakers=min_speakers,
+        max_speakers=max_speakers,
+        translate=translate,
+        translation_model=translation_model,
+        subtitles=[s.value for s in subtitles] if subtitles else None,
+        summarize=summarize,
+        ner=ner,
+        sentiment=sentiment,
+        chapters=chapters,
+        vocabulary=vocabulary,
+        callback_url=callback_url,
+        callback_method=callback_method,
+        metadata=metadata,
+        config=config,
+    )
+    out = transcribing.OutputOptions(
+        format=format,
+        output=output,
+        label=label,
+        captions=CaptionLimits(max_line_chars, max_cue_seconds),
+        quiet=quiet,
+    )
+    conn = transcribing.ConnectionOptions(
+        api_key=api_key,
+        api_url=api_url,
+        profile=profile,
+        local=local,
+        local_engine=local_engine,
+        local_model=local_model,
+        debug=debug,
+    )
+    planned = transcribing.plan(inputs, job, out, conn, env, wait=not no_wait, timeout=timeout)
+    return transcribing.run(planned, env)

@@ -1,0 +1,428 @@
+"""`gladia transcribe`: files through the pre-recorded API, one after the other.
+
+`plan` checks everything the options decide before any network call (formats, outputs,
+the job body, that every local input exists); `transcribe_one` does one input — upload
+(unless it is an http(s) URL, passed on as `audio_url`), create, and unless `--no-wait`,
+poll until the job ends — and returns the job or raises; `run` loops over the inputs and
+renders each job as `gladia transcriptions get` renders a stored one.
+
+Formats: table, text, srt, vtt and words render `result.transcription.utterances` with
+the live renderers; `json` is the job as the API returns it (pretty, one input); `jsonl` is
+the same job on one line, so that several inputs give one line each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, is_url, job_error
+from gladia_cli.environment import Environment
+from gladia_cli.errors import Aborted, AudioInputError, NetworkError, UsageError
+from gladia_cli.protocol import prerecorded_config
+from gladia_cli.render import choose_format
+from gladia_cli.render.captions import CaptionLimits
+from gladia_cli.render.notices import Notices
+from gladia_cli.render.output import check_output_path, is_stdout
+from gladia_cli.render.screen import Screen
+from gladia_cli.safe_text import plain
+from gladia_cli.settings import Settings, resolve
+
+ONE_INPUT_FORMATS = ("json", "srt", "vtt")  # a document each: several would not concatenate
+
+
+@dataclass
+class JobOptions:
+    """What the flags ask of the job (the `POST /v2/pre-recorded` body, without audio_url)."""
+
+    language: list[str] | None = None
+    code_switching: bool = False
+    diarization: bool = False
+    speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    translate: list[str] | None = None
+    translation_model: str | None = None
+    subtitles: list[str] | None = None
+    summarize: str | None = None
+    ner: bool = False
+    sentiment: bool = False
+    chapters: bool = False
+    vocabulary: list[str] | None = None
+    callback_url: str | None = None
+    callback_method: str | None = None
+    metadata: list[str] | None = None
+    config: Path | None = None
+
+
+@dataclass
+class OutputOptions:
+    format: str | None = None
+    output: Path | None = None
+    label: str | None = None
+    captions: CaptionLimits = field(default_factory=CaptionLimits)
+    quiet: bool = False
+
+
+@dataclass
+class ConnectionOptions:
+    api_key: str | None = None
+    api_url: str | None = None
+    profile: str | None = None
+    local: bool = False
+    local_engine: str = "whisper"
+    local_model: str = "base"
+    debug: bool = False
+
+
+def _key_values(values: list[str] | None) -> dict[str, str]:
+    return dict(value.partition("=")[::2] for value in values or [])
+
+
+def _load_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"no such config file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
+            hint="--config takes a POST /v2/pre-recorded body as JSON",
+        ) from None
+    if not isinstance(body, dict):
+        raise UsageError(f"{path} must hold a JSON object (a POST /v2/pre-recorded body)")
+    body.pop("audio_url", None)  # each input brings its own
+    return body
+
+
+def job_body(opts: JobOptions) -> dict[str, Any]:
+    """The `--config` body with every given flag laid over it, validated as the server will."""
+    body = _load_config(opts.config)
+    if opts.language or opts.code_switching:
+        language = dict(body.get("language_config") or {})
+        if opts.language:
+            language["languages"] = opts.language
+        if opts.code_switching:
+            language["code_switching"] = True
+        body["language_config"] = language
+    speakers = {
+        key: value
+        for key, value in (
+            ("number_of_speakers", opts.speakers),
+            ("min_speakers", opts.min_speakers),
+            ("max_speakers", opts.max_speakers),
+        )
+        if value is not None
+    }
+    if opts.diarization or speakers:
+        body["diarization"] = True
+        if speakers:
+            body["diarization_config"] = {**(body.get("diarization_config") or {}), **speakers}
+    if opts.translate:
+        body["translation"] = True
+        body["translation_config"] = {"target_languages": opts.translate}
+        if opts.translation_model:
+            body["translation_config"]["model"] = opts.translation_model
+    if opts.subtitles:
+        body["subtitles"] = True
+        body["subtitles_config"] = {
+            **(body.get("subtitles_config") or {}),
+            "formats": list(dict.fromkeys(opts.subtitles)),
+        }
+    if opts.summarize:
+        body["summarization"] = True
+        body["summarization_config"] = {"type": opts.summarize}
+    for flag, key in (
+        (opts.ner, "named_entity_recognition"),
+        (opts.sentiment, "sentiment_analysis"),
+        (opts.chapters, "chapterization"),
+    ):
+        if flag:
+            body[key] = True
+    if opts.vocabulary:
+        body["custom_vocabulary"] = True
+        body["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
+    if opts.callback_url:
+        body["callback"] = True
+        body["callback_config"] = {
+            "url": opts.callback_url,
+            "method": opts.callback_method or "POST",
+        }
+    if opts.metadata:
+        body["custom_metadata"] = {
+            **(body.get("custom_metadata") or {}),
+            **_key_values(opts.metadata),
+        }
+    checked = {**body, "audio_url": "https://example.com/placeholder.wav"}
+    problems = prerecorded_config.validate(checked) + prerecorded_config.semantic_errors(checked)
+    if problems:
+        raise UsageError("invalid transcription options: " + "; ".join(problems))
+    return body
+
+
+@dataclass
+class Plan:
+    inputs: list[str]
+    body: dict[str, Any]
+    fmt: str
+    output: OutputOptions
+    settings: Settings
+    notices: Notices
+    screen: Screen
+    wait: bool
+    timeout: float | None
+
+
+def check_input(spec: str) -> None:
+    """A local input must be a readable file (an AudioInputError, exit 5, otherwise)."""
+    if is_url(spec):
+        return
+    path = Path(spec)
+    if not path.exists():
+        raise AudioInputError(f"no such file: {spec}", hint="check the path")
+    if not path.is_file():
+        raise AudioInputError(
+            f"{spec} is not a file", hint="give audio files (a folder is not read)"
+        )
+
+
+def plan(
+    inputs: list[str],
+    job: JobOptions,
+    out: OutputOptions,
+    conn: ConnectionOptions,
+    env: Environment,
+    *,
+    wait: bool,
+    timeout: float | None,
+) -> Plan:
+    if conn.local and conn.api_url:
+        raise UsageError(
+            "--local runs its own server: --api-url has no effect with it",
+            hint="drop one of --local and --api-url",
+        )
+    if conn.local and not wait:
+        raise UsageError(
+            "--no-wait with --local: the local server stops when this command ends, and "
+            "the job with it",
+            hint="drop --no-wait, or run `gladia serve` and point --api-url at it",
+        )
+    if "-" in inputs:
+        raise UsageError(
+            "transcribe uploads files: standard input is not one",
+            hint="save it to a file first, or stream it with: gladia file -",
+        )
+    from gladia_cli.cli.inputs import asks_for_many, expand
+
+    # Decided by the command line's shape (as `gladia file` does), not by what a glob found.
+    several = asks_for_many(inputs, from_list=None, output_dir=None)
+    inputs = expand(inputs)  # directories and quoted globs: their files (cli/inputs.py)
+    check_output_path(out.output)
+    if several and not is_stdout(out.output):
+        raise UsageError(
+            "-o names one file, and there are several inputs",
+            hint="transcribe them one at a time with -o, or write jsonl (one line per job)",
+        )
+    from gladia_cli.cli import preflight
+
+    preflight.check_outputs(inputs, out.output, None)
+    fmt = choose_format(
+        out.format, output_path=out.output, stdout_is_terminal=bool(env.stdout_isatty)
+    )
+    if several and fmt in ONE_INPUT_FORMATS:
+        raise UsageError(
+            f"--format {fmt} writes one document, and there are several inputs",
+            hint="use --format jsonl (one job per line) or text, or one input at a time",
+        )
+    body = job_body(job)
+    for spec in inputs:
+        check_input(spec)
+    screen = Screen(env)
+    notices = Notices(screen, out.quiet)
+    from gladia_cli.credentials import KeyringStore
+
+    settings = resolve(
+        api_key=conn.api_key,
+        api_url=conn.api_url,
+        profile=conn.profile,
+        key_store=KeyringStore(),
+        local=conn.local,
+        local_engine=conn.local_engine,
+        local_model=conn.local_model,
+        local_debug=conn.debug,
+        environ=env.environ,
+        warn=notices.warning,
+    )
+    if not settings.has_key and not settings.local:
+        from gladia_cli.client.api import KEY_HINT
+        from gladia_cli.errors import AuthError
+
+        problem = settings.keyring_problem
+        raise AuthError(
+            f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
+            hint=KEY_HINT,
+        )
+    if conn.api_key:
+        notices.warning(
+            "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
+        )
+    return Plan(inputs, body, fmt, out, settings, notices, screen, wait, timeout)
+
+
+def transcribe_one(
+    api: PreRecordedApi,
+    spec: str,
+    body: dict[str, Any],
+    *,
+    wait: bool,
+    timeout: float | None,
+    notices: Notices,
+) -> dict[str, Any]:
+    """One input through the pre-recorded API: the finished job (`wait`), else the created
+    one (`{id, result_url}`). Raises the error tree's errors: AudioInputError (the file),
+    AuthError, UsageError, NetworkError (the API, or the job ended in error)."""
+    check_input(spec)
+    if is_url(spec):
+        audio_url = spec
+    else:
+        path = Path(spec)
+        notices.info(f"uploading {path.name} ({path.stat().st_size / 1e6:.1f} MB)")
+        audio_url = str(api.upload(path)["audio_url"])
+    created = api.create({**body, "audio_url": audio_url})
+    job_id = str(created["id"])
+    if not wait:
+        return created
+    try:
+        job = api.wait(
+            job_id,
+            timeout=timeout,
+            on_status=lambda status: notices.info(f"transcription {job_id}: {status}"),
+        )
+    except KeyboardInterrupt:
+        raise Aborted(
+            f"interrupted; transcription {job_id} goes on: gladia transcriptions get {job_id}"
+        ) from None
+    if job.get("status") == "error":
+        raise NetworkError(
+            f"transcription {job_id} of {spec} failed: {job_error(job)}",
+            hint=f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
+        )
+    return job
+
+
+def by_speaker(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], str | None]:
+    """A diarized mono job as the renderers take it: each speaker as a channel of its own,
+    named `speaker N` unless --label names them. Other jobs are returned as they are."""
+    import copy
+
+    result = job.get("result")
+    transcription = result.get("transcription") if isinstance(result, dict) else None
+    utterances = transcription.get("utterances") if isinstance(transcription, dict) else None
+    given = job.get("file")
+    file: dict[str, Any] = given if isinstance(given, dict) else {}
+    found = [u.get("speaker") for u in utterances or [] if isinstance(u, dict)]
+    speakers = [s for s in found if isinstance(s, int) and not isinstance(s, bool) and s >= 0]
+    if not found or len(speakers) != len(found) or (file.get("number_of_channels") or 1) != 1:
+        return job, label
+    count = max(speakers) + 1
+    changed = copy.deepcopy(job)
+    for utterance in changed["result"]["transcription"]["utterances"]:
+        utterance["channel"] = utterance["speaker"]
+    changed["file"] = {**file, "number_of_channels": count}
+    return changed, label or ",".join(f"speaker {n}" for n in range(count))
+
+
+def check_finished(job: dict[str, Any]) -> None:
+    """A job to render must be done: in error, its message (exit 4); unfinished, when to
+    come back (exit 4, as for a stored session without a result)."""
+    job_id = plain(str(job.get("id", "")))
+    status = job.get("status")
+    if status == "error":
+        raise NetworkError(f"transcription {job_id} failed: {job_error(job)}")
+    if status != "done":
+        raise NetworkError(
+            f"transcription {job_id} is {plain(str(status))}: it has no transcript yet",
+            hint=f"try again later; gladia transcriptions get {job_id} shows its status",
+        )
+
+
+def render_job(env: Environment, job: dict[str, Any], fmt: str, out: OutputOptions) -> None:
+    """One finished job in `fmt` (stdout or -o); jsonl and json as the API returned it."""
+    if fmt == "jsonl":
+        from gladia_cli.render.output import Output, silence_stdout
+
+        output = Output.open(
+            out.output, stdout=env.stdout, guard=Screen(env).writing_data, on_closed=silence_stdout
+        )
+        try:
+            output.line(json.dumps(job, ensure_ascii=False, separators=(",", ":")))
+        finally:
+            output.close()
+        return
+    from gladia_cli.cli.sessions_cmd import render_stored
+
+    shown, label = (job, out.label) if fmt == "json" else by_speaker(job, out.label)
+    render_stored(env, shown, fmt, output=out.output, label=label, captions=out.captions)
+
+
+@contextlib.contextmanager
+def _quiet_local_server(settings: Settings) -> Iterator[None]:
+    """The embedded server's log is not the user's output (its failures reach the user as
+    the job's error); --debug shows it (client/job.py sets that up)."""
+    logger = logging.getLogger("gladia.server")
+    if not settings.local or settings.local_debug:
+        yield
+        return
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def run(plan: Plan, env: Environment) -> int:
+    """Every input in turn; the first failure ends the run with its error. An add-on that
+    failed is said at once and makes the exit 4 at the end (the transcripts are written:
+    exit 0 means the whole result asked for is there)."""
+    from gladia_cli.client.job import local_server_for
+
+    incomplete: dict[str, list[str]] = {}
+    with local_server_for(plan.settings) as settings, _quiet_local_server(settings):
+        api = PreRecordedApi(settings, notice=plan.notices.warning)
+        for spec in plan.inputs:
+            try:
+                job = transcribe_one(
+                    api, spec, plan.body, wait=plan.wait, timeout=plan.timeout, notices=plan.notices
+                )
+            except Aborted:
+                if settings.local:  # the job does not go on: its server stops with us
+                    raise Aborted("interrupted; the local server stops, and its job") from None
+                raise
+            if not plan.wait:
+                env.stdout.write(f"{job['id']}\n")
+                env.stdout.flush()
+                continue
+            render_job(env, job, plan.fmt, plan.output)
+            duration = ((job.get("file") or {}).get("audio_duration")) or 0.0
+            plan.notices.info(f"{spec}: done, {float(duration):.1f} s of audio")
+            for name, reason in failed_addons(job).items():
+                plan.notices.warning(f"{spec}: {name} failed: {reason}")
+                incomplete.setdefault(name, []).append(spec)
+    if incomplete:
+        raise NetworkError(
+            f"the server could not produce: {', '.join(sorted(incomplete))}",
+            hint="the transcripts themselves are complete; the reasons are in the warnings above",
+        )
+    return 0
