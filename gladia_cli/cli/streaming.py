@@ -379,7 +379,9 @@ def one_local_server(plan: Plan) -> Iterator[Plan]:
     if not plan.opts.local:
         yield plan
         return
-    with embedded_server(plan.settings, plan.notices, debug=plan.opts.debug) as settings:
+    with embedded_server(
+        plan.settings, warn=plan.notices.warning, debug=plan.opts.debug
+    ) as settings:
         yield replace(
             plan, opts=replace(plan.opts, local=False), settings=replace(settings, local=False)
         )
@@ -436,7 +438,7 @@ def run(
             plan.notices,
             signals,
             server_for=functools.partial(
-                embedded_server, notices=plan.notices, debug=plan.opts.debug
+                embedded_server, warn=plan.notices.warning, debug=plan.opts.debug
             ),
         )
     finally:
