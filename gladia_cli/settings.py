@@ -52,7 +52,6 @@ class Settings:
     local: bool = False
     local_engine: str = DEFAULT_ENGINE
     local_model: str = DEFAULT_MODEL
-    local_debug: bool = False  # the embedded server logs failures (tracebacks) on stderr
     profile: str = DEFAULT_PROFILE
     profile_source: str = "default"  # "--profile", "GLADIA_PROFILE" or "default"
     key_source: str | None = None  # where the key came from, in words (never the key)
@@ -180,7 +179,6 @@ def resolve(
     local: bool = False,
     local_engine: str = DEFAULT_ENGINE,
     local_model: str = DEFAULT_MODEL,
-    local_debug: bool = False,
     environ: Mapping[str, str],
     key_store: KeyStore | None = None,
     warn: Callable[[str], None] | None = None,
@@ -230,7 +228,6 @@ def resolve(
         local=local,
         local_engine=local_engine,
         local_model=local_model,
-        local_debug=local_debug,
         profile=name,
         profile_source=chosen_by,
         key_source=source,

@@ -14,6 +14,7 @@ from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
     ApiKey,
     ApiUrl,
+    Debug,
     MaxCueSeconds,
     MaxLineChars,
     Profile,
@@ -48,7 +49,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 SessionId = Annotated[
     str,
     typer.Argument(

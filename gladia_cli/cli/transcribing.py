@@ -13,10 +13,7 @@ the same job on one line, so that several inputs give one line each.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +196,7 @@ class Plan:
     screen: Screen
     wait: bool
     timeout: float | None
+    debug: bool = False  # --debug: the embedded server's whole log on stderr
 
 
 def check_input(spec: str) -> None:
@@ -292,7 +290,6 @@ def plan(
         local=conn.local,
         local_engine=conn.local_engine,
         local_model=conn.local_model,
-        local_debug=conn.debug,
         environ=env.environ,
         warn=notices.warning,
     )
@@ -309,7 +306,7 @@ def plan(
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
         )
-    return Plan(inputs, body, fmt, out, settings, notices, screen, wait, timeout)
+    return Plan(inputs, body, fmt, out, settings, notices, screen, wait, timeout, conn.debug)
 
 
 def transcribe_one(
@@ -408,32 +405,15 @@ def render_job(env: Environment, job: dict[str, Any], fmt: str, out: OutputOptio
     render_stored(env, shown, fmt, output=out.output, label=label, captions=out.captions)
 
 
-@contextlib.contextmanager
-def _quiet_local_server(settings: Settings) -> Iterator[None]:
-    """The embedded server's log is not the user's output (its failures reach the user as
-    the job's error); --debug shows it (client/job.py sets that up)."""
-    logger = logging.getLogger("gladia.server")
-    if not settings.local or settings.local_debug:
-        yield
-        return
-    handler, propagate = logging.NullHandler(), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
 def run(plan: Plan, env: Environment) -> int:
     """Every input in turn; the first failure ends the run with its error. An add-on that
     failed is said at once and makes the exit 4 at the end (the transcripts are written:
     exit 0 means the whole result asked for is there)."""
-    from gladia_cli.client.job import local_server_for
+    from gladia_cli.cli.local_server import embedded_server
 
     incomplete: dict[str, list[str]] = {}
-    with local_server_for(plan.settings) as settings, _quiet_local_server(settings):
+    # No warnings from the embedded server: its failures reach the user as the job's error.
+    with embedded_server(plan.settings, warn=None, debug=plan.debug) as settings:
         api = PreRecordedApi(settings, notice=plan.notices.warning)
         for spec in plan.inputs:
             try:

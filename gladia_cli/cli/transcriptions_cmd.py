@@ -15,12 +15,12 @@ from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
     ApiKey,
     ApiUrl,
+    Debug,
     MaxCueSeconds,
     MaxLineChars,
     Profile,
     environment_of,
 )
-from gladia_cli.cli.sessions_cmd import Debug
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.prerecorded import PreRecordedApi

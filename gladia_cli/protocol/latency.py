@@ -97,7 +97,7 @@ class LagFigures:
 
 class LatencyTracker:
     """Send marks in, transcript arrivals in, lags out. Not thread-safe: the driver that
-    calls it from several threads holds a lock (client/session_figures.py)."""
+    calls it from several threads holds a lock (jobs/session_figures.py)."""
 
     def __init__(
         self,

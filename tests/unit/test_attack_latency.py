@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gladia_cli.client.session_figures import Billing
+from gladia_cli.jobs.session_figures import Billing
 from gladia_cli.protocol.latency import LatencyTracker
 from gladia_cli.protocol.messages import parse_server_message
 
