@@ -18,6 +18,7 @@ beside it, `error: {code, message}` (the shape of Gladia's `transcription.error`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -289,8 +290,13 @@ class PreRecordedApi:
         if size > limit:
             shutil.rmtree(folder, ignore_errors=True)
             drained = size
-            while drained < limit + DRAIN_LIMIT and (piece := await part.read_chunk(UPLOAD_PIECE)):
-                drained += len(piece)
+            with contextlib.suppress(TimeoutError, ConnectionError, aiohttp.ClientPayloadError):
+                while drained < limit + DRAIN_LIMIT and (
+                    piece := await asyncio.wait_for(
+                        part.read_chunk(UPLOAD_PIECE), UPLOAD_STALL_SECONDS
+                    )
+                ):
+                    drained += len(piece)
             megabytes = limit / (1024 * 1024)
             return gladia_error(request, 413, f"the file is larger than {megabytes:g} MB")
         try:

@@ -29,12 +29,13 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
         yield running
 
 
-def _start_upload(server: LocalServer) -> socket.socket:
+def _start_upload(server: LocalServer, length: int = 100_000) -> socket.socket:
     host, port = server.url.removeprefix("http://").split(":")
     conn = socket.create_connection((host, int(port)))
     conn.sendall(
         f"POST /v2/upload HTTP/1.1\r\nHost: {host}:{port}\r\nx-gladia-key: {KEY}\r\n"
-        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n".encode()
+        "Content-Type: multipart/form-data; boundary=b\r\n".encode()
+        + f"Content-Length: {length}\r\n\r\n".encode()
         + HEAD
     )
     return conn
@@ -84,3 +85,21 @@ def test_a_stalled_job_body_is_answered_408(server: LocalServer) -> None:
     assert answer.startswith(b"HTTP/1.1 408"), answer
     assert b"the body stalled" in answer
     assert time.monotonic() - started < 5
+
+
+def test_an_oversized_upload_that_stalls_while_drained_is_still_answered_413(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past the limit the rest was drained with no bound: a client that stopped sending
+    there held the connection for ever."""
+    monkeypatch.setattr(prerecorded, "UPLOAD_STALL_SECONDS", 0.5)
+    with local_server(max_upload_bytes=100_000) as server:
+        conn = _start_upload(server, length=1_000_000)
+        conn.sendall(b"\0" * 400_000)  # past the limit, then nothing more
+        conn.settimeout(10)
+        started = time.monotonic()
+        with conn:
+            answer = conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert time.monotonic() - started < 5
+        assert _stored(server) == []
