@@ -53,6 +53,7 @@ SEVERITY = (
     ExitCode.AUDIO_INPUT,
 )
 PARTIAL_SUFFIX = ".partial"
+SESSIONS_ON_STOP = "running session(s) finish their transcripts"  # what a stop does to them
 SESSION_LIMIT_BACKOFF = Backoff(base=1.0, factor=2.0, cap=30.0, attempts=8)
 
 
@@ -175,6 +176,7 @@ class BatchRun:
         skip_existing: bool = False,
         debug: bool = False,
         backoff: Backoff = SESSION_LIMIT_BACKOFF,
+        on_stop_running: str = SESSIONS_ON_STOP,
     ) -> None:
         self.inputs = list(inputs)
         self.view = view
@@ -189,6 +191,7 @@ class BatchRun:
         self._skip_existing = skip_existing
         self._debug = debug
         self._backoff = backoff
+        self._on_stop_running = on_stop_running  # what the first signal does to them
         self._changed = threading.Condition(self.lock)
         self._queue: deque[str] = deque(self.inputs)
         self._busy = 0  # inputs taken and not yet ended
@@ -251,7 +254,7 @@ class BatchRun:
             self._changed.notify_all()
         if not quietly:
             self.notices.info(
-                f"stopping: {len(running)} running session(s) finish their transcripts"
+                f"stopping: {len(running)} {self._on_stop_running}"
                 + (f", {waiting} input(s) not started" if waiting else "")
                 + " (Ctrl-C again to abort)"
             )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.api import LiveApi
     from gladia_cli.environment import Environment
     from gladia_cli.render.captions import CaptionLimits
+    from gladia_cli.render.output import Output
     from gladia_cli.settings import Settings
 
 EXAMPLES = """\
@@ -152,13 +153,13 @@ def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its su
             break
     if not found:
         raise UsageError(
-            f"no session id starts with {checked}",
-            hint="list the sessions with: gladia sessions list",
+            f"no {api.noun} id starts with {checked}",
+            hint=f"list the {api.noun}s with: {api.list_command}",
         )
     if len(found) > 1:
         raise UsageError(
-            f"{len(found)} sessions have an id starting with {checked}",
-            hint="give more characters of the id (gladia sessions list shows them)",
+            f"{len(found)} {api.noun}s have an id starting with {checked}",
+            hint=f"give more characters of the id ({api.list_command} shows them)",
         )
     return found[0]
 
@@ -193,7 +194,10 @@ def render_stored(
     output: Path | None,
     label: str | None,
     captions: CaptionLimits,
+    into: Output | None = None,
 ) -> None:
+    """`into`, when given, is where the data goes instead of `output` (a run over many
+    inputs opens one for each)."""
     from gladia_cli.render import create_renderer
     from gladia_cli.render.playback import play
     from gladia_cli.render.screen import Screen
@@ -208,6 +212,7 @@ def render_stored(
         events=None,
         screen=Screen(env),
         captions=captions,
+        output=into,
     )
     file = session.get("file")
     duration = file.get("audio_duration") if isinstance(file, dict) else None

@@ -59,6 +59,8 @@ def failed_addons(job: dict[str, Any]) -> dict[str, str]:
 
 class PreRecordedApi(LiveApi):
     collection = "/v2/pre-recorded"
+    noun = "transcription"
+    list_command = "gladia transcriptions list"
     list_hint = "list transcriptions with: gladia transcriptions list"
 
     def __init__(
@@ -70,8 +72,15 @@ class PreRecordedApi(LiveApi):
         now: Callable[[], float] = time.monotonic,
         poll: Backoff = POLL_BACKOFF,
         notice: Callable[[str], None] | None = None,
+        raise_on_session_limit: bool = False,
     ) -> None:
-        super().__init__(settings, backoff=backoff, sleep=sleep, notice=notice)
+        super().__init__(
+            settings,
+            backoff=backoff,
+            sleep=sleep,
+            notice=notice,
+            raise_on_session_limit=raise_on_session_limit,
+        )
         self._now = now
         self._poll = poll
 

@@ -33,7 +33,9 @@ class Faults:
     fault_connections: int = 1
     ack_delay: float = 0.0  # seconds each acknowledgment is held back
     withhold_acks: bool = False  # never acknowledge audio
-    slow_finish: float = 0.0  # seconds post-processing takes (tests stop timeouts, aborts)
+    # Seconds post-processing takes: a live session's end, a pre-recorded job's result
+    # (tests of stop timeouts, aborts, clients that wait).
+    slow_finish: float = 0.0
     # Recognition raises once a session has fed this many seconds of audio (any engine):
     # the session reports `recognition_failed` and ends in status error.
     fail_recognition_after: float | None = None

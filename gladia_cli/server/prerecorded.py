@@ -398,6 +398,9 @@ class PreRecordedApi:
                         addons=self.live.addons,
                     ),
                 )
+                slow = self.config.faults.slow_finish
+                if slow:  # a job that stays in processing (tests of clients that wait)
+                    await self.live.clock.sleep_until(self.live.clock.now() + slow)
                 await loop.run_in_executor(None, job.save_result, result)
             except JobCancelled:
                 return

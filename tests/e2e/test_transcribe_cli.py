@@ -86,7 +86,7 @@ def test_json_is_the_job_and_jsonl_one_line_per_input(
     assert [len(line["result"]["transcription"]["utterances"]) for line in lines] == [3, 2]
 
     refused = run_cli("transcribe", str(talk), str(second), "-f", "json", env=at(served))
-    assert refused.code == 2 and "several inputs" in refused.stderr
+    assert refused.code == 2 and "several cannot share stdout" in refused.stderr
 
     folder = run_cli("transcribe", str(tmp_path), env=at(served))  # its audio files, sorted
     assert folder.code == 0, folder.stderr
@@ -137,8 +137,9 @@ def test_a_bad_key_exits_3_and_is_never_shown(talk: Path) -> None:
     assert secret not in run.stdout + run.stderr and "Traceback" not in run.stderr
 
 
-def test_a_missing_file_exits_5_before_any_upload(served: str, talk: Path) -> None:
-    run = run_cli("transcribe", str(talk), "/nonexistent/talk.wav", env=at(served))
+def test_a_missing_file_exits_5_before_any_upload(served: str) -> None:
+    # With several inputs, a missing one fails alone (test_transcribe_many_cli.py).
+    run = run_cli("transcribe", "/nonexistent/talk.wav", env=at(served))
     assert run.code == 5
     assert run.stderr.splitlines()[-2:] == [
         "gladia: error: no such file: /nonexistent/talk.wav",
