@@ -419,7 +419,7 @@ class BatchRun:
                 if others < self._limit:
                     self._limit = others
                     self.notices.warning(
-                        f"the server allows no more sessions at once ({exc.message}): "
+                        f"the server allows no more at once ({exc.message}): "
                         f"running {others} at a time"
                     )
                 self._queue.appendleft(spec)

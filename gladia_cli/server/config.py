@@ -83,6 +83,7 @@ class ServerConfig:
     allowed_hosts: tuple[str, ...] = ()
     allow_link_local_callbacks: bool = False  # callbacks to 169.254.x.x, fe80::, metadata
     prerecorded_workers: int = 2  # pre-recorded jobs transcribed at once; the others queue
+    max_unfinished_jobs: int = 1000  # queued or processing, all keys together; 429 beyond
     max_upload_bytes: int = 1000 * 1024 * 1024  # POST /v2/upload (Gladia's limit: 1000 MB)
     # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
     addon_models: AddonModels | None = None

@@ -64,7 +64,6 @@ UPLOAD_PIECE = 256 * 1024
 # Past the limit, this much more of an upload is read (and dropped) before the 413, so that
 # a client still sending gets the answer instead of a reset connection.
 DRAIN_LIMIT = 64 * 1024 * 1024
-MAX_UNFINISHED_JOBS = 1000  # queued or processing, all keys together; 429 beyond
 _FILE_PATH = re.compile(r"^/file/([0-9a-f-]{36})$")
 
 
@@ -355,10 +354,9 @@ class PreRecordedApi:
         upload = self._our_upload(request, body["audio_url"])
         if isinstance(upload, str):
             return gladia_error(request, 400, "Bad Request", [upload])
-        if sum(j.finished_at is None for j in self.jobs.values()) >= MAX_UNFINISHED_JOBS:
-            return gladia_error(
-                request, 429, f"too many pre-recorded jobs waiting (limit {MAX_UNFINISHED_JOBS})"
-            )
+        limit = self.config.max_unfinished_jobs
+        if sum(j.finished_at is None for j in self.jobs.values()) >= limit:
+            return gladia_error(request, 429, f"too many pre-recorded jobs waiting (limit {limit})")
         job_id = str(uuid.uuid4())
         folder = self.directory / f"job-{job_id}"
         folder.mkdir()

@@ -197,3 +197,19 @@ def test_ctrl_c_names_the_running_jobs_and_exits_130(folder: Path, tmp_path: Pat
     assert named == running and still == running, err  # the server still runs them
     assert "stopped before every input was done: 2 stopped, 1 not started" in err
     assert list(out.iterdir()) == []  # nothing passes for done, no temporary file left
+
+
+def test_a_429_on_submitting_queues_the_input_instead_of_failing(
+    folder: Path, tmp_path: Path
+) -> None:
+    # One unfinished job at a time on this server, each held 3 s in processing: of the two
+    # submitted at once, one is refused (429) and waits in the run's queue for the other.
+    out = tmp_path / "out"
+    with local_server(max_unfinished_jobs=1, faults=Faults(slow_finish=3)) as server:
+        run = _against(server, "transcribe", str(folder / "one.wav"), str(folder / "two.wav"),
+                       "-j", "2", "-d", str(out), "-f", "text")  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert "the API refused another transcription (429)" in run.stderr
+    assert "running 1 at a time" in run.stderr
+    assert (out / "one.txt").read_text().splitlines() == EXPECTED["one"]
+    assert (out / "two.txt").read_text().splitlines() == EXPECTED["two"]
