@@ -194,3 +194,17 @@ def test_no_key_exits_3_before_any_upload(served: str, talk: Path) -> None:
     assert run.code == 3
     assert run.stderr.splitlines()[0].startswith("gladia: error: no API key")
     assert "--local" in run.stderr
+
+
+def test_an_unknown_id_prefix_is_said_in_the_words_of_transcriptions(served: str) -> None:
+    listed = run_cli("transcriptions", "list", "--limit", "100", env=at(served))
+    ids = [item["id"] for item in listed.jsonl()]
+    absent = next(
+        p for p in (f"{n:04x}" for n in range(65536)) if not any(i.startswith(p) for i in ids)
+    )
+    run = run_cli("transcriptions", "get", absent, env=at(served))
+    assert run.code == 2
+    assert run.stderr.splitlines() == [
+        f"gladia: error: no transcription id starts with {absent}",
+        "gladia: hint: list the transcriptions with: gladia transcriptions list",
+    ]
