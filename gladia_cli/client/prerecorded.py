@@ -22,10 +22,12 @@ from gladia_cli.settings import Settings
 
 UPLOAD_TIMEOUT = 300.0  # seconds, as the official SDK's `upload_file`
 CREATE_TIMEOUT = 60.0
-# Between polls: 0.1 s, doubling to 3 s (the SDK polls every 3 s): a short file's result
-# is seen at once (with a fixed 3 s, twenty short files would wait a minute for nothing),
-# a long one's costs a request every 3 s.
-POLL_BACKOFF = Backoff(base=0.1, factor=2.0, cap=3.0, attempts=1)
+# Between polls: 25 ms, doubling to 3 s (the SDK polls every 3 s): a short file's result
+# is seen at once (with a fixed 3 s, twenty short files would wait a minute for nothing;
+# starting at 0.1 s, twenty one-minute files one after the other took twice as long as
+# streaming them at --pace max: benchmarks/batch.py), a long one's costs a request every
+# 3 s, and the first second two requests more than from 0.1 s.
+POLL_BACKOFF = Backoff(base=0.025, factor=2.0, cap=3.0, attempts=1)
 FINISHED = ("done", "error")
 
 
