@@ -2,7 +2,8 @@
 signals handled once, and one exit code for the whole run.
 
 Generic over what is done to an input: `run_one(input, output_path, reporter) -> exit code`
-(a live session for `gladia file`, cli/many.py). The runner owns everything around it:
+(a live session for `gladia file`, cli/many.py; a pre-recorded job for `gladia transcribe`,
+cli/transcribe_many.py). The runner owns everything around it:
 
 - Outputs (`--output-dir`): `run_one` writes to a hidden temporary file beside the final
   name (`DIR/.x.srt.XXXX.tmp`), renamed to `DIR/x.srt` only when the input succeeded with

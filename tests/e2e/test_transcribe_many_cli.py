@@ -213,3 +213,12 @@ def test_a_429_on_submitting_queues_the_input_instead_of_failing(
     assert "running 1 at a time" in run.stderr
     assert (out / "one.txt").read_text().splitlines() == EXPECTED["one"]
     assert (out / "two.txt").read_text().splitlines() == EXPECTED["two"]
+
+
+def test_local_runs_every_job_on_one_embedded_server(folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = run_cli("transcribe", str(folder), "-j", "3", "-d", str(out), "-f", "text", "--local",
+                  "--local-engine", "scripted")  # fmt: skip
+    assert run.code == 0, run.stderr
+    for stem, lines in EXPECTED.items():
+        assert (out / f"{stem}.txt").read_text().splitlines() == lines
