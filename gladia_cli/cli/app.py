@@ -227,7 +227,9 @@ def run(argv: Sequence[str] | None = None, env: Environment | None = None) -> in
         _print_error(
             env,
             f"unexpected {type(exc).__name__}: {exc}",
-            None if env.debug else "run again with --debug for the traceback, and report it",
+            None
+            if env.debug
+            else "run again with GLADIA_DEBUG=1 (or --debug) for the traceback, and report it",
         )
         return int(ExitCode.UNEXPECTED)
     return result if isinstance(result, int) else int(ExitCode.OK)

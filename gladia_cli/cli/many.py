@@ -40,9 +40,14 @@ def check_many_options(opts: StreamOptions, output_dir: Path | None, skip_existi
         ("--record", opts.record),
     ):
         if value is not None:
+            # "Several" by the command line's shape: --output-dir with one input is too.
             raise UsageError(
-                f"{option} names one file, and there are several inputs",
-                hint="use --output-dir DIR for one output per input"
+                f"{option} names one file, and this runs over many inputs",
+                hint=(
+                    "drop -o: --output-dir DIR writes one output per input"
+                    if output_dir is not None
+                    else "use --output-dir DIR for one output per input"
+                )
                 if option == "-o/--output"
                 else f"transcribe one input at a time with {option}",
             )
@@ -56,6 +61,11 @@ def check_many_options(opts: StreamOptions, output_dir: Path | None, skip_existi
 def many_format(requested: str | None, *, output_dir: Path | None, stdout_is_terminal: bool) -> str:
     """With --output-dir any file format (default jsonl); on stdout jsonl or text (default:
     text on a terminal, jsonl otherwise)."""
+    if requested == "table" and output_dir is not None:
+        raise UsageError(
+            "the table is drawn on a terminal: it cannot be written to --output-dir",
+            hint="use --format jsonl, json, text, srt, vtt or words there",
+        )
     if requested == "table":
         raise UsageError(
             "the table shows one session; with several inputs it cannot be used",

@@ -77,6 +77,9 @@ class ConnectionOptions:
     debug: bool = False
 
 
+_CONFIG_HINT = "--config takes a POST /v2/pre-recorded body as JSON"
+
+
 def _key_values(values: list[str] | None) -> dict[str, str]:
     return dict(value.partition("=")[::2] for value in values or [])
 
@@ -87,25 +90,35 @@ def _load_config(path: Path | None) -> dict[str, Any]:
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"no such config file: {path}") from None
+        raise UsageError(f"no such config file: {path}", hint="check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(f"cannot read {path}: {exc}", hint=_CONFIG_HINT) from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            hint="--config takes a POST /v2/pre-recorded body as JSON",
+            hint=_CONFIG_HINT,
         ) from None
     if not isinstance(body, dict):
-        raise UsageError(f"{path} must hold a JSON object (a POST /v2/pre-recorded body)")
+        raise UsageError(
+            f"{path} must hold a JSON object (a POST /v2/pre-recorded body)", hint=_CONFIG_HINT
+        )
     body.pop("audio_url", None)  # each input brings its own
     return body
+
+
+def _object(body: dict[str, Any], key: str, path: Path | None) -> dict[str, Any]:
+    """The `--config` body's `key`, which a flag is about to add to: it must be an object."""
+    value = body.get(key) or {}
+    if not isinstance(value, dict):
+        raise UsageError(f"{key} in {path} must be a JSON object", hint=_CONFIG_HINT)
+    return value
 
 
 def job_body(opts: JobOptions) -> dict[str, Any]:
     """The `--config` body with every given flag laid over it, validated as the server will."""
     body = _load_config(opts.config)
     if opts.language or opts.code_switching:
-        language = dict(body.get("language_config") or {})
+        language = dict(_object(body, "language_config", opts.config))
         if opts.language:
             language["languages"] = opts.language
         if opts.code_switching:
@@ -123,7 +136,10 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     if opts.diarization or speakers:
         body["diarization"] = True
         if speakers:
-            body["diarization_config"] = {**(body.get("diarization_config") or {}), **speakers}
+            body["diarization_config"] = {
+                **_object(body, "diarization_config", opts.config),
+                **speakers,
+            }
     if opts.translate:
         body["translation"] = True
         body["translation_config"] = {"target_languages": opts.translate}
@@ -132,7 +148,7 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     if opts.subtitles:
         body["subtitles"] = True
         body["subtitles_config"] = {
-            **(body.get("subtitles_config") or {}),
+            **_object(body, "subtitles_config", opts.config),
             "formats": list(dict.fromkeys(opts.subtitles)),
         }
     if opts.summarize:
@@ -156,13 +172,16 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
         }
     if opts.metadata:
         body["custom_metadata"] = {
-            **(body.get("custom_metadata") or {}),
+            **_object(body, "custom_metadata", opts.config),
             **_key_values(opts.metadata),
         }
     checked = {**body, "audio_url": "https://example.com/placeholder.wav"}
     problems = prerecorded_config.validate(checked) + prerecorded_config.semantic_errors(checked)
     if problems:
-        raise UsageError("invalid transcription options: " + "; ".join(problems))
+        raise UsageError(
+            "invalid transcription options: " + "; ".join(problems),
+            hint="see 'gladia transcribe --help'" + (f"; {_CONFIG_HINT}" if opts.config else ""),
+        )
     return body
 
 
@@ -191,6 +210,15 @@ def check_input(spec: str) -> None:
         raise AudioInputError(
             f"{spec} is not a file", hint="give audio files (a folder is not read)"
         )
+    if path.stat().st_size == 0:  # as `gladia file` says it, not an upload to be refused
+        raise AudioInputError(f"{spec} is empty", hint="the recording or copy may have failed")
+    from gladia_cli.audio.file_inputs import truncation
+
+    # The API transcribes what a cut-short file holds and calls it done: exit 0 with part
+    # of the audio, where `gladia file` says the file is truncated (exit 5).
+    problem = truncation(path, spec)
+    if problem is not None:
+        raise problem
 
 
 def plan(
@@ -218,6 +246,12 @@ def plan(
         raise UsageError(
             "transcribe uploads files: standard input is not one",
             hint="save it to a file first, or stream it with: gladia file -",
+        )
+    urls = [spec for spec in inputs if is_url(spec)]
+    if conn.local and urls:  # the server would refuse it, after starting, with no way out
+        raise UsageError(
+            f"--local is offline: its server does not download {plain(urls[0])}",
+            hint="download the file, then: gladia transcribe FILE --local",
         )
     from gladia_cli.cli.inputs import asks_for_many, expand
 

@@ -141,6 +141,8 @@ class LatencyTracker:
     def send_time(self, seconds: float) -> float | None:
         """When the audio at stream time `seconds` (the byte just before it) was first
         sent; None if it was not sent yet or is older than the marks kept."""
+        if not math.isfinite(seconds) or seconds < 0:
+            return None  # a server's NaN (JSON allows it) would raise in round(), in the receiver
         offset = round(seconds * self._bytes_per_second)
         if offset > self._sent:
             if offset - self._sent > END_TOLERANCE_SECONDS * self._bytes_per_second:
