@@ -37,6 +37,17 @@ def mask(key: str) -> str:
     return f"{shown}… ({len(key)} characters)"
 
 
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be an API key, in words that never quote it (None: it can). An HTTP
+    header carries printable ASCII only: a key with a newline (a file read with its CRLF)
+    or a non-ASCII character would make the HTTP library fail with the key in its message."""
+    if not key.isascii():
+        return "holds non-ASCII characters"
+    if not key.isprintable() or any(c.isspace() for c in key):
+        return "holds spaces or control characters"
+    return None
+
+
 class KeyStoreError(Exception):
     """The keyring cannot be used: no backend, locked, or refused."""
 

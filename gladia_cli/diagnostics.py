@@ -65,9 +65,10 @@ class Check:
 
 def exit_code(checks: Iterable[Check]) -> int:
     """0 when nothing fails (warnings allowed); else 3 for a key problem, 4 for an API that
-    cannot be reached, 1 for any other failure — in that order of precedence."""
+    cannot be reached, 2 for settings that cannot be used (the config file, the profile),
+    1 for any other failure — in that order of precedence."""
     codes = {c.exit_code for c in checks if c.status == FAIL}
-    for code in (ExitCode.AUTH, ExitCode.NETWORK):
+    for code in (ExitCode.AUTH, ExitCode.NETWORK, ExitCode.USAGE):
         if code in codes:
             return int(code)
     return int(ExitCode.UNEXPECTED) if codes else int(ExitCode.OK)
@@ -139,7 +140,21 @@ class Probe:
 
 
 def probe_api(settings: Settings, timeout: float = 5.0) -> Probe:
-    """One request, with the key when there is one (without: reachability only)."""
+    """One request, with the key when there is one (without: reachability only). Bounded
+    in all: requests' timeout is per read, so a server that trickles its answer a byte at
+    a time would hold doctor for ever; the request runs on a daemon thread instead."""
+    import threading
+
+    answer: list[Probe] = []
+    worker = threading.Thread(
+        target=lambda: answer.append(_probe(settings, timeout)), daemon=True, name="probe"
+    )
+    worker.start()
+    worker.join(timeout + 1.0)
+    return answer[0] if answer else Probe(error=f"no whole answer within {timeout:g} s")
+
+
+def _probe(settings: Settings, timeout: float) -> Probe:
     import requests
 
     headers = {"x-gladia-key": settings.api_key} if settings.api_key else {}
@@ -152,7 +167,18 @@ def probe_api(settings: Settings, timeout: float = 5.0) -> Probe:
         return Probe(error=f"no answer within {timeout:g} s")
     except requests.RequestException as exc:
         return Probe(error=type(exc).__name__)
-    return Probe(response.status_code, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    if response.status_code < 400:  # a web page or a proxy answers 200 too
+        try:
+            items = response.json().get("items")
+        except (ValueError, AttributeError):
+            items = None
+        if not isinstance(items, list):
+            kind = response.headers.get("Content-Type") or "no content type"
+            return Probe(
+                error=f"it answered {response.status_code}, not as the Gladia API ({kind[:60]})"
+            )
+    return Probe(response.status_code, seconds)
 
 
 _URL_FIX = "check --api-url, GLADIA_API_URL or the profile's api_url, and your network"

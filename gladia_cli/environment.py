@@ -60,8 +60,12 @@ class Environment:
     stdout_isatty: bool | None = None
     stderr_isatty: bool | None = None
     shared_terminal: bool | None = None  # stdout and stderr are one and the same terminal
+    # Show tracebacks: GLADIA_DEBUG, or a command's --debug (cli/options.py sets it as the
+    # command line is read, so cli/app.py knows it for an error raised before the command).
+    debug: bool = False
 
     def __post_init__(self) -> None:
+        self.debug = self.debug or bool(self.environ.get("GLADIA_DEBUG"))
         if self.stdin_isatty is None:
             self.stdin_isatty = _isatty(self.stdin)
         if self.stdout_isatty is None:

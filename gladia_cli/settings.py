@@ -26,8 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gladia_cli.credentials import DEFAULT_PROFILE, PROFILE_NAME, KeyStore, KeyStoreError
-from gladia_cli.errors import UsageError
+from gladia_cli.credentials import (
+    DEFAULT_PROFILE,
+    PROFILE_NAME,
+    KeyStore,
+    KeyStoreError,
+    key_problem,
+)
+from gladia_cli.errors import AuthError, UsageError
 from gladia_cli.protocol.init_config import REGIONS
 from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
 
@@ -46,7 +52,6 @@ class Settings:
     local: bool = False
     local_engine: str = DEFAULT_ENGINE
     local_model: str = DEFAULT_MODEL
-    local_debug: bool = False  # the embedded server logs failures (tracebacks) on stderr
     profile: str = DEFAULT_PROFILE
     profile_source: str = "default"  # "--profile", "GLADIA_PROFILE" or "default"
     key_source: str | None = None  # where the key came from, in words (never the key)
@@ -115,6 +120,11 @@ def read_config(environ: Mapping[str, str]) -> ConfigFile:
                 hint="create it (it may hold api_key, api_url and region), or unset GLADIA_CONFIG",
             ) from None
         return ConfigFile(path, {}, {}, None)
+    except UnicodeDecodeError:  # tomllib decodes the bytes itself, and says nothing of it
+        raise UsageError(
+            f"cannot read the config file {path}: it is not UTF-8 text",
+            hint=f"fix or remove the file; {_FILE_HINT}",
+        ) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(
             f"cannot read the config file {path}: {exc}",
@@ -145,7 +155,7 @@ def check_profile_name(name: str) -> str:
 
 def chosen_profile(flag: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
     """The profile's name and what chose it: --profile > GLADIA_PROFILE > default."""
-    if flag:
+    if flag is not None:  # `--profile ""` (an unset variable) must not mean the default
         return check_profile_name(flag), "--profile"
     if environ.get("GLADIA_PROFILE"):
         return check_profile_name(environ["GLADIA_PROFILE"]), "GLADIA_PROFILE"
@@ -169,7 +179,6 @@ def resolve(
     local: bool = False,
     local_engine: str = DEFAULT_ENGINE,
     local_model: str = DEFAULT_MODEL,
-    local_debug: bool = False,
     environ: Mapping[str, str],
     key_store: KeyStore | None = None,
     warn: Callable[[str], None] | None = None,
@@ -204,6 +213,14 @@ def resolve(
             hint="for example https://api.gladia.io",
         )
     key, source, problem = _key(api_key, environ, name, values, file, key_store, local)
+    wrong = key_problem(key) if key else None
+    if wrong is not None:
+        where = {"GLADIA_API_KEY": "fix or unset GLADIA_API_KEY", "--api-key": "fix --api-key"}
+        raise AuthError(
+            f"the API key from {source} {wrong}",
+            hint=f"{where.get(str(source), 'run gladia auth login')}: the key alone, on one "
+            "line (a key file read with its CRLF keeps a \\r)",
+        )
     return Settings(
         api_url=url.rstrip("/"),
         api_key=key,
@@ -211,7 +228,6 @@ def resolve(
         local=local,
         local_engine=local_engine,
         local_model=local_model,
-        local_debug=local_debug,
         profile=name,
         profile_source=chosen_by,
         key_source=source,

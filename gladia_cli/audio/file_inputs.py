@@ -28,6 +28,7 @@ from gladia_cli.audio.file_decoders import (
     StreamDecoder,
     libsndfile_reason,
     stream_error_reason,
+    truncated,
 )
 from gladia_cli.audio.raw_format import RawFormat
 from gladia_cli.audio.wav_stream import (
@@ -163,6 +164,24 @@ def _promised_frames(path: Path, file: Any) -> int | None:
     if available <= 0 or header.data_size <= available:
         return frames
     return round(frames * header.data_size / available)
+
+
+def truncation(path: Path, name: str) -> AudioInputError | None:
+    """Whether a file is cut short, told from its header without decoding it (WAV only; None
+    for a whole file, or one libsndfile cannot open: the upload says what that is)."""
+    try:
+        info = sf.info(str(path))
+    except (sf.SoundFileError, RuntimeError):
+        return None
+    promised = _promised_frames(path, info)
+    if promised is None or promised <= info.frames or info.samplerate <= 0:
+        return None
+    found = truncated(name, promised / info.samplerate, info.frames / info.samplerate, None)
+    found.hint = (
+        "the file was cut short (an interrupted copy, download or recording): transcribe a "
+        "complete copy, or stream what there is with: gladia file " + shlex.quote(name)
+    )
+    return found
 
 
 def open_stdin(

@@ -178,13 +178,12 @@ def run(argv: Sequence[str] | None = None, env: Environment | None = None) -> in
 
     env = env or Environment()
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args or bool(env.environ.get("GLADIA_DEBUG"))
     click = typer._click
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="gladia", standalone_mode=False, obj=env)
     except GladiaError as exc:
-        if debug:
+        if env.debug:
             traceback.print_exc(file=env.stderr)
         _print_error(env, exc.message, exc.hint)
         return int(exc.exit_code)
@@ -223,12 +222,14 @@ def run(argv: Sequence[str] | None = None, env: Environment | None = None) -> in
             return int(ExitCode.OK)
         raise
     except Exception as exc:
-        if debug:
+        if env.debug:
             traceback.print_exc(file=env.stderr)
         _print_error(
             env,
             f"unexpected {type(exc).__name__}: {exc}",
-            None if debug else "run again with --debug for the traceback, and report it",
+            None
+            if env.debug
+            else "run again with GLADIA_DEBUG=1 (or --debug) for the traceback, and report it",
         )
         return int(ExitCode.UNEXPECTED)
     return result if isinstance(result, int) else int(ExitCode.OK)

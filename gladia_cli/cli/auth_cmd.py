@@ -61,6 +61,7 @@ def _warn(env: Environment) -> Callable[[str], None]:
 
 def read_key(env: Environment) -> str:
     """The key, from a prompt that does not echo (a terminal) or stdin's first line."""
+    from gladia_cli.credentials import key_problem
     from gladia_cli.errors import UsageError
 
     if env.stdin_isatty:
@@ -71,16 +72,23 @@ def read_key(env: Environment) -> str:
         except EOFError:
             key = ""
     else:
-        key = env.stdin.readline(_MAX_KEY_BYTES).decode("utf-8", "replace").strip()
+        line = env.stdin.readline(_MAX_KEY_BYTES + 2).rstrip(b"\r\n")
+        if len(line) > _MAX_KEY_BYTES:  # cut there, it would be saved as a wrong key
+            raise UsageError(
+                f"the first line of stdin is longer than {_MAX_KEY_BYTES} bytes: not a key, "
+                "nothing was saved",
+                hint="give the key alone, on one line",
+            )
+        key = line.decode("utf-8", "replace").strip()
     if not key:
         raise UsageError(
             "no key given: nothing was saved",
             hint="paste it at the prompt, or pipe it in: gladia auth login < key.txt",
         )
-    if not key.isprintable() or any(c.isspace() for c in key):
+    problem = key_problem(key)
+    if problem is not None:
         raise UsageError(
-            "the key holds spaces or control characters: nothing was saved",
-            hint="give the key alone, on one line",
+            f"the key {problem}: nothing was saved", hint="give the key alone, on one line"
         )
     return key
 

@@ -89,26 +89,36 @@ def doctor_command(
 
     Each check is ok, warn or fail, with a fix. Exits 0 when nothing fails (warnings
     allowed); else 3 when the key is missing or refused, 4 when the API cannot be
-    reached, 1 for any other failure.
+    reached, 2 when the config file or profile cannot be used, 1 for any other failure.
     """
     from gladia_cli import diagnostics as d
     from gladia_cli.credentials import KeyringStore
+    from gladia_cli.errors import GladiaError
     from gladia_cli.settings import read_config, resolve
 
     env = environment_of(ctx)
     keyring = KeyringStore()
-    settings = resolve(api_url=api_url, profile=profile, environ=env.environ, key_store=keyring)
-    checks = [
-        d.versions_check(),
-        d.config_check(read_config(env.environ)),
-        d.keyring_check(keyring, settings.profile),
-        *(
-            d.local_server_checks()
-            if local
-            else d.api_checks(settings, None if skip_network else d.probe_api(settings))
-        ),
-        *d.audio_checks(),
-    ]
+    checks = [d.versions_check()]
+    try:
+        settings = resolve(api_url=api_url, profile=profile, environ=env.environ, key_store=keyring)
+        checks.append(d.config_check(read_config(env.environ)))
+    except GladiaError as exc:
+        # A broken config file, profile or key is what doctor is run for: it is one failed
+        # check (the API's need those settings), and the other checks still run.
+        checks.append(
+            d.Check("settings", d.FAIL, exc.message, fix=exc.hint, exit_code=exc.exit_code)
+        )
+        settings = None
+    if settings is not None:
+        checks += [
+            d.keyring_check(keyring, settings.profile),
+            *(
+                d.local_server_checks()
+                if local
+                else d.api_checks(settings, None if skip_network else d.probe_api(settings))
+            ),
+        ]
+    checks += d.audio_checks()
     if not skip_engine:
         checks += d.engine_checks(local_model.value)
     code = d.exit_code(checks)

@@ -70,21 +70,26 @@ def asks_for_many(args: Sequence[str], *, from_list: str | None, output_dir: Pat
     return is_glob(only) or (only != STDIN and not is_url(only) and Path(only).is_dir())
 
 
+_LIST_HINT = "--from-list takes a local text file, one path or URL a line (-: standard input)"
+
+
 def read_list(spec: str, stdin: BinaryIO) -> list[str]:
     """`--from-list FILE` (`-`: standard input): one path or URL a line; blank lines and
     lines starting with `#` are skipped; surrounding spaces are not part of a path."""
     try:
         data = stdin.read() if spec == STDIN else Path(spec).read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"--from-list {spec}: no such file") from None
+        raise UsageError(f"--from-list {spec}: no such file", hint=_LIST_HINT) from None
     except OSError as exc:
-        raise UsageError(f"--from-list {spec}: cannot read it ({exc.strerror})") from None
+        raise UsageError(
+            f"--from-list {spec}: cannot read it ({exc.strerror})", hint=_LIST_HINT
+        ) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(
             f"--from-list {spec} is not UTF-8 text",
-            hint="give a text file with one path or URL a line",
+            hint=_LIST_HINT,
         ) from None
     lines = (line.strip() for line in text.splitlines())
     return [line for line in lines if line and not line.startswith("#")]

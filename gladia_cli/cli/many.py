@@ -1,5 +1,5 @@
 """`gladia file A B DIR 'glob*'` (and `--from-list`): one live session per input, `--jobs`
-at a time, through batch_run.py; each input's output in `--output-dir`, or on stdout
+at a time, through jobs/batch_run.py; each input's output in `--output-dir`, or on stdout
 tagged with its source (render/tagged.py).
 
 What differs from one input is decided here, before any session: the inputs are expanded
@@ -18,101 +18,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gladia_cli.cli.batch_run import SESSIONS_ON_STOP, Reporter
 from gladia_cli.cli.choices import OutputFormat
 from gladia_cli.cli.options import StreamOptions
-from gladia_cli.client.job import ExternalSignals
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
+from gladia_cli.jobs.batch_input import ReadToEnd, StopWhenAsked
+from gladia_cli.jobs.batch_run import SESSIONS_ON_STOP, Reporter
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.screen import Screen
 
 if TYPE_CHECKING:
-    from gladia_cli.audio.source import AudioSource, Int16Block, LiveCapture, PcmFormat
     from gladia_cli.render.output import Output
 
 STDOUT_FORMATS = ("jsonl", "text")
-
-
-class _ReadToEnd:
-    """The source, noting whether it was read to its end before any stop: an input whose
-    audio was all sent has its whole transcript even if Ctrl-C came while it finished."""
-
-    def __init__(self, source: AudioSource) -> None:
-        self._source = source
-        self._stopped = False
-        self.read_to_end = False
-
-    @property
-    def format(self) -> PcmFormat:
-        return self._source.format
-
-    @property
-    def labels(self) -> list[str] | None:
-        return self._source.labels
-
-    @property
-    def capture(self) -> LiveCapture | None:
-        return self._source.capture
-
-    @property
-    def duration(self) -> float | None:
-        return self._source.duration
-
-    @property
-    def description(self) -> str:
-        return self._source.description
-
-    def blocks(self, frames: int) -> Iterator[Int16Block]:
-        # One block ahead, so that the end is known before the last block is sent: once
-        # the server holds all the audio, `read_to_end` is already true.
-        blocks = iter(self._source.blocks(frames))
-        block = next(blocks, None)
-        while block is not None:
-            following = next(blocks, None)
-            if following is None:
-                self.read_to_end = not self._stopped  # a stopped source ends early
-            yield block
-            block = following
-
-    def take_warnings(self) -> list[str]:
-        return self._source.take_warnings()
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._source.stop()
-
-    def close(self) -> None:
-        self._source.close()
-
-
-class _StopWhenAsked(ExternalSignals):
-    """The job's signals, from the run: the first signal reaches the job once it streams
-    (at once if the run was already stopping); an input stopped before its audio was all
-    read is marked cut short (its output is kept as .partial)."""
-
-    def __init__(self, reporter: Reporter, source: _ReadToEnd) -> None:
-        self._reporter = reporter
-        self._source = source
-        self._callback: Callable[[], None] | None = None
-        super().__init__()
-
-    @property
-    def on_first(self) -> Callable[[], None] | None:
-        return self._callback
-
-    @on_first.setter
-    def on_first(self, callback: Callable[[], None] | None) -> None:
-        self._callback = callback
-        if callback is not None:
-            self._reporter.on_stop(self._fire)
-
-    def _fire(self) -> None:
-        self.count += 1
-        if not self._source.read_to_end:
-            self._reporter.cut_short = True
-        if self._callback is not None:
-            self._callback()
 
 
 def check_many_options(opts: StreamOptions, output_dir: Path | None, skip_existing: bool) -> None:
@@ -122,9 +40,14 @@ def check_many_options(opts: StreamOptions, output_dir: Path | None, skip_existi
         ("--record", opts.record),
     ):
         if value is not None:
+            # "Several" by the command line's shape: --output-dir with one input is too.
             raise UsageError(
-                f"{option} names one file, and there are several inputs",
-                hint="use --output-dir DIR for one output per input"
+                f"{option} names one file, and this runs over many inputs",
+                hint=(
+                    "drop -o: --output-dir DIR writes one output per input"
+                    if output_dir is not None
+                    else "use --output-dir DIR for one output per input"
+                )
                 if option == "-o/--output"
                 else f"transcribe one input at a time with {option}",
             )
@@ -142,6 +65,11 @@ def check_skip_existing(output_dir: Path | None, skip_existing: bool) -> None:
 def many_format(requested: str | None, *, output_dir: Path | None, stdout_is_terminal: bool) -> str:
     """With --output-dir any file format (default jsonl); on stdout jsonl or text (default:
     text on a terminal, jsonl otherwise)."""
+    if requested == "table" and output_dir is not None:
+        raise UsageError(
+            "the table is drawn on a terminal: it cannot be written to --output-dir",
+            hint="use --format jsonl, json, text, srt, vtt or words there",
+        )
     if requested == "table":
         raise UsageError(
             "the table shows one session; with several inputs it cannot be used",
@@ -212,11 +140,11 @@ def run_many(
 ) -> int:
     """Every input through `run_one(spec, output, reporter)`, `jobs` at a time, with the
     progress view; `output` is the input's file in --output-dir (written to a temporary
-    name, renamed when complete: batch_run.py) or the shared stdout, each line tagged with
-    its source. Any command over many inputs can use it (its own `run_one`);
+    name, renamed when complete: jobs/batch_run.py) or the shared stdout, each line tagged
+    with its source. Any command over many inputs can use it (its own `run_one`);
     `on_stop_running` says what the first signal does to the running inputs."""
     from gladia_cli.cli import inputs
-    from gladia_cli.cli.batch_run import BatchRun
+    from gladia_cli.jobs.batch_run import BatchRun
     from gladia_cli.render import FORMAT_BY_EXTENSION
     from gladia_cli.render.batch_view import BatchView
     from gladia_cli.render.output import Output, silence_stdout
@@ -309,9 +237,9 @@ def file_many(
             except BaseException:
                 output.close()
                 raise
-            watched = _ReadToEnd(source)
+            watched = ReadToEnd(source)
             try:
-                signals = _StopWhenAsked(reporter, watched)
+                signals = StopWhenAsked(reporter, watched)
 
                 def on_status(status: StatusView) -> None:
                     reporter.progress(

@@ -46,6 +46,27 @@ def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:
     return typer.Option(*names, rich_help_panel=panel, help=help, **kwargs)
 
 
+def _show_tracebacks(ctx: typer.Context, value: bool) -> bool:
+    # Eager: read before any other value is checked, so that the traceback of an error
+    # raised by a later option's check is shown too (cli/app.py prints it).
+    if value:
+        environment_of(ctx).debug = True
+    return value
+
+
+def debug_option(panel: str | None = None) -> Any:
+    """`--debug`, the same on every command that has it: read into `Environment.debug`."""
+    return typer.Option(
+        "--debug",
+        help="Show tracebacks.",
+        is_eager=True,
+        callback=_show_tracebacks,
+        rich_help_panel=panel,
+    )
+
+
+Debug = Annotated[bool, debug_option()]
+
 # The srt/vtt cue limits (render/captions.py), shared with `sessions get` and `replay`.
 MaxLineChars = Annotated[
     int,
@@ -386,7 +407,7 @@ class StreamOptions:
     quiet: Annotated[
         bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
     ] = False
-    debug: Annotated[bool, _opt("--debug", panel=OUTPUT, help="Show tracebacks.")] = False
+    debug: Annotated[bool, debug_option(OUTPUT)] = False
 
     api_key: Annotated[
         str | None,

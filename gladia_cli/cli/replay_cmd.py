@@ -10,7 +10,7 @@ import typer
 
 from gladia_cli.cli import option_checks
 from gladia_cli.cli.choices import OutputFormat
-from gladia_cli.cli.options import OUTPUT, MaxCueSeconds, MaxLineChars, environment_of
+from gladia_cli.cli.options import OUTPUT, Debug, MaxCueSeconds, MaxLineChars, environment_of
 
 EXAMPLES = """\
 Examples:
@@ -111,7 +111,7 @@ def replay_command(
     ] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Render a session recorded with --record again, in any format, with no server."""
     from gladia_cli.errors import UsageError

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli.choices import LocalEngine, LocalModel, LogLevel
+from gladia_cli.cli.options import Debug
 
 SERVER = "Server"
 FAULT_INJECTION = "Fault injection (for testing clients)"
@@ -305,7 +306,7 @@ def serve_command(
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", help="What the log on stderr shows.")
     ] = LogLevel.INFO,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Run a local Gladia-compatible server (offline recognition, fault injection)."""
     import logging

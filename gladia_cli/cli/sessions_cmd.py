@@ -14,6 +14,7 @@ from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
     ApiKey,
     ApiUrl,
+    Debug,
     MaxCueSeconds,
     MaxLineChars,
     Profile,
@@ -49,7 +50,6 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 SessionId = Annotated[
     str,
     typer.Argument(
@@ -102,7 +102,9 @@ _UUID_FORM = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def checked_id(value: str) -> str:
+def checked_id(
+    value: str, noun: str = "session", list_command: str = "gladia sessions list"
+) -> str:
     """A session id as given: a UUID, or its first characters (hex, dashes where a UUID has
     them), or 32 hex digits. Anything else (a path, a URL) is refused before any request,
     so the key is never sent to an endpoint the id would point at."""
@@ -115,9 +117,9 @@ def checked_id(value: str) -> str:
         from gladia_cli.safe_text import plain
 
         raise UsageError(
-            f"not a session id: {plain(value)!r}",
-            hint="a session id is a UUID such as 6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b, "
-            "or its first characters (gladia sessions list shows them)",
+            f"not a {noun} id: {plain(value)!r}",
+            hint=f"a {noun} id is a UUID such as 6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b, "
+            f"or its first characters ({list_command} shows them)",
         )
     return value
 
@@ -135,7 +137,7 @@ _LIST_PAGES_MAX = 1000  # 100 000 sessions: a bound, not a limit anyone meets
 def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its subclass)
     """A full id as it is; a prefix (the first characters of an id) becomes the one id of
     the listed sessions that starts with it. None or several: a usage error."""
-    checked = checked_id(value)
+    checked = checked_id(value, api.noun, api.list_command)
     if len(checked) in _FULL_ID_LENGTHS:
         return checked
     from gladia_cli.errors import UsageError
@@ -162,6 +164,22 @@ def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its su
             hint=f"give more characters of the id ({api.list_command} shows them)",
         )
     return found[0]
+
+
+def delete_finished(api: LiveApi, full_id: str) -> None:
+    """Delete a session or job that has ended. The API refuses an unfinished one with a
+    403, which would read as a refused key (exit 3, "run gladia auth login"): it is said
+    for what it is instead."""
+    status = api.get(full_id).get("status")
+    if status in api.undeletable:
+        from gladia_cli.errors import UsageError
+        from gladia_cli.safe_text import plain
+
+        raise UsageError(
+            f"{api.noun} {full_id} is {plain(str(status))}: it can be deleted once it ends",
+            hint=f"{api.list_command} shows its status",
+        )
+    api.delete(full_id)
 
 
 def get_format(
@@ -369,5 +387,5 @@ def delete_command(
     env = environment_of(ctx)
     api = _api(env, api_key, api_url, profile)
     full = resolve_id(api, session_id)
-    api.delete(full)
+    delete_finished(api, full)
     env.stderr.write(f"gladia: deleted {full}\n")

@@ -10,14 +10,15 @@ uses, so a mistake fails before any network call), the renderer, and runs the jo
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from gladia_cli.audio.source import AudioSource
+from gladia_cli.cli.local_server import embedded_server
 from gladia_cli.cli.options import StreamOptions
 from gladia_cli.credentials import KeyringStore
 from gladia_cli.environment import Environment
@@ -36,7 +37,7 @@ from gladia_cli.server.engines import catalog
 from gladia_cli.settings import Settings, resolve
 
 if TYPE_CHECKING:
-    from gladia_cli.client.job import ExternalSignals
+    from gladia_cli.jobs.signals import ExternalSignals
 
 ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
 
@@ -95,7 +96,6 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
         local=opts.local,
         local_engine=opts.local_engine,
         local_model=opts.local_model,
-        local_debug=opts.debug,
         profile=opts.profile,
         environ=env.environ,
         key_store=KeyringStore(),
@@ -270,7 +270,7 @@ def init_body(
         flags["custom_metadata"] = _key_values(opts.metadata, "--metadata")
 
     # What the user asked to see must be sent; acknowledgments are always needed to resume.
-    # Errors too: an `error` from the server ends the run non-zero (client/job.py).
+    # Errors too: an `error` from the server ends the run non-zero (jobs/stream_job.py).
     messages: dict[str, bool] = {"receive_acknowledgments": True, "receive_errors": True}
     configured = base.get("messages_config") or {}
     if opts.partials is not None or "receive_partial_transcripts" not in configured:
@@ -346,37 +346,6 @@ def _renderer(
     return renderer, watch
 
 
-@contextlib.contextmanager
-def _local_server_logs(plan: Plan) -> Iterator[None]:
-    """With --local, the embedded server's warnings become notices (once each, prefixed,
-    without tracebacks), instead of bare lines from Python's last-resort log handler."""
-    if not plan.opts.local or plan.opts.debug:  # --debug: the whole log (client/job.py)
-        yield
-        return
-    seen: set[str] = set()
-
-    class ToNotices(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            text = record.getMessage()
-            if text not in seen:
-                seen.add(text)
-                plan.notices.warning(f"local server: {text}")
-
-    # aiohttp's own: an error in a request handler is logged with a traceback otherwise.
-    loggers = [logging.getLogger(name) for name in ("gladia.server", "aiohttp")]
-    handler = ToNotices(level=logging.WARNING)
-    previous = [logger.propagate for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.propagate = False
-    try:
-        yield
-    finally:
-        for logger, propagate in zip(loggers, previous, strict=True):
-            logger.removeHandler(handler)
-            logger.propagate = propagate
-
-
 class StatusTap:
     """`inner`, whose status is also handed to `on_status` (the many-inputs view)."""
 
@@ -407,12 +376,12 @@ def one_local_server(plan: Plan) -> Iterator[Plan]:
     """With --local, one embedded server for a whole run over many inputs (not one per
     input): the plan returned points at it. It sets no session limit, so every --jobs
     session is let in."""
-    from gladia_cli.client.job import local_server_for
-
     if not plan.opts.local:
         yield plan
         return
-    with _local_server_logs(plan), local_server_for(plan.settings) as settings:
+    with embedded_server(
+        plan.settings, warn=plan.notices.warning, debug=plan.opts.debug
+    ) as settings:
         yield replace(
             plan, opts=replace(plan.opts, local=False), settings=replace(settings, local=False)
         )
@@ -437,7 +406,7 @@ def run(
     then raises SessionLimitReached at once, for the run to queue the input.
     Exit 0 means the whole result is there: an add-on that failed makes it 4 (unless the
     reader of stdout left first: `| head` ends quietly)."""
-    from gladia_cli.client.job import StreamJob, run_stream_job
+    from gladia_cli.jobs.stream_job import StreamJob, run_stream_job
 
     opts = plan.opts
     wire = wire_format(opts, plan.base, source)
@@ -456,7 +425,6 @@ def run(
         use_base64=opts.base64,
         stop_timeout=opts.stop_timeout,
         save_audio=opts.save_audio,
-        quiet=opts.quiet,
         live_source=live_source,
         backlog_seconds=opts.resend_buffer,
         dead_after=opts.dead_after,
@@ -465,8 +433,14 @@ def run(
         raise_on_session_limit=signals is not None,
     )
     try:
-        with _local_server_logs(plan):
-            code = run_stream_job(job, plan.notices, signals)
+        code = run_stream_job(
+            job,
+            plan.notices,
+            signals,
+            server_for=functools.partial(
+                embedded_server, warn=plan.notices.warning, debug=plan.opts.debug
+            ),
+        )
     finally:
         renderer.close()
     failures = watch.failures

@@ -30,6 +30,7 @@ from gladia_cli.cli.options import (
     MaxLineChars,
     Profile,
     _opt,
+    debug_option,
     environment_of,
 )
 
@@ -312,7 +313,7 @@ def transcribe_command(
     quiet: Annotated[
         bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
     ] = False,
-    debug: Annotated[bool, _opt("--debug", panel=OUTPUT, help="Show tracebacks.")] = False,
+    debug: Annotated[bool, debug_option(OUTPUT)] = False,
     api_key: Annotated[
         str | None,
         _opt(

@@ -24,8 +24,8 @@ from gladia_cli.environment import Environment
 from gladia_cli.errors import AudioInputError, NetworkError
 
 if TYPE_CHECKING:
-    from gladia_cli.cli.batch_run import Reporter
     from gladia_cli.cli.transcribing import ManyOptions, Plan
+    from gladia_cli.jobs.batch_run import Reporter
     from gladia_cli.render.output import Output
     from gladia_cli.settings import Settings
 
@@ -37,11 +37,11 @@ class _Stopped(Exception):
 
 
 def run_many_jobs(plan: Plan, many: ManyOptions, env: Environment) -> int:
+    from gladia_cli.cli.local_server import embedded_server
     from gladia_cli.cli.many import run_many
-    from gladia_cli.cli.transcribing import quiet_local_server
-    from gladia_cli.client.job import local_server_for
 
-    with local_server_for(plan.settings) as settings, quiet_local_server(settings):
+    # No warnings from the embedded server: its failures reach the user as the jobs' errors.
+    with embedded_server(plan.settings, warn=None, debug=plan.debug) as settings:
         uploaded: dict[str, str] = {}  # an input's audio_url, kept when a 429 queues it again
 
         def run_one(spec: str, output: Output, reporter: Reporter) -> int:

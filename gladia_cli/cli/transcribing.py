@@ -15,10 +15,8 @@ the same job on one line, so that several inputs give one line each.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,6 +88,9 @@ class ConnectionOptions:
     debug: bool = False
 
 
+_CONFIG_HINT = "--config takes a POST /v2/pre-recorded body as JSON"
+
+
 def _key_values(values: list[str] | None) -> dict[str, str]:
     return dict(value.partition("=")[::2] for value in values or [])
 
@@ -100,25 +101,35 @@ def _load_config(path: Path | None) -> dict[str, Any]:
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"no such config file: {path}") from None
+        raise UsageError(f"no such config file: {path}", hint="check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(f"cannot read {path}: {exc}", hint=_CONFIG_HINT) from None
     except json.JSONDecodeError as exc:
         raise UsageError(
             f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            hint="--config takes a POST /v2/pre-recorded body as JSON",
+            hint=_CONFIG_HINT,
         ) from None
     if not isinstance(body, dict):
-        raise UsageError(f"{path} must hold a JSON object (a POST /v2/pre-recorded body)")
+        raise UsageError(
+            f"{path} must hold a JSON object (a POST /v2/pre-recorded body)", hint=_CONFIG_HINT
+        )
     body.pop("audio_url", None)  # each input brings its own
     return body
+
+
+def _object(body: dict[str, Any], key: str, path: Path | None) -> dict[str, Any]:
+    """The `--config` body's `key`, which a flag is about to add to: it must be an object."""
+    value = body.get(key) or {}
+    if not isinstance(value, dict):
+        raise UsageError(f"{key} in {path} must be a JSON object", hint=_CONFIG_HINT)
+    return value
 
 
 def job_body(opts: JobOptions) -> dict[str, Any]:
     """The `--config` body with every given flag laid over it, validated as the server will."""
     body = _load_config(opts.config)
     if opts.language or opts.code_switching:
-        language = dict(body.get("language_config") or {})
+        language = dict(_object(body, "language_config", opts.config))
         if opts.language:
             language["languages"] = opts.language
         if opts.code_switching:
@@ -136,7 +147,10 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     if opts.diarization or speakers:
         body["diarization"] = True
         if speakers:
-            body["diarization_config"] = {**(body.get("diarization_config") or {}), **speakers}
+            body["diarization_config"] = {
+                **_object(body, "diarization_config", opts.config),
+                **speakers,
+            }
     if opts.translate:
         body["translation"] = True
         body["translation_config"] = {"target_languages": opts.translate}
@@ -145,7 +159,7 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     if opts.subtitles:
         body["subtitles"] = True
         body["subtitles_config"] = {
-            **(body.get("subtitles_config") or {}),
+            **_object(body, "subtitles_config", opts.config),
             "formats": list(dict.fromkeys(opts.subtitles)),
         }
     if opts.summarize:
@@ -169,13 +183,16 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
         }
     if opts.metadata:
         body["custom_metadata"] = {
-            **(body.get("custom_metadata") or {}),
+            **_object(body, "custom_metadata", opts.config),
             **_key_values(opts.metadata),
         }
     checked = {**body, "audio_url": "https://example.com/placeholder.wav"}
     problems = prerecorded_config.validate(checked) + prerecorded_config.semantic_errors(checked)
     if problems:
-        raise UsageError("invalid transcription options: " + "; ".join(problems))
+        raise UsageError(
+            "invalid transcription options: " + "; ".join(problems),
+            hint="see 'gladia transcribe --help'" + (f"; {_CONFIG_HINT}" if opts.config else ""),
+        )
     return body
 
 
@@ -190,8 +207,8 @@ class Plan:
     screen: Screen
     wait: bool
     timeout: float | None
+    debug: bool = False  # --debug: the embedded server's whole log on stderr
     many: ManyOptions | None = None  # several inputs: through the many-input runner
-    debug: bool = False
 
 
 def check_input(spec: str) -> None:
@@ -205,6 +222,15 @@ def check_input(spec: str) -> None:
         raise AudioInputError(
             f"{spec} is not a file", hint="give audio files (a folder is not read)"
         )
+    if path.stat().st_size == 0:  # as `gladia file` says it, not an upload to be refused
+        raise AudioInputError(f"{spec} is empty", hint="the recording or copy may have failed")
+    from gladia_cli.audio.file_inputs import truncation
+
+    # The API transcribes what a cut-short file holds and calls it done: exit 0 with part
+    # of the audio, where `gladia file` says the file is truncated (exit 5).
+    problem = truncation(path, spec)
+    if problem is not None:
+        raise problem
 
 
 def plan(
@@ -245,6 +271,12 @@ def plan(
             "transcribe uploads files: standard input is not one",
             hint="save it to a file first, or stream it with: gladia file -",
         )
+    urls = [spec for spec in inputs if is_url(spec)]
+    if conn.local and urls:  # the server would refuse it, after starting, with no way out
+        raise UsageError(
+            f"--local is offline: its server does not download {plain(urls[0])}",
+            hint="download the file, then: gladia transcribe FILE --local",
+        )
     check_output_path(out.output)
     if several and not is_stdout(out.output):
         raise UsageError(
@@ -282,7 +314,6 @@ def plan(
         local=conn.local,
         local_engine=conn.local_engine,
         local_model=conn.local_model,
-        local_debug=conn.debug,
         environ=env.environ,
         warn=notices.warning,
     )
@@ -299,18 +330,9 @@ def plan(
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
         )
+    many_or_none = many if several else None
     return Plan(
-        inputs,
-        body,
-        fmt,
-        out,
-        settings,
-        notices,
-        screen,
-        wait,
-        timeout,
-        many=many if several else None,
-        debug=conn.debug,
+        inputs, body, fmt, out, settings, notices, screen, wait, timeout, conn.debug, many_or_none
     )
 
 
@@ -428,36 +450,19 @@ def render_job(
     render_stored(env, shown, fmt, output=out.output, label=label, captions=out.captions, into=into)
 
 
-@contextlib.contextmanager
-def quiet_local_server(settings: Settings) -> Iterator[None]:
-    """The embedded server's log is not the user's output (its failures reach the user as
-    the job's error); --debug shows it (client/job.py sets that up)."""
-    logger = logging.getLogger("gladia.server")
-    if not settings.local or settings.local_debug:
-        yield
-        return
-    handler, propagate = logging.NullHandler(), logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
 def run(plan: Plan, env: Environment) -> int:
     """The one input (or the many through cli/transcribe_many.py). An add-on that
     failed is said at once and makes the exit 4 at the end (the transcripts are written:
     exit 0 means the whole result asked for is there)."""
-    from gladia_cli.client.job import local_server_for
+    from gladia_cli.cli.local_server import embedded_server
 
     if plan.many is not None:
         from gladia_cli.cli.transcribe_many import run_many_jobs
 
         return run_many_jobs(plan, plan.many, env)
     incomplete: dict[str, list[str]] = {}
-    with local_server_for(plan.settings) as settings, quiet_local_server(settings):
+    # No warnings from the embedded server: its failures reach the user as the job's error.
+    with embedded_server(plan.settings, warn=None, debug=plan.debug) as settings:
         api = PreRecordedApi(settings, notice=plan.notices.warning)
         for spec in plan.inputs:
             try:

@@ -15,12 +15,12 @@ from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
     ApiKey,
     ApiUrl,
+    Debug,
     MaxCueSeconds,
     MaxLineChars,
     Profile,
     environment_of,
 )
-from gladia_cli.cli.sessions_cmd import Debug
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.prerecorded import PreRecordedApi
@@ -112,7 +112,7 @@ def get_command(
     from gladia_cli.render.captions import CaptionLimits
 
     env = environment_of(ctx)
-    checked_id(job_id)
+    checked_id(job_id, "transcription", "gladia transcriptions list")
     fmt = get_format(format, output, command="transcriptions get")
     api = _api(env, api_key, api_url, profile)
     job = api.get(resolve_id(api, job_id))
@@ -183,10 +183,10 @@ def delete_command(
     debug: Debug = False,
 ) -> None:
     """Delete a transcription and its file (ID: the id, or its first characters)."""
-    from gladia_cli.cli.sessions_cmd import resolve_id
+    from gladia_cli.cli.sessions_cmd import delete_finished, resolve_id
 
     env = environment_of(ctx)
     api = _api(env, api_key, api_url, profile)
     full = resolve_id(api, job_id)
-    api.delete(full)
+    delete_finished(api, full)
     env.stderr.write(f"gladia: deleted {full}\n")

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -50,6 +50,28 @@ def _server_message(response: requests.Response) -> str:
     return plain(str(body.get("message", "")))
 
 
+URL_HINT = "check --api-url, GLADIA_API_URL or the profile's api_url"
+
+
+def json_body(response: requests.Response, what: str) -> dict[str, Any]:
+    """The JSON object a 2xx answer carries. A server that is not the API (a web page, a
+    proxy's login page) answers 200 too: that is a server error naming `what`, never a
+    JSONDecodeError, nor a success."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        kind = response.headers.get("Content-Type") or "no content type"
+        where = urlsplit(response.url)
+        raise NetworkError(
+            f"{where.scheme}://{where.netloc} answered {what} with something that is not the "
+            f"Gladia API's JSON ({plain(kind)[:60]})",
+            hint=URL_HINT,
+        )
+    return body
+
+
 def _segment(value: str) -> str:
     """One URL path segment: `../admin` must not climb out of /v2/live/ (the key goes along)."""
     return quote(value, safe="")
@@ -61,6 +83,8 @@ class LiveApi:
     noun = "session"  # what the collection holds, in messages
     list_command = "gladia sessions list"
     list_hint = "list sessions with: gladia sessions list"
+    noun, list_command = "session", "gladia sessions list"  # for the messages about ids
+    undeletable: tuple[str, ...] = ("processing",)  # statuses DELETE refuses (403)
 
     def __init__(
         self,
@@ -155,7 +179,13 @@ class LiveApi:
         suffix = f": {detail}" if detail else ""
         if status in (401, 403):
             return AuthError(f"the API refused the key ({status}){suffix}", hint=KEY_HINT)
-        if status in (400, 413, 422):
+        if status == 413:  # only an upload is ever that large
+            return UsageError(
+                f"the API refused the request ({status}){suffix}",
+                hint="make the file smaller: fewer channels, a lower rate, or a compressed "
+                "format (e.g. ffmpeg -i INPUT -ac 1 -ar 16000 -c:a libopus out.ogg)",
+            )
+        if status in (400, 422):
             return UsageError(f"the API refused the request ({status}){suffix}")
         if status == 404:
             return UsageError(f"not found (404){suffix}", hint=self.list_hint)
@@ -165,8 +195,8 @@ class LiveApi:
         """`POST /v2/live`, retried on 408/429/5xx and network errors, with backoff."""
         params = {"region": self._settings.region} if self._settings.region else None
         response = self._request("POST", "/v2/live", json=body, params=params, retry=True)
+        created = json_body(response, "POST /v2/live")
         try:
-            created = response.json()
             return CreatedSession(
                 id=str(created["id"]),
                 url=str(created["url"]),
@@ -177,8 +207,7 @@ class LiveApi:
 
     def get(self, session_id: str) -> dict[str, Any]:
         path = f"{self.collection}/{_segment(session_id)}"
-        result: dict[str, Any] = self._request("GET", path, retry=True).json()
-        return result
+        return json_body(self._request("GET", path, retry=True), f"GET {self.collection}/ID")
 
     def list(
         self, *, offset: int = 0, limit: int = 20, status: list[str] | None = None
@@ -187,15 +216,19 @@ class LiveApi:
         if status:
             params["status"] = status
         response = self._request("GET", self.collection, params=params, retry=True)
-        result: dict[str, Any] = response.json()
-        return result
+        return json_body(response, f"GET {self.collection}")
 
     def check_key(self) -> float:
         """`GET /v2/live?limit=1`: the cheapest authenticated request, which Gladia's API and
         the local server both answer. Its round-trip time in seconds; AuthError when the key
         is refused, NetworkError when the API cannot be reached (no retry: a check)."""
         started = time.perf_counter()
-        self._request("GET", "/v2/live", params={"limit": 1})
+        response = self._request("GET", "/v2/live", params={"limit": 1})
+        if not isinstance(json_body(response, "GET /v2/live").get("items"), list):
+            raise NetworkError(
+                f"{self._settings.api_url} answered GET /v2/live without a list of sessions",
+                hint=URL_HINT,
+            )
         return time.perf_counter() - started
 
     def delete(self, session_id: str) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gladia_cli.client.api import LiveApi
+from gladia_cli.client.api import LiveApi, json_body
 from gladia_cli.client.multipart import MultipartFile
 from gladia_cli.errors import AudioInputError, NetworkError, UsageError
 from gladia_cli.protocol.retry import Backoff
@@ -64,6 +64,8 @@ class PreRecordedApi(LiveApi):
     noun = "transcription"
     list_command = "gladia transcriptions list"
     list_hint = "list transcriptions with: gladia transcriptions list"
+    noun, list_command = "transcription", "gladia transcriptions list"
+    undeletable = ("queued", "processing")
 
     def __init__(
         self,
@@ -100,11 +102,12 @@ class PreRecordedApi(LiveApi):
                 )
         except UsageError as exc:  # the file is all an upload carries
             raise AudioInputError(
-                f"{path}: {exc.message}", hint="give an audio file (WAV, FLAC, OGG, MP3…)"
+                f"{path}: {exc.message}",
+                hint=exc.hint or "give an audio file (WAV, FLAC, OGG, MP3…)",
             ) from None
         except OSError as exc:
             raise AudioInputError(f"cannot read {path}: {exc.strerror or exc}") from None
-        uploaded: dict[str, Any] = response.json()
+        uploaded = json_body(response, "POST /v2/upload")
         if not isinstance(uploaded.get("audio_url"), str):
             raise NetworkError("the API answered POST /v2/upload without an audio_url")
         return uploaded
@@ -114,7 +117,7 @@ class PreRecordedApi(LiveApi):
         response = self._request(
             "POST", self.collection, json=body, retry=True, timeout=CREATE_TIMEOUT
         )
-        created: dict[str, Any] = response.json()
+        created = json_body(response, f"POST {self.collection}")
         if not isinstance(created.get("id"), str):
             raise NetworkError("the API answered POST /v2/pre-recorded without an id")
         return created

@@ -97,7 +97,7 @@ class LagFigures:
 
 class LatencyTracker:
     """Send marks in, transcript arrivals in, lags out. Not thread-safe: the driver that
-    calls it from several threads holds a lock (client/session_figures.py)."""
+    calls it from several threads holds a lock (jobs/session_figures.py)."""
 
     def __init__(
         self,
@@ -141,6 +141,8 @@ class LatencyTracker:
     def send_time(self, seconds: float) -> float | None:
         """When the audio at stream time `seconds` (the byte just before it) was first
         sent; None if it was not sent yet or is older than the marks kept."""
+        if not math.isfinite(seconds) or seconds < 0:
+            return None  # a server's NaN (JSON allows it) would raise in round(), in the receiver
         offset = round(seconds * self._bytes_per_second)
         if offset > self._sent:
             if offset - self._sent > END_TOLERANCE_SECONDS * self._bytes_per_second:

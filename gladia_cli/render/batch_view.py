@@ -1,4 +1,4 @@
-"""The progress of a run over many inputs, on stderr (cli/batch_run.py calls it).
+"""The progress of a run over many inputs, on stderr (jobs/batch_run.py calls it).
 
 On a terminal: a region redrawn in place at the bottom, one line per running input with its
 bar and state, then an overall bar; each input that ends gets a line above it (done, where
@@ -23,7 +23,7 @@ from gladia_cli.safe_text import plain
 
 
 class Ended(Protocol):
-    """An input that ended (cli/batch_run.py's Outcome)."""
+    """An input that ended (jobs/batch_run.py's Outcome)."""
 
     @property
     def spec(self) -> str: ...

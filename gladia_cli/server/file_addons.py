@@ -32,14 +32,27 @@ Utterance = dict[str, Any]
 ReadAudio = Callable[[int, float, float], translation.Floats]
 
 
+# How long a job waits for one add-on answer (the workers are shared with the live
+# sessions): past it the add-on is skipped in its error shape and the job ends. Without it,
+# a hung model held the job in `processing` for ever.
+ADDON_SECONDS = 600.0
+
+
 def _timed(
     executor: ThreadPoolExecutor, name: str, job: Callable[[], Any]
 ) -> tuple[Any, float, dict[str, Any] | None]:
-    """The job's value on `executor` (None and the add-on error when it raised), and the
-    seconds it took."""
+    """The job's value on `executor` (None and the add-on error when it raised or was not
+    ready within ADDON_SECONDS), and the seconds it took."""
     started = time.monotonic()
+    future = executor.submit(job)
     try:
-        value = executor.submit(job).result()
+        value = future.result(timeout=ADDON_SECONDS)
+    except TimeoutError:
+        future.cancel()  # if no worker has started it
+        error = addon_error(
+            f"{name} skipped: not ready after {ADDON_SECONDS:g} s", exception="TimeoutError"
+        )
+        return None, time.monotonic() - started, error
     except Exception as exc:
         error = addon_error(f"{name} failed: {exc}", exception=type(exc).__name__)
         return None, time.monotonic() - started, error

@@ -64,6 +64,9 @@ UPLOAD_PIECE = 256 * 1024
 # Past the limit, this much more of an upload is read (and dropped) before the 413, so that
 # a client still sending gets the answer instead of a reset connection.
 DRAIN_LIMIT = 64 * 1024 * 1024
+# An upload that sends nothing for this long is dropped (408): without it, a client that
+# stalls mid-body holds a connection and a folder on disk for as long as it likes.
+UPLOAD_STALL_SECONDS = 60.0
 _FILE_PATH = re.compile(r"^/file/([0-9a-f-]{36})$")
 
 
@@ -228,7 +231,7 @@ class PreRecordedApi:
         try:
             reader = await request.multipart()
             while True:
-                part = await reader.next()
+                part = await asyncio.wait_for(reader.next(), UPLOAD_STALL_SECONDS)
                 if part is None:
                     return gladia_error(
                         request, 400, "Bad Request", ["audio is required (multipart field audio)"]
@@ -237,6 +240,10 @@ class PreRecordedApi:
                     return await self._store_upload(request, part)
                 if isinstance(part, aiohttp.BodyPartReader):
                     await part.release()
+        except TimeoutError:
+            return gladia_error(
+                request, 408, f"the upload stalled: nothing received for {UPLOAD_STALL_SECONDS:g} s"
+            )
         except (ValueError, AssertionError, aiohttp.ClientPayloadError) as exc:
             # aiohttp's multipart parser refuses a malformed body with these.
             log.info("upload refused: %s", exc)
@@ -255,12 +262,27 @@ class PreRecordedApi:
         loop = asyncio.get_running_loop()
         try:
             with path.open("wb") as out:
-                while piece := await part.read_chunk(UPLOAD_PIECE):
+                while piece := await asyncio.wait_for(
+                    part.read_chunk(UPLOAD_PIECE), UPLOAD_STALL_SECONDS
+                ):
                     size += len(piece)
                     if size > limit:
                         break
                     await loop.run_in_executor(None, out.write, piece)
-        except BaseException:  # the client went away mid-upload, or the server stops
+        except TimeoutError:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info(
+                "upload %s: nothing received for %g s, dropped", upload_id, UPLOAD_STALL_SECONDS
+            )
+            return gladia_error(
+                request, 408, f"the upload stalled: nothing received for {UPLOAD_STALL_SECONDS:g} s"
+            )
+        except (ConnectionError, aiohttp.ClientPayloadError) as exc:
+            # The client went away mid-upload: nobody to answer, and no traceback to log.
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("upload %s: the client went away (%s)", upload_id, type(exc).__name__)
+            return gladia_error(request, 400, "Bad Request", ["the upload was cut short"])
+        except BaseException:  # the server stops
             shutil.rmtree(folder, ignore_errors=True)
             raise
         if size > limit:
@@ -333,7 +355,12 @@ class PreRecordedApi:
 
     async def create(self, request: web.Request) -> web.Response:
         try:
-            body = parse_json_body(await request.read())
+            # A small body (MAX_BODY_BYTES): a client that stalls in it is dropped too.
+            body = parse_json_body(await asyncio.wait_for(request.read(), UPLOAD_STALL_SECONDS))
+        except TimeoutError:
+            return gladia_error(
+                request, 408, f"the body stalled: not received within {UPLOAD_STALL_SECONDS:g} s"
+            )
         except BadBody as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
         errors = prerecorded_config.validate(body, strict=self.config.strict_init)

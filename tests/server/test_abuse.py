@@ -15,7 +15,7 @@ import pytest
 import requests
 import websocket
 
-from gladia_cli.server import live_session
+from gladia_cli.server import session_result
 from gladia_cli.server.runner import LocalServer
 from tests.server.audio import AUDIO
 from tests.support import (
@@ -182,7 +182,7 @@ def _frames_until_close(ws: websocket.WebSocket) -> tuple[list[dict], bytes]:
 
 
 def test_result_messages_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live_session, "MAX_RESULT_MESSAGES", 30)
+    monkeypatch.setattr(session_result, "MAX_RESULT_MESSAGES", 30)
     with local_server() as server:
         created = create_session(server.url)
         for _ in range(3):  # each connection may earn 99 errors before its 4400

@@ -9,7 +9,6 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from gladia_cli.cli.batch_run import BatchRun, Reporter, RunFailed, most_serious
 from gladia_cli.environment import Environment
 from gladia_cli.errors import (
     Aborted,
@@ -19,6 +18,7 @@ from gladia_cli.errors import (
     NetworkError,
     SessionLimitReached,
 )
+from gladia_cli.jobs.batch_run import BatchRun, Reporter, RunFailed, most_serious
 from gladia_cli.protocol.retry import Backoff
 from gladia_cli.render.batch_view import BatchView
 from gladia_cli.render.notices import Notices

@@ -7,8 +7,8 @@ import io
 import re
 from pathlib import Path
 
-from gladia_cli.cli.batch_run import Outcome
 from gladia_cli.environment import Environment
+from gladia_cli.jobs.batch_run import Outcome
 from gladia_cli.render.batch_view import BatchView
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import Output

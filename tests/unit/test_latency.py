@@ -8,7 +8,7 @@ import random
 import pytest
 from rich.console import Console
 
-from gladia_cli.client.session_figures import Billing, SessionFigures
+from gladia_cli.jobs.session_figures import Billing, SessionFigures
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.latency import LagHistogram, LatencyTracker, format_lag
 from gladia_cli.protocol.messages import parse_server_message

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("gladia.server")
 
 MAX_PENDING = 256  # add-on jobs a session may have waiting or running
+# How long the end of a session waits for its add-ons (each post-processing one too):
+# past it, what is still waiting is skipped and said so, and the session ends. Without it,
+# a hung model, or one worker shared by many sessions, held every session's end for ever.
+DRAIN_SECONDS = 60.0
 
 Utterance = dict[str, Any]
 
@@ -135,7 +139,7 @@ class SessionAddons:
         self._files = files
         self._fmt = fmt
         self._header = header
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], Addon] = {}
         self._failures: dict[str, dict[str, Any]] = {}  # container key → AddonError
         self._translation_failures: dict[str, dict[str, Any]] = {}  # target → AddonError
         self._exec_time: dict[str, float] = {}
@@ -231,8 +235,8 @@ class SessionAddons:
             self._failed(addon, RuntimeError("the add-on workers are behind: result skipped"))
             return
         task = asyncio.get_running_loop().create_task(self._run(addon, executor, job, done))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[task] = addon
+        task.add_done_callback(lambda finished: self._tasks.pop(finished, None))
 
     async def _run(
         self,
@@ -264,9 +268,26 @@ class SessionAddons:
         self._emit(message_type, error={"message": message}, data=None)
 
     async def drain(self) -> None:
-        """Wait for every add-on still running (the end of the session)."""
+        """Wait for every add-on still running (the end of the session), `DRAIN_SECONDS` at
+        most: then each one still waiting is skipped, in its error shape (cancelling its
+        task cancels its job too, if no worker has started it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                late = list(self._tasks.items())
+                self._tasks.clear()
+                for task, addon in late:
+                    task.cancel()
+                    self._failed(
+                        addon,
+                        TimeoutError(
+                            f"result skipped: not ready {DRAIN_SECONDS:g} s after the end"
+                        ),
+                    )
+                return
+            await asyncio.wait(list(self._tasks), timeout=remaining)
 
     def cancel(self) -> None:
         for task in list(self._tasks):
@@ -302,9 +323,15 @@ class SessionAddons:
         message_type, _, name = addon
         started = time.monotonic()
         try:
-            value = await asyncio.get_running_loop().run_in_executor(self._runner.text, job)
+            value = await asyncio.wait_for(
+                asyncio.get_running_loop().run_in_executor(self._runner.text, job), DRAIN_SECONDS
+            )
         except Exception as exc:
-            message = f"{name} failed: {exc}"
+            message = (
+                f"{name} skipped: not ready after {DRAIN_SECONDS:g} s"
+                if isinstance(exc, TimeoutError)
+                else f"{name} failed: {exc}"
+            )
             log.warning("session %s: %s", self._session_id, message)
             self._emit(message_type, error={"message": message}, data=None)
             error = addon_error(message, exception=type(exc).__name__)

@@ -8,6 +8,7 @@ dropped re-deliveries, so a duplicate is never counted; finals recovered at the 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -51,9 +52,10 @@ class Billing:
 
 
 def _number(value: Any) -> float | None:
+    """A finite number, or None (a server's NaN would make int() raise at the summary)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    return float(value) if math.isfinite(value) else None
 
 
 class SessionFigures:

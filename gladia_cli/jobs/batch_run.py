@@ -285,6 +285,11 @@ class BatchRun:
         self._list_failures()
         if self.stopping.is_set() and incomplete:
             raise Aborted(self._stopped_message("stopped"))
+        # An input with no outcome and no stop did not run: never a success.
+        missing = [s for s, o in zip(self.inputs, outcomes, strict=True) if o is None]
+        for spec in missing:
+            self._outcomes[spec] = Outcome(spec, "failed", ExitCode.UNEXPECTED, "it did not run")
+        outcomes = [self._outcomes.get(spec) for spec in self.inputs]
         failed = [o for o in outcomes if o is not None and o.state == "failed"]
         if failed:
             unstarted = len(incomplete)  # after a refused key
@@ -337,6 +342,11 @@ class BatchRun:
                 self._busy += 1
             try:
                 outcome = self._one(spec)
+            except Exception as exc:  # a bug here must fail this input, not end the worker
+                if self._debug:
+                    traceback.print_exc()
+                message = f"unexpected {type(exc).__name__}: {exc}"
+                outcome = Outcome(spec, "failed", ExitCode.UNEXPECTED, message)
             finally:
                 with self._changed:
                     self._busy -= 1
@@ -364,7 +374,7 @@ class BatchRun:
     def _one(self, spec: str) -> Outcome | None:
         """One input, start to end; None when it went back into the queue."""
         final = self._final(spec)
-        if final is not None and self._skip_existing and final.exists():
+        if final is not None and self._skip_existing and final.is_file():
             return Outcome(spec, "skipped", written=final)
         temp = self._temps.get(spec)
         if final is not None and temp is None:
@@ -445,7 +455,14 @@ class BatchRun:
         if final is None or temp is None:
             return Outcome(spec, state, code, message)
         if state == "done":
-            temp.replace(final)
+            try:
+                temp.replace(final)
+            except OSError as exc:  # e.g. a directory by that name: the whole result is kept
+                kept = self._settle_partial(temp, final)
+                message = f"cannot write {final}: {exc.strerror or exc}" + (
+                    f"; the transcript is in {kept}" if kept else ""
+                )
+                return Outcome(spec, "failed", ExitCode.USAGE, message, kept)
             _remove(final.with_name(final.name + PARTIAL_SUFFIX))  # from an earlier run
             return Outcome(spec, state, code, message, final)
         return Outcome(spec, state, code, message, self._settle_partial(temp, final))

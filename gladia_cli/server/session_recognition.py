@@ -1,0 +1,208 @@
+"""A session's audio through its recogniser: in order, off the event loop, batched.
+
+Audio placed on the session stream is queued here and fed to the session's transcriber
+(transcriber_pool.py) on the executor, one batch at a time, in order; the events it
+returns go to `on_events` on the event loop. Recognition that falls `max_recognition_backlog`
+seconds behind clears `room`, which the socket's reader waits on (see websocket.py), so
+the backlog (and memory) stays bounded. A recogniser that fails does not wedge the session
+nor end it as if all was well: `on_failure` is told once, the audio is still kept, and
+recognition stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.server.engines.base import ChannelSettings
+from gladia_cli.server.recognition_status import RecognitionStatus
+from gladia_cli.server.transcriber import ChannelEvent
+from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
+
+log = logging.getLogger("gladia.server")
+
+
+class SessionRecognition:
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        fmt: AudioFormat,
+        config: dict[str, Any],
+        transcribers: TranscriberFactory,
+        executor: Executor,
+        status: RecognitionStatus,
+        on_events: Callable[[list[ChannelEvent]], None],
+        on_late: Callable[[list[ChannelEvent]], None],
+        on_failure: Callable[[str], None],
+    ) -> None:
+        self._session_id = session_id
+        self._fmt = fmt
+        self._config = config
+        self._transcribers = transcribers
+        self._executor = executor
+        self.status = status  # lag, failure and the languages heard
+        self._on_events = on_events
+        self._on_late = on_late  # events a recogniser delivers later (whisper partials)
+        self._on_failure = on_failure
+        self._loop = asyncio.get_running_loop()
+        # Set while recognition keeps up: the socket's reader waits on it.
+        self.room = asyncio.Event()
+        self.room.set()
+        self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._queued_bytes = 0
+        self._processor: asyncio.Task[None] | None = None
+        self._transcriber: SessionTranscriber | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status.failed is not None
+
+    @property
+    def lag(self) -> float:
+        """Seconds of audio received and not yet recognised."""
+        return self._fmt.seconds(self._queued_bytes)
+
+    def put(self, audio: bytes) -> None:
+        self._queued_bytes += len(audio)
+        self._note_backlog()
+        self._audio.put_nowait(audio)
+        if self._processor is None:
+            self._processor = self._loop.create_task(self._process())
+
+    async def finish(self) -> None:
+        """No more audio: recognise what is queued, then the recogniser's last words."""
+        if self._processor is not None:
+            self._audio.put_nowait(None)
+            await self._processor
+
+    async def _process(self) -> None:
+        """Feed queued audio to the recogniser, in order, batching what piled up."""
+        while True:
+            data = await self._audio.get()
+            pieces = [] if data is None else [data]
+            ended = data is None
+            while not ended and not self._audio.empty():
+                more = self._audio.get_nowait()
+                if more is None:
+                    ended = True
+                else:
+                    pieces.append(more)
+            if pieces:
+                batch = b"".join(pieces)
+                await self._recognize(self._feed, batch)
+                self._queued_bytes -= len(batch)
+                self._note_backlog()
+            if ended:
+                await self._recognize(self._finish)
+                return
+
+    async def _recognize(self, call: Callable[..., list[ChannelEvent]], *args: bytes) -> None:
+        if self.failed:
+            return  # the audio is still kept; only its transcription stopped
+        try:
+            events = await self._loop.run_in_executor(self._executor, call, *args)
+        except Exception as exc:
+            self._failure(exc)
+            return
+        self._on_events(events)
+
+    def _failure(self, exc: BaseException) -> None:
+        """Told once; no traceback unless the log level is debug."""
+        if self.failed:
+            return
+        self.status.failed = f"{type(exc).__name__}: {exc}"
+        log.error("session %s: recognition failed: %s", self._session_id, self.status.failed)
+        log.debug("session %s: recognition failure", self._session_id, exc_info=exc)
+        self._on_failure(f"recognition failed: {exc}")
+
+    def _late(self, item: list[ChannelEvent] | BaseException) -> None:
+        """From the recogniser's own thread: handed over to the event loop."""
+        # RuntimeError: the loop is closed, the server stopped: nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._handle_late, item)
+
+    def _handle_late(self, item: list[ChannelEvent] | BaseException) -> None:
+        if isinstance(item, BaseException):
+            self._failure(item)
+        elif not self.failed:
+            self._on_late(item)
+
+    def _note_backlog(self) -> None:
+        """Track how far recognition is behind; block the socket's reader at the bound."""
+        lag = self.lag
+        for line in self.status.observe(lag):
+            # Info, not a warning: at --pace max being behind is by design (the lag is
+            # also in GET /v2/live/{id}, under local_server).
+            log.info("session %s: %s", self._session_id, line)
+        if self.status.at_limit(lag):
+            self.room.clear()
+        else:
+            self.room.set()
+
+    def _feed(self, data: bytes) -> list[ChannelEvent]:
+        if self._transcriber is None:
+            self._transcriber = self._transcribers.open(
+                self._fmt,
+                channel_settings(self._config, self._fmt, self._session_id),
+                on_late=self._late,
+            )
+        return self._transcriber.feed(data)
+
+    def _finish(self) -> list[ChannelEvent]:
+        transcriber, self._transcriber = self._transcriber, None  # finishing frees it
+        return transcriber.finish() if transcriber is not None else []
+
+    def describe(self) -> dict[str, Any]:
+        """The local server's own view of recognition, for the REST view."""
+        return self.status.describe(self.lag, self._transcribers.skipped_partials(self._session_id))
+
+    async def close(self) -> None:
+        if self._processor is not None and not self._processor.done():
+            self._processor.cancel()
+        self.room.set()  # a reader waiting for room must not hang
+        if self._transcriber is not None:
+            with contextlib.suppress(Exception):
+                await self._loop.run_in_executor(self._executor, self._transcriber.close)
+
+
+def channel_settings(
+    config: dict[str, Any], fmt: AudioFormat, session_id: str
+) -> list[ChannelSettings]:
+    pre = config["pre_processing"]
+    languages = config["language_config"]
+    return [
+        ChannelSettings(
+            channel=c,
+            endpointing=float(config["endpointing"]),
+            max_duration_without_endpointing=float(config["maximum_duration_without_endpointing"]),
+            speech_threshold=float(pre["speech_threshold"]),
+            languages=tuple(str(code) for code in languages.get("languages") or ()),
+            code_switching=bool(languages.get("code_switching")),
+            vocabulary=custom_vocabulary(config),
+            channel_count=fmt.channels,
+            session_id=session_id,
+        )
+        for c in range(fmt.channels)
+    ]
+
+
+def configured_language(config: dict[str, Any]) -> str:
+    """The language reported when the engine says none: the first one configured."""
+    languages = config["language_config"]["languages"]
+    return str(languages[0]) if languages else "en"
+
+
+def custom_vocabulary(config: dict[str, Any]) -> tuple[str, ...]:
+    """`realtime_processing.custom_vocabulary_config.vocabulary` as plain words, when on."""
+    realtime = config.get("realtime_processing") or {}
+    if not realtime.get("custom_vocabulary"):
+        return ()
+    entries = (realtime.get("custom_vocabulary_config") or {}).get("vocabulary") or ()
+    words = [e.get("value", "") if isinstance(e, dict) else e for e in entries]
+    return tuple(str(w).strip() for w in words if str(w).strip())

@@ -1,0 +1,145 @@
+"""Writing the outbox to a connection, with a fake socket and a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from gladia_cli.protocol.closing import NORMAL
+from gladia_cli.server.clock import ManualClock
+from gladia_cli.server.delivery import MAX_BACKLOG, Delivery
+from gladia_cli.server.ingest import AudioIngest
+from gladia_cli.server.outbox import Kind, Outgoing
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.pings: list[bytes] = []
+        self.closed: tuple[int, str] | None = None
+
+    async def send_text(self, text: str) -> None:
+        self.texts.append(text)
+
+    async def ping(self, payload: bytes) -> None:
+        self.pings.append(payload)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+    async def wait_closed(self) -> None:
+        return None
+
+    @property
+    def answered_close(self) -> bool:
+        return False
+
+
+def _delivery(clock: ManualClock) -> tuple[Delivery, AudioIngest]:
+    ingest = AudioIngest(lambda offset, n: b"", frame_bytes=2)
+    return Delivery(session_id="s1", ingest=ingest, clock=clock, confirm_timeout=5.0), ingest
+
+
+async def _settle() -> None:
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+def test_the_end_closes_once_a_pong_confirms_everything() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        delivery, _ = _delivery(clock)
+        socket = FakeSocket()
+        delivery.attach(socket)
+        writer = asyncio.create_task(delivery.deliver(socket))
+        delivery.put(Outgoing("a"))
+        delivery.put(Outgoing("b"))
+        delivery.end()
+        await _settle()
+        assert socket.texts == ["a", "b"] and len(socket.pings) == 1
+        assert socket.closed is None  # written, not yet confirmed
+        delivery.pong(socket, socket.pings[0])
+        await asyncio.wait_for(writer, 1.0)
+        assert socket.closed == (NORMAL, "session ended")
+
+    asyncio.run(main())
+
+
+def test_an_unconfirmed_end_closes_after_confirm_timeout_on_the_clock() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        delivery, _ = _delivery(clock)
+        socket = FakeSocket()
+        delivery.attach(socket)
+        writer = asyncio.create_task(delivery.deliver(socket))
+        delivery.put(Outgoing("end_session"))
+        delivery.end()
+        await _settle()
+        clock.advance(4.9)
+        await _settle()
+        assert socket.closed is None
+        clock.advance(0.1)
+        await asyncio.wait_for(writer, 1.0)
+        assert socket.closed == (NORMAL, "session ended")
+
+    asyncio.run(main())
+
+
+def test_a_new_connection_gets_what_the_old_one_did_not_confirm() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        delivery, _ = _delivery(clock)
+        first, second = FakeSocket(), FakeSocket()
+        delivery.attach(first)
+        writer = asyncio.create_task(delivery.deliver(first))
+        delivery.put(Outgoing("final"))
+        delivery.put(Outgoing("partial", Kind.PARTIAL))
+        delivery.put(Outgoing("ack", Kind.ACK, ack_end=64))
+        await _settle()
+        assert first.texts == ["final", "partial", "ack"]
+        assert delivery.attach(second) is first
+        await asyncio.wait_for(writer, 1.0)  # the old writer stops once replaced
+        writer = asyncio.create_task(delivery.deliver(second))
+        await _settle()
+        assert second.texts == ["final"]  # partials and acks are not re-delivered
+        writer.cancel()  # the socket handler's job, as it detaches
+        delivery.detach(second)
+        assert first.closed is None  # closing the superseded one is the session's job
+
+    asyncio.run(main())
+
+
+def test_delayed_acks_go_out_on_the_clock_to_the_connection_they_belong_to() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        delivery, _ = _delivery(clock)
+        socket = FakeSocket()
+        delivery.attach(socket)
+        writer = asyncio.create_task(delivery.deliver(socket))
+        delivery.put_later(clock.now() + 3.0, socket, Outgoing("ack1", Kind.ACK, ack_end=2))
+        delivery.put_later(clock.now() + 3.0, FakeSocket(), Outgoing("stale", Kind.ACK, 4))
+        await _settle()
+        assert socket.texts == []
+        clock.advance(3.0)
+        await _settle()
+        assert socket.texts == ["ack1"]
+        writer.cancel()
+        delivery.cancel()
+
+    asyncio.run(main())
+
+
+def test_a_reader_waits_for_room_at_the_backlog_bound() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        delivery, _ = _delivery(clock)
+        socket = FakeSocket()
+        delivery.attach(socket)
+        for i in range(MAX_BACKLOG):
+            delivery.put(Outgoing(str(i)))
+        assert delivery.backlogged(socket) and not delivery.room.is_set()
+        assert not delivery.backlogged(FakeSocket())  # not the current connection
+        writer = asyncio.create_task(delivery.deliver(socket))
+        await asyncio.wait_for(delivery.room.wait(), 1.0)
+        writer.cancel()
+
+    asyncio.run(main())
