@@ -384,7 +384,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks
 complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded jobs transcribed at once; the others wait in the queue.'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
-complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes.'
+complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes (a session\'s end, a pre-recorded job\'s result).'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'
 complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Processes or threads running the recognisers.'
