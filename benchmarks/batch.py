@@ -3,18 +3,17 @@
 N WAV files (16 kHz mono: speech-like audio, or with `--real` the recordings of
 tests/data/real one after the other) go through one `gladia serve --engine E` process:
 
-- live: `gladia file F --pace max -f text`, one process per file, `--jobs` of them at a time;
-- pre-recorded: `gladia transcribe F… -f text`, the files split over `--jobs` processes,
-  each doing its share one after the other (`serve --prerecorded-workers` = jobs).
+- live: one `gladia file F… --jobs J --pace max -d DIR -f text` run;
+- pre-recorded: one `gladia transcribe F… --jobs J -d DIR -f text` run
+  (`serve --prerecorded-workers` = J unless `--prerecorded-workers` says otherwise).
 
 Per run: wall time, audio seconds per wall second, server CPU seconds (from /proc) and
 client CPU seconds (the children's rusage), and the cores used on average
-((server + client CPU) / wall). The transcripts of both paths are compared file by file
-(the scripted engine must give the same words either way). Target (issue 11): the
-pre-recorded path is not slower than the live one and uses both cores.
-
-When `gladia file` takes many inputs with `--jobs` (issue 11, point 1), the live side
-should use it; until then it is one process per file, whose start-up (~0.2 s) is counted.
+((server + client CPU) / wall, user + sys). The transcripts of both paths are compared
+file by file (the scripted engine must give the same words either way). Target (issue 11):
+the pre-recorded path is not slower than the live one and uses both cores. `--decoders`
+and `--prerecorded-workers` are passed to `gladia serve` (whisper decodes at once, jobs
+transcribed at once), to see what it takes to use both cores.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,66 +68,39 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _run(args: Sequence[str], url: str) -> str:
+def _run(args: Sequence[str], url: str) -> None:
     env = {**os.environ, "GLADIA_API_URL": url, "GLADIA_API_KEY": "bench"}
     done = subprocess.run(
         [GLADIA, *args], capture_output=True, text=True, env=env, check=False, timeout=3600
     )
     if done.returncode != 0:
         raise BenchmarkFailure(
-            f"gladia {' '.join(args[:2])}… exited {done.returncode}: {done.stderr[-500:]}"
+            f"gladia {' '.join(args[:1])}… exited {done.returncode}: {done.stderr[-500:]}"
         )
-    return done.stdout
 
 
-def _split(files: list[Path], parts: int) -> list[list[Path]]:
-    return [files[i::parts] for i in range(parts) if files[i::parts]]
-
-
-def run_mode(mode: str, files: list[Path], jobs: int, engine: str) -> Outcome:
-    extra = ["--prerecorded-workers", str(jobs), "--max-sessions", str(max(jobs, 1) * 2)]
+def run_mode(
+    mode: str, files: list[Path], jobs: int, engine: str, serve: Sequence[str], out: Path
+) -> Outcome:
+    extra = ["--max-sessions", str(max(jobs, 1) * 2), *serve]
+    if "--prerecorded-workers" not in serve:
+        extra += ["--prerecorded-workers", str(jobs)]
+    command = (
+        ["file", "--pace", "max"] if mode == "live" else ["transcribe"]
+    )  # one run over every file, --jobs at a time (cli/many.py)
+    folder = out / f"{mode}-{jobs}"
     with gladia_server(engine, *extra) as server:
         server_before = process_cpu_seconds(server.pid)
         client_before = _children_cpu()
         started = time.monotonic()
-        texts: dict[str, str] = {}
-        with ThreadPoolExecutor(jobs) as pool:
-            if mode == "live":
-                outputs = pool.map(
-                    lambda f: (
-                        f.name,
-                        _run(["file", str(f), "--pace", "max", "-f", "text", "-q"], server.url),
-                    ),
-                    files,
-                )
-                texts.update(outputs)
-            else:
-
-                def share(part: list[Path]) -> list[tuple[str, str]]:
-                    # One process for its share; -f jsonl to tell the files' texts apart.
-                    import json
-
-                    out = _run(["transcribe", *map(str, part), "-f", "jsonl", "-q"], server.url)
-                    jobs_done = [json.loads(line) for line in out.splitlines()]
-                    return [
-                        (
-                            job["file"]["filename"],
-                            "\n".join(
-                                u["text"].strip()
-                                for u in job["result"]["transcription"]["utterances"]
-                            )
-                            + "\n",
-                        )
-                        for job in jobs_done
-                    ]
-
-                for pairs in pool.map(share, _split(files, jobs)):
-                    texts.update(pairs)
+        _run([*command, *map(str, files), "--jobs", str(jobs), "-d", str(folder), "-f", "text",
+              "-q"], server.url)  # fmt: skip
         wall = time.monotonic() - started
         server_cpu = process_cpu_seconds(server.pid) - server_before
         # Read while the server runs: once it is stopped (and waited for), the children's
         # rusage counts it too.
         client_cpu = _children_cpu() - client_before
+    texts = {f.name: (folder / f"{f.stem}.txt").read_text() for f in files}
     return Outcome(mode, jobs, wall, server_cpu, client_cpu, texts)
 
 
@@ -142,7 +113,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--real", action="store_true", help="real speech (tests/data/real), for whisper"
     )
+    parser.add_argument("--decoders", type=int, help="gladia serve --decoders (whisper)")
+    parser.add_argument(
+        "--prerecorded-workers", type=int, help="gladia serve --prerecorded-workers (default: jobs)"
+    )
+    parser.add_argument("--modes", default="live,pre-recorded", help="which paths to run")
     options = parser.parse_args(argv)
+    serve = [
+        *(["--decoders", str(options.decoders)] if options.decoders else []),
+        *(
+            ["--prerecorded-workers", str(options.prerecorded_workers)]
+            if options.prerecorded_workers
+            else []
+        ),
+    ]
+    modes = options.modes.split(",")
     _support.exit_on_sigterm()
     levels = [int(j) for j in options.jobs.split(",")]
     audio_seconds = options.files * options.seconds
@@ -159,13 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             files.append(path)
         for jobs in levels:
             outcomes = {
-                mode: run_mode(mode, files, jobs, options.engine)
-                for mode in ("live", "pre-recorded")
+                mode: run_mode(mode, files, jobs, options.engine, serve, folder) for mode in modes
             }
-            live, batch = outcomes["live"], outcomes["pre-recorded"]
-            if options.engine == "scripted" and live.texts != batch.texts:
-                failures.append(f"--jobs {jobs}: the two paths gave different transcripts")
-            for outcome in (live, batch):
+            for outcome in outcomes.values():
                 rows.append(
                     [
                         outcome.mode,
@@ -177,12 +158,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         (outcome.server_cpu + outcome.client_cpu) / outcome.wall,
                     ]
                 )
+            if len(outcomes) < 2:
+                continue
+            live, batch = outcomes["live"], outcomes["pre-recorded"]
+            if options.engine == "scripted" and live.texts != batch.texts:
+                failures.append(f"--jobs {jobs}: the two paths gave different transcripts")
             verdict = "met" if batch.wall <= live.wall else "MISSED"
             compared = f"pre-recorded {batch.wall:.1f} s vs live {live.wall:.1f} s"
             print(f"--jobs {jobs}: {compared}: {verdict}", file=sys.stderr)
     print(
         f"{options.files} files of {options.seconds:g} s ({audio_seconds:g} s of audio), "
-        f"engine {options.engine}"
+        f"engine {options.engine}" + (f", serve {' '.join(serve)}" if serve else "")
     )
     print(
         table(

@@ -137,16 +137,17 @@ _gladia_node() {
             ;;
         "transcribe")
             options="--api-key --api-url --callback-method --callback-url --chapters
-                --code-switching --config --debug --diarization -f --format -h --help -l --label
-                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
-                --max-speakers --metadata --min-speakers --ner --no-wait -o --output --profile -q
-                --quiet --sentiment --speakers --subtitles --summarize --timeout --translate
-                --translation-model --vocabulary"
-            value_options="--api-key --api-url --callback-method --callback-url --config -f
-                --format -l --label --language --local-engine --local-model --max-cue-seconds
-                --max-line-chars --max-speakers --metadata --min-speakers -o --output --profile
+                --code-switching --config -d --debug --diarization -f --format --from-list -h
+                --help -j --jobs -l --label --language --local --local-engine --local-model
+                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers --ner
+                --no-wait -o --output --output-dir --profile -q --quiet --sentiment --skip-existing
                 --speakers --subtitles --summarize --timeout --translate --translation-model
                 --vocabulary"
+            value_options="--api-key --api-url --callback-method --callback-url --config -d -f
+                --format --from-list -j --jobs -l --label --language --local-engine --local-model
+                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers -o
+                --output --output-dir --profile --speakers --subtitles --summarize --timeout
+                --translate --translation-model --vocabulary"
             arguments="INPUT..."
             ;;
         "transcriptions")
@@ -448,6 +449,9 @@ _gladia_value() {
                     ;;
                 --local-model)
                     _gladia_words "base tiny.en"
+                    ;;
+                --output-dir | -d)
+                    _gladia_dirs
                     ;;
                 --subtitles)
                     _gladia_words "srt vtt"

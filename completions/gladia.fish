@@ -72,11 +72,11 @@ function __gladia_value_options
         case 'sessions list'
             printf '%s\n' --api-key --api-url -f --format --limit --offset --profile --status
         case 'transcribe'
-            printf '%s\n' --api-key --api-url --callback-method --callback-url --config -f \
-                --format -l --label --language --local-engine --local-model --max-cue-seconds \
-                --max-line-chars --max-speakers --metadata --min-speakers -o --output --profile \
-                --speakers --subtitles --summarize --timeout --translate --translation-model \
-                --vocabulary
+            printf '%s\n' --api-key --api-url --callback-method --callback-url --config -d -f \
+                --format --from-list -j --jobs -l --label --language --local-engine --local-model \
+                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers -o \
+                --output --output-dir --profile --speakers --subtitles --summarize --timeout \
+                --translate --translation-model --vocabulary
         case 'transcriptions delete'
             printf '%s\n' --api-key --api-url --profile
         case 'transcriptions get'
@@ -384,7 +384,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks
 complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded jobs transcribed at once; the others wait in the queue.'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
-complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes.'
+complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes (a session\'s end, a pre-recorded job\'s result).'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'
 complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Processes or threads running the recognisers.'
@@ -436,7 +436,9 @@ complete -c gladia -n "__gladia_at 'transcribe'" -l config -r -F -d 'A JSON file
 complete -c gladia -n "__gladia_at 'transcribe'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l diarization -d 'Tell the speakers apart.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl (the job, one line each) otherwise; json is the job as the API returns it.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l from-list -x -d 'Also transcribe the paths or URLs in this file, one a line (- reads standard input; blank lines and # comments are skipped).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l jobs -s j -x -d 'Jobs submitted and waited for at once (the server runs as many as it allows; the others wait in its queue).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l language -s l -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh' -d 'Language spoken, as a code: en, fr… (repeat for several; none: detect).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l local -d 'Start a local Gladia-compatible server and use it (offline).'
@@ -450,9 +452,11 @@ complete -c gladia -n "__gladia_at 'transcribe'" -l min-speakers -x -d 'Diarizat
 complete -c gladia -n "__gladia_at 'transcribe'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l no-wait -d 'Print each job\'s id once created, and exit (gladia transcriptions get ID).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l output -s o -r -F -d 'Write to this file (one input); .srt .vtt .txt .json .jsonl .tsv pick the format.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l output-dir -s d -x -a '(__fish_complete_directories)' -d 'Write each input\'s output to DIR/<name>.<format\'s extension>.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l sentiment -d 'Sentiment analysis.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l skip-existing -d 'Skip inputs whose output is already in --output-dir (resumes a run).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l speakers -x -d 'Diarization: the number of speakers, when known.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l subtitles -x -a 'srt vtt' -d 'Ask the API for subtitles in this format too, in the job\'s result (repeatable; -f srt renders them here).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l summarize -x -a 'general bullet_points concise' -d 'A summary, of this kind.'

@@ -23,7 +23,7 @@ from gladia_cli.cli.options import StreamOptions
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
 from gladia_cli.jobs.batch_input import ReadToEnd, StopWhenAsked
-from gladia_cli.jobs.batch_run import Reporter
+from gladia_cli.jobs.batch_run import SESSIONS_ON_STOP, Reporter
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.screen import Screen
 
@@ -51,6 +51,10 @@ def check_many_options(opts: StreamOptions, output_dir: Path | None, skip_existi
                 if option == "-o/--output"
                 else f"transcribe one input at a time with {option}",
             )
+    check_skip_existing(output_dir, skip_existing)
+
+
+def check_skip_existing(output_dir: Path | None, skip_existing: bool) -> None:
     if skip_existing and output_dir is None:
         raise UsageError(
             "--skip-existing skips inputs whose output is in --output-dir",
@@ -132,11 +136,13 @@ def run_many(
     notices: Notices,
     quiet: bool,
     debug: bool,
+    on_stop_running: str = SESSIONS_ON_STOP,
 ) -> int:
     """Every input through `run_one(spec, output, reporter)`, `jobs` at a time, with the
     progress view; `output` is the input's file in --output-dir (written to a temporary
-    name, renamed when complete: jobs/batch_run.py) or the shared stdout, each line tagged with
-    its source. Any command over many inputs can use it (its own `run_one`)."""
+    name, renamed when complete: jobs/batch_run.py) or the shared stdout, each line tagged
+    with its source. Any command over many inputs can use it (its own `run_one`);
+    `on_stop_running` says what the first signal does to the running inputs."""
     from gladia_cli.cli import inputs
     from gladia_cli.jobs.batch_run import BatchRun
     from gladia_cli.render import FORMAT_BY_EXTENSION
@@ -182,6 +188,7 @@ def run_many(
         names=names,
         skip_existing=skip_existing,
         debug=debug,
+        on_stop_running=on_stop_running,
     )
     return run.run()
 

@@ -289,7 +289,7 @@ def serve_command(
         typer.Option(
             "--slow-finish",
             metavar="SECONDS",
-            help="Seconds post-processing takes.",
+            help="Seconds post-processing takes (a session's end, a pre-recorded job's result).",
             rich_help_panel=FAULT_INJECTION,
             min=0,
         ),

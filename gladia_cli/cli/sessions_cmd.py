@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.api import LiveApi
     from gladia_cli.environment import Environment
     from gladia_cli.render.captions import CaptionLimits
+    from gladia_cli.render.output import Output
     from gladia_cli.settings import Settings
 
 EXAMPLES = """\
@@ -211,7 +212,10 @@ def render_stored(
     output: Path | None,
     label: str | None,
     captions: CaptionLimits,
+    into: Output | None = None,
 ) -> None:
+    """`into`, when given, is where the data goes instead of `output` (a run over many
+    inputs opens one for each)."""
     from gladia_cli.render import create_renderer
     from gladia_cli.render.playback import play
     from gladia_cli.render.screen import Screen
@@ -226,6 +230,7 @@ def render_stored(
         events=None,
         screen=Screen(env),
         captions=captions,
+        output=into,
     )
     file = session.get("file")
     duration = file.get("audio_duration") if isinstance(file, dict) else None

@@ -19,9 +19,11 @@ from gladia_cli.cli.choices import (
     SummaryType,
     TranslationModel,
 )
+from gladia_cli.cli.file_cmd import MAX_JOBS
 from gladia_cli.cli.options import (
     ADDONS,
     CONNECTION,
+    MANY,
     OUTPUT,
     SESSION,
     MaxCueSeconds,
@@ -37,7 +39,8 @@ Examples:
 
   gladia transcribe talk.wav --local               on this machine, no account
   gladia transcribe talk.mp3 -o talk.srt           subtitles (-o picks the format)
-  gladia transcribe a.wav b.wav -f jsonl > all.jsonl   one job per line
+  gladia transcribe a.wav b.wav -f jsonl > all.jsonl   one job per line, with "source"
+  gladia transcribe recordings/ -j 4 -d out -f srt     out/<name>.srt, one per file
   gladia transcribe https://example.com/talk.mp3 --summarize concise
   gladia transcribe talk.wav --no-wait             the job's id; later:
   gladia transcriptions get ID -f text
@@ -47,15 +50,15 @@ Examples:
 def transcribe_command(
     ctx: typer.Context,
     inputs: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="Audio files (WAV, FLAC, OGG, MP3…) to upload, directories (their audio "
             "files), quoted globs ('rec/*.wav'), or http(s) URLs the API fetches itself; "
-            "transcribed one after the other.",
+            "--jobs of them at a time.",
             show_default=False,
             metavar="INPUT",
         ),
-    ],
+    ] = None,
     language: Annotated[
         list[str] | None,
         _opt(
@@ -262,6 +265,49 @@ def transcribe_command(
             callback=option_checks.labels,
         ),
     ] = None,
+    from_list: Annotated[
+        str | None,
+        _opt(
+            "--from-list",
+            panel=MANY,
+            help="Also transcribe the paths or URLs in this file, one a line (- reads "
+            "standard input; blank lines and # comments are skipped).",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None,
+    jobs: Annotated[
+        int,
+        _opt(
+            "--jobs",
+            "-j",
+            panel=MANY,
+            help="Jobs submitted and waited for at once (the server runs as many as it "
+            "allows; the others wait in its queue).",
+            min=1,
+            max=MAX_JOBS,
+        ),
+    ] = 1,
+    output_dir: Annotated[
+        Path | None,
+        _opt(
+            "--output-dir",
+            "-d",
+            panel=MANY,
+            help="Write each input's output to DIR/<name>.<format's extension>.",
+            show_default=False,
+            metavar="DIR",
+            file_okay=False,
+        ),
+    ] = None,
+    skip_existing: Annotated[
+        bool,
+        _opt(
+            "--skip-existing",
+            panel=MANY,
+            help="Skip inputs whose output is already in --output-dir (resumes a run).",
+        ),
+    ] = False,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
     quiet: Annotated[
@@ -362,5 +408,10 @@ def transcribe_command(
         local_model=local_model,
         debug=debug,
     )
-    planned = transcribing.plan(inputs, job, out, conn, env, wait=not no_wait, timeout=timeout)
+    many = transcribing.ManyOptions(
+        from_list=from_list, output_dir=output_dir, skip_existing=skip_existing, jobs=jobs
+    )
+    planned = transcribing.plan(
+        list(inputs or []), job, out, conn, env, wait=not no_wait, timeout=timeout, many=many
+    )
     return transcribing.run(planned, env)

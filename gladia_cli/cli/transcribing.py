@@ -1,10 +1,12 @@
-"""`gladia transcribe`: files through the pre-recorded API, one after the other.
+"""`gladia transcribe`: files through the pre-recorded API.
 
 `plan` checks everything the options decide before any network call (formats, outputs,
-the job body, that every local input exists); `transcribe_one` does one input — upload
+the job body, that a single local input exists); `transcribe_one` does one input — upload
 (unless it is an http(s) URL, passed on as `audio_url`), create, and unless `--no-wait`,
-poll until the job ends — and returns the job or raises; `run` loops over the inputs and
-renders each job as `gladia transcriptions get` renders a stored one.
+poll until the job ends — and returns the job or raises; `run` renders it as `gladia
+transcriptions get` renders a stored one. A command line with the shape of many inputs
+(several, a directory, a glob, --from-list, --output-dir: cli/inputs.py) goes through the
+many-input runner instead (cli/transcribe_many.py).
 
 Formats: table, text, srt, vtt and words render `result.transcription.utterances` with
 the live renderers; `json` is the job as the API returns it (pretty, one input); `jsonl` is
@@ -14,6 +16,7 @@ the same job on one line, so that several inputs give one line each.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,12 +28,10 @@ from gladia_cli.protocol import prerecorded_config
 from gladia_cli.render import choose_format
 from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
-from gladia_cli.render.output import check_output_path, is_stdout
+from gladia_cli.render.output import Output, check_output_path, is_stdout
 from gladia_cli.render.screen import Screen
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings, resolve
-
-ONE_INPUT_FORMATS = ("json", "srt", "vtt")  # a document each: several would not concatenate
 
 
 @dataclass
@@ -64,6 +65,16 @@ class OutputOptions:
     label: str | None = None
     captions: CaptionLimits = field(default_factory=CaptionLimits)
     quiet: bool = False
+
+
+@dataclass
+class ManyOptions:
+    """Several inputs: the run over many (cli/transcribe_many.py), as for `gladia file`."""
+
+    from_list: str | None = None
+    output_dir: Path | None = None
+    skip_existing: bool = False
+    jobs: int = 1
 
 
 @dataclass
@@ -197,6 +208,7 @@ class Plan:
     wait: bool
     timeout: float | None
     debug: bool = False  # --debug: the embedded server's whole log on stderr
+    many: ManyOptions | None = None  # several inputs: through the many-input runner
 
 
 def check_input(spec: str) -> None:
@@ -230,7 +242,9 @@ def plan(
     *,
     wait: bool,
     timeout: float | None,
+    many: ManyOptions | None = None,
 ) -> Plan:
+    many = many or ManyOptions()
     if conn.local and conn.api_url:
         raise UsageError(
             "--local runs its own server: --api-url has no effect with it",
@@ -242,7 +256,17 @@ def plan(
             "the job with it",
             hint="drop --no-wait, or run `gladia serve` and point --api-url at it",
         )
-    if "-" in inputs:
+    from gladia_cli.cli.inputs import STDIN, asks_for_many, expand
+    from gladia_cli.cli.many import check_skip_existing, expand_inputs, many_format
+
+    if not inputs and many.from_list is None:
+        raise UsageError("missing INPUT", hint="see 'gladia transcribe --help'")
+    # Decided by the command line's shape (as `gladia file` does), not by what a glob found.
+    several = asks_for_many(inputs, from_list=many.from_list, output_dir=many.output_dir)
+    check_skip_existing(many.output_dir, many.skip_existing)
+    # Directories, quoted globs, --from-list: their files (cli/inputs.py).
+    inputs = expand_inputs(inputs, many.from_list, env) if several else expand(inputs)
+    if STDIN in inputs:
         raise UsageError(
             "transcribe uploads files: standard input is not one",
             hint="save it to a file first, or stream it with: gladia file -",
@@ -253,31 +277,31 @@ def plan(
             f"--local is offline: its server does not download {plain(urls[0])}",
             hint="download the file, then: gladia transcribe FILE --local",
         )
-    from gladia_cli.cli.inputs import asks_for_many, expand
-
-    # Decided by the command line's shape (as `gladia file` does), not by what a glob found.
-    several = asks_for_many(inputs, from_list=None, output_dir=None)
-    inputs = expand(inputs)  # directories and quoted globs: their files (cli/inputs.py)
     check_output_path(out.output)
     if several and not is_stdout(out.output):
         raise UsageError(
             "-o names one file, and there are several inputs",
-            hint="transcribe them one at a time with -o, or write jsonl (one line per job)",
+            hint="use --output-dir DIR for one output per input",
+        )
+    if many.output_dir is not None and not wait:
+        raise UsageError(
+            "--no-wait writes no transcript: --output-dir would stay empty",
+            hint="drop one of --no-wait and --output-dir",
         )
     from gladia_cli.cli import preflight
 
     preflight.check_outputs(inputs, out.output, None)
-    fmt = choose_format(
-        out.format, output_path=out.output, stdout_is_terminal=bool(env.stdout_isatty)
-    )
-    if several and fmt in ONE_INPUT_FORMATS:
-        raise UsageError(
-            f"--format {fmt} writes one document, and there are several inputs",
-            hint="use --format jsonl (one job per line) or text, or one input at a time",
+    if several:  # as for `gladia file`: on stdout only what several inputs can share
+        fmt = many_format(
+            out.format, output_dir=many.output_dir, stdout_is_terminal=bool(env.stdout_isatty)
+        )
+    else:
+        fmt = choose_format(
+            out.format, output_path=out.output, stdout_is_terminal=bool(env.stdout_isatty)
         )
     body = job_body(job)
-    for spec in inputs:
-        check_input(spec)
+    if not several:  # with several, a missing file is that input's own failure
+        check_input(inputs[0])
     screen = Screen(env)
     notices = Notices(screen, out.quiet)
     from gladia_cli.credentials import KeyringStore
@@ -306,7 +330,10 @@ def plan(
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
         )
-    return Plan(inputs, body, fmt, out, settings, notices, screen, wait, timeout, conn.debug)
+    many_or_none = many if several else None
+    return Plan(
+        inputs, body, fmt, out, settings, notices, screen, wait, timeout, conn.debug, many_or_none
+    )
 
 
 def transcribe_one(
@@ -321,13 +348,7 @@ def transcribe_one(
     """One input through the pre-recorded API: the finished job (`wait`), else the created
     one (`{id, result_url}`). Raises the error tree's errors: AudioInputError (the file),
     AuthError, UsageError, NetworkError (the API, or the job ended in error)."""
-    check_input(spec)
-    if is_url(spec):
-        audio_url = spec
-    else:
-        path = Path(spec)
-        notices.info(f"uploading {path.name} ({path.stat().st_size / 1e6:.1f} MB)")
-        audio_url = str(api.upload(path)["audio_url"])
+    audio_url = audio_url_of(api, spec, notices.info)
     created = api.create({**body, "audio_url": audio_url})
     job_id = str(created["id"])
     if not wait:
@@ -342,12 +363,29 @@ def transcribe_one(
         raise Aborted(
             f"interrupted; transcription {job_id} goes on: gladia transcriptions get {job_id}"
         ) from None
+    check_not_in_error(job, spec)
+    return job
+
+
+def audio_url_of(api: PreRecordedApi, spec: str, say: Callable[[str], None]) -> str:
+    """The job's `audio_url`: an http(s) URL as it is, a local file once uploaded (`say`
+    hears that the upload starts)."""
+    check_input(spec)
+    if is_url(spec):
+        return spec
+    path = Path(spec)
+    say(f"uploading {path.name} ({path.stat().st_size / 1e6:.1f} MB)")
+    return str(api.upload(path)["audio_url"])
+
+
+def check_not_in_error(job: dict[str, Any], spec: str) -> None:
+    """A job that ended in status error is the server's failure (exit 4), with its message."""
     if job.get("status") == "error":
+        job_id = plain(str(job.get("id", "")))
         raise NetworkError(
             f"transcription {job_id} of {spec} failed: {job_error(job)}",
             hint=f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
         )
-    return job
 
 
 def by_speaker(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], str | None]:
@@ -386,12 +424,19 @@ def check_finished(job: dict[str, Any]) -> None:
         )
 
 
-def render_job(env: Environment, job: dict[str, Any], fmt: str, out: OutputOptions) -> None:
-    """One finished job in `fmt` (stdout or -o); jsonl and json as the API returned it."""
+def render_job(
+    env: Environment,
+    job: dict[str, Any],
+    fmt: str,
+    out: OutputOptions,
+    into: Output | None = None,
+) -> None:
+    """One finished job in `fmt` (stdout or -o, or `into`: a run over many inputs opens one
+    for each); jsonl and json as the API returned it."""
     if fmt == "jsonl":
         from gladia_cli.render.output import Output, silence_stdout
 
-        output = Output.open(
+        output = into or Output.open(
             out.output, stdout=env.stdout, guard=Screen(env).writing_data, on_closed=silence_stdout
         )
         try:
@@ -402,15 +447,19 @@ def render_job(env: Environment, job: dict[str, Any], fmt: str, out: OutputOptio
     from gladia_cli.cli.sessions_cmd import render_stored
 
     shown, label = (job, out.label) if fmt == "json" else by_speaker(job, out.label)
-    render_stored(env, shown, fmt, output=out.output, label=label, captions=out.captions)
+    render_stored(env, shown, fmt, output=out.output, label=label, captions=out.captions, into=into)
 
 
 def run(plan: Plan, env: Environment) -> int:
-    """Every input in turn; the first failure ends the run with its error. An add-on that
+    """The one input (or the many through cli/transcribe_many.py). An add-on that
     failed is said at once and makes the exit 4 at the end (the transcripts are written:
     exit 0 means the whole result asked for is there)."""
     from gladia_cli.cli.local_server import embedded_server
 
+    if plan.many is not None:
+        from gladia_cli.cli.transcribe_many import run_many_jobs
+
+        return run_many_jobs(plan, plan.many, env)
     incomplete: dict[str, list[str]] = {}
     # No warnings from the embedded server: its failures reach the user as the job's error.
     with embedded_server(plan.settings, warn=None, debug=plan.debug) as settings:

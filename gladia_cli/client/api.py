@@ -80,6 +80,8 @@ def _segment(value: str) -> str:
 class LiveApi:
     # The REST collection `get`, `list` and `delete` work on, and where a 404 sends people.
     collection = "/v2/live"
+    noun = "session"  # what the collection holds, in messages
+    list_command = "gladia sessions list"
     list_hint = "list sessions with: gladia sessions list"
     noun, list_command = "session", "gladia sessions list"  # for the messages about ids
     undeletable: tuple[str, ...] = ("processing",)  # statuses DELETE refuses (403)
@@ -148,11 +150,12 @@ class LiveApi:
             else:
                 if response.status_code < 400:
                     return response
-                creating = method == "POST" and path == "/v2/live"
+                creating = method == "POST" and path == self.collection
                 if response.status_code == 429 and creating and self._raise_on_session_limit:
                     detail = _server_message(response)
                     raise SessionLimitReached(
-                        f"the API refused another session (429){': ' + detail if detail else ''}"
+                        f"the API refused another {self.noun} (429)"
+                        + (f": {detail}" if detail else "")
                     )
                 if not (retry and response.status_code in RETRYABLE_STATUSES):
                     raise self._error(response)

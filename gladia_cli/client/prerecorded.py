@@ -22,10 +22,12 @@ from gladia_cli.settings import Settings
 
 UPLOAD_TIMEOUT = 300.0  # seconds, as the official SDK's `upload_file`
 CREATE_TIMEOUT = 60.0
-# Between polls: 0.1 s, doubling to 3 s (the SDK polls every 3 s): a short file's result
-# is seen at once (with a fixed 3 s, twenty short files would wait a minute for nothing),
-# a long one's costs a request every 3 s.
-POLL_BACKOFF = Backoff(base=0.1, factor=2.0, cap=3.0, attempts=1)
+# Between polls: 25 ms, doubling to 3 s (the SDK polls every 3 s): a short file's result
+# is seen at once (with a fixed 3 s, twenty short files would wait a minute for nothing;
+# starting at 0.1 s, twenty one-minute files one after the other took twice as long as
+# streaming them at --pace max: benchmarks/batch.py), a long one's costs a request every
+# 3 s, and the first second two requests more than from 0.1 s.
+POLL_BACKOFF = Backoff(base=0.025, factor=2.0, cap=3.0, attempts=1)
 FINISHED = ("done", "error")
 
 
@@ -59,6 +61,8 @@ def failed_addons(job: dict[str, Any]) -> dict[str, str]:
 
 class PreRecordedApi(LiveApi):
     collection = "/v2/pre-recorded"
+    noun = "transcription"
+    list_command = "gladia transcriptions list"
     list_hint = "list transcriptions with: gladia transcriptions list"
     noun, list_command = "transcription", "gladia transcriptions list"
     undeletable = ("queued", "processing")
@@ -72,8 +76,15 @@ class PreRecordedApi(LiveApi):
         now: Callable[[], float] = time.monotonic,
         poll: Backoff = POLL_BACKOFF,
         notice: Callable[[str], None] | None = None,
+        raise_on_session_limit: bool = False,
     ) -> None:
-        super().__init__(settings, backoff=backoff, sleep=sleep, notice=notice)
+        super().__init__(
+            settings,
+            backoff=backoff,
+            sleep=sleep,
+            notice=notice,
+            raise_on_session_limit=raise_on_session_limit,
+        )
         self._now = now
         self._poll = poll
 

@@ -2,7 +2,8 @@
 signals handled once, and one exit code for the whole run.
 
 Generic over what is done to an input: `run_one(input, output_path, reporter) -> exit code`
-(a live session for `gladia file`, cli/many.py). The runner owns everything around it:
+(a live session for `gladia file`, cli/many.py; a pre-recorded job for `gladia transcribe`,
+cli/transcribe_many.py). The runner owns everything around it:
 
 - Outputs (`--output-dir`): `run_one` writes to a hidden temporary file beside the final
   name (`DIR/.x.srt.XXXX.tmp`), renamed to `DIR/x.srt` only when the input succeeded with
@@ -53,6 +54,7 @@ SEVERITY = (
     ExitCode.AUDIO_INPUT,
 )
 PARTIAL_SUFFIX = ".partial"
+SESSIONS_ON_STOP = "running session(s) finish their transcripts"  # what a stop does to them
 SESSION_LIMIT_BACKOFF = Backoff(base=1.0, factor=2.0, cap=30.0, attempts=8)
 
 
@@ -175,6 +177,7 @@ class BatchRun:
         skip_existing: bool = False,
         debug: bool = False,
         backoff: Backoff = SESSION_LIMIT_BACKOFF,
+        on_stop_running: str = SESSIONS_ON_STOP,
     ) -> None:
         self.inputs = list(inputs)
         self.view = view
@@ -189,6 +192,7 @@ class BatchRun:
         self._skip_existing = skip_existing
         self._debug = debug
         self._backoff = backoff
+        self._on_stop_running = on_stop_running  # what the first signal does to them
         self._changed = threading.Condition(self.lock)
         self._queue: deque[str] = deque(self.inputs)
         self._busy = 0  # inputs taken and not yet ended
@@ -251,7 +255,7 @@ class BatchRun:
             self._changed.notify_all()
         if not quietly:
             self.notices.info(
-                f"stopping: {len(running)} running session(s) finish their transcripts"
+                f"stopping: {len(running)} {self._on_stop_running}"
                 + (f", {waiting} input(s) not started" if waiting else "")
                 + " (Ctrl-C again to abort)"
             )
@@ -426,7 +430,7 @@ class BatchRun:
                 if others < self._limit:
                     self._limit = others
                     self.notices.warning(
-                        f"the server allows no more sessions at once ({exc.message}): "
+                        f"the server allows no more at once ({exc.message}): "
                         f"running {others} at a time"
                     )
                 self._queue.appendleft(spec)

@@ -33,7 +33,9 @@ class Faults:
     fault_connections: int = 1
     ack_delay: float = 0.0  # seconds each acknowledgment is held back
     withhold_acks: bool = False  # never acknowledge audio
-    slow_finish: float = 0.0  # seconds post-processing takes (tests stop timeouts, aborts)
+    # Seconds post-processing takes: a live session's end, a pre-recorded job's result
+    # (tests of stop timeouts, aborts, clients that wait).
+    slow_finish: float = 0.0
     # Recognition raises once a session has fed this many seconds of audio (any engine):
     # the session reports `recognition_failed` and ends in status error.
     fail_recognition_after: float | None = None
@@ -81,6 +83,7 @@ class ServerConfig:
     allowed_hosts: tuple[str, ...] = ()
     allow_link_local_callbacks: bool = False  # callbacks to 169.254.x.x, fe80::, metadata
     prerecorded_workers: int = 2  # pre-recorded jobs transcribed at once; the others queue
+    max_unfinished_jobs: int = 1000  # queued or processing, all keys together; 429 beyond
     max_upload_bytes: int = 1000 * 1024 * 1024  # POST /v2/upload (Gladia's limit: 1000 MB)
     # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
     addon_models: AddonModels | None = None

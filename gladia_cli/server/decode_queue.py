@@ -6,6 +6,10 @@ The rules (`FairSchedule`, no threads, no clock):
   goes to the back. A `--pace max` session therefore gets its share (1/N with N sessions
   waiting), never the whole model: real-time sessions keep their latency.
 - Within a session, finals come before partials (finals are what the client keeps).
+- Pre-recorded jobs' decodes (`live=False`) wait behind every live session's: they take
+  turns among themselves only when no live session has a final or a partial waiting, so a
+  job running beside a live session does not stretch the session's lag (a decode already
+  running is not interrupted: `--decoders 2` leaves one decoder to take the next live one).
 - Background decodes (the translation add-on) come last of all: one runs only when no
   session has a final or a partial waiting, so an add-on never delays a transcript. The
   add-on runner submits one at a time (see server/addons/runner.py): they stay bounded.
@@ -42,6 +46,7 @@ class DecodeRequest:
     final: bool
     job: Job
     done: Done  # called with (result, None) or (None, error), on a worker thread
+    live: bool = True  # a live session's; False: a pre-recorded job's (served after)
 
 
 @dataclass
@@ -57,20 +62,26 @@ class FairSchedule:
     """Which request runs next (see module docstring)."""
 
     def __init__(self) -> None:
-        self._sessions: OrderedDict[str, _SessionWork] = OrderedDict()
+        self._sessions: OrderedDict[str, _SessionWork] = OrderedDict()  # live sessions
+        self._jobs: OrderedDict[str, _SessionWork] = OrderedDict()  # pre-recorded jobs
         self._background: deque[DecodeRequest] = deque()
         self.skipped: dict[str, int] = {}  # partials replaced or dropped, per session
 
     def __len__(self) -> int:
-        waiting = sum(len(w.finals) + len(w.partials) for w in self._sessions.values())
+        tiers = (*self._sessions.values(), *self._jobs.values())
+        waiting = sum(len(w.finals) + len(w.partials) for w in tiers)
         return waiting + len(self._background)
+
+    def _tier_of(self, session: str) -> OrderedDict[str, _SessionWork]:
+        return self._jobs if session in self._jobs else self._sessions
 
     def add_background(self, request: DecodeRequest) -> None:
         self._background.append(request)
 
     def add(self, request: DecodeRequest) -> DecodeRequest | None:
         """Queue `request`; returns the stale partial it replaced or dropped, if any."""
-        work = self._sessions.setdefault(request.session, _SessionWork())
+        tier = self._sessions if request.live else self._jobs
+        work = tier.setdefault(request.session, _SessionWork())
         stale = work.partials.pop(request.channel, None)
         if request.final:
             work.finals.append(request)
@@ -81,33 +92,35 @@ class FairSchedule:
         return stale
 
     def next(self) -> DecodeRequest | None:
-        for session, work in self._sessions.items():
-            if work.finals:
-                request = work.finals.popleft()
-            elif work.partials:
-                _, request = work.partials.popitem(last=False)
-            else:
-                continue
-            self._sessions.move_to_end(session)
-            if work.empty():
-                del self._sessions[session]
-            return request
+        for tier in (self._sessions, self._jobs):
+            for session, work in tier.items():
+                if work.finals:
+                    request = work.finals.popleft()
+                elif work.partials:
+                    _, request = work.partials.popitem(last=False)
+                else:
+                    continue
+                tier.move_to_end(session)
+                if work.empty():
+                    del tier[session]
+                return request
         return self._background.popleft() if self._background else None
 
     def drop_partials(self, session: str, channel: int | None = None) -> list[DecodeRequest]:
         """Take back the waiting partials of a channel (None: of every channel)."""
-        work = self._sessions.get(session)
+        tier = self._tier_of(session)
+        work = tier.get(session)
         if work is None:
             return []
         channels = list(work.partials) if channel is None else [channel]
         dropped = [work.partials.pop(c) for c in channels if c in work.partials]
         if work.empty():
-            del self._sessions[session]
+            del tier[session]
         return dropped
 
     def forget(self, session: str) -> list[DecodeRequest]:
         """Take back everything a session has waiting (it is gone)."""
-        work = self._sessions.pop(session, None)
+        work = self._tier_of(session).pop(session, None)
         self.skipped.pop(session, None)
         background = [r for r in self._background if r.session == session]
         if background:
@@ -137,9 +150,9 @@ class DecodeQueue:
         for thread in self._threads:
             thread.start()
 
-    def run_final(self, session: str, channel: int, job: Job) -> Any:
+    def run_final(self, session: str, channel: int, job: Job, *, live: bool = True) -> Any:
         """Queue a final and wait for it (the calling thread blocks); drops the channel's
-        waiting partial. Raises what the job raised."""
+        waiting partial. Raises what the job raised. `live` False: a pre-recorded job's."""
         future: Future[Any] = Future()
 
         def done(result: Any, error: BaseException | None) -> None:
@@ -148,12 +161,14 @@ class DecodeQueue:
             else:
                 future.set_result(result)
 
-        self._add(DecodeRequest(session, channel, True, job, done))
+        self._add(DecodeRequest(session, channel, True, job, done, live))
         return future.result()
 
-    def offer_partial(self, session: str, channel: int, job: Job, done: Done) -> None:
+    def offer_partial(
+        self, session: str, channel: int, job: Job, done: Done, *, live: bool = True
+    ) -> None:
         """Queue a partial; `done` gets its result later, unless it is replaced first."""
-        self._add(DecodeRequest(session, channel, False, job, done))
+        self._add(DecodeRequest(session, channel, False, job, done, live))
 
     def run_background(self, session: str, channel: int, job: Job) -> Any:
         """Queue a decode behind every final and partial, and wait for it (the calling

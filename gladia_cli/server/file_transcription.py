@@ -64,6 +64,7 @@ def _settings(params: dict[str, Any], channels: int, job_id: str) -> list[Channe
             vocabulary=prerecorded_config.vocabulary(params),
             channel_count=channels,
             session_id=job_id,
+            live=False,  # its decodes wait behind the live sessions' (decode_queue.py)
         )
         for c in range(channels)
     ]

@@ -68,7 +68,6 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 # An upload that sends nothing for this long is dropped (408): without it, a client that
 # stalls mid-body holds a connection and a folder on disk for as long as it likes.
 UPLOAD_STALL_SECONDS = 60.0
-MAX_UNFINISHED_JOBS = 1000  # queued or processing, all keys together; 429 beyond
 _FILE_PATH = re.compile(r"^/file/([0-9a-f-]{36})$")
 
 
@@ -388,10 +387,9 @@ class PreRecordedApi:
         upload = self._our_upload(request, body["audio_url"])
         if isinstance(upload, str):
             return gladia_error(request, 400, "Bad Request", [upload])
-        if sum(j.finished_at is None for j in self.jobs.values()) >= MAX_UNFINISHED_JOBS:
-            return gladia_error(
-                request, 429, f"too many pre-recorded jobs waiting (limit {MAX_UNFINISHED_JOBS})"
-            )
+        limit = self.config.max_unfinished_jobs
+        if sum(j.finished_at is None for j in self.jobs.values()) >= limit:
+            return gladia_error(request, 429, f"too many pre-recorded jobs waiting (limit {limit})")
         job_id = str(uuid.uuid4())
         folder = self.directory / f"job-{job_id}"
         folder.mkdir()
@@ -431,6 +429,9 @@ class PreRecordedApi:
                         addons=self.live.addons,
                     ),
                 )
+                slow = self.config.faults.slow_finish
+                if slow:  # a job that stays in processing (tests of clients that wait)
+                    await self.live.clock.sleep_until(self.live.clock.now() + slow)
                 await loop.run_in_executor(None, job.save_result, result)
             except JobCancelled:
                 return

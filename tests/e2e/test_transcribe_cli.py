@@ -86,7 +86,7 @@ def test_json_is_the_job_and_jsonl_one_line_per_input(
     assert [len(line["result"]["transcription"]["utterances"]) for line in lines] == [3, 2]
 
     refused = run_cli("transcribe", str(talk), str(second), "-f", "json", env=at(served))
-    assert refused.code == 2 and "several inputs" in refused.stderr
+    assert refused.code == 2 and "several cannot share stdout" in refused.stderr
 
     folder = run_cli("transcribe", str(tmp_path), env=at(served))  # its audio files, sorted
     assert folder.code == 0, folder.stderr
@@ -137,8 +137,9 @@ def test_a_bad_key_exits_3_and_is_never_shown(talk: Path) -> None:
     assert secret not in run.stdout + run.stderr and "Traceback" not in run.stderr
 
 
-def test_a_missing_file_exits_5_before_any_upload(served: str, talk: Path) -> None:
-    run = run_cli("transcribe", str(talk), "/nonexistent/talk.wav", env=at(served))
+def test_a_missing_file_exits_5_before_any_upload(served: str) -> None:
+    # With several inputs, a missing one fails alone (test_transcribe_many_cli.py).
+    run = run_cli("transcribe", "/nonexistent/talk.wav", env=at(served))
     assert run.code == 5
     assert run.stderr.splitlines()[-2:] == [
         "gladia: error: no such file: /nonexistent/talk.wav",
@@ -193,3 +194,17 @@ def test_no_key_exits_3_before_any_upload(served: str, talk: Path) -> None:
     assert run.code == 3
     assert run.stderr.splitlines()[0].startswith("gladia: error: no API key")
     assert "--local" in run.stderr
+
+
+def test_an_unknown_id_prefix_is_said_in_the_words_of_transcriptions(served: str) -> None:
+    listed = run_cli("transcriptions", "list", "--limit", "100", env=at(served))
+    ids = [item["id"] for item in listed.jsonl()]
+    absent = next(
+        p for p in (f"{n:04x}" for n in range(65536)) if not any(i.startswith(p) for i in ids)
+    )
+    run = run_cli("transcriptions", "get", absent, env=at(served))
+    assert run.code == 2
+    assert run.stderr.splitlines() == [
+        f"gladia: error: no transcription id starts with {absent}",
+        "gladia: hint: list the transcriptions with: gladia transcriptions list",
+    ]

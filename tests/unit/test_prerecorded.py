@@ -120,11 +120,11 @@ class ScriptedJob(PreRecordedApi):
 
 
 def test_polling_backs_off_to_every_3_s_and_reports_each_status() -> None:
-    api = ScriptedJob(["queued"] * 3 + ["processing"] * 4 + ["done"])
+    api = ScriptedJob(["queued"] * 3 + ["processing"] * 6 + ["done"])
     seen: list[str] = []
     job = api.wait("job-1", timeout=None, on_status=seen.append)
     assert job["status"] == "done"
-    assert api.slept == [0.1, 0.2, 0.4, 0.8, 1.6, 3.0, 3.0]
+    assert api.slept == [0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.0, 3.0]
     assert seen == ["queued", "processing", "done"]
 
 

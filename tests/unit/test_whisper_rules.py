@@ -126,6 +126,33 @@ def test_sessions_take_turns_finals_first_and_stale_partials_are_replaced() -> N
     assert schedule.skipped == {"live": 1}
 
 
+def test_pre_recorded_jobs_decode_only_when_no_live_session_waits() -> None:
+    schedule = FairSchedule()
+    log: list[str] = []
+
+    def job(session: str, final: bool, name: str) -> DecodeRequest:
+        return DecodeRequest(session, 0, final, lambda: name, lambda r, e: log.append(r), False)
+
+    schedule.add(job("job-a", True, "a-1"))
+    schedule.add(job("job-a", True, "a-2"))
+    schedule.add(job("job-b", True, "b-1"))
+    schedule.add(request("live", 0, True, "live-final", log))
+    schedule.add(request("live", 0, False, "live-partial", log))
+    schedule.add_background(request("live", 0, True, "translation", log))
+    assert len(schedule) == 6
+    assert schedule.next().job() == "live-final"  # type: ignore[union-attr]
+    assert schedule.next().job() == "live-partial"  # type: ignore[union-attr]
+    assert schedule.next().job() == "a-1"  # type: ignore[union-attr]
+    schedule.add(request("live", 0, True, "live-final-2", log))  # comes in: goes first
+    order = []
+    while (item := schedule.next()) is not None:
+        order.append(item.job())
+    assert order == ["live-final-2", "b-1", "a-2", "translation"]  # jobs take turns
+    schedule.add(job("job-c", False, "c-partial"))
+    assert [r.job() for r in schedule.forget("job-c")] == ["c-partial"]
+    assert len(schedule) == 0
+
+
 def test_a_final_takes_back_its_channels_waiting_partial() -> None:
     schedule = FairSchedule()
     log: list[str] = []

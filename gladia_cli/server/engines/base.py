@@ -73,6 +73,7 @@ class ChannelSettings:
     vocabulary: tuple[str, ...] = ()  # custom vocabulary: words to expect
     channel_count: int = 1  # channels of the session (engines share their effort)
     session_id: str = ""  # whose channel this is (engines sharing a model serve fairly)
+    live: bool = True  # a live session's; False: a pre-recorded job's (its decodes wait)
 
 
 class ChannelRecognizer(Protocol):

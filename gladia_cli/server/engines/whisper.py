@@ -270,6 +270,7 @@ class WhisperRecognizer:
                 candidates=self._languages,
                 vocabulary=self._settings.vocabulary,
             ),
+            live=self._settings.live,
         )
         if keep and not self._settings.code_switching:
             self._language = decoded.language  # the first utterance decides for the channel
@@ -313,7 +314,9 @@ class WhisperRecognizer:
                     # Under the lock: the utterance's final cannot overtake this partial.
                     sink([_hypothesis(decoded, start, end, is_final=False)])
 
-        self._queue.offer_partial(self._settings.session_id, self._settings.channel, job, done)
+        self._queue.offer_partial(
+            self._settings.session_id, self._settings.channel, job, done, live=self._settings.live
+        )
 
     def _trim(self) -> None:
         """Keep the open utterance's audio, or the frames a new one may reach back to."""
