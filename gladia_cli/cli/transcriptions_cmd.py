@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gladia_cli.cli import option_checks
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
@@ -20,6 +19,9 @@ from gladia_cli.cli.options import (
     MaxLineChars,
     Profile,
     environment_of,
+    format_option,
+    label_option,
+    output_option,
 )
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
@@ -69,34 +71,17 @@ def get_command(
     job_id: JobId,
     format: Annotated[
         SessionFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="json: the job as the API returns it (the default); text, srt, vtt, table, "
+        format_option(
+            "json: the job as the API returns it (the default); text, srt, vtt, table, "
             "words: its transcript, rendered as `gladia transcribe` renders it.",
-            show_default=False,
+            panel=None,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write to this file; .srt .vtt .txt .json .tsv pick the format.",
-            show_default=False,
-            metavar="FILE",
-        ),
+        output_option("Write to this file; .srt .vtt .txt .json .tsv pick the format.", panel=None),
     ] = None,
-    label: Annotated[
-        str | None,
-        typer.Option(
-            "--label",
-            help="Channel names, one per channel: host,guest1,guest2.",
-            show_default=False,
-            metavar="NAMES",
-            callback=option_checks.labels,
-        ),
-    ] = None,
+    label: Annotated[str | None, label_option(panel=None)] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
     api_key: ApiKey = None,
