@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -63,12 +64,79 @@ SessionId = Annotated[
 ]
 
 
-def _api(
-    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
+def rest_api(
+    env: Environment,
+    api_key: str | None,
+    api_url: str | None,
+    profile: str | None,
+    api_class: type[LiveApi] | None = None,
 ) -> LiveApi:
+    """The REST API of `api_class` (default: LiveApi, the live sessions')."""
     from gladia_cli.client.api import LiveApi
 
-    return LiveApi(settings_with_key(env, api_key, api_url, profile))
+    return (api_class or LiveApi)(settings_with_key(env, api_key, api_url, profile))
+
+
+# `sessions` and `transcriptions` get, list and delete alike: these do it for either, given
+# the API class (its `noun` and `list_command` word the messages). The commands keep their
+# own signatures: their help speaks of sessions or of jobs.
+
+
+def get_stored(
+    env: Environment,
+    api_class: type[LiveApi],
+    connection: tuple[str | None, str | None, str | None],
+    value: str,
+    *,
+    format: SessionFormat | None,
+    output: Path | None,
+    label: str | None,
+    captions: CaptionLimits,
+    command: str,
+    transcript_of: Callable[[dict[str, Any], str | None], tuple[dict[str, Any], str | None]]
+    | None = None,
+) -> None:
+    """`X get`: the id and the format are checked before the key (`connection`: --api-key,
+    --api-url, --profile) is looked up; `transcript_of`, when given, prepares a record for
+    any format but json."""
+    checked_id(value, api_class.noun, api_class.list_command)
+    fmt = get_format(format, output, command=command)
+    api = rest_api(env, *connection, api_class=api_class)
+    record = api.get(resolve_id(api, value))
+    if transcript_of is not None and fmt != SessionFormat.JSON:
+        record, label = transcript_of(record, label)
+    render_stored(env, record, fmt, output=output, label=label, captions=captions)
+
+
+def list_stored(
+    env: Environment,
+    api: LiveApi,
+    *,
+    offset: int,
+    limit: int,
+    status: list[SessionStatus] | None,
+    format: ListFormat | None,
+) -> None:
+    """`X list`: a table on a terminal, one JSON line per item in a pipe, or the page."""
+    statuses = [s.value for s in status] if status else None
+    chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
+    page = api.list(offset=offset, limit=limit, status=statuses)
+    items = page.get("items")
+    items = items if isinstance(items, list) else []
+    if chosen == ListFormat.JSON:
+        _print(env, page)
+    elif chosen == ListFormat.TABLE:
+        list_table(env, items)
+    else:
+        for item in items:
+            env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        env.stdout.flush()
+
+
+def delete_stored(env: Environment, api: LiveApi, value: str) -> None:
+    full = resolve_id(api, value)
+    delete_finished(api, full)
+    env.stderr.write(f"gladia: deleted {full}\n")
 
 
 def settings_with_key(
@@ -273,15 +341,21 @@ def get_command(
 
     SESSION_ID may be the first characters of the id, when only one session starts with them.
     """
+    from gladia_cli.client.api import LiveApi
     from gladia_cli.render.captions import CaptionLimits
 
     env = environment_of(ctx)
-    checked_id(session_id)
-    fmt = get_format(format, output)
-    api = _api(env, api_key, api_url, profile)
-    session = api.get(resolve_id(api, session_id))
-    captions = CaptionLimits(max_line_chars, max_cue_seconds)
-    render_stored(env, session, fmt, output=output, label=label, captions=captions)
+    get_stored(
+        env,
+        LiveApi,
+        (api_key, api_url, profile),
+        session_id,
+        format=format,
+        output=output,
+        label=label,
+        captions=CaptionLimits(max_line_chars, max_cue_seconds),
+        command="sessions get",
+    )
 
 
 def list_table(env: Environment, items: list[Any]) -> None:
@@ -344,19 +418,8 @@ def list_command(
 ) -> None:
     """List sessions, newest first: a table on a terminal, JSON lines in a pipe."""
     env = environment_of(ctx)
-    statuses = [s.value for s in status] if status else None
-    chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
-    page = _api(env, api_key, api_url, profile).list(offset=offset, limit=limit, status=statuses)
-    items = page.get("items")
-    items = items if isinstance(items, list) else []
-    if chosen == ListFormat.JSON:
-        _print(env, page)
-    elif chosen == ListFormat.TABLE:
-        list_table(env, items)
-    else:
-        for item in items:
-            env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
-        env.stdout.flush()
+    api = rest_api(env, api_key, api_url, profile)
+    list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
 
 
 @app.command("delete", cls=FastHelpCommand)
@@ -370,7 +433,4 @@ def delete_command(
 ) -> None:
     """Delete a session and its audio (SESSION_ID: the id, or its first characters)."""
     env = environment_of(ctx)
-    api = _api(env, api_key, api_url, profile)
-    full = resolve_id(api, session_id)
-    delete_finished(api, full)
-    env.stderr.write(f"gladia: deleted {full}\n")
+    delete_stored(env, rest_api(env, api_key, api_url, profile), session_id)
