@@ -127,6 +127,156 @@ ApiUrl = Annotated[
 ]
 
 
+# Options the streaming commands (StreamOptions) and `transcribe` both take, declared once:
+# an alias where the option reads the same everywhere, a function taking the help text
+# (and the panel) where one command says it otherwise.
+Language = Annotated[
+    list[str] | None,
+    _opt(
+        "--language",
+        "-l",
+        panel=SESSION,
+        help="Language spoken, as a code: en, fr… (repeat for several; none: detect).",
+        show_default=False,
+        metavar="CODE",
+        callback=option_checks.transcription_languages,
+        autocompletion=choices.transcription_languages,
+    ),
+]
+CodeSwitching = Annotated[
+    bool, _opt("--code-switching", panel=SESSION, help="Detect the language of every utterance.")
+]
+Vocabulary = Annotated[
+    list[str] | None,
+    _opt(
+        "--vocabulary",
+        panel=SESSION,
+        help="A word or phrase to favour (repeatable).",
+        show_default=False,
+        metavar="WORDS",
+    ),
+]
+Metadata = Annotated[
+    list[str] | None,
+    _opt(
+        "--metadata",
+        panel=SESSION,
+        help="Custom metadata KEY=VALUE (repeatable).",
+        show_default=False,
+        metavar="KEY=VALUE",
+        callback=option_checks.key_values("--metadata", "ticket=T-1234"),
+    ),
+]
+Translate = Annotated[
+    list[str] | None,
+    _opt(
+        "--translate",
+        panel=ADDONS,
+        help="Translate into this language code (repeatable).",
+        show_default=False,
+        metavar="CODE",
+        callback=option_checks.translation_languages,
+        autocompletion=choices.translation_languages,
+    ),
+]
+TranslationModelOption = Annotated[
+    TranslationModel | None,
+    _opt(
+        "--translation-model",
+        panel=ADDONS,
+        metavar="MODEL",
+        help="Translation model.",
+        show_default=False,
+    ),
+]
+Ner = Annotated[bool, _opt("--ner", panel=ADDONS, help="Named entity recognition.")]
+Sentiment = Annotated[bool, _opt("--sentiment", panel=ADDONS, help="Sentiment analysis.")]
+Quiet = Annotated[
+    bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
+]
+OutputDebug = Annotated[bool, debug_option(OUTPUT)]
+Local = Annotated[
+    bool,
+    _opt(
+        "--local",
+        panel=CONNECTION,
+        help="Start a local Gladia-compatible server and use it (offline).",
+    ),
+]
+
+
+def callback_url_option(help: str) -> Any:
+    return _opt(
+        "--callback-url",
+        panel=SESSION,
+        help=help,
+        show_default=False,
+        metavar="URL",
+        callback=option_checks.http_url("--callback-url", "https://example.com/hook"),
+    )
+
+
+def config_option(help: str) -> Any:
+    return _opt("--config", panel=SESSION, help=help, show_default=False, metavar="FILE.json")
+
+
+def summarize_option(help: str) -> Any:
+    return _opt("--summarize", panel=ADDONS, metavar="KIND", help=help, show_default=False)
+
+
+def chapters_option(help: str) -> Any:
+    return _opt("--chapters", panel=ADDONS, help=help)
+
+
+def format_option(help: str, panel: str | None = OUTPUT) -> Any:
+    """`--format/-f`; the type (which formats) is the command's."""
+    return typer.Option("--format", "-f", rich_help_panel=panel, help=help, show_default=False)
+
+
+def output_option(help: str, panel: str | None = OUTPUT) -> Any:
+    return typer.Option(
+        "--output", "-o", rich_help_panel=panel, help=help, show_default=False, metavar="FILE"
+    )
+
+
+LABEL_HELP = "Channel names, one per channel: host,guest1,guest2."
+
+
+def label_option(help: str = LABEL_HELP, panel: str | None = OUTPUT) -> Any:
+    return typer.Option(
+        "--label",
+        rich_help_panel=panel,
+        help=help,
+        show_default=False,
+        metavar="NAMES",
+        callback=option_checks.labels,
+    )
+
+
+def events_option(help: str, **kwargs: Any) -> Any:
+    return _opt(
+        "--events",
+        panel=OUTPUT,
+        help=help,
+        show_default=False,
+        metavar="TYPES",
+        callback=option_checks.events,
+        **kwargs,
+    )
+
+
+def api_key_option(help: str) -> Any:
+    return _opt("--api-key", panel=CONNECTION, help=help, show_default=False, metavar="KEY")
+
+
+def local_engine_option(help: str) -> Any:
+    return _opt("--local-engine", panel=CONNECTION, metavar="ENGINE", help=help)
+
+
+def local_model_option(help: str) -> Any:
+    return _opt("--local-model", panel=CONNECTION, metavar="MODEL", help=help)
+
+
 @dataclass
 class StreamOptions:
     sample_rate: Annotated[
@@ -167,23 +317,8 @@ class StreamOptions:
         ),
     ] = None
 
-    language: Annotated[
-        list[str] | None,
-        _opt(
-            "--language",
-            "-l",
-            panel=SESSION,
-            help="Language spoken, as a code: en, fr… (repeat for several; none: detect).",
-            show_default=False,
-            metavar="CODE",
-            callback=option_checks.transcription_languages,
-            autocompletion=choices.transcription_languages,
-        ),
-    ] = None
-    code_switching: Annotated[
-        bool,
-        _opt("--code-switching", panel=SESSION, help="Detect the language of every utterance."),
-    ] = False
+    language: Language = None
+    code_switching: CodeSwitching = False
     partials: Annotated[
         bool | None,
         _opt(
@@ -244,16 +379,7 @@ class StreamOptions:
         bool,
         _opt("--audio-enhancer", panel=SESSION, help="Enhance the audio before transcription."),
     ] = False
-    vocabulary: Annotated[
-        list[str] | None,
-        _opt(
-            "--vocabulary",
-            panel=SESSION,
-            help="A word or phrase to favour (repeatable).",
-            show_default=False,
-            metavar="WORDS",
-        ),
-    ] = None
+    vocabulary: Vocabulary = None
     spelling: Annotated[
         list[str] | None,
         _opt(
@@ -266,36 +392,11 @@ class StreamOptions:
         ),
     ] = None
     callback_url: Annotated[
-        str | None,
-        _opt(
-            "--callback-url",
-            panel=SESSION,
-            help="Also POST every message to this http(s) URL.",
-            show_default=False,
-            metavar="URL",
-            callback=option_checks.http_url("--callback-url", "https://example.com/hook"),
-        ),
+        str | None, callback_url_option("Also POST every message to this http(s) URL.")
     ] = None
-    metadata: Annotated[
-        list[str] | None,
-        _opt(
-            "--metadata",
-            panel=SESSION,
-            help="Custom metadata KEY=VALUE (repeatable).",
-            show_default=False,
-            metavar="KEY=VALUE",
-            callback=option_checks.key_values("--metadata", "ticket=T-1234"),
-        ),
-    ] = None
+    metadata: Metadata = None
     config: Annotated[
-        Path | None,
-        _opt(
-            "--config",
-            panel=SESSION,
-            help="A JSON file holding a full init body; flags override it.",
-            show_default=False,
-            metavar="FILE.json",
-        ),
+        Path | None, config_option("A JSON file holding a full init body; flags override it.")
     ] = None
     stop_timeout: Annotated[
         float,
@@ -308,89 +409,34 @@ class StreamOptions:
         ),
     ] = 120.0
 
-    translate: Annotated[
-        list[str] | None,
-        _opt(
-            "--translate",
-            panel=ADDONS,
-            help="Translate into this language code (repeatable).",
-            show_default=False,
-            metavar="CODE",
-            callback=option_checks.translation_languages,
-            autocompletion=choices.translation_languages,
-        ),
-    ] = None
-    translation_model: Annotated[
-        TranslationModel | None,
-        _opt(
-            "--translation-model",
-            panel=ADDONS,
-            metavar="MODEL",
-            help="Translation model.",
-            show_default=False,
-        ),
-    ] = None
-    ner: Annotated[bool, _opt("--ner", panel=ADDONS, help="Named entity recognition.")] = False
-    sentiment: Annotated[bool, _opt("--sentiment", panel=ADDONS, help="Sentiment analysis.")] = (
-        False
-    )
+    translate: Translate = None
+    translation_model: TranslationModelOption = None
+    ner: Ner = False
+    sentiment: Sentiment = False
     summarize: Annotated[
-        SummaryType | None,
-        _opt(
-            "--summarize",
-            panel=ADDONS,
-            metavar="KIND",
-            help="A summary at the end, of this kind.",
-            show_default=False,
-        ),
+        SummaryType | None, summarize_option("A summary at the end, of this kind.")
     ] = None
-    chapters: Annotated[bool, _opt("--chapters", panel=ADDONS, help="Chapters at the end.")] = False
+    chapters: Annotated[bool, chapters_option("Chapters at the end.")] = False
 
     format: Annotated[
         OutputFormat | None,
-        _opt(
-            "--format",
-            "-f",
-            panel=OUTPUT,
-            help="Default: the extension of -o, else table on a terminal and jsonl otherwise.",
-            show_default=False,
+        format_option(
+            "Default: the extension of -o, else table on a terminal and jsonl otherwise."
         ),
     ] = None
     output: Annotated[
         Path | None,
-        _opt(
-            "--output",
-            "-o",
-            panel=OUTPUT,
-            help="Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.",
-            show_default=False,
-            metavar="FILE",
-        ),
+        output_option("Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format."),
     ] = None
     events: Annotated[
         list[str] | None,
-        _opt(
-            "--events",
-            panel=OUTPUT,
-            help="Message types jsonl writes, comma-separated or repeated; `all` includes "
+        events_option(
+            "Message types jsonl writes, comma-separated or repeated; `all` includes "
             "acknowledgments.",
-            show_default=False,
-            metavar="TYPES",
-            callback=option_checks.events,
             autocompletion=choices.event_types,
         ),
     ] = None
-    label: Annotated[
-        str | None,
-        _opt(
-            "--label",
-            panel=OUTPUT,
-            help="Channel names, one per channel: host,guest1,guest2.",
-            show_default=False,
-            metavar="NAMES",
-            callback=option_checks.labels,
-        ),
-    ] = None
+    label: Annotated[str | None, label_option()] = None
     record: Annotated[
         Path | None,
         _opt(
@@ -404,32 +450,16 @@ class StreamOptions:
     ] = None
     max_line_chars: MaxLineChars = 42
     max_cue_seconds: MaxCueSeconds = 7.0
-    quiet: Annotated[
-        bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
-    ] = False
-    debug: Annotated[bool, debug_option(OUTPUT)] = False
+    quiet: Quiet = False
+    debug: OutputDebug = False
 
     api_key: Annotated[
         str | None,
-        _opt(
-            "--api-key",
-            panel=CONNECTION,
-            help="API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.",
-            show_default=False,
-            metavar="KEY",
+        api_key_option(
+            "API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`."
         ),
     ] = None
-    api_url: Annotated[
-        str | None,
-        _opt(
-            "--api-url",
-            panel=CONNECTION,
-            help="API base URL (env: GLADIA_API_URL).",
-            show_default=False,
-            metavar="URL",
-            callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
-        ),
-    ] = None
+    api_url: ApiUrl = None
     profile: Profile = None
     region: Annotated[
         Region | None,
@@ -441,32 +471,19 @@ class StreamOptions:
             show_default=False,
         ),
     ] = None
-    local: Annotated[
-        bool,
-        _opt(
-            "--local",
-            panel=CONNECTION,
-            help="Start a local Gladia-compatible server and use it (offline).",
-        ),
-    ] = False
+    local: Local = False
     local_engine: Annotated[
         LocalEngine,
-        _opt(
-            "--local-engine",
-            panel=CONNECTION,
-            metavar="ENGINE",
-            help="Recogniser of the --local server: whisper (real recognition), sphinx "
-            "(plumbing checks) or scripted (deterministic text, for tests).",
+        local_engine_option(
+            "Recogniser of the --local server: whisper (real recognition), sphinx "
+            "(plumbing checks) or scripted (deterministic text, for tests)."
         ),
     ] = LocalEngine.WHISPER
     local_model: Annotated[
         LocalModel,
-        _opt(
-            "--local-model",
-            panel=CONNECTION,
-            metavar="MODEL",
-            help="Whisper model of the --local server: base (multilingual) or tiny.en "
-            "(English only, faster).",
+        local_model_option(
+            "Whisper model of the --local server: base (multilingual) or tiny.en "
+            "(English only, faster)."
         ),
     ] = LocalModel.BASE
     resend_buffer: Annotated[

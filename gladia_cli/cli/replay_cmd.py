@@ -8,9 +8,18 @@ from typing import Annotated
 
 import typer
 
-from gladia_cli.cli import option_checks
 from gladia_cli.cli.choices import OutputFormat
-from gladia_cli.cli.options import OUTPUT, Debug, MaxCueSeconds, MaxLineChars, environment_of
+from gladia_cli.cli.options import (
+    OUTPUT,
+    Debug,
+    MaxCueSeconds,
+    MaxLineChars,
+    environment_of,
+    events_option,
+    format_option,
+    label_option,
+    output_option,
+)
 
 EXAMPLES = """\
 Examples:
@@ -67,47 +76,21 @@ def replay_command(
     ] = "1",
     format: Annotated[
         OutputFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="Default: the extension of -o, else table on a terminal and jsonl otherwise "
-            "(json needs the session's result: gladia sessions get ID).",
-            show_default=False,
-            rich_help_panel=OUTPUT,
+        format_option(
+            "Default: the extension of -o, else table on a terminal and jsonl otherwise "
+            "(json needs the session's result: gladia sessions get ID)."
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write to this file; .srt .vtt .txt .jsonl .tsv pick the format.",
-            show_default=False,
-            metavar="FILE",
-            rich_help_panel=OUTPUT,
-        ),
+        output_option("Write to this file; .srt .vtt .txt .jsonl .tsv pick the format."),
     ] = None,
     label: Annotated[
         str | None,
-        typer.Option(
-            "--label",
-            help="Channel names, one per channel (default: those of the recorded run).",
-            show_default=False,
-            metavar="NAMES",
-            callback=option_checks.labels,
-            rich_help_panel=OUTPUT,
-        ),
+        label_option("Channel names, one per channel (default: those of the recorded run)."),
     ] = None,
     events: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--events",
-            help="Message types jsonl writes, as for a live run.",
-            show_default=False,
-            metavar="TYPES",
-            callback=option_checks.events,
-            rich_help_panel=OUTPUT,
-        ),
+        list[str] | None, events_option("Message types jsonl writes, as for a live run.")
     ] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,

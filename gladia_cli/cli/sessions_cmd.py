@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gladia_cli.cli import option_checks
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
@@ -19,6 +19,9 @@ from gladia_cli.cli.options import (
     MaxLineChars,
     Profile,
     environment_of,
+    format_option,
+    label_option,
+    output_option,
 )
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
@@ -61,12 +64,79 @@ SessionId = Annotated[
 ]
 
 
-def _api(
-    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
+def rest_api(
+    env: Environment,
+    api_key: str | None,
+    api_url: str | None,
+    profile: str | None,
+    api_class: type[LiveApi] | None = None,
 ) -> LiveApi:
+    """The REST API of `api_class` (default: LiveApi, the live sessions')."""
     from gladia_cli.client.api import LiveApi
 
-    return LiveApi(settings_with_key(env, api_key, api_url, profile))
+    return (api_class or LiveApi)(settings_with_key(env, api_key, api_url, profile))
+
+
+# `sessions` and `transcriptions` get, list and delete alike: these do it for either, given
+# the API class (its `noun` and `list_command` word the messages). The commands keep their
+# own signatures: their help speaks of sessions or of jobs.
+
+
+def get_stored(
+    env: Environment,
+    api_class: type[LiveApi],
+    connection: tuple[str | None, str | None, str | None],
+    value: str,
+    *,
+    format: SessionFormat | None,
+    output: Path | None,
+    label: str | None,
+    captions: CaptionLimits,
+    command: str,
+    transcript_of: Callable[[dict[str, Any], str | None], tuple[dict[str, Any], str | None]]
+    | None = None,
+) -> None:
+    """`X get`: the id and the format are checked before the key (`connection`: --api-key,
+    --api-url, --profile) is looked up; `transcript_of`, when given, prepares a record for
+    any format but json."""
+    checked_id(value, api_class.noun, api_class.list_command)
+    fmt = get_format(format, output, command=command)
+    api = rest_api(env, *connection, api_class=api_class)
+    record = api.get(resolve_id(api, value))
+    if transcript_of is not None and fmt != SessionFormat.JSON:
+        record, label = transcript_of(record, label)
+    render_stored(env, record, fmt, output=output, label=label, captions=captions)
+
+
+def list_stored(
+    env: Environment,
+    api: LiveApi,
+    *,
+    offset: int,
+    limit: int,
+    status: list[SessionStatus] | None,
+    format: ListFormat | None,
+) -> None:
+    """`X list`: a table on a terminal, one JSON line per item in a pipe, or the page."""
+    statuses = [s.value for s in status] if status else None
+    chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
+    page = api.list(offset=offset, limit=limit, status=statuses)
+    items = page.get("items")
+    items = items if isinstance(items, list) else []
+    if chosen == ListFormat.JSON:
+        _print(env, page)
+    elif chosen == ListFormat.TABLE:
+        list_table(env, items)
+    else:
+        for item in items:
+            env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+        env.stdout.flush()
+
+
+def delete_stored(env: Environment, api: LiveApi, value: str) -> None:
+    full = resolve_id(api, value)
+    delete_finished(api, full)
+    env.stderr.write(f"gladia: deleted {full}\n")
 
 
 def settings_with_key(
@@ -249,34 +319,17 @@ def get_command(
     session_id: SessionId,
     format: Annotated[
         SessionFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="json: the session as the API returns it (the default); text, srt, vtt, "
+        format_option(
+            "json: the session as the API returns it (the default); text, srt, vtt, "
             "table, words: its transcript, rendered as a live run renders it.",
-            show_default=False,
+            panel=None,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write to this file; .srt .vtt .txt .json .tsv pick the format.",
-            show_default=False,
-            metavar="FILE",
-        ),
+        output_option("Write to this file; .srt .vtt .txt .json .tsv pick the format.", panel=None),
     ] = None,
-    label: Annotated[
-        str | None,
-        typer.Option(
-            "--label",
-            help="Channel names, one per channel: host,guest1,guest2.",
-            show_default=False,
-            metavar="NAMES",
-            callback=option_checks.labels,
-        ),
-    ] = None,
+    label: Annotated[str | None, label_option(panel=None)] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
     api_key: ApiKey = None,
@@ -288,15 +341,21 @@ def get_command(
 
     SESSION_ID may be the first characters of the id, when only one session starts with them.
     """
+    from gladia_cli.client.api import LiveApi
     from gladia_cli.render.captions import CaptionLimits
 
     env = environment_of(ctx)
-    checked_id(session_id)
-    fmt = get_format(format, output)
-    api = _api(env, api_key, api_url, profile)
-    session = api.get(resolve_id(api, session_id))
-    captions = CaptionLimits(max_line_chars, max_cue_seconds)
-    render_stored(env, session, fmt, output=output, label=label, captions=captions)
+    get_stored(
+        env,
+        LiveApi,
+        (api_key, api_url, profile),
+        session_id,
+        format=format,
+        output=output,
+        label=label,
+        captions=CaptionLimits(max_line_chars, max_cue_seconds),
+        command="sessions get",
+    )
 
 
 def list_table(env: Environment, items: list[Any]) -> None:
@@ -359,19 +418,8 @@ def list_command(
 ) -> None:
     """List sessions, newest first: a table on a terminal, JSON lines in a pipe."""
     env = environment_of(ctx)
-    statuses = [s.value for s in status] if status else None
-    chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
-    page = _api(env, api_key, api_url, profile).list(offset=offset, limit=limit, status=statuses)
-    items = page.get("items")
-    items = items if isinstance(items, list) else []
-    if chosen == ListFormat.JSON:
-        _print(env, page)
-    elif chosen == ListFormat.TABLE:
-        list_table(env, items)
-    else:
-        for item in items:
-            env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
-        env.stdout.flush()
+    api = rest_api(env, api_key, api_url, profile)
+    list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
 
 
 @app.command("delete", cls=FastHelpCommand)
@@ -385,7 +433,4 @@ def delete_command(
 ) -> None:
     """Delete a session and its audio (SESSION_ID: the id, or its first characters)."""
     env = environment_of(ctx)
-    api = _api(env, api_key, api_url, profile)
-    full = resolve_id(api, session_id)
-    delete_finished(api, full)
-    env.stderr.write(f"gladia: deleted {full}\n")
+    delete_stored(env, rest_api(env, api_key, api_url, profile), session_id)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from gladia_cli.cli import choices, option_checks
+from gladia_cli.cli import choices
 from gladia_cli.cli.choices import (
     CallbackMethod,
     LocalEngine,
@@ -17,21 +17,39 @@ from gladia_cli.cli.choices import (
     OutputFormat,
     SubtitleFormat,
     SummaryType,
-    TranslationModel,
 )
 from gladia_cli.cli.file_cmd import MAX_JOBS
 from gladia_cli.cli.options import (
     ADDONS,
-    CONNECTION,
     MANY,
-    OUTPUT,
     SESSION,
+    ApiUrl,
+    CodeSwitching,
+    Language,
+    Local,
     MaxCueSeconds,
     MaxLineChars,
+    Metadata,
+    Ner,
+    OutputDebug,
     Profile,
+    Quiet,
+    Sentiment,
+    Translate,
+    TranslationModelOption,
+    Vocabulary,
     _opt,
-    debug_option,
+    api_key_option,
+    callback_url_option,
+    chapters_option,
+    config_option,
     environment_of,
+    format_option,
+    label_option,
+    local_engine_option,
+    local_model_option,
+    output_option,
+    summarize_option,
 )
 
 EXAMPLES = """\
@@ -59,42 +77,13 @@ def transcribe_command(
             metavar="INPUT",
         ),
     ] = None,
-    language: Annotated[
-        list[str] | None,
-        _opt(
-            "--language",
-            "-l",
-            panel=SESSION,
-            help="Language spoken, as a code: en, fr… (repeat for several; none: detect).",
-            show_default=False,
-            metavar="CODE",
-            callback=option_checks.transcription_languages,
-            autocompletion=choices.transcription_languages,
-        ),
-    ] = None,
-    code_switching: Annotated[
-        bool,
-        _opt("--code-switching", panel=SESSION, help="Detect the language of every utterance."),
-    ] = False,
-    vocabulary: Annotated[
-        list[str] | None,
-        _opt(
-            "--vocabulary",
-            panel=SESSION,
-            help="A word or phrase to favour (repeatable).",
-            show_default=False,
-            metavar="WORDS",
-        ),
-    ] = None,
+    language: Language = None,
+    code_switching: CodeSwitching = False,
+    vocabulary: Vocabulary = None,
     callback_url: Annotated[
         str | None,
-        _opt(
-            "--callback-url",
-            panel=SESSION,
-            help="The API POSTs the result (or the error) to this http(s) URL at the end.",
-            show_default=False,
-            metavar="URL",
-            callback=option_checks.http_url("--callback-url", "https://example.com/hook"),
+        callback_url_option(
+            "The API POSTs the result (or the error) to this http(s) URL at the end."
         ),
     ] = None,
     callback_method: Annotated[
@@ -107,26 +96,10 @@ def transcribe_command(
             metavar="METHOD",
         ),
     ] = None,
-    metadata: Annotated[
-        list[str] | None,
-        _opt(
-            "--metadata",
-            panel=SESSION,
-            help="Custom metadata KEY=VALUE (repeatable).",
-            show_default=False,
-            metavar="KEY=VALUE",
-            callback=option_checks.key_values("--metadata", "ticket=T-1234"),
-        ),
-    ] = None,
+    metadata: Metadata = None,
     config: Annotated[
         Path | None,
-        _opt(
-            "--config",
-            panel=SESSION,
-            help="A JSON file holding a POST /v2/pre-recorded body; flags override it.",
-            show_default=False,
-            metavar="FILE.json",
-        ),
+        config_option("A JSON file holding a POST /v2/pre-recorded body; flags override it."),
     ] = None,
     no_wait: Annotated[
         bool,
@@ -183,28 +156,8 @@ def transcribe_command(
             metavar="N",
         ),
     ] = None,
-    translate: Annotated[
-        list[str] | None,
-        _opt(
-            "--translate",
-            panel=ADDONS,
-            help="Translate into this language code (repeatable).",
-            show_default=False,
-            metavar="CODE",
-            callback=option_checks.translation_languages,
-            autocompletion=choices.translation_languages,
-        ),
-    ] = None,
-    translation_model: Annotated[
-        TranslationModel | None,
-        _opt(
-            "--translation-model",
-            panel=ADDONS,
-            metavar="MODEL",
-            help="Translation model.",
-            show_default=False,
-        ),
-    ] = None,
+    translate: Translate = None,
+    translation_model: TranslationModelOption = None,
     subtitles: Annotated[
         list[SubtitleFormat] | None,
         _opt(
@@ -216,55 +169,24 @@ def transcribe_command(
             metavar=choices.metavar(SubtitleFormat),
         ),
     ] = None,
-    summarize: Annotated[
-        SummaryType | None,
-        _opt(
-            "--summarize",
-            panel=ADDONS,
-            metavar="KIND",
-            help="A summary, of this kind.",
-            show_default=False,
-        ),
-    ] = None,
-    ner: Annotated[bool, _opt("--ner", panel=ADDONS, help="Named entity recognition.")] = False,
-    sentiment: Annotated[
-        bool, _opt("--sentiment", panel=ADDONS, help="Sentiment analysis.")
-    ] = False,
-    chapters: Annotated[bool, _opt("--chapters", panel=ADDONS, help="Chapters.")] = False,
+    summarize: Annotated[SummaryType | None, summarize_option("A summary, of this kind.")] = None,
+    ner: Ner = False,
+    sentiment: Sentiment = False,
+    chapters: Annotated[bool, chapters_option("Chapters.")] = False,
     format: Annotated[
         OutputFormat | None,
-        _opt(
-            "--format",
-            "-f",
-            panel=OUTPUT,
-            help="Default: the extension of -o, else table on a terminal and jsonl (the "
-            "job, one line each) otherwise; json is the job as the API returns it.",
-            show_default=False,
+        format_option(
+            "Default: the extension of -o, else table on a terminal and jsonl (the "
+            "job, one line each) otherwise; json is the job as the API returns it."
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        _opt(
-            "--output",
-            "-o",
-            panel=OUTPUT,
-            help="Write to this file (one input); .srt .vtt .txt .json .jsonl .tsv pick "
-            "the format.",
-            show_default=False,
-            metavar="FILE",
+        output_option(
+            "Write to this file (one input); .srt .vtt .txt .json .jsonl .tsv pick the format."
         ),
     ] = None,
-    label: Annotated[
-        str | None,
-        _opt(
-            "--label",
-            panel=OUTPUT,
-            help="Channel names, one per channel: host,guest1,guest2.",
-            show_default=False,
-            metavar="NAMES",
-            callback=option_checks.labels,
-        ),
-    ] = None,
+    label: Annotated[str | None, label_option()] = None,
     from_list: Annotated[
         str | None,
         _opt(
@@ -310,57 +232,22 @@ def transcribe_command(
     ] = False,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
-    quiet: Annotated[
-        bool, _opt("--quiet", "-q", panel=OUTPUT, help="No progress or notices on stderr.")
-    ] = False,
-    debug: Annotated[bool, debug_option(OUTPUT)] = False,
+    quiet: Quiet = False,
+    debug: OutputDebug = False,
     api_key: Annotated[
         str | None,
-        _opt(
-            "--api-key",
-            panel=CONNECTION,
-            help="API key. Prefer the GLADIA_API_KEY variable: options show in `ps`.",
-            show_default=False,
-            metavar="KEY",
-        ),
+        api_key_option("API key. Prefer the GLADIA_API_KEY variable: options show in `ps`."),
     ] = None,
-    api_url: Annotated[
-        str | None,
-        _opt(
-            "--api-url",
-            panel=CONNECTION,
-            help="API base URL (env: GLADIA_API_URL).",
-            show_default=False,
-            metavar="URL",
-            callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
-        ),
-    ] = None,
+    api_url: ApiUrl = None,
     profile: Profile = None,
-    local: Annotated[
-        bool,
-        _opt(
-            "--local",
-            panel=CONNECTION,
-            help="Start a local Gladia-compatible server and use it (offline).",
-        ),
-    ] = False,
+    local: Local = False,
     local_engine: Annotated[
         LocalEngine,
-        _opt(
-            "--local-engine",
-            panel=CONNECTION,
-            metavar="ENGINE",
-            help="Recogniser of the --local server: whisper, sphinx or scripted.",
-        ),
+        local_engine_option("Recogniser of the --local server: whisper, sphinx or scripted."),
     ] = LocalEngine.WHISPER,
     local_model: Annotated[
         LocalModel,
-        _opt(
-            "--local-model",
-            panel=CONNECTION,
-            metavar="MODEL",
-            help="Whisper model of the --local server: base or tiny.en.",
-        ),
+        local_model_option("Whisper model of the --local server: base or tiny.en."),
     ] = LocalModel.BASE,
 ) -> int:
     """Transcribe files through the pre-recorded API: upload, then wait for the result.

@@ -3,13 +3,11 @@ shown as `gladia sessions` shows live sessions (its helpers, reused)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
-from gladia_cli.cli import option_checks
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
@@ -20,11 +18,10 @@ from gladia_cli.cli.options import (
     MaxLineChars,
     Profile,
     environment_of,
+    format_option,
+    label_option,
+    output_option,
 )
-
-if TYPE_CHECKING:  # requests is imported only when a command runs
-    from gladia_cli.client.prerecorded import PreRecordedApi
-    from gladia_cli.environment import Environment
 
 EXAMPLES = """\
 Examples:
@@ -54,49 +51,23 @@ JobId = Annotated[
 ]
 
 
-def _api(
-    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
-) -> PreRecordedApi:
-    from gladia_cli.cli.sessions_cmd import settings_with_key
-    from gladia_cli.client.prerecorded import PreRecordedApi
-
-    return PreRecordedApi(settings_with_key(env, api_key, api_url, profile))
-
-
 @app.command("get", cls=FastHelpCommand)
 def get_command(
     ctx: typer.Context,
     job_id: JobId,
     format: Annotated[
         SessionFormat | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="json: the job as the API returns it (the default); text, srt, vtt, table, "
+        format_option(
+            "json: the job as the API returns it (the default); text, srt, vtt, table, "
             "words: its transcript, rendered as `gladia transcribe` renders it.",
-            show_default=False,
+            panel=None,
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write to this file; .srt .vtt .txt .json .tsv pick the format.",
-            show_default=False,
-            metavar="FILE",
-        ),
+        output_option("Write to this file; .srt .vtt .txt .json .tsv pick the format.", panel=None),
     ] = None,
-    label: Annotated[
-        str | None,
-        typer.Option(
-            "--label",
-            help="Channel names, one per channel: host,guest1,guest2.",
-            show_default=False,
-            metavar="NAMES",
-            callback=option_checks.labels,
-        ),
-    ] = None,
+    label: Annotated[str | None, label_option(panel=None)] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
     api_key: ApiKey = None,
@@ -108,21 +79,29 @@ def get_command(
 
     A job still queued or processing has no transcript yet: --format json shows its status.
     """
-    from gladia_cli.cli.sessions_cmd import checked_id, get_format, render_stored, resolve_id
+    from gladia_cli.cli.sessions_cmd import get_stored
+    from gladia_cli.client.prerecorded import PreRecordedApi
     from gladia_cli.render.captions import CaptionLimits
 
-    env = environment_of(ctx)
-    checked_id(job_id, "transcription", "gladia transcriptions list")
-    fmt = get_format(format, output, command="transcriptions get")
-    api = _api(env, api_key, api_url, profile)
-    job = api.get(resolve_id(api, job_id))
-    captions = CaptionLimits(max_line_chars, max_cue_seconds)
-    if fmt != "json":
+    def transcript_of(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], str | None]:
         from gladia_cli.cli.transcribing import by_speaker, check_finished
 
         check_finished(job)
-        job, label = by_speaker(job, label)  # a diarized job: one label per speaker
-    render_stored(env, job, fmt, output=output, label=label, captions=captions)
+        return by_speaker(job, label)  # a diarized job: one label per speaker
+
+    env = environment_of(ctx)
+    get_stored(
+        env,
+        PreRecordedApi,
+        (api_key, api_url, profile),
+        job_id,
+        format=format,
+        output=output,
+        label=label,
+        captions=CaptionLimits(max_line_chars, max_cue_seconds),
+        command="transcriptions get",
+        transcript_of=transcript_of,
+    )
 
 
 @app.command("list", cls=FastHelpCommand)
@@ -155,22 +134,12 @@ def list_command(
     debug: Debug = False,
 ) -> None:
     """List transcriptions, newest first: a table on a terminal, JSON lines in a pipe."""
-    from gladia_cli.cli.sessions_cmd import list_table
+    from gladia_cli.cli.sessions_cmd import list_stored, rest_api
+    from gladia_cli.client.prerecorded import PreRecordedApi
 
     env = environment_of(ctx)
-    statuses = [s.value for s in status] if status else None
-    chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
-    page = _api(env, api_key, api_url, profile).list(offset=offset, limit=limit, status=statuses)
-    items = page.get("items")
-    items = items if isinstance(items, list) else []
-    if chosen == ListFormat.JSON:
-        env.stdout.write(json.dumps(page, indent=2, ensure_ascii=False) + "\n")
-    elif chosen == ListFormat.TABLE:
-        list_table(env, items)
-    else:
-        for item in items:
-            env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
-    env.stdout.flush()
+    api = rest_api(env, api_key, api_url, profile, PreRecordedApi)
+    list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
 
 
 @app.command("delete", cls=FastHelpCommand)
@@ -183,10 +152,8 @@ def delete_command(
     debug: Debug = False,
 ) -> None:
     """Delete a transcription and its file (ID: the id, or its first characters)."""
-    from gladia_cli.cli.sessions_cmd import delete_finished, resolve_id
+    from gladia_cli.cli.sessions_cmd import delete_stored, rest_api
+    from gladia_cli.client.prerecorded import PreRecordedApi
 
     env = environment_of(ctx)
-    api = _api(env, api_key, api_url, profile)
-    full = resolve_id(api, job_id)
-    delete_finished(api, full)
-    env.stderr.write(f"gladia: deleted {full}\n")
+    delete_stored(env, rest_api(env, api_key, api_url, profile, PreRecordedApi), job_id)

@@ -83,7 +83,6 @@ class LiveApi:
     noun = "session"  # what the collection holds, in messages
     list_command = "gladia sessions list"
     list_hint = "list sessions with: gladia sessions list"
-    noun, list_command = "session", "gladia sessions list"  # for the messages about ids
     undeletable: tuple[str, ...] = ("processing",)  # statuses DELETE refuses (403)
 
     def __init__(

@@ -64,7 +64,6 @@ class PreRecordedApi(LiveApi):
     noun = "transcription"
     list_command = "gladia transcriptions list"
     list_hint = "list transcriptions with: gladia transcriptions list"
-    noun, list_command = "transcription", "gladia transcriptions list"
     undeletable = ("queued", "processing")
 
     def __init__(

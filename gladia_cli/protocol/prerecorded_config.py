@@ -22,7 +22,7 @@ from gladia_cli.protocol.init_config import (
     _fill,
     _validate_object,
 )
-from gladia_cli.protocol.languages import TRANSCRIPTION_LANGUAGES, TRANSLATION_LANGUAGES
+from gladia_cli.protocol.languages import TRANSCRIPTION_LANGUAGES
 
 STATUSES = ("queued", "processing", "done", "error")
 SUBTITLE_FORMATS = ("srt", "vtt")
@@ -63,18 +63,7 @@ SCHEMA: dict[str, Field] = {
         },
     ),
     "translation": _boolean(False),
-    "translation_config": Field(
-        "object",
-        fields={
-            **_LIVE_REALTIME["translation_config"].fields,
-            "target_languages": Field(
-                "array",
-                required=True,
-                min_items=1,
-                items=Field("string", choices=tuple(sorted(TRANSLATION_LANGUAGES))),
-            ),
-        },
-    ),
+    "translation_config": _LIVE_REALTIME["translation_config"],  # the same rules as live
     "subtitles": _boolean(False),
     "subtitles_config": Field(
         "object",
