@@ -193,6 +193,8 @@ def file_command(
     speed = parse_pace(pace)
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
     planned = streaming.plan(opts, env)
+    if (notice := inputs.single_input_jobs_notice(jobs)) is not None:
+        planned.notices.warning(notice)
     source = open_file_source(
         path,
         target_rate=streaming.target_rate(opts, planned.base),

@@ -70,6 +70,14 @@ def asks_for_many(args: Sequence[str], *, from_list: str | None, output_dir: Pat
     return is_glob(only) or (only != STDIN and not is_url(only) and Path(only).is_dir())
 
 
+def single_input_jobs_notice(jobs: int) -> str | None:
+    """What to tell a user who asked for --jobs N over one input: it runs alone (a script
+    looping over files with `--jobs 4 "$f"` is not wrong, so this is a notice, not an error)."""
+    if jobs <= 1:
+        return None
+    return f"--jobs {jobs} has no effect with one input: it runs as one session"
+
+
 _LIST_HINT = "--from-list takes a local text file, one path or URL a line (-: standard input)"
 
 

@@ -256,7 +256,7 @@ def plan(
             "the job with it",
             hint="drop --no-wait, or run `gladia serve` and point --api-url at it",
         )
-    from gladia_cli.cli.inputs import STDIN, asks_for_many, expand
+    from gladia_cli.cli.inputs import STDIN, asks_for_many, expand, single_input_jobs_notice
     from gladia_cli.cli.many import check_skip_existing, expand_inputs, many_format
 
     if not inputs and many.from_list is None:
@@ -304,6 +304,8 @@ def plan(
         check_input(inputs[0])
     screen = Screen(env)
     notices = Notices(screen, out.quiet)
+    if not several and (notice := single_input_jobs_notice(many.jobs)) is not None:
+        notices.warning(notice)
     from gladia_cli.credentials import KeyringStore
 
     settings = resolve(

@@ -387,3 +387,27 @@ def test_ctrl_c_after_the_audio_was_all_sent_keeps_whole_outputs(tmp_path: Path)
     assert "stopping" in err
     assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt"]
     assert _text(out / "a.txt") == LINES[:1]
+
+
+def test_jobs_with_one_input_is_said_and_the_file_still_done(tmp_path: Path) -> None:
+    one = _write(tmp_path / "one.wav", 1)
+    with local_server() as server:
+        done = _against(server, "file", str(one), "--jobs", "4", "--pace", "max", "-f", "text")
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines() == LINES[:1]
+    assert "--jobs 4 has no effect with one input: it runs as one session" in done.stderr
+    quiet = run_cli(
+        "file",
+        str(one),
+        "--jobs",
+        "1",
+        "--local",
+        "--local-engine",
+        "scripted",
+        "--pace",
+        "max",
+        "-f",
+        "text",
+    )
+    assert quiet.code == 0, quiet.stderr
+    assert "--jobs" not in quiet.stderr

@@ -208,3 +208,10 @@ def test_an_unknown_id_prefix_is_said_in_the_words_of_transcriptions(served: str
         f"gladia: error: no transcription id starts with {absent}",
         "gladia: hint: list the transcriptions with: gladia transcriptions list",
     ]
+
+
+def test_jobs_with_one_input_is_said_and_the_job_still_done(served: str, talk: Path) -> None:
+    done = run_cli("transcribe", str(talk), "--jobs", "3", "-f", "text", env=at(served))
+    assert done.code == 0, done.stderr
+    assert done.stdout.splitlines() == TEXT
+    assert "--jobs 3 has no effect with one input" in done.stderr
