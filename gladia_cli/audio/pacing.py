@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterator
 from gladia_cli.audio.source import Int16Block
 from gladia_cli.errors import UsageError
 
+PACE_HINT = "use realtime, max, or a speed such as 2x (up to 1000x)"
 
-def parse_pace(text: str) -> float | None:
-    """`realtime` → 1.0, `max` → None (no pacing), `2x` / `2` → 2.0."""
+
+def parse_pace(text: str, *, option: str = "--pace", hint: str = PACE_HINT) -> float | None:
+    """`realtime` → 1.0, `max` → None (no pacing), `2x` / `2` → 2.0; `option` and `hint`
+    for the error, since `gladia replay --speed` takes the same values."""
     value = text.strip().lower()
     if value == "realtime":
         return 1.0
@@ -21,10 +24,7 @@ def parse_pace(text: str) -> float | None:
     except ValueError:
         speed = 0.0
     if not 0 < speed <= 1000:
-        raise UsageError(
-            f"invalid --pace {text!r}",
-            hint="use realtime, max, or a speed such as 2x (up to 1000x)",
-        )
+        raise UsageError(f"invalid {option} {text!r}", hint=hint)
     return speed
 
 

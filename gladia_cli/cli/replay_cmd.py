@@ -33,22 +33,11 @@ Examples:
 
 def parse_speed(text: str) -> float | None:
     """`1` / `realtime` → 1.0, `4x` / `4` → 4.0, `max` → None (no waiting)."""
-    from gladia_cli.errors import UsageError
+    from gladia_cli.audio.pacing import parse_pace
 
-    value = text.strip().lower()
-    if value == "max":
-        return None
-    if value == "realtime":
-        return 1.0
-    try:
-        speed = float(value.removesuffix("x"))
-    except ValueError:
-        speed = 0.0
-    if not 0 < speed <= 1000:
-        raise UsageError(
-            f"invalid --speed {text!r}", hint="use 1 (as recorded), max, or a speed such as 4x"
-        )
-    return speed
+    return parse_pace(
+        text, option="--speed", hint="use 1 (as recorded), max, or a speed such as 4x"
+    )
 
 
 def _speed(value: str) -> str:
