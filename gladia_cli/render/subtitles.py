@@ -7,17 +7,10 @@ Each utterance becomes as many cues as it needs to fit the limits (render/captio
 from __future__ import annotations
 
 from gladia_cli.protocol.messages import ServerMessage, Utterance
+from gladia_cli.protocol.timestamps import cue_timestamp
 from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome, TranscriptBook
 from gladia_cli.render.captions import CaptionLimits, Cue, layout
 from gladia_cli.render.output import Output
-
-
-def _timestamp(seconds: float, decimal: str) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
 
 
 def _srt_prefix(labels: Labels, channel: int) -> str:
@@ -44,7 +37,7 @@ def to_srt(utterances: list[Utterance], labels: Labels, limits: CaptionLimits | 
     for index, cue in enumerate(cues, 1):
         text = _srt_prefix(labels, cue.channel) + "\n".join(cue.lines)
         out.append(
-            f"{index}\n{_timestamp(cue.start, ',')} --> {_timestamp(cue.end, ',')}\n{text}\n"
+            f"{index}\n{cue_timestamp(cue.start, ',')} --> {cue_timestamp(cue.end, ',')}\n{text}\n"
         )
     return "\n".join(out)
 
@@ -59,7 +52,7 @@ def to_vtt(utterances: list[Utterance], labels: Labels, limits: CaptionLimits | 
         text = "\n".join(_vtt_escape(line) for line in cue.lines)
         if labels.shown:
             text = f"<v {_vtt_escape(labels(cue.channel))}>{text}"
-        out.append(f"{_timestamp(cue.start, '.')} --> {_timestamp(cue.end, '.')}\n{text}\n")
+        out.append(f"{cue_timestamp(cue.start, '.')} --> {cue_timestamp(cue.end, '.')}\n{text}\n")
     return "\n".join(out)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gladia_cli.protocol.timestamps import cue_timestamp
+
 DEFAULT_ROW_CHARS = 42
 DEFAULT_ROWS = 2
 DEFAULT_SECONDS = 7.0
@@ -62,17 +64,11 @@ def _cue(words: list[dict[str, Any]], width: int) -> tuple[float, float, list[st
     )
 
 
-def _timestamp(seconds: float, decimal: str) -> str:
-    millis = max(0, round(seconds * 1000))
-    hours, millis = divmod(millis, 3_600_000)
-    minutes, millis = divmod(millis, 60_000)
-    secs, millis = divmod(millis, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{decimal}{millis:03d}"
-
-
 def to_srt(utterances: list[dict[str, Any]], config: dict[str, Any]) -> str:
     blocks = [
-        f"{index}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n" + "\n".join(rows) + "\n"
+        f"{index}\n{cue_timestamp(start, ',')} --> {cue_timestamp(end, ',')}\n"
+        + "\n".join(rows)
+        + "\n"
         for index, (start, end, rows) in enumerate(cues(utterances, config), 1)
     ]
     return "\n".join(blocks)
@@ -83,7 +79,7 @@ def to_vtt(utterances: list[dict[str, Any]], config: dict[str, Any]) -> str:
         return row.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
     blocks = [
-        f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n"
+        f"{cue_timestamp(start, '.')} --> {cue_timestamp(end, '.')}\n"
         + "\n".join(escaped(r) for r in rows)
         + "\n"
         for start, end, rows in cues(utterances, config)
