@@ -49,14 +49,14 @@ _gladia_node() {
                 --output-dir --pace --partials --profile -q --quiet --raw --raw-channels --raw-rate
                 --record --region --resend-buffer --sample-rate --save-audio --sentiment
                 --skip-existing --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --translate --translation-model --vocabulary --web --web-host --web-port"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config -d
                 --dead-after --encoding --endpointing --events -f --format --from-list -j --jobs -l
                 --label --language --local-engine --local-model --max-cue-seconds --max-line-chars
                 --max-utterance --metadata --model -o --output --output-dir --pace --profile --raw
                 --raw-channels --raw-rate --record --region --resend-buffer --sample-rate
                 --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --translation-model --vocabulary --web-host --web-port"
             arguments="PATH..."
             ;;
         "live")
@@ -67,13 +67,14 @@ _gladia_node() {
                 --max-utterance --metadata --model --ner --no-partials -o --output --partials
                 --profile -q --quiet --record --region --resend-buffer --sample-rate --save-audio
                 --sentiment --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --translation-model --vocabulary --web --web-host --web-port"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format
                 -l --label --language --local-engine --local-model --max-cue-seconds
                 --max-line-chars --max-utterance --metadata --model -o --output --profile --record
                 --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --stop-timeout --summarize --translate --translation-model --vocabulary --web-host
+                --web-port"
             arguments="SOURCE"
             ;;
         "mix")
@@ -84,20 +85,20 @@ _gladia_node() {
                 --metadata --model --ner --no-partials -o --output --pace --partials --profile -q
                 --quiet --record --region --resend-buffer --sample-rate --save-audio --sentiment
                 --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --translation-model --vocabulary --web --web-host --web-port"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
                 --metadata --model -o --output --pace --profile --record --region --resend-buffer
                 --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --translate --translation-model --vocabulary --web-host --web-port"
             arguments="SOURCE..."
             ;;
         "replay")
             options="--debug --events -f --format -h --help --label --max-cue-seconds
-                --max-line-chars -o --output --speed"
+                --max-line-chars -o --output --speed --web --web-host --web-port"
             value_options="--events -f --format --label --max-cue-seconds --max-line-chars -o
-                --output --speed"
+                --output --speed --web-host --web-port"
             arguments="FILE.JSONL"
             ;;
         "serve")

@@ -39,24 +39,25 @@ function __gladia_value_options
                 --max-line-chars --max-utterance --metadata --model -o --output --output-dir \
                 --pace --profile --raw --raw-channels --raw-rate --record --region --resend-buffer \
                 --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --summarize --translate --translation-model --vocabulary --web-host --web-port
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format \
                 -l --label --language --local-engine --local-model --max-cue-seconds \
                 --max-line-chars --max-utterance --metadata --model -o --output --profile --record \
                 --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --stop-timeout --summarize --translate --translation-model --vocabulary --web-host \
+                --web-port
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
                 --metadata --model -o --output --pace --profile --record --region --resend-buffer \
                 --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --summarize --translate --translation-model --vocabulary --web-host --web-port
         case 'replay'
             printf '%s\n' --events -f --format --label --max-cue-seconds --max-line-chars -o \
-                --output --speed
+                --output --speed --web-host --web-port
         case 'serve'
             printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
                 --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init \
@@ -242,6 +243,9 @@ complete -c gladia -n "__gladia_at 'file'" -l summarize -x -a 'general bullet_po
 complete -c gladia -n "__gladia_at 'file'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
 complete -c gladia -n "__gladia_at 'file'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_at 'file'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'file'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'file'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
 complete -c gladia -n "__gladia_arg 'file' 0 more" -F
 
 # gladia live
@@ -292,6 +296,9 @@ complete -c gladia -n "__gladia_at 'live'" -l summarize -x -a 'general bullet_po
 complete -c gladia -n "__gladia_at 'live'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'live'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
 complete -c gladia -n "__gladia_at 'live'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_at 'live'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'live'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'live'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
 complete -c gladia -n "__gladia_arg 'live' 0" -a 'mic'
 
 # gladia mix
@@ -341,6 +348,9 @@ complete -c gladia -n "__gladia_at 'mix'" -l summarize -x -a 'general bullet_poi
 complete -c gladia -n "__gladia_at 'mix'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'mix'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
 complete -c gladia -n "__gladia_at 'mix'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_at 'mix'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'mix'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'mix'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
 complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
 
 # gladia replay
@@ -353,6 +363,9 @@ complete -c gladia -n "__gladia_at 'replay'" -l max-cue-seconds -x -d 'srt/vtt: 
 complete -c gladia -n "__gladia_at 'replay'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'replay'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'replay'" -l speed -x -d '1 (as recorded), max (at once), or a speed such as 4x.'
+complete -c gladia -n "__gladia_at 'replay'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'replay'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'replay'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
 complete -c gladia -n "__gladia_arg 'replay' 0" -F
 
 # gladia serve

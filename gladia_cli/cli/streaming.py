@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gladia_cli.audio.source import AudioSource
 from gladia_cli.cli.local_server import embedded_server
 from gladia_cli.cli.options import StreamOptions
+from gladia_cli.cli.web_captions import web_options, with_web
 from gladia_cli.credentials import KeyringStore
 from gladia_cli.environment import Environment
 from gladia_cli.errors import NetworkError, UsageError
@@ -33,6 +34,7 @@ from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import Output, check_output_path
 from gladia_cli.render.screen import Screen
+from gladia_cli.render.web import WebOptions
 from gladia_cli.server.engines import catalog
 from gladia_cli.settings import Settings, resolve
 
@@ -68,6 +70,7 @@ class Plan:
     events: frozenset[str] | None  # asked for with --events (None: all; empty: none given)
     screen: Screen
     notices: Notices
+    web: WebOptions | None = None  # --web: the caption page
 
 
 def plan(opts: StreamOptions, env: Environment) -> Plan:
@@ -137,7 +140,8 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
                 f"the local server accepts but ignores {', '.join(ignored)} "
                 "(its engines do not implement them)"
             )
-    return Plan(opts, env, settings, base, fmt, events, screen, notices)
+    web = web_options(opts.web, opts.web_host, opts.web_port, env.environ)
+    return Plan(opts, env, settings, base, fmt, events, screen, notices, web)
 
 
 def load_config_body(opts: StreamOptions) -> dict[str, Any]:
@@ -414,6 +418,7 @@ def run(
     labels = labels_for(opts, source, merged=merged)
     pipe_closed = threading.Event()
     renderer, watch = _renderer(plan, source, labels, pipe_closed, output, on_status)
+    renderer = with_web(renderer, plan.web, labels, plan.notices)
     job = StreamJob(
         settings=plan.settings,
         body=body,
