@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 SAMPLE := tests/data/meeting_3ch.wav
 
 # Debian packages: PortAudio for microphones, PulseAudio for the tests' virtual microphone,
-# espeak-ng and sox to regenerate speech fixtures, tmux to test the live table.
-DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux
+# espeak-ng and sox to regenerate speech fixtures, tmux to test the live table, chromium
+# (headless) to test the --web caption page.
+DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux chromium
 
 .PHONY: install system-deps demo test check lint typecheck completions fixtures bench clean
 

@@ -62,24 +62,25 @@ def translation(
 
 
 def meeting() -> list[dict[str, Any]]:
-    """Ann (channel 0) and Bob (1): Ann's first utterance grows through two partials to its
-    final; Bob's first final is markup; Bob's last utterance is still a partial."""
+    """Bob (channel 1) and Ann (0). Bob's first final is markup; then Ann's first utterance
+    grows through two partials to its final; Bob's last utterance is still a partial. Every
+    final of Ann's and Bob's first are translated into French."""
     ann1, ann2 = " Good morning, everyone.", " Let's start with the budget."
     bob1 = f" Look: {INJECTED} done."
     return [
-        transcript("00_1", " Good", final=False, start=0.2),
-        transcript("00_1", " Good morning every", final=False, start=0.2),
-        transcript("00_1", ann1, final=True, start=0.2),
-        translation("00_1", " Bonjour à tous.", ann1, start=0.2),
-        transcript("01_1", bob1, final=True, start=1.5, channel=1),
-        translation("01_1", f" Regardez : {INJECTED} fini.", bob1, start=1.5, channel=1),
+        transcript("01_1", bob1, final=True, start=0.1, channel=1),
+        translation("01_1", f" Regardez : {INJECTED} fini.", bob1, start=0.1, channel=1),
+        transcript("00_1", " Good", final=False, start=1.2),
+        transcript("00_1", " Good morning every", final=False, start=1.2),
+        transcript("00_1", ann1, final=True, start=1.2),
+        translation("00_1", " Bonjour à tous.", ann1, start=1.2),
         transcript("00_2", ann2, final=True, start=2.6),
         translation("00_2", " Commençons par le budget.", ann2, start=2.6),
         transcript("01_2", " I think we", final=False, start=4.0, channel=1),
     ]
 
 
-LAST_OF_MEETING = "Commençons par le budget."  # the last final's translation
+LAST_OF_MEETING = "I think we"  # the text of its last message
 
 
 def write_recording(

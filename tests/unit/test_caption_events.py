@@ -49,7 +49,7 @@ def test_superseded_partials_leave_the_history() -> None:
         (m["data"]["id"], m["data"]["is_final"]) for m in kept if m["type"] == "transcript"
     ]
     # 00_1's two partials went when its final came; 01_2 is still a partial.
-    assert transcripts == [("00_1", True), ("01_1", True), ("00_2", True), ("01_2", False)]
+    assert transcripts == [("01_1", True), ("00_1", True), ("00_2", True), ("01_2", False)]
     _feed(events, transcript("01_2", " I think we should", final=False, start=4.0, channel=1))
     partials = [m for _, m in _payloads(events) if m.get("data", {}).get("is_final") is False]
     assert len(partials) == 1 and "should" in json.dumps(partials[0])
