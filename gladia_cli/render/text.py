@@ -4,11 +4,17 @@ Lines are written as the utterances end, so with several channels a short reply 
 channel can come before the end of a longer turn that started earlier on another: the
 order of a live transcript. (srt, vtt, json and the table's final transcript, written at
 the end, are in start-time order.) Add-on results follow the transcript as sections.
+
+With `--translate`, each translation is written as it comes, indented under its original
+and naming its language (and its speaker: another line may have come in between):
+
+    [host] Good morning, everyone.
+      [host] (fr) Bonjour à tous.
 """
 
 from __future__ import annotations
 
-from gladia_cli.protocol.messages import ServerMessage, Transcript
+from gladia_cli.protocol.messages import ServerMessage, Transcript, Translation
 from gladia_cli.render.addons import AddonBook, text_sections
 from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome
 from gladia_cli.render.output import Output
@@ -30,6 +36,13 @@ class TextRenderer(OutputRenderer):
             if self._labels.shown:
                 text = f"[{self._labels(message.utterance.channel)}] {text}"
             self._output.line(text)
+        elif isinstance(message, Translation) and message.raw.get("error") is None:
+            text = plain(message.translated.text).strip()
+            if not text:
+                return
+            language = plain(message.target_language).strip()
+            speaker = f"[{self._labels(message.translated.channel)}] " if self._labels.shown else ""
+            self._output.line(f"  {speaker}({language}) {text}")
 
     def finish(self, outcome: SessionOutcome) -> None:
         for line in text_sections(self._addons, self._labels):
