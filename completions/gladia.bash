@@ -301,7 +301,7 @@ _gladia_value() {
                     _gladia_words "us-west eu-west"
                     ;;
                 SOURCE)
-                    _gladia_words "mic"
+                    _gladia_words "mic system"
                     ;;
                 --summarize)
                     _gladia_words "general bullet_points concise"
@@ -364,7 +364,7 @@ _gladia_value() {
                     _gladia_words "8000 16000 32000 44100 48000"
                     ;;
                 SOURCE)
-                    _gladia_words "mic"; _gladia_files
+                    _gladia_words "mic system"; _gladia_files
                     ;;
                 --summarize)
                     _gladia_words "general bullet_points concise"

@@ -141,7 +141,7 @@ complete -c gladia -n "__gladia_arg '' 0" -a auth -d 'Save, check and remove the
 complete -c gladia -n "__gladia_arg '' 0" -a devices -d 'List audio input devices: index, name, input channels, default rate (* = default).'
 complete -c gladia -n "__gladia_arg '' 0" -a doctor -d 'Check the set-up: key, API, microphones, local engine, config file, versions.'
 complete -c gladia -n "__gladia_arg '' 0" -a file -d 'Transcribe an audio file through the live API, as if it were being spoken.'
-complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.'
+complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone (or the computer\'s sound) live. Ctrl-C stops and waits for the last words; twice aborts.'
 complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources into one session, one channel each.'
 complete -c gladia -n "__gladia_arg '' 0" -a replay -d 'Render a session recorded with --record again, in any format, with no server.'
 complete -c gladia -n "__gladia_arg '' 0" -a serve -d 'Run a local Gladia-compatible server (offline recognition, fault injection).'
@@ -299,7 +299,7 @@ complete -c gladia -n "__gladia_at 'live'" -l vocabulary -x -d 'A word or phrase
 complete -c gladia -n "__gladia_at 'live'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
 complete -c gladia -n "__gladia_at 'live'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
 complete -c gladia -n "__gladia_at 'live'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
-complete -c gladia -n "__gladia_arg 'live' 0" -a 'mic'
+complete -c gladia -n "__gladia_arg 'live' 0" -a 'mic system'
 
 # gladia mix
 complete -c gladia -n "__gladia_at 'mix'" -l api-key -x -d 'API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.'
@@ -351,7 +351,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l vocabulary -x -d 'A word or phrase 
 complete -c gladia -n "__gladia_at 'mix'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
 complete -c gladia -n "__gladia_at 'mix'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
 complete -c gladia -n "__gladia_at 'mix'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
-complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
+complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic system'
 
 # gladia replay
 complete -c gladia -n "__gladia_at 'replay'" -l debug -d 'Show tracebacks.'

@@ -18,6 +18,7 @@ Examples:
   gladia live --local                        offline, with the local server
   gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
   gladia live -o notes.txt                   plain text into a file
+  gladia live system --web                   what the computer plays, on a caption page
 """
 
 
@@ -27,7 +28,8 @@ def live_command(
         str,
         typer.Argument(
             help="mic (the default input), a device index or part of a device name "
-            "(see `gladia devices`).",
+            "(see `gladia devices`), or system: what the computer plays (Linux: the default "
+            "output's monitor; system:NAME another).",
             metavar="SOURCE",
             autocompletion=choices.microphone_names,
         ),
@@ -61,7 +63,8 @@ def live_command(
     opts: StreamOptions,
     env: Environment,
 ) -> int:
-    """Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts."""
+    """Transcribe a microphone (or the computer's sound) live. Ctrl-C stops and waits for
+    the last words; twice aborts."""
     from gladia_cli.audio.mic_source import open_mic_source
     from gladia_cli.cli import preflight, streaming
 

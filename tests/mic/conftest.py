@@ -10,6 +10,8 @@ daemon is up and reaches it through ALSA's `pulse` plugin: ALSA's `default` and 
 devices record the default source `vmic`. With `pair=True`, two more: `left_mic` and
 `right_mic` record the two channels of one stereo sink, `vpair` (so a stereo file played
 into it reaches both microphones at the same instant, through two independent streams).
+With `speakers=True`, the default output is a stereo sink of its own, `speakers`: what the
+computer plays (`gladia live system` records its monitor), apart from the microphone.
 """
 
 from __future__ import annotations
@@ -136,7 +138,9 @@ def _pactl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def virtual_mic(rate: int = RATE, channels: int = 1, *, pair: bool = False) -> Iterator[VirtualMic]:
+def virtual_mic(
+    rate: int = RATE, channels: int = 1, *, pair: bool = False, speakers: bool = False
+) -> Iterator[VirtualMic]:
     """Start a daemon with the microphone(s); see the module docstring."""
     reason = _missing_requirement()
     if reason:
@@ -177,6 +181,12 @@ def virtual_mic(rate: int = RATE, channels: int = 1, *, pair: bool = False) -> I
         asound = directory / "asound.conf"
         asound.write_text(ALSA_DEVICES)
         env["ALSA_CONFIG_PATH"] = f"/usr/share/alsa/alsa.conf:{asound}"
+    if speakers:
+        stereo = channel_map(2)
+        modules.append(
+            f"module-null-sink sink_name=speakers rate={rate} channels=2 channel_map={stereo}"
+        )
+        sinks.append("speakers")
     command = [
         "pulseaudio",
         "-n",
@@ -201,7 +211,7 @@ def virtual_mic(rate: int = RATE, channels: int = 1, *, pair: bool = False) -> I
         else:
             raise RuntimeError("pulseaudio did not start")
         _pactl(env, "set-default-source", "vmic")
-        _pactl(env, "set-default-sink", "vsink")
+        _pactl(env, "set-default-sink", "speakers" if speakers else "vsink")
         for sink in sinks:
             sink_channels = channels if sink == "vsink" else 2
             with Path("/dev/zero").open("rb") as zeros:
