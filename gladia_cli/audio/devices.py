@@ -113,7 +113,10 @@ def find_device(spec: str, devices: list[InputDevice]) -> InputDevice:
         name=pulse.name,
         host_api=pulse.host_api,
         input_channels=min(pulse.input_channels, monitor.channels),
-        default_rate=monitor.rate,
+        # The pulse device's rate, as a microphone recorded through it: the sound server
+        # converts; a mix of the two then needs no resampler (whose delay would put them
+        # milliseconds apart).
+        default_rate=pulse.default_rate,
         is_default=False,
         monitor=monitor.name,
     )

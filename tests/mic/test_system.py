@@ -20,6 +20,7 @@ import soxr
 
 from tests.mic.conftest import (
     MIC_WORDS,
+    ROOM_DEVICE,
     Cli,
     VirtualMic,
     align,
@@ -120,6 +121,33 @@ def test_mix_mic_and_system_each_get_their_own_finals(
     assert MIC_WORDS["budget"] <= heard["me"], run.stdout
     assert MIC_WORDS["market"] <= heard["them"], run.stdout
     assert not heard["me"] & MIC_WORDS["market"] and not heard["them"] & MIC_WORDS["budget"]
+
+
+def test_a_microphone_that_hears_the_speakers_stays_in_step_with_system(
+    room: VirtualMic, speech: dict[str, Path], tmp_path: Path
+) -> None:
+    # The microphone and the monitor are two devices, two streams, two clocks: the mix
+    # aligns and keeps them in step as it does two microphones.
+    saved = tmp_path / "sent.wav"
+    cli = Cli(
+        "mix", f"mic:{ROOM_DEVICE}", "system", "--local", "--local-engine", "scripted",
+        "--save-audio", str(saved), env=room.env,
+    )  # fmt: skip
+    cli.wait_stderr("streaming a mix")
+    room.play(speech["budget"], sink="speakers")
+    time.sleep(0.3)
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.code == 0, run.stderr
+    assert f"({ROOM_DEVICE}, system)" in run.stderr  # the labels: the device, and system
+    sent, rate = sf.read(saved, dtype="int16")
+    mic, monitor = sent[:, 0].astype(np.float64), sent[:, 1].astype(np.float64)
+    assert np.abs(mic).max() > 1000 and np.abs(monitor).max() > 1000  # both heard it
+    n = 1 << (2 * len(mic)).bit_length()
+    xc = np.fft.irfft(np.fft.rfft(monitor, n) * np.conj(np.fft.rfft(mic, n)), n)
+    window = np.arange(-rate // 10, rate // 10)
+    lag = int(window[np.argmax(xc[window % n])])
+    assert abs(lag) < 0.002 * rate, f"channels {lag / rate * 1000:.1f} ms apart"
 
 
 def test_system_without_a_sound_server_says_so_and_exits_5(tmp_path: Path) -> None:

@@ -97,14 +97,16 @@ def test_without_pactl_or_a_sound_server_the_error_says_what_to_do() -> None:
 
 def _pulse_sd(monkeypatch: pytest.MonkeyPatch, *, with_pulse: bool = True) -> FakeSoundDevice:
     devices = [_device("HDA Intel PCH: ALC257 Analog (hw:0,0)"), _device("default", inputs=32)]
-    if with_pulse:
-        devices.insert(1, _device("pulse", inputs=32, rate=44100.0))
+    if with_pulse:  # its rate, not the monitor's (48 kHz): both ends of a mix at one rate
+        devices.insert(1, _device("pulse", inputs=32, rate=32000.0))
     sd = FakeSoundDevice(devices, default=2 if with_pulse else 1)
     monkeypatch.setattr("gladia_cli.audio.mic_source.load_sounddevice", lambda: sd)
     monkeypatch.setattr("gladia_cli.audio.devices.load_sounddevice", lambda: sd)
     monkeypatch.setattr(
         "gladia_cli.audio.monitors.find_monitor",
-        lambda spec: choose_monitor(spec, parse_sources(SOURCES, "bluez_output.A0_B1.1")),
+        lambda spec: choose_monitor(
+            spec, parse_sources(SOURCES, "alsa_output.pci-0000_00_1f.3.analog-stereo")
+        ),
     )
     return sd
 
@@ -125,15 +127,15 @@ def test_system_is_recorded_through_alsas_pulse_device_told_the_monitor(
     mic = open_mic_source("system", sample_rate=16000)
     try:
         assert isinstance(mic.device, SystemDevice)
-        assert mic.device.index == 1 and mic.device.monitor == HEADSET
-        assert mic.device_rate == 44100  # the monitor's own rate
-        assert mic.description == f"the computer's sound ({HEADSET})"
+        assert mic.device.index == 1 and mic.device.monitor == SPEAKERS
+        assert mic.device_rate == 32000  # the pulse device's, as for a microphone on it
+        assert mic.description == f"the computer's sound ({SPEAKERS})"
         assert mic.device.label == "system"
-        assert seen == [HEADSET]
+        assert seen == [SPEAKERS]
         assert "PULSE_SOURCE" not in os.environ  # only while the device was opened
         # A microphone opened after it records the default source, as before.
         other = open_mic_source("mic")
-        assert seen == [HEADSET, None] and other.device.label == "default"
+        assert seen == [SPEAKERS, None] and other.device.label == "default"
         other.close()
     finally:
         mic.close()
