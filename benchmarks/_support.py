@@ -85,6 +85,7 @@ def gladia_server(
     *extra: str,
     command: Sequence[str] = (GLADIA,),
     cwd: Path | None = None,
+    start_timeout: float = 30.0,
 ) -> Iterator[ServerProcess]:
     """`gladia serve --port 0` in its own process (its own GIL); yields its URL and pid.
     `command` and `cwd` run another checkout's code (`[its python, "-m", "gladia_cli"]`)."""
@@ -98,7 +99,7 @@ def gladia_server(
             cwd=cwd,
         )
         try:
-            url = _first_line(process, timeout=30.0)
+            url = _first_line(process, timeout=start_timeout)
             if not url.startswith("http://"):
                 log.seek(0)
                 raise BenchmarkFailure(

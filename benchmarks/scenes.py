@@ -417,18 +417,21 @@ def run_scene(
     # Real time takes the audio's length; give any run room for start-up and a slow stop.
     bound = audio.seconds * (1.0 if scene.realtime else 3.0) + args.grace
     with contextlib.ExitStack() as stack:
-        stack.enter_context(hogs(hog_count, bound + 120))
         watch: list[int] = []
         server_cpu_before = 0.0
         if scene.server == "serve":
+            # Started before the busy processes: the run measures a session, not a start-up.
             server = stack.enter_context(
-                gladia_server("whisper", command=checkout.gladia, cwd=checkout.cwd)
+                gladia_server(
+                    "whisper", command=checkout.gladia, cwd=checkout.cwd, start_timeout=300.0
+                )
             )
             command += ["--api-url", server.url]
             watch.append(server.pid)
             server_cpu_before = tree_cpu(server.pid)
         else:
             command.append("--local")
+        stack.enter_context(hogs(hog_count, bound + 120))
         code, lines, stderr, cpu, sampler, wall = run_cli(command, checkout.cwd, env, bound, watch)
         for pid in watch:  # the separate server's share of the work
             cpu += tree_cpu(pid) - server_cpu_before
