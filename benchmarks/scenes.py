@@ -501,7 +501,8 @@ def latency_table(runs: Sequence[Run]) -> str:
                 run.hogs,
                 exit_cell(run),
                 f"{run.reconnects} ({run.resent_seconds:.0f} s)" if run.reconnects else "0",
-                f"{run.finals} ({len(lat.finals)}+{len(lat.after_cut)} cut)",
+                f"{run.finals} ({len(lat.finals)}+{len(lat.after_cut)} cut"
+                + (f", {lat.unmatched} unacknowledged)" if lat.unmatched else ")"),
                 pair([d for _, d in lat.finals]),
                 pair(clock),
                 minute_windows(run),
