@@ -54,6 +54,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -337,7 +338,9 @@ def render(timeline: Timeline, voices: Sequence[Voice], trailing: float = 1.5) -
 
 def write_item(out: Path, name: str, timeline: Timeline, voices: Sequence[Voice]) -> None:
     tracks = render(timeline, voices)
-    files = [f"{name}.wav"] if len(tracks) == 1 else [f"{name}.ch{i}.wav" for i in range(3)]
+    files = (
+        [f"{name}.wav"] if len(tracks) == 1 else [f"{name}.ch{i}.wav" for i in range(len(tracks))]
+    )
     for file, track in zip(files, tracks, strict=True):
         sf.write(out / file, track, RATE, subtype="PCM_16", format="WAV")
     item = {
@@ -375,6 +378,51 @@ def build(out: Path = CORPUS) -> Path:
     write_item(out, "meeting-overlap", all_at_once(meeting, 300.0, rng), meeting)
     (out / "VERSION").write_text(f"{VERSION}\n", encoding="utf-8")
     return out
+
+
+# --- using it -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SceneAudio:
+    """A scene's input files and per-channel references (language, text)."""
+
+    files: list[Path]
+    seconds: float
+    references: dict[int, tuple[str, str]]
+
+
+def scene_audio(corpus: Path, item: str, minutes: float | None, scratch: Path) -> SceneAudio:
+    """The corpus item's files, or shortened copies ending after the last whole clip
+    within `minutes` (the references follow)."""
+    data = json.loads((corpus / f"{item}.json").read_text(encoding="utf-8"))
+    clips: list[dict[str, Any]] = data["clips"]
+    files = [corpus / f for f in data["files"]]
+    seconds = float(data["seconds"])
+    if minutes is not None and seconds > minutes * 60:
+        kept = [c for c in clips if c["end"] <= minutes * 60] or clips[:1]
+        seconds = max(c["end"] for c in kept) + 1.5
+        # A clip left out may start before the cut: silence from its start on.
+        silent_from: dict[int, float] = {}
+        for clip in clips:
+            if clip not in kept:
+                channel = clip["channel"]
+                silent_from[channel] = min(clip["start"], silent_from.get(channel, seconds))
+        shortened = []
+        for channel, file in enumerate(files):
+            pcm, rate = sf.read(file, dtype="int16")
+            pcm = pcm[: round(seconds * rate)].copy()
+            pcm[round(silent_from.get(channel, seconds) * rate) :] = 0
+            out = scratch / f"{file.stem}.{minutes:g}min.wav"
+            sf.write(out, pcm, rate, subtype="PCM_16")
+            shortened.append(out)
+        files, clips = shortened, kept
+    languages = [c["language"] for c in data["channels"]]
+    by_channel: dict[int, list[str]] = {}
+    for clip in sorted(clips, key=lambda c: (c["channel"], c["start"])):
+        by_channel.setdefault(clip["channel"], []).append(clip["text"])
+    references = {ch: (languages[ch], " ".join(texts)) for ch, texts in by_channel.items()}
+    return SceneAudio(files, seconds, references)
 
 
 def ensure(out: Path = CORPUS) -> Path:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import shlex
@@ -54,9 +53,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import soundfile as sf
 from _support import (
     ROOT,
     gladia_server,
@@ -68,7 +65,7 @@ from _support import (
     table,
     temp_dir,
 )
-from corpus import ensure
+from corpus import SceneAudio, ensure, scene_audio
 from scene_figures import (
     ErrorCount,
     Latencies,
@@ -154,15 +151,6 @@ class Checkout:
         return [self.python, "-m", "gladia_cli"]
 
 
-@dataclass(frozen=True)
-class Audio:
-    """A scene's input files and per-channel references (language, text)."""
-
-    files: list[Path]
-    seconds: float
-    references: dict[int, tuple[str, str]]
-
-
 @dataclass
 class Run:
     scene: Scene
@@ -185,42 +173,6 @@ class Run:
     cpu: float = 0.0
     peak_rss: int = 0
     load_max: float = 0.0
-
-
-# --- the scene's audio --------------------------------------------------------------------
-
-
-def scene_audio(corpus: Path, item: str, minutes: float | None, scratch: Path) -> Audio:
-    """The corpus item's files, or shortened copies ending after the last whole clip
-    within `minutes` (the references follow)."""
-    data = json.loads((corpus / f"{item}.json").read_text(encoding="utf-8"))
-    clips: list[dict[str, Any]] = data["clips"]
-    files = [corpus / f for f in data["files"]]
-    seconds = float(data["seconds"])
-    if minutes is not None and seconds > minutes * 60:
-        kept = [c for c in clips if c["end"] <= minutes * 60] or clips[:1]
-        seconds = max(c["end"] for c in kept) + 1.5
-        # A clip left out may start before the cut: silence from its start on.
-        silent_from: dict[int, float] = {}
-        for clip in clips:
-            if clip not in kept:
-                channel = clip["channel"]
-                silent_from[channel] = min(clip["start"], silent_from.get(channel, seconds))
-        shortened = []
-        for channel, file in enumerate(files):
-            pcm, rate = sf.read(file, dtype="int16")
-            pcm = pcm[: round(seconds * rate)].copy()
-            pcm[round(silent_from.get(channel, seconds) * rate) :] = 0
-            out = scratch / f"{file.stem}.{minutes:g}min.wav"
-            sf.write(out, pcm, rate, subtype="PCM_16")
-            shortened.append(out)
-        files, clips = shortened, kept
-    languages = [c["language"] for c in data["channels"]]
-    by_channel: dict[int, list[str]] = {}
-    for clip in sorted(clips, key=lambda c: (c["channel"], c["start"])):
-        by_channel.setdefault(clip["channel"], []).append(clip["text"])
-    references = {ch: (languages[ch], " ".join(texts)) for ch, texts in by_channel.items()}
-    return Audio(files, seconds, references)
 
 
 # --- processes ----------------------------------------------------------------------------
@@ -393,7 +345,7 @@ def run_cli(
 
 
 def run_scene(
-    scene: Scene, checkout: Checkout, audio: Audio, hog_count: int, args: argparse.Namespace
+    scene: Scene, checkout: Checkout, audio: SceneAudio, hog_count: int, args: argparse.Namespace
 ) -> Run:
     run = Run(
         scene, checkout.label, hog_count, audio_seconds=audio.seconds, references=audio.references

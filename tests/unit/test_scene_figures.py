@@ -7,12 +7,23 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 
-from benchmarks.corpus import Recording, Timeline, Voice, all_at_once, taking_turns
+from benchmarks.corpus import (
+    RATE,
+    Recording,
+    Timeline,
+    Voice,
+    all_at_once,
+    scene_audio,
+    taking_turns,
+    write_item,
+)
 from benchmarks.scene_figures import (
     Arrival,
     ErrorCount,
@@ -201,3 +212,26 @@ def test_layouts_are_the_same_for_the_same_seed() -> None:
     first = taking_turns(VOICES, 60.0, random.Random(17)).clips
     assert first == taking_turns(VOICES, 60.0, random.Random(17)).clips
     assert first != taking_turns(VOICES, 60.0, random.Random(18)).clips
+
+
+def test_a_scene_cut_short_ends_after_its_last_whole_clip_and_silences_the_rest(
+    tmp_path: Path,
+) -> None:
+    timeline = Timeline(2)
+    a, b = VOICES[0].recordings, VOICES[1].recordings
+    timeline.place(0, 0.5, a[0])  # 0.5–2.5
+    timeline.place(1, 1.0, b[0])  # 1.0–4.0
+    timeline.place(0, 3.0, a[1])  # 3.0–6.5: past the cut at 6 s
+    timeline.place(1, 4.5, b[1])  # 4.5–9.5: past it too, but starts before the end
+    write_item(tmp_path, "two", timeline, [VOICES[0], VOICES[1]])
+    whole = scene_audio(tmp_path, "two", None, tmp_path)
+    assert whole.seconds == pytest.approx(9.5 + 1.5)
+    assert whole.references[0] == ("en", "a 0 words here a 1 words here")
+    short = scene_audio(tmp_path, "two", 0.1, tmp_path)  # 6 s
+    assert short.seconds == pytest.approx(4.0 + 1.5)
+    assert short.references == {0: ("en", "a 0 words here"), 1: ("en", "b 0 words here")}
+    tracks = [sf.read(f, dtype="int16")[0] for f in short.files]
+    assert [len(t) for t in tracks] == [round(5.5 * RATE)] * 2
+    # Channel 0's left-out clip started at 3.0 and channel 1's at 4.5: silent from there.
+    assert not tracks[0][3 * RATE :].any() and tracks[0][round(2.4 * RATE)]
+    assert not tracks[1][round(4.5 * RATE) :].any() and tracks[1][round(3.9 * RATE)]
