@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import shlex
@@ -486,6 +487,8 @@ def cost_table(runs: Sequence[Run], reference: dict[tuple[str, str], Run]) -> st
         if quiet is not None:
             differ = transcript_difference(quiet.texts, run.texts)
             same = "same" if differ == 0 else f"{differ} words differ"
+            if quiet.exit_code != 0:
+                same += f" (quiet: exit {exit_cell(quiet)})"
         project = wer_cell(run.wer_project)
         rows.append(
             [
@@ -539,8 +542,10 @@ def verdicts(runs: Sequence[Run], reference: dict[tuple[str, str], Run]) -> list
         if name == "meeting-overlap" and run.audio_seconds >= 120:
             first = percentile(run.latency.final_delays(until=60.0), 90)
             last = percentile(run.latency.final_delays(since=run.audio_seconds - 60.0), 90)
-            grows = last > first + GROWTH_TOLERANCE
-            out.append(f"  {tag} not growing: p90 {first:.2f} → {last:.2f} s {met(not grows)}")
+            # No final in the last minute (a run killed, a session given up) is no sign of
+            # keeping up.
+            ok = not math.isnan(last) and last <= first + GROWTH_TOLERANCE
+            out.append(f"  {tag} not growing: p90 {first:.2f} → {last:.2f} s {met(ok)}")
         if run.scene.item in ("one-voice", "long-en"):
             out.append(verdict(f"{tag} WER English", total(run.wer.values()).rate, 0.035))
         if name == "french":
@@ -549,9 +554,13 @@ def verdicts(runs: Sequence[Run], reference: dict[tuple[str, str], Run]) -> list
             quiet = reference.get((run.scene.compare_with, run.code))
             same = quiet is not None and transcript_difference(quiet.texts, run.texts) == 0
             ok = run.exit_code == 0 and run.reconnects == 0 and same
-            detail = f"exit {exit_cell(run)}, {run.reconnects} reconnects, " + (
-                "same transcript" if same else "transcript differs or no quiet run"
-            )
+            if quiet is None:
+                compared = f"no {run.scene.compare_with} run to compare with"
+            else:
+                compared = "same transcript" if same else "transcript differs"
+                if quiet.exit_code != 0:
+                    compared += f" (the quiet run: exit {exit_cell(quiet)})"
+            detail = f"exit {exit_cell(run)}, {run.reconnects} reconnects, {compared}"
             out.append(f"  {tag}: {detail} {met(ok)}")
         if run.scene.server == "local" and run.hogs == 0:
             out.append(verdict(f"{tag} peak RSS MiB", mib(run.peak_rss), 670))
