@@ -459,7 +459,10 @@ def latency_table(runs: Sequence[Run]) -> str:
                 pair([d for _, d in lat.finals]),
                 pair(clock),
                 minute_windows(run),
-                pair(lat.first_partials),
+                # How many utterances had a partial at all: a server behind may send none.
+                f"{pair(lat.first_partials)} ({len(lat.first_partials)})"
+                if lat.first_partials
+                else "- (0)",
                 pair(lat.after_cut),
             ]
         )
@@ -473,7 +476,7 @@ def latency_table(runs: Sequence[Run]) -> str:
         "final p50/p90 s",
         "speech clock p50/p90",
         "p90 1st → last min",
-        "1st partial p50/p90",
+        "1st partial p50/p90 (n)",
         "after cut p50/p90",
     ]
     return table(headers, rows)
