@@ -169,7 +169,6 @@ class Run:
     wer_project: dict[int, ErrorCount] = field(default_factory=dict)
     reconnects: int = 0
     resent_seconds: float = 0.0
-    drops: int = 0
     error_line: str = ""
     cpu: float = 0.0
     peak_rss: int = 0
@@ -266,11 +265,10 @@ RECONNECTED = re.compile(r"reconnected; re-sending ([\d.]+) s of audio")
 
 
 def read_stderr(text: str, run: Run) -> None:
-    """Reconnects and their re-sent audio, drops, and the error line, from the notices."""
+    """Reconnects and their re-sent audio, and the error line, from the notices."""
     for match in RECONNECTED.finditer(text):
         run.reconnects += 1
         run.resent_seconds += float(match.group(1))
-    run.drops = text.count("connection lost (")
     errors = [line for line in text.splitlines() if line.startswith("gladia: error:")]
     run.error_line = errors[-1] if errors else ""
 
