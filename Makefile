@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	@# Earlier dev installs brought keyrings.alt, a plain-text file as every program's keyring.
+	@if $(BIN)/pip show -q keyrings.alt 2>/dev/null; then $(BIN)/pip uninstall -y -q keyrings.alt; fi
 	touch $(STAMP)
 
 demo: install

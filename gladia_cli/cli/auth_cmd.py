@@ -177,6 +177,8 @@ def login_command(
     if name != DEFAULT_PROFILE and name not in read_config(env.environ).profiles:
         set_config_value(path, name, "api_url", None)  # an empty table: the profile exists
     _say(env, f"saved the key for profile {name} in {where}")
+    if where.startswith("the keyring") and store.stores_plaintext():
+        _warn(env)("this keyring keeps keys in a plain file: `gladia doctor` says more")
     if env.environ.get("GLADIA_API_KEY"):
         _warn(env)("GLADIA_API_KEY is set in this environment and goes before the saved key")
 
