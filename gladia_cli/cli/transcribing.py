@@ -256,6 +256,11 @@ def plan(
             "the job with it",
             hint="drop --no-wait, or run `gladia serve` and point --api-url at it",
         )
+    if conn.local:  # before anything: the extra that --local needs
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_server(conn.local_engine, conn.local_model)
+        local_requests.check_languages(conn.local_engine, conn.local_model, job.language)
     from gladia_cli.cli.inputs import STDIN, asks_for_many, expand, single_input_jobs_notice
     from gladia_cli.cli.many import check_skip_existing, expand_inputs, many_format
 
@@ -300,6 +305,10 @@ def plan(
             out.format, output_path=out.output, stdout_is_terminal=bool(env.stdout_isatty)
         )
     body = job_body(job)
+    if conn.local:
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_body(body)
     if not several:  # with several, a missing file is that input's own failure
         check_input(inputs[0])
     screen = Screen(env)
