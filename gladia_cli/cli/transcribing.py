@@ -374,7 +374,7 @@ def transcribe_one(
         raise Aborted(
             f"interrupted; transcription {job_id} goes on: gladia transcriptions get {job_id}"
         ) from None
-    check_not_in_error(job, spec)
+    check_not_in_error(job, spec, local=api.is_local)
     return job
 
 
@@ -389,13 +389,16 @@ def audio_url_of(api: PreRecordedApi, spec: str, say: Callable[[str], None]) -> 
     return str(api.upload(path)["audio_url"])
 
 
-def check_not_in_error(job: dict[str, Any], spec: str) -> None:
-    """A job that ended in status error is the server's failure (exit 4), with its message."""
+def check_not_in_error(job: dict[str, Any], spec: str, *, local: bool = False) -> None:
+    """A job that ended in status error is the server's failure (exit 4), with its message.
+    `local`: the embedded server, which stops with this command (its jobs with it)."""
     if job.get("status") == "error":
         job_id = plain(str(job.get("id", "")))
         raise NetworkError(
             f"transcription {job_id} of {spec} failed: {job_error(job)}",
-            hint=f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
+            hint="run again with --debug for the local server's log"
+            if local
+            else f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
         )
 
 

@@ -96,6 +96,8 @@ class LiveApi:
         raise_on_session_limit: bool = False,
     ) -> None:
         self._settings = settings
+        # The embedded --local server stops with this command: nothing of it can be read later.
+        self.is_local = settings.local
         self._raise_on_session_limit = raise_on_session_limit
         self._backoff = backoff or Backoff(base=0.5, attempts=4)
         self._sleep = sleep
