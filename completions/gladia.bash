@@ -12,8 +12,8 @@ _gladia_node() {
     commands="" options="" value_options="" arguments=""
     case $1 in
         "")
-            commands="auth devices doctor file live mix replay serve sessions transcribe
-                transcriptions"
+            commands="auth devices doctor file languages live mix replay serve sessions transcribe
+                transcriptions version"
             options="-h --help --version"
             ;;
         "auth")
@@ -58,6 +58,10 @@ _gladia_node() {
                 --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
                 --translation-model --vocabulary"
             arguments="PATH..."
+            ;;
+        "languages")
+            options="-f --format -h --help"
+            value_options="-f --format"
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
@@ -119,13 +123,13 @@ _gladia_node() {
             options="-h --help"
             ;;
         "sessions delete")
-            options="--api-key --api-url --debug -h --help --profile"
+            options="--api-key --api-url --debug -h --help --profile -y --yes"
             value_options="--api-key --api-url --profile"
             arguments="SESSION_ID"
             ;;
         "sessions get")
             options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
-                --max-line-chars -o --output --profile"
+                --max-line-chars -o --output --profile --wait"
             value_options="--api-key --api-url -f --format --label --max-cue-seconds
                 --max-line-chars -o --output --profile"
             arguments="SESSION_ID"
@@ -155,13 +159,13 @@ _gladia_node() {
             options="-h --help"
             ;;
         "transcriptions delete")
-            options="--api-key --api-url --debug -h --help --profile"
+            options="--api-key --api-url --debug -h --help --profile -y --yes"
             value_options="--api-key --api-url --profile"
             arguments="ID"
             ;;
         "transcriptions get")
             options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
-                --max-line-chars -o --output --profile"
+                --max-line-chars -o --output --profile --wait"
             value_options="--api-key --api-url -f --format --label --max-cue-seconds
                 --max-line-chars -o --output --profile"
             arguments="ID"
@@ -170,6 +174,9 @@ _gladia_node() {
             options="--api-key --api-url --debug -f --format -h --help --limit --offset --profile
                 --status"
             value_options="--api-key --api-url -f --format --limit --offset --profile --status"
+            ;;
+        "version")
+            options="-h --help --json"
             ;;
     esac
 }
@@ -254,6 +261,13 @@ _gladia_value() {
                     ;;
                 --translation-model)
                     _gladia_words "base enhanced"
+                    ;;
+            esac
+            ;;
+        "languages")
+            case $2 in
+                --format | -f)
+                    _gladia_words "table jsonl json"
                     ;;
             esac
             ;;
@@ -382,6 +396,12 @@ _gladia_value() {
             ;;
         "replay")
             case $2 in
+                --events)
+                    _gladia_words "audio_chunk stop_recording transcript end_recording end_session
+                        error named_entity_recognition post_chapterization post_final_transcript
+                        post_summarization post_transcript sentiment_analysis speech_end
+                        speech_start start_recording start_session translation all"
+                    ;;
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt words"
                     ;;
