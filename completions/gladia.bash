@@ -66,15 +66,15 @@ _gladia_node() {
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
                 --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
-                --device-rate --encoding --endpointing --events -f --format -h --help -l --label
-                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
-                --max-utterance --metadata --model --ner --no-partials -o --output --partials
-                --profile -q --quiet --record --region --resend-buffer --sample-rate --save-audio
-                --sentiment --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --device-rate --duration --encoding --endpointing --events -f --format -h --help -l
+                --label --language --local --local-engine --local-model --max-cue-seconds
+                --max-line-chars --max-utterance --metadata --model --ner --no-partials -o --output
+                --partials --profile -q --quiet --record --region --resend-buffer --sample-rate
+                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
+                --translate --translation-model --vocabulary"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
-                --config --dead-after --device-rate --encoding --endpointing --events -f --format
-                -l --label --language --local-engine --local-model --max-cue-seconds
+                --config --dead-after --device-rate --duration --encoding --endpointing --events -f
+                --format -l --label --language --local-engine --local-model --max-cue-seconds
                 --max-line-chars --max-utterance --metadata --model -o --output --profile --record
                 --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
                 --stop-timeout --summarize --translate --translation-model --vocabulary"
@@ -82,19 +82,19 @@ _gladia_node() {
             ;;
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
-                --endpointing --events -f --format -h --help -l --label --language --local
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model --ner --no-partials -o --output --pace --partials --profile -q
-                --quiet --record --region --resend-buffer --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
-            value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
-                --dead-after --encoding --endpointing --events -f --format -l --label --language
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --profile --record --region --resend-buffer
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
+                --chapters --chunk-ms --code-switching --config --dead-after --debug --duration
+                --encoding --endpointing --events -f --format -h --help -l --label --language
+                --local --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model --ner --no-partials -o --output --pace
+                --partials --profile -q --quiet --record --region --resend-buffer --sample-rate
+                --save-audio --sentiment --speech-threshold --spelling --stop-timeout --summarize
                 --translate --translation-model --vocabulary"
+            value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
+                --dead-after --duration --encoding --endpointing --events -f --format -l --label
+                --language --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model -o --output --pace --profile --record --region
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --stop-timeout --summarize --translate --translation-model --vocabulary"
             arguments="SOURCE..."
             ;;
         "replay")

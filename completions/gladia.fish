@@ -44,18 +44,18 @@ function __gladia_value_options
             printf '%s\n' -f --format
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
-                --config --dead-after --device-rate --encoding --endpointing --events -f --format \
-                -l --label --language --local-engine --local-model --max-cue-seconds \
+                --config --dead-after --device-rate --duration --encoding --endpointing --events \
+                -f --format -l --label --language --local-engine --local-model --max-cue-seconds \
                 --max-line-chars --max-utterance --metadata --model -o --output --profile --record \
                 --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
-                --dead-after --encoding --endpointing --events -f --format -l --label --language \
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --profile --record --region --resend-buffer \
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --dead-after --duration --encoding --endpointing --events -f --format -l --label \
+                --language --local-engine --local-model --max-cue-seconds --max-line-chars \
+                --max-utterance --metadata --model -o --output --pace --profile --record --region \
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --stop-timeout --summarize --translate --translation-model --vocabulary
         case 'replay'
             printf '%s\n' --events -f --format --label --max-cue-seconds --max-line-chars -o \
                 --output --speed
@@ -267,6 +267,7 @@ complete -c gladia -n "__gladia_at 'live'" -l config -r -F -d 'A JSON file holdi
 complete -c gladia -n "__gladia_at 'live'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'live'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'live'" -l device-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to record at (default: the device\'s own); resampled when the API does not take it.'
+complete -c gladia -n "__gladia_at 'live'" -l duration -x -d 'Stop after this many seconds of audio, as a first Ctrl-C does (default: until Ctrl-C, or the end of the files).'
 complete -c gladia -n "__gladia_at 'live'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'live'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'live'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated: transcript, speech_start, speech_end, start_session, start_recording, end_recording, end_session, post_transcript, post_final_transcript, post_summarization, post_chapterization, translation, named_entity_recognition, sentiment_analysis, error, stop_recording, audio_chunk; or all. Default: all but audio_chunk (the acknowledgments).'
@@ -315,6 +316,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l code-switching -d 'Detect the langu
 complete -c gladia -n "__gladia_at 'mix'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
 complete -c gladia -n "__gladia_at 'mix'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'mix'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'mix'" -l duration -x -d 'Stop after this many seconds of audio, as a first Ctrl-C does (default: until Ctrl-C, or the end of the files).'
 complete -c gladia -n "__gladia_at 'mix'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'mix'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
 complete -c gladia -n "__gladia_at 'mix'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated: transcript, speech_start, speech_end, start_session, start_recording, end_recording, end_session, post_transcript, post_final_transcript, post_summarization, post_chapterization, translation, named_entity_recognition, sentiment_analysis, error, stop_recording, audio_chunk; or all. Default: all but audio_chunk (the acknowledgments).'

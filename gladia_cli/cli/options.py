@@ -92,6 +92,21 @@ MaxCueSeconds = Annotated[
 ]
 
 
+# `live` and `mix` (a microphone has no end of its own): stop after this much audio.
+Duration = Annotated[
+    float | None,
+    _opt(
+        "--duration",
+        panel=AUDIO,
+        metavar="SECONDS",
+        help="Stop after this many seconds of audio, as a first Ctrl-C does (default: "
+        "until Ctrl-C, or the end of the files).",
+        show_default=False,
+        min=0.1,
+    ),
+]
+
+
 Profile = Annotated[
     str | None,
     _opt(
