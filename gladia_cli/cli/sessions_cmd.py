@@ -379,6 +379,7 @@ def render_stored(
         session_id=str(session.get("id", "")),
         result=session,
         audio_seconds=float(duration) if isinstance(duration, int | float) else 0.0,
+        live=False,
     )
 
 
