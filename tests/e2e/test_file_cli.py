@@ -17,7 +17,7 @@ import soundfile as sf
 
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
-from tests.e2e.conftest import Run, run_cli
+from tests.e2e.conftest import DATA, Run, run_cli
 from tests.support import (
     GLADIA,
     HEADERS,
@@ -468,3 +468,21 @@ def test_stop_timeout(bursts: Path) -> None:
         run = _against(server, "file", str(bursts), "--pace", "max", "--stop-timeout", "1")
         _one_error(run, 4, "did not finish the session within 1 s", "gladia sessions get")
         assert time.monotonic() - started < 10
+
+
+def test_an_mp3_leaves_no_decoder_noise_on_stderr(tmp_path: Path) -> None:
+    """libmpg123 printed dozens of `[src/libmpg123/layer3.c:…] error:` lines, even with -q."""
+    import soundfile as sf
+
+    speech, rate = sf.read(DATA / "meeting_3ch.wav")
+    mp3 = tmp_path / "talk.mp3"
+    sf.write(mp3, speech[:, :2], rate, format="MP3")  # stereo: the channel check reads it too
+    for quiet in ((), ("-q",)):
+        run = run_cli(
+            "file", str(mp3), "--local", "--local-engine", "scripted", "--pace", "max",
+            "-f", "text", *quiet,
+        )  # fmt: skip
+        assert run.code == 0, run.stderr
+        assert run.stdout.strip()
+        assert "libmpg123" not in run.stderr and "error:" not in run.stderr, run.stderr
+    assert run.stderr == ""  # -q: nothing at all
