@@ -8,6 +8,8 @@ import json
 import os
 import pty
 import select
+import shlex
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -212,3 +214,27 @@ def test_events_help_lists_the_message_types() -> None:
     help_text = " ".join(run.stdout.split())
     for kind in ("transcript", "speech_start", "post_final_transcript", "audio_chunk", "all"):
         assert kind in help_text.split("--events", 1)[1].split("--label", 1)[0], kind
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (make installs it)")
+def test_the_readme_jq_example_for_many_files_prints_clean_lines(tmp_path: Path) -> None:
+    """The README's example printed `a.wav:  alpha bravo`: Gladia's text starts with a space."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(x for x in readme.splitlines() if x.startswith("gladia file a.wav b.wav | jq"))
+    for name in ("a.wav", "b.wav"):
+        soundfile.write(tmp_path / name, AUDIO, 16000, subtype="PCM_16")
+    command = line.replace("gladia file", f"{shlex.join(GLADIA)} file --pace max", 1)
+    with local_server() as server:
+        done = subprocess.run(
+            command,
+            shell=True,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "GLADIA_API_URL": server.url, "GLADIA_API_KEY": KEY},
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert sorted(lines) == sorted(f"{n}: {t}" for n in ("a.wav", "b.wav") for t in TEXT)
