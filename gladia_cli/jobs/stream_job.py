@@ -307,7 +307,7 @@ class StreamRun:
             raise NetworkError(
                 f"the server did not finish the session within {self.job.stop_timeout:g} s",
                 hint=self.result_later(
-                    "the result may come later", local="or allow more time: --stop-timeout"
+                    "the result may come later", local="allow more time with --stop-timeout"
                 ),
             )
 
