@@ -13,8 +13,8 @@ from gladia_cli.cli.options import environment_of
 EXAMPLES = """\
 Examples:
 
-  gladia languages                          every code: the API's, and what --local takes
-  gladia languages | grep -i portu          find a code
+  gladia languages                   every code, for the API and for --local
+  gladia languages | grep -i portu   find a code
   gladia languages -f jsonl | jq -r 'select(.local | length > 0) | .code'
   gladia file talk.wav -l fr --translate en
 """

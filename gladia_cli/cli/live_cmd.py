@@ -18,7 +18,7 @@ Examples:
   gladia live --local                        offline, with the local server
   gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
   gladia live -o notes.txt                   plain text into a file
-  gladia live --duration 60 -f text          one minute, then the transcript ends
+  gladia live --duration 60 -f text          one minute, then it ends
 """
 
 

@@ -39,7 +39,7 @@ Examples:
   gladia transcriptions get 6f1c2a3b -f text         one line per utterance
   gladia transcriptions get 6f1c2a3b --wait -f srt   once the job is done
   gladia transcriptions get 6f1c2a3b | jq .result.metadata
-  id=$(gladia transcribe talk.mp3 --no-wait) && gladia transcriptions get "$id" --wait
+  gladia transcriptions get "$(gladia transcribe a.mp3 --no-wait)" --wait
 """
 LIST_EXAMPLES = """\
 Examples:

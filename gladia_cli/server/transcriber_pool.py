@@ -135,9 +135,13 @@ def _serve(
         if preload is not None:
             preload(1)  # the first session should not wait for a model to load
     except Exception as exc:  # told to the server, which fails to start with it
-        conn.send(("failed", (f"{exc}", getattr(exc, "hint", None))))
+        with contextlib.suppress(OSError, EOFError):  # it may have stopped already
+            conn.send(("failed", (f"{exc}", getattr(exc, "hint", None))))
         return
-    conn.send(("ready", None))
+    try:
+        conn.send(("ready", None))
+    except (OSError, EOFError):  # another worker failed first: the server is not starting
+        return
     transcribers: dict[int, Transcriber] = {}
     while True:
         try:

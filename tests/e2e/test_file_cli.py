@@ -449,10 +449,13 @@ def test_sigterm_is_a_graceful_stop_too(scripted: LocalServer, bursts: Path) -> 
 def test_a_second_sigint_aborts_with_130(bursts: Path) -> None:
     # Slow post-processing: the first Ctrl-C waits for it, the second aborts at once.
     with local_server(faults=Faults(slow_finish=30)) as server:
+        known = session_ids(server.url)
         process = _start(server, "file", str(bursts), "--pace", "realtime")
-        time.sleep(1.5)
+        # Streaming, not a guess of how long the CLI takes to start (a loaded machine):
+        # a signal while connecting aborts at once, with no session to name.
+        wait_until_streamed(server.url, known, 0.5)
         process.send_signal(signal.SIGINT)
-        time.sleep(0.5)
+        time.sleep(0.5)  # a second press, not the first one's twin (jobs/signals.BURST)
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=15)
