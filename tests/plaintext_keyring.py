@@ -21,7 +21,7 @@ def _file() -> Path:
 
 
 class PlaintextFileKeyring(KeyringBackend):
-    priority = 0.1  # type: ignore[assignment]  # never chosen by keyring on its own
+    priority = 0.1  # never chosen by keyring on its own
 
     def _read(self) -> configparser.RawConfigParser:
         parser = configparser.RawConfigParser()

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gladia_cli.errors import UsageError
 from gladia_cli.server.engines.catalog import BASE, SCRIPTED, SPHINX, TINY_EN, WHISPER
@@ -108,7 +109,7 @@ def require_addons(asked: Iterable[str], *, needs: str = "with --local") -> None
         raise missing.error(f"{', '.join(names)} {needs}")
 
 
-def addons_asked(body: dict[str, object]) -> list[str]:
+def addons_asked(body: Mapping[str, Any]) -> list[str]:
     """The text add-ons an init body (live) or job body (pre-recorded) turns on."""
     sections: list[object] = [
         body,
