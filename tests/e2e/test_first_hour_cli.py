@@ -19,20 +19,41 @@ import pytest
 import soundfile
 
 from gladia_cli import __version__
+from gladia_cli.server.clock import ManualClock
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
-from tests.e2e.conftest import run_cli
+from tests.e2e.conftest import Run, run_cli
+from tests.server.clocked import clocked_server
 from tests.support import GLADIA, KEY, RawClient, create_session, local_server, tone_bursts
 
 AUDIO = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (2.9, 0.6, 0)], total=4.0)
 TEXT = ["alpha bravo", "charlie delta", "echo"]  # the scripted engine's words for AUDIO
 
 
-@pytest.fixture(scope="module")
-def slow() -> Iterator[LocalServer]:
-    """Results take 4 s after the audio: a job or session is still processing when asked."""
-    with local_server(faults=Faults(slow_finish=4.0)) as server:
-        yield server
+@pytest.fixture
+def held() -> Iterator[tuple[LocalServer, ManualClock]]:
+    """Results wait for the test: post-processing takes 60 s on a clock the test moves, so
+    a job or session is still processing when asked, however busy the machine is."""
+    with clocked_server(faults=Faults(slow_finish=60.0)) as running:
+        yield running
+
+
+def _wait_with_the_clock(args: list[str], server: LocalServer, clock: ManualClock) -> Run:
+    """`gladia ARGS` (a `--wait`): once it says it waits, time passes until it ends."""
+    process = subprocess.Popen(
+        [*GLADIA, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "GLADIA_API_KEY": KEY, "GLADIA_API_URL": server.url},
+    )
+    assert process.stderr is not None and process.stdout is not None
+    first = process.stderr.readline().decode()
+    deadline = time.monotonic() + 60  # bounds a broken run only
+    while process.poll() is None and time.monotonic() < deadline:
+        clock.advance(60.0)
+        time.sleep(0.05)
+    out, err = process.communicate(timeout=30)
+    return Run(process.returncode, out.decode(), first + err.decode())
 
 
 @pytest.fixture
@@ -73,39 +94,48 @@ def test_languages_lists_the_codes_the_api_and_the_local_engines_take() -> None:
     assert "Portuguese" in table.stdout
 
 
-def test_transcriptions_get_wait_waits_for_the_job(slow: LocalServer, talk: Path) -> None:
+def test_transcriptions_get_wait_waits_for_the_job(
+    held: tuple[LocalServer, ManualClock], talk: Path
+) -> None:
     """The README's `id=$(gladia transcribe … --no-wait) && gladia transcriptions get "$id"`
     raced the job (exit 4, "is processing"); --wait waits."""
-    created = run_cli("transcribe", str(talk), "--no-wait", env=at(slow))
+    server, clock = held
+    created = run_cli("transcribe", str(talk), "--no-wait", env=at(server))
     assert created.code == 0, created.stderr
     job_id = created.stdout.strip()
-    waited = run_cli("transcriptions", "get", job_id, "--wait", "-f", "text", env=at(slow))
+    early = run_cli("transcriptions", "get", job_id, "-f", "text", env=at(server))
+    assert early.code == 4 and "no transcript yet" in early.stderr  # what --wait is for
+    waited = _wait_with_the_clock(
+        ["transcriptions", "get", job_id, "--wait", "-f", "text"], server, clock
+    )
     assert waited.code == 0, waited.stderr
     assert waited.stdout.splitlines() == TEXT
-    assert f"transcription {job_id} is processing; waiting" in waited.stderr
-
-    another = run_cli("transcribe", str(talk), "--no-wait", env=at(slow)).stdout.strip()
-    early = run_cli("transcriptions", "get", another, "-f", "text", env=at(slow))
-    assert early.code == 4 and "no transcript yet" in early.stderr  # what --wait is for
+    assert f"transcription {job_id} is " in waited.stderr and "; waiting" in waited.stderr
 
 
-def test_sessions_get_wait_waits_for_the_session(slow: LocalServer) -> None:
-    created = create_session(slow.url)
+def test_sessions_get_wait_waits_for_the_session(held: tuple[LocalServer, ManualClock]) -> None:
+    server, clock = held
+    created = create_session(server.url)
     client = RawClient(created["url"])
     client.send_audio(AUDIO.tobytes())
     client.stop()
-    client.close()  # gone: the server finishes the session on its own, 2 s later
-    waited = run_cli("sessions", "get", created["id"], "--wait", "-f", "text", env=at(slow))
+    client.close()  # gone: the server finishes the session on its own
+    waited = _wait_with_the_clock(
+        ["sessions", "get", created["id"], "--wait", "-f", "text"], server, clock
+    )
     assert waited.code == 0, waited.stderr
     assert waited.stdout.splitlines() == TEXT
-    assert "waiting" in waited.stderr
+    assert f"session {created['id']} is " in waited.stderr and "; waiting" in waited.stderr
 
 
-def test_transcriptions_list_names_the_file(slow: LocalServer, talk: Path) -> None:
-    done = run_cli("transcribe", str(talk), "-f", "json", env=at(slow))
-    assert done.code == 0, done.stderr
-    job_id = json.loads(done.stdout)["id"]
-    listed = run_cli("transcriptions", "list", "-f", "table", env={**at(slow), "COLUMNS": "200"})
+def test_transcriptions_list_names_the_file(talk: Path) -> None:
+    with local_server() as server:
+        done = run_cli("transcribe", str(talk), "-f", "json", env=at(server))
+        assert done.code == 0, done.stderr
+        job_id = json.loads(done.stdout)["id"]
+        listed = run_cli(
+            "transcriptions", "list", "-f", "table", env={**at(server), "COLUMNS": "200"}
+        )
     assert listed.code == 0, listed.stderr
     header = listed.stdout.splitlines()[0]
     assert header.split()[-1] == "file"
