@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader, LineTooLong
 
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.messages import iso_timestamp
@@ -161,6 +162,16 @@ def _safe_filename(name: str | None) -> str:
     return cleaned or "audio"
 
 
+def _header_problem(exc: HttpProcessingError) -> str:
+    """What is wrong with a part's headers, in words that echo none of their bytes (they
+    may hold terminal escapes, or a megabyte)."""
+    if isinstance(exc, LineTooLong):
+        return "hold a line longer than aiohttp's limit (8190 bytes)"
+    if isinstance(exc, InvalidHeader):
+        return "hold a character that is not allowed (a control character?)"
+    return "are not valid (too many, or malformed)"
+
+
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -245,6 +256,12 @@ class PreRecordedApi:
             return gladia_error(
                 request, 408, f"the upload stalled: nothing received for {UPLOAD_STALL_SECONDS:g} s"
             )
+        except HttpProcessingError as exc:
+            # A part's headers aiohttp will not parse (a control character in a file
+            # name, a header over 8190 bytes, too many): the client's mistake, not ours.
+            problem = _header_problem(exc)
+            log.info("upload refused: audio part headers %s", problem)
+            return gladia_error(request, 400, "Bad Request", [f"audio part headers {problem}"])
         except (ValueError, AssertionError, aiohttp.ClientPayloadError) as exc:
             # aiohttp's multipart parser refuses a malformed body with these.
             log.info("upload refused: %s", exc)
