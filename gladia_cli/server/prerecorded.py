@@ -11,8 +11,24 @@ The app's middleware wants the key on every route (app.py). Like live sessions, 
 and jobs belong to the key that made them (others get 404),
 and a finished job is forgotten `session_ttl` seconds after its end or beyond
 `max_stored_sessions` finished ones (its file goes with it); an upload no job uses is
-forgotten `session_ttl` seconds after it came. A job in error carries `error_code` and,
-beside it, `error: {code, message}` (the shape of Gladia's `transcription.error` callback).
+forgotten `upload_ttl` seconds (minutes) after it came. A job in error carries `error_code`
+and, beside it, `error: {code, message}` (the shape of Gladia's `transcription.error`
+callback).
+
+One key must not cost the others their service (issue 18):
+- A file is checked before a job can use it: a sample rate under `MIN_SAMPLE_RATE` or a
+  duration over `max_file_seconds` (Gladia's 135 minutes) is refused (400). A 200 KB WAV
+  declaring 1 Hz × 100 000 s would otherwise be resampled to 1.6 billion samples.
+- Bounds per key: `max_jobs_per_key` unfinished jobs and `max_uploads_per_key` unused
+  uploads (429 beyond), and a quarter of `max_storage_bytes` of pending uploads (unused,
+  or used by an unfinished job; 429). All uploads together stay within `max_storage_bytes`:
+  the oldest finished jobs' files go first to make room, then 507.
+- Jobs start round-robin across keys (at most `prerecorded_workers` of one key at once)
+  and decode their blocks in turn (job_queue.py), so a key's long queue delays another
+  key's job by a block or two, not by the queue.
+- DELETE of a queued or processing job cancels it (202): Gladia documents 403 only for a
+  live session still processing (protocol.md §6); for pre-recorded jobs it documents 202,
+  and a job nobody wants should not hold a worker.
 """
 
 from __future__ import annotations
@@ -56,6 +72,7 @@ from gladia_cli.server.file_transcription import (
     audio_info,
     transcribe_file,
 )
+from gladia_cli.server.job_queue import RoundRobin, Turns
 
 if TYPE_CHECKING:
     from gladia_cli.server.app import LiveRoutes
@@ -70,6 +87,13 @@ DRAIN_LIMIT = 64 * 1024 * 1024
 # stalls mid-body holds a connection and a folder on disk for as long as it likes.
 UPLOAD_STALL_SECONDS = 60.0
 _FILE_PATH = re.compile(r"^/file/([0-9a-f-]{36})$")
+# Below this a file is not speech audio (Gladia's lowest live rate); a tiny file declaring
+# a very low rate would declare hours of audio and cost hours of resampling.
+MIN_SAMPLE_RATE = 8000
+# Jobs of all keys that may run at once, per worker (each key at most `workers` of them):
+# with more keys than that, the others' jobs wait for one to end.
+RUNNING_JOBS_PER_WORKER = 4
+KEY_STORAGE_SHARE = 4  # one key's pending uploads may take 1/4 of max_storage_bytes
 
 
 def _now_iso() -> str:
@@ -196,20 +220,25 @@ class PreRecordedApi:
         self.config = live.config
         self.uploads: dict[str, Upload] = {}
         self.jobs: dict[str, Job] = {}
-        self._slots = asyncio.Semaphore(max(1, self.config.prerecorded_workers))
-        self._executor = ThreadPoolExecutor(
-            max(1, self.config.prerecorded_workers), thread_name_prefix="prerecorded"
-        )
+        workers = max(1, self.config.prerecorded_workers)
+        self._queued: RoundRobin[Job] = RoundRobin()
+        self._running: dict[str, int] = {}  # jobs started and not ended, per owner
+        self._max_running = workers * RUNNING_JOBS_PER_WORKER
+        self._turns = Turns(workers)
+        self._incoming: dict[str, int] = {}  # bytes of uploads being received, per owner
+        self._executor = ThreadPoolExecutor(self._max_running, thread_name_prefix="prerecorded")
         self._directory: Path | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self, app: web.Application) -> None:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def _sweep_forever(self) -> None:
         """Evictions happen when nobody asks too (as the live sessions' sweeper does)."""
-        clock, every = self.live.clock, min(SWEEP_EVERY, self.config.session_ttl)
+        clock = self.live.clock
+        every = min(SWEEP_EVERY, self.config.session_ttl, self.config.upload_ttl)
         while True:
             await clock.sleep_until(clock.now() + every)
             self.sweep()
@@ -270,20 +299,34 @@ class PreRecordedApi:
     async def _store_upload(
         self, request: web.Request, part: aiohttp.BodyPartReader
     ) -> web.Response:
+        owner = self.live._owner(request)
+        self.sweep()
+        unused = sum(u.owner == owner and u.jobs <= 0 for u in self.uploads.values())
+        if unused >= self.config.max_uploads_per_key:
+            return gladia_error(
+                request,
+                429,
+                f"too many uploads no job uses yet for this key "
+                f"(limit {self.config.max_uploads_per_key}): create jobs with them or wait "
+                f"{self.config.upload_ttl:g} s for them to expire",
+            )
         upload_id = str(uuid.uuid4())
         filename = _safe_filename(part.filename)
         extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         folder = self.directory / upload_id
         folder.mkdir()
         path = folder / "audio"
-        size, limit = 0, self.config.max_upload_bytes
+        size = 0
+        limit, status, message = self._room(owner)
         loop = asyncio.get_running_loop()
+        self._incoming[owner] = self._incoming.get(owner, 0)
         try:
             with path.open("wb") as out:
                 while piece := await asyncio.wait_for(
                     part.read_chunk(UPLOAD_PIECE), UPLOAD_STALL_SECONDS
                 ):
                     size += len(piece)
+                    self._incoming[owner] += len(piece)
                     if size > limit:
                         break
                     await loop.run_in_executor(None, out.write, piece)
@@ -303,6 +346,10 @@ class PreRecordedApi:
         except BaseException:  # the server stops
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        finally:
+            self._incoming[owner] -= size
+            if self._incoming[owner] <= 0:
+                del self._incoming[owner]
         if size > limit:
             shutil.rmtree(folder, ignore_errors=True)
             drained = size
@@ -313,16 +360,21 @@ class PreRecordedApi:
                     )
                 ):
                     drained += len(piece)
-            megabytes = limit / (1024 * 1024)
-            return gladia_error(request, 413, f"the file is larger than {megabytes:g} MB")
+            log.info("upload %s refused (%d): %s", upload_id, status, message)
+            return gladia_error(request, status, message)
         try:
-            duration, channels = await loop.run_in_executor(None, audio_info, str(path))
+            duration, channels, rate = await loop.run_in_executor(None, audio_info, str(path))
         except ValueError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return gladia_error(request, 400, "Bad Request", [f"audio could not be decoded: {exc}"])
+        problem = self._inadmissible(duration, rate)
+        if problem:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("upload %s refused: %s", upload_id, problem)
+            return gladia_error(request, 400, "Bad Request", [problem])
         upload = Upload(
             id=upload_id,
-            owner=self.live._owner(request),
+            owner=owner,
             path=path,
             filename=filename,
             extension=extension,
@@ -331,8 +383,8 @@ class PreRecordedApi:
             number_of_channels=channels,
             added_at=self.live.clock.now(),
         )
-        self.sweep()
         self.uploads[upload_id] = upload
+        self.sweep()
         log.info("upload %s: %d bytes, %.2f s, %d channel(s)", upload_id, size, duration, channels)
         scheme = "https" if request.secure else "http"
         return web.json_response(
@@ -341,6 +393,58 @@ class PreRecordedApi:
                 "audio_metadata": upload.metadata(),
             }
         )
+
+    def _room(self, owner: str) -> tuple[int, int, str]:
+        """How many bytes an upload of `owner` may bring now, with the status and message
+        of a refusal past them: the file limit (413), the key's share of the disk (429),
+        the disk (507; finished jobs' files are made room for, see `sweep`)."""
+        mib = 1024 * 1024
+        pending = self._pending_bytes()
+        incoming = sum(self._incoming.values())
+        total = self.config.max_storage_bytes
+        share = total // KEY_STORAGE_SHARE
+        key_used = pending.get(owner, 0) + self._incoming.get(owner, 0)
+        used = sum(pending.values()) + incoming
+        limits = [
+            (
+                self.config.max_upload_bytes,
+                413,
+                f"the file is larger than {self.config.max_upload_bytes / mib:g} MB",
+            ),
+            (
+                share - key_used,
+                429,
+                f"this key's uploads waiting for a job already take {key_used / mib:.0f} MB of "
+                f"the {share / mib:.0f} MB a key may hold: create jobs with them, or wait for "
+                "its jobs to end",
+            ),
+            (
+                total - used,
+                507,
+                f"the server's storage for uploads is full ({total / mib:.0f} MB): retry later",
+            ),
+        ]
+        room, status, message = min(limits, key=lambda limit: limit[0])
+        return max(0, room), status, message
+
+    def _pending_bytes(self) -> dict[str, int]:
+        """Bytes of the uploads each owner still has work for: unused ones and those of
+        unfinished jobs (a finished job's file can be made room for)."""
+        busy = {j.upload.id for j in self.jobs.values() if j.finished_at is None}
+        pending: dict[str, int] = {}
+        for upload in self.uploads.values():
+            if upload.jobs <= 0 or upload.id in busy:
+                pending[upload.owner] = pending.get(upload.owner, 0) + upload.size
+        return pending
+
+    def _inadmissible(self, duration: float, rate: int) -> str | None:
+        """Why a decoded file is refused before any job can use it, or None."""
+        if rate < MIN_SAMPLE_RATE:
+            return f"audio sample rate is {rate} Hz: speech audio has at least {MIN_SAMPLE_RATE} Hz"
+        limit = self.config.max_file_seconds
+        if duration > limit:
+            return f"audio lasts {duration:.0f} s: the longest file a job takes is {limit:g} s"
+        return None
 
     async def get_upload(self, request: web.Request) -> web.StreamResponse:
         self.sweep()
@@ -404,15 +508,22 @@ class PreRecordedApi:
         upload = self._our_upload(request, body["audio_url"])
         if isinstance(upload, str):
             return gladia_error(request, 400, "Bad Request", [upload])
+        owner = self.live._owner(request)
+        unfinished = [j for j in self.jobs.values() if j.finished_at is None]
+        limit = self.config.max_jobs_per_key
+        if sum(j.owner == owner for j in unfinished) >= limit:
+            return gladia_error(
+                request, 429, f"too many pre-recorded jobs of this key waiting (limit {limit})"
+            )
         limit = self.config.max_unfinished_jobs
-        if sum(j.finished_at is None for j in self.jobs.values()) >= limit:
+        if len(unfinished) >= limit:
             return gladia_error(request, 429, f"too many pre-recorded jobs waiting (limit {limit})")
         job_id = str(uuid.uuid4())
         folder = self.directory / f"job-{job_id}"
         folder.mkdir()
         job = Job(
             id=job_id,
-            owner=self.live._owner(request),
+            owner=owner,
             request_id=_request_id(),
             config=prerecorded_config.with_defaults(body),
             upload=upload,
@@ -420,43 +531,67 @@ class PreRecordedApi:
         )
         upload.jobs += 1
         self.jobs[job_id] = job
-        job.task = asyncio.get_running_loop().create_task(self._run(job))
+        self._queued.push(owner, job)
         log.info("pre-recorded job %s: queued (upload %s)", job_id, upload.id)
+        self._start_jobs()
         scheme = "https" if request.secure else "http"
         return web.json_response(
             {"id": job_id, "result_url": f"{scheme}://{request.host}/v2/pre-recorded/{job_id}"},
             status=201,
         )
 
+    def _start_jobs(self) -> None:
+        """Start queued jobs while there is room: round-robin across keys, at most
+        `prerecorded_workers` of one key at once."""
+        per_key = max(1, self.config.prerecorded_workers)
+        while not self._closing and sum(self._running.values()) < self._max_running:
+            served = self._queued.pop(lambda owner: self._running.get(owner, 0) < per_key)
+            if served is None:
+                return
+            owner, job = served
+            self._running[owner] = self._running.get(owner, 0) + 1
+            job.status = "processing"
+            job.task = asyncio.get_running_loop().create_task(self._run(job))
+
     async def _run(self, job: Job) -> None:
-        async with self._slots:
+        try:
+            await self._transcribe(job)
+        finally:
+            self._running[job.owner] -= 1
+            if not self._running[job.owner]:
+                del self._running[job.owner]
+            self._start_jobs()
+
+    async def _transcribe(self, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(
+                self._executor,
+                lambda: transcribe_file(
+                    str(job.upload.path),
+                    job.config,
+                    self.live.transcribers,
+                    job_id=job.id,
+                    cancelled=job.cancelled,
+                    addons=self.live.addons,
+                    turn=lambda: self._turns.turn(job.owner, job.cancelled),
+                ),
+            )
+            slow = self.config.faults.slow_finish
+            if slow:  # a job that stays in processing (tests of clients that wait)
+                await self.live.clock.sleep_until(self.live.clock.now() + slow)
             if job.cancelled.is_set():
                 return
-            job.status = "processing"
-            loop = asyncio.get_running_loop()
-            try:
-                result = await loop.run_in_executor(
-                    self._executor,
-                    lambda: transcribe_file(
-                        str(job.upload.path),
-                        job.config,
-                        self.live.transcribers,
-                        job_id=job.id,
-                        cancelled=job.cancelled,
-                        addons=self.live.addons,
-                    ),
-                )
-                slow = self.config.faults.slow_finish
-                if slow:  # a job that stays in processing (tests of clients that wait)
-                    await self.live.clock.sleep_until(self.live.clock.now() + slow)
-                await loop.run_in_executor(None, job.save_result, result)
-            except JobCancelled:
+            await loop.run_in_executor(None, job.save_result, result)
+        except JobCancelled:
+            return
+        except JobFailed as exc:
+            job.error = (exc.code, exc.message)
+        except Exception as exc:  # a job must end, whatever failed
+            if job.cancelled.is_set():  # deleted meanwhile: its folder went with it
                 return
-            except JobFailed as exc:
-                job.error = (exc.code, exc.message)
-            except Exception as exc:  # a job must end, whatever failed
-                log.debug("pre-recorded job %s failed", job.id, exc_info=exc)
-                job.error = (500, f"{type(exc).__name__}: {exc}")
+            log.debug("pre-recorded job %s failed", job.id, exc_info=exc)
+            job.error = (500, f"{type(exc).__name__}: {exc}")
         job.status = "error" if job.error else "done"
         job.completed_at = _now_iso()
         job.finished_at = self.live.clock.now()
@@ -527,7 +662,7 @@ class PreRecordedApi:
         if job is None:
             return gladia_error(request, 404, "Not found")
         if job.finished_at is None:
-            return gladia_error(request, 403, f"job is {job.status} and cannot be deleted yet")
+            log.info("pre-recorded job %s: cancelled (%s)", job.id, job.status)
         self._forget(job)
         return web.Response(status=202)
 
@@ -540,8 +675,15 @@ class PreRecordedApi:
     # --- forgetting -----------------------------------------------------------------------
 
     def _forget(self, job: Job) -> None:
+        """The job goes, with its folder; a queued one leaves the queue, a running one is
+        cancelled (its thread stops at its next block; the slow-finish wait at once)."""
         job.cancelled.set()
         self.jobs.pop(job.id, None)
+        if job.finished_at is None:
+            self._queued.discard(job)
+            self._turns.wake()
+            if job.task is not None:
+                job.task.cancel()
         shutil.rmtree(job.folder, ignore_errors=True)
         job.upload.jobs -= 1
         if job.upload.jobs <= 0:
@@ -553,7 +695,9 @@ class PreRecordedApi:
 
     def sweep(self) -> None:
         """Evict as live sessions are (session_store.py): past the TTL, then the oldest
-        finished beyond the bound; the same for uploads no job uses (a disk bound too)."""
+        finished beyond the bound, then the oldest finished while the uploads take more
+        than `max_storage_bytes`; uploads no job uses after `upload_ttl`, and beyond the
+        bound."""
         now = self.live.clock.now()
         ttl, bound = self.config.session_ttl, self.config.max_stored_sessions
         finished = sorted(
@@ -562,21 +706,33 @@ class PreRecordedApi:
         )
         expired = [j for j in finished if now - (j.finished_at or 0.0) >= ttl]
         survivors = finished[len(expired) :]
-        for job in expired + survivors[: max(0, len(survivors) - bound)]:
+        excess = max(0, len(survivors) - bound)
+        for job in expired + survivors[:excess]:
             log.info("pre-recorded job %s: evicted", job.id)
             self._forget(job)
+        stored = sum(u.size for u in self.uploads.values())
+        for job in survivors[excess:]:
+            if stored <= self.config.max_storage_bytes:
+                break
+            if job.upload.jobs == 1:
+                stored -= job.upload.size
+            log.info("pre-recorded job %s: evicted (storage for uploads full)", job.id)
+            self._forget(job)
         unused = sorted((u for u in self.uploads.values() if u.jobs <= 0), key=lambda u: u.added_at)
-        fresh = [u for u in unused if now - u.added_at < ttl]
+        fresh = [u for u in unused if now - u.added_at < self.config.upload_ttl]
         for upload in unused[: len(unused) - len(fresh)] + fresh[: max(0, len(fresh) - bound)]:
+            log.info("upload %s: expired unused", upload.id)
             self._forget_upload(upload)
 
     async def shutdown(self, app: web.Application | None = None) -> None:
+        self._closing = True  # no job starts from now on
         if self._sweeper is not None:
             self._sweeper.cancel()
         for job in list(self.jobs.values()):
             job.cancelled.set()
             if job.task is not None:
                 job.task.cancel()
+        self._turns.wake()
         for task in list(self._callbacks):
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
