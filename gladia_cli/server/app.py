@@ -31,11 +31,12 @@ from aiohttp.typedefs import Handler, Middleware
 
 from gladia_cli.protocol import init_config
 from gladia_cli.protocol.messages import iso_timestamp
-from gladia_cli.server import callback_policy
+from gladia_cli.server import callback_policy, slow_clients
 from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.callbacks import CallbackPoster
 from gladia_cli.server.clock import Clock, LoopClock
 from gladia_cli.server.config import ServerConfig
+from gladia_cli.server.connection_limit import OUT_OF_DESCRIPTORS
 from gladia_cli.server.host_check import HostPolicy
 from gladia_cli.server.live_session import LiveSession
 from gladia_cli.server.session_store import SessionStore, owner_of
@@ -56,6 +57,21 @@ SESSIONS: web.AppKey[dict[str, LiveSession]] = web.AppKey("sessions", dict)
 
 class BadBody(ValueError):
     """A request body that is not a JSON value we accept."""
+
+
+class BodyTimeout(Exception):
+    """A request body that did not arrive in time (its message is the client's 408)."""
+
+
+async def read_body(request: web.Request) -> bytes:
+    """A small body (at most MAX_BODY_BYTES), within `slow_clients.BODY_SECONDS`: a client
+    that drips it must not hold its connection."""
+    limit = slow_clients.BODY_SECONDS
+    try:
+        async with asyncio.timeout(limit):
+            return await request.read()
+    except TimeoutError:
+        raise BodyTimeout(f"the body stalled: not received within {limit:g} s") from None
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -170,7 +186,9 @@ class LiveRoutes:
                 [f"region must be one of the following values: {regions}"],
             )
         try:
-            body = parse_json_body(await request.read())
+            body = parse_json_body(await read_body(request))
+        except BodyTimeout as exc:
+            return gladia_error(request, 408, str(exc))
         except BadBody as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
         errors = init_config.validate(body, strict=self.config.strict_init)
@@ -266,7 +284,10 @@ class LiveRoutes:
         session = self._session(request)
         if session is None:
             return gladia_error(request, 404, "Not found")
-        raw = await request.read()
+        try:
+            raw = await read_body(request)
+        except BodyTimeout as exc:
+            return gladia_error(request, 408, str(exc))
         if len(raw) > POST_SESSION_METADATA_MAX_BYTES:
             return gladia_error(request, 413, "post_session_metadata is larger than 100 KB")
         try:
@@ -413,6 +434,7 @@ def _middlewares(config: ServerConfig, routes: LiveRoutes) -> list[Middleware]:
     if not config.loopback and config.host not in ("0.0.0.0", "::", ""):
         hosts.append(config.host)  # the address the server was bound to
     policy = HostPolicy(tuple(hosts))
+    out_of_descriptors = OutOfDescriptors()
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -421,12 +443,20 @@ def _middlewares(config: ServerConfig, routes: LiveRoutes) -> list[Middleware]:
         if not policy.accepts_origin(request.headers.get(hdrs.ORIGIN)):
             return gladia_error(request, 403, "origin not allowed (see gladia serve --allow-host)")
         try:
-            return await handler(request)
+            response = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
             # aiohttp's own errors (413 body too large, 404, 405) in Gladia's shape.
             return gladia_error(request, exc.status, exc.reason)
+        except OSError as exc:
+            if exc.errno not in OUT_OF_DESCRIPTORS:
+                raise
+            # A file the request needed could not be opened: the client may retry.
+            out_of_descriptors.failed(request.path)
+            return gladia_error(request, 503, "the server is out of file descriptors: retry later")
+        out_of_descriptors.succeeded()
+        return response
 
     @web.middleware
     async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -443,6 +473,27 @@ def _middlewares(config: ServerConfig, routes: LiveRoutes) -> list[Middleware]:
         return await handler(request)
 
     return [guard, require_key]
+
+
+class OutOfDescriptors:
+    """Requests that failed for want of a file descriptor: one log line per episode."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def failed(self, path: str) -> None:
+        if not self.failures:
+            log.error(
+                "out of file descriptors (at %s): requests get 503 until some close; "
+                "raise the limit (ulimit -n)",
+                path,
+            )
+        self.failures += 1
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.warning("file descriptors available again (%d requests got 503)", self.failures)
+            self.failures = 0
 
 
 def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Application:

@@ -42,11 +42,12 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -55,16 +56,18 @@ from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader, LineTooL
 
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.messages import iso_timestamp
-from gladia_cli.server import callback_policy
+from gladia_cli.server import callback_policy, slow_clients
 from gladia_cli.server.app import (
     SWEEP_EVERY,
     BadBody,
+    BodyTimeout,
     _request_id,
     gladia_error,
     list_page,
     matches,
     page_bounds,
     parse_json_body,
+    read_body,
 )
 from gladia_cli.server.file_transcription import (
     JobCancelled,
@@ -73,19 +76,18 @@ from gladia_cli.server.file_transcription import (
     transcribe_file,
 )
 from gladia_cli.server.job_queue import RoundRobin, Turns
+from gladia_cli.server.slow_clients import Progress
 
 if TYPE_CHECKING:
     from gladia_cli.server.app import LiveRoutes
 
 log = logging.getLogger("gladia.server")
+T = TypeVar("T")
 
 UPLOAD_PIECE = 256 * 1024
 # Past the limit, this much more of an upload is read (and dropped) before the 413, so that
 # a client still sending gets the answer instead of a reset connection.
 DRAIN_LIMIT = 64 * 1024 * 1024
-# An upload that sends nothing for this long is dropped (408): without it, a client that
-# stalls mid-body holds a connection and a folder on disk for as long as it likes.
-UPLOAD_STALL_SECONDS = 60.0
 _FILE_PATH = re.compile(r"^/file/([0-9a-f-]{36})$")
 # Below this a file is not speech audio (Gladia's lowest live rate); a tiny file declaring
 # a very low rate would declare hours of audio and cost hours of resampling.
@@ -186,6 +188,23 @@ def _safe_filename(name: str | None) -> str:
     return cleaned or "audio"
 
 
+def _upload_progress() -> Progress:
+    return Progress(
+        asyncio.get_running_loop().time(),
+        window=slow_clients.UPLOAD_WINDOW_SECONDS,
+        min_bytes=slow_clients.UPLOAD_WINDOW_BYTES,
+    )
+
+
+async def _paced(read: Awaitable[T], progress: Progress) -> T:
+    """`read`, unless the client falls behind the upload's minimum pace (TimeoutError)."""
+    loop = asyncio.get_running_loop()
+    value = await asyncio.wait_for(read, progress.remaining(loop.time()))
+    if isinstance(value, bytes | bytearray):
+        progress.received(len(value), loop.time())
+    return value
+
+
 def _header_problem(exc: HttpProcessingError) -> str:
     """What is wrong with a part's headers, in words that echo none of their bytes (they
     may hold terminal escapes, or a megabyte)."""
@@ -269,22 +288,23 @@ class PreRecordedApi:
             return gladia_error(
                 request, 400, "Bad Request", [f"audio is required ({message}, field audio)"]
             )
+        # A client that drips its upload holds a connection and a folder on disk for as
+        # long as it likes, unless it must keep a minimum pace (slow_clients.py).
+        progress = _upload_progress()
         try:
             reader = await request.multipart()
             while True:
-                part = await asyncio.wait_for(reader.next(), UPLOAD_STALL_SECONDS)
+                part = await _paced(reader.next(), progress)
                 if part is None:
                     return gladia_error(
                         request, 400, "Bad Request", ["audio is required (multipart field audio)"]
                     )
                 if isinstance(part, aiohttp.BodyPartReader) and part.name == "audio":
-                    return await self._store_upload(request, part)
+                    return await self._store_upload(request, part, progress)
                 if isinstance(part, aiohttp.BodyPartReader):
                     await part.release()
         except TimeoutError:
-            return gladia_error(
-                request, 408, f"the upload stalled: nothing received for {UPLOAD_STALL_SECONDS:g} s"
-            )
+            return gladia_error(request, 408, f"the upload stalled: {progress.describe()}")
         except HttpProcessingError as exc:
             # A part's headers aiohttp will not parse (a control character in a file
             # name, a header over 8190 bytes, too many): the client's mistake, not ours.
@@ -297,7 +317,7 @@ class PreRecordedApi:
             return gladia_error(request, 400, "Bad Request", ["body is not valid multipart"])
 
     async def _store_upload(
-        self, request: web.Request, part: aiohttp.BodyPartReader
+        self, request: web.Request, part: aiohttp.BodyPartReader, progress: Progress
     ) -> web.Response:
         owner = self.live._owner(request)
         self.sweep()
@@ -322,9 +342,7 @@ class PreRecordedApi:
         self._incoming[owner] = self._incoming.get(owner, 0)
         try:
             with path.open("wb") as out:
-                while piece := await asyncio.wait_for(
-                    part.read_chunk(UPLOAD_PIECE), UPLOAD_STALL_SECONDS
-                ):
+                while piece := await _paced(part.read_chunk(UPLOAD_PIECE), progress):
                     size += len(piece)
                     self._incoming[owner] += len(piece)
                     if size > limit:
@@ -332,12 +350,8 @@ class PreRecordedApi:
                     await loop.run_in_executor(None, out.write, piece)
         except TimeoutError:
             shutil.rmtree(folder, ignore_errors=True)
-            log.info(
-                "upload %s: nothing received for %g s, dropped", upload_id, UPLOAD_STALL_SECONDS
-            )
-            return gladia_error(
-                request, 408, f"the upload stalled: nothing received for {UPLOAD_STALL_SECONDS:g} s"
-            )
+            log.info("upload %s: %s, dropped", upload_id, progress.describe())
+            return gladia_error(request, 408, f"the upload stalled: {progress.describe()}")
         except (ConnectionError, aiohttp.ClientPayloadError) as exc:
             # The client went away mid-upload: nobody to answer, and no traceback to log.
             shutil.rmtree(folder, ignore_errors=True)
@@ -355,9 +369,7 @@ class PreRecordedApi:
             drained = size
             with contextlib.suppress(TimeoutError, ConnectionError, aiohttp.ClientPayloadError):
                 while drained < limit + DRAIN_LIMIT and (
-                    piece := await asyncio.wait_for(
-                        part.read_chunk(UPLOAD_PIECE), UPLOAD_STALL_SECONDS
-                    )
+                    piece := await _paced(part.read_chunk(UPLOAD_PIECE), progress)
                 ):
                     drained += len(piece)
             log.info("upload %s refused (%d): %s", upload_id, status, message)
@@ -482,12 +494,9 @@ class PreRecordedApi:
 
     async def create(self, request: web.Request) -> web.Response:
         try:
-            # A small body (MAX_BODY_BYTES): a client that stalls in it is dropped too.
-            body = parse_json_body(await asyncio.wait_for(request.read(), UPLOAD_STALL_SECONDS))
-        except TimeoutError:
-            return gladia_error(
-                request, 408, f"the body stalled: not received within {UPLOAD_STALL_SECONDS:g} s"
-            )
+            body = parse_json_body(await read_body(request))
+        except BodyTimeout as exc:
+            return gladia_error(request, 408, str(exc))
         except BadBody as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
         errors = prerecorded_config.validate(body, strict=self.config.strict_init)
