@@ -16,13 +16,12 @@ import contextlib
 import json
 import logging
 import secrets
-import shutil
-import tempfile
 import uuid
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -30,6 +29,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from gladia_cli.protocol import init_config
+from gladia_cli.protocol.closing import SESSION_FINISHED
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import callback_policy, slow_clients
 from gladia_cli.server.addons.runner import AddonRunner
@@ -37,9 +37,11 @@ from gladia_cli.server.callbacks import CallbackPoster
 from gladia_cli.server.clock import Clock, LoopClock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.connection_limit import OUT_OF_DESCRIPTORS
+from gladia_cli.server.data_dir import DataDir
 from gladia_cli.server.host_check import HostPolicy
 from gladia_cli.server.live_session import LiveSession
-from gladia_cli.server.session_store import SessionStore, owner_of
+from gladia_cli.server.session_store import Session, SessionStore, owner_of
+from gladia_cli.server.stored_session import StoredSession, restore_sessions
 from gladia_cli.server.transcriber_pool import transcribers_for, translator_of
 from gladia_cli.server.websocket import FAULTS, live_socket
 
@@ -52,7 +54,7 @@ STATUSES = ("queued", "processing", "done", "error")
 SWEEP_EVERY = 60.0  # seconds between evictions of stale sessions when nobody asks
 
 CONFIG: web.AppKey[ServerConfig] = web.AppKey("config", ServerConfig)
-SESSIONS: web.AppKey[dict[str, LiveSession]] = web.AppKey("sessions", dict)
+SESSIONS: web.AppKey[dict[str, Session]] = web.AppKey("sessions", dict)
 
 
 class BadBody(ValueError):
@@ -150,8 +152,9 @@ class LiveRoutes:
         self.sessions = self.store.by_id
         self.init_failures = deque(config.faults.init_failures)
         self.callbacks = CallbackPoster(allow_link_local=config.allow_link_local_callbacks)
-        # Audio files of the sessions, removed with the server.
-        self.directory = tempfile.mkdtemp(prefix="gladia-serve-")
+        # The sessions' and jobs' files: removed with the server, or kept in --data-dir.
+        self.data = DataDir.at(Path(config.data_dir)) if config.data_dir else DataDir.temporary()
+        self.directory = str(self.data.live)
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -164,10 +167,13 @@ class LiveRoutes:
     def _owner(self, request: web.Request) -> str:
         return owner_of(request.headers.get("x-gladia-key", ""))
 
-    def _session(self, request: web.Request) -> LiveSession | None:
+    def _session(self, request: web.Request) -> Session | None:
         return self.store.get(request.match_info["id"], self._owner(request))
 
     async def start(self, app: web.Application) -> None:
+        if self.data.persistent:
+            for stored in restore_sessions(self.data.live, self.clock):
+                self.store.add(stored)
         self._sweeper = asyncio.get_running_loop().create_task(
             self.store.sweep_forever(min(SWEEP_EVERY, self.config.session_ttl))
         )
@@ -218,6 +224,7 @@ class LiveRoutes:
             clock=self.clock,
             owner=self._owner(request),
             store_directory=self.directory,
+            durable=self.data.persistent,
             addons=self.addons,
             on_callback=self.callbacks,
         )
@@ -234,6 +241,8 @@ class LiveRoutes:
         the list of sessions."""
         if _is_socket_upgrade(request):
             session = self.store.by_token_of(request.query["token"])
+            if isinstance(session, StoredSession):
+                return await refuse_socket(request, SESSION_FINISHED, _restored_reason(session))
             return await live_socket(request, session, self.clock)
         return await self.list(request)
 
@@ -319,12 +328,12 @@ class LiveRoutes:
                 asyncio.gather(*(s.flush_outbox() for s in sessions), return_exceptions=True),
                 timeout=1.0,
             )
-        await self.store.close_all()
+        await self.store.close_all(keep_files=self.data.persistent)
         await self.callbacks.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.addons.close()
         self.transcribers.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self.data.close()
 
 
 API: web.AppKey[LiveRoutes] = web.AppKey("api", LiveRoutes)
@@ -359,9 +368,14 @@ def _metadata_filter(request: web.Request) -> dict[str, str]:
 class Listed(Protocol):
     """What the list endpoints filter and show: a live session or a pre-recorded job."""
 
-    status: str
-    created_at: str
-    config: dict[str, Any]
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def created_at(self) -> str: ...
+
+    @property
+    def config(self) -> dict[str, Any]: ...
 
     def describe(self) -> dict[str, Any]: ...
 
@@ -422,6 +436,20 @@ def matches(session: Listed, request: web.Request) -> bool:
         return False
     metadata = session.config.get("custom_metadata") or {}
     return all(str(metadata.get(k)) == v for k, v in _metadata_filter(request).items())
+
+
+def _restored_reason(session: StoredSession) -> str:
+    if session.interrupted:
+        return "the server restarted during the session; what it stored is kept"
+    return "session already finished"
+
+
+async def refuse_socket(request: web.Request, code: int, reason: str) -> web.WebSocketResponse:
+    """Upgrade, then close at once with `code` (a WebSocket client reads no HTTP status)."""
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    await ws.close(code=code, message=reason.encode()[:123])
+    return ws
 
 
 def _is_socket_upgrade(request: web.Request) -> bool:

@@ -94,6 +94,9 @@ class ServerConfig:
     max_uploads_per_key: int = 100  # uploads no job uses yet, one key's; 429 beyond
     # Disk all uploads may take (507 beyond); one key may take a quarter of it (429).
     max_storage_bytes: int = 8 * 1024 * 1024 * 1024
+    # Where sessions, uploads and jobs are kept across restarts; None: a temporary folder
+    # removed with the server.
+    data_dir: str | None = None
     # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
     addon_models: AddonModels | None = None
 

@@ -35,17 +35,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import re
 import shutil
-import tempfile
-import threading
 import uuid
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -55,7 +50,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader, LineTooLong
 
 from gladia_cli.protocol import prerecorded_config
-from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import callback_policy, slow_clients
 from gladia_cli.server.app import (
     SWEEP_EVERY,
@@ -76,6 +70,14 @@ from gladia_cli.server.file_transcription import (
     transcribe_file,
 )
 from gladia_cli.server.job_queue import RoundRobin, Turns
+from gladia_cli.server.prerecorded_records import (
+    Job,
+    Upload,
+    now_iso,
+    restore_records,
+    save_job,
+    save_upload,
+)
 from gladia_cli.server.slow_clients import Progress
 
 if TYPE_CHECKING:
@@ -96,89 +98,6 @@ MIN_SAMPLE_RATE = 8000
 # with more keys than that, the others' jobs wait for one to end.
 RUNNING_JOBS_PER_WORKER = 4
 KEY_STORAGE_SHARE = 4  # one key's pending uploads may take 1/4 of max_storage_bytes
-
-
-def _now_iso() -> str:
-    return iso_timestamp(datetime.now(UTC))
-
-
-@dataclass
-class Upload:
-    id: str
-    owner: str
-    path: Path
-    filename: str
-    extension: str
-    size: int
-    audio_duration: float
-    number_of_channels: int
-    added_at: float  # on the server's clock
-    jobs: int = 0  # jobs using it: kept while any is stored
-
-    def metadata(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "filename": self.filename,
-            "source": None,
-            "extension": self.extension,
-            "size": self.size,
-            "audio_duration": round(self.audio_duration, 3),
-            "number_of_channels": self.number_of_channels,
-        }
-
-
-@dataclass
-class Job:
-    id: str
-    owner: str
-    request_id: str
-    config: dict[str, Any]  # the body with defaults: `request_params`
-    upload: Upload
-    folder: Path
-    created_at: str = field(default_factory=_now_iso)
-    status: str = "queued"
-    completed_at: str | None = None
-    finished_at: float | None = None  # on the server's clock
-    error: tuple[int, str] | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    task: asyncio.Task[None] | None = None
-
-    @property
-    def _result_path(self) -> Path:
-        return self.folder / "result.json"
-
-    def describe(self) -> dict[str, Any]:
-        """The job as `GET /v2/pre-recorded/{id}` shows it (Gladia's PreRecordedV2Response)."""
-        result = None
-        if self.status == "done" and self._result_path.exists():
-            result = json.loads(self._result_path.read_text(encoding="utf-8"))
-        described: dict[str, Any] = {
-            "id": self.id,
-            "request_id": self.request_id,
-            "version": 2,
-            "status": self.status,
-            "created_at": self.created_at,
-            "completed_at": self.completed_at,
-            "kind": "pre-recorded",
-            "custom_metadata": self.config.get("custom_metadata") or {},
-            "error_code": self.error[0] if self.error else None,
-            "post_session_metadata": {},
-            "file": {
-                "id": self.upload.id,
-                "filename": self.upload.filename,
-                "source": None,
-                "audio_duration": round(self.upload.audio_duration, 3),
-                "number_of_channels": self.upload.number_of_channels,
-            },
-            "request_params": self.config,
-            "result": result,
-        }
-        if self.error:
-            described["error"] = {"code": self.error[0], "message": self.error[1]}
-        return described
-
-    def save_result(self, result: dict[str, Any]) -> None:
-        self._result_path.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
 
 
 def _safe_filename(name: str | None) -> str:
@@ -246,13 +165,25 @@ class PreRecordedApi:
         self._turns = Turns(workers)
         self._incoming: dict[str, int] = {}  # bytes of uploads being received, per owner
         self._executor = ThreadPoolExecutor(self._max_running, thread_name_prefix="prerecorded")
-        self._directory: Path | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
 
     async def start(self, app: web.Application) -> None:
+        if self.live.data.persistent:
+            self._restore()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    def _restore(self) -> None:
+        """What an earlier server left in --data-dir (prerecorded_records.py): unfinished
+        jobs run again, in their order."""
+        uploads, jobs = restore_records(self.directory, self.live.clock.now())
+        self.uploads.update((u.id, u) for u in uploads)
+        for job in jobs:
+            self.jobs[job.id] = job
+            if job.finished_at is None:
+                self._queued.push(job.owner, job)
+        self._start_jobs()
 
     async def _sweep_forever(self) -> None:
         """Evictions happen when nobody asks too (as the live sessions' sweeper does)."""
@@ -264,10 +195,8 @@ class PreRecordedApi:
 
     @property
     def directory(self) -> Path:
-        """Created on first use, inside the live API's folder (removed with the server)."""
-        if self._directory is None:
-            self._directory = Path(tempfile.mkdtemp(dir=self.live.directory, prefix="prerecorded-"))
-        return self._directory
+        """The uploads' and jobs' folders: in the server's data folder (data_dir.py)."""
+        return self.live.data.prerecorded
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -395,6 +324,7 @@ class PreRecordedApi:
             number_of_channels=channels,
             added_at=self.live.clock.now(),
         )
+        save_upload(upload)
         self.uploads[upload_id] = upload
         self.sweep()
         log.info("upload %s: %d bytes, %.2f s, %d channel(s)", upload_id, size, duration, channels)
@@ -539,6 +469,7 @@ class PreRecordedApi:
             folder=folder,
         )
         upload.jobs += 1
+        save_job(job)
         self.jobs[job_id] = job
         self._queued.push(owner, job)
         log.info("pre-recorded job %s: queued (upload %s)", job_id, upload.id)
@@ -602,8 +533,9 @@ class PreRecordedApi:
             log.debug("pre-recorded job %s failed", job.id, exc_info=exc)
             job.error = (500, f"{type(exc).__name__}: {exc}")
         job.status = "error" if job.error else "done"
-        job.completed_at = _now_iso()
+        job.completed_at = now_iso()
         job.finished_at = self.live.clock.now()
+        save_job(job)
         if job.error:
             log.warning("pre-recorded job %s: error %d: %s", job.id, *job.error)
         else:
@@ -745,8 +677,8 @@ class PreRecordedApi:
         for task in list(self._callbacks):
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
-        if self._directory is not None:
-            shutil.rmtree(self._directory, ignore_errors=True)
+        # The folder goes with the server's data folder, or stays in --data-dir: jobs
+        # cancelled here are queued again by the next server.
 
 
 PRERECORDED: web.AppKey[PreRecordedApi] = web.AppKey("prerecorded", PreRecordedApi)
