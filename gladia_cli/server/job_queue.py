@@ -15,6 +15,9 @@ back. The server uses it twice:
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
@@ -22,6 +25,20 @@ from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+# Niceness of the threads that run pre-recorded jobs: background work, which yields the
+# CPU to the event loop (live sessions' acknowledgments) on a busy machine.
+JOB_NICENESS = 10
+
+
+def background_priority() -> None:
+    """Lower the calling thread's priority (Linux, where niceness is per thread; a no-op
+    elsewhere or when not allowed)."""
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        with contextlib.suppress(OSError):
+            current = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, current + JOB_NICENESS))
 
 
 class RoundRobin(Generic[T]):

@@ -69,7 +69,7 @@ from gladia_cli.server.file_transcription import (
     audio_info,
     transcribe_file,
 )
-from gladia_cli.server.job_queue import RoundRobin, Turns
+from gladia_cli.server.job_queue import RoundRobin, Turns, background_priority
 from gladia_cli.server.prerecorded_records import (
     Job,
     Upload,
@@ -164,7 +164,9 @@ class PreRecordedApi:
         self._max_running = workers * RUNNING_JOBS_PER_WORKER
         self._turns = Turns(workers)
         self._incoming: dict[str, int] = {}  # bytes of uploads being received, per owner
-        self._executor = ThreadPoolExecutor(self._max_running, thread_name_prefix="prerecorded")
+        self._executor = ThreadPoolExecutor(
+            self._max_running, thread_name_prefix="prerecorded", initializer=background_priority
+        )
         self._callbacks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False

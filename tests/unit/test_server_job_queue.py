@@ -3,6 +3,8 @@ decode loop using it (file_transcription.transcribe_file)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from gladia_cli.server.file_transcription import (
     JobCancelled,
     transcribe_file,
 )
-from gladia_cli.server.job_queue import RoundRobin, Turns
+from gladia_cli.server.job_queue import JOB_NICENESS, RoundRobin, Turns, background_priority
 from gladia_cli.server.transcriber_pool import transcribers_for
 
 
@@ -148,3 +150,19 @@ def test_a_job_cancelled_during_its_turn_wait_decodes_nothing_more(long_file: Pa
             )
     finally:
         transcribers.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness: Linux")
+def test_job_threads_run_at_a_lower_priority_than_the_event_loop() -> None:
+    seen: list[int] = []
+
+    def job_thread() -> None:
+        background_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    thread = threading.Thread(target=job_thread)
+    thread.start()
+    thread.join(10)
+    assert seen == [min(19, before + JOB_NICENESS)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before  # only that one
