@@ -384,7 +384,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l max-stored-sessions -x -d 'Finish
 complete -c gladia -n "__gladia_at 'serve'" -l max-upload-mb -x -d 'Largest file POST /v2/upload takes (413 beyond).'
 complete -c gladia -n "__gladia_at 'serve'" -l model -x -a 'base tiny.en' -d 'Whisper model: base (multilingual) or tiny.en (English, faster).'
 complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks a free one.'
-complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded jobs transcribed at once; the others wait in the queue.'
+complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded audio blocks decoded at once, and the most jobs of one key running at once (keys take turns; the others wait in the queue).'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes (a session\'s end, a pre-recorded job\'s result).'

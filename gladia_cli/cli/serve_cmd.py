@@ -140,7 +140,8 @@ def serve_command(
         int,
         typer.Option(
             "--prerecorded-workers",
-            help="Pre-recorded jobs transcribed at once; the others wait in the queue.",
+            help="Pre-recorded audio blocks decoded at once, and the most jobs of one key "
+            "running at once (keys take turns; the others wait in the queue).",
             min=1,
             max=64,
             rich_help_panel=SERVER,

@@ -131,6 +131,10 @@ class LiveRoutes:
     def __init__(self, config: ServerConfig, clock: Clock) -> None:
         self.config = config
         self.clock = clock
+        # The sessions' and jobs' files: removed with the server, or kept in --data-dir
+        # (first: a folder in use fails the start before any model is loaded).
+        self.data = DataDir.at(Path(config.data_dir)) if config.data_dir else DataDir.temporary()
+        self.directory = str(self.data.live)
         self.transcribers = transcribers_for(
             config.engine,
             config.script_path,
@@ -152,9 +156,6 @@ class LiveRoutes:
         self.sessions = self.store.by_id
         self.init_failures = deque(config.faults.init_failures)
         self.callbacks = CallbackPoster(allow_link_local=config.allow_link_local_callbacks)
-        # The sessions' and jobs' files: removed with the server, or kept in --data-dir.
-        self.data = DataDir.at(Path(config.data_dir)) if config.data_dir else DataDir.temporary()
-        self.directory = str(self.data.live)
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 

@@ -158,3 +158,18 @@ def test_with_a_data_dir_the_session_and_the_job_survive_the_kill(
             assert time.monotonic() < deadline, view
             time.sleep(0.05)
         assert len(view["result"]["transcription"]["utterances"]) == 4  # bursts at 0.3 … 3.9 s
+
+
+def test_a_second_server_on_a_data_dir_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with serve("--port", "0", "--data-dir", str(data), env={}):
+        second = subprocess.run(
+            [*GLADIA, "serve", "--port", "0", "--data-dir", str(data)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.startswith(f"gladia: error: --data-dir {data} is in use by another")
+    assert "Traceback" not in second.stderr
