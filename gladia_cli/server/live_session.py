@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
@@ -157,6 +158,7 @@ class LiveSession:
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
         self._finalizer: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
+        self.finished_wall: float | None = None  # when it ended, as the wall clock says
         self._closing = False  # the end sequence is being emitted
         self._watchdog = Watchdog(
             clock,
@@ -197,7 +199,7 @@ class LiveSession:
 
     def _persist(self) -> None:
         """`session.json`: what a restarted server needs to find the session again."""
-        self.files.save_meta(session_meta(self, finished=self.finished.is_set()))
+        self.files.save_meta(session_meta(self))
 
     @property
     def connection(self) -> ClientSocket | None:
@@ -456,6 +458,7 @@ class LiveSession:
         self.result.completed(_now_iso(), failed=self._recognizer.failed)
         self._delivery.end()
         self.finished.set()
+        self.finished_wall = time.time()
         self._persist()
         log.info(
             "session %s: done, %.2f s of audio, %d utterances",

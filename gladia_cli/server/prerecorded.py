@@ -270,12 +270,11 @@ class PreRecordedApi:
         size = 0
         limit, status, message = self._room(owner)
         loop = asyncio.get_running_loop()
-        self._incoming[owner] = self._incoming.get(owner, 0)
         try:
             with path.open("wb") as out:
                 while piece := await _paced(part.read_chunk(UPLOAD_PIECE), progress):
                     size += len(piece)
-                    self._incoming[owner] += len(piece)
+                    self._incoming[owner] = self._incoming.get(owner, 0) + len(piece)
                     if size > limit:
                         break
                     await loop.run_in_executor(None, out.write, piece)
@@ -291,10 +290,12 @@ class PreRecordedApi:
         except BaseException:  # the server stops
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        finally:
-            self._incoming[owner] -= size
-            if self._incoming[owner] <= 0:
-                del self._incoming[owner]
+        finally:  # another upload of the key may still be coming in
+            left = self._incoming.get(owner, 0) - size
+            if left > 0:
+                self._incoming[owner] = left
+            else:
+                self._incoming.pop(owner, None)
         if size > limit:
             shutil.rmtree(folder, ignore_errors=True)
             drained = size

@@ -118,13 +118,13 @@ def _header(store: AudioStore) -> int:
     return find_wav_data(store.read(0, min(store.size, 1 << 16))) or 0
 
 
-def session_meta(session: Any, *, finished: bool) -> dict[str, Any]:
+def session_meta(session: Any) -> dict[str, Any]:
     """What `session.json` holds for a live session (see session_files.py)."""
     meta = {name: getattr(session, name) for name in SESSION_FIELDS}
     meta |= {
         "status": session.status,
         "completed_at": session.completed_at,
-        "finished_wall": time.time() if finished else None,
+        "finished_wall": session.finished_wall,  # wall time: clocks do not survive restarts
         "post_session_metadata": session.post_session_metadata,
         "failed": session.failed,
     }
