@@ -110,11 +110,17 @@ def test_jobs_start_round_robin_across_keys() -> None:
         server,
         clock,
     ):
+        idle = clock.sleepers  # the servers' sweepers
         flood = [create(server, "flood").json()["id"] for _ in range(3)]
         other = create(server, "other").json()["id"]
         wait_status(server, "flood", flood[0], "processing")
         wait_status(server, "other", other, "processing")
         assert [status(server, "flood", j) for j in flood[1:]] == ["queued", "queued"]
+        # Both transcribed and held (slow finish): only then does moving time end them.
+        deadline = time.monotonic() + 20
+        while clock.sleepers < idle + 2:
+            assert time.monotonic() < deadline, "the running jobs never reached their hold"
+            time.sleep(0.01)
         clock.advance(HOLD)
         wait_status(server, "other", other, "done")
         wait_status(server, "flood", flood[1], "processing")

@@ -88,15 +88,15 @@ def test_a_dripped_upload_gets_408(server: LocalServer) -> None:
 
 
 def test_a_slow_but_steady_upload_is_served(server: LocalServer) -> None:
-    """Half a second between pieces of 64 KB: slower than a loopback, faster than the
-    minimum pace; it gets past the first window (and would be answered 400 for its
-    content, which is not audio)."""
+    """A quarter of a second between pieces of 128 KB: far slower than a loopback, eight
+    times the minimum pace (a loaded machine stretches the pauses); it gets through the
+    windows to the end (and is answered 400 for its content, which is not audio)."""
     part = b'--b\r\nContent-Disposition: form-data; name="audio"; filename="a.raw"\r\n\r\n'
-    pieces = [b"\1" * 65536] * 4
+    pieces = [b"\1" * 131072] * 8
     tail = b"\r\n--b--\r\n"
     length = len(part) + sum(map(len, pieces)) + len(tail)
     with _connect(server) as conn:
         head = _head(server, "/v2/upload", "multipart/form-data; boundary=b", length)
-        answer, _ = _drip(conn, [head + part, *pieces, tail], every=0.5)
+        answer, _ = _drip(conn, [head + part, *pieces, tail], every=0.25)
     assert answer.startswith(b"HTTP/1.1 400"), answer
     assert b"could not be decoded" in answer
