@@ -63,7 +63,18 @@ def serve(*args: str, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[st
                 stream.close()
 
 
-def stream(talk: Path, url: str) -> subprocess.Popen[str]:
+@pytest.fixture
+def clients() -> Iterator[list[subprocess.Popen[str]]]:
+    """The clients a test starts, killed at its end if a failed assertion left them."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def stream(talk: Path, url: str, clients: list[subprocess.Popen[str]]) -> subprocess.Popen[str]:
     """`gladia file` at the pace of speech, as a user would run it."""
     env = {
         **os.environ,
@@ -72,13 +83,15 @@ def stream(talk: Path, url: str) -> subprocess.Popen[str]:
         "XDG_CONFIG_HOME": "/nonexistent",
         "NO_COLOR": "1",
     }
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [*GLADIA, "file", str(talk), "--pace", "realtime", "-f", "jsonl"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
+    clients.append(process)
+    return process
 
 
 def kill_mid_session(server: subprocess.Popen[str], url: str) -> None:
@@ -92,13 +105,13 @@ def folders(parent: Path) -> list[Path]:
 
 
 def test_without_a_data_dir_the_client_says_the_server_restarted_and_no_file_is_left(
-    talk: Path, tmp_path: Path
+    talk: Path, tmp_path: Path, clients: list[subprocess.Popen[str]]
 ) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {"TMPDIR": str(temp)}
     with serve("--port", "0", env=env) as (first, url):
-        client = stream(talk, url)
+        client = stream(talk, url, clients)
         kill_mid_session(first, url)
     (killed,) = folders(temp)
     assert list(killed.glob("**/audio.raw"))  # what the kill left behind
@@ -116,7 +129,7 @@ def test_without_a_data_dir_the_client_says_the_server_restarted_and_no_file_is_
 
 
 def test_with_a_data_dir_the_session_and_the_job_survive_the_kill(
-    talk: Path, tmp_path: Path
+    talk: Path, tmp_path: Path, clients: list[subprocess.Popen[str]]
 ) -> None:
     data = tmp_path / "data"
     wav = io.BytesIO()
@@ -132,7 +145,7 @@ def test_with_a_data_dir_the_session_and_the_job_survive_the_kill(
         job = requests.post(
             f"{url}/v2/pre-recorded", json={"audio_url": uploaded["audio_url"]}, headers=HEADERS
         ).json()["id"]
-        client = stream(talk, url)
+        client = stream(talk, url, clients)
         kill_mid_session(first, url)
     port = url.rsplit(":", 1)[1]
     with serve("--port", port, "--data-dir", str(data), env={}) as (_, again):

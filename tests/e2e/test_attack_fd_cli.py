@@ -75,7 +75,11 @@ def test_connections_past_the_descriptors_get_503_and_the_server_keeps_answering
         for conn in held:
             conn.close()
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+        try:
+            _, stderr = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, stderr = process.communicate()
     assert process.returncode == 0, stderr
     lines = [line for line in stderr.splitlines() if "listening on" not in line]
     lines = [line for line in lines if "shutting down" not in line]
