@@ -8,8 +8,9 @@ or in Gladia's error shape (a failing model fails its add-on, not the job):
 - named entities and sentiment per utterance, summary and chapters over all of them;
 - translation into English by Whisper's translate task on each utterance's audio, read
   back from the file (`read_audio`); other targets, or another engine, get the add-on error;
-- diarization is not available offline: its container says so (the channels of a
-  multi-channel file are kept apart instead).
+- diarization: the utterances with their speakers when the engine told them apart (the
+  scripted engine's script names them); otherwise it is not available offline, and its
+  container says so (the channels of a multi-channel file are kept apart instead).
 """
 
 from __future__ import annotations
@@ -96,8 +97,13 @@ def add_addons(
         targets = (params.get("translation_config") or {}).get("target_languages") or []
         result["translation"] = _translations(utterances, targets, runner, read_audio, job_id)
     if params.get("diarization"):
-        error = addon_error(DIARIZATION_UNAVAILABLE, status_code=501, exception="NotImplemented")
-        result["diarization"] = container(None, 0.0, error)
+        if utterances and all("speaker" in u for u in utterances):
+            result["diarization"] = container(utterances, 0.0)
+        else:
+            error = addon_error(
+                DIARIZATION_UNAVAILABLE, status_code=501, exception="NotImplemented"
+            )
+            result["diarization"] = container(None, 0.0, error)
     if params.get("sentences"):
         result["sentences"] = container([u["text"].strip() for u in utterances], 0.0)
 

@@ -59,7 +59,8 @@ def _settings(params: dict[str, Any], channels: int, job_id: str) -> list[Channe
     return [
         ChannelSettings(
             channel=c,
-            languages=tuple(str(code) for code in languages.get("languages") or ()),
+            # Solaria-3 without languages: detection among its five.
+            languages=prerecorded_config.candidate_languages(params),
             code_switching=bool(languages.get("code_switching")),
             vocabulary=prerecorded_config.vocabulary(params),
             channel_count=channels,
@@ -111,11 +112,15 @@ def transcribe_file(
         finally:
             transcriber.close()
     fallback = _language(params)
+    finals = [(c, e) for c, e in events if isinstance(e, Hypothesis)]
+    # Speakers, when diarization is asked and the engine told every one (the scripted
+    # engine's script can; the others cannot: file_addons.py then says so).
+    diarized = bool(params.get("diarization")) and all(e.speaker is not None for _, e in finals)
     utterances = sorted(
         (
             utterance_of(channel, event, event.language or fallback)
-            for channel, event in events
-            if isinstance(event, Hypothesis)
+            | ({"speaker": event.speaker} if diarized else {})
+            for channel, event in finals
         ),
         key=lambda u: (u["start"], u["channel"]),
     )

@@ -228,9 +228,17 @@ def test_load_script_channel_prefixes_comments_and_cycling(tmp_path: Path) -> No
         encoding="utf-8",
     )
     script = load_script(path)
-    assert script.for_channel(0) == ("hello everyone", "only for zero", "bye now")
-    assert script.for_channel(1) == ("hello everyone", "only for one", "bye now")
-    assert script.for_channel(2) == ("hello everyone", "bye now")
+    assert tuple(line.text for line in script.for_channel(0)) == (
+        "hello everyone",
+        "only for zero",
+        "bye now",
+    )
+    assert tuple(line.text for line in script.for_channel(1)) == (
+        "hello everyone",
+        "only for one",
+        "bye now",
+    )
+    assert tuple(line.text for line in script.for_channel(2)) == ("hello everyone", "bye now")
 
     three_utterances = tone_bursts(*[("tone", 0.5), ("silence", 0.5)] * 3)
     events = run(ScriptedEngine(script), three_utterances, settings=ChannelSettings(2))
