@@ -50,7 +50,7 @@ def _boolean(default: bool) -> Field:
     return Field("boolean", default=default)
 
 
-def _check_vocabulary_entry(path: str, value: Any) -> list[str]:
+def check_vocabulary_entry(path: str, value: Any) -> list[str]:
     if isinstance(value, str):
         return []
     if not isinstance(value, dict):
@@ -162,7 +162,7 @@ SCHEMA: dict[str, Field] = {
                     "vocabulary": Field(
                         "array",
                         required=True,
-                        items=Field("any", check=_check_vocabulary_entry),
+                        items=Field("any", check=check_vocabulary_entry),
                     ),
                     "default_intensity": Field("number", minimum=0, maximum=1),
                 },
