@@ -43,11 +43,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # What each preset is for, and where its numbers come from (the --help and README table).
 PRESET_NOTES = {
-    "agent": "voice agents: fast turns (Gladia: endpointing 0.05-0.1), end of turn",
-    "meeting": "meetings: whole sentences (Gladia: 0.3-0.5), set the language",
-    "call-center": "phone calls (Gladia: 0.2-0.4), set the language",
-    "captions": "live subtitles: short cues (max 5 s), set the language",
-    "dictation": "ours: pauses to think (0.8, Gladia's post-production value), end of turn",
+    "agent": "voice agents, fast turns (Gladia: endpointing 0.05-0.1)",
+    "meeting": "whole sentences (Gladia: 0.3-0.5); set the language",
+    "call-center": "phone calls (Gladia: 0.2-0.4); set the language",
+    "captions": "live subtitles, short cues; set the language",
+    "dictation": "ours: pauses to think (Gladia's post-production 0.8)",
 }
 
 needs_language = frozenset({"meeting", "call-center", "captions"})
