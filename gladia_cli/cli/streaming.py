@@ -171,12 +171,14 @@ def plan(opts: StreamOptions, env: Environment, *, speakers: bool = False) -> Pl
 def check_speakers(opts: StreamOptions, fmt: str) -> None:
     """What `--speakers` cannot do, said before anything starts."""
     if opts.local:
-        raise UsageError(
-            "--speakers: the local server cannot tell speakers apart (no diarization model "
-            "ships in a package; see README, Speakers)",
-            hint="use the API, or run gladia serve --engine scripted with a script naming "
-            "speakers (@N) for tests",
-        )
+        from gladia_cli.server import diarization
+
+        if not diarization.available():
+            raise UsageError(
+                "--speakers: the local server cannot tell speakers apart: its speaker model "
+                "is not installed",
+                hint=f"{diarization.INSTALL_HINT}; or use the API",
+            )
     if fmt == "jsonl" and not writes_stdout(opts):
         raise UsageError(
             "--speakers labels the transcript formats; jsonl is the server's messages verbatim",

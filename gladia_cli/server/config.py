@@ -93,6 +93,9 @@ class ServerConfig:
     prerecorded_workers: int = 2  # pre-recorded jobs transcribed at once; the others queue
     max_unfinished_jobs: int = 1000  # queued or processing, all keys together; 429 beyond
     max_upload_bytes: int = 1000 * 1024 * 1024  # POST /v2/upload (Gladia's limit: 1000 MB)
+    # Pre-recorded diarization by the speaker model (server/diarization.py) when it is
+    # installed; False: as if it were not (the add-on error), for tests of that path.
+    speaker_model: bool = True
     # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
     addon_models: AddonModels | None = None
 

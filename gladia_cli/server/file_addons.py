@@ -8,9 +8,10 @@ or in Gladia's error shape (a failing model fails its add-on, not the job):
 - named entities and sentiment per utterance, summary and chapters over all of them;
 - translation into English by Whisper's translate task on each utterance's audio, read
   back from the file (`read_audio`); other targets, or another engine, get the add-on error;
-- diarization: the utterances with their speakers when the engine told them apart (the
-  scripted engine's script names them); otherwise it is not available offline, and its
-  container says so (the channels of a multi-channel file are kept apart instead).
+- diarization: the utterances with their speakers, from the speaker encoder
+  (diarization.py) or from the engine (the scripted engine's script names them); without
+  the encoder's model installed, its container says it is not available (the channels of
+  a multi-channel file are kept apart instead).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.addons.shapes import addon_error, container
 
 DIARIZATION_UNAVAILABLE = (
-    "diarization is not available on the local server (its channels are kept apart instead)"
+    "diarization is not available on the local server: no speaker model is installed "
+    "(pip install --no-deps resemblyzer==0.1.4); its channels are kept apart instead"
 )
 
 Utterance = dict[str, Any]

@@ -293,19 +293,18 @@ def test_speakers_in_many_outputs(
 
 
 def test_speakers_that_cannot_be_found_leave_the_transcript_and_exit_4(
-    scripted: LocalServer, bursts: Path, tmp_path: Path
+    bursts: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "talk.txt"
-    run = _against(scripted, "file", str(bursts), "--pace", "max", "--speakers", "-o", str(out))
+    with local_server(speaker_model=False) as server:
+        run = _against(server, "file", str(bursts), "--pace", "max", "--speakers", "-o", str(out))
     assert run.code == 4
     assert "could not tell the speakers apart" in run.stderr
-    assert "not available on the local server" in run.stderr
+    assert "no speaker model is installed" in run.stderr
     assert len(out.read_text().splitlines()) == 3 and "speaker" not in out.read_text()
 
 
 def test_what_speakers_cannot_do_is_said_up_front(bursts: Path, tmp_path: Path) -> None:
-    local = run_cli("file", str(bursts), "--speakers", "--local")
-    assert local.code == 2 and "the local server cannot tell speakers apart" in local.stderr
     stereo = tmp_path / "stereo.wav"
     sf.write(stereo, tone_bursts([(0.2, 0.5, 0), (1.0, 0.5, 1)], total=2.0, channels=2), 16000)
     with local_server() as server:

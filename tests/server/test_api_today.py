@@ -8,8 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
+import soundfile
+import soxr
 
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
@@ -17,6 +20,7 @@ from tests.server.audio import AUDIO
 from tests.server.test_prerecorded import create, upload, wait_for, wav_bytes
 from tests.support import HEADERS, RawClient, create_session, local_server, tone_bursts
 
+REAL = Path(__file__).parent.parent / "data" / "real"
 # 7 s: three utterances, the last one ending after 5 s of audio from the first speech.
 LONG = tone_bursts([(0.3, 0.8, 0), (1.6, 0.8, 0), (4.9, 1.0, 0)], total=7.0)
 
@@ -182,8 +186,42 @@ def test_diarization_reports_the_speakers_the_script_names(tmp_path: Path) -> No
         assert "speaker" not in plain["result"]["transcription"]["utterances"][0]
 
 
-def test_without_speakers_diarization_keeps_its_add_on_error(server: LocalServer) -> None:
-    job = wait_for(server.url, _job(server, {"diarization": True}).json()["id"])
+def test_without_the_speaker_model_diarization_keeps_its_add_on_error() -> None:
+    with local_server(speaker_model=False) as server:
+        job = wait_for(server.url, _job(server, {"diarization": True}).json()["id"])
     container = job["result"]["diarization"]
     assert container["success"] is False
-    assert "not available on the local server" in container["error"]["message"]
+    assert "no speaker model is installed" in container["error"]["message"]
+    assert "speaker" not in job["result"]["transcription"]["utterances"][0]
+
+
+def real_speech(*names: str, gap: float = 1.0) -> bytes:
+    """Recordings of tests/data/real one after another, `gap` seconds of silence between."""
+    parts = []
+    for name in names:
+        audio, rate = soundfile.read(REAL / f"{name}.wav", dtype="float32", always_2d=True)
+        mono = audio.mean(axis=1)
+        parts += [soxr.resample(mono, rate, 16000) if rate != 16000 else mono]
+        parts += [np.zeros(int(gap * 16000), np.float32)]
+    return wav_bytes(np.concatenate(parts))
+
+
+def test_the_speaker_model_tells_real_voices_apart(server: LocalServer) -> None:
+    # One LibriVox reader, then another person, then the reader again, then a third.
+    audio = real_speech("librivox_0870", "goforward", "librivox_0890", "forever")
+    job = wait_for(server.url, _job(server, {"diarization": True}, audio).json()["id"])
+    assert job["result"]["diarization"]["success"] is True
+    utterances = job["result"]["transcription"]["utterances"]
+    by_file = [
+        {u["speaker"] for u in utterances if start <= u["start"] < end}
+        for start, end in ((0.0, 7.6), (7.6, 11.4), (11.4, 17.7), (17.7, 99.0))
+    ]
+    assert by_file[0] == by_file[2] == {0}  # the reader, both times, first to speak
+    assert by_file[1] == {1} and by_file[3] == {2}  # two other voices
+
+
+def test_diarization_config_sets_how_many_speakers(server: LocalServer) -> None:
+    audio = real_speech("librivox_0870", "goforward", "librivox_0890", "forever")
+    two = {"diarization": True, "diarization_config": {"number_of_speakers": 2}}
+    job = wait_for(server.url, _job(server, two, audio).json()["id"])
+    assert {u["speaker"] for u in job["result"]["transcription"]["utterances"]} == {0, 1}
