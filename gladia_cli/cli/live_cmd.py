@@ -68,7 +68,8 @@ def live_command(
             "--speakers",
             help="One-channel audio: after the session, its recording goes through a "
             "pre-recorded job with diarization, and -o's transcript (and the session, for "
-            "gladia sessions get) names who spoke; the live view is unchanged.",
+            "gladia sessions get) names who spoke (--label names them); the live view is "
+            "unchanged.",
             rich_help_panel=ADDONS,
         ),
     ] = False,

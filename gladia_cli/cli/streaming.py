@@ -528,15 +528,22 @@ def _label_speakers(
         session = LiveApi(settings).wait_until_done(session_id, timeout=opts.stop_timeout)
         label = opts.label
         if turns is not None:
+            found = len({t.speaker for t in turns})
+            if label and len(label.split(",")) != found:
+                plan.notices.warning(
+                    f"--label names {len(label.split(','))} speakers, {found} were found: "
+                    "they are named speaker 0, speaker 1…"
+                )
+                label = None
             session = speakers.with_speakers(session, turns)
             if plan.fmt != "json":
-                session, label = by_speaker(session, opts.label)
+                session, label = by_speaker(session, label)
         render_stored(
             plan.env,
             session,
             plan.fmt,
             output=opts.output,
-            label=label if turns is not None else ",".join(labels.names) or None,
+            label=label if turns is not None else None,
             captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
             into=output,
         )
@@ -625,7 +632,8 @@ def run(
         return 0
     if opts.show_body:
         show_body(plan.env, body, False)
-    labels = labels_for(opts, source, merged=merged)
+    # With --speakers, --label names the speakers found after the session, not the channel.
+    labels = labels_for(replace(opts, label=None) if plan.speakers else opts, source, merged=merged)
     pipe_closed = threading.Event()
     to_file = (not writes_stdout(opts)) if output_is_file is None else output_is_file
     after_session = None

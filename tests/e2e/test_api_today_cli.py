@@ -339,3 +339,21 @@ def test_auth_status_and_doctor_say_the_key_came_from_the_go_cli_file(home: Home
     assert checks["CLI key file"]["status"] == "ok"
     work = home.run("auth", "status", "--profile", "work")
     assert work.code == 2  # no such profile: and a named one never takes ~/.gladia
+
+
+def test_with_speakers_label_names_the_speakers(
+    speakers_server: LocalServer, bursts: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "talk.srt"
+    named = run_cli(
+        "file", str(bursts), "--pace", "max", "--speakers", "--label", "host,guest",
+        "-o", str(out), env={"GLADIA_API_URL": speakers_server.url},
+    )  # fmt: skip
+    assert named.code == 0, named.stderr
+    assert "[guest] hello there" in out.read_text()
+    three = run_cli(
+        "file", str(bursts), "--pace", "max", "--speakers", "--label", "a,b,c",
+        "-o", str(out), env={"GLADIA_API_URL": speakers_server.url},
+    )  # fmt: skip
+    assert three.code == 0 and "--label names 3 speakers, 2 were found" in three.stderr
+    assert "[speaker 1] hello there" in out.read_text()
