@@ -221,7 +221,12 @@ def file_many(
     speed = parse_pace(pace)
     raw_rate, raw_channels, raw = raw_spec
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
-    planned = streaming.plan(replace(opts, format=OutputFormat(fmt)), env, speakers=speakers)
+    planned = streaming.plan(
+        replace(opts, format=OutputFormat(fmt)),
+        env,
+        speakers=speakers,
+        output_dir=output_dir is not None,
+    )
 
     with streaming.one_local_server(planned) as shared:
 

@@ -19,6 +19,7 @@ from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any
 
 from gladia_cli.audio.source import AudioSource
+from gladia_cli.cli import speaker_labels
 from gladia_cli.cli.local_server import embedded_server
 from gladia_cli.cli.options import StreamOptions
 from gladia_cli.credentials import KeyringStore
@@ -74,7 +75,10 @@ class Plan:
     speakers: bool = False  # --speakers (live, file): jobs/speakers.py after the session
 
 
-def plan(opts: StreamOptions, env: Environment, *, speakers: bool = False) -> Plan:
+def plan(
+    opts: StreamOptions, env: Environment, *, speakers: bool = False, output_dir: bool = False
+) -> Plan:
+    """`speakers`: --speakers (live, file); `output_dir`: the outputs are --output-dir's."""
     if opts.local and opts.api_url:
         raise UsageError(
             "--local runs its own server: --api-url has no effect with it",
@@ -164,27 +168,8 @@ def plan(opts: StreamOptions, env: Environment, *, speakers: bool = False) -> Pl
                 "(its engines do not implement them)"
             )
     if speakers:
-        check_speakers(opts, fmt)
+        speaker_labels.check(opts, fmt, output_dir=output_dir)
     return Plan(opts, env, settings, base, fmt, events, screen, notices, terms, speakers)
-
-
-def check_speakers(opts: StreamOptions, fmt: str) -> None:
-    """What `--speakers` cannot do, said before anything starts."""
-    if opts.local:
-        from gladia_cli.server import diarization
-
-        if not diarization.available():
-            raise UsageError(
-                "--speakers: the local server cannot tell speakers apart: its speaker model "
-                "is not installed",
-                hint=f"{diarization.INSTALL_HINT}; or use the API",
-            )
-    if fmt == "jsonl" and not writes_stdout(opts):
-        raise UsageError(
-            "--speakers labels the transcript formats; jsonl is the server's messages verbatim",
-            hint="use -f json, text, srt, vtt or words; the speakers are also saved with the "
-            "session (gladia sessions get ID -f text)",
-        )
 
 
 # The end-of-turn flags, and the `end_of_turn` fields they set (protocol.md §11).
@@ -453,7 +438,7 @@ def _renderer(
     opts, env = plan.opts, plan.env
     shown = DEFAULT_EVENTS if plan.events == frozenset() else plan.events
     inner: Renderer = (
-        NothingYet()
+        speaker_labels.NothingYet()
         if deferred
         else create_renderer(
             plan.fmt,
@@ -475,86 +460,6 @@ def _renderer(
 
         renderer = ProgressRenderer(watch, plan.screen, source.description, source.duration)
     return renderer, watch
-
-
-class NothingYet:
-    """The renderer of an output written after the session (--speakers): it takes nothing."""
-
-    needs_result = False
-
-    def start(self, session_id: str) -> None:
-        pass
-
-    def message(self, message: ServerMessage) -> None:
-        pass
-
-    def status(self, view: StatusView) -> None:
-        pass
-
-    def finish(self, outcome: SessionOutcome) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _label_speakers(
-    plan: Plan,
-    body: dict[str, Any],
-    labels: Labels,
-    output: Output | None,
-    to_file: bool,
-    settings: Settings,
-    session_id: str,
-) -> None:
-    """After the session: its speakers (jobs/speakers.py), then the file output written
-    with them (without them, and exit 4, when they could not be had)."""
-    from gladia_cli.client.api import LiveApi
-    from gladia_cli.errors import GladiaError
-    from gladia_cli.jobs.speakers import find_speakers
-    from gladia_cli.protocol import speakers
-
-    opts = plan.opts
-    failure: GladiaError | None = None
-    turns: list[speakers.Turn] | None = None
-    try:
-        turns = find_speakers(settings, session_id, body, say=plan.notices.info)
-    except GladiaError as exc:
-        failure = exc
-    if to_file:
-        from gladia_cli.cli.sessions_cmd import render_stored
-        from gladia_cli.cli.transcribing import by_speaker
-
-        session = LiveApi(settings).wait_until_done(session_id, timeout=opts.stop_timeout)
-        label = opts.label
-        if turns is not None:
-            found = len({t.speaker for t in turns})
-            if label and len(label.split(",")) != found:
-                plan.notices.warning(
-                    f"--label names {len(label.split(','))} speakers, {found} were found: "
-                    "they are named speaker 0, speaker 1…"
-                )
-                label = None
-            session = speakers.with_speakers(session, turns)
-            if plan.fmt != "json":
-                session, label = by_speaker(session, label)
-        render_stored(
-            plan.env,
-            session,
-            plan.fmt,
-            output=opts.output,
-            label=label if turns is not None else None,
-            captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
-            into=output,
-        )
-    elif turns is not None:
-        found = len({t.speaker for t in turns})
-        plan.notices.info(
-            f"speakers: {found} found, saved with the session: "
-            f"gladia sessions get {session_id} -f text"
-        )
-    if failure is not None:
-        raise failure
 
 
 class StatusTap:
@@ -613,8 +518,8 @@ def run(
     """Run a streaming job for a source that is already open (so input errors come first).
 
     With --speakers, a transcript going to a file (`-o`, or `output` when `output_is_file`)
-    is written once the speakers are known, from the session's result; what goes to the
-    terminal or a pipe is the live view, as without it.
+    is written again once the speakers are known, from the session's result
+    (cli/speaker_labels.py); what goes to the terminal or a pipe is the live view.
 
     `live_source`: the audio comes from a microphone, which cannot wait for the network.
     A run over many inputs (cli/many.py) gives each job its `output`, takes its status
@@ -635,7 +540,6 @@ def run(
     # With --speakers, --label names the speakers found after the session, not the channel.
     labels = labels_for(replace(opts, label=None) if plan.speakers else opts, source, merged=merged)
     pipe_closed = threading.Event()
-    to_file = (not writes_stdout(opts)) if output_is_file is None else output_is_file
     after_session = None
     if plan.speakers:
         if wire.channels != 1:
@@ -643,11 +547,15 @@ def run(
                 f"--speakers is for one-channel audio; this has {wire.channels} channels",
                 hint="its channels already keep the speakers apart: name them with --label",
             )
+        # -o is written as usual, then again with the speakers; an output of a run over
+        # many inputs is written once, after (it cannot be rewound).
+        saved = not writes_stdout(opts) if output is None else bool(output_is_file)
         after_session = functools.partial(
-            _label_speakers, plan, body, labels, output if to_file else None, to_file
+            speaker_labels.label_speakers, plan, body, output if saved else None, saved
         )
+    deferred = plan.speakers and output is not None and bool(output_is_file)
     renderer, watch = _renderer(
-        plan, source, labels, pipe_closed, output, on_status, deferred=plan.speakers and to_file
+        plan, source, labels, pipe_closed, output, on_status, deferred=deferred
     )
     job = StreamJob(
         settings=plan.settings,

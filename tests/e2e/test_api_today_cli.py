@@ -313,6 +313,10 @@ def test_what_speakers_cannot_do_is_said_up_front(bursts: Path, tmp_path: Path) 
         assert session_ids(server.url) == set()
     jsonl = run_cli("file", str(bursts), "--speakers", "-o", str(tmp_path / "x.jsonl"))
     assert jsonl.code == 2 and "jsonl is the server's messages verbatim" in jsonl.stderr
+    many = run_cli(
+        "file", str(bursts), str(stereo), "--speakers", "-d", str(tmp_path / "d"), "-f", "jsonl"
+    )
+    assert many.code == 2 and "jsonl is the server's messages verbatim" in many.stderr
 
 
 # --- Gladia's Go CLI key file ----------------------------------------------------------------

@@ -374,14 +374,14 @@ def test_a_go_cli_key_that_cannot_be_a_key_is_refused_without_showing_it(tmp_pat
 def test_speakers_with_local_are_refused_up_front_without_the_speaker_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from gladia_cli.cli import streaming
+    from gladia_cli.cli import speaker_labels
     from gladia_cli.cli.options import StreamOptions
     from gladia_cli.server import diarization
 
     monkeypatch.setattr(diarization, "available", lambda: False)
     with pytest.raises(UsageError) as caught:
-        streaming.check_speakers(StreamOptions(local=True), "text")
+        speaker_labels.check(StreamOptions(local=True), "text")
     assert "speaker model is not installed" in caught.value.message
     assert "resemblyzer" in str(caught.value.hint)
     monkeypatch.setattr(diarization, "available", lambda: True)
-    streaming.check_speakers(StreamOptions(local=True), "text")  # then it may run
+    speaker_labels.check(StreamOptions(local=True), "text")  # then it may run
