@@ -18,7 +18,8 @@ more alike than `SAME_SPEAKER` (or until `diarization_config` says how many ther
 Speakers are numbered in the order they first speak.
 
 Measured on the real speech of tests/data/real: sentences of one LibriVox reader are 0.80-0.89
-alike; different people 0.44-0.69 (tests/integration/test_diarization.py).
+alike; different people 0.44-0.69 (tests/server/test_api_today.py,
+tests/integration/test_diarization.py).
 """
 
 from __future__ import annotations
@@ -201,7 +202,17 @@ class SpeakerEncoder:
         ]
 
     def embed_windows(self, windows: Floats) -> Floats:
-        """(batch, 160, 40) mel windows → (batch, 256) L2-normed embeddings."""
+        """(batch, 160, 40) mel windows → (batch, 256) L2-normed embeddings.
+
+        BLAS on one thread: the recurrent steps are 480 small products, and OpenBLAS's
+        threads waiting on each other made them 10-20 times slower on a busy machine
+        (0.6-1.9 s against 7-14 s for 28 s of speech, two cores and a load of 10)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._embed_windows(windows)
+
+    def _embed_windows(self, windows: Floats) -> Floats:
         inputs = windows
         hidden = np.zeros((len(windows), 256), np.float32)
         for w_input, w_hidden, bias in self._layers:
