@@ -365,6 +365,25 @@ def _installed(module: str) -> bool:
         return False
 
 
+def speaker_model_check() -> Check:
+    """The pre-recorded diarization's speaker model (server/diarization.py): optional."""
+    from gladia_cli.server import diarization
+
+    path = diarization.model_path()
+    if path is None:
+        return Check(
+            "speaker model",
+            WARN,
+            "not installed: local diarization (--speakers, transcribe --diarization) is off",
+            fix=diarization.INSTALL_HINT,
+        )
+    try:
+        diarization.load_weights(path)
+    except (diarization.DiarizationUnavailable, OSError, ValueError) as exc:
+        return Check("speaker model", FAIL, str(exc), fix=diarization.INSTALL_HINT)
+    return Check("speaker model", OK, f"sha256 verified ({path.stat().st_size / 1e6:.0f} MB)")
+
+
 def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
     """The local server's packages, every model's sha256, and the 1 s self-test."""
     from gladia_cli.server.engines.whisper_models import INSTALL_HINT, MODELS, verified_model_bin
@@ -404,6 +423,7 @@ def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
             Check(f"model {name}", OK, f"sha256 verified ({size / 1e6:.0f} MB model.bin)")
         )
     checks.append(addon_models_check())
+    checks.append(speaker_model_check())
     if self_test:
         checks.append(
             _self_test(model)

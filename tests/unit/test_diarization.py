@@ -65,3 +65,15 @@ def test_grouping_numbers_speakers_in_order_and_honours_the_counts() -> None:
     assert diarization.cluster(embeddings, speakers=1) == [0] * 5
     assert len(set(diarization.cluster(embeddings, min_speakers=3))) == 3
     assert diarization.cluster(embeddings[:0]) == []
+
+
+def test_doctor_checks_the_speaker_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gladia_cli import diagnostics as d
+
+    assert d.speaker_model_check().status == "ok"
+    monkeypatch.setattr(diarization, "MODEL_SHA256", "0" * 64)
+    tampered = d.speaker_model_check()
+    assert tampered.status == "fail" and "sha256 differs" in tampered.detail
+    monkeypatch.setattr(diarization, "model_path", lambda: None)
+    missing = d.speaker_model_check()
+    assert missing.status == "warn" and missing.fix == diarization.INSTALL_HINT
