@@ -518,6 +518,7 @@ class PreRecordedApi:
                     cancelled=job.cancelled,
                     addons=self.live.addons,
                     turn=lambda: self._turns.turn(job.owner, job.cancelled),
+                    diarize=self.config.speaker_model,
                 ),
             )
             slow = self.config.faults.slow_finish
