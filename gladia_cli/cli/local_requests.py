@@ -43,12 +43,22 @@ def check_body(body: dict[str, Any]) -> None:
             f"--local translates into English only (asked: {', '.join(others)})",
             hint="use --translate en, or the API for other languages (drop --local)",
         )
-    if body.get("diarization"):
+    if body.get("diarization") and not _speaker_model_installed():
+        from gladia_cli.server.diarization import INSTALL_HINT
+
         raise UsageError(
-            "--local has no diarization model: speakers cannot be told apart offline",
-            hint="drop --diarization, give each speaker a channel (gladia mix), "
-            "or use the API (drop --local)",
+            "--local cannot tell speakers apart: its speaker model is not installed",
+            hint=f"{INSTALL_HINT}; or drop --diarization, or use the API",
         )
+
+
+def _speaker_model_installed() -> bool:
+    from gladia_cli.server import diarization
+
+    try:
+        return diarization.available()
+    except ImportError:  # a broken install of its package: as good as none
+        return False
 
 
 def _translation_targets(body: dict[str, Any]) -> list[str]:

@@ -10,8 +10,10 @@ import typer
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.options import AUDIO, Duration, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
+from gladia_cli.protocol import presets
 
-EXAMPLES = """\
+EXAMPLES = (
+    """\
 Examples:
 
   gladia mix sami.wav maxime.wav mark.wav --local   3 tracks, 1 session
@@ -19,6 +21,9 @@ Examples:
   gladia mix host.flac guest.flac -o interview.srt  both speakers' subtitles
   gladia mix mic:0 mic:1 --duration 1800 -o call.txt   half an hour, then stop
 """
+    + "\n"
+    + presets.help_table()
+)
 
 
 @with_stream_options

@@ -124,7 +124,6 @@ def test_broken_whisper_runtime_is_one_line_exit_5() -> None:
     [
         (("file", SAMPLE, "--translate", "fr"), "--local translates into English only"),
         (("transcribe", SAMPLE, "--translate", "de"), "--local translates into English only"),
-        (("transcribe", SAMPLE, "--diarization"), "--local has no diarization model"),
         (
             ("transcribe", SAMPLE, "--local-model", "tiny.en", "-l", "fr"),
             "--local-model tiny.en only recognises English",
@@ -134,3 +133,8 @@ def test_broken_whisper_runtime_is_one_line_exit_5() -> None:
 def test_what_local_cannot_serve_is_refused_up_front(args: tuple[str, ...], needle: str) -> None:
     run = run_cli(*args, "--local", timeout=30)
     assert_one_error(run, 2, needle)
+
+
+def test_diarization_without_the_speaker_model_is_refused_up_front() -> None:
+    run = without("resemblyzer", "transcribe", SAMPLE, "--local", "--diarization")
+    assert_one_error(run, 2, "--local cannot tell speakers apart", "resemblyzer==0.1.4")
