@@ -294,10 +294,10 @@ def label_option(help: str = LABEL_HELP, panel: str | None = OUTPUT) -> Any:
 # Written out (protocol/messages.py costs ~40 ms to import, too much for --help);
 # tests/unit/test_cli_choices.py checks that it names every type there is.
 EVENT_TYPES_TEXT = (
-    "transcript, speech_start, speech_end, start_session, start_recording, end_recording, "
-    "end_session, post_transcript, post_final_transcript, post_summarization, "
+    "transcript, speech_start, speech_end, speech_turn_end, start_session, start_recording, "
+    "end_recording, end_session, post_transcript, post_final_transcript, post_summarization, "
     "post_chapterization, translation, named_entity_recognition, sentiment_analysis, "
-    "error, stop_recording, audio_chunk"
+    "answering_machine, error, stop_recording, audio_chunk"
 )
 EVENTS_HELP = (
     f"Message types jsonl writes, comma-separated or repeated: {EVENT_TYPES_TEXT}; or all. "
