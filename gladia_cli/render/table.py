@@ -59,6 +59,9 @@ def _clock(seconds: float) -> str:
 
 
 SHOWN_ID = 8  # characters of the session id: a prefix `gladia sessions get` takes
+# Acknowledgments trail the audio sent by a chunk or two; a second or more (an outage, a
+# slow server) is worth the room on the line.
+ACK_GAP_SHOWN = 1.0
 
 
 def _audio(seconds: float) -> str:
@@ -72,13 +75,16 @@ def _audio(seconds: float) -> str:
 def status_line(view: StatusView) -> Text:
     """The session's state, on one line of an 80-column terminal an hour in: the id's
     first characters (the whole 36 made it wrap at every refresh; `gladia sessions get`
-    takes a prefix, and the messages that name the session give it whole)."""
+    takes a prefix, and the messages that name the session give it whole), the audio
+    acknowledged only when it trails what was sent."""
     line = Text()
     line.append("● ", style=STATE_STYLES.get(view.state, "white"))
     line.append(view.state, style="bold")
     if view.session_id:
         line.append(f"  {view.session_id[:SHOWN_ID]}", style="dim")
-    line.append(f"  sent {_audio(view.sent_seconds)}  acked {_audio(view.acked_seconds)}")
+    line.append(f"  sent {_audio(view.sent_seconds)}")
+    if view.sent_seconds - view.acked_seconds >= ACK_GAP_SHOWN:
+        line.append(f"  acked {_audio(view.acked_seconds)}", style="yellow")
     if view.progress is not None:
         line.append(f"  {view.progress:.0%}")
     if view.reconnects:

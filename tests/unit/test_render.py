@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -128,7 +129,7 @@ def test_the_frame_fits_the_terminal_and_keeps_status_and_newest_row(
     rows = _rows(60, words=10)  # rows wrap at 60 and 45 columns
     lines = _frame_text(rows, width, height, Labels(("host", "guest"), 2))
     assert len(lines) <= height
-    assert "acked" in " ".join(lines[-2:])  # the status line, last (two lines at 45 columns)
+    assert "sent 3.0 s" in " ".join(lines[-2:])  # the status line, last (two lines at 45 cols)
     assert any("● streaming" in line for line in lines[-3:])
     assert f"streaming  {SESSION[:8]}  sent" in " ".join(lines[-2:])  # a prefix sessions get takes
     text = "\n".join(lines)
@@ -246,11 +247,12 @@ def test_the_status_line_fits_80_columns_an_hour_in() -> None:
         session_id="3f9a1c2e-8b20-4097-bbbf-256e7147b194",
         sent_seconds=3725.4,
         acked_seconds=3725.3,
+        progress=0.48,
         final_lag=1.254,
         partial_lag=0.412,
     )
     text = status_line(view).plain
-    assert text == (
-        "● streaming  3f9a1c2e  sent 62:05.4  acked 62:05.3  lag 1.25 s (partial 412 ms)"
-    )
-    assert len(text) <= 80
+    assert text == "● streaming  3f9a1c2e  sent 62:05.4  48%  lag 1.25 s (partial 412 ms)"
+    assert len(text) < 80  # the frame draws it one column short of the terminal
+    behind = status_line(dataclasses.replace(view, state="reconnecting", acked_seconds=3700.0))
+    assert "sent 62:05.4  acked 61:40.0  48%" in behind.plain  # a gap worth the room
