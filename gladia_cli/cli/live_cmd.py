@@ -7,19 +7,25 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices
-from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
+from gladia_cli.cli.options import ADDONS, AUDIO, Duration, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
+from gladia_cli.protocol import presets
 from gladia_cli.protocol.audio_format import MAX_INPUT_RATE, MIN_INPUT_RATE
 
-EXAMPLES = """\
+EXAMPLES = (
+    """\
 Examples:
 
   gladia live                                the default microphone, a table
   gladia live --local                        offline, with the local server
   gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
   gladia live -o notes.txt                   plain text into a file
+  gladia live --duration 60 -f text          one minute, then it ends
   gladia live system --web                   what the computer plays, on a caption page
 """
+    + "\n"
+    + presets.help_table()
+)
 
 
 @with_stream_options
@@ -59,18 +65,36 @@ def live_command(
             autocompletion=choices.sample_rates,
         ),
     ] = None,
+    duration: Duration = None,
+    speakers: Annotated[
+        bool,
+        typer.Option(
+            "--speakers",
+            help="One-channel audio: after the session, its recording goes through a "
+            "pre-recorded job with diarization, and -o's transcript (and the session, for "
+            "gladia sessions get) names who spoke (--label names them); the live view is "
+            "unchanged.",
+            rich_help_panel=ADDONS,
+        ),
+    ] = False,
     *,
     opts: StreamOptions,
     env: Environment,
 ) -> int:
     """Transcribe a microphone (or the computer's sound) live. Ctrl-C stops and waits for
-    the last words; twice aborts."""
+    the last words; twice aborts.
+
+    --duration SECONDS stops by itself after that much audio, as a first Ctrl-C does.
+    """
+    from gladia_cli.audio.limited import LimitedSource
     from gladia_cli.audio.mic_source import open_mic_source
     from gladia_cli.cli import preflight, streaming
 
     preflight.check_outputs([], opts.output, opts.save_audio, opts.record)
     preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=False)
-    planned = streaming.plan(opts, env)
+    planned = streaming.plan(opts, env, speakers=speakers)
+    if opts.dry_run:  # the body, without opening the microphone: its rate is assumed
+        return streaming.dry_run(planned, channels=channels)
     mic = open_mic_source(
         source,
         channels=channels,
@@ -78,8 +102,9 @@ def live_command(
         sample_rate=streaming.target_rate(opts, planned.base),
         chunk_seconds=opts.chunk_ms / 1000,
     )
+    audio = mic if duration is None else LimitedSource(mic, duration)
     try:
         # The microphone sets the pace, and its audio cannot wait for the network.
-        return streaming.run(planned, mic, pace=None, live_source=True)
+        return streaming.run(planned, audio, pace=None, live_source=True)
     finally:
         mic.close()

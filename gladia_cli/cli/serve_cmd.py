@@ -23,6 +23,31 @@ Examples:
 """
 
 
+def parse_verdict(value: str) -> tuple[str, float]:
+    """`machine:0.8` → ("machine", 0.8); ValueError with what is wrong."""
+    from gladia_cli.server.config import ANSWERING_MACHINE_KINDS
+
+    kind, _, score = value.partition(":")
+    if kind not in ANSWERING_MACHINE_KINDS:
+        raise ValueError(f"the kind is human or machine (got {kind!r})")
+    try:
+        confidence = float(score) if score else 0.9
+    except ValueError:
+        raise ValueError(f"the score is a number from 0 to 1 (got {score!r})") from None
+    if not 0 <= confidence <= 1:
+        raise ValueError(f"the score is a number from 0 to 1 (got {score})")
+    return kind, confidence
+
+
+def _answering_machine(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_verdict(value)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{exc}; for example machine:0.8") from None
+    return value
+
+
 def serve_command(
     ctx: typer.Context,
     host: Annotated[
@@ -140,12 +165,54 @@ def serve_command(
         int,
         typer.Option(
             "--prerecorded-workers",
-            help="Pre-recorded jobs transcribed at once; the others wait in the queue.",
+            help="Pre-recorded audio blocks decoded at once, and the most jobs of one key "
+            "running at once (keys take turns; the others wait in the queue).",
             min=1,
             max=64,
             rich_help_panel=SERVER,
         ),
     ] = 2,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Keep sessions, uploads and jobs here across restarts (a killed server's "
+            "open sessions come back in status error with what was stored; its unfinished "
+            "jobs run again). Default: a temporary folder removed with the server.",
+            show_default=False,
+            rich_help_panel=SERVER,
+        ),
+    ] = None,
+    max_jobs_per_key: Annotated[
+        int,
+        typer.Option(
+            "--max-jobs-per-key",
+            help="Pre-recorded jobs one key may have queued or running (429 beyond).",
+            min=1,
+            rich_help_panel=SERVER,
+        ),
+    ] = 100,
+    upload_ttl: Annotated[
+        float,
+        typer.Option(
+            "--upload-ttl",
+            metavar="SECONDS",
+            help="Seconds an upload no job uses is kept.",
+            min=1,
+            rich_help_panel=SERVER,
+        ),
+    ] = 600.0,
+    max_storage_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-storage-mb",
+            metavar="MB",
+            help="Disk all uploads may take (507 beyond; a key a quarter of it, 429).",
+            min=1,
+            rich_help_panel=SERVER,
+        ),
+    ] = 8192.0,
     max_upload_mb: Annotated[
         float,
         typer.Option(
@@ -303,6 +370,19 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    answering_machine: Annotated[
+        str | None,
+        typer.Option(
+            "--answering-machine",
+            metavar="KIND[:SCORE]",
+            help="Send each session one answering_machine message with this verdict "
+            "(human or machine, score 0-1, default 0.9), 5 s of audio after the first speech: "
+            "the server does not detect answering machines itself.",
+            rich_help_panel=FAULT_INJECTION,
+            show_default=False,
+            callback=_answering_machine,
+        ),
+    ] = None,
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", help="What the log on stderr shows.")
     ] = LogLevel.INFO,
@@ -312,8 +392,12 @@ def serve_command(
     import logging
 
     from gladia_cli.cli.options import environment_of
+    from gladia_cli.server import extras
 
     env = environment_of(ctx)
+    # Before anything (the server's modules import aiohttp): the extra it needs, in one line.
+    needs = "gladia serve" if engine == LocalEngine.WHISPER else f"gladia serve --engine {engine}"
+    extras.require_server(engine, model, needs=needs)
     from gladia_cli.errors import UsageError
     from gladia_cli.server.config import Faults, ServerConfig
     from gladia_cli.server.runner import serve_forever
@@ -335,6 +419,10 @@ def serve_command(
         decoders=decoders,
         prerecorded_workers=prerecorded_workers,
         max_upload_bytes=round(max_upload_mb * 1024 * 1024),
+        data_dir=None if data_dir is None else str(data_dir),
+        max_jobs_per_key=max_jobs_per_key,
+        upload_ttl=upload_ttl,
+        max_storage_bytes=round(max_storage_mb * 1024 * 1024),
         linger=linger,
         session_ttl=session_ttl,
         max_stored_sessions=max_stored_sessions,
@@ -351,6 +439,7 @@ def serve_command(
             withhold_acks=withhold_acks,
             slow_finish=slow_finish,
             fail_recognition_after=fail_recognition_after,
+            answering_machine=parse_verdict(answering_machine) if answering_machine else None,
         ),
     )
     problem = config.describe_problem()
@@ -371,8 +460,14 @@ def serve_command(
         shown = f"{engine} {model}" if engine == LocalEngine.WHISPER else engine
         logging.getLogger("gladia.server").info("listening on %s (engine %s)", url, shown)
 
+    from gladia_cli.server.data_dir import DataDirError
+
     try:
         serve_forever(config, ready)
+    except DataDirError as exc:
+        raise UsageError(
+            f"--data-dir {exc}", hint="choose another --data-dir, or stop the server using it"
+        ) from None
     except OSError as exc:
         from gladia_cli.errors import NetworkError
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gladia_cli.cli import term_files
 from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, is_url, job_error
 from gladia_cli.environment import Environment
 from gladia_cli.errors import Aborted, AudioInputError, NetworkError, UsageError
@@ -52,6 +53,9 @@ class JobOptions:
     sentiment: bool = False
     chapters: bool = False
     vocabulary: list[str] | None = None
+    vocabulary_file: Path | None = None
+    spelling_file: Path | None = None
+    model: str | None = None
     callback_url: str | None = None
     callback_method: str | None = None
     metadata: list[str] | None = None
@@ -172,9 +176,29 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     ):
         if flag:
             body[key] = True
-    if opts.vocabulary:
+    if opts.model:
+        body["model"] = opts.model
+    if opts.vocabulary_file is not None:
+        found = term_files.parse_vocabulary(
+            term_files.read_text(opts.vocabulary_file, "--vocabulary-file"),
+            str(opts.vocabulary_file),
+        )
+        vocabulary: dict[str, Any] = {"vocabulary": [*found.entries, *(opts.vocabulary or [])]}
+        if found.default_intensity is not None:
+            vocabulary["default_intensity"] = found.default_intensity
+        body["custom_vocabulary"] = True
+        body["custom_vocabulary_config"] = vocabulary
+    elif opts.vocabulary:
         body["custom_vocabulary"] = True
         body["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
+    if opts.spelling_file is not None:
+        body["custom_spelling"] = True
+        body["custom_spelling_config"] = {
+            "spelling_dictionary": term_files.parse_spelling(
+                term_files.read_text(opts.spelling_file, "--spelling-file"),
+                str(opts.spelling_file),
+            )
+        }
     if opts.callback_url:
         body["callback"] = True
         body["callback_config"] = {
@@ -256,6 +280,11 @@ def plan(
             "the job with it",
             hint="drop --no-wait, or run `gladia serve` and point --api-url at it",
         )
+    if conn.local:  # before anything: the extra that --local needs
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_server(conn.local_engine, conn.local_model)
+        local_requests.check_languages(conn.local_engine, conn.local_model, job.language)
     from gladia_cli.cli.inputs import STDIN, asks_for_many, expand, single_input_jobs_notice
     from gladia_cli.cli.many import check_skip_existing, expand_inputs, many_format
 
@@ -300,6 +329,10 @@ def plan(
             out.format, output_path=out.output, stdout_is_terminal=bool(env.stdout_isatty)
         )
     body = job_body(job)
+    if conn.local:
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_body(body)
     if not several:  # with several, a missing file is that input's own failure
         check_input(inputs[0])
     screen = Screen(env)
@@ -365,7 +398,7 @@ def transcribe_one(
         raise Aborted(
             f"interrupted; transcription {job_id} goes on: gladia transcriptions get {job_id}"
         ) from None
-    check_not_in_error(job, spec)
+    check_not_in_error(job, spec, local=api.is_local)
     return job
 
 
@@ -380,13 +413,16 @@ def audio_url_of(api: PreRecordedApi, spec: str, say: Callable[[str], None]) -> 
     return str(api.upload(path)["audio_url"])
 
 
-def check_not_in_error(job: dict[str, Any], spec: str) -> None:
-    """A job that ended in status error is the server's failure (exit 4), with its message."""
+def check_not_in_error(job: dict[str, Any], spec: str, *, local: bool = False) -> None:
+    """A job that ended in status error is the server's failure (exit 4), with its message.
+    `local`: the embedded server, which stops with this command (its jobs with it)."""
     if job.get("status") == "error":
         job_id = plain(str(job.get("id", "")))
         raise NetworkError(
             f"transcription {job_id} of {spec} failed: {job_error(job)}",
-            hint=f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
+            hint="run again with --debug for the local server's log"
+            if local
+            else f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
         )
 
 

@@ -30,9 +30,16 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from gladia_cli.protocol.messages import ServerMessage, Utterance
+from gladia_cli.protocol.messages import AnsweringMachine, ServerMessage, Utterance
 from gladia_cli.render.addons import AddonBook, rich_sections
-from gladia_cli.render.base import Labels, SessionOutcome, StatusView, TranscriptBook
+from gladia_cli.render.base import (
+    TURN_MARK,
+    Labels,
+    SessionOutcome,
+    StatusView,
+    TranscriptBook,
+    verdict_text,
+)
 from gladia_cli.render.screen import Screen
 
 PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
@@ -54,14 +61,33 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{secs:04.1f}"
 
 
+SHOWN_ID = 8  # characters of the session id: a prefix `gladia sessions get` takes
+# Acknowledgments trail the audio sent by a chunk or two; a second or more (an outage, a
+# slow server) is worth the room on the line.
+ACK_GAP_SHOWN = 1.0
+
+
+def _audio(seconds: float) -> str:
+    """`12.4 s`, and past a minute `62:05.4` (an hour in seconds is long to read)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
 def status_line(view: StatusView) -> Text:
-    """The session's state; the id is the full one, as `gladia sessions get` takes it."""
+    """The session's state, on one line of an 80-column terminal an hour in: the id's
+    first characters (the whole 36 made it wrap at every refresh; `gladia sessions get`
+    takes a prefix, and the messages that name the session give it whole), the audio
+    acknowledged only when it trails what was sent."""
     line = Text()
     line.append("● ", style=STATE_STYLES.get(view.state, "white"))
     line.append(view.state, style="bold")
     if view.session_id:
-        line.append(f"  session {view.session_id}", style="dim")
-    line.append(f"  sent {view.sent_seconds:.1f} s  acked {view.acked_seconds:.1f} s")
+        line.append(f"  {view.session_id[:SHOWN_ID]}", style="dim")
+    line.append(f"  sent {_audio(view.sent_seconds)}")
+    if view.sent_seconds - view.acked_seconds >= ACK_GAP_SHOWN:
+        line.append(f"  acked {_audio(view.acked_seconds)}", style="yellow")
     if view.progress is not None:
         line.append(f"  {view.progress:.0%}")
     if view.reconnects:
@@ -94,12 +120,22 @@ def transcript_table(
         if labels.shown:
             cells.append(Text(labels(channel), style=PALETTE[channel % len(PALETTE)]))
         text = Text(utterance.text, style="" if is_final else "dim italic")
+        if text.plain.endswith(f" {TURN_MARK}"):  # the end of a turn, dim beside the text
+            text.stylize("dim", len(text.plain) - len(TURN_MARK), len(text.plain))
         for line in translations[index] if translations is not None else ():
             text.append("\n")
             text.append(line, style="dim")
         cells.append(text)
         table.add_row(*cells)
     return table
+
+
+def _with_mark(utterance: Utterance, turn_end: bool) -> Utterance:
+    return (
+        dataclasses.replace(utterance, text=f"{utterance.text} {TURN_MARK}")
+        if turn_end
+        else utterance
+    )
 
 
 RowKey = tuple[str, int, str, bool, int, tuple[str, ...]]
@@ -128,7 +164,12 @@ def fit_frame(
     def render(renderable: RenderableType) -> Lines:
         return console.render_lines(renderable, options, pad=False)
 
-    status = render(status_line(view))
+    # The status line is the frame's last line, not followed by a newline: one exactly as
+    # wide as the terminal leaves the cursor in its pending-wrap column, and rich's erase
+    # of the frame then missed a line (a header stayed behind). One column short, always.
+    status = console.render_lines(
+        status_line(view), console.options.update(width=max(1, width - 1), height=None), pad=False
+    )
     if len(status) >= height:
         return status[-height:] if height > 0 else []
     room = height - len(status)  # for the header and the rows
@@ -221,6 +262,7 @@ class TableRenderer:
         self._live: Live | None = None
         self._row_cache: dict[RowKey, Lines] = {}
         self._finished = False
+        self._verdict: str | None = None  # answering_machine, as a line
 
     @property
     def addons(self) -> AddonBook:
@@ -229,8 +271,8 @@ class TableRenderer:
     def frame(self, width: int, height: int) -> Lines:
         with self._lock:
             entries = [e for e in self._book.entries if e.utterance.text]
-            view = self._view
-            rows = [(e.utterance, e.is_final) for e in entries]
+            view = self._with_verdict(self._view)
+            rows = [(_with_mark(e.utterance, e.turn_end), e.is_final) for e in entries]
             ids = [e.utterance_id for e in entries]
             translated = [
                 self._addons.translations_of(e.utterance_id, e.utterance) if e.is_final else []
@@ -270,6 +312,16 @@ class TableRenderer:
         with self._lock:
             self._book.apply(message)
             self._addons.apply(message)
+            if isinstance(message, AnsweringMachine):
+                who = f"{self._labels(message.channel)}: " if self._labels.shown else ""
+                self._verdict = who + verdict_text(message)
+
+    def _with_verdict(self, view: StatusView) -> StatusView:
+        """The answering-machine verdict on the status line, where it stays in sight."""
+        if self._verdict is None:
+            return view
+        note = f"{self._verdict}  {view.note}" if view.note else self._verdict
+        return dataclasses.replace(view, note=note)
 
     def status(self, view: StatusView) -> None:
         with self._lock:
@@ -278,14 +330,18 @@ class TableRenderer:
     def finish(self, outcome: SessionOutcome) -> None:
         self._stop_live()
         self._finished = True
+        ends = self._book.turn_ends
         finals = self._book.finals()
-        rows = [(u, True) for u in finals]
+        rows = [(_with_mark(u, (u.channel, round(u.end, 2)) in ends), True) for u in finals]
         if rows:
             translated = [self._addons.translations_of(None, u) for u in finals]
             self._console.print(transcript_table(rows, self._labels, translations=translated))
+        if self._verdict is not None:
+            self._console.print(Text(self._verdict, style="bold"))
         for section in rich_sections(self._addons, self._labels):
             self._console.print(section)
-        self._console.print(status_line(outcome.status))
+        if outcome.live:  # a stored session has no live status to end with
+            self._console.print(status_line(outcome.status))
 
     def close(self) -> None:
         shown = self._stop_live()
@@ -294,7 +350,7 @@ class TableRenderer:
             self._finished = True
             with self._lock:
                 entries = [e for e in self._book.entries if e.utterance.text]
-                rows = [(e.utterance, e.is_final) for e in entries]
+                rows = [(_with_mark(e.utterance, e.turn_end), e.is_final) for e in entries]
                 translated = [
                     self._addons.translations_of(e.utterance_id, e.utterance) for e in entries
                 ]

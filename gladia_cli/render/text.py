@@ -14,9 +14,16 @@ and naming its language (and its speaker: another line may have come in between)
 
 from __future__ import annotations
 
-from gladia_cli.protocol.messages import ServerMessage, Transcript, Translation
+from gladia_cli.protocol.messages import AnsweringMachine, ServerMessage, Transcript, Translation
 from gladia_cli.render.addons import AddonBook, text_sections
-from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome
+from gladia_cli.render.base import (
+    TURN_MARK,
+    Labels,
+    OutputRenderer,
+    SessionOutcome,
+    TurnMarks,
+    verdict_text,
+)
 from gladia_cli.render.output import Output
 from gladia_cli.safe_text import plain
 
@@ -26,24 +33,32 @@ class TextRenderer(OutputRenderer):
         super().__init__(output)
         self._labels = labels
         self._addons = AddonBook()
+        self._marks = TurnMarks()
+
+    def _line(self, channel: int, text: str, indent: str = "") -> None:
+        if self._labels.shown:
+            text = f"[{self._labels(channel)}] {text}"
+        self._output.line(indent + text)
 
     def message(self, message: ServerMessage) -> None:
         self._addons.apply(message)
+        ended = self._marks.apply(message)
         if isinstance(message, Transcript) and message.is_final:
             text = plain(message.utterance.text).strip()
-            if not text:
-                return
-            if self._labels.shown:
-                text = f"[{self._labels(message.utterance.channel)}] {text}"
-            self._output.line(text)
+            if text:
+                self._line(message.utterance.channel, text)
         elif isinstance(message, Translation) and message.raw.get("error") is None:
             text = plain(message.translated.text).strip()
-            if not text:
-                return
-            language = plain(message.target_language).strip()
-            speaker = f"[{self._labels(message.translated.channel)}] " if self._labels.shown else ""
-            self._output.line(f"  {speaker}({language}) {text}")
+            if text:
+                language = plain(message.target_language).strip()
+                self._line(message.translated.channel, f"({language}) {text}", indent="  ")
+        elif isinstance(message, AnsweringMachine):
+            self._line(message.channel, f"-- {verdict_text(message)} --")
+        for channel in ended:
+            self._line(channel, f"{TURN_MARK} end of turn")
 
     def finish(self, outcome: SessionOutcome) -> None:
+        for channel in self._marks.left():
+            self._line(channel, f"{TURN_MARK} end of turn")
         for line in text_sections(self._addons, self._labels):
             self._output.line(line)

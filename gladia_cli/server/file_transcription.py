@@ -4,15 +4,19 @@ The same engines as live sessions, driven the same way (a `Transcriber` from the
 factory: de-interleaving, soxr to 16 kHz per channel, one recogniser per channel), but fed
 as fast as decoding allows: no pacing, no partials (no late sink is given, so the whisper
 engine decodes finals only), blocks of `BLOCK_SECONDS`. Runs on a worker thread; `cancelled`
-is checked between blocks (the job was deleted, or the server stops). Memory stays bounded
-by a block, whatever the file's length: the file is read in blocks, and only the finals
-are kept.
+is checked between blocks (the job was deleted, or the server stops), and each block is
+decoded inside a `turn` (job_queue.Turns: the jobs of several keys take turns). Memory
+stays bounded by a block, whatever the file's length: the file is read in blocks, and only
+the finals are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from gladia_cli.protocol import prerecorded_config
@@ -41,8 +45,9 @@ class JobCancelled(Exception):
     """The job was deleted or the server stops: its result is not wanted."""
 
 
-def audio_info(path: str) -> tuple[float, int]:
-    """(duration in seconds, channels) of a file soundfile can decode; ValueError if not."""
+def audio_info(path: str) -> tuple[float, int, int]:
+    """(duration in seconds, channels, sample rate) of a file soundfile can decode;
+    ValueError if not."""
     import soundfile
 
     try:
@@ -51,7 +56,7 @@ def audio_info(path: str) -> tuple[float, int]:
         raise ValueError(str(exc).split(":")[-1].strip() or "unknown format") from None
     if info.samplerate <= 0 or info.channels <= 0:
         raise ValueError("no audio stream")
-    return info.frames / info.samplerate, info.channels
+    return info.frames / info.samplerate, info.channels, info.samplerate
 
 
 def _settings(params: dict[str, Any], channels: int, job_id: str) -> list[ChannelSettings]:
@@ -59,7 +64,8 @@ def _settings(params: dict[str, Any], channels: int, job_id: str) -> list[Channe
     return [
         ChannelSettings(
             channel=c,
-            languages=tuple(str(code) for code in languages.get("languages") or ()),
+            # Solaria-3 without languages: detection among its five.
+            languages=prerecorded_config.candidate_languages(params),
             code_switching=bool(languages.get("code_switching")),
             vocabulary=prerecorded_config.vocabulary(params),
             channel_count=channels,
@@ -78,6 +84,8 @@ def transcribe_file(
     job_id: str,
     cancelled: threading.Event,
     addons: AddonRunner | None = None,
+    turn: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+    diarize: bool = True,
 ) -> dict[str, Any]:
     """The job's `result` (Gladia's TranscriptionResultDTO); JobFailed when it cannot be."""
     import soundfile
@@ -97,11 +105,15 @@ def transcribe_file(
         frames = 0
         try:
             for block in file.blocks(blocksize=rate * BLOCK_SECONDS, dtype="int16", always_2d=True):
+                with turn():
+                    if cancelled.is_set():
+                        raise JobCancelled
+                    frames += len(block)
+                    events += _finals(transcriber.feed(block.tobytes()))
+            with turn():
                 if cancelled.is_set():
                     raise JobCancelled
-                frames += len(block)
-                events += _finals(transcriber.feed(block.tobytes()))
-            events += _finals(transcriber.finish())
+                events += _finals(transcriber.finish())
         except (JobCancelled, JobFailed):
             raise
         except soundfile.LibsndfileError as exc:
@@ -111,11 +123,14 @@ def transcribe_file(
         finally:
             transcriber.close()
     fallback = _language(params)
+    finals = [(c, e) for c, e in events if isinstance(e, Hypothesis)]
+    asked = bool(params.get("diarization")) and bool(finals)
+    speakers = _speakers(path, finals, params, diarize) if asked else None
     utterances = sorted(
         (
             utterance_of(channel, event, event.language or fallback)
-            for channel, event in events
-            if isinstance(event, Hypothesis)
+            | ({"speaker": speakers[index]} if speakers is not None else {})
+            for index, (channel, event) in enumerate(finals)
         ),
         key=lambda u: (u["start"], u["channel"]),
     )
@@ -124,6 +139,35 @@ def transcribe_file(
     if addons is not None:
         add_addons(result, utterances, params, addons, _reader(path), job_id)
     return result
+
+
+def _speakers(
+    path: str, finals: list[tuple[int, Hypothesis]], params: dict[str, Any], diarize: bool
+) -> list[int] | None:
+    """Who said each final: the engine's word when it told them all (the scripted engine's
+    script), else the speaker encoder's (diarization.py); None when neither can (the
+    diarization container then says why: file_addons.py)."""
+    told = [event.speaker for _, event in finals]
+    if all(speaker is not None for speaker in told):
+        return [int(speaker) for speaker in told if speaker is not None]
+    from gladia_cli.server import diarization
+
+    if not diarize or not diarization.available():
+        return None
+    read = _reader(path)
+    config = params.get("diarization_config") or {}
+    try:
+        embeddings = diarization.encoder().embed(
+            [read(channel, event.start, event.end) for channel, event in finals]
+        )
+    except diarization.DiarizationUnavailable:
+        return None
+    return diarization.cluster(
+        embeddings,
+        speakers=config.get("number_of_speakers"),
+        min_speakers=config.get("min_speakers"),
+        max_speakers=config.get("max_speakers"),
+    )
 
 
 def _reader(path: str) -> ReadAudio:

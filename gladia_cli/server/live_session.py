@@ -25,18 +25,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any
 
 from gladia_cli.audio.wav_stream import find_wav_data
+from gladia_cli.protocol import init_config
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, is_final_message, iso_timestamp
 from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
 from gladia_cli.server.clock import Clock
-from gladia_cli.server.config import ServerConfig
+from gladia_cli.server.config import ANSWERING_MACHINE_WINDOW, ServerConfig
 from gladia_cli.server.delivery import ClientSocket, Delivery
 from gladia_cli.server.engines.base import Hypothesis
 from gladia_cli.server.event_messages import (
@@ -51,6 +53,7 @@ from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.session_files import SessionFiles
 from gladia_cli.server.session_recognition import SessionRecognition, configured_language
 from gladia_cli.server.session_result import SessionResult
+from gladia_cli.server.stored_session import session_meta
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import TranscriberFactory
 from gladia_cli.server.watchdog import Watchdog
@@ -84,6 +87,7 @@ class LiveSession:
         clock: Clock,
         owner: str = "",
         store_directory: str | None = None,
+        durable: bool = False,
         addons: AddonRunner,
         on_callback: Callable[[LiveSession, dict[str, Any]], None] | None = None,
     ) -> None:
@@ -101,7 +105,8 @@ class LiveSession:
         self._loop = asyncio.get_running_loop()
         self._clock = clock
 
-        self.files = SessionFiles(store_directory)
+        # durable: kept in --data-dir, found again after a restart (stored_session.py).
+        self.files = SessionFiles(store_directory, durable=durable)
         self.store = self.files.audio
         self.result = SessionResult(
             session_id=session_id,
@@ -140,7 +145,9 @@ class LiveSession:
             on_late=self._handle_late,
             on_failure=self._recognition_failed,
         )
-        self._messages = EventMessages(session_id, self.language, _now_iso)
+        self._messages = EventMessages(
+            session_id, self.language, _now_iso, turn_ends=init_config.turn_ends_asked(config)
+        )
 
         self._delivery = Delivery(
             session_id=session_id,
@@ -149,11 +156,16 @@ class LiveSession:
             confirm_timeout=server.confirm_timeout,
         )
         self.connections = 0
+        # A scripted answering-machine verdict (config.Faults): when it is due, in audio time.
+        self._verdict_due: float | None = None
+        self._verdict_channel = 0
+        self._verdict_sent = server.faults.answering_machine is None
 
         self.recording = True
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
         self._finalizer: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
+        self.finished_wall: float | None = None  # when it ended, as the wall clock says
         self._closing = False  # the end sequence is being emitted
         self._watchdog = Watchdog(
             clock,
@@ -161,6 +173,7 @@ class LiveSession:
             max_duration=server.max_duration,
             on_expired=self.finish,
         )
+        self._persist()
 
     # --- what the REST routes and the socket read -------------------------------------------
 
@@ -184,6 +197,16 @@ class LiveSession:
     @post_session_metadata.setter
     def post_session_metadata(self, metadata: dict[str, Any]) -> None:
         self.result.post_session_metadata = metadata
+        self._persist()
+
+    @property
+    def failed(self) -> bool:
+        """Whether recognition failed (the session ends in status error)."""
+        return self._recognizer.failed
+
+    def _persist(self) -> None:
+        """`session.json`: what a restarted server needs to find the session again."""
+        self.files.save_meta(session_meta(self))
 
     @property
     def connection(self) -> ClientSocket | None:
@@ -268,6 +291,7 @@ class LiveSession:
                 self._recording_started = True
                 self.emit("start_recording")
             self._recognizer.put(audio)
+            self._maybe_send_verdict()
 
     def send_acknowledgment(self, connection: ClientSocket, received: Received | None) -> None:
         if connection is not self.connection or not self._flags["receive_acknowledgments"]:
@@ -289,6 +313,10 @@ class LiveSession:
 
     def _handle(self, events: list[ChannelEvent]) -> None:
         for message in self._messages.messages(events):
+            if message["type"] == "speech_start" and self._verdict_due is None:
+                self._verdict_due = message["data"]["time"] + ANSWERING_MACHINE_WINDOW
+                self._verdict_channel = int(message["data"]["channel"])
+                self._maybe_send_verdict()
             final = final_utterance(message)
             if final is None:
                 self._send(message)
@@ -298,6 +326,17 @@ class LiveSession:
             self._send(message)
             self.files.utterances.append_json(utterance)  # for the end result
             self.addons.final(utterance_id, utterance)
+
+    def _maybe_send_verdict(self) -> None:
+        """The scripted answering-machine verdict, once its window of audio has come in."""
+        due = self._verdict_due
+        verdict = self._server.faults.answering_machine
+        if self._verdict_sent or verdict is None or due is None or self.audio_duration < due:
+            return
+        self._verdict_sent = True
+        kind, confidence = verdict
+        data = {"kind": kind, "confidence": confidence, "time": round(due, 3)}
+        self.emit("answering_machine", data={**data, "channel": self._verdict_channel})
 
     def _handle_late(self, events: list[ChannelEvent]) -> None:
         """Late partials (whisper's): shown only while their utterance is the open one
@@ -442,6 +481,8 @@ class LiveSession:
         self.result.completed(_now_iso(), failed=self._recognizer.failed)
         self._delivery.end()
         self.finished.set()
+        self.finished_wall = time.time()
+        self._persist()
         log.info(
             "session %s: done, %.2f s of audio, %d utterances",
             self.id,
@@ -449,8 +490,9 @@ class LiveSession:
             self.files.utterances.count,
         )
 
-    async def close(self, *, shutting_down: bool = False) -> None:
-        """Forget the session (DELETE, eviction, or server shutdown: then 1001)."""
+    async def close(self, *, shutting_down: bool = False, keep_files: bool = False) -> None:
+        """Forget the session (DELETE, eviction, or server shutdown: then 1001); its files
+        go, unless `keep_files` (a shutdown that keeps its --data-dir)."""
         self._watchdog.cancel()
         if self._finalizer is not None and not self._finalizer.done():
             self._finalizer.cancel()
@@ -466,4 +508,7 @@ class LiveSession:
                 await connection.close(NORMAL, "session deleted")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(connection.wait_closed(), timeout=CLOSE_REPLY_SECONDS)
-        self.files.delete()
+        if keep_files:
+            self.files.finish()  # what was buffered reaches the disk; no descriptor held
+        else:
+            self.files.delete()

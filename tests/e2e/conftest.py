@@ -79,7 +79,7 @@ def scripted() -> Iterator[LocalServer]:
         yield server
 
 
-PLAINTEXT = "keyrings.alt.file.PlaintextKeyring"  # keyring's file backend (keyrings.alt)
+PLAINTEXT = "tests.plaintext_keyring.PlaintextFileKeyring"  # a file keyring, base64 as keyrings.alt
 NO_KEYRING = "keyring.backends.fail.Keyring"  # as on a machine with no keyring at all
 
 
@@ -103,6 +103,8 @@ class Home:
             "XDG_DATA_HOME": str(self.root / "data"),
             "PYTHON_KEYRING_BACKEND": backend,
             "GLADIA_API_KEY": "",
+            # Gladia's Go CLI keeps a key in ~/.gladia: this machine's must not be read.
+            "HOME": str(self.root / "home"),
             **extra,
         }
 

@@ -188,7 +188,7 @@ BASH_CASES = [
     (["gladia", "file", "--format", "=", "s"], ["srt"]),  # --format=s, as bash splits it
     (["gladia", "file", "--format", "="], FORMATS),
     (["gladia", "file", "--pace", ""], ["2x", "max", "realtime"]),
-    (["gladia", "file", "--events", "speech_"], ["speech_end", "speech_start"]),
+    (["gladia", "file", "--events", "speech_"], ["speech_end", "speech_start", "speech_turn_end"]),
     (["gladia", "file", "--local-engine", ""], ["scripted", "sphinx", "whisper"]),
     (["gladia", "file", "--local-model", ""], ["base", "tiny.en"]),
     (["gladia", "file", "x.wav", "--pa"], ["--pace", "--partials"]),
@@ -200,9 +200,10 @@ BASH_CASES = [
     (["gladia", "file", "--", "--f"], []),  # after --, only arguments
     (["gladia", "serve", "--engine", "s"], ["scripted", "sphinx"]),
     (["gladia", "serve", "--script", "me"], ["meeting.wav"]),
-    (["gladia", "live", ""], ["mic"]),
+    (["gladia", "live", ""], ["mic", "system"]),  # and the computer's sound
     (["gladia", "live", "--device-rate", "4"], ["44100", "48000"]),
     (["gladia", "mix", "x.wav", "m"], ["meeting.wav", "mic", "my talk.wav"]),  # files or mic
+    (["gladia", "mix", "mic", "s"], ["system"]),
     (["gladia", "mix", "--pace", "m"], ["max"]),
     (["gladia", "devices", "--j"], ["--json"]),
     (["gladia", "sessions", ""], ["delete", "get", "list"]),
