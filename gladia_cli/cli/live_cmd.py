@@ -21,7 +21,7 @@ Examples:
   gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
   gladia live -o notes.txt                   plain text into a file
   gladia live --duration 60 -f text          one minute, then it ends
-  gladia live system --web                   what the computer plays, on a caption page
+  gladia live system --web                   captions of what the computer plays
 """
     + "\n"
     + presets.help_table()

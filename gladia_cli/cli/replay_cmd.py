@@ -33,7 +33,7 @@ Examples:
   gladia replay talk.jsonl                     the live table again, as it came
   gladia replay talk.jsonl --speed max -o talk.srt
   gladia replay talk.jsonl --speed 4x -f text --label host,guest
-  gladia replay talk.jsonl --web               the caption page, with no server or key
+  gladia replay talk.jsonl --web               a caption page, no server, no key
 """
 
 
