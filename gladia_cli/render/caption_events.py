@@ -125,11 +125,15 @@ class CaptionEvents:
         if seen is None:
             head = [self._session] if self._session is not None else []
             return head + list(self._events.values())
-        shown = []
+        newer = []
+        for seq, event in reversed(self._events.items()):  # in order: only what is new is read
+            if seq <= seen:
+                break
+            newer.append(event)
+        newer.reverse()
         if self._session is not None and self._session.seq > seen:
-            shown.append(self._session)
-        shown += [event for seq, event in self._events.items() if seq > seen]
-        return shown
+            return [self._session, *newer]
+        return newer
 
     def seq_of(self, last_event_id: str | None) -> int | None:
         """The sequence number in a `Last-Event-ID` this run gave; None for none, another
