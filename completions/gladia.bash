@@ -106,13 +106,14 @@ _gladia_node() {
                 --drop-after-seconds --engine --fail-init --fail-recognition-after
                 --fault-connections -h --help --host --idle-timeout --linger --log-level
                 --max-duration --max-sessions --max-stored-sessions --max-upload-mb --model --port
-                --prerecorded-workers --script --session-ttl --slow-finish --strict --withhold-acks
-                --workers"
+                --prerecorded-workers --script --session-ttl --slow-finish --slow-recognition
+                --strict --withhold-acks --workers"
             value_options="--ack-delay --allow-host --api-key --close-after-bytes --close-code
                 --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init
                 --fail-recognition-after --fault-connections --host --idle-timeout --linger
                 --log-level --max-duration --max-sessions --max-stored-sessions --max-upload-mb
-                --model --port --prerecorded-workers --script --session-ttl --slow-finish --workers"
+                --model --port --prerecorded-workers --script --session-ttl --slow-finish
+                --slow-recognition --workers"
             ;;
         "sessions")
             commands="delete get list"

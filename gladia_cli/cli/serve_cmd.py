@@ -303,6 +303,17 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    slow_recognition: Annotated[
+        float,
+        typer.Option(
+            "--slow-recognition",
+            metavar="FACTOR",
+            help="Make recognition take at least FACTOR seconds per second of audio "
+            "(a slow server, as on a starved machine).",
+            rich_help_panel=FAULT_INJECTION,
+            min=0,
+        ),
+    ] = 0.0,
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", help="What the log on stderr shows.")
     ] = LogLevel.INFO,
@@ -351,6 +362,7 @@ def serve_command(
             withhold_acks=withhold_acks,
             slow_finish=slow_finish,
             fail_recognition_after=fail_recognition_after,
+            slow_recognition=slow_recognition,
         ),
     )
     problem = config.describe_problem()

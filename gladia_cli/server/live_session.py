@@ -34,6 +34,7 @@ from gladia_cli.audio.wav_stream import find_wav_data
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, is_final_message, iso_timestamp
+from gladia_cli.server.ack_credit import AckCredit, credit_limit
 from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
@@ -136,10 +137,13 @@ class LiveSession:
             transcribers=transcribers,
             executor=executor,
             status=self.recognition,
+            read_audio=lambda offset, n: self.store.read((self.header_bytes or 0) + offset, n),
             on_events=self._handle,
             on_late=self._handle_late,
             on_failure=self._recognition_failed,
+            on_progress=self._recognition_progress,
         )
+        self._credit = AckCredit(credit_limit(server.max_recognition_backlog, self.fmt))
         self._messages = EventMessages(session_id, self.language, _now_iso)
 
         self._delivery = Delivery(
@@ -195,11 +199,6 @@ class LiveSession:
         return self._delivery.room
 
     @property
-    def recognition_room(self) -> asyncio.Event:
-        """Set while recognition keeps up: the socket's reader waits on it."""
-        return self._recognizer.room
-
-    @property
     def finished_at(self) -> float | None:
         """When the session ended, on the clock."""
         return self._delivery.ended_at
@@ -241,8 +240,24 @@ class LiveSession:
     def _placed(self, placed: list[Received]) -> None:
         for received in placed:
             self._keep(received)
-            if self.connection is not None:
-                self.send_acknowledgment(self.connection, received)
+            self._acknowledge(self._credit.offer(received, self._recognised_offset()))
+
+    def _recognised_offset(self) -> int:
+        """Where recognition is on the session stream (bytes, the header included)."""
+        return (self.header_bytes or 0) + self._recognizer.recognised
+
+    def _recognition_progress(self) -> None:
+        """Recognition advanced: the acknowledgments held for it that may go out now."""
+        if self._credit.holding:
+            # The client waits for us meanwhile: that is not a session gone idle.
+            self._watchdog.audio_arrived()
+        self._acknowledge(self._credit.progress(self._recognised_offset()))
+
+    def _acknowledge(self, chunks: list[Received]) -> None:
+        connection = self.connection
+        if connection is not None:
+            for received in chunks:
+                self.send_acknowledgment(connection, received)
 
     def _flush_ingest(self) -> None:
         """Decide where held bytes belong now (the stream is about to end)."""
@@ -267,7 +282,7 @@ class LiveSession:
             if not self._recording_started:
                 self._recording_started = True
                 self.emit("start_recording")
-            self._recognizer.put(audio)
+            self._recognizer.put(len(audio))
 
     def send_acknowledgment(self, connection: ClientSocket, received: Received | None) -> None:
         if connection is not self.connection or not self._flags["receive_acknowledgments"]:
@@ -349,6 +364,7 @@ class LiveSession:
     def attach(self, connection: ClientSocket) -> None:
         """A client connected to the session's URL (the first time, or to resume)."""
         previous = self._delivery.attach(connection)
+        self._credit.clear()  # the client re-sends what it did not see acknowledged
         if previous is not None:
             self._loop.create_task(previous.close(SUPERSEDED, "another connection took over"))
         self.connections += 1
@@ -406,6 +422,7 @@ class LiveSession:
             return True  # from a superseded connection: not the client's word any more
         if self.recording:
             self._flush_ingest()  # held bytes are placed (and acknowledged) before the stop
+            self._acknowledge(self._credit.release_all())
         ack = self.stop()
         if self._flags["receive_acknowledgments"]:
             # The ack goes ahead of the end sequence the stop just started; it is a
@@ -416,6 +433,7 @@ class LiveSession:
     def finish(self, reason: str) -> None:
         """End recording and run post-processing (once, whatever asks first)."""
         self.recording = False
+        self._acknowledge(self._credit.release_all())  # everything received is stored
         if self._finalizer is None:
             log.info("session %s: ending (%s)", self.id, reason)
             self._finalizer = self._loop.create_task(self._finalize())

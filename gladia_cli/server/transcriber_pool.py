@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.server.config import RecognitionFaults
 from gladia_cli.server.engines import create_engine
 from gladia_cli.server.engines.base import ChannelSettings
 from gladia_cli.server.engines.catalog import DEFAULT_MODEL, SPHINX
@@ -66,12 +67,12 @@ class InThreadTranscribers:
         *,
         model: str = DEFAULT_MODEL,
         workers: int = 1,
-        fail_after: float | None = None,
+        faults: RecognitionFaults | None = None,
     ) -> None:
         self._engine = create_engine(
             engine_name, script_path=script_path, model=model, workers=workers
         )
-        self._fail_after = fail_after
+        self._faults = faults
 
     def open(
         self,
@@ -80,9 +81,7 @@ class InThreadTranscribers:
         *,
         on_late: LateChannelSink | None = None,
     ) -> SessionTranscriber:
-        transcriber = Transcriber(
-            self._engine, fmt, settings, on_late=on_late, fail_after=self._fail_after
-        )
+        transcriber = Transcriber(self._engine, fmt, settings, on_late=on_late, faults=self._faults)
         session_id = settings[0].session_id if settings else ""
         return _LocalTranscriber(transcriber, lambda: self._forget(session_id))
 
@@ -124,7 +123,7 @@ class _LocalTranscriber:
 
 
 def _serve(
-    conn: Connection, engine_name: str, script_path: str | None, fail_after: float | None
+    conn: Connection, engine_name: str, script_path: str | None, faults: RecognitionFaults | None
 ) -> None:
     """A worker process: hosts transcribers by key and answers one request at a time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
@@ -141,7 +140,7 @@ def _serve(
         try:
             result: Any = None
             if op == "open":
-                transcribers[key] = Transcriber(engine, *args, fail_after=fail_after)
+                transcribers[key] = Transcriber(engine, *args, faults=faults)
             elif op == "feed":
                 result = transcribers[key].feed(*args)
             elif op == "finish":
@@ -159,12 +158,16 @@ class RecognizerError(RuntimeError):
 
 class _Worker:
     def __init__(
-        self, context: Any, engine_name: str, script_path: str | None, fail_after: float | None
+        self,
+        context: Any,
+        engine_name: str,
+        script_path: str | None,
+        faults: RecognitionFaults | None,
     ) -> None:
         ours, theirs = context.Pipe()
         self._process = context.Process(
             target=_serve,
-            args=(theirs, engine_name, script_path, fail_after),
+            args=(theirs, engine_name, script_path, faults),
             daemon=True,
             name="recognizer",
         )
@@ -201,11 +204,11 @@ class ProcessTranscribers:
         script_path: str | None,
         processes: int,
         *,
-        fail_after: float | None = None,
+        faults: RecognitionFaults | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self._workers = [
-            _Worker(context, engine_name, script_path, fail_after) for _ in range(max(1, processes))
+            _Worker(context, engine_name, script_path, faults) for _ in range(max(1, processes))
         ]
         self._next_worker = itertools.cycle(self._workers)
         self._keys = itertools.count()
@@ -255,15 +258,15 @@ def transcribers_for(
     *,
     model: str = DEFAULT_MODEL,
     decoders: int = 1,
-    fail_after: float | None = None,
+    faults: RecognitionFaults | None = None,
 ) -> TranscriberFactory:
     """Worker processes for engines that hold the GIL (sphinx); threads for the others.
 
     `processes` is the sphinx worker processes; `decoders` whisper's concurrent decodes."""
     if engine_name == SPHINX and processes > 0:
-        return ProcessTranscribers(engine_name, script_path, processes, fail_after=fail_after)
+        return ProcessTranscribers(engine_name, script_path, processes, faults=faults)
     return InThreadTranscribers(
-        engine_name, script_path, model=model, workers=max(1, decoders), fail_after=fail_after
+        engine_name, script_path, model=model, workers=max(1, decoders), faults=faults
     )
 
 

@@ -395,3 +395,52 @@ def test_after_going_away_a_refused_session_is_still_said_to_have_gone_away() ->
     action = session.closed(4401, "invalid or expired token", 1.2)
     assert isinstance(action, Finish) and action.error is not None
     assert "went away" in action.error.message and "4401" in action.error.message
+
+
+def test_a_server_holding_its_acknowledgments_is_behind_not_dead() -> None:
+    # The local server holds acknowledgments back while recognition catches up, and keeps
+    # answering pings: the connection is alive, the session is "server behind", and a
+    # source that can wait is told there is no room (its sending goes at the server's pace).
+    session = _session(window=4 * CHUNK, timing=Timing(keepalive=1.0, dead_after=3.0))
+    _connect(session, 0.0)
+    for _ in range(4):
+        assert session.has_room(send_ahead=10 * CHUNK)
+        session.audio(_audio(CHUNK))
+    _frames(session)
+    assert session.behind and not session.has_room(send_ahead=10 * CHUNK)
+    assert session.stats.state == "server behind"
+    for second in range(1, 30):  # half a minute of pings answered, no acknowledgment
+        assert session.tick(float(second)) in (Ping(), None)
+        session.next_frame()
+        session.activity(second + 0.01)  # the pong
+    assert session.is_connected and session.finished is None
+    assert session.last_progress == 0.0  # alive, but no progress since the connection
+    session.message(_ack(0, CHUNK), 30.0)
+    assert not session.behind and session.has_room(send_ahead=10 * CHUNK)
+    assert session.stats.state == "streaming" and session.last_progress == 30.0
+
+
+def test_progress_is_an_acknowledgment_that_advances_or_a_new_message() -> None:
+    session = _session()
+    _connect(session, 5.0)
+    assert session.last_progress == 5.0  # the wait starts with the connection
+    session.audio(_audio(CHUNK))
+    _frames(session)
+    session.message(_ack(0, CHUNK), 6.0)
+    session.message(_ack(0, CHUNK), 7.0)  # nothing new acknowledged
+    assert session.last_progress == 6.0
+    session.message(_final("u1", "hello", 0.0, 0.1), 8.0)
+    session.message(_final("u1", "hello", 0.0, 0.1), 9.0)  # a repeat is not progress
+    assert session.last_progress == 8.0
+    session.stop()
+    session.message(_msg("stop_recording", acknowledged=True, data={}), 10.0)
+    assert session.last_progress == 10.0
+
+
+def test_without_a_window_the_server_is_never_behind() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    for _ in range(100):
+        session.audio(_audio(CHUNK))
+    _frames(session)
+    assert not session.behind and session.stats.state == "streaming"
