@@ -146,7 +146,7 @@ class LiveStream:
         with self._lock:
             if wait:
                 while (
-                    not self.core.has_room(self._send_ahead)
+                    not self.core.has_room(self._send_ahead, self._clock())
                     and not self._ended.is_set()
                     and not self.core.stop_requested
                 ):

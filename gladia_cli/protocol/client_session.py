@@ -21,6 +21,10 @@ Alive is not the same as keeping up. A server that is behind (the local server's
 recognition, see server/ack_credit.py) holds its acknowledgments back while it still
 answers pings and sends transcripts: the connection is alive, and `behind` says that
 `window` bytes wait for an acknowledgment, so a source that can wait should (`has_room`).
+The window is a courtesy, not a condition: acknowledgments lost on the way (a broken
+middlebox) would otherwise stop the audio for good, so after `Timing.window_patience`
+seconds without one advancing it is dropped for the rest of the connection, said once (the
+server stores what it reads either way, and a re-send covers what a cut loses).
 `last_progress` is when the server last showed progress (an acknowledgment advancing, a
 new message): the job gives up on a server that is alive but makes none for too long.
 """
@@ -85,6 +89,9 @@ class Timing:
     # accepting connections is not gone. (Connections that cannot even open are bounded
     # by the attempts alone.)
     give_up_after: float = 30.0
+    # Seconds the window waits for an acknowledgment to advance before it is dropped for
+    # the connection: a server holding them back releases some every few seconds.
+    window_patience: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,8 @@ class ClientSession:
         self._reconcile = reconcile
         # Unacknowledged bytes past which the server is taken to be behind (None: never).
         self.window = window
+        self._window_off = False  # for this connection: acknowledgments stopped coming
+        self._last_ack_at = 0.0  # when an acknowledgment last advanced (or we connected)
         self.last_progress = 0.0
         self.stats = SessionStats()
         self.notices: list[str] = []
@@ -244,14 +253,28 @@ class ClientSession:
         """Whether a window's worth of audio waits for the server to acknowledge it."""
         return (
             self.window is not None
+            and not self._window_off
             and not self._recording_over
             and self.backlog.pending_bytes >= self.window
         )
 
-    def has_room(self, send_ahead: int) -> bool:
+    def has_room(self, send_ahead: int, now: float) -> bool:
         """Whether a source that can wait should send more now: less than `send_ahead`
-        bytes not yet handed to a connection, and the server not behind."""
-        return self.unsent_bytes <= send_ahead and not self.behind
+        bytes not yet handed to a connection, and the server not behind (or no longer
+        waited for: see the module docstring)."""
+        if self.unsent_bytes > send_ahead:
+            return False
+        if not self.behind:
+            return True
+        if self.is_connected and now - self._last_ack_at > self.timing.window_patience:
+            self._window_off = True
+            self._refresh_state()
+            self.notices.append(
+                f"no acknowledgment from the server for {self.timing.window_patience:g} s "
+                "while it answers: sending without waiting for them"
+            )
+            return True
+        return False
 
     def _refresh_state(self) -> None:
         if self.stats.state in ("streaming", "server behind"):
@@ -279,6 +302,8 @@ class ClientSession:
         self._ping_due = False
         self._last_frame = self._last_ping = now
         self.last_progress = max(self.last_progress, now)  # waiting starts again from here
+        self._last_ack_at = now
+        self._window_off = False
         self._progress = False
         if self.connections:
             self.stats.reconnects += 1
@@ -538,7 +563,7 @@ class ClientSession:
             if self.backlog.acknowledge(end):
                 self._progress = True
                 self._attempt = 0
-                self.last_progress = now
+                self.last_progress = self._last_ack_at = now
             self.stats.acked_bytes = self.backlog.acknowledged
             self._refresh_state()
         elif not ack.acknowledged:

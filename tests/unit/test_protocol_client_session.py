@@ -404,10 +404,10 @@ def test_a_server_holding_its_acknowledgments_is_behind_not_dead() -> None:
     session = _session(window=4 * CHUNK, timing=Timing(keepalive=1.0, dead_after=3.0))
     _connect(session, 0.0)
     for _ in range(4):
-        assert session.has_room(send_ahead=10 * CHUNK)
+        assert session.has_room(10 * CHUNK, 0.0)
         session.audio(_audio(CHUNK))
     _frames(session)
-    assert session.behind and not session.has_room(send_ahead=10 * CHUNK)
+    assert session.behind and not session.has_room(10 * CHUNK, 0.0)
     assert session.stats.state == "server behind"
     for second in range(1, 30):  # half a minute of pings answered, no acknowledgment
         assert session.tick(float(second)) in (Ping(), None)
@@ -416,7 +416,7 @@ def test_a_server_holding_its_acknowledgments_is_behind_not_dead() -> None:
     assert session.is_connected and session.finished is None
     assert session.last_progress == 0.0  # alive, but no progress since the connection
     session.message(_ack(0, CHUNK), 30.0)
-    assert not session.behind and session.has_room(send_ahead=10 * CHUNK)
+    assert not session.behind and session.has_room(10 * CHUNK, 30.0)
     assert session.stats.state == "streaming" and session.last_progress == 30.0
 
 
@@ -444,3 +444,23 @@ def test_without_a_window_the_server_is_never_behind() -> None:
         session.audio(_audio(CHUNK))
     _frames(session)
     assert not session.behind and session.stats.state == "streaming"
+
+
+def test_acknowledgments_that_stop_coming_stop_the_window_not_the_audio() -> None:
+    # Lost on the way (a broken middlebox): waiting for them would stop the audio for good.
+    session = _session(window=2 * CHUNK, timing=Timing(window_patience=10.0))
+    _connect(session, 0.0)
+    session.audio(_audio(2 * CHUNK))
+    _frames(session)
+    assert not session.has_room(10 * CHUNK, 5.0)
+    session.message(_ack(0, CHUNK), 6.0)  # one advanced: the patience starts again
+    session.audio(_audio(CHUNK))
+    _frames(session)
+    assert not session.has_room(10 * CHUNK, 15.0)
+    assert session.has_room(10 * CHUNK, 16.5) and session.notices[-1].startswith(
+        "no acknowledgment from the server for 10 s"
+    )
+    assert session.has_room(10 * CHUNK, 16.6) and len(session.notices) == 1
+    session.closed(None, "cut", 17.0)
+    _connect(session, 18.0)  # a new connection gets the window back
+    assert not session.has_room(10 * CHUNK, 19.0)
