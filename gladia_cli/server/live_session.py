@@ -54,13 +54,17 @@ from gladia_cli.server.session_recognition import SessionRecognition, configured
 from gladia_cli.server.session_result import SessionResult
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import TranscriberFactory
-from gladia_cli.server.watchdog import Watchdog
+from gladia_cli.server.watchdog import IDLE_REASON, Watchdog
 
 log = logging.getLogger("gladia.server")
 
 # How long closing a session waits for its client's close reply: real time on purpose,
 # it is the network's pace (a test's manual clock would never let a silent client go).
 CLOSE_REPLY_SECONDS = 5.0
+
+
+# The session's status when its client went away without ending it (see _error_code).
+ABANDONED = 408
 
 
 def _now_iso() -> str:
@@ -142,6 +146,7 @@ class LiveSession:
             on_late=self._handle_late,
             on_failure=self._recognition_failed,
             on_progress=self._recognition_progress,
+            clock=clock,
         )
         self._credit = AckCredit(credit_limit(server.max_recognition_backlog, self.fmt))
         self._messages = EventMessages(session_id, self.language, _now_iso)
@@ -155,6 +160,7 @@ class LiveSession:
         self.connections = 0
 
         self.recording = True
+        self.ended_by: str | None = None  # why recording ended
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
         self._finalizer: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
@@ -216,7 +222,7 @@ class LiveSession:
         return self.result.describe(
             audio_duration=self.audio_duration,
             failed=self._recognizer.failed,
-            local_server=self._recognizer.describe(),
+            local_server={**self._recognizer.describe(), "ended_by": self.ended_by},
         )
 
     # --- audio -------------------------------------------------------------------------
@@ -435,6 +441,7 @@ class LiveSession:
         self.recording = False
         self._acknowledge(self._credit.release_all())  # everything received is stored
         if self._finalizer is None:
+            self.ended_by = reason
             log.info("session %s: ending (%s)", self.id, reason)
             self._finalizer = self._loop.create_task(self._finalize())
 
@@ -457,7 +464,7 @@ class LiveSession:
             # From the session's creation to its results, post-processing included.
             elapsed=lambda: self._clock.now() - self._watchdog.started,
         )
-        self.result.completed(_now_iso(), failed=self._recognizer.failed)
+        self.result.completed(_now_iso(), error_code=self._error_code())
         self._delivery.end()
         self.finished.set()
         log.info(
@@ -466,6 +473,15 @@ class LiveSession:
             self.audio_duration,
             self.files.utterances.count,
         )
+
+    def _error_code(self) -> int | None:
+        if self._recognizer.failed:
+            return 500
+        if self.ended_by is not None and self.ended_by.startswith(IDLE_REASON):
+            # The client went away without stop_recording or a close: what it may have sent
+            # after the last byte stored is not here. Never `done` with a short recording.
+            return ABANDONED
+        return None
 
     async def close(self, *, shutting_down: bool = False) -> None:
         """Forget the session (DELETE, eviction, or server shutdown: then 1001)."""
