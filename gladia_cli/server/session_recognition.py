@@ -5,7 +5,9 @@ store and feeds it to the session's transcriber (transcriber_pool.py) on the exe
 batch of at most `BATCH_SECONDS` at a time, in order; the events it returns go to
 `on_events` on the event loop, and `on_progress` is told after each batch (the session then
 releases the acknowledgments it held, see ack_credit.py). Reading back from the store keeps
-the backlog out of memory however far recognition falls behind. A recogniser that fails
+the backlog out of memory however far recognition falls behind. How far behind decides how
+much the recogniser does (recognition_load.py: fewer partials, then faster finals), said in
+the log and in the session's view. A recogniser that fails
 does not wedge the session nor end it as if all was well: `on_failure` is told once, the
 audio is still kept (and acknowledged), and recognition stops.
 """
@@ -20,7 +22,9 @@ from concurrent.futures import Executor
 from typing import Any
 
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.server.clock import Clock
 from gladia_cli.server.engines.base import ChannelSettings
+from gladia_cli.server.recognition_load import DESCRIPTIONS, Level, LoadPolicy
 from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
@@ -47,6 +51,8 @@ class SessionRecognition:
         on_late: Callable[[list[ChannelEvent]], None],
         on_failure: Callable[[str], None],
         on_progress: Callable[[], None] = lambda: None,
+        clock: Clock | None = None,
+        load: LoadPolicy | None = None,
     ) -> None:
         self._session_id = session_id
         self._fmt = fmt
@@ -66,6 +72,9 @@ class SessionRecognition:
         self._batch -= self._batch % fmt.frame_bytes
         self._more = asyncio.Event()
         self._ended = False
+        self._clock = clock
+        self.load = load or LoadPolicy()
+        self._first_audio_at: float | None = None  # on the clock: the live-pace check
         self._processor: asyncio.Task[None] | None = None
         self._transcriber: SessionTranscriber | None = None
 
@@ -81,6 +90,8 @@ class SessionRecognition:
     def put(self, size: int) -> None:
         """`size` more audio bytes were stored (readable with `read_audio`)."""
         self._received += size
+        if self._first_audio_at is None and self._clock is not None:
+            self._first_audio_at = self._clock.now()
         self._note_backlog()
         self._more.set()
         if self._processor is None:
@@ -103,6 +114,7 @@ class SessionRecognition:
                 # Advanced even when recognition failed: the audio is kept and acknowledged.
                 self.recognised += size
                 self._note_backlog()
+                self._observe_load(size)
                 self._on_progress()
             elif self._ended:
                 await self._recognize(self._finish)
@@ -149,6 +161,30 @@ class SessionRecognition:
             # also in GET /v2/live/{id}, under local_server).
             log.info("session %s: %s", self._session_id, line)
 
+    def _observe_load(self, recognised: int) -> None:
+        """Give way (or come back) as the lag says; tell the log, once per change."""
+        if self._clock is None or self._first_audio_at is None:
+            return
+        seconds = self._fmt.seconds
+        level = self.load.observe(
+            lag=self.lag,
+            received=seconds(self._received),
+            elapsed=self._clock.now() - self._first_audio_at,
+            recognised=seconds(recognised),
+        )
+        if level is None:
+            return
+        # A live session's user sees the lateness: a warning (shown by `--local`). A faster
+        # than real-time session is behind by design: its partials giving way is no news.
+        loud = self.load.live and (level > Level.FULL or self.load.max_level > Level.FULL)
+        log.log(
+            logging.WARNING if loud else logging.INFO,
+            "session %s: recognition %.1f s behind the audio: %s",
+            self._session_id,
+            self.lag,
+            DESCRIPTIONS[level],
+        )
+
     def _feed(self, data: bytes) -> list[ChannelEvent]:
         if self._transcriber is None:
             self._transcriber = self._transcribers.open(
@@ -156,6 +192,7 @@ class SessionRecognition:
                 channel_settings(self._config, self._fmt, self._session_id),
                 on_late=self._late,
             )
+        self._transcriber.set_load(self.load.level)
         return self._transcriber.feed(data)
 
     def _finish(self) -> list[ChannelEvent]:
@@ -164,7 +201,10 @@ class SessionRecognition:
 
     def describe(self) -> dict[str, Any]:
         """The local server's own view of recognition, for the REST view."""
-        return self.status.describe(self.lag, self._transcribers.skipped_partials(self._session_id))
+        view = self.status.describe(self.lag, self._transcribers.skipped_partials(self._session_id))
+        view["degraded"] = DESCRIPTIONS[self.load.level] if self.load.level else None
+        view["most_degraded"] = DESCRIPTIONS[self.load.max_level] if self.load.max_level else None
+        return view
 
     async def close(self) -> None:
         if self._processor is not None and not self._processor.done():

@@ -95,6 +95,13 @@ class Transcriber:
             self._fail_after_bytes = limit - limit % fmt.frame_bytes
         self._fed_bytes = 0
 
+    def set_load(self, level: int) -> None:
+        """Tell the channels' recognisers how much they may do (recognition_load.Level)."""
+        for channel in self._channels:
+            set_load = getattr(channel.recognizer, "set_load", None)
+            if set_load is not None:
+                set_load(level)
+
     def _check_fault(self) -> None:
         if self._fail_after_bytes is not None and self._fed_bytes >= self._fail_after_bytes:
             raise InjectedRecognitionFailure("injected fault (--fail-recognition-after)")

@@ -36,6 +36,11 @@ class SessionTranscriber(Protocol):
 
     def finish(self) -> list[ChannelEvent]: ...
 
+    def set_load(self, level: int) -> None:
+        """How much recognition may do (server/recognition_load.Level); engines that cannot
+        give way ignore it."""
+        ...
+
     def close(self) -> None:
         """Forget the session's state (it was deleted or the server stops)."""
         ...
@@ -117,6 +122,9 @@ class _LocalTranscriber:
 
     def finish(self) -> list[ChannelEvent]:
         return self._transcriber.finish()
+
+    def set_load(self, level: int) -> None:
+        self._transcriber.set_load(level)
 
     def close(self) -> None:
         self._forget()
@@ -245,6 +253,9 @@ class _RemoteTranscriber:
     def finish(self) -> list[ChannelEvent]:
         events: list[ChannelEvent] = self._worker.call("finish", self._key)
         return events
+
+    def set_load(self, level: int) -> None:
+        pass  # sphinx decodes its partials in line, cheaply: nothing to give way
 
     def close(self) -> None:
         with contextlib.suppress(RecognizerError):  # a worker that is gone holds nothing

@@ -27,6 +27,7 @@ class FakeTranscriber:
         self.gate = gate
         self.fail_on = fail_on
         self.closed = False
+        self.levels: list[int] = []
 
     def feed(self, data: bytes) -> list[ChannelEvent]:
         self.gate.wait(5.0)
@@ -37,6 +38,9 @@ class FakeTranscriber:
 
     def finish(self) -> list[ChannelEvent]:
         return [(0, SpeechEnded(-1.0))]
+
+    def set_load(self, level: int) -> None:
+        self.levels.append(level)
 
     def close(self) -> None:
         self.closed = True
