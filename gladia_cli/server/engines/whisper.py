@@ -21,11 +21,12 @@ Settings map as follows (defaults are Gladia's):
   last 1.5 s before the limit (the 64 ms of lowest power around a frame boundary); never
   more than 28 s (Whisper hears 30 s at most).
 - `languages` / `code_switching`: one language → that one; several → detected among them;
-  none → detected. With code switching every utterance is detected alone; otherwise the
-  channel decides once it has heard `LANGUAGE_EVIDENCE_SECONDS` of speech: each utterance
-  until then is decoded in the language its own detection and the earlier ones', weighed by
-  their length, agree on (a short first utterance does not decide alone), and the channel
-  keeps the winner. tiny.en is English only.
+  none → detected. With code switching every utterance is detected alone; otherwise each
+  utterance is decoded in the language its own detection and the earlier ones', weighed by
+  their length, agree on (a short first utterance does not decide alone), until the channel
+  has heard `LANGUAGE_EVIDENCE_SECONDS` of speech with a clear leader (`LANGUAGE_MARGIN`
+  times the next), or `LANGUAGE_MOST_SECONDS` in all: then it keeps the leader. tiny.en is
+  English only.
 - `vocabulary`: given to Whisper as previous text (decoding hints).
 
 The translation add-on borrows the model (`translate`): Whisper's translate task into
@@ -85,7 +86,11 @@ PARTIAL_EVERY_SEVERAL = 1.0
 # A piece that continues a cut utterance is decoded after this much of the audio before it
 # (see whisper_decoding.LeftContext).
 CONTEXT_SECONDS = 10.0
+# A channel keeps its language once it has heard this much speech and the leading language
+# weighs at least LANGUAGE_MARGIN times the next one, or once it has heard the most.
 LANGUAGE_EVIDENCE_SECONDS = 6.0
+LANGUAGE_MARGIN = 2.0
+LANGUAGE_MOST_SECONDS = 30.0
 NO_SPEECH_DROP = 0.6
 NO_SPEECH_MAX_WORDS = 2
 FULL_SCALE = 32768.0
@@ -353,7 +358,11 @@ class WhisperRecognizer:
         for code, probability in decoded.detected.items():
             self._votes[code] = self._votes.get(code, 0.0) + probability * seconds
         self._voted_seconds += seconds
-        if self._voted_seconds >= LANGUAGE_EVIDENCE_SECONDS:
+        ranked = [*sorted(self._votes.values(), reverse=True), 0.0, 0.0]
+        clear = ranked[0] >= LANGUAGE_MARGIN * ranked[1]
+        if self._voted_seconds >= LANGUAGE_MOST_SECONDS or (
+            clear and self._voted_seconds >= LANGUAGE_EVIDENCE_SECONDS
+        ):
             self._language = choose_language(None, {}, self._votes, seconds=0.0)
 
     def _decoder_for(self, language: str | None) -> WhisperDecoder:
