@@ -81,6 +81,7 @@ PREROLL_SECONDS = 0.2
 HYSTERESIS = 0.15
 MAX_UTTERANCE_SECONDS = 28.0
 CUT_WINDOW_SECONDS = 1.5
+CUT_ENERGY_FRAMES = 2  # frames whose mean power rates a cut point (2: 64 ms)
 PARTIAL_EVERY_ONE_CHANNEL = 0.5
 PARTIAL_EVERY_SEVERAL = 1.0
 # A piece that continues a cut utterance is decoded after this much of the audio before it
@@ -203,10 +204,11 @@ class _Audio:
         return self._data[max(0, start - self.start) : max(0, end - self.start)].copy()
 
     def boundary_energy(self, frame: int) -> float:
-        """Mean power of the frames either side of where `frame` begins: a cut there is
-        between words when both are quiet (one frame alone can be a stop consonant)."""
-        first = (frame - 1) * FRAME_SAMPLES - self.start
-        chunk = self._data[max(0, first) : max(0, first + 2 * FRAME_SAMPLES)]
+        """Mean power of the frames around where `frame` begins (CUT_ENERGY_FRAMES: those
+        before it, and `frame` itself): a cut there is between words when they are all
+        quiet (one frame alone can be a stop consonant)."""
+        first = (frame - CUT_ENERGY_FRAMES + 1) * FRAME_SAMPLES - self.start
+        chunk = self._data[max(0, first) : max(0, first + CUT_ENERGY_FRAMES * FRAME_SAMPLES)]
         return float(np.mean(chunk * chunk)) if len(chunk) else 0.0
 
     def keep_from(self, sample: int) -> None:
