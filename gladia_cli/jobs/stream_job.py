@@ -72,6 +72,10 @@ class StreamJob:
     # 429 on POST /v2/live raises SessionLimitReached at once (a run over many inputs
     # queues the input) instead of being retried here.
     raise_on_session_limit: bool = False
+    # Called with the server's settings and the session's id once the session is done (and
+    # the run's verdict is 0), while the server is still there (--local's embedded one):
+    # `--speakers`' pre-recorded job over the session's recording (jobs/speakers.py).
+    after_session: Callable[[Settings, str], None] | None = None
 
 
 def run_stream_job(
@@ -93,10 +97,13 @@ def run_stream_job(
         created = api.create_session(job.body)
         recorder = _recorder(job, settings, created)
         try:
-            return StreamRun(job, api, created, notices, handled, recorder).run()
+            code = StreamRun(job, api, created, notices, handled, recorder).run()
         finally:
             if recorder is not None:
                 recorder.close()
+        if code == 0 and job.after_session is not None:
+            job.after_session(settings, created.id)
+        return code
 
 
 def _recorder(

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     from gladia_cli.server.addons.runner import AddonModels
 
 
+ANSWERING_MACHINE_WINDOW = 5.0  # seconds of audio after the callee first speaks (Gladia's)
+ANSWERING_MACHINE_KINDS = ("human", "machine")
+
+
 @dataclass(frozen=True)
 class RecognitionFaults:
     """Recognition misbehaving, whatever the engine (server/transcriber.py)."""
@@ -50,6 +54,10 @@ class Faults:
     # Recognition takes at least this many seconds per second of audio (any engine): a
     # slow server on purpose, whose backlog builds up in seconds.
     slow_recognition: float = 0.0
+    # The local server does not detect answering machines (Gladia's switch for it is not
+    # documented, nor is its model): this scripts the verdict, (kind, confidence), sent once
+    # per session `ANSWERING_MACHINE_WINDOW` seconds of audio after the first speech starts.
+    answering_machine: tuple[str, float] | None = None
 
     @property
     def recognition(self) -> RecognitionFaults:
@@ -100,6 +108,9 @@ class ServerConfig:
     prerecorded_workers: int = 2  # pre-recorded jobs transcribed at once; the others queue
     max_unfinished_jobs: int = 1000  # queued or processing, all keys together; 429 beyond
     max_upload_bytes: int = 1000 * 1024 * 1024  # POST /v2/upload (Gladia's limit: 1000 MB)
+    # Pre-recorded diarization by the speaker model (server/diarization.py) when it is
+    # installed; False: as if it were not (the add-on error), for tests of that path.
+    speaker_model: bool = True
     # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
     addon_models: AddonModels | None = None
 

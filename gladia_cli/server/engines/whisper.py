@@ -331,7 +331,7 @@ class WhisperRecognizer:
             ),
             live=self._settings.live,
         )
-        events: list[EngineEvent] = [SpeechEnded(end)]
+        events: list[EngineEvent] = [SpeechEnded(end, turn_end=not action.cut)]
         final = None
         if decoded.text and not is_noise(decoded):
             final = _hypothesis(decoded, start, end, is_final=True)
