@@ -114,18 +114,20 @@ _gladia_node() {
             ;;
         "serve")
             options="--ack-delay --allow-host --allow-link-local-callbacks --answering-machine
-                --api-key --close-after-bytes --close-code --debug --decoders --drop-after-bytes
-                --drop-after-seconds --engine --fail-init --fail-recognition-after
-                --fault-connections -h --help --host --idle-timeout --linger --log-level
-                --max-duration --max-sessions --max-stored-sessions --max-upload-mb --model --port
+                --api-key --close-after-bytes --close-code --data-dir --debug --decoders
+                --drop-after-bytes --drop-after-seconds --engine --fail-init
+                --fail-recognition-after --fault-connections -h --help --host --idle-timeout
+                --linger --log-level --max-duration --max-jobs-per-key --max-sessions
+                --max-storage-mb --max-stored-sessions --max-upload-mb --model --port
                 --prerecorded-workers --script --session-ttl --slow-finish --slow-recognition
-                --strict --withhold-acks --workers"
+                --strict --upload-ttl --withhold-acks --workers"
             value_options="--ack-delay --allow-host --answering-machine --api-key
-                --close-after-bytes --close-code --decoders --drop-after-bytes --drop-after-seconds
-                --engine --fail-init --fail-recognition-after --fault-connections --host
-                --idle-timeout --linger --log-level --max-duration --max-sessions
-                --max-stored-sessions --max-upload-mb --model --port --prerecorded-workers --script
-                --session-ttl --slow-finish --slow-recognition --workers"
+                --close-after-bytes --close-code --data-dir --decoders --drop-after-bytes
+                --drop-after-seconds --engine --fail-init --fail-recognition-after
+                --fault-connections --host --idle-timeout --linger --log-level --max-duration
+                --max-jobs-per-key --max-sessions --max-storage-mb --max-stored-sessions
+                --max-upload-mb --model --port --prerecorded-workers --script --session-ttl
+                --slow-finish --slow-recognition --upload-ttl --workers"
             ;;
         "sessions")
             commands="delete get list"
@@ -418,6 +420,9 @@ _gladia_value() {
             ;;
         "serve")
             case $2 in
+                --data-dir | --script)
+                    _gladia_files
+                    ;;
                 --engine)
                     _gladia_words "whisper sphinx scripted"
                     ;;
@@ -426,9 +431,6 @@ _gladia_value() {
                     ;;
                 --model)
                     _gladia_words "base tiny.en"
-                    ;;
-                --script)
-                    _gladia_files
                     ;;
             esac
             ;;

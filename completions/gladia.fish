@@ -65,12 +65,12 @@ function __gladia_value_options
                 --output --speed
         case 'serve'
             printf '%s\n' --ack-delay --allow-host --answering-machine --api-key \
-                --close-after-bytes --close-code --decoders --drop-after-bytes \
+                --close-after-bytes --close-code --data-dir --decoders --drop-after-bytes \
                 --drop-after-seconds --engine --fail-init --fail-recognition-after \
                 --fault-connections --host --idle-timeout --linger --log-level --max-duration \
-                --max-sessions --max-stored-sessions --max-upload-mb --model --port \
-                --prerecorded-workers --script --session-ttl --slow-finish --slow-recognition \
-                --workers
+                --max-jobs-per-key --max-sessions --max-storage-mb --max-stored-sessions \
+                --max-upload-mb --model --port --prerecorded-workers --script --session-ttl \
+                --slow-finish --slow-recognition --upload-ttl --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url --profile
         case 'sessions get'
@@ -403,6 +403,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l answering-machine -x -d 'Send eac
 complete -c gladia -n "__gladia_at 'serve'" -l api-key -x -d 'Only accept this key (any non-empty key otherwise).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-after-bytes -x -d '…once it received this many audio bytes (0: at once).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-code -x -d 'Close a connection with this code…'
+complete -c gladia -n "__gladia_at 'serve'" -l data-dir -r -F -d 'Keep sessions, uploads and jobs here across restarts (a killed server\'s open sessions come back in status error with what was stored; its unfinished jobs run again). Default: a temporary folder removed with the server.'
 complete -c gladia -n "__gladia_at 'serve'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'serve'" -l decoders -x -d 'Whisper decodes at once (they share the cores).'
 complete -c gladia -n "__gladia_at 'serve'" -l drop-after-bytes -x -d 'Drop a connection (no close frame) past this many audio bytes.'
@@ -417,17 +418,20 @@ complete -c gladia -n "__gladia_at 'serve'" -l idle-timeout -x -d 'Seconds witho
 complete -c gladia -n "__gladia_at 'serve'" -l linger -x -d 'Seconds a finished session\'s URL still answers a reconnect.'
 complete -c gladia -n "__gladia_at 'serve'" -l log-level -x -a 'debug info warning error' -d 'What the log on stderr shows.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-duration -x -d 'Seconds a session may record.'
+complete -c gladia -n "__gladia_at 'serve'" -l max-jobs-per-key -x -d 'Pre-recorded jobs one key may have queued or running (429 beyond).'
 complete -c gladia -n "__gladia_at 'serve'" -l max-sessions -x -d 'Concurrent sessions allowed (429 beyond).'
+complete -c gladia -n "__gladia_at 'serve'" -l max-storage-mb -x -d 'Disk all uploads may take (507 beyond; a key a quarter of it, 429).'
 complete -c gladia -n "__gladia_at 'serve'" -l max-stored-sessions -x -d 'Finished sessions kept; the oldest go beyond.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-upload-mb -x -d 'Largest file POST /v2/upload takes (413 beyond).'
 complete -c gladia -n "__gladia_at 'serve'" -l model -x -a 'base tiny.en' -d 'Whisper model: base (multilingual) or tiny.en (English, faster).'
 complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks a free one.'
-complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded jobs transcribed at once; the others wait in the queue.'
+complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded audio blocks decoded at once, and the most jobs of one key running at once (keys take turns; the others wait in the queue).'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes (a session\'s end, a pre-recorded job\'s result).'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-recognition -x -d 'Make recognition take at least FACTOR seconds per second of audio (a slow server, as on a starved machine).'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
+complete -c gladia -n "__gladia_at 'serve'" -l upload-ttl -x -d 'Seconds an upload no job uses is kept.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'
 complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Processes or threads running the recognisers.'
 

@@ -39,7 +39,13 @@ from typing import Any
 
 from gladia_cli.errors import GladiaError, NetworkError
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, is_retryable
+from gladia_cli.protocol.closing import (
+    GOING_AWAY,
+    INVALID_TOKEN,
+    NORMAL,
+    SESSION_FINISHED,
+    is_retryable,
+)
 from gladia_cli.protocol.messages import (
     AudioChunkAck,
     MessageParseError,
@@ -167,6 +173,21 @@ class _Dedup:
         if len(self.recent) > _RECENT:
             self.recent.popitem(last=False)
         return False
+
+
+def _session_gone(code: int, detail: str) -> NetworkError:
+    """A reconnection refused for a session the server had accepted before: nothing the
+    client sent was wrong; the session is no longer there (a restarted server knows no
+    token, 4401; one that ended the session meanwhile says so, 4410)."""
+    if code == INVALID_TOKEN:
+        return NetworkError(
+            f"the server restarted and the session is gone (it no longer knows it: {code}{detail})",
+            hint="start the session again; audio sent since the last acknowledgment was not kept",
+        )
+    return NetworkError(
+        f"the session ended on the server while the connection was down ({code}{detail})",
+        hint="see what the server kept with `gladia sessions get ID`",
+    )
 
 
 class ClientSession:
@@ -374,6 +395,8 @@ class ClientSession:
             if self._went_away:  # the session went with the server that shut down
                 self._last_failure = f"then {code}{detail}"
                 return self._give_up()
+            if self.connections > 1 and code in (INVALID_TOKEN, SESSION_FINISHED):
+                return self._finish(_session_gone(code, detail))
             return self._finish(
                 NetworkError(
                     f"the server closed the session ({code}{detail})",

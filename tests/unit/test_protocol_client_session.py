@@ -464,3 +464,37 @@ def test_acknowledgments_that_stop_coming_stop_the_window_not_the_audio() -> Non
     session.closed(None, "cut", 17.0)
     _connect(session, 18.0)  # a new connection gets the window back
     assert not session.has_room(10 * CHUNK, 19.0)
+
+
+def test_a_restarted_server_refusing_the_token_is_said_to_have_restarted() -> None:
+    """Issue 18: after a kill -9 and a restart, the reconnection gets 4401; that is not the
+    server rejecting what was sent."""
+    session = _session()
+    _connect(session, 0.0)
+    assert isinstance(session.closed(None, "connection reset", 1.0), Reconnect)
+    _connect(session, 1.1)
+    action = session.closed(4401, "invalid or expired token", 1.2)
+    assert isinstance(action, Finish) and action.error is not None
+    assert action.error.exit_code == 4
+    assert action.error.message.startswith("the server restarted and the session is gone")
+    assert "4401: invalid or expired token" in action.error.message
+    assert "rejected" not in (action.error.hint or "")
+
+
+def test_a_session_ended_while_disconnected_is_said_so() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.closed(None, "connection reset", 1.0)
+    _connect(session, 1.1)
+    action = session.closed(4410, "the server restarted during the session", 1.2)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "ended on the server while the connection was down" in action.error.message
+    assert "sessions get" in (action.error.hint or "")
+
+
+def test_a_token_refused_at_the_first_connection_is_still_a_rejection() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    action = session.closed(4401, "invalid or expired token", 0.1)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "rejected what was sent" in (action.error.hint or "")
