@@ -403,8 +403,12 @@ def serve_command(
     import logging
 
     from gladia_cli.cli.options import environment_of
+    from gladia_cli.server import extras
 
     env = environment_of(ctx)
+    # Before anything (the server's modules import aiohttp): the extra it needs, in one line.
+    needs = "gladia serve" if engine == LocalEngine.WHISPER else f"gladia serve --engine {engine}"
+    extras.require_server(engine, model, needs=needs)
     from gladia_cli.errors import UsageError
     from gladia_cli.server.config import Faults, ServerConfig
     from gladia_cli.server.runner import serve_forever

@@ -225,8 +225,6 @@ def test_re_delivered_messages_are_dropped() -> None:
         final,
         partial,  # a late partial after its final
         final,
-        _msg("speech_start", data={"time": 3.0, "channel": 0}),
-        _msg("speech_start", data={"time": 3.0, "channel": 0}),
         _ack(0, 3200),
         _ack(0, 3200),  # acknowledgments are per connection: never de-duplicated
         _msg("end_recording", data={"recording_duration": 0.1}),
@@ -238,13 +236,40 @@ def test_re_delivered_messages_are_dropped() -> None:
     assert delivered == [
         "transcript",
         "transcript",
-        "speech_start",
         "audio_chunk",
         "audio_chunk",
         "end_recording",
         "end_session",
     ]
-    assert session.stats.duplicates_dropped == 5
+    assert session.stats.duplicates_dropped == 4
+
+
+def test_a_servers_own_identical_messages_on_one_connection_are_all_delivered() -> None:
+    """Three equal add-on errors within a millisecond are three messages, not a
+    re-delivery: no reconnect happened."""
+    session = _session()
+    _connect(session, 0.0)
+    failed = _msg("named_entity_recognition", error={"message": "failed"}, data=None)
+    delivered = [m.type for _ in range(3) for m in session.message(failed, 1.0)]
+    assert delivered == ["named_entity_recognition"] * 3
+    assert session.stats.duplicates_dropped == 0
+
+
+def test_after_a_reconnect_what_was_delivered_before_is_dropped_and_only_that() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    failed = _msg("named_entity_recognition", error={"message": "failed"}, data=None)
+    speech = _msg("speech_start", data={"time": 3.0, "channel": 0})
+    for text in (failed, failed, speech):
+        assert len(session.message(text, 1.0)) == 1
+    session.closed(None, "reset", 2.0)
+    _connect(session, 2.0)
+    # The server writes again what the lost connection did not confirm: the last error
+    # and the speech event; then new messages, one of them equal to the earlier ones.
+    again = [failed, speech, failed, failed]
+    delivered = [len(session.message(text, 3.0)) for text in again]
+    assert delivered == [0, 0, 0, 1]  # two copies were delivered before: the third is new
+    assert session.stats.duplicates_dropped == 3
 
 
 def test_the_stop_acknowledgment_is_delivered_once() -> None:
