@@ -10,7 +10,7 @@ and Whisper decodes (`whisper_decoding`) through the server's shared `DecodeQueu
   events but no final.
 - Partials are offered to the queue without waiting and delivered later through the late
   sink; under load the queue skips stale ones. They are best effort: only finals count.
-  The first after 0.5 s of utterance audio, then every 0.5 s with one channel, every 1 s
+  The first after 0.4 s of utterance audio, then every 0.5 s with one channel, every 1 s
   with several.
 
 Settings map as follows (defaults are Gladia's):
@@ -83,6 +83,9 @@ MAX_UTTERANCE_SECONDS = 28.0
 CUT_WINDOW_SECONDS = 1.5
 CUT_ENERGY_FRAMES = 2  # frames whose mean power rates a cut point (2: 64 ms)
 PARTIAL_EVERY_ONE_CHANNEL = 0.5
+# The first partial: the 0.2 s pre-roll and 0.2 s of speech (a word often), on every
+# channel alike: it is what shows the speech was heard.
+FIRST_PARTIAL_SECONDS = 0.4
 PARTIAL_EVERY_SEVERAL = 1.0
 # A piece that continues a cut utterance is decoded after this much of the audio before it
 # (see whisper_decoding.LeftContext).
@@ -114,7 +117,7 @@ def segmenter_settings(settings: ChannelSettings) -> SegmenterSettings:
         partial_every_samples=round(every * ENGINE_SAMPLE_RATE),
         # The first partial as early with several channels as with one: it is what shows
         # the speech was heard; the later ones are spaced out to share the decoder.
-        first_partial_samples=round(PARTIAL_EVERY_ONE_CHANNEL * ENGINE_SAMPLE_RATE),
+        first_partial_samples=round(FIRST_PARTIAL_SECONDS * ENGINE_SAMPLE_RATE),
     )
 
 
@@ -143,19 +146,24 @@ class WhisperEngine:
 
         threads = cpu_threads or max(1, (os.cpu_count() or 1) // max(1, workers))
         self.model_name = model
-        self._model = loaded or load_model(model, cpu_threads=threads, workers=workers)
+        # One more replica than decoders (CTranslate2's replicas share the weights: no
+        # memory): a partial worker runs beside the finals (decode_queue.py), so a final
+        # never waits for a partial to end.
+        replicas = workers + 1
+        self._model = loaded or load_model(model, cpu_threads=threads, workers=replicas)
         self.decoder = WhisperDecoder(self._model)
         # English partials (and finals when recognition must give way) from tiny.en, about
         # 2.3 times as fast: Gladia's own partials come from a smaller model than its finals.
+        # On one thread: beside a final, it takes a core's share, not both.
         self.fast = self.decoder
         if fast and self.decoder.multilingual:
             try:
-                tiny = load_model(TINY_EN, cpu_threads=threads, workers=workers)
+                tiny = load_model(TINY_EN, cpu_threads=1, workers=replicas)
             except EngineUnavailable as exc:
                 log.info("whisper: no fast model for English partials (%s)", exc.message)
             else:
                 self.fast = WhisperDecoder(tiny)
-        self.queue = DecodeQueue(workers)
+        self.queue = DecodeQueue(workers, partial_workers=1)
         self._vad_session = shared_session()
 
     def open_channel(self, settings: ChannelSettings) -> WhisperRecognizer:
