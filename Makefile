@@ -11,7 +11,7 @@ SAMPLE := tests/data/meeting_3ch.wav
 # the README's pipelines.
 DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux jq
 
-.PHONY: install system-deps demo test package-check check lint typecheck completions fixtures bench clean
+.PHONY: install system-deps demo test package-check check lint typecheck completions fixtures bench bench-corpus clean
 
 install: system-deps $(STAMP)
 
@@ -65,6 +65,10 @@ completions: install
 
 fixtures:
 	tests/data/make_fixtures.sh
+
+# The real-voice corpus of benchmarks/engines.py --scenes (pip, apt-get download; git-ignored).
+bench-corpus: install
+	$(BIN)/python benchmarks/corpus.py
 
 bench: install
 	$(BIN)/python benchmarks/server_sessions.py
