@@ -16,6 +16,17 @@ the threaded driver (`client/stream.py`) only carries them out. Inputs:
 - `tick(now)`: `Ping` every `keepalive` seconds, `Abort` when nothing came for
   `dead_after` seconds (a black hole never closes by itself).
 - `activity(now)`: any other frame (a pong) proves the connection alive.
+
+Alive is not the same as keeping up. A server that is behind (the local server's
+recognition, see server/ack_credit.py) holds its acknowledgments back while it still
+answers pings and sends transcripts: the connection is alive, and `behind` says that
+`window` bytes wait for an acknowledgment, so a source that can wait should (`has_room`).
+The window is a courtesy, not a condition: acknowledgments lost on the way (a broken
+middlebox) would otherwise stop the audio for good, so after `Timing.window_patience`
+seconds without one advancing it is dropped for the rest of the connection, said once (the
+server stores what it reads either way, and a re-send covers what a cut loses).
+`last_progress` is when the server last showed progress (an acknowledgment advancing, a
+new message): the job gives up on a server that is alive but makes none for too long.
 """
 
 from __future__ import annotations
@@ -84,6 +95,9 @@ class Timing:
     # accepting connections is not gone. (Connections that cannot even open are bounded
     # by the attempts alone.)
     give_up_after: float = 30.0
+    # Seconds the window waits for an acknowledgment to advance before it is dropped for
+    # the connection: a server holding them back releases some every few seconds.
+    window_patience: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -205,6 +219,7 @@ class ClientSession:
         timing: Timing | None = None,
         max_piece: int = MAX_PIECE,
         reconcile: bool = True,
+        window: int | None = None,
     ) -> None:
         self.fmt = fmt
         self.backlog = backlog or ResumeBuffer()
@@ -212,6 +227,11 @@ class ClientSession:
         self.timing = timing or Timing()
         self._max_piece = max(fmt.frame_bytes, max_piece - max_piece % fmt.frame_bytes)
         self._reconcile = reconcile
+        # Unacknowledged bytes past which the server is taken to be behind (None: never).
+        self.window = window
+        self._window_off = False  # for this connection: acknowledgments stopped coming
+        self._last_ack_at = 0.0  # when an acknowledgment last advanced (or we connected)
+        self.last_progress = 0.0
         self.stats = SessionStats()
         self.notices: list[str] = []
         self.ledger = FinalsLedger()
@@ -253,6 +273,7 @@ class ClientSession:
             return False
         self.backlog.append(data)
         self.stats.sent_bytes = self.backlog.sent
+        self._refresh_state()
         if self.backlog.spills and not self._spill_reported:
             self._spill_reported = True
             self.notices.append(
@@ -266,6 +287,38 @@ class ClientSession:
             self.stop_requested = True
             if self.stats.state not in ("done", "failed"):
                 self.stats.state = "stopping"
+
+    @property
+    def behind(self) -> bool:
+        """Whether a window's worth of audio waits for the server to acknowledge it."""
+        return (
+            self.window is not None
+            and not self._window_off
+            and not self._recording_over
+            and self.backlog.pending_bytes >= self.window
+        )
+
+    def has_room(self, send_ahead: int, now: float) -> bool:
+        """Whether a source that can wait should send more now: less than `send_ahead`
+        bytes not yet handed to a connection, and the server not behind (or no longer
+        waited for: see the module docstring)."""
+        if self.unsent_bytes > send_ahead:
+            return False
+        if not self.behind:
+            return True
+        if self.is_connected and now - self._last_ack_at > self.timing.window_patience:
+            self._window_off = True
+            self._refresh_state()
+            self.notices.append(
+                f"no acknowledgment from the server for {self.timing.window_patience:g} s "
+                "while it answers: sending without waiting for them"
+            )
+            return True
+        return False
+
+    def _refresh_state(self) -> None:
+        if self.stats.state in ("streaming", "server behind"):
+            self.stats.state = "server behind" if self.behind else "streaming"
 
     @property
     def unsent_bytes(self) -> int:
@@ -288,6 +341,9 @@ class ClientSession:
         self._stop_sent_here = False
         self._ping_due = False
         self._last_frame = self._last_ping = now
+        self.last_progress = max(self.last_progress, now)  # waiting starts again from here
+        self._last_ack_at = now
+        self._window_off = False
         self._progress = False
         if self.connections:
             self.stats.reconnects += 1
@@ -299,6 +355,7 @@ class ClientSession:
             )
         self.connections += 1
         self.stats.state = "stopping" if self.stop_requested else "streaming"
+        self._refresh_state()
 
     def next_frame(self) -> Outgoing | None:
         """What to send next on the current connection, or None for now."""
@@ -480,13 +537,15 @@ class ClientSession:
         if self.session_id is None and message.session_id:
             self.session_id = message.session_id
         if isinstance(message, AudioChunkAck):
-            self._on_audio_ack(message)
+            self._on_audio_ack(message, now)
             return [message]  # per connection, never re-delivered: not de-duplicated
         if isinstance(message, StopRecordingAck):
+            self.last_progress = now
             return self._on_stop_ack(message)
         if self._is_duplicate(message):
             self.stats.duplicates_dropped += 1
             return []
+        self.last_progress = now
         self._progress = True
         self._attempt = 0
         self._note_duration(message)
@@ -529,7 +588,7 @@ class ClientSession:
         """Whether finals could have been lost and nothing at the end checked them yet."""
         return self._reconcile and not self.reconciled and self.stats.reconnects > 0
 
-    def _on_audio_ack(self, ack: AudioChunkAck) -> None:
+    def _on_audio_ack(self, ack: AudioChunkAck, now: float) -> None:
         if ack.acknowledged and ack.byte_range is not None:
             if self._resume_offset is not None:
                 # The first acknowledgment on a connection starts where the server put the
@@ -546,7 +605,9 @@ class ClientSession:
             if self.backlog.acknowledge(end):
                 self._progress = True
                 self._attempt = 0
+                self.last_progress = self._last_ack_at = now
             self.stats.acked_bytes = self.backlog.acknowledged
+            self._refresh_state()
         elif not ack.acknowledged:
             # The server takes no more audio: our stop reached it, or it ended the recording
             # on its own (the duration check at the end tells which).

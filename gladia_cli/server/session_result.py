@@ -46,6 +46,7 @@ class SessionResult:
         self.created_at = created_at
         self.completed_at: str | None = None
         self.status = "queued"
+        self.error_code: int | None = None
         self.post_session_metadata: dict[str, Any] = {}
         self.messages_dropped = 0  # past MAX_RESULT_MESSAGES, not kept for the result
 
@@ -94,8 +95,11 @@ class SessionResult:
         self._files.save_result(result)  # read back by GET: not held in memory
         self._files.finish()  # a finished session holds no file descriptor
 
-    def completed(self, at: str, *, failed: bool) -> None:
-        self.status = "error" if failed else "done"
+    def completed(self, at: str, *, error_code: int | None) -> None:
+        """Done, or `error` with `error_code`: 500 when recognition failed, 408 when the
+        client went away without ending the session (the recording may be incomplete)."""
+        self.status = "error" if error_code else "done"
+        self.error_code = error_code
         self.completed_at = at
 
     def describe(
@@ -115,7 +119,7 @@ class SessionResult:
             "completed_at": self.completed_at,
             "kind": "live",
             "custom_metadata": self._config.get("custom_metadata") or {},
-            "error_code": 500 if failed else None,
+            "error_code": self.error_code or (500 if failed else None),
             "post_session_metadata": self.post_session_metadata,
             "file": {
                 "id": self._session_id,

@@ -422,6 +422,75 @@ def test_after_going_away_a_refused_session_is_still_said_to_have_gone_away() ->
     assert "went away" in action.error.message and "4401" in action.error.message
 
 
+def test_a_server_holding_its_acknowledgments_is_behind_not_dead() -> None:
+    # The local server holds acknowledgments back while recognition catches up, and keeps
+    # answering pings: the connection is alive, the session is "server behind", and a
+    # source that can wait is told there is no room (its sending goes at the server's pace).
+    session = _session(window=4 * CHUNK, timing=Timing(keepalive=1.0, dead_after=3.0))
+    _connect(session, 0.0)
+    for _ in range(4):
+        assert session.has_room(10 * CHUNK, 0.0)
+        session.audio(_audio(CHUNK))
+    _frames(session)
+    assert session.behind and not session.has_room(10 * CHUNK, 0.0)
+    assert session.stats.state == "server behind"
+    for second in range(1, 30):  # half a minute of pings answered, no acknowledgment
+        assert session.tick(float(second)) in (Ping(), None)
+        session.next_frame()
+        session.activity(second + 0.01)  # the pong
+    assert session.is_connected and session.finished is None
+    assert session.last_progress == 0.0  # alive, but no progress since the connection
+    session.message(_ack(0, CHUNK), 30.0)
+    assert not session.behind and session.has_room(10 * CHUNK, 30.0)
+    assert session.stats.state == "streaming" and session.last_progress == 30.0
+
+
+def test_progress_is_an_acknowledgment_that_advances_or_a_new_message() -> None:
+    session = _session()
+    _connect(session, 5.0)
+    assert session.last_progress == 5.0  # the wait starts with the connection
+    session.audio(_audio(CHUNK))
+    _frames(session)
+    session.message(_ack(0, CHUNK), 6.0)
+    session.message(_ack(0, CHUNK), 7.0)  # nothing new acknowledged
+    assert session.last_progress == 6.0
+    session.message(_final("u1", "hello", 0.0, 0.1), 8.0)
+    session.message(_final("u1", "hello", 0.0, 0.1), 9.0)  # a repeat is not progress
+    assert session.last_progress == 8.0
+    session.stop()
+    session.message(_msg("stop_recording", acknowledged=True, data={}), 10.0)
+    assert session.last_progress == 10.0
+
+
+def test_without_a_window_the_server_is_never_behind() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    for _ in range(100):
+        session.audio(_audio(CHUNK))
+    _frames(session)
+    assert not session.behind and session.stats.state == "streaming"
+
+
+def test_acknowledgments_that_stop_coming_stop_the_window_not_the_audio() -> None:
+    # Lost on the way (a broken middlebox): waiting for them would stop the audio for good.
+    session = _session(window=2 * CHUNK, timing=Timing(window_patience=10.0))
+    _connect(session, 0.0)
+    session.audio(_audio(2 * CHUNK))
+    _frames(session)
+    assert not session.has_room(10 * CHUNK, 5.0)
+    session.message(_ack(0, CHUNK), 6.0)  # one advanced: the patience starts again
+    session.audio(_audio(CHUNK))
+    _frames(session)
+    assert not session.has_room(10 * CHUNK, 15.0)
+    assert session.has_room(10 * CHUNK, 16.5) and session.notices[-1].startswith(
+        "no acknowledgment from the server for 10 s"
+    )
+    assert session.has_room(10 * CHUNK, 16.6) and len(session.notices) == 1
+    session.closed(None, "cut", 17.0)
+    _connect(session, 18.0)  # a new connection gets the window back
+    assert not session.has_room(10 * CHUNK, 19.0)
+
+
 def test_a_restarted_server_refusing_the_token_is_said_to_have_restarted() -> None:
     """Issue 18: after a kill -9 and a restart, the reconnection gets 4401; that is not the
     server rejecting what was sent."""

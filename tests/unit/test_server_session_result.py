@@ -64,7 +64,7 @@ def test_the_rest_view_before_and_after_the_end(tmp_path: Path) -> None:
     files.audio.append(b"\0" * 64000)
     files.save_result({"metadata": {}, "transcription": {}})
     result.remember('{"type":"end_session"}', closing=True)
-    result.completed("2026-01-01T00:00:09.000Z", failed=True)
+    result.completed("2026-01-01T00:00:09.000Z", error_code=500)
     view = result.describe(audio_duration=1.00049, failed=True, local_server={})
     assert (view["status"], view["error_code"]) == ("error", 500)
     assert view["completed_at"] == "2026-01-01T00:00:09.000Z"
