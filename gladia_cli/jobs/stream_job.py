@@ -171,6 +171,8 @@ class StreamRun:
         self.figures = SessionFigures(job.wire)  # lags and billed time
         self.stop_deadline: float | None = None  # set once a stop was asked for
         self.interrupted = False  # stopped by a signal
+        # The session's result does not provably hold all the audio sent (said at the end).
+        self.unverified: GladiaError | None = None
         memory = int(job.backlog_seconds * job.wire.bytes_per_second)
         self.stream = LiveStream(
             created.url,
@@ -296,31 +298,39 @@ class StreamRun:
         self.renderer.status(self.view())
 
     def finish(self, end: StreamEnd) -> None:
-        """The renderer's last word, with the session's result when it needs one (or when
-        the live finals must be checked against it)."""
+        """The renderer's last word, with the session's result when it needs one, or when
+        the live finals or the audio the server kept must be checked against it."""
         outcome = SessionOutcome(status=self.view())
         if end.error is not None:
             self.renderer.finish(outcome)
             raise end.error
-        if self.renderer.needs_result or self.stream.core.needs_result_check:
+        core = self.stream.core
+        if self.renderer.needs_result or core.needs_result_check or core.result_unchecked:
             outcome.result = self.result_checked()
             self.figures.result(outcome.result)
         self.renderer.finish(outcome)
 
-    def result_checked(self) -> dict[str, Any]:
+    def result_checked(self) -> dict[str, Any] | None:
         """The session's result; when no end message checked the live finals (the end messages
-        are off, and a connection dropped), also the check, and the finals it recovers."""
+        are off, and a connection dropped), also the check, and the finals it recovers; when
+        no end message said how much audio the result holds, that check (`self.unverified`,
+        raised by the verdict once the transcript is written)."""
         core = self.stream.core
         check = core.needs_result_check
         hint = f"the whole result may be there: gladia sessions get {self.created.id}"
         try:
             result = self.api.wait_until_done(self.created.id, timeout=self.job.stop_timeout)
         except GladiaError as exc:
-            if not check:
+            if check:
+                raise NetworkError(
+                    f"could not check that the transcript is complete ({exc.message})", hint=hint
+                ) from None
+            if self.renderer.needs_result:
                 raise
-            raise NetworkError(
-                f"could not check that the transcript is complete ({exc.message})", hint=hint
-            ) from None
+            self.unverified = NetworkError(
+                f"could not check that the server kept all the audio ({exc.message})", hint=hint
+            )
+            return None
         if check:
             utterances = result_utterances(result.get("result"))
             if utterances is None:
@@ -331,9 +341,11 @@ class StreamRun:
                 )
             for message in core.reconcile(utterances, None, "GET /v2/live/{id}"):
                 self.on_message(message)
-            pending, core.notices = core.notices, []
-            for text in pending:
-                self.notices.warning(text)
+        if core.result_unchecked:
+            self.unverified = core.check_result(result)
+        pending, core.notices = core.notices, []
+        for text in pending:
+            self.notices.warning(text)
         return result
 
     def summary(self) -> None:
@@ -367,6 +379,8 @@ class StreamRun:
                 hint="the session's result may be incomplete: "
                 f"gladia sessions get {self.created.id}",
             )
+        if self.unverified is not None:
+            raise self.unverified
         if end.by_server_before_stop and not self.pump.exhausted and not self.interrupted:
             raise NetworkError(
                 "the server ended the session before all the audio was sent",
