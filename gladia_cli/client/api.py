@@ -15,6 +15,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from gladia_cli import __version__
+from gladia_cli.client.http import CrossOriginRedirect, KeySession, left_origin
 from gladia_cli.errors import (
     AuthError,
     GladiaError,
@@ -22,6 +23,7 @@ from gladia_cli.errors import (
     SessionLimitReached,
     UsageError,
 )
+from gladia_cli.protocol.origin import KEY_HEADER, shown, socket_allowed
 from gladia_cli.protocol.retry import RETRYABLE_STATUSES, Backoff, retry_after
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings
@@ -101,14 +103,14 @@ class LiveApi:
         self._sleep = sleep
         self._timeout = timeout
         self._notice = notice or (lambda _: None)
-        self._http = requests.Session()
+        self._http = KeySession()
         self._http.headers["User-Agent"] = f"gladia-cli/{__version__}"
         self._http.trust_env = True
 
     def _headers(self) -> dict[str, str]:
         if not self._settings.api_key:
             raise AuthError("no API key", hint=KEY_HINT)
-        return {"x-gladia-key": self._settings.api_key}
+        return {KEY_HEADER: self._settings.api_key}
 
     def _request(
         self,
@@ -139,6 +141,8 @@ class LiveApi:
             except (requests.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
                 failure: str = f"cannot reach {self._settings.api_url} ({type(exc).__name__})"
                 wait = None
+            except CrossOriginRedirect as exc:
+                raise NetworkError(str(exc), hint=URL_HINT) from None
             except requests.Timeout:
                 raise NetworkError(
                     f"{self._settings.api_url} did not answer within {timeout:g} s",
@@ -147,6 +151,11 @@ class LiveApi:
             except requests.RequestException as exc:
                 raise NetworkError(f"request to {self._settings.api_url} failed: {exc}") from None
             else:
+                if response.status_code < 400 and left_origin(response, url):
+                    self._notice(
+                        f"{self._settings.api_url} redirected to {shown(response.url)}, another "
+                        "origin: the API key was not sent there"
+                    )
                 if response.status_code < 400:
                     return response
                 creating = method == "POST" and path == self.collection
@@ -176,6 +185,14 @@ class LiveApi:
         status = response.status_code
         detail = _server_message(response)
         suffix = f": {detail}" if detail else ""
+        if response.history and left_origin(response, str(response.history[0].url)):
+            # Whoever answered after the redirect never saw the key: its 401 says nothing
+            # about the key, and its message is not the API's.
+            return NetworkError(
+                f"{shown(str(response.history[0].url))} redirected to {shown(response.url)}, "
+                f"another origin, which answered {status} (the API key is not sent there)",
+                hint=URL_HINT,
+            )
         if status in (401, 403):
             return AuthError(f"the API refused the key ({status}){suffix}", hint=KEY_HINT)
         if status == 413:  # only an upload is ever that large
@@ -194,15 +211,23 @@ class LiveApi:
         """`POST /v2/live`, retried on 408/429/5xx and network errors, with backoff."""
         params = {"region": self._settings.region} if self._settings.region else None
         response = self._request("POST", "/v2/live", json=body, params=params, retry=True)
-        created = json_body(response, "POST /v2/live")
+        answer = json_body(response, "POST /v2/live")
         try:
-            return CreatedSession(
-                id=str(created["id"]),
-                url=str(created["url"]),
-                created_at=str(created["created_at"]),
+            created = CreatedSession(
+                id=str(answer["id"]),
+                url=str(answer["url"]),
+                created_at=str(answer["created_at"]),
             )
         except (ValueError, KeyError, TypeError):
             raise NetworkError("the API answered POST /v2/live with an unexpected body") from None
+        if not socket_allowed(self._settings.api_url, created.url):
+            raise NetworkError(
+                f"the API gave a WebSocket URL on another origin ({shown(created.url)}, not "
+                f"{shown(self._settings.api_url)}): not connecting",
+                hint="the audio and the session's token would go there; check --api-url "
+                "(a proxy or a redirect may be in the way)",
+            )
+        return created
 
     def get(self, session_id: str) -> dict[str, Any]:
         path = f"{self.collection}/{_segment(session_id)}"
@@ -223,6 +248,13 @@ class LiveApi:
         is refused, NetworkError when the API cannot be reached (no retry: a check)."""
         started = time.perf_counter()
         response = self._request("GET", "/v2/live", params={"limit": 1})
+        if response.history and left_origin(response, str(response.history[0].url)):
+            # The key was not sent to whoever answered: its answer proves nothing about it.
+            raise NetworkError(
+                f"{self._settings.api_url} redirected to {shown(response.url)}, another "
+                "origin, where the key is not sent: it could not be checked",
+                hint=URL_HINT,
+            )
         if not isinstance(json_body(response, "GET /v2/live").get("items"), list):
             raise NetworkError(
                 f"{self._settings.api_url} answered GET /v2/live without a list of sessions",
