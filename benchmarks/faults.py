@@ -133,7 +133,7 @@ def run_cli(
         err.seek(0)
         stderr = err.read()
     lines = out_file.read_text().splitlines()
-    found = re.search(r"session ([0-9a-f-]{36})", stderr)
+    found = re.search(r"streaming .*session ([0-9a-f-]{36})", stderr)
     return Outcome(
         process.returncode,
         lines,

@@ -37,6 +37,7 @@ import aiohttp
 from aiohttp import web
 
 from gladia_cli.protocol import prerecorded_config
+from gladia_cli.protocol.create_tag import IDEMPOTENCY_HEADER
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import callback_policy
 from gladia_cli.server.app import (
@@ -55,6 +56,7 @@ from gladia_cli.server.file_transcription import (
     audio_info,
     transcribe_file,
 )
+from gladia_cli.server.idempotency import RepeatedRequests
 
 if TYPE_CHECKING:
     from gladia_cli.server.app import LiveRoutes
@@ -184,6 +186,7 @@ class PreRecordedApi:
         self.live = live
         self.config = live.config
         self.uploads: dict[str, Upload] = {}
+        self._repeats = RepeatedRequests()  # Idempotency-Key → the upload it made
         self.jobs: dict[str, Job] = {}
         self._slots = asyncio.Semaphore(max(1, self.config.prerecorded_workers))
         self._executor = ThreadPoolExecutor(
@@ -303,9 +306,15 @@ class PreRecordedApi:
         except ValueError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return gladia_error(request, 400, "Bad Request", [f"audio could not be decoded: {exc}"])
+        owner, key = self.live._owner(request), request.headers.get(IDEMPOTENCY_HEADER)
+        first = self.uploads.get(self._repeats.first(owner, key) or "")
+        if first is not None:  # the same upload again, its reply lost: stored once
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("upload %s: a repeat of upload %s (Idempotency-Key)", upload_id, first.id)
+            return self._uploaded(request, first)
         upload = Upload(
             id=upload_id,
-            owner=self.live._owner(request),
+            owner=owner,
             path=path,
             filename=filename,
             extension=extension,
@@ -316,11 +325,16 @@ class PreRecordedApi:
         )
         self.sweep()
         self.uploads[upload_id] = upload
+        self._repeats.remember(owner, key, upload_id)
         log.info("upload %s: %d bytes, %.2f s, %d channel(s)", upload_id, size, duration, channels)
+        return self._uploaded(request, upload)
+
+    @staticmethod
+    def _uploaded(request: web.Request, upload: Upload) -> web.Response:
         scheme = "https" if request.secure else "http"
         return web.json_response(
             {
-                "audio_url": f"{scheme}://{request.host}/file/{upload_id}",
+                "audio_url": f"{scheme}://{request.host}/file/{upload.id}",
                 "audio_metadata": upload.metadata(),
             }
         )

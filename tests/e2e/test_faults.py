@@ -89,7 +89,7 @@ def reference(server: str, path: Path, fmt: str) -> Run:
 
 
 def _session_id(run: Run) -> str:
-    found = re.search(r"session ([0-9a-f-]{36})", run.stderr)
+    found = re.search(r"streaming .*session ([0-9a-f-]{36})", run.stderr)  # not a deleted orphan
     assert found, run.stderr
     return found.group(1)
 
