@@ -331,6 +331,11 @@ class LiveApi:
             return UsageError(f"the API refused the request ({status}){suffix}")
         if status == 404:
             return UsageError(f"not found (404){suffix}", hint=self.list_hint)
+        if status == 507:  # Insufficient Storage: the server's disk, not ours
+            return NetworkError(
+                f"the server's storage is full (507){suffix}",
+                hint="try again later, or ask the server's administrator to free space",
+            )
         return NetworkError(f"the API answered {status}{suffix}")
 
     def create_session(self, body: dict[str, Any]) -> CreatedSession:

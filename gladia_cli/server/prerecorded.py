@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import re
@@ -286,6 +287,17 @@ class PreRecordedApi:
             shutil.rmtree(folder, ignore_errors=True)
             log.info("upload %s: the client went away (%s)", upload_id, type(exc).__name__)
             return gladia_error(request, 400, "Bad Request", ["the upload was cut short"])
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            # The disk of the server's folder is full: one line here, 507 to the client.
+            log.warning(
+                "upload %s: no space left in %s (%d bytes received)", upload_id, folder, size
+            )
+            return gladia_error(
+                request, 507, f"the server's storage is full: the upload needed over {size} bytes"
+            )
         except BaseException:  # the server stops
             shutil.rmtree(folder, ignore_errors=True)
             raise
