@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from gladia_cli.errors import OutputWriteError, UsageError
-from gladia_cli.render.staged_file import NO_SPACE, StagedFile, remove_stale
+from gladia_cli.render.staged_file import NO_SPACE, StagedFile, remove_stale, stageable
 
 # `-o` files opened by this run and not yet settled (renamed, or kept as .partial).
 _pending: list[Output] = []
@@ -94,7 +94,14 @@ class Output:
         if is_stdout(path):
             return cls(stdout, guard=guard, on_closed=on_closed)
         assert path is not None
-        remove_stale(path.parent)  # what killed runs left beside it
+        if not stageable(path):  # a device or a pipe: written to directly, as it is
+            try:
+                return cls(path.open("w", encoding="utf-8"), owned=True, name=str(path))
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot write -o {path}: {exc.strerror}", hint="choose a path you can write"
+                ) from None
+        remove_stale(path.resolve().parent)  # what killed runs left beside it
         try:
             staged = StagedFile(path)
             stream = staged.temp.open("w", encoding="utf-8")

@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import socket
+import stat
 from pathlib import Path
 
 PARTIAL_SUFFIX = ".partial"
@@ -29,6 +30,21 @@ PARTIAL_SUFFIX = ".partial"
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 HOST = hashlib.blake2b(socket.gethostname().encode(), digest_size=4).hexdigest()
 TEMP = re.compile(r"^\.(?P<final>.+)\.gladia-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}\.tmp$")
+
+
+def stageable(path: Path) -> bool:
+    """Whether `path` can be written aside and renamed into place: a regular file, or none
+    yet. Not a device, a pipe or a terminal (`-o /dev/null` must write to the device, never
+    replace it with a file), nor anything under /dev or /proc."""
+    target = path.resolve()
+    if target.parts[:2] in (("/", "dev"), ("/", "proc")):
+        return False
+    try:
+        return stat.S_ISREG(target.stat().st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def partial_of(final: Path) -> Path:
@@ -46,6 +62,9 @@ class StagedFile:
     would give: the umask applies); OSError when it cannot be."""
 
     def __init__(self, final: Path) -> None:
+        # Through a symbolic link, the file it names is the one replaced (as open() would
+        # write it), never the link.
+        final = final.resolve()
         self.final = final
         name = f".{final.name}.gladia-{HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
         self.temp = final.with_name(name)
@@ -56,6 +75,8 @@ class StagedFile:
         already discarded). Returns where it is, if anywhere."""
         try:
             if complete:
+                with contextlib.suppress(FileNotFoundError):  # an earlier file's permissions
+                    self.temp.chmod(stat.S_IMODE(self.final.stat().st_mode))
                 self.temp.replace(self.final)
                 with contextlib.suppress(FileNotFoundError):
                     partial_of(self.final).unlink()  # from an earlier run

@@ -13,7 +13,9 @@ from __future__ import annotations
 import os
 import re
 import resource
+import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,3 +189,35 @@ def test_o_after_success_is_the_final_name_only(
     assert run.code == 0, run.stderr
     assert out.read_text().strip()
     assert _leftovers(tmp_path) == []  # the old .partial went with the whole result
+
+
+def test_o_to_a_pipe_writes_to_it_and_leaves_it_a_pipe(
+    scripted: LocalServer, bursts: Path, tmp_path: Path
+) -> None:
+    """Not a regular file (a FIFO here; /dev/null alike): written to as it is, never renamed
+    over (a rename would replace the device with a file)."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    run = run_cli("file", str(bursts), "--pace", "max", "-f", "text", "-o", str(fifo),
+                  "--api-url", scripted.url)  # fmt: skip
+    reader.join(10)
+    assert run.code == 0, run.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and got and got[0].strip()
+    assert _leftovers(tmp_path) == []
+
+
+def test_o_through_a_symbolic_link_writes_the_file_it_names(
+    scripted: LocalServer, bursts: Path, tmp_path: Path
+) -> None:
+    real = tmp_path / "real.txt"
+    real.write_text("old\n")
+    real.chmod(0o600)
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    run = run_cli("file", str(bursts), "--pace", "max", "-o", str(link), "--api-url", scripted.url)
+    assert run.code == 0, run.stderr
+    assert link.is_symlink() and real.read_text().strip() != "old"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600  # the file's permissions kept
