@@ -55,6 +55,10 @@ class Plan:
     # moment, not always before the server could answer (loopback moves megabytes per ms).
     cut_delay: tuple[float, float] = (0.002, 0.02)
     cut_style: str = "mixed"  # rst, fin, or mixed (seeded)
+    # Whose bytes `cut_after` counts: "up" (client→server, the audio) or "down" (server→
+    # client: acknowledgments, transcripts, re-deliveries), for cuts that fall while the
+    # server writes rather than while the client does.
+    cut_direction: str = "up"
     stall_after: int | None = None  # client→server bytes on the first WebSocket, then…
     stall_seconds: float = 0.0  # …nothing forwarded for this long
     black_hole_after: int | None = None  # client→server bytes on the first WebSocket
@@ -290,6 +294,7 @@ class _Link:
         self.flowing.set()
         self.done = asyncio.Event()
         self.sent = 0  # client→server bytes
+        self.received = 0  # server→client bytes
         self.cut_at: int | None = None
         self.stall_at: int | None = None
         self.hole_at: int | None = None
@@ -351,7 +356,11 @@ class _Link:
                     self.server_w.write(data[: max(0, self.hole_at - before)])
                     self.flowing.clear()  # never set again: nothing forwarded, nothing closed
                     await asyncio.Event().wait()
-                if self.cut_at is not None and self.sent > self.cut_at:
+                if (
+                    self.plan.cut_direction == "up"
+                    and self.cut_at is not None
+                    and (self.sent > self.cut_at)
+                ):
                     self.cut_at = None
                     delay = self.proxy._rng.uniform(*self.plan.cut_delay)
                     asyncio.get_running_loop().call_later(delay, self.cut)
@@ -391,6 +400,15 @@ class _Link:
                     return
                 if self.done.is_set() or self.client_w.is_closing():
                     break
+                self.received += len(data)
+                if (
+                    self.plan.cut_direction == "down"
+                    and self.cut_at is not None
+                    and (self.received > self.cut_at)
+                ):
+                    self.cut_at = None
+                    delay = self.proxy._rng.uniform(*self.plan.cut_delay)
+                    asyncio.get_running_loop().call_later(delay, self.cut)
                 if headers is not None:
                     headers += data
                     end = headers.find(_HEADER_END)

@@ -349,6 +349,12 @@ class LiveSession:
     def attach(self, connection: ClientSocket) -> None:
         """A client connected to the session's URL (the first time, or to resume)."""
         previous = self._delivery.attach(connection)
+        if (
+            not self.recording
+            or not self._flags["receive_acknowledgments"]
+            or (self._server.faults.withhold_acks)
+        ):
+            self._delivery.release()  # no acknowledgment to wait for: re-deliver at once
         if previous is not None:
             self._loop.create_task(previous.close(SUPERSEDED, "another connection took over"))
         self.connections += 1
@@ -416,6 +422,7 @@ class LiveSession:
     def finish(self, reason: str) -> None:
         """End recording and run post-processing (once, whatever asks first)."""
         self.recording = False
+        self._delivery.release()  # no more acknowledgments: a held re-delivery goes
         if self._finalizer is None:
             log.info("session %s: ending (%s)", self.id, reason)
             self._finalizer = self._loop.create_task(self._finalize())

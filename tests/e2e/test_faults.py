@@ -168,6 +168,21 @@ def test_many_cuts_at_full_speed(
     assert len(faulted.stats.cuts) == cuts
 
 
+@pytest.mark.parametrize(("low", "high", "seed"), [(1000, 5000, 50), (300, 1000, 10)])
+def test_fifty_cuts_of_the_downstream_direction(
+    server: str, audio_files: dict[str, Path], low: int, high: int, seed: int
+) -> None:
+    """Cuts after a few kilobytes written by the server (issue 18): each new connection
+    re-delivered what the last did not confirm before any acknowledgment, the cut fell in
+    that burst, and the client, seeing no progress, gave up (exit 4 after 29 connections).
+    The server now holds a re-delivery until the connection's first acknowledgment, and
+    acknowledgments go before other messages (server/outbox.py)."""
+    plan = Plan(seed=seed, cuts=50, cut_after=(low, high), cut_direction="down", throttle=2_000_000)
+    faulted = through_proxy(server, plan, audio_files["long"], "text")
+    assert_complete(server, faulted, audio_files["long"], "text", LONG)
+    assert len(faulted.stats.cuts) == 50
+
+
 def test_twenty_cuts_at_8x(server: str, audio_files: dict[str, Path]) -> None:
     plan = Plan(seed=8, cuts=20, cut_after=(30_000, 60_000), cut_style="rst")
     faulted = through_proxy(server, plan, audio_files["short"], "text", "--pace", "8x")
