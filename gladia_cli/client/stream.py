@@ -82,6 +82,7 @@ class LiveStream:
         clock: Callable[[], float] = time.monotonic,
         backlog: ResumeBuffer | None = None,
         reconcile: bool = True,
+        lean: bool = False,
         poll: float = 0.25,
         on_sent: Callable[[int, int, float], None] | None = None,
     ) -> None:
@@ -101,6 +102,7 @@ class LiveStream:
             backoff=backoff,
             timing=Timing(keepalive=keepalive, dead_after=dead_after),
             reconcile=reconcile,
+            lean=lean,
         )
         self.stats = self.core.stats
         self._send_ahead = max(MAX_PIECE, int(SEND_AHEAD_SECONDS * fmt.bytes_per_second))

@@ -68,6 +68,9 @@ class StreamJob:
     # 429 on POST /v2/live raises SessionLimitReached at once (a run over many inputs
     # queues the input) instead of being retried here.
     raise_on_session_limit: bool = False
+    # The renderer reads no utterance's words (text, jsonl, json): messages are parsed
+    # without them, so a long session's end messages cost no memory for them.
+    lean_messages: bool = False
 
 
 def run_stream_job(
@@ -184,6 +187,7 @@ class StreamRun:
             dead_after=job.dead_after,
             backlog=ResumeBuffer(memory_limit=memory, overflow=TemporaryFileOverflow),
             reconcile=_finals_expected(job.body),
+            lean=job.lean_messages,
             on_sent=self.figures.sent,
         )
         self.saver = WavWriter(job.save_audio, job.wire) if job.save_audio else None

@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,6 @@ from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, is_retryable
 from gladia_cli.protocol.messages import (
     AudioChunkAck,
     MessageParseError,
-    PostTranscript,
     ServerMessage,
     StopRecordingAck,
     Transcript,
@@ -166,8 +166,12 @@ class ClientSession:
         timing: Timing | None = None,
         max_piece: int = MAX_PIECE,
         reconcile: bool = True,
+        lean: bool = False,
     ) -> None:
+        """`lean`: messages are parsed without their utterances' words (the outputs need
+        none: protocol/messages.parse_server_message)."""
         self.fmt = fmt
+        self._lean = lean
         self.backlog = backlog or ResumeBuffer()
         self.backoff = backoff or Backoff()
         self.timing = timing or Timing()
@@ -484,7 +488,7 @@ class ClientSession:
         """A server text frame in; the messages to deliver out (in order)."""
         self._last_frame = now
         try:
-            message = parse_server_message(text)
+            message = parse_server_message(text, lean=self._lean)
         except MessageParseError as exc:
             self.notices.append(f"ignored a message from the server: {exc}")
             return []
@@ -512,7 +516,7 @@ class ClientSession:
         return delivered
 
     def reconcile(
-        self, utterances: list[Utterance] | None, origin: ServerMessage | None, source: str
+        self, utterances: Iterable[Utterance] | None, origin: ServerMessage | None, source: str
     ) -> list[ServerMessage]:
         """Finals the live output missed, rebuilt from the session's end list (once)."""
         if not self._reconcile or self.reconciled or utterances is None:
@@ -582,6 +586,7 @@ class ClientSession:
             if message.type in self._dedup.once:
                 return True
             self._dedup.once.add(message.type)
+            return False  # its type says it all (no copy of a frame of megabytes to hash)
         if isinstance(message, Transcript):
             key = (message.utterance.channel, message.utterance_id)
             if key in self._dedup.finals:
@@ -604,15 +609,32 @@ class ClientSession:
             self.server_recorded = self.result_recorded = float(value)
 
 
-def _end_utterances(message: ServerMessage) -> list[Utterance] | None:
-    """The complete list of final utterances an end message carries, if it does."""
-    if isinstance(message, PostTranscript):
-        return list(message.utterances)
+def _end_utterances(message: ServerMessage) -> Iterator[Utterance] | None:
+    """The complete list of final utterances an end message carries, if it does: read from
+    its JSON one at a time (a 10 h session's list is 15 000 long)."""
     data = message.raw.get("data")
-    transcription = data.get("transcription") if isinstance(data, dict) else None
-    if not isinstance(transcription, dict):
+    if not isinstance(data, dict):
         return None
-    return result_utterances({"transcription": transcription})
+    if message.type == "post_transcript":
+        return _utterances_of(data)
+    return _utterances_of(data.get("transcription"))
+
+
+def _utterances_of(transcription: Any) -> Iterator[Utterance] | None:
+    utterances = transcription.get("utterances") if isinstance(transcription, dict) else None
+    if not isinstance(utterances, list):
+        return None
+    if utterances and not isinstance(utterances[0], dict):
+        return None  # a shape that is not understood: no list at all
+    return _each_utterance(utterances)
+
+
+def _each_utterance(utterances: list[Any]) -> Iterator[Utterance]:
+    for item in utterances:
+        try:
+            yield Utterance.from_dict(item)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
 
 
 def result_utterances(result: Any) -> list[Utterance] | None:
