@@ -69,6 +69,16 @@ SCENARIOS = [
     Scenario("20 cuts", Plan(seed=20, cuts=20, cut_after=(40_000, 384_000), throttle=2_000_000)),
     Scenario("50 cuts", Plan(seed=50, cuts=50, cut_after=(40_000, 153_600), throttle=2_000_000)),
     Scenario(
+        "50 cuts, downstream",
+        Plan(
+            seed=50,
+            cuts=50,
+            cut_after=(1_000, 5_000),
+            cut_direction="down",
+            throttle=2_000_000,
+        ),
+    ),
+    Scenario(
         "20 cuts, 8x",
         Plan(seed=8, cuts=20, cut_after=(30_000, 60_000), cut_style="rst"),
         pace="8x",
