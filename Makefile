@@ -25,10 +25,15 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
+# Resemblyzer is installed for its speaker model only (server/diarization.py runs it with
+# numpy): without its dependencies, torch among them (gigabytes the model does not need).
+RESEMBLYZER := resemblyzer==0.1.4
+
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps '$(RESEMBLYZER)'
 	touch $(STAMP)
 
 demo: install

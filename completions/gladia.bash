@@ -42,55 +42,67 @@ _gladia_node() {
             ;;
         "file")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config -d --dead-after --debug --encoding
-                --endpointing --events -f --format --from-list -h --help -j --jobs -l --label
-                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
-                --max-utterance --metadata --model --multichannel --ner --no-partials -o --output
-                --output-dir --pace --partials --profile -q --quiet --raw --raw-channels --raw-rate
-                --record --region --resend-buffer --sample-rate --save-audio --sentiment
-                --skip-existing --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --chapters --chunk-ms --code-switching --config -d --dead-after --debug --dry-run
+                --encoding --end-of-turn --endpointing --events -f --format --from-list -h --help
+                -j --jobs -l --label --language --local --local-engine --local-model
+                --max-cue-seconds --max-line-chars --max-utterance --metadata --model
+                --multichannel --ner --no-partials -o --output --output-dir --pace --partials
+                --preset --profile -q --quiet --raw --raw-channels --raw-rate --record --region
+                --resend-buffer --sample-rate --save-audio --sentiment --show-body --skip-existing
+                --speakers --speech-threshold --spelling --spelling-file --stop-timeout --summarize
+                --translate --translation-model --turn-emission-threshold --turn-max-wait
+                --turn-probe-ms --turn-threshold --vocabulary --vocabulary-file"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config -d
                 --dead-after --encoding --endpointing --events -f --format --from-list -j --jobs -l
                 --label --language --local-engine --local-model --max-cue-seconds --max-line-chars
-                --max-utterance --metadata --model -o --output --output-dir --pace --profile --raw
-                --raw-channels --raw-rate --record --region --resend-buffer --sample-rate
-                --save-audio --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --max-utterance --metadata --model -o --output --output-dir --pace --preset
+                --profile --raw --raw-channels --raw-rate --record --region --resend-buffer
+                --sample-rate --save-audio --speech-threshold --spelling --spelling-file
+                --stop-timeout --summarize --translate --translation-model
+                --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
+                --vocabulary --vocabulary-file"
             arguments="PATH..."
             ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
                 --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
-                --device-rate --encoding --endpointing --events -f --format -h --help -l --label
-                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
-                --max-utterance --metadata --model --ner --no-partials -o --output --partials
-                --profile -q --quiet --record --region --resend-buffer --sample-rate --save-audio
-                --sentiment --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --device-rate --dry-run --encoding --end-of-turn --endpointing --events -f --format
+                -h --help -l --label --language --local --local-engine --local-model
+                --max-cue-seconds --max-line-chars --max-utterance --metadata --model --ner
+                --no-partials -o --output --partials --preset --profile -q --quiet --record
+                --region --resend-buffer --sample-rate --save-audio --sentiment --show-body
+                --speakers --speech-threshold --spelling --spelling-file --stop-timeout --summarize
+                --translate --translation-model --turn-emission-threshold --turn-max-wait
+                --turn-probe-ms --turn-threshold --vocabulary --vocabulary-file"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format
                 -l --label --language --local-engine --local-model --max-cue-seconds
-                --max-line-chars --max-utterance --metadata --model -o --output --profile --record
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
-                --stop-timeout --summarize --translate --translation-model --vocabulary"
+                --max-line-chars --max-utterance --metadata --model -o --output --preset --profile
+                --record --region --resend-buffer --sample-rate --save-audio --speech-threshold
+                --spelling --spelling-file --stop-timeout --summarize --translate
+                --translation-model --turn-emission-threshold --turn-max-wait --turn-probe-ms
+                --turn-threshold --vocabulary --vocabulary-file"
             arguments="SOURCE"
             ;;
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
-                --chapters --chunk-ms --code-switching --config --dead-after --debug --encoding
-                --endpointing --events -f --format -h --help -l --label --language --local
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model --ner --no-partials -o --output --pace --partials --profile -q
-                --quiet --record --region --resend-buffer --sample-rate --save-audio --sentiment
-                --speech-threshold --spelling --stop-timeout --summarize --translate
-                --translation-model --vocabulary"
+                --chapters --chunk-ms --code-switching --config --dead-after --debug --dry-run
+                --encoding --end-of-turn --endpointing --events -f --format -h --help -l --label
+                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model --ner --no-partials -o --output --pace
+                --partials --preset --profile -q --quiet --record --region --resend-buffer
+                --sample-rate --save-audio --sentiment --show-body --speech-threshold --spelling
+                --spelling-file --stop-timeout --summarize --translate --translation-model
+                --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
+                --vocabulary --vocabulary-file"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --encoding --endpointing --events -f --format -l --label --language
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --profile --record --region --resend-buffer
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout --summarize
-                --translate --translation-model --vocabulary"
+                --metadata --model -o --output --pace --preset --profile --record --region
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --spelling-file --stop-timeout --summarize --translate --translation-model
+                --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
+                --vocabulary --vocabulary-file"
             arguments="SOURCE..."
             ;;
         "replay")
@@ -101,18 +113,19 @@ _gladia_node() {
             arguments="FILE.JSONL"
             ;;
         "serve")
-            options="--ack-delay --allow-host --allow-link-local-callbacks --api-key
-                --close-after-bytes --close-code --debug --decoders --drop-after-bytes
+            options="--ack-delay --allow-host --allow-link-local-callbacks --answering-machine
+                --api-key --close-after-bytes --close-code --debug --decoders --drop-after-bytes
                 --drop-after-seconds --engine --fail-init --fail-recognition-after
                 --fault-connections -h --help --host --idle-timeout --linger --log-level
                 --max-duration --max-sessions --max-stored-sessions --max-upload-mb --model --port
                 --prerecorded-workers --script --session-ttl --slow-finish --strict --withhold-acks
                 --workers"
-            value_options="--ack-delay --allow-host --api-key --close-after-bytes --close-code
-                --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init
-                --fail-recognition-after --fault-connections --host --idle-timeout --linger
-                --log-level --max-duration --max-sessions --max-stored-sessions --max-upload-mb
-                --model --port --prerecorded-workers --script --session-ttl --slow-finish --workers"
+            value_options="--ack-delay --allow-host --answering-machine --api-key
+                --close-after-bytes --close-code --decoders --drop-after-bytes --drop-after-seconds
+                --engine --fail-init --fail-recognition-after --fault-connections --host
+                --idle-timeout --linger --log-level --max-duration --max-sessions
+                --max-stored-sessions --max-upload-mb --model --port --prerecorded-workers --script
+                --session-ttl --slow-finish --workers"
             ;;
         "sessions")
             commands="delete get list"
@@ -139,15 +152,16 @@ _gladia_node() {
             options="--api-key --api-url --callback-method --callback-url --chapters
                 --code-switching --config -d --debug --diarization -f --format --from-list -h
                 --help -j --jobs -l --label --language --local --local-engine --local-model
-                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers --ner
-                --no-wait -o --output --output-dir --profile -q --quiet --sentiment --skip-existing
-                --speakers --subtitles --summarize --timeout --translate --translation-model
-                --vocabulary"
+                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers --model
+                --ner --no-wait -o --output --output-dir --profile -q --quiet --sentiment
+                --skip-existing --speakers --spelling-file --subtitles --summarize --timeout
+                --translate --translation-model --vocabulary --vocabulary-file"
             value_options="--api-key --api-url --callback-method --callback-url --config -d -f
                 --format --from-list -j --jobs -l --label --language --local-engine --local-model
-                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers -o
-                --output --output-dir --profile --speakers --subtitles --summarize --timeout
-                --translate --translation-model --vocabulary"
+                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers --model
+                -o --output --output-dir --profile --speakers --spelling-file --subtitles
+                --summarize --timeout --translate --translation-model --vocabulary
+                --vocabulary-file"
             arguments="INPUT..."
             ;;
         "transcriptions")
@@ -196,17 +210,18 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --record | --save-audio | PATH)
+                --config | --output | -o | --record | --save-audio | --spelling-file | --vocabulary-file | PATH)
                     _gladia_files
                     ;;
                 --encoding)
                     _gladia_words "pcm alaw ulaw"
                     ;;
                 --events)
-                    _gladia_words "audio_chunk stop_recording transcript end_recording end_session
-                        error named_entity_recognition post_chapterization post_final_transcript
-                        post_summarization post_transcript sentiment_analysis speech_end
-                        speech_start start_recording start_session translation all"
+                    _gladia_words "audio_chunk stop_recording transcript answering_machine
+                        end_recording end_session error named_entity_recognition
+                        post_chapterization post_final_transcript post_summarization
+                        post_transcript sentiment_analysis speech_end speech_start speech_turn_end
+                        start_recording start_session translation all"
                     ;;
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt words"
@@ -232,6 +247,9 @@ _gladia_value() {
                     ;;
                 --pace)
                     _gladia_words "realtime max 2x"
+                    ;;
+                --preset)
+                    _gladia_words "agent meeting call-center captions dictation"
                     ;;
                 --raw)
                     _gladia_words "s16le s24le s32le f32le u8 ulaw alaw"
@@ -262,7 +280,7 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --record | --save-audio)
+                --config | --output | -o | --record | --save-audio | --spelling-file | --vocabulary-file)
                     _gladia_files
                     ;;
                 --device-rate | --sample-rate)
@@ -272,10 +290,11 @@ _gladia_value() {
                     _gladia_words "pcm alaw ulaw"
                     ;;
                 --events)
-                    _gladia_words "audio_chunk stop_recording transcript end_recording end_session
-                        error named_entity_recognition post_chapterization post_final_transcript
-                        post_summarization post_transcript sentiment_analysis speech_end
-                        speech_start start_recording start_session translation all"
+                    _gladia_words "audio_chunk stop_recording transcript answering_machine
+                        end_recording end_session error named_entity_recognition
+                        post_chapterization post_final_transcript post_summarization
+                        post_transcript sentiment_analysis speech_end speech_start speech_turn_end
+                        start_recording start_session translation all"
                     ;;
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt words"
@@ -295,6 +314,9 @@ _gladia_value() {
                     ;;
                 --model)
                     _gladia_words "solaria-1"
+                    ;;
+                --preset)
+                    _gladia_words "agent meeting call-center captions dictation"
                     ;;
                 --region)
                     _gladia_words "us-west eu-west"
@@ -322,17 +344,18 @@ _gladia_value() {
                 --bit-depth)
                     _gladia_words "8 16 24 32"
                     ;;
-                --config | --output | -o | --record | --save-audio)
+                --config | --output | -o | --record | --save-audio | --spelling-file | --vocabulary-file)
                     _gladia_files
                     ;;
                 --encoding)
                     _gladia_words "pcm alaw ulaw"
                     ;;
                 --events)
-                    _gladia_words "audio_chunk stop_recording transcript end_recording end_session
-                        error named_entity_recognition post_chapterization post_final_transcript
-                        post_summarization post_transcript sentiment_analysis speech_end
-                        speech_start start_recording start_session translation all"
+                    _gladia_words "audio_chunk stop_recording transcript answering_machine
+                        end_recording end_session error named_entity_recognition
+                        post_chapterization post_final_transcript post_summarization
+                        post_transcript sentiment_analysis speech_end speech_start speech_turn_end
+                        start_recording start_session translation all"
                     ;;
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt words"
@@ -355,6 +378,9 @@ _gladia_value() {
                     ;;
                 --pace)
                     _gladia_words "realtime max 2x"
+                    ;;
+                --preset)
+                    _gladia_words "agent meeting call-center captions dictation"
                     ;;
                 --region)
                     _gladia_words "us-west eu-west"
@@ -431,7 +457,7 @@ _gladia_value() {
                 --callback-method)
                     _gladia_words "POST PUT"
                     ;;
-                --config | --output | -o | INPUT)
+                --config | --output | -o | --spelling-file | --vocabulary-file | INPUT)
                     _gladia_files
                     ;;
                 --format | -f)
@@ -449,6 +475,9 @@ _gladia_value() {
                     ;;
                 --local-model)
                     _gladia_words "base tiny.en"
+                    ;;
+                --model)
+                    _gladia_words "solaria-1 solaria-3 solaria-fusion"
                     ;;
                 --output-dir | -d)
                     _gladia_dirs

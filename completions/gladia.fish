@@ -37,33 +37,39 @@ function __gladia_value_options
                 --dead-after --encoding --endpointing --events -f --format --from-list -j --jobs \
                 -l --label --language --local-engine --local-model --max-cue-seconds \
                 --max-line-chars --max-utterance --metadata --model -o --output --output-dir \
-                --pace --profile --raw --raw-channels --raw-rate --record --region --resend-buffer \
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --pace --preset --profile --raw --raw-channels --raw-rate --record --region \
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --spelling-file --stop-timeout --summarize --translate --translation-model \
+                --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold \
+                --vocabulary --vocabulary-file
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
                 --config --dead-after --device-rate --encoding --endpointing --events -f --format \
                 -l --label --language --local-engine --local-model --max-cue-seconds \
-                --max-line-chars --max-utterance --metadata --model -o --output --profile --record \
-                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
-                --stop-timeout --summarize --translate --translation-model --vocabulary
+                --max-line-chars --max-utterance --metadata --model -o --output --preset --profile \
+                --record --region --resend-buffer --sample-rate --save-audio --speech-threshold \
+                --spelling --spelling-file --stop-timeout --summarize --translate \
+                --translation-model --turn-emission-threshold --turn-max-wait --turn-probe-ms \
+                --turn-threshold --vocabulary --vocabulary-file
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --encoding --endpointing --events -f --format -l --label --language \
                 --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --profile --record --region --resend-buffer \
-                --sample-rate --save-audio --speech-threshold --spelling --stop-timeout \
-                --summarize --translate --translation-model --vocabulary
+                --metadata --model -o --output --pace --preset --profile --record --region \
+                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --spelling-file --stop-timeout --summarize --translate --translation-model \
+                --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold \
+                --vocabulary --vocabulary-file
         case 'replay'
             printf '%s\n' --events -f --format --label --max-cue-seconds --max-line-chars -o \
                 --output --speed
         case 'serve'
-            printf '%s\n' --ack-delay --allow-host --api-key --close-after-bytes --close-code \
-                --decoders --drop-after-bytes --drop-after-seconds --engine --fail-init \
-                --fail-recognition-after --fault-connections --host --idle-timeout --linger \
-                --log-level --max-duration --max-sessions --max-stored-sessions --max-upload-mb \
-                --model --port --prerecorded-workers --script --session-ttl --slow-finish \
-                --workers
+            printf '%s\n' --ack-delay --allow-host --answering-machine --api-key \
+                --close-after-bytes --close-code --decoders --drop-after-bytes \
+                --drop-after-seconds --engine --fail-init --fail-recognition-after \
+                --fault-connections --host --idle-timeout --linger --log-level --max-duration \
+                --max-sessions --max-stored-sessions --max-upload-mb --model --port \
+                --prerecorded-workers --script --session-ttl --slow-finish --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url --profile
         case 'sessions get'
@@ -74,9 +80,10 @@ function __gladia_value_options
         case 'transcribe'
             printf '%s\n' --api-key --api-url --callback-method --callback-url --config -d -f \
                 --format --from-list -j --jobs -l --label --language --local-engine --local-model \
-                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers -o \
-                --output --output-dir --profile --speakers --subtitles --summarize --timeout \
-                --translate --translation-model --vocabulary
+                --max-cue-seconds --max-line-chars --max-speakers --metadata --min-speakers \
+                --model -o --output --output-dir --profile --speakers --spelling-file --subtitles \
+                --summarize --timeout --translate --translation-model --vocabulary \
+                --vocabulary-file
         case 'transcriptions delete'
             printf '%s\n' --api-key --api-url --profile
         case 'transcriptions get'
@@ -200,9 +207,11 @@ complete -c gladia -n "__gladia_at 'file'" -l code-switching -d 'Detect the lang
 complete -c gladia -n "__gladia_at 'file'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
 complete -c gladia -n "__gladia_at 'file'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'file'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'file'" -l dry-run -d 'Print the init body that would be sent (stdout), and stop: no session.'
 complete -c gladia -n "__gladia_at 'file'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
+complete -c gladia -n "__gladia_at 'file'" -l end-of-turn -d 'Semantic end of turn: hold a turn through pauses, and a speech_turn_end when the speaker is done (shown as ⏎ end of turn).'
 complete -c gladia -n "__gladia_at 'file'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
-complete -c gladia -n "__gladia_at 'file'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
+complete -c gladia -n "__gladia_at 'file'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
 complete -c gladia -n "__gladia_at 'file'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'file'" -l from-list -x -d 'Also transcribe the paths or URLs in this file, one a line (- reads standard input; blank lines and # comments are skipped).'
 complete -c gladia -n "__gladia_at 'file'" -l help -s h -d 'Show this message and exit.'
@@ -223,6 +232,7 @@ complete -c gladia -n "__gladia_at 'file'" -l output -s o -r -F -d 'Write to thi
 complete -c gladia -n "__gladia_at 'file'" -l output-dir -s d -x -a '(__fish_complete_directories)' -d 'Write each input\'s output to DIR/<name>.<format\'s extension>.'
 complete -c gladia -n "__gladia_at 'file'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x.'
 complete -c gladia -n "__gladia_at 'file'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
+complete -c gladia -n "__gladia_at 'file'" -l preset -x -a 'agent meeting call-center captions dictation' -d 'Gladia\'s recommended parameters for a use case (table below); flags and --config override them.'
 complete -c gladia -n "__gladia_at 'file'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'file'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'file'" -l raw -x -a 's16le s24le s32le f32le u8 ulaw alaw' -d 'The input is headerless PCM in this sample format (give --raw-rate and --raw-channels).'
@@ -234,14 +244,22 @@ complete -c gladia -n "__gladia_at 'file'" -l resend-buffer -x -d 'Seconds of un
 complete -c gladia -n "__gladia_at 'file'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'file'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'file'" -l sentiment -d 'Sentiment analysis.'
+complete -c gladia -n "__gladia_at 'file'" -l show-body -d 'Print the init body sent, on stderr.'
 complete -c gladia -n "__gladia_at 'file'" -l skip-existing -d 'Skip inputs whose output is already in --output-dir (resumes a run).'
+complete -c gladia -n "__gladia_at 'file'" -l speakers -d 'One-channel audio: after the session, its recording goes through a pre-recorded job with diarization, and -o\'s transcript (and the session, for gladia sessions get) names who spoke (--label names them); the live view is unchanged.'
 complete -c gladia -n "__gladia_at 'file'" -l speech-threshold -x -d 'Voice activity strictness (1: strictest).'
 complete -c gladia -n "__gladia_at 'file'" -l spelling -x -d 'Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.'
+complete -c gladia -n "__gladia_at 'file'" -l spelling-file -r -F -d 'Custom spellings from a file: one a line, SPELLING = heard1, heard2 (or JSON: the API\'s dictionary).'
 complete -c gladia -n "__gladia_at 'file'" -l stop-timeout -x -d 'Seconds to wait for the final results after stopping.'
 complete -c gladia -n "__gladia_at 'file'" -l summarize -x -a 'general bullet_points concise' -d 'A summary at the end, of this kind.'
 complete -c gladia -n "__gladia_at 'file'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
+complete -c gladia -n "__gladia_at 'file'" -l turn-emission-threshold -x -d 'End of turn: how sure, for speech_turn_end to be sent (default: --turn-threshold).'
+complete -c gladia -n "__gladia_at 'file'" -l turn-max-wait -x -d 'End of turn: seconds of speech after which a turn ends anyway (default 8).'
+complete -c gladia -n "__gladia_at 'file'" -l turn-probe-ms -x -d 'End of turn: how often, in ms, the model checks for the end (default 900).'
+complete -c gladia -n "__gladia_at 'file'" -l turn-threshold -x -d 'End of turn: how sure the model must be that a turn is over (default 0.5; implies --end-of-turn).'
 complete -c gladia -n "__gladia_at 'file'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_at 'file'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
 complete -c gladia -n "__gladia_arg 'file' 0 more" -F
 
 # gladia live
@@ -259,9 +277,11 @@ complete -c gladia -n "__gladia_at 'live'" -l config -r -F -d 'A JSON file holdi
 complete -c gladia -n "__gladia_at 'live'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'live'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'live'" -l device-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to record at (default: the device\'s own); resampled when the API does not take it.'
+complete -c gladia -n "__gladia_at 'live'" -l dry-run -d 'Print the init body that would be sent (stdout), and stop: no session.'
 complete -c gladia -n "__gladia_at 'live'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
+complete -c gladia -n "__gladia_at 'live'" -l end-of-turn -d 'Semantic end of turn: hold a turn through pauses, and a speech_turn_end when the speaker is done (shown as ⏎ end of turn).'
 complete -c gladia -n "__gladia_at 'live'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
-complete -c gladia -n "__gladia_at 'live'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
+complete -c gladia -n "__gladia_at 'live'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
 complete -c gladia -n "__gladia_at 'live'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'live'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'live'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
@@ -277,6 +297,7 @@ complete -c gladia -n "__gladia_at 'live'" -l model -x -a 'solaria-1' -d 'Model 
 complete -c gladia -n "__gladia_at 'live'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'live'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'live'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
+complete -c gladia -n "__gladia_at 'live'" -l preset -x -a 'agent meeting call-center captions dictation' -d 'Gladia\'s recommended parameters for a use case (table below); flags and --config override them.'
 complete -c gladia -n "__gladia_at 'live'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'live'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'live'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
@@ -285,13 +306,21 @@ complete -c gladia -n "__gladia_at 'live'" -l resend-buffer -x -d 'Seconds of un
 complete -c gladia -n "__gladia_at 'live'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'live'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'live'" -l sentiment -d 'Sentiment analysis.'
+complete -c gladia -n "__gladia_at 'live'" -l show-body -d 'Print the init body sent, on stderr.'
+complete -c gladia -n "__gladia_at 'live'" -l speakers -d 'One-channel audio: after the session, its recording goes through a pre-recorded job with diarization, and -o\'s transcript (and the session, for gladia sessions get) names who spoke (--label names them); the live view is unchanged.'
 complete -c gladia -n "__gladia_at 'live'" -l speech-threshold -x -d 'Voice activity strictness (1: strictest).'
 complete -c gladia -n "__gladia_at 'live'" -l spelling -x -d 'Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.'
+complete -c gladia -n "__gladia_at 'live'" -l spelling-file -r -F -d 'Custom spellings from a file: one a line, SPELLING = heard1, heard2 (or JSON: the API\'s dictionary).'
 complete -c gladia -n "__gladia_at 'live'" -l stop-timeout -x -d 'Seconds to wait for the final results after stopping.'
 complete -c gladia -n "__gladia_at 'live'" -l summarize -x -a 'general bullet_points concise' -d 'A summary at the end, of this kind.'
 complete -c gladia -n "__gladia_at 'live'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'live'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
+complete -c gladia -n "__gladia_at 'live'" -l turn-emission-threshold -x -d 'End of turn: how sure, for speech_turn_end to be sent (default: --turn-threshold).'
+complete -c gladia -n "__gladia_at 'live'" -l turn-max-wait -x -d 'End of turn: seconds of speech after which a turn ends anyway (default 8).'
+complete -c gladia -n "__gladia_at 'live'" -l turn-probe-ms -x -d 'End of turn: how often, in ms, the model checks for the end (default 900).'
+complete -c gladia -n "__gladia_at 'live'" -l turn-threshold -x -d 'End of turn: how sure the model must be that a turn is over (default 0.5; implies --end-of-turn).'
 complete -c gladia -n "__gladia_at 'live'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_at 'live'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
 complete -c gladia -n "__gladia_arg 'live' 0" -a 'mic'
 
 # gladia mix
@@ -307,9 +336,11 @@ complete -c gladia -n "__gladia_at 'mix'" -l code-switching -d 'Detect the langu
 complete -c gladia -n "__gladia_at 'mix'" -l config -r -F -d 'A JSON file holding a full init body; flags override it.'
 complete -c gladia -n "__gladia_at 'mix'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'mix'" -l debug -d 'Show tracebacks.'
+complete -c gladia -n "__gladia_at 'mix'" -l dry-run -d 'Print the init body that would be sent (stdout), and stop: no session.'
 complete -c gladia -n "__gladia_at 'mix'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
+complete -c gladia -n "__gladia_at 'mix'" -l end-of-turn -d 'Semantic end of turn: hold a turn through pauses, and a speech_turn_end when the speaker is done (shown as ⏎ end of turn).'
 complete -c gladia -n "__gladia_at 'mix'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
-complete -c gladia -n "__gladia_at 'mix'" -l events -x -a 'audio_chunk stop_recording transcript end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
+complete -c gladia -n "__gladia_at 'mix'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
 complete -c gladia -n "__gladia_at 'mix'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'mix'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'mix'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
@@ -326,6 +357,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'mix'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'mix'" -l pace -x -a 'realtime max 2x' -d 'realtime, max, or a speed such as 2x (files only: microphones set the pace).'
 complete -c gladia -n "__gladia_at 'mix'" -l partials -l no-partials -d 'Receive partial transcripts (default: on).'
+complete -c gladia -n "__gladia_at 'mix'" -l preset -x -a 'agent meeting call-center captions dictation' -d 'Gladia\'s recommended parameters for a use case (table below); flags and --config override them.'
 complete -c gladia -n "__gladia_at 'mix'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'mix'" -l quiet -s q -d 'No progress or notices on stderr.'
 complete -c gladia -n "__gladia_at 'mix'" -l record -r -F -d 'Also keep every server message, with its arrival time, in this JSON lines file (for gladia replay; no key or token is written).'
@@ -334,13 +366,20 @@ complete -c gladia -n "__gladia_at 'mix'" -l resend-buffer -x -d 'Seconds of una
 complete -c gladia -n "__gladia_at 'mix'" -l sample-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to send; default: the source\'s if the API takes it, else 16000.'
 complete -c gladia -n "__gladia_at 'mix'" -l save-audio -r -F -d 'Also write exactly the audio sent to this WAV file.'
 complete -c gladia -n "__gladia_at 'mix'" -l sentiment -d 'Sentiment analysis.'
+complete -c gladia -n "__gladia_at 'mix'" -l show-body -d 'Print the init body sent, on stderr.'
 complete -c gladia -n "__gladia_at 'mix'" -l speech-threshold -x -d 'Voice activity strictness (1: strictest).'
 complete -c gladia -n "__gladia_at 'mix'" -l spelling -x -d 'Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.'
+complete -c gladia -n "__gladia_at 'mix'" -l spelling-file -r -F -d 'Custom spellings from a file: one a line, SPELLING = heard1, heard2 (or JSON: the API\'s dictionary).'
 complete -c gladia -n "__gladia_at 'mix'" -l stop-timeout -x -d 'Seconds to wait for the final results after stopping.'
 complete -c gladia -n "__gladia_at 'mix'" -l summarize -x -a 'general bullet_points concise' -d 'A summary at the end, of this kind.'
 complete -c gladia -n "__gladia_at 'mix'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'mix'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
+complete -c gladia -n "__gladia_at 'mix'" -l turn-emission-threshold -x -d 'End of turn: how sure, for speech_turn_end to be sent (default: --turn-threshold).'
+complete -c gladia -n "__gladia_at 'mix'" -l turn-max-wait -x -d 'End of turn: seconds of speech after which a turn ends anyway (default 8).'
+complete -c gladia -n "__gladia_at 'mix'" -l turn-probe-ms -x -d 'End of turn: how often, in ms, the model checks for the end (default 900).'
+complete -c gladia -n "__gladia_at 'mix'" -l turn-threshold -x -d 'End of turn: how sure the model must be that a turn is over (default 0.5; implies --end-of-turn).'
 complete -c gladia -n "__gladia_at 'mix'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_at 'mix'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
 complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
 
 # gladia replay
@@ -359,6 +398,7 @@ complete -c gladia -n "__gladia_arg 'replay' 0" -F
 complete -c gladia -n "__gladia_at 'serve'" -l ack-delay -x -d 'Seconds to hold back each acknowledgment.'
 complete -c gladia -n "__gladia_at 'serve'" -l allow-host -x -d 'Accept this name in Host/Origin headers besides loopback (repeatable; * any).'
 complete -c gladia -n "__gladia_at 'serve'" -l allow-link-local-callbacks -d 'Allow callback URLs on link-local and cloud metadata addresses.'
+complete -c gladia -n "__gladia_at 'serve'" -l answering-machine -x -d 'Send each session one answering_machine message with this verdict (human or machine, score 0-1, default 0.9), 5 s of audio after the first speech: the server does not detect answering machines itself.'
 complete -c gladia -n "__gladia_at 'serve'" -l api-key -x -d 'Only accept this key (any non-empty key otherwise).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-after-bytes -x -d '…once it received this many audio bytes (0: at once).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-code -x -d 'Close a connection with this code…'
@@ -449,6 +489,7 @@ complete -c gladia -n "__gladia_at 'transcribe'" -l max-line-chars -x -d 'srt/vt
 complete -c gladia -n "__gladia_at 'transcribe'" -l max-speakers -x -d 'Diarization: at most this many speakers.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l metadata -x -d 'Custom metadata KEY=VALUE (repeatable).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l min-speakers -x -d 'Diarization: at least this many speakers.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l model -x -a 'solaria-1 solaria-3 solaria-fusion' -d 'Model: solaria-1 (the default, 100+ languages), solaria-3 (en, fr, de, es, it; no code switching) or solaria-fusion.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l ner -d 'Named entity recognition.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l no-wait -d 'Print each job\'s id once created, and exit (gladia transcriptions get ID).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l output -s o -r -F -d 'Write to this file (one input); .srt .vtt .txt .json .jsonl .tsv pick the format.'
@@ -458,12 +499,14 @@ complete -c gladia -n "__gladia_at 'transcribe'" -l quiet -s q -d 'No progress o
 complete -c gladia -n "__gladia_at 'transcribe'" -l sentiment -d 'Sentiment analysis.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l skip-existing -d 'Skip inputs whose output is already in --output-dir (resumes a run).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l speakers -x -d 'Diarization: the number of speakers, when known.'
+complete -c gladia -n "__gladia_at 'transcribe'" -l spelling-file -r -F -d 'Custom spellings from a file: one a line, SPELLING = heard1, heard2 (or JSON: the API\'s dictionary).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l subtitles -x -a 'srt vtt' -d 'Ask the API for subtitles in this format too, in the job\'s result (repeatable; -f srt renders them here).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l summarize -x -a 'general bullet_points concise' -d 'A summary, of this kind.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l timeout -x -d 'Seconds to wait for each job (default: no limit).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'transcribe'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
 complete -c gladia -n "__gladia_at 'transcribe'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
+complete -c gladia -n "__gladia_at 'transcribe'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
 complete -c gladia -n "__gladia_arg 'transcribe' 0 more" -F
 
 # gladia transcriptions

@@ -30,7 +30,7 @@ from urllib.parse import urljoin
 
 from gladia_cli.credentials import KeyStore, KeyStoreError, mask
 from gladia_cli.errors import ExitCode, GladiaError
-from gladia_cli.settings import ConfigFile, Settings
+from gladia_cli.settings import ConfigFile, KeyFile, Settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MAX_REDIRECTS = 5  # within the API's origin, as a browser would follow a few
@@ -106,6 +106,31 @@ def config_check(file: ConfigFile) -> Check:
         )
     profiles = ", ".join(sorted(file.profiles)) or "none"
     return Check("config file", OK, f"{file.path} (mode {mode}; profiles: {profiles})")
+
+
+def key_file_check(key_file: KeyFile | None, settings: Settings) -> Check | None:
+    """Gladia's Go CLI key file (~/.gladia), when there is one: whether its key is the one
+    in use, and its mode checked as the config file's is."""
+    if key_file is None:
+        return None
+    used = settings.key_source == key_file.source
+    mode = f"{key_file.mode:04o}"
+    if key_file.key and key_file.readable_by_others:
+        return Check(
+            "CLI key file",
+            FAIL,
+            f"{key_file.path} (Gladia's Go CLI) holds an API key and other users can read it "
+            f"(mode {mode})",
+            fix=f"chmod 600 {key_file.path}",
+        )
+    if not key_file.key:
+        return Check("CLI key file", OK, f"{key_file.path}: empty (mode {mode})")
+    where = (
+        "the key in use"
+        if used
+        else f"not used: the key in use comes from {settings.key_source or 'nowhere'}"
+    )
+    return Check("CLI key file", OK, f"{key_file.path} (Gladia's Go CLI, mode {mode}): {where}")
 
 
 def keyring_check(store: KeyStore, profile: str) -> Check:
@@ -359,6 +384,25 @@ def _installed(module: str) -> bool:
         return False
 
 
+def speaker_model_check() -> Check:
+    """The pre-recorded diarization's speaker model (server/diarization.py): optional."""
+    from gladia_cli.server import diarization
+
+    path = diarization.model_path()
+    if path is None:
+        return Check(
+            "speaker model",
+            WARN,
+            "not installed: local diarization (--speakers, transcribe --diarization) is off",
+            fix=diarization.INSTALL_HINT,
+        )
+    try:
+        diarization.load_weights(path)
+    except (diarization.DiarizationUnavailable, OSError, ValueError) as exc:
+        return Check("speaker model", FAIL, str(exc), fix=diarization.INSTALL_HINT)
+    return Check("speaker model", OK, f"sha256 verified ({path.stat().st_size / 1e6:.0f} MB)")
+
+
 def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
     """The local server's packages, every model's sha256, and the 1 s self-test."""
     from gladia_cli.server.engines.whisper_models import INSTALL_HINT, MODELS, verified_model_bin
@@ -398,6 +442,7 @@ def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
             Check(f"model {name}", OK, f"sha256 verified ({size / 1e6:.0f} MB model.bin)")
         )
     checks.append(addon_models_check())
+    checks.append(speaker_model_check())
     if self_test:
         checks.append(
             _self_test(model)

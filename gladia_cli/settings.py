@@ -5,6 +5,11 @@ Precedence, for each of the key, the URL and the region: command-line flags (`--
 > the profile > defaults. `--local` overrides the URL with the embedded server (and needs
 no key: stored keys are not even looked up).
 
+When none of those holds a key, the default profile also takes the key of Gladia's own Go
+CLI (gladiaio/gladia-cli, also called `gladia`): the first line of `~/.gladia`, which that
+CLI writes with `gladia auth set` and reads after GLADIA_API_KEY. A named profile never
+does (it is self-contained). Like the config file, a key file others can read is warned of.
+
 The profile is the one `--profile NAME` names, else `GLADIA_PROFILE`, else `default`. Its
 values: the key saved by `gladia auth login` in the OS keyring (one entry per profile, see
 credentials.py), else the `api_key` of its table in the config file; `api_url` and `region`
@@ -40,6 +45,7 @@ from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
 DEFAULT_API_URL = "https://api.gladia.io"
 LOCAL_API_KEY = "local"  # the embedded server accepts any key; this one says where it came from
 VALUE_NAMES = ("api_key", "api_url", "region")  # what the top level and each profile may hold
+GO_CLI_KEY_FILE = ".gladia"  # in the home directory (Gladia's Go CLI, protocol.md §11)
 _FILE_HINT = "the config file may hold api_key, api_url and region, and [profiles.NAME] tables"
 
 
@@ -144,6 +150,41 @@ def read_config(environ: Mapping[str, str]) -> ConfigFile:
     return ConfigFile(path, data, profiles, mode)
 
 
+@dataclass(frozen=True)
+class KeyFile:
+    """Gladia's Go CLI key file as read: its first line, its mode."""
+
+    path: Path
+    key: str | None
+    mode: int
+
+    @property
+    def readable_by_others(self) -> bool:
+        return bool(self.mode & 0o077)
+
+    @property
+    def source(self) -> str:
+        return f"Gladia's CLI key file {self.path}"
+
+
+def read_key_file(environ: Mapping[str, str]) -> KeyFile | None:
+    """`~/.gladia`, when there is one that can be read (None otherwise: it is optional)."""
+    home = environ.get("HOME")
+    if not home:
+        return None
+    path = Path(home) / GO_CLI_KEY_FILE
+    try:
+        with path.open("rb") as f:
+            mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return None
+            first = f.readline(4097)
+    except OSError:
+        return None
+    key = first.decode("utf-8", "replace").strip()  # as the Go CLI: TrimSpace
+    return KeyFile(path, key or None, mode)
+
+
 def check_profile_name(name: str) -> str:
     if not PROFILE_NAME.match(name):
         raise UsageError(
@@ -213,6 +254,16 @@ def resolve(
             hint="for example https://api.gladia.io",
         )
     key, source, problem = _key(api_key, environ, name, values, file, key_store, local)
+    if key is None and not local and name == DEFAULT_PROFILE:
+        key_file = read_key_file(environ)
+        if key_file is not None and key_file.key:
+            key, source = key_file.key, key_file.source
+            if key_file.readable_by_others and warn is not None:
+                warn(
+                    f"{key_file.path} (Gladia's CLI key file) holds the API key in use and "
+                    f"other users can read it (mode {key_file.mode:04o}); fix it with: "
+                    f"chmod 600 {key_file.path}"
+                )
     wrong = key_problem(key) if key else None
     if wrong is not None:
         where = {"GLADIA_API_KEY": "fix or unset GLADIA_API_KEY", "--api-key": "fix --api-key"}

@@ -283,7 +283,7 @@ def logout_command(ctx: typer.Context, profile: Profile = None) -> None:
         set_config_value,
     )
     from gladia_cli.errors import GladiaError
-    from gladia_cli.settings import chosen_profile, read_config, unknown_profile
+    from gladia_cli.settings import chosen_profile, read_config, read_key_file, unknown_profile
 
     env = environment_of(ctx)
     name, _ = chosen_profile(profile, env.environ)
@@ -310,5 +310,11 @@ def logout_command(ctx: typer.Context, profile: Profile = None) -> None:
         _say(env, f"no key is saved for profile {name}: nothing to remove")
     if env.environ.get("GLADIA_API_KEY"):
         _warn(env)("GLADIA_API_KEY is still set in this environment")
+    key_file = read_key_file(env.environ) if name == DEFAULT_PROFILE else None
+    if key_file is not None and key_file.key:
+        _warn(env)(
+            f"{key_file.path}, Gladia's CLI key file, still holds a key, used when no other "
+            "is set; remove that file to stop it"
+        )
     if failure is not None:
         raise failure

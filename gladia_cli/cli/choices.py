@@ -71,6 +71,24 @@ class TranslationModel(enum.StrEnum):
     ENHANCED = "enhanced"
 
 
+class Preset(enum.StrEnum):
+    """Gladia's recommended live parameters per use case (protocol/presets.py)."""
+
+    AGENT = "agent"
+    MEETING = "meeting"
+    CALL_CENTER = "call-center"
+    CAPTIONS = "captions"
+    DICTATION = "dictation"
+
+
+class PreRecordedModel(enum.StrEnum):
+    """`transcribe --model` (protocol/prerecorded_config.MODELS)."""
+
+    SOLARIA_1 = "solaria-1"
+    SOLARIA_3 = "solaria-3"
+    SOLARIA_FUSION = "solaria-fusion"
+
+
 class SummaryType(enum.StrEnum):
     GENERAL = "general"
     BULLET_POINTS = "bullet_points"

@@ -94,7 +94,7 @@ def doctor_command(
     from gladia_cli import diagnostics as d
     from gladia_cli.credentials import KeyringStore
     from gladia_cli.errors import GladiaError
-    from gladia_cli.settings import read_config, resolve
+    from gladia_cli.settings import read_config, read_key_file, resolve
 
     env = environment_of(ctx)
     keyring = KeyringStore()
@@ -110,6 +110,9 @@ def doctor_command(
         )
         settings = None
     if settings is not None:
+        key_file = d.key_file_check(read_key_file(env.environ), settings)
+        if key_file is not None:
+            checks.append(key_file)
         checks += [
             d.keyring_check(keyring, settings.profile),
             *(

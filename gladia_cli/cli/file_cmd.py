@@ -12,15 +12,17 @@ from typer._click.core import Context
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.choices import RawSampleFormat
 from gladia_cli.cli.fast_help import FastHelpCommand
-from gladia_cli.cli.options import AUDIO, MANY, StreamOptions, with_stream_options
+from gladia_cli.cli.options import ADDONS, AUDIO, MANY, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
+from gladia_cli.protocol import presets
 
 # Gladia's paid plans allow 30 concurrent live sessions (the free plan 1): more than that
 # would only wait for a free slot.
 MAX_JOBS = 30
 
-EXAMPLES = """\
+EXAMPLES = (
+    """\
 Examples:
 
   gladia file talk.wav --local             on this machine, no account
@@ -30,6 +32,9 @@ Examples:
   gladia file recs/ -j 3 -d out -f srt    a folder's files, 3 at once, out/*.srt
   gladia file 'calls/**/*.mp3' -d out --skip-existing   resume a half-done run
 """
+    + "\n"
+    + presets.help_table()
+)
 
 
 class FileCommand(FastHelpCommand):
@@ -149,6 +154,17 @@ def file_command(
             rich_help_panel=MANY,
         ),
     ] = False,
+    speakers: Annotated[
+        bool,
+        typer.Option(
+            "--speakers",
+            help="One-channel audio: after the session, its recording goes through a "
+            "pre-recorded job with diarization, and -o's transcript (and the session, for "
+            "gladia sessions get) names who spoke (--label names them); the live view is "
+            "unchanged.",
+            rich_help_panel=ADDONS,
+        ),
+    ] = False,
     *,
     opts: StreamOptions,
     env: Environment,
@@ -181,6 +197,7 @@ def file_command(
             raw_spec=(raw_rate, raw_channels, raw),
             opts=opts,
             env=env,
+            speakers=speakers,
         )
     if skip_existing:
         raise UsageError(
@@ -192,7 +209,7 @@ def file_command(
     preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=path == "-")
     speed = parse_pace(pace)
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
-    planned = streaming.plan(opts, env)
+    planned = streaming.plan(opts, env, speakers=speakers)
     if (notice := inputs.single_input_jobs_notice(jobs)) is not None:
         planned.notices.warning(notice)
     source = open_file_source(

@@ -7,11 +7,13 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices
-from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
+from gladia_cli.cli.options import ADDONS, AUDIO, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
+from gladia_cli.protocol import presets
 from gladia_cli.protocol.audio_format import MAX_INPUT_RATE, MIN_INPUT_RATE
 
-EXAMPLES = """\
+EXAMPLES = (
+    """\
 Examples:
 
   gladia live                                the default microphone, a table
@@ -19,6 +21,9 @@ Examples:
   gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
   gladia live -o notes.txt                   plain text into a file
 """
+    + "\n"
+    + presets.help_table()
+)
 
 
 @with_stream_options
@@ -57,6 +62,17 @@ def live_command(
             autocompletion=choices.sample_rates,
         ),
     ] = None,
+    speakers: Annotated[
+        bool,
+        typer.Option(
+            "--speakers",
+            help="One-channel audio: after the session, its recording goes through a "
+            "pre-recorded job with diarization, and -o's transcript (and the session, for "
+            "gladia sessions get) names who spoke (--label names them); the live view is "
+            "unchanged.",
+            rich_help_panel=ADDONS,
+        ),
+    ] = False,
     *,
     opts: StreamOptions,
     env: Environment,
@@ -67,7 +83,9 @@ def live_command(
 
     preflight.check_outputs([], opts.output, opts.save_audio, opts.record)
     preflight.check_stdio(writes_stdout=streaming.writes_stdout(opts), reads_stdin=False)
-    planned = streaming.plan(opts, env)
+    planned = streaming.plan(opts, env, speakers=speakers)
+    if opts.dry_run:  # the body, without opening the microphone: its rate is assumed
+        return streaming.dry_run(planned, channels=channels)
     mic = open_mic_source(
         source,
         channels=channels,

@@ -213,6 +213,7 @@ def file_many(
     raw_spec: tuple[int | None, int | None, str | None],
     opts: StreamOptions,
     env: Environment,
+    speakers: bool = False,
 ) -> int:
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
@@ -228,7 +229,12 @@ def file_many(
     speed = parse_pace(pace)
     raw_rate, raw_channels, raw = raw_spec
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
-    planned = streaming.plan(replace(opts, format=OutputFormat(fmt)), env)
+    planned = streaming.plan(
+        replace(opts, format=OutputFormat(fmt)),
+        env,
+        speakers=speakers,
+        output_dir=output_dir is not None,
+    )
 
     with streaming.one_local_server(planned) as shared:
 
@@ -262,6 +268,7 @@ def file_many(
                     output=output,
                     on_status=on_status,
                     signals=signals,
+                    output_is_file=output_dir is not None,
                 )
             finally:
                 source.close()

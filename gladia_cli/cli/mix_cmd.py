@@ -10,14 +10,19 @@ import typer
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
+from gladia_cli.protocol import presets
 
-EXAMPLES = """\
+EXAMPLES = (
+    """\
 Examples:
 
   gladia mix sami.wav maxime.wav mark.wav --local   3 tracks, 1 session
   gladia mix mic:0 mic:1 --label host,guest         two microphones
   gladia mix host.flac guest.flac -o interview.srt  both speakers' subtitles
 """
+    + "\n"
+    + presets.help_table()
+)
 
 
 @with_stream_options

@@ -25,6 +25,7 @@ from gladia_cli.cli.choices import (
     LocalEngine,
     LocalModel,
     OutputFormat,
+    Preset,
     Region,
     SampleRate,
     SummaryType,
@@ -154,6 +155,28 @@ Vocabulary = Annotated[
         help="A word or phrase to favour (repeatable).",
         show_default=False,
         metavar="WORDS",
+    ),
+]
+VocabularyFile = Annotated[
+    Path | None,
+    _opt(
+        "--vocabulary-file",
+        panel=SESSION,
+        help="Words to favour, from a file: one a line, TERM | intensity=0.6 | "
+        "pronunciations=A, B | language=en (or JSON: the API's list).",
+        show_default=False,
+        metavar="FILE",
+    ),
+]
+SpellingFile = Annotated[
+    Path | None,
+    _opt(
+        "--spelling-file",
+        panel=SESSION,
+        help="Custom spellings from a file: one a line, SPELLING = heard1, heard2 "
+        "(or JSON: the API's dictionary).",
+        show_default=False,
+        metavar="FILE",
     ),
 ]
 Metadata = Annotated[
@@ -352,6 +375,76 @@ class StreamOptions:
             metavar="SECONDS",
         ),
     ] = None
+    preset: Annotated[
+        Preset | None,
+        _opt(
+            "--preset",
+            panel=SESSION,
+            metavar="USE",
+            help="Gladia's recommended parameters for a use case (table below); flags "
+            "and --config override them.",
+            show_default=False,
+        ),
+    ] = None
+    end_of_turn: Annotated[
+        bool,
+        _opt(
+            "--end-of-turn",
+            panel=SESSION,
+            help="Semantic end of turn: hold a turn through pauses, and a speech_turn_end "
+            "when the speaker is done (shown as ⏎ end of turn).",
+        ),
+    ] = False
+    turn_threshold: Annotated[
+        float | None,
+        _opt(
+            "--turn-threshold",
+            panel=SESSION,
+            help="End of turn: how sure the model must be that a turn is over (default 0.5; "
+            "implies --end-of-turn).",
+            show_default=False,
+            min=0,
+            max=1,
+            metavar="0-1",
+        ),
+    ] = None
+    turn_emission_threshold: Annotated[
+        float | None,
+        _opt(
+            "--turn-emission-threshold",
+            panel=SESSION,
+            help="End of turn: how sure, for speech_turn_end to be sent (default: "
+            "--turn-threshold).",
+            show_default=False,
+            min=0,
+            max=1,
+            metavar="0-1",
+        ),
+    ] = None
+    turn_max_wait: Annotated[
+        float | None,
+        _opt(
+            "--turn-max-wait",
+            panel=SESSION,
+            help="End of turn: seconds of speech after which a turn ends anyway (default 8).",
+            show_default=False,
+            min=1,
+            max=30,
+            metavar="SECONDS",
+        ),
+    ] = None
+    turn_probe_ms: Annotated[
+        int | None,
+        _opt(
+            "--turn-probe-ms",
+            panel=SESSION,
+            help="End of turn: how often, in ms, the model checks for the end (default 900).",
+            show_default=False,
+            min=100,
+            max=5000,
+            metavar="MS",
+        ),
+    ] = None
     model: Annotated[
         str | None,
         _opt(
@@ -380,6 +473,7 @@ class StreamOptions:
         _opt("--audio-enhancer", panel=SESSION, help="Enhance the audio before transcription."),
     ] = False
     vocabulary: Vocabulary = None
+    vocabulary_file: VocabularyFile = None
     spelling: Annotated[
         list[str] | None,
         _opt(
@@ -391,6 +485,7 @@ class StreamOptions:
             callback=option_checks.key_values("--spelling", "SQL=sequel"),
         ),
     ] = None
+    spelling_file: SpellingFile = None
     callback_url: Annotated[
         str | None, callback_url_option("Also POST every message to this http(s) URL.")
     ] = None
@@ -398,6 +493,18 @@ class StreamOptions:
     config: Annotated[
         Path | None, config_option("A JSON file holding a full init body; flags override it.")
     ] = None
+    dry_run: Annotated[
+        bool,
+        _opt(
+            "--dry-run",
+            panel=SESSION,
+            help="Print the init body that would be sent (stdout), and stop: no session.",
+        ),
+    ] = False
+    show_body: Annotated[
+        bool,
+        _opt("--show-body", panel=SESSION, help="Print the init body sent, on stderr."),
+    ] = False
     stop_timeout: Annotated[
         float,
         _opt(

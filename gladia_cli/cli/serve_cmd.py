@@ -23,6 +23,31 @@ Examples:
 """
 
 
+def parse_verdict(value: str) -> tuple[str, float]:
+    """`machine:0.8` → ("machine", 0.8); ValueError with what is wrong."""
+    from gladia_cli.server.config import ANSWERING_MACHINE_KINDS
+
+    kind, _, score = value.partition(":")
+    if kind not in ANSWERING_MACHINE_KINDS:
+        raise ValueError(f"the kind is human or machine (got {kind!r})")
+    try:
+        confidence = float(score) if score else 0.9
+    except ValueError:
+        raise ValueError(f"the score is a number from 0 to 1 (got {score!r})") from None
+    if not 0 <= confidence <= 1:
+        raise ValueError(f"the score is a number from 0 to 1 (got {score})")
+    return kind, confidence
+
+
+def _answering_machine(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_verdict(value)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{exc}; for example machine:0.8") from None
+    return value
+
+
 def serve_command(
     ctx: typer.Context,
     host: Annotated[
@@ -303,6 +328,19 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    answering_machine: Annotated[
+        str | None,
+        typer.Option(
+            "--answering-machine",
+            metavar="KIND[:SCORE]",
+            help="Send each session one answering_machine message with this verdict "
+            "(human or machine, score 0-1, default 0.9), 5 s of audio after the first speech: "
+            "the server does not detect answering machines itself.",
+            rich_help_panel=FAULT_INJECTION,
+            show_default=False,
+            callback=_answering_machine,
+        ),
+    ] = None,
     log_level: Annotated[
         LogLevel, typer.Option("--log-level", help="What the log on stderr shows.")
     ] = LogLevel.INFO,
@@ -351,6 +389,7 @@ def serve_command(
             withhold_acks=withhold_acks,
             slow_finish=slow_finish,
             fail_recognition_after=fail_recognition_after,
+            answering_machine=parse_verdict(answering_machine) if answering_machine else None,
         ),
     )
     problem = config.describe_problem()

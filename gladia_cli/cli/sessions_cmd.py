@@ -355,7 +355,22 @@ def get_command(
         label=label,
         captions=CaptionLimits(max_line_chars, max_cue_seconds),
         command="sessions get",
+        transcript_of=with_saved_speakers,
     )
+
+
+def with_saved_speakers(
+    session: dict[str, Any], label: str | None
+) -> tuple[dict[str, Any], str | None]:
+    """A session whose speakers `--speakers` saved (post_session_metadata): each speaker as
+    a channel of its own, named `speaker N` unless --label names them."""
+    from gladia_cli.cli.transcribing import by_speaker
+    from gladia_cli.protocol import speakers
+
+    turns = speakers.from_metadata(session.get("post_session_metadata"))
+    if not turns:
+        return session, label
+    return by_speaker(speakers.with_speakers(session, turns), label)
 
 
 def list_table(env: Environment, items: list[Any]) -> None:

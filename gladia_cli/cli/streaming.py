@@ -15,15 +15,17 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any
 
 from gladia_cli.audio.source import AudioSource
+from gladia_cli.cli import speaker_labels
 from gladia_cli.cli.local_server import embedded_server
 from gladia_cli.cli.options import StreamOptions
 from gladia_cli.credentials import KeyringStore
 from gladia_cli.environment import Environment
 from gladia_cli.errors import NetworkError, UsageError
-from gladia_cli.protocol import init_config
+from gladia_cli.protocol import init_config, prerecorded_config, presets
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, ServerMessage, gating_flag
 from gladia_cli.render import (
@@ -74,9 +76,15 @@ class Plan:
     events: frozenset[str] | None  # asked for with --events (None: all; empty: none given)
     screen: Screen
     notices: Notices
+    # What --vocabulary-file and --spelling-file hold: realtime_processing, read at plan time.
+    terms: dict[str, Any] = dataclass_field(default_factory=dict)
+    speakers: bool = False  # --speakers (live, file): jobs/speakers.py after the session
 
 
-def plan(opts: StreamOptions, env: Environment) -> Plan:
+def plan(
+    opts: StreamOptions, env: Environment, *, speakers: bool = False, output_dir: bool = False
+) -> Plan:
+    """`speakers`: --speakers (live, file); `output_dir`: the outputs are --output-dir's."""
     if opts.local and opts.api_url:
         raise UsageError(
             "--local runs its own server: --api-url has no effect with it",
@@ -127,6 +135,22 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
             hint="add --format jsonl, or drop --events",
         )
     base = load_config_body(opts)
+    if opts.preset is not None:
+        base = _merge(presets.preset_body(opts.preset), base)  # --config goes over the preset
+        if opts.preset in presets.needs_language and not opts.language and not opts.quiet:
+            notices.info(
+                f"--preset {opts.preset}: Gladia recommends setting the language "
+                "(--language CODE) when it is known"
+            )
+    if opts.model and opts.model not in init_config.LIVE_MODELS:
+        raise UsageError(
+            f"--model {opts.model} is not a live model "
+            f"(live: {', '.join(init_config.LIVE_MODELS)})",
+            hint="solaria-3 is for recordings: gladia transcribe FILE --model solaria-3"
+            if opts.model in prerecorded_config.MODELS
+            else "drop --model: the API picks its live model",
+        )
+    terms = term_fragments(opts)
     if opts.api_key:
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
@@ -138,12 +162,59 @@ def plan(opts: StreamOptions, env: Environment) -> Plan:
             for name, flag in LOCAL_IGNORES.items()
             if getattr(opts, name) and name not in honoured
         ]
+        tuned = [flag for name, flag in TURN_FLAGS.items() if getattr(opts, name) is not None]
+        if tuned:
+            notices.warning(
+                f"the local server ends turns on silence (its endpointing): it accepts but "
+                f"does not act on {', '.join(tuned)}"
+            )
         if ignored:
             notices.warning(
                 f"the local server accepts but ignores {', '.join(ignored)} "
                 "(its engines do not implement them)"
             )
-    return Plan(opts, env, settings, base, fmt, events, screen, notices)
+    if speakers:
+        speaker_labels.check(opts, fmt, output_dir=output_dir)
+    return Plan(opts, env, settings, base, fmt, events, screen, notices, terms, speakers)
+
+
+# The end-of-turn flags, and the `end_of_turn` fields they set (protocol.md §11).
+TURN_FLAGS = {
+    "turn_threshold": "--turn-threshold",
+    "turn_emission_threshold": "--turn-emission-threshold",
+    "turn_max_wait": "--turn-max-wait",
+    "turn_probe_ms": "--turn-probe-ms",
+}
+_TURN_FIELDS = {
+    "turn_threshold": "threshold",
+    "turn_emission_threshold": "emission_threshold",
+    "turn_max_wait": "max_wait_secs",
+    "turn_probe_ms": "probe_base_ms",
+}
+
+
+def term_fragments(opts: StreamOptions) -> dict[str, Any]:
+    """`realtime_processing` from --vocabulary-file and --spelling-file (with --vocabulary and
+    --spelling added to them), read now: a bad line fails before any audio is opened."""
+    from gladia_cli.cli import term_files
+
+    realtime: dict[str, Any] = {}
+    if opts.vocabulary_file is not None:
+        text = term_files.read_text(opts.vocabulary_file, "--vocabulary-file")
+        found = term_files.parse_vocabulary(text, str(opts.vocabulary_file))
+        config: dict[str, Any] = {"vocabulary": [*found.entries, *(opts.vocabulary or [])]}
+        if found.default_intensity is not None:
+            config["default_intensity"] = found.default_intensity
+        realtime["custom_vocabulary"] = True
+        realtime["custom_vocabulary_config"] = config
+    if opts.spelling_file is not None:
+        text = term_files.read_text(opts.spelling_file, "--spelling-file")
+        dictionary = term_files.parse_spelling(text, str(opts.spelling_file))
+        for key, heard in _key_values(opts.spelling, "--spelling").items():
+            dictionary.setdefault(key, []).extend(h for h in heard.split(",") if h)
+        realtime["custom_spelling"] = True
+        realtime["custom_spelling_config"] = {"spelling_dictionary": dictionary}
+    return realtime
 
 
 def load_config_body(opts: StreamOptions) -> dict[str, Any]:
@@ -207,7 +278,11 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def init_body(
-    opts: StreamOptions, base: dict[str, Any], wire: AudioFormat, events: frozenset[str] | None
+    opts: StreamOptions,
+    base: dict[str, Any],
+    wire: AudioFormat,
+    events: frozenset[str] | None,
+    terms: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The config file's body with every given flag laid over it, validated.
 
@@ -226,6 +301,13 @@ def init_body(
         flags["endpointing"] = opts.endpointing
     if opts.max_utterance is not None:
         flags["maximum_duration_without_endpointing"] = opts.max_utterance
+    turn = {
+        field: getattr(opts, name)
+        for name, field in _TURN_FIELDS.items()
+        if getattr(opts, name) is not None
+    }
+    if opts.end_of_turn or turn:
+        flags["end_of_turn"] = turn  # an empty object: on, with Gladia's defaults
     language: dict[str, Any] = {}
     if opts.language:
         language["languages"] = opts.language
@@ -240,11 +322,11 @@ def init_body(
         pre["speech_threshold"] = opts.speech_threshold
     if pre:
         flags["pre_processing"] = pre
-    realtime: dict[str, Any] = {}
-    if opts.vocabulary:
+    realtime: dict[str, Any] = dict(terms or {})
+    if opts.vocabulary and "custom_vocabulary_config" not in realtime:
         realtime["custom_vocabulary"] = True
         realtime["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
-    if opts.spelling:
+    if opts.spelling and "custom_spelling_config" not in realtime:
         spellings = _key_values(opts.spelling, "--spelling")
         realtime["custom_spelling"] = True
         realtime["custom_spelling_config"] = {
@@ -294,6 +376,33 @@ def init_body(
     return body
 
 
+def dry_run(plan: Plan, *, channels: int) -> int:
+    """--dry-run with no source opened (a microphone): the body for `channels` channels at
+    the rate asked for, else 16000 (the device's own may differ; it is resampled to one
+    the API takes)."""
+    rate = target_rate(plan.opts, plan.base) or 16000
+    fmt = AudioFormat(sample_rate=rate, channels=channels)
+    wire = replace(
+        fmt,
+        encoding=ENCODINGS[plan.opts.encoding],
+        bit_depth=8 if plan.opts.encoding != "pcm" else plan.opts.bit_depth,
+    )
+    show_body(plan.env, init_body(plan.opts, plan.base, wire, plan.events, plan.terms), True)
+    return 0
+
+
+def show_body(env: Environment, body: dict[str, Any], dry_run: bool) -> None:
+    """The init body, pretty: on stdout for --dry-run (it is the data asked for), else on
+    stderr beside the other notices. It holds no key (the key goes in a header)."""
+    text = json.dumps(body, indent=2, ensure_ascii=False)
+    if dry_run:
+        env.stdout.write(text + "\n")
+        env.stdout.flush()
+    else:
+        env.stderr.write(f"gladia: init body (POST /v2/live):\n{text}\n")
+        env.stderr.flush()
+
+
 def labels_for(opts: StreamOptions, source: AudioSource, *, merged: bool = False) -> Labels:
     """One name per channel: --label, else the source's (mix: the file names), else ch0…
 
@@ -326,20 +435,27 @@ def _renderer(
     pipe_closed: threading.Event,
     output: Output | None = None,
     on_status: Callable[[StatusView], None] | None = None,
+    *,
+    deferred: bool = False,
 ) -> tuple[Renderer, FailureWatch]:
     """The format's renderer, watched for failed add-ons, with a progress bar when useful
-    (or, given `on_status`, the status handed to it instead: the many-inputs view)."""
+    (or, given `on_status`, the status handed to it instead: the many-inputs view);
+    `deferred`: nothing is written during the session (--speakers writes it after)."""
     opts, env = plan.opts, plan.env
     shown = DEFAULT_EVENTS if plan.events == frozenset() else plan.events
-    inner = create_renderer(
-        plan.fmt,
-        output_path=opts.output,
-        labels=labels,
-        events=shown,
-        screen=plan.screen,
-        on_closed=pipe_closed.set,
-        captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
-        output=output,
+    inner: Renderer = (
+        speaker_labels.NothingYet()
+        if deferred
+        else create_renderer(
+            plan.fmt,
+            output_path=opts.output,
+            labels=labels,
+            events=shown,
+            screen=plan.screen,
+            on_closed=pipe_closed.set,
+            captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
+            output=output,
+        )
     )
     watch = FailureWatch(inner, plan.notices.warning)
     renderer: Renderer = watch
@@ -403,8 +519,13 @@ def run(
     output: Output | None = None,
     on_status: Callable[[StatusView], None] | None = None,
     signals: ExternalSignals | None = None,
+    output_is_file: bool | None = None,
 ) -> int:
     """Run a streaming job for a source that is already open (so input errors come first).
+
+    With --speakers, a transcript going to a file (`-o`, or `output` when `output_is_file`)
+    is written again once the speakers are known, from the session's result
+    (cli/speaker_labels.py); what goes to the terminal or a pipe is the live view.
 
     `live_source`: the audio comes from a microphone, which cannot wait for the network.
     A run over many inputs (cli/many.py) gives each job its `output`, takes its status
@@ -420,10 +541,32 @@ def run(
     pin_mmap_threshold()
     opts = plan.opts
     wire = wire_format(opts, plan.base, source)
-    body = init_body(opts, plan.base, wire, plan.events)
-    labels = labels_for(opts, source, merged=merged)
+    body = init_body(opts, plan.base, wire, plan.events, plan.terms)
+    if opts.dry_run:
+        show_body(plan.env, body, True)
+        return 0
+    if opts.show_body:
+        show_body(plan.env, body, False)
+    # With --speakers, --label names the speakers found after the session, not the channel.
+    labels = labels_for(replace(opts, label=None) if plan.speakers else opts, source, merged=merged)
     pipe_closed = threading.Event()
-    renderer, watch = _renderer(plan, source, labels, pipe_closed, output, on_status)
+    after_session = None
+    if plan.speakers:
+        if wire.channels != 1:
+            raise UsageError(
+                f"--speakers is for one-channel audio; this has {wire.channels} channels",
+                hint="its channels already keep the speakers apart: name them with --label",
+            )
+        # -o is written as usual, then again with the speakers; an output of a run over
+        # many inputs is written once, after (it cannot be rewound).
+        saved = not writes_stdout(opts) if output is None else bool(output_is_file)
+        after_session = functools.partial(
+            speaker_labels.label_speakers, plan, body, output if saved else None, saved
+        )
+    deferred = plan.speakers and output is not None and bool(output_is_file)
+    renderer, watch = _renderer(
+        plan, source, labels, pipe_closed, output, on_status, deferred=deferred
+    )
     job = StreamJob(
         settings=plan.settings,
         body=body,
@@ -441,7 +584,8 @@ def run(
         record=opts.record,
         labels=labels.names,
         raise_on_session_limit=signals is not None,
-        lean_messages=plan.fmt in WORDLESS_FORMATS,
+        lean_messages=plan.fmt in WORDLESS_FORMATS and not plan.speakers,
+        after_session=after_session,
     )
     try:
         code = run_stream_job(

@@ -15,6 +15,7 @@ from gladia_cli.cli.choices import (
     LocalEngine,
     LocalModel,
     OutputFormat,
+    PreRecordedModel,
     SubtitleFormat,
     SummaryType,
 )
@@ -35,9 +36,11 @@ from gladia_cli.cli.options import (
     Profile,
     Quiet,
     Sentiment,
+    SpellingFile,
     Translate,
     TranslationModelOption,
     Vocabulary,
+    VocabularyFile,
     _opt,
     api_key_option,
     callback_url_option,
@@ -60,6 +63,7 @@ Examples:
   gladia transcribe a.wav b.wav -f jsonl > all.jsonl   one job per line, with "source"
   gladia transcribe recordings/ -j 4 -d out -f srt     out/<name>.srt, one per file
   gladia transcribe https://example.com/talk.mp3 --summarize concise
+  gladia transcribe call.wav --model solaria-3 -l fr   Solaria-3: en fr de es it
   gladia transcribe talk.wav --no-wait             the job's id; later:
   gladia transcriptions get ID -f text
 """
@@ -79,7 +83,20 @@ def transcribe_command(
     ] = None,
     language: Language = None,
     code_switching: CodeSwitching = False,
+    model: Annotated[
+        PreRecordedModel | None,
+        _opt(
+            "--model",
+            panel=SESSION,
+            metavar="MODEL",
+            help="Model: solaria-1 (the default, 100+ languages), solaria-3 (en, fr, de, es, "
+            "it; no code switching) or solaria-fusion.",
+            show_default=False,
+        ),
+    ] = None,
     vocabulary: Vocabulary = None,
+    vocabulary_file: VocabularyFile = None,
+    spelling_file: SpellingFile = None,
     callback_url: Annotated[
         str | None,
         callback_url_option(
@@ -274,6 +291,9 @@ def transcribe_command(
         sentiment=sentiment,
         chapters=chapters,
         vocabulary=vocabulary,
+        vocabulary_file=vocabulary_file,
+        spelling_file=spelling_file,
+        model=model.value if model else None,
         callback_url=callback_url,
         callback_method=callback_method,
         metadata=metadata,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gladia_cli.cli import term_files
 from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, is_url, job_error
 from gladia_cli.environment import Environment
 from gladia_cli.errors import Aborted, AudioInputError, NetworkError, UsageError
@@ -52,6 +53,9 @@ class JobOptions:
     sentiment: bool = False
     chapters: bool = False
     vocabulary: list[str] | None = None
+    vocabulary_file: Path | None = None
+    spelling_file: Path | None = None
+    model: str | None = None
     callback_url: str | None = None
     callback_method: str | None = None
     metadata: list[str] | None = None
@@ -172,9 +176,29 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     ):
         if flag:
             body[key] = True
-    if opts.vocabulary:
+    if opts.model:
+        body["model"] = opts.model
+    if opts.vocabulary_file is not None:
+        found = term_files.parse_vocabulary(
+            term_files.read_text(opts.vocabulary_file, "--vocabulary-file"),
+            str(opts.vocabulary_file),
+        )
+        vocabulary: dict[str, Any] = {"vocabulary": [*found.entries, *(opts.vocabulary or [])]}
+        if found.default_intensity is not None:
+            vocabulary["default_intensity"] = found.default_intensity
+        body["custom_vocabulary"] = True
+        body["custom_vocabulary_config"] = vocabulary
+    elif opts.vocabulary:
         body["custom_vocabulary"] = True
         body["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
+    if opts.spelling_file is not None:
+        body["custom_spelling"] = True
+        body["custom_spelling_config"] = {
+            "spelling_dictionary": term_files.parse_spelling(
+                term_files.read_text(opts.spelling_file, "--spelling-file"),
+                str(opts.spelling_file),
+            )
+        }
     if opts.callback_url:
         body["callback"] = True
         body["callback_config"] = {

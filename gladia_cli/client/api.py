@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -37,6 +38,7 @@ from gladia_cli.protocol.retry import RETRYABLE_STATUSES, Backoff, retry_after
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings
 
+FILE_TIMEOUT = 300.0  # a recording's download (the SDK's get_file timeout)
 KEY_HINT = "run `gladia auth login` (or set GLADIA_API_KEY), or use --local to run offline"
 
 
@@ -435,6 +437,24 @@ class LiveApi:
                 hint=URL_HINT,
             )
         return time.perf_counter() - started
+
+    def download_file(self, session_id: str, into: Path) -> None:
+        """`GET …/{id}/file`: the recording, streamed into the file `into`."""
+        path = f"{self.collection}/{_segment(session_id)}/file"
+        response = self._request("GET", path, retry=True, timeout=FILE_TIMEOUT, stream=True)
+        try:
+            with into.open("wb") as out:
+                for piece in response.iter_content(1 << 16):
+                    out.write(piece)
+        except requests.RequestException as exc:
+            raise NetworkError(f"the recording of {session_id} was cut short ({exc})") from None
+        finally:
+            response.close()
+
+    def patch_metadata(self, session_id: str, metadata: dict[str, Any]) -> None:
+        """`PATCH …/{id}`: attach `post_session_metadata` (Gladia keeps it with the session)."""
+        path = f"{self.collection}/{_segment(session_id)}"
+        self._request("PATCH", path, json={"post_session_metadata": metadata}, retry=True)
 
     def delete(self, session_id: str) -> None:
         self._request("DELETE", f"{self.collection}/{_segment(session_id)}")

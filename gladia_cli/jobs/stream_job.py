@@ -71,6 +71,10 @@ class StreamJob:
     # The renderer reads no utterance's words (text, jsonl, json): messages are parsed
     # without them, so a long session's end messages cost no memory for them.
     lean_messages: bool = False
+    # Called with the server's settings and the session's id once the session is done (and
+    # the run's verdict is 0), while the server is still there (--local's embedded one):
+    # `--speakers`' pre-recorded job over the session's recording (jobs/speakers.py).
+    after_session: Callable[[Settings, str], None] | None = None
 
 
 def run_stream_job(
@@ -92,10 +96,13 @@ def run_stream_job(
         created = api.create_session(job.body)
         recorder = _recorder(job, settings, created)
         try:
-            return StreamRun(job, api, created, notices, handled, recorder).run()
+            code = StreamRun(job, api, created, notices, handled, recorder).run()
         finally:
             if recorder is not None:
                 recorder.close()
+        if code == 0 and job.after_session is not None:
+            job.after_session(settings, created.id)
+        return code
 
 
 def _recorder(

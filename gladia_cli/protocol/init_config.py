@@ -20,6 +20,7 @@ from gladia_cli.protocol.languages import TRANSCRIPTION_LANGUAGES, TRANSLATION_L
 
 CUSTOM_METADATA_MAX_CHARS = 2000
 REGIONS = ("us-west", "eu-west")
+LIVE_MODELS = ("solaria-1",)  # solaria-3 is pre-recorded only (protocol.md §11)
 
 _NO_DEFAULT = object()
 
@@ -49,7 +50,7 @@ def _boolean(default: bool) -> Field:
     return Field("boolean", default=default)
 
 
-def _check_vocabulary_entry(path: str, value: Any) -> list[str]:
+def check_vocabulary_entry(path: str, value: Any) -> list[str]:
     if isinstance(value, str):
         return []
     if not isinstance(value, dict):
@@ -124,9 +125,19 @@ SCHEMA: dict[str, Field] = {
     "bit_depth": Field("number", default=16, choices=BIT_DEPTHS),
     "sample_rate": Field("number", default=16000, choices=SAMPLE_RATES),
     "channels": Field("integer", default=1, minimum=1, maximum=MAX_CHANNELS),
-    "model": Field("string", default="solaria-1", choices=("solaria-1",)),
+    "model": Field("string", default="solaria-1", choices=LIVE_MODELS),
     "endpointing": Field("number", default=0.05, minimum=0.01, maximum=10),
     "maximum_duration_without_endpointing": Field("number", default=5, minimum=5, maximum=60),
+    # Semantic end of turn (protocol.md §11): present, even empty, turns it on.
+    "end_of_turn": Field(
+        "object",
+        fields={
+            "threshold": Field("number", default=0.5, minimum=0, maximum=1),
+            "emission_threshold": Field("number", minimum=0, maximum=1),  # default: threshold
+            "max_wait_secs": Field("number", default=8, minimum=1, maximum=30),
+            "probe_base_ms": Field("number", default=900, minimum=100, maximum=5000),
+        },
+    ),
     "language_config": Field(
         "object",
         fields={
@@ -151,7 +162,7 @@ SCHEMA: dict[str, Field] = {
                     "vocabulary": Field(
                         "array",
                         required=True,
-                        items=Field("any", check=_check_vocabulary_entry),
+                        items=Field("any", check=check_vocabulary_entry),
                     ),
                     "default_intensity": Field("number", minimum=0, maximum=1),
                 },
@@ -355,4 +366,12 @@ def with_defaults(body: dict[str, Any]) -> dict[str, Any]:
         )
     if filled.get("encoding") in ("wav/alaw", "wav/ulaw") and "bit_depth" not in body:
         filled["bit_depth"] = 8
+    turn = filled.get("end_of_turn")
+    if isinstance(turn, dict) and turn.get("emission_threshold") is None:
+        filled["end_of_turn"] = {**turn, "emission_threshold": turn["threshold"]}
     return filled
+
+
+def turn_ends_asked(config: dict[str, Any]) -> bool:
+    """Whether a session's body asks for `speech_turn_end` (an `end_of_turn` object)."""
+    return isinstance(config.get("end_of_turn"), dict)

@@ -16,6 +16,8 @@ from typing import Any
 _FLAG_BY_TYPE = {
     "speech_start": "receive_speech_events",
     "speech_end": "receive_speech_events",
+    # The end of a turn is a speech event (inferred: Gladia does not say which flag gates it).
+    "speech_turn_end": "receive_speech_events",
     "translation": "receive_realtime_processing_events",
     "named_entity_recognition": "receive_realtime_processing_events",
     "sentiment_analysis": "receive_realtime_processing_events",
@@ -32,11 +34,14 @@ _FLAG_BY_TYPE = {
     "end_session": "receive_lifecycle_events",
 }
 
+# Sent whatever messages_config says (Gladia documents no flag, nor the switch, for it).
+_UNGATED = ("answering_machine",)
+
 SERVER_MESSAGE_TYPES = (
     "audio_chunk",
     "stop_recording",
     "transcript",
-    *sorted(set(_FLAG_BY_TYPE) - {"audio_chunk", "stop_recording"}),
+    *sorted((set(_FLAG_BY_TYPE) | set(_UNGATED)) - {"audio_chunk", "stop_recording"}),
 )
 
 
@@ -173,6 +178,16 @@ class SpeechEvent(ServerMessage):
 
 
 @dataclass(frozen=True)
+class AnsweringMachine(ServerMessage):
+    """Who picked up an outbound call: `human` or `machine`, once per session."""
+
+    kind: str = ""
+    confidence: float = 0.0  # a ranking score, not a probability (Gladia's docs)
+    time: float = 0.0
+    channel: int = 0
+
+
+@dataclass(frozen=True)
 class Translation(ServerMessage):
     utterance_id: str = ""
     target_language: str = ""
@@ -221,9 +236,19 @@ def _typed(message_type: str, raw: dict[str, Any], text: str, lean: bool) -> Ser
             is_final=bool(data["is_final"]),
             utterance=Utterance.from_dict(data["utterance"]),
         )
-    if message_type in ("speech_start", "speech_end"):
+    if message_type in ("speech_start", "speech_end", "speech_turn_end"):
         return SpeechEvent(
             message_type, raw, text, time=float(data["time"]), channel=int(data["channel"])
+        )
+    if message_type == "answering_machine":
+        return AnsweringMachine(
+            message_type,
+            raw,
+            text,
+            kind=str(data["kind"]),
+            confidence=float(data["confidence"]),
+            time=float(data.get("time", 0.0)),
+            channel=int(data.get("channel", 0)),
         )
     if message_type == "translation" and data:
         return Translation(

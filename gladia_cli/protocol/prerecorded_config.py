@@ -25,6 +25,10 @@ from gladia_cli.protocol.init_config import (
 from gladia_cli.protocol.languages import TRANSCRIPTION_LANGUAGES
 
 STATUSES = ("queued", "processing", "done", "error")
+MODELS = ("solaria-1", "solaria-3", "solaria-fusion")
+# Solaria-3 (protocol.md §11): five languages, and the language sticks once detected.
+SOLARIA_3 = "solaria-3"
+SOLARIA_3_LANGUAGES = ("en", "fr", "de", "es", "it")
 SUBTITLE_FORMATS = ("srt", "vtt")
 SUMMARY_TYPES = ("general", "bullet_points", "concise")
 
@@ -41,7 +45,7 @@ _LIVE_REALTIME = LIVE_SCHEMA["realtime_processing"].fields
 
 SCHEMA: dict[str, Field] = {
     "audio_url": Field("string", required=True, check=_check_audio_url),
-    "model": Field("string", choices=("solaria-1", "solaria-3", "solaria-fusion")),
+    "model": Field("string", choices=MODELS),
     "language_config": Field(
         "object",
         fields={
@@ -63,7 +67,16 @@ SCHEMA: dict[str, Field] = {
         },
     ),
     "translation": _boolean(False),
-    "translation_config": _LIVE_REALTIME["translation_config"],  # the same rules as live
+    # The same rules as live, plus the `batch` model of the SDK's pre-recorded types and the
+    # legacy `split_words` old clients still send (accepted, ignored).
+    "translation_config": Field(
+        "object",
+        fields={
+            **_LIVE_REALTIME["translation_config"].fields,
+            "model": Field("string", default="base", choices=("base", "enhanced", "batch")),
+            "split_words": _boolean(False),
+        },
+    ),
     "subtitles": _boolean(False),
     "subtitles_config": Field(
         "object",
@@ -133,11 +146,38 @@ def semantic_errors(body: dict[str, Any]) -> list[str]:
         errors.append("custom_vocabulary_config is required when custom_vocabulary is true")
     if body.get("callback") and not (body.get("callback_config") or {}).get("url"):
         errors.append("callback_config.url is required when callback is true")
+    errors += model_errors(body)
     speakers = body.get("diarization_config") or {}
     low, high = speakers.get("min_speakers"), speakers.get("max_speakers")
     if isinstance(low, int) and isinstance(high, int) and low > high:
         errors.append("diarization_config.min_speakers must not be greater than max_speakers")
     return errors
+
+
+def model_errors(body: dict[str, Any]) -> list[str]:
+    """What the chosen model cannot do: Solaria-3 knows five languages, and no switching."""
+    if body.get("model") != SOLARIA_3:
+        return []
+    errors = []
+    config = body.get("language_config") or {}
+    others = [code for code in config.get("languages") or () if code not in SOLARIA_3_LANGUAGES]
+    if others:
+        errors.append(
+            f"language_config.languages must be among {', '.join(SOLARIA_3_LANGUAGES)} "
+            f"with model {SOLARIA_3} (got {', '.join(map(str, others))})"
+        )
+    if config.get("code_switching"):
+        errors.append(f"language_config.code_switching must be false with model {SOLARIA_3}")
+    return errors
+
+
+def candidate_languages(body: dict[str, Any]) -> tuple[str, ...]:
+    """The languages a job may be recognised in: those asked for, else, for Solaria-3, its
+    five (none: any)."""
+    asked = tuple(str(code) for code in (body.get("language_config") or {}).get("languages") or ())
+    if asked or body.get("model") != SOLARIA_3:
+        return asked
+    return SOLARIA_3_LANGUAGES
 
 
 def with_defaults(body: dict[str, Any]) -> dict[str, Any]:

@@ -134,4 +134,5 @@ def create_renderer(
         return WordsRenderer(output, labels)
     from gladia_cli.render.jsonl import JsonlRenderer
 
-    return JsonlRenderer(output, events)
+    # Unknown types pass with the default selection, not with what --events names.
+    return JsonlRenderer(output, events, unknown=events == DEFAULT_EVENTS)

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gladia_cli.protocol.latency import format_lag
-from gladia_cli.protocol.messages import PostTranscript, ServerMessage, Transcript, Utterance
+from gladia_cli.protocol.messages import (
+    AnsweringMachine,
+    PostTranscript,
+    ServerMessage,
+    SpeechEvent,
+    Transcript,
+    Utterance,
+)
 from gladia_cli.render.output import Output
 from gladia_cli.safe_text import plain
 
@@ -34,6 +41,56 @@ class Entry:
     utterance_id: str
     utterance: Utterance
     is_final: bool
+    turn_end: bool = False  # the speaker's turn ended with it (speech_turn_end)
+
+
+TURN_MARK = "⏎"
+
+
+def verdict_text(message: AnsweringMachine) -> str:
+    """`answering machine (0.93)`: who picked up, and Gladia's score (a ranking, not a
+    probability)."""
+    who = "answering machine" if message.kind == "machine" else "a person answered"
+    return f"{who} ({message.confidence:.2f})"
+
+
+class TurnMarks:
+    """Where a `speech_turn_end` marker goes: after the final of the turn it ends.
+
+    The local server sends it after that final; Gladia may send it earlier, while the
+    utterance is still open (a partial or speech_start seen since the channel's last final):
+    then it waits for that final. `apply` returns the channels whose marker goes right
+    after this message."""
+
+    def __init__(self) -> None:
+        self._open: dict[int, bool] = {}
+        self._waiting: set[int] = set()
+
+    def apply(self, message: ServerMessage) -> list[int]:
+        if isinstance(message, Transcript):
+            channel = message.utterance.channel
+            if not message.is_final:
+                self._open[channel] = True
+                return []
+            self._open[channel] = False
+            if channel in self._waiting:
+                self._waiting.discard(channel)
+                return [channel]
+            return []
+        if isinstance(message, SpeechEvent):
+            if message.type == "speech_start":
+                self._open[message.channel] = True
+            elif message.type == "speech_turn_end":
+                if self._open.get(message.channel):
+                    self._waiting.add(message.channel)
+                    return []
+                return [message.channel]
+        return []
+
+    def left(self) -> list[int]:
+        """At the end: markers still waiting for a final that never came."""
+        waiting, self._waiting = sorted(self._waiting), set()
+        return waiting
 
 
 class TranscriptBook:
@@ -43,9 +100,25 @@ class TranscriptBook:
     def __init__(self) -> None:
         self._entries: dict[tuple[int, str], Entry] = {}
         self._post: tuple[Utterance, ...] | None = None
+        self._marks = TurnMarks()
+        self._last_final: dict[int, Entry] = {}
+        self.turn_ends: set[tuple[int, float]] = set()  # (channel, end) of turn-ending finals
+
+    def _mark(self, channels: list[int]) -> None:
+        for channel in channels:
+            entry = self._last_final.get(channel)
+            if entry is not None:
+                entry.turn_end = True
+                self.turn_ends.add((channel, round(entry.utterance.end, 2)))
 
     def apply(self, message: ServerMessage) -> Entry | None:
         """Record a message; returns the entry it created or changed, if any."""
+        marked = self._marks.apply(message)
+        changed = self._apply(message)
+        self._mark(marked)
+        return changed
+
+    def _apply(self, message: ServerMessage) -> Entry | None:
         if isinstance(message, Transcript):
             utterance = message.utterance
             clean = Utterance(
@@ -65,6 +138,8 @@ class TranscriptBook:
                 return None  # a late partial never overwrites its final
             entry = Entry(message.utterance_id, clean, message.is_final)
             self._entries[key] = entry
+            if message.is_final:
+                self._last_final[utterance.channel] = entry
             return entry
         if isinstance(message, PostTranscript):
             self._post = tuple(

@@ -27,9 +27,16 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from gladia_cli.protocol.messages import ServerMessage, Utterance
+from gladia_cli.protocol.messages import AnsweringMachine, ServerMessage, Utterance
 from gladia_cli.render.addons import AddonBook, rich_sections
-from gladia_cli.render.base import Labels, SessionOutcome, StatusView, TranscriptBook
+from gladia_cli.render.base import (
+    TURN_MARK,
+    Labels,
+    SessionOutcome,
+    StatusView,
+    TranscriptBook,
+    verdict_text,
+)
 from gladia_cli.render.screen import Screen
 
 PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
@@ -83,9 +90,20 @@ def transcript_table(rows: Sequence[Row], labels: Labels, *, show_header: bool =
         cells: list[RenderableType] = [_clock(utterance.start)]
         if labels.shown:
             cells.append(Text(labels(channel), style=PALETTE[channel % len(PALETTE)]))
-        cells.append(Text(utterance.text, style="" if is_final else "dim italic"))
+        text = Text(utterance.text, style="" if is_final else "dim italic")
+        if text.plain.endswith(f" {TURN_MARK}"):  # the end of a turn, dim beside the text
+            text.stylize("dim", len(text.plain) - len(TURN_MARK), len(text.plain))
+        cells.append(text)
         table.add_row(*cells)
     return table
+
+
+def _with_mark(utterance: Utterance, turn_end: bool) -> Utterance:
+    return (
+        dataclasses.replace(utterance, text=f"{utterance.text} {TURN_MARK}")
+        if turn_end
+        else utterance
+    )
 
 
 RowKey = tuple[str, int, str, bool, int]
@@ -197,6 +215,7 @@ class TableRenderer:
         self._live: Live | None = None
         self._row_cache: dict[RowKey, Lines] = {}
         self._finished = False
+        self._verdict: str | None = None  # answering_machine, as a line
 
     @property
     def addons(self) -> AddonBook:
@@ -205,8 +224,8 @@ class TableRenderer:
     def frame(self, width: int, height: int) -> Lines:
         with self._lock:
             entries = [e for e in self._book.entries if e.utterance.text]
-            view = self._view
-            rows = [(e.utterance, e.is_final) for e in entries]
+            view = self._with_verdict(self._view)
+            rows = [(_with_mark(e.utterance, e.turn_end), e.is_final) for e in entries]
             ids = [e.utterance_id for e in entries]
             if len(self._row_cache) > 4 * len(rows) + 64:
                 self._row_cache.clear()  # old widths, replaced partials
@@ -241,6 +260,16 @@ class TableRenderer:
         with self._lock:
             self._book.apply(message)
             self._addons.apply(message)
+            if isinstance(message, AnsweringMachine):
+                who = f"{self._labels(message.channel)}: " if self._labels.shown else ""
+                self._verdict = who + verdict_text(message)
+
+    def _with_verdict(self, view: StatusView) -> StatusView:
+        """The answering-machine verdict on the status line, where it stays in sight."""
+        if self._verdict is None:
+            return view
+        note = f"{self._verdict}  {view.note}" if view.note else self._verdict
+        return dataclasses.replace(view, note=note)
 
     def status(self, view: StatusView) -> None:
         with self._lock:
@@ -249,9 +278,14 @@ class TableRenderer:
     def finish(self, outcome: SessionOutcome) -> None:
         self._stop_live()
         self._finished = True
-        rows = [(u, True) for u in self._book.finals()]
+        ends = self._book.turn_ends
+        rows = [
+            (_with_mark(u, (u.channel, round(u.end, 2)) in ends), True) for u in self._book.finals()
+        ]
         if rows:
             self._console.print(transcript_table(rows, self._labels))
+        if self._verdict is not None:
+            self._console.print(Text(self._verdict, style="bold"))
         for section in rich_sections(self._addons, self._labels):
             self._console.print(section)
         self._console.print(status_line(outcome.status))
@@ -262,7 +296,11 @@ class TableRenderer:
             # Aborted (a second Ctrl-C) or failed: keep what the person was reading.
             self._finished = True
             with self._lock:
-                rows = [(e.utterance, e.is_final) for e in self._book.entries if e.utterance.text]
+                rows = [
+                    (_with_mark(e.utterance, e.turn_end), e.is_final)
+                    for e in self._book.entries
+                    if e.utterance.text
+                ]
                 view = dataclasses.replace(self._view, state="aborted")
             if rows:
                 self._console.print(transcript_table(rows, self._labels))

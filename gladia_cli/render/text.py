@@ -8,9 +8,16 @@ the end, are in start-time order.) Add-on results follow the transcript as secti
 
 from __future__ import annotations
 
-from gladia_cli.protocol.messages import ServerMessage, Transcript
+from gladia_cli.protocol.messages import AnsweringMachine, ServerMessage, Transcript
 from gladia_cli.render.addons import AddonBook, text_sections
-from gladia_cli.render.base import Labels, OutputRenderer, SessionOutcome
+from gladia_cli.render.base import (
+    TURN_MARK,
+    Labels,
+    OutputRenderer,
+    SessionOutcome,
+    TurnMarks,
+    verdict_text,
+)
 from gladia_cli.render.output import Output
 from gladia_cli.safe_text import plain
 
@@ -20,17 +27,27 @@ class TextRenderer(OutputRenderer):
         super().__init__(output)
         self._labels = labels
         self._addons = AddonBook()
+        self._marks = TurnMarks()
+
+    def _line(self, channel: int, text: str) -> None:
+        if self._labels.shown:
+            text = f"[{self._labels(channel)}] {text}"
+        self._output.line(text)
 
     def message(self, message: ServerMessage) -> None:
         self._addons.apply(message)
+        ended = self._marks.apply(message)
         if isinstance(message, Transcript) and message.is_final:
             text = plain(message.utterance.text).strip()
-            if not text:
-                return
-            if self._labels.shown:
-                text = f"[{self._labels(message.utterance.channel)}] {text}"
-            self._output.line(text)
+            if text:
+                self._line(message.utterance.channel, text)
+        elif isinstance(message, AnsweringMachine):
+            self._line(message.channel, f"-- {verdict_text(message)} --")
+        for channel in ended:
+            self._line(channel, f"{TURN_MARK} end of turn")
 
     def finish(self, outcome: SessionOutcome) -> None:
+        for channel in self._marks.left():
+            self._line(channel, f"{TURN_MARK} end of turn")
         for line in text_sections(self._addons, self._labels):
             self._output.line(line)

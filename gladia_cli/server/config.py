@@ -11,6 +11,10 @@ if TYPE_CHECKING:
     from gladia_cli.server.addons.runner import AddonModels
 
 
+ANSWERING_MACHINE_WINDOW = 5.0  # seconds of audio after the callee first speaks (Gladia's)
+ANSWERING_MACHINE_KINDS = ("human", "machine")
+
+
 @dataclass(frozen=True)
 class Faults:
     """Misbehaviour on request, so clients can be tested against a server that fails.
@@ -39,6 +43,10 @@ class Faults:
     # Recognition raises once a session has fed this many seconds of audio (any engine):
     # the session reports `recognition_failed` and ends in status error.
     fail_recognition_after: float | None = None
+    # The local server does not detect answering machines (Gladia's switch for it is not
+    # documented, nor is its model): this scripts the verdict, (kind, confidence), sent once
+    # per session `ANSWERING_MACHINE_WINDOW` seconds of audio after the first speech starts.
+    answering_machine: tuple[str, float] | None = None
 
     @property
     def any_connection_fault(self) -> bool:
@@ -85,6 +93,9 @@ class ServerConfig:
     prerecorded_workers: int = 2  # pre-recorded jobs transcribed at once; the others queue
     max_unfinished_jobs: int = 1000  # queued or processing, all keys together; 429 beyond
     max_upload_bytes: int = 1000 * 1024 * 1024  # POST /v2/upload (Gladia's limit: 1000 MB)
+    # Pre-recorded diarization by the speaker model (server/diarization.py) when it is
+    # installed; False: as if it were not (the add-on error), for tests of that path.
+    speaker_model: bool = True
     # What computes the add-ons; None: the offline models (tests inject slow or failing ones).
     addon_models: AddonModels | None = None
 

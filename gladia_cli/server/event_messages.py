@@ -27,8 +27,16 @@ Message = dict[str, Any]
 
 
 class EventMessages:
-    def __init__(self, session_id: str, language: str, now: Callable[[], str]) -> None:
+    """`turn_ends`: the session asked for `end_of_turn`; each utterance that its endpointing
+    closed (not one cut at the maximum duration) is followed by `speech_turn_end`, after its
+    final (protocol.md §11: `data: {time, channel}` as speech_end, inferred). The local
+    server ends turns on silence: the semantic parameters are accepted, not acted on."""
+
+    def __init__(
+        self, session_id: str, language: str, now: Callable[[], str], *, turn_ends: bool = False
+    ) -> None:
         self._session_id = session_id
+        self._turn_ends = turn_ends
         self._language = language  # reported when the engine names none
         self._now = now
         self._counts: dict[int, int] = {}
@@ -37,6 +45,7 @@ class EventMessages:
 
     def messages(self, events: Iterable[ChannelEvent]) -> list[Message]:
         out = []
+        turn_ended: dict[int, float] = {}  # channel → its turn's end, until its final is out
         for channel, event in events:
             if isinstance(event, SpeechStarted):
                 count = self._counts.get(channel, 0)
@@ -46,10 +55,18 @@ class EventMessages:
                 out.append(self._speech("speech_start", event.time, channel))
             elif isinstance(event, SpeechEnded):
                 out.append(self._speech("speech_end", event.time, channel))
+                if self._turn_ends and event.turn_end:
+                    turn_ended[channel] = event.time
             elif isinstance(event, Hypothesis):
                 if event.is_final:
                     self._open_start.pop(channel, None)
                 out.append(self._transcript(channel, event))
+                if event.is_final and channel in turn_ended:
+                    out.append(self._speech("speech_turn_end", turn_ended.pop(channel), channel))
+        # An utterance with no final (noise): its turn still ended. Engines report the end
+        # of speech and the final together, so nothing is left for a later batch.
+        for channel, time in turn_ended.items():
+            out.append(self._speech("speech_turn_end", time, channel))
         return out
 
     def is_open(self, channel: int, hypothesis: Hypothesis) -> bool:

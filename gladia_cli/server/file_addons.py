@@ -8,8 +8,10 @@ or in Gladia's error shape (a failing model fails its add-on, not the job):
 - named entities and sentiment per utterance, summary and chapters over all of them;
 - translation into English by Whisper's translate task on each utterance's audio, read
   back from the file (`read_audio`); other targets, or another engine, get the add-on error;
-- diarization is not available offline: its container says so (the channels of a
-  multi-channel file are kept apart instead).
+- diarization: the utterances with their speakers, from the speaker encoder
+  (diarization.py) or from the engine (the scripted engine's script names them); without
+  the encoder's model installed, its container says it is not available (the channels of
+  a multi-channel file are kept apart instead).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.addons.shapes import addon_error, container
 
 DIARIZATION_UNAVAILABLE = (
-    "diarization is not available on the local server (its channels are kept apart instead)"
+    "diarization is not available on the local server: no speaker model is installed "
+    "(pip install --no-deps resemblyzer==0.1.4); its channels are kept apart instead"
 )
 
 Utterance = dict[str, Any]
@@ -96,8 +99,13 @@ def add_addons(
         targets = (params.get("translation_config") or {}).get("target_languages") or []
         result["translation"] = _translations(utterances, targets, runner, read_audio, job_id)
     if params.get("diarization"):
-        error = addon_error(DIARIZATION_UNAVAILABLE, status_code=501, exception="NotImplemented")
-        result["diarization"] = container(None, 0.0, error)
+        if utterances and all("speaker" in u for u in utterances):
+            result["diarization"] = container(utterances, 0.0)
+        else:
+            error = addon_error(
+                DIARIZATION_UNAVAILABLE, status_code=501, exception="NotImplemented"
+            )
+            result["diarization"] = container(None, 0.0, error)
     if params.get("sentences"):
         result["sentences"] = container([u["text"].strip() for u in utterances], 0.0)
 

@@ -59,7 +59,8 @@ def _settings(params: dict[str, Any], channels: int, job_id: str) -> list[Channe
     return [
         ChannelSettings(
             channel=c,
-            languages=tuple(str(code) for code in languages.get("languages") or ()),
+            # Solaria-3 without languages: detection among its five.
+            languages=prerecorded_config.candidate_languages(params),
             code_switching=bool(languages.get("code_switching")),
             vocabulary=prerecorded_config.vocabulary(params),
             channel_count=channels,
@@ -78,6 +79,7 @@ def transcribe_file(
     job_id: str,
     cancelled: threading.Event,
     addons: AddonRunner | None = None,
+    diarize: bool = True,
 ) -> dict[str, Any]:
     """The job's `result` (Gladia's TranscriptionResultDTO); JobFailed when it cannot be."""
     import soundfile
@@ -111,11 +113,14 @@ def transcribe_file(
         finally:
             transcriber.close()
     fallback = _language(params)
+    finals = [(c, e) for c, e in events if isinstance(e, Hypothesis)]
+    asked = bool(params.get("diarization")) and bool(finals)
+    speakers = _speakers(path, finals, params, diarize) if asked else None
     utterances = sorted(
         (
             utterance_of(channel, event, event.language or fallback)
-            for channel, event in events
-            if isinstance(event, Hypothesis)
+            | ({"speaker": speakers[index]} if speakers is not None else {})
+            for index, (channel, event) in enumerate(finals)
         ),
         key=lambda u: (u["start"], u["channel"]),
     )
@@ -124,6 +129,35 @@ def transcribe_file(
     if addons is not None:
         add_addons(result, utterances, params, addons, _reader(path), job_id)
     return result
+
+
+def _speakers(
+    path: str, finals: list[tuple[int, Hypothesis]], params: dict[str, Any], diarize: bool
+) -> list[int] | None:
+    """Who said each final: the engine's word when it told them all (the scripted engine's
+    script), else the speaker encoder's (diarization.py); None when neither can (the
+    diarization container then says why: file_addons.py)."""
+    told = [event.speaker for _, event in finals]
+    if all(speaker is not None for speaker in told):
+        return [int(speaker) for speaker in told if speaker is not None]
+    from gladia_cli.server import diarization
+
+    if not diarize or not diarization.available():
+        return None
+    read = _reader(path)
+    config = params.get("diarization_config") or {}
+    try:
+        embeddings = diarization.encoder().embed(
+            [read(channel, event.start, event.end) for channel, event in finals]
+        )
+    except diarization.DiarizationUnavailable:
+        return None
+    return diarization.cluster(
+        embeddings,
+        speakers=config.get("number_of_speakers"),
+        min_speakers=config.get("min_speakers"),
+        max_speakers=config.get("max_speakers"),
+    )
 
 
 def _reader(path: str) -> ReadAudio:

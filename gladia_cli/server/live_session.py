@@ -31,12 +31,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gladia_cli.audio.wav_stream import find_wav_data
+from gladia_cli.protocol import init_config
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, is_final_message, iso_timestamp
 from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
 from gladia_cli.server.clock import Clock
-from gladia_cli.server.config import ServerConfig
+from gladia_cli.server.config import ANSWERING_MACHINE_WINDOW, ServerConfig
 from gladia_cli.server.delivery import ClientSocket, Delivery
 from gladia_cli.server.engines.base import Hypothesis
 from gladia_cli.server.event_messages import (
@@ -140,7 +141,9 @@ class LiveSession:
             on_late=self._handle_late,
             on_failure=self._recognition_failed,
         )
-        self._messages = EventMessages(session_id, self.language, _now_iso)
+        self._messages = EventMessages(
+            session_id, self.language, _now_iso, turn_ends=init_config.turn_ends_asked(config)
+        )
 
         self._delivery = Delivery(
             session_id=session_id,
@@ -149,6 +152,10 @@ class LiveSession:
             confirm_timeout=server.confirm_timeout,
         )
         self.connections = 0
+        # A scripted answering-machine verdict (config.Faults): when it is due, in audio time.
+        self._verdict_due: float | None = None
+        self._verdict_channel = 0
+        self._verdict_sent = server.faults.answering_machine is None
 
         self.recording = True
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
@@ -268,6 +275,7 @@ class LiveSession:
                 self._recording_started = True
                 self.emit("start_recording")
             self._recognizer.put(audio)
+            self._maybe_send_verdict()
 
     def send_acknowledgment(self, connection: ClientSocket, received: Received | None) -> None:
         if connection is not self.connection or not self._flags["receive_acknowledgments"]:
@@ -289,6 +297,10 @@ class LiveSession:
 
     def _handle(self, events: list[ChannelEvent]) -> None:
         for message in self._messages.messages(events):
+            if message["type"] == "speech_start" and self._verdict_due is None:
+                self._verdict_due = message["data"]["time"] + ANSWERING_MACHINE_WINDOW
+                self._verdict_channel = int(message["data"]["channel"])
+                self._maybe_send_verdict()
             final = final_utterance(message)
             if final is None:
                 self._send(message)
@@ -298,6 +310,17 @@ class LiveSession:
             self._send(message)
             self.files.utterances.append_json(utterance)  # for the end result
             self.addons.final(utterance_id, utterance)
+
+    def _maybe_send_verdict(self) -> None:
+        """The scripted answering-machine verdict, once its window of audio has come in."""
+        due = self._verdict_due
+        verdict = self._server.faults.answering_machine
+        if self._verdict_sent or verdict is None or due is None or self.audio_duration < due:
+            return
+        self._verdict_sent = True
+        kind, confidence = verdict
+        data = {"kind": kind, "confidence": confidence, "time": round(due, 3)}
+        self.emit("answering_machine", data={**data, "channel": self._verdict_channel})
 
     def _handle_late(self, events: list[ChannelEvent]) -> None:
         """Late partials (whisper's): shown only while their utterance is the open one

@@ -453,6 +453,7 @@ class PreRecordedApi:
                         job_id=job.id,
                         cancelled=job.cancelled,
                         addons=self.live.addons,
+                        diarize=self.config.speaker_model,
                     ),
                 )
                 slow = self.config.faults.slow_finish

@@ -103,6 +103,8 @@ class Home:
             "XDG_DATA_HOME": str(self.root / "data"),
             "PYTHON_KEYRING_BACKEND": backend,
             "GLADIA_API_KEY": "",
+            # Gladia's Go CLI keeps a key in ~/.gladia: this machine's must not be read.
+            "HOME": str(self.root / "home"),
             **extra,
         }
 

@@ -76,5 +76,6 @@ def test_help_groups_options_gives_examples_and_cuts_nothing() -> None:
         "Connection:",
         "Options:",
         "Examples:",
+        "Presets (--preset NAME; flags and --config override them):",
     ]
     assert "[table|text|jsonl|json|srt|vtt|words]" in " ".join(file_help.split())

@@ -188,7 +188,7 @@ BASH_CASES = [
     (["gladia", "file", "--format", "=", "s"], ["srt"]),  # --format=s, as bash splits it
     (["gladia", "file", "--format", "="], FORMATS),
     (["gladia", "file", "--pace", ""], ["2x", "max", "realtime"]),
-    (["gladia", "file", "--events", "speech_"], ["speech_end", "speech_start"]),
+    (["gladia", "file", "--events", "speech_"], ["speech_end", "speech_start", "speech_turn_end"]),
     (["gladia", "file", "--local-engine", ""], ["scripted", "sphinx", "whisper"]),
     (["gladia", "file", "--local-model", ""], ["base", "tiny.en"]),
     (["gladia", "file", "x.wav", "--pa"], ["--pace", "--partials"]),

@@ -228,9 +228,17 @@ def test_load_script_channel_prefixes_comments_and_cycling(tmp_path: Path) -> No
         encoding="utf-8",
     )
     script = load_script(path)
-    assert script.for_channel(0) == ("hello everyone", "only for zero", "bye now")
-    assert script.for_channel(1) == ("hello everyone", "only for one", "bye now")
-    assert script.for_channel(2) == ("hello everyone", "bye now")
+    assert tuple(line.text for line in script.for_channel(0)) == (
+        "hello everyone",
+        "only for zero",
+        "bye now",
+    )
+    assert tuple(line.text for line in script.for_channel(1)) == (
+        "hello everyone",
+        "only for one",
+        "bye now",
+    )
+    assert tuple(line.text for line in script.for_channel(2)) == ("hello everyone", "bye now")
 
     three_utterances = tone_bursts(*[("tone", 0.5), ("silence", 0.5)] * 3)
     events = run(ScriptedEngine(script), three_utterances, settings=ChannelSettings(2))
@@ -288,3 +296,24 @@ def test_pocketsphinx_is_imported_only_for_the_sphinx_engine() -> None:
         "assert 'faster_whisper' not in sys.modules and 'ctranslate2' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_scripted_says_a_cut_at_max_duration_is_not_the_end_of_a_turn() -> None:
+    samples = tone_bursts(("tone", 6.0), ("silence", 0.5))
+    events = run(
+        ScriptedEngine(), samples, settings=ChannelSettings(0, max_duration_without_endpointing=5)
+    )
+    ends = [e for e in events if isinstance(e, SpeechEnded)]
+    assert [e.turn_end for e in ends] == [False, True]  # the cut, then the pause
+
+
+def test_scripted_script_names_speakers_for_the_finals(tmp_path: Path) -> None:
+    path = tmp_path / "script.txt"
+    path.write_text("@1 hello there\n@0 general kenobi\nno speaker here\n", encoding="utf-8")
+    three_utterances = tone_bursts(*[("tone", 0.5), ("silence", 0.5)] * 3)
+    events = run(ScriptedEngine(load_script(path)), three_utterances)
+    assert [(f.text, f.speaker) for f in finals(events)] == [
+        ("hello there", 1),
+        ("general kenobi", 0),
+        ("no speaker here", None),
+    ]

@@ -41,6 +41,9 @@ class SpeechStarted:
 @dataclass(frozen=True)
 class SpeechEnded:
     time: float
+    # Whether the speaker stopped (endpointing: the server's end of turn); False when the
+    # utterance was cut at the maximum duration and the speech goes on.
+    turn_end: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Hypothesis:
     words: tuple[RecognizedWord, ...]
     is_final: bool
     language: str | None = None  # the language recognised, when the engine knows it
+    speaker: int | None = None  # who spoke, when the engine tells speakers apart (finals)
 
 
 EngineEvent = SpeechStarted | SpeechEnded | Hypothesis

@@ -15,7 +15,9 @@ Each channel runs an energy VAD on fixed 10 ms frames counted from the start of 
 - Every 0.3 s of an open utterance a partial gives the words "so far", a prefix of the
   final text that grows with the voiced time (one word per 0.4 s, at least one).
 
-The text of the k-th utterance of channel c is the k-th script line for c (cycling). Without
+The text of the k-th utterance of channel c is the k-th script line for c (cycling); a line
+may name its speaker with `@N` first (`[0] @1 good morning`): the final says who spoke, which
+a pre-recorded job's diarization reports (the live API has none). Without
 a script (or with no line for c), utterances get words from a fixed list, one per 0.4 s of
 speech (at least one), continuing through the list from one utterance to the next, so that
 lost or duplicated audio shows in the transcript.
@@ -23,6 +25,7 @@ lost or duplicated audio shows in the transcript.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +61,15 @@ WORD_LIST = (
 # fmt: on
 
 _CHANNEL_PREFIX = re.compile(r"\[(\d+)\](?:\s+(.*))?")
+_SPEAKER_PREFIX = re.compile(r"@(\d+)(?:\s+(.*))?")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One utterance of the script: its text and, when the line names one, its speaker."""
+
+    text: str
+    speaker: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +78,15 @@ class Script:
 
     lines: tuple[tuple[int | None, str], ...]
 
-    def for_channel(self, channel: int) -> tuple[str, ...]:
-        return tuple(text for only, text in self.lines if only is None or only == channel)
+    def for_channel(self, channel: int) -> tuple[Line, ...]:
+        return tuple(_line(text) for only, text in self.lines if only is None or only == channel)
+
+
+def _line(text: str) -> Line:
+    spoken = _SPEAKER_PREFIX.fullmatch(text)
+    if spoken and (spoken.group(2) or "").strip():
+        return Line(str(spoken.group(2)).strip(), int(spoken.group(1)))
+    return Line(text)
 
 
 def load_script(path: str | Path) -> Script:
@@ -119,7 +138,7 @@ class ScriptedEngine:
 class ScriptedRecognizer:
     """One channel: 10 ms energy frames → utterances (see module docstring)."""
 
-    def __init__(self, settings: ChannelSettings, texts: tuple[str, ...]) -> None:
+    def __init__(self, settings: ChannelSettings, texts: tuple[Line, ...]) -> None:
         self._texts = texts
         self._threshold = threshold_rms(settings.speech_threshold)
         self._silence_frames = round(max(settings.endpointing, MIN_ENDPOINTING) / FRAME_SECONDS)
@@ -163,20 +182,28 @@ class ScriptedRecognizer:
         if voiced:
             self._last_voiced = index
         length = index + 1 - self._start
-        if index - self._last_voiced >= self._silence_frames or length >= self._max_frames:
+        if index - self._last_voiced >= self._silence_frames:
             events += self._close()
+        elif length >= self._max_frames:
+            events += self._close(turn_end=False)  # cut: the speaker goes on
         elif length % PARTIAL_EVERY_FRAMES == 0:
             words = self._words_so_far()
             events.append(self._hypothesis(words[: self._word_count()], is_final=False))
         return events
 
-    def _close(self) -> list[EngineEvent]:
+    def _close(self, *, turn_end: bool = True) -> list[EngineEvent]:
         words = self._words_so_far()
         final = self._hypothesis(words, is_final=True)
-        if not self._texts:
+        if self._texts:
+            speaker = self._line().speaker
+            final = dataclasses.replace(final, speaker=speaker)
+        else:
             self._next_word += len(words)
         self._start = None
-        return [SpeechEnded(final.end), final]
+        return [SpeechEnded(final.end, turn_end=turn_end), final]
+
+    def _line(self) -> Line:
+        return self._texts[(self._utterances - 1) % len(self._texts)]
 
     def _word_count(self) -> int:
         """Words for the voiced time so far: one per 0.4 s, at least one."""
@@ -187,7 +214,7 @@ class ScriptedRecognizer:
     def _words_so_far(self) -> list[str]:
         """The final text if the utterance closed now (partials take a prefix of it)."""
         if self._texts:
-            return self._texts[(self._utterances - 1) % len(self._texts)].split()
+            return self._line().text.split()
         return [
             WORD_LIST[(self._next_word + i) % len(WORD_LIST)] for i in range(self._word_count())
         ]

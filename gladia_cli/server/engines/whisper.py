@@ -274,7 +274,7 @@ class WhisperRecognizer:
         )
         if keep and not self._settings.code_switching:
             self._language = decoded.language  # the first utterance decides for the channel
-        events: list[EngineEvent] = [SpeechEnded(end)]
+        events: list[EngineEvent] = [SpeechEnded(end, turn_end=not action.cut)]
         if decoded.text and not is_noise(decoded):
             events.append(_hypothesis(decoded, start, end, is_final=True))
         return events
