@@ -342,14 +342,16 @@ class StreamRun:
                 f"could not check that the server kept all the audio ({exc.message})", hint=hint
             )
             return None
-        if check:
-            utterances = result_utterances(result.get("result"))
-            if utterances is None:
-                raise NetworkError(
-                    "could not check that the transcript is complete: the session result "
-                    f"has no transcription (status {result.get('status')!r})",
-                    hint=hint,
-                )
+        utterances = result_utterances(result.get("result"))
+        if check and utterances is None:
+            raise NetworkError(
+                "could not check that the transcript is complete: the session result "
+                f"has no transcription (status {result.get('status')!r})",
+                hint=hint,
+            )
+        if check or core.result_unchecked:
+            # The session's end list, fetched anyway: the live finals are checked against it
+            # as against post_transcript (a final the server never sent is recovered).
             for message in core.reconcile(utterances, None, "GET /v2/live/{id}"):
                 self.on_message(message)
         if core.result_unchecked:

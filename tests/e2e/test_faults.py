@@ -303,6 +303,24 @@ def test_without_end_messages_the_rest_result_is_the_check(
         server, plan, audio_files["long"], "text", "--pace", "max", "--config", str(config)
     )
     assert_complete(server, faulted, audio_files["long"], "text", LONG)
+    # The dropped finals come back re-delivered after the cut (when no pong had confirmed
+    # them before it) or recovered from the GET: which one depends on timing.
+    assert faulted.stats.finals_dropped == 2
+
+
+def test_finals_the_server_never_sent_are_recovered_from_the_rest_result(
+    server: str, audio_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """End messages off, no cut: the GET that checks the duration (issue 18) is the end
+    list too, and the two finals dropped on the way are recovered from it."""
+    config = _no_post_processing(tmp_path)
+    plan = Plan(seed=3, drop_finals=2)
+    faulted = through_proxy(
+        server, plan, audio_files["long"], "text", "--pace", "max", "--config", str(config)
+    )
+    assert_complete(server, faulted, audio_files["long"], "text", LONG)
+    assert faulted.stats.finals_dropped == 2
+    assert "2 final utterances did not arrive live" in faulted.run.stderr
     assert "recovered from GET /v2/live/{id}" in faulted.run.stderr
 
 
