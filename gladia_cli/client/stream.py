@@ -316,8 +316,11 @@ class LiveStream:
                     delivered = self.core.message(frame.text, now)
                     notices = self._take_notices()
                     self._lock.notify_all()
+                frame = None  # a long session's end messages are megabytes each: the text
                 self._emit(notices)
-                if not self._deliver(delivered):
+                done = self._deliver(delivered)
+                del delivered  # …and the parsed message go before the next one is read
+                if not done:
                     return
             elif isinstance(frame, CloseFrame):
                 conn = self._after_close(frame.code, frame.reason)
