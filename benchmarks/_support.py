@@ -80,17 +80,26 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
 
 
 @contextmanager
-def gladia_server(engine: str = "scripted", *extra: str) -> Iterator[ServerProcess]:
-    """`gladia serve --port 0` in its own process (its own GIL); yields its URL and pid."""
+def gladia_server(
+    engine: str = "scripted",
+    *extra: str,
+    command: Sequence[str] = (GLADIA,),
+    cwd: Path | None = None,
+    start_timeout: float = 30.0,
+) -> Iterator[ServerProcess]:
+    """`gladia serve --port 0` in its own process (its own GIL); yields its URL and pid.
+    `command` and `cwd` run another checkout's code (`[its python, "-m", "gladia_cli"]`)."""
     with tempfile.TemporaryFile() as log:
+        serve = ["serve", "--port", "0", "--engine", engine, "--log-level", "warning"]
         process = subprocess.Popen(
-            [GLADIA, "serve", "--port", "0", "--engine", engine, "--log-level", "warning", *extra],
+            [*command, *serve, *extra],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
+            cwd=cwd,
         )
         try:
-            url = _first_line(process, timeout=30.0)
+            url = _first_line(process, timeout=start_timeout)
             if not url.startswith("http://"):
                 log.seek(0)
                 raise BenchmarkFailure(

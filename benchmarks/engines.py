@@ -21,8 +21,15 @@ process (its own GIL, its CPU and memory read from /proc), and raw WebSocket ses
 
 Figures depend on the machine's load: the 1-minute load average is printed with them.
 
+`--scenes` runs something else: scenes of real voices through the real CLI, the way users
+run them (a meeting of three voices in real time, one voice, French, Spanish, `--pace
+max` beside busy processes, against `gladia serve`…), optionally side by side with
+another checkout's code; see scenes.py.
+
     .venv/bin/python benchmarks/engines.py
     .venv/bin/python benchmarks/engines.py --engines whisper:tiny.en --capacity-levels 1,2
+    .venv/bin/python benchmarks/engines.py --scenes all --baseline ../base
+    .venv/bin/python benchmarks/engines.py --scenes one-voice,meeting-turns --minutes 2 --hogs 2
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import requests
+import scenes
 import soundfile as sf
 import soxr
 import websocket
@@ -370,7 +378,11 @@ def main() -> int:
         default=3,
         help="real clips per capacity stream (3: about 15 s)",
     )
+    scenes.add_arguments(parser)
     args = parser.parse_args()
+    if args.scenes:
+        print(f"engines benchmark, scenes ({load_note()})", flush=True)
+        return scenes.run_all(args)
     print(f"engines benchmark ({load_note()})", flush=True)
     rows = []
     default: dict[str, float] = {}

@@ -12,8 +12,8 @@ _gladia_node() {
     commands="" options="" value_options="" arguments=""
     case $1 in
         "")
-            commands="auth devices doctor file live mix replay serve sessions transcribe
-                transcriptions"
+            commands="auth devices doctor file languages live mix replay serve sessions transcribe
+                transcriptions version"
             options="-h --help --version"
             ;;
         "auth")
@@ -63,11 +63,15 @@ _gladia_node() {
                 --vocabulary --vocabulary-file"
             arguments="PATH..."
             ;;
+        "languages")
+            options="-f --format -h --help"
+            value_options="-f --format"
+            ;;
         "live")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth -c --callback-url
                 --channels --chapters --chunk-ms --code-switching --config --dead-after --debug
-                --device-rate --dry-run --encoding --end-of-turn --endpointing --events -f --format
-                -h --help -l --label --language --local --local-engine --local-model
+                --device-rate --dry-run --duration --encoding --end-of-turn --endpointing --events
+                -f --format -h --help -l --label --language --local --local-engine --local-model
                 --max-cue-seconds --max-line-chars --max-utterance --metadata --model --ner
                 --no-partials -o --output --partials --preset --profile -q --quiet --record
                 --region --resend-buffer --sample-rate --save-audio --sentiment --show-body
@@ -75,8 +79,8 @@ _gladia_node() {
                 --translate --translation-model --turn-emission-threshold --turn-max-wait
                 --turn-probe-ms --turn-threshold --vocabulary --vocabulary-file"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
-                --config --dead-after --device-rate --encoding --endpointing --events -f --format
-                -l --label --language --local-engine --local-model --max-cue-seconds
+                --config --dead-after --device-rate --duration --encoding --endpointing --events -f
+                --format -l --label --language --local-engine --local-model --max-cue-seconds
                 --max-line-chars --max-utterance --metadata --model -o --output --preset --profile
                 --record --region --resend-buffer --sample-rate --save-audio --speech-threshold
                 --spelling --spelling-file --stop-timeout --summarize --translate
@@ -87,19 +91,19 @@ _gladia_node() {
         "mix")
             options="--api-key --api-url --audio-enhancer --base64 --bit-depth --callback-url
                 --chapters --chunk-ms --code-switching --config --dead-after --debug --dry-run
-                --encoding --end-of-turn --endpointing --events -f --format -h --help -l --label
-                --language --local --local-engine --local-model --max-cue-seconds --max-line-chars
-                --max-utterance --metadata --model --ner --no-partials -o --output --pace
-                --partials --preset --profile -q --quiet --record --region --resend-buffer
+                --duration --encoding --end-of-turn --endpointing --events -f --format -h --help -l
+                --label --language --local --local-engine --local-model --max-cue-seconds
+                --max-line-chars --max-utterance --metadata --model --ner --no-partials -o --output
+                --pace --partials --preset --profile -q --quiet --record --region --resend-buffer
                 --sample-rate --save-audio --sentiment --show-body --speech-threshold --spelling
                 --spelling-file --stop-timeout --summarize --translate --translation-model
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
                 --vocabulary --vocabulary-file"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
-                --dead-after --encoding --endpointing --events -f --format -l --label --language
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance
-                --metadata --model -o --output --pace --preset --profile --record --region
-                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
+                --dead-after --duration --encoding --endpointing --events -f --format -l --label
+                --language --local-engine --local-model --max-cue-seconds --max-line-chars
+                --max-utterance --metadata --model -o --output --pace --preset --profile --record
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
                 --spelling-file --stop-timeout --summarize --translate --translation-model
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
                 --vocabulary --vocabulary-file"
@@ -114,31 +118,33 @@ _gladia_node() {
             ;;
         "serve")
             options="--ack-delay --allow-host --allow-link-local-callbacks --answering-machine
-                --api-key --close-after-bytes --close-code --debug --decoders --drop-after-bytes
-                --drop-after-seconds --engine --fail-init --fail-recognition-after
-                --fault-connections -h --help --host --idle-timeout --linger --log-level
-                --max-duration --max-sessions --max-stored-sessions --max-upload-mb --model --port
-                --prerecorded-workers --script --session-ttl --slow-finish --strict --withhold-acks
-                --workers"
+                --api-key --close-after-bytes --close-code --data-dir --debug --decoders
+                --drop-after-bytes --drop-after-seconds --engine --fail-init
+                --fail-recognition-after --fault-connections -h --help --host --idle-timeout
+                --linger --log-level --max-duration --max-jobs-per-key --max-sessions
+                --max-storage-mb --max-stored-sessions --max-upload-mb --model --port
+                --prerecorded-workers --script --session-ttl --slow-finish --strict --upload-ttl
+                --withhold-acks --workers"
             value_options="--ack-delay --allow-host --answering-machine --api-key
-                --close-after-bytes --close-code --decoders --drop-after-bytes --drop-after-seconds
-                --engine --fail-init --fail-recognition-after --fault-connections --host
-                --idle-timeout --linger --log-level --max-duration --max-sessions
-                --max-stored-sessions --max-upload-mb --model --port --prerecorded-workers --script
-                --session-ttl --slow-finish --workers"
+                --close-after-bytes --close-code --data-dir --decoders --drop-after-bytes
+                --drop-after-seconds --engine --fail-init --fail-recognition-after
+                --fault-connections --host --idle-timeout --linger --log-level --max-duration
+                --max-jobs-per-key --max-sessions --max-storage-mb --max-stored-sessions
+                --max-upload-mb --model --port --prerecorded-workers --script --session-ttl
+                --slow-finish --upload-ttl --workers"
             ;;
         "sessions")
             commands="delete get list"
             options="-h --help"
             ;;
         "sessions delete")
-            options="--api-key --api-url --debug -h --help --profile"
+            options="--api-key --api-url --debug -h --help --profile -y --yes"
             value_options="--api-key --api-url --profile"
             arguments="SESSION_ID"
             ;;
         "sessions get")
             options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
-                --max-line-chars -o --output --profile"
+                --max-line-chars -o --output --profile --wait"
             value_options="--api-key --api-url -f --format --label --max-cue-seconds
                 --max-line-chars -o --output --profile"
             arguments="SESSION_ID"
@@ -169,13 +175,13 @@ _gladia_node() {
             options="-h --help"
             ;;
         "transcriptions delete")
-            options="--api-key --api-url --debug -h --help --profile"
+            options="--api-key --api-url --debug -h --help --profile -y --yes"
             value_options="--api-key --api-url --profile"
             arguments="ID"
             ;;
         "transcriptions get")
             options="--api-key --api-url --debug -f --format -h --help --label --max-cue-seconds
-                --max-line-chars -o --output --profile"
+                --max-line-chars -o --output --profile --wait"
             value_options="--api-key --api-url -f --format --label --max-cue-seconds
                 --max-line-chars -o --output --profile"
             arguments="ID"
@@ -184,6 +190,9 @@ _gladia_node() {
             options="--api-key --api-url --debug -f --format -h --help --limit --offset --profile
                 --status"
             value_options="--api-key --api-url -f --format --limit --offset --profile --status"
+            ;;
+        "version")
+            options="-h --help --json"
             ;;
     esac
 }
@@ -272,6 +281,13 @@ _gladia_value() {
                     ;;
                 --translation-model)
                     _gladia_words "base enhanced"
+                    ;;
+            esac
+            ;;
+        "languages")
+            case $2 in
+                --format | -f)
+                    _gladia_words "table jsonl json"
                     ;;
             esac
             ;;
@@ -408,6 +424,13 @@ _gladia_value() {
             ;;
         "replay")
             case $2 in
+                --events)
+                    _gladia_words "audio_chunk stop_recording transcript answering_machine
+                        end_recording end_session error named_entity_recognition
+                        post_chapterization post_final_transcript post_summarization
+                        post_transcript sentiment_analysis speech_end speech_start speech_turn_end
+                        start_recording start_session translation all"
+                    ;;
                 --format | -f)
                     _gladia_words "table text jsonl json srt vtt words"
                     ;;
@@ -418,6 +441,9 @@ _gladia_value() {
             ;;
         "serve")
             case $2 in
+                --data-dir | --script)
+                    _gladia_files
+                    ;;
                 --engine)
                     _gladia_words "whisper sphinx scripted"
                     ;;
@@ -426,9 +452,6 @@ _gladia_value() {
                     ;;
                 --model)
                     _gladia_words "base tiny.en"
-                    ;;
-                --script)
-                    _gladia_files
                     ;;
             esac
             ;;

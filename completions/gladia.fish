@@ -10,8 +10,8 @@ complete -c gladia --no-files
 function __gladia_commands
     switch $argv[1]
         case ''
-            printf '%s\n' auth devices doctor file live mix replay serve sessions transcribe \
-                transcriptions
+            printf '%s\n' auth devices doctor file languages live mix replay serve sessions \
+                transcribe transcriptions version
         case 'auth'
             printf '%s\n' login logout status
         case 'sessions'
@@ -42,10 +42,12 @@ function __gladia_value_options
                 --spelling-file --stop-timeout --summarize --translate --translation-model \
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold \
                 --vocabulary --vocabulary-file
+        case 'languages'
+            printf '%s\n' -f --format
         case 'live'
             printf '%s\n' --api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms \
-                --config --dead-after --device-rate --encoding --endpointing --events -f --format \
-                -l --label --language --local-engine --local-model --max-cue-seconds \
+                --config --dead-after --device-rate --duration --encoding --endpointing --events \
+                -f --format -l --label --language --local-engine --local-model --max-cue-seconds \
                 --max-line-chars --max-utterance --metadata --model -o --output --preset --profile \
                 --record --region --resend-buffer --sample-rate --save-audio --speech-threshold \
                 --spelling --spelling-file --stop-timeout --summarize --translate \
@@ -53,10 +55,10 @@ function __gladia_value_options
                 --turn-threshold --vocabulary --vocabulary-file
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
-                --dead-after --encoding --endpointing --events -f --format -l --label --language \
-                --local-engine --local-model --max-cue-seconds --max-line-chars --max-utterance \
-                --metadata --model -o --output --pace --preset --profile --record --region \
-                --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
+                --dead-after --duration --encoding --endpointing --events -f --format -l --label \
+                --language --local-engine --local-model --max-cue-seconds --max-line-chars \
+                --max-utterance --metadata --model -o --output --pace --preset --profile --record \
+                --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --spelling-file --stop-timeout --summarize --translate --translation-model \
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold \
                 --vocabulary --vocabulary-file
@@ -65,11 +67,12 @@ function __gladia_value_options
                 --output --speed
         case 'serve'
             printf '%s\n' --ack-delay --allow-host --answering-machine --api-key \
-                --close-after-bytes --close-code --decoders --drop-after-bytes \
+                --close-after-bytes --close-code --data-dir --decoders --drop-after-bytes \
                 --drop-after-seconds --engine --fail-init --fail-recognition-after \
                 --fault-connections --host --idle-timeout --linger --log-level --max-duration \
-                --max-sessions --max-stored-sessions --max-upload-mb --model --port \
-                --prerecorded-workers --script --session-ttl --slow-finish --workers
+                --max-jobs-per-key --max-sessions --max-storage-mb --max-stored-sessions \
+                --max-upload-mb --model --port --prerecorded-workers --script --session-ttl \
+                --slow-finish --upload-ttl --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url --profile
         case 'sessions get'
@@ -147,6 +150,7 @@ complete -c gladia -n "__gladia_arg '' 0" -a auth -d 'Save, check and remove the
 complete -c gladia -n "__gladia_arg '' 0" -a devices -d 'List audio input devices: index, name, input channels, default rate (* = default).'
 complete -c gladia -n "__gladia_arg '' 0" -a doctor -d 'Check the set-up: key, API, microphones, local engine, config file, versions.'
 complete -c gladia -n "__gladia_arg '' 0" -a file -d 'Transcribe an audio file through the live API, as if it were being spoken.'
+complete -c gladia -n "__gladia_arg '' 0" -a languages -d 'List the language codes for --language and --translate, and what --local takes.'
 complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.'
 complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources into one session, one channel each.'
 complete -c gladia -n "__gladia_arg '' 0" -a replay -d 'Render a session recorded with --record again, in any format, with no server.'
@@ -154,6 +158,7 @@ complete -c gladia -n "__gladia_arg '' 0" -a serve -d 'Run a local Gladia-compat
 complete -c gladia -n "__gladia_arg '' 0" -a sessions -d 'Look up, list and delete live sessions; render a stored one again.'
 complete -c gladia -n "__gladia_arg '' 0" -a transcribe -d 'Transcribe files through the pre-recorded API: upload, then wait for the result.'
 complete -c gladia -n "__gladia_arg '' 0" -a transcriptions -d 'Look up, list and delete pre-recorded transcriptions (gladia transcribe\'s jobs).'
+complete -c gladia -n "__gladia_arg '' 0" -a version -d 'Show the version of gladia (also: gladia --version).'
 complete -c gladia -n "__gladia_at ''" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at ''" -l version -d 'Show the version and exit.'
 
@@ -211,7 +216,7 @@ complete -c gladia -n "__gladia_at 'file'" -l dry-run -d 'Print the init body th
 complete -c gladia -n "__gladia_at 'file'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'file'" -l end-of-turn -d 'Semantic end of turn: hold a turn through pauses, and a speech_turn_end when the speaker is done (shown as ⏎ end of turn).'
 complete -c gladia -n "__gladia_at 'file'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
-complete -c gladia -n "__gladia_at 'file'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
+complete -c gladia -n "__gladia_at 'file'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated: transcript, speech_start, speech_end, speech_turn_end, start_session, start_recording, end_recording, end_session, post_transcript, post_final_transcript, post_summarization, post_chapterization, translation, named_entity_recognition, sentiment_analysis, answering_machine, error, stop_recording, audio_chunk; or all. Default: all but audio_chunk (the acknowledgments).'
 complete -c gladia -n "__gladia_at 'file'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'file'" -l from-list -x -d 'Also transcribe the paths or URLs in this file, one a line (- reads standard input; blank lines and # comments are skipped).'
 complete -c gladia -n "__gladia_at 'file'" -l help -s h -d 'Show this message and exit.'
@@ -262,6 +267,10 @@ complete -c gladia -n "__gladia_at 'file'" -l vocabulary -x -d 'A word or phrase
 complete -c gladia -n "__gladia_at 'file'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
 complete -c gladia -n "__gladia_arg 'file' 0 more" -F
 
+# gladia languages
+complete -c gladia -n "__gladia_at 'languages'" -l format -s f -x -a 'table jsonl json' -d 'table (the default on a terminal), jsonl (one code per line, the default in a pipe) or json (one array).'
+complete -c gladia -n "__gladia_at 'languages'" -l help -s h -d 'Show this message and exit.'
+
 # gladia live
 complete -c gladia -n "__gladia_at 'live'" -l api-key -x -d 'API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.'
 complete -c gladia -n "__gladia_at 'live'" -l api-url -x -d 'API base URL (env: GLADIA_API_URL).'
@@ -278,10 +287,11 @@ complete -c gladia -n "__gladia_at 'live'" -l dead-after -x -d 'Seconds without 
 complete -c gladia -n "__gladia_at 'live'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'live'" -l device-rate -x -a '8000 16000 32000 44100 48000' -d 'Rate to record at (default: the device\'s own); resampled when the API does not take it.'
 complete -c gladia -n "__gladia_at 'live'" -l dry-run -d 'Print the init body that would be sent (stdout), and stop: no session.'
+complete -c gladia -n "__gladia_at 'live'" -l duration -x -d 'Stop after this many seconds of audio, as a first Ctrl-C does (default: until Ctrl-C, or the end of the files).'
 complete -c gladia -n "__gladia_at 'live'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'live'" -l end-of-turn -d 'Semantic end of turn: hold a turn through pauses, and a speech_turn_end when the speaker is done (shown as ⏎ end of turn).'
 complete -c gladia -n "__gladia_at 'live'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
-complete -c gladia -n "__gladia_at 'live'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
+complete -c gladia -n "__gladia_at 'live'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated: transcript, speech_start, speech_end, speech_turn_end, start_session, start_recording, end_recording, end_session, post_transcript, post_final_transcript, post_summarization, post_chapterization, translation, named_entity_recognition, sentiment_analysis, answering_machine, error, stop_recording, audio_chunk; or all. Default: all but audio_chunk (the acknowledgments).'
 complete -c gladia -n "__gladia_at 'live'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'live'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'live'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
@@ -337,10 +347,11 @@ complete -c gladia -n "__gladia_at 'mix'" -l config -r -F -d 'A JSON file holdin
 complete -c gladia -n "__gladia_at 'mix'" -l dead-after -x -d 'Seconds without any frame from the server before a connection is deemed dead and replaced.'
 complete -c gladia -n "__gladia_at 'mix'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'mix'" -l dry-run -d 'Print the init body that would be sent (stdout), and stop: no session.'
+complete -c gladia -n "__gladia_at 'mix'" -l duration -x -d 'Stop after this many seconds of audio, as a first Ctrl-C does (default: until Ctrl-C, or the end of the files).'
 complete -c gladia -n "__gladia_at 'mix'" -l encoding -x -a 'pcm alaw ulaw' -d 'Encoding to send (alaw/ulaw are 8-bit).'
 complete -c gladia -n "__gladia_at 'mix'" -l end-of-turn -d 'Semantic end of turn: hold a turn through pauses, and a speech_turn_end when the speaker is done (shown as ⏎ end of turn).'
 complete -c gladia -n "__gladia_at 'mix'" -l endpointing -x -d 'Seconds of silence that end an utterance.'
-complete -c gladia -n "__gladia_at 'mix'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated; `all` includes acknowledgments.'
+complete -c gladia -n "__gladia_at 'mix'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated: transcript, speech_start, speech_end, speech_turn_end, start_session, start_recording, end_recording, end_session, post_transcript, post_final_transcript, post_summarization, post_chapterization, translation, named_entity_recognition, sentiment_analysis, answering_machine, error, stop_recording, audio_chunk; or all. Default: all but audio_chunk (the acknowledgments).'
 complete -c gladia -n "__gladia_at 'mix'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise.'
 complete -c gladia -n "__gladia_at 'mix'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'mix'" -l label -x -d 'Channel names, one per channel: host,guest1,guest2.'
@@ -384,7 +395,7 @@ complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
 
 # gladia replay
 complete -c gladia -n "__gladia_at 'replay'" -l debug -d 'Show tracebacks.'
-complete -c gladia -n "__gladia_at 'replay'" -l events -x -d 'Message types jsonl writes, as for a live run.'
+complete -c gladia -n "__gladia_at 'replay'" -l events -x -a 'audio_chunk stop_recording transcript answering_machine end_recording end_session error named_entity_recognition post_chapterization post_final_transcript post_summarization post_transcript sentiment_analysis speech_end speech_start speech_turn_end start_recording start_session translation all' -d 'Message types jsonl writes, comma-separated or repeated: transcript, speech_start, speech_end, speech_turn_end, start_session, start_recording, end_recording, end_session, post_transcript, post_final_transcript, post_summarization, post_chapterization, translation, named_entity_recognition, sentiment_analysis, answering_machine, error, stop_recording, audio_chunk; or all. Default: all but audio_chunk (the acknowledgments).'
 complete -c gladia -n "__gladia_at 'replay'" -l format -s f -x -a 'table text jsonl json srt vtt words' -d 'Default: the extension of -o, else table on a terminal and jsonl otherwise (json needs the session\'s result: gladia sessions get ID).'
 complete -c gladia -n "__gladia_at 'replay'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'replay'" -l label -x -d 'Channel names, one per channel (default: those of the recorded run).'
@@ -402,6 +413,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l answering-machine -x -d 'Send eac
 complete -c gladia -n "__gladia_at 'serve'" -l api-key -x -d 'Only accept this key (any non-empty key otherwise).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-after-bytes -x -d '…once it received this many audio bytes (0: at once).'
 complete -c gladia -n "__gladia_at 'serve'" -l close-code -x -d 'Close a connection with this code…'
+complete -c gladia -n "__gladia_at 'serve'" -l data-dir -r -F -d 'Keep sessions, uploads and jobs here across restarts (a killed server\'s open sessions come back in status error with what was stored; its unfinished jobs run again). Default: a temporary folder removed with the server.'
 complete -c gladia -n "__gladia_at 'serve'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'serve'" -l decoders -x -d 'Whisper decodes at once (they share the cores).'
 complete -c gladia -n "__gladia_at 'serve'" -l drop-after-bytes -x -d 'Drop a connection (no close frame) past this many audio bytes.'
@@ -416,16 +428,19 @@ complete -c gladia -n "__gladia_at 'serve'" -l idle-timeout -x -d 'Seconds witho
 complete -c gladia -n "__gladia_at 'serve'" -l linger -x -d 'Seconds a finished session\'s URL still answers a reconnect.'
 complete -c gladia -n "__gladia_at 'serve'" -l log-level -x -a 'debug info warning error' -d 'What the log on stderr shows.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-duration -x -d 'Seconds a session may record.'
+complete -c gladia -n "__gladia_at 'serve'" -l max-jobs-per-key -x -d 'Pre-recorded jobs one key may have queued or running (429 beyond).'
 complete -c gladia -n "__gladia_at 'serve'" -l max-sessions -x -d 'Concurrent sessions allowed (429 beyond).'
+complete -c gladia -n "__gladia_at 'serve'" -l max-storage-mb -x -d 'Disk all uploads may take (507 beyond; a key a quarter of it, 429).'
 complete -c gladia -n "__gladia_at 'serve'" -l max-stored-sessions -x -d 'Finished sessions kept; the oldest go beyond.'
 complete -c gladia -n "__gladia_at 'serve'" -l max-upload-mb -x -d 'Largest file POST /v2/upload takes (413 beyond).'
 complete -c gladia -n "__gladia_at 'serve'" -l model -x -a 'base tiny.en' -d 'Whisper model: base (multilingual) or tiny.en (English, faster).'
 complete -c gladia -n "__gladia_at 'serve'" -l port -x -d 'Port to bind; 0 picks a free one.'
-complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded jobs transcribed at once; the others wait in the queue.'
+complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-recorded audio blocks decoded at once, and the most jobs of one key running at once (keys take turns; the others wait in the queue).'
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes (a session\'s end, a pre-recorded job\'s result).'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
+complete -c gladia -n "__gladia_at 'serve'" -l upload-ttl -x -d 'Seconds an upload no job uses is kept.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'
 complete -c gladia -n "__gladia_at 'serve'" -l workers -x -d 'Processes or threads running the recognisers.'
 
@@ -441,6 +456,7 @@ complete -c gladia -n "__gladia_at 'sessions delete'" -l api-url -x -d 'API base
 complete -c gladia -n "__gladia_at 'sessions delete'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'sessions delete'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'sessions delete'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'sessions delete'" -l yes -s y -d 'Do not ask (on a terminal, delete asks first; scripts are never asked).'
 
 # gladia sessions get
 complete -c gladia -n "__gladia_at 'sessions get'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
@@ -453,6 +469,7 @@ complete -c gladia -n "__gladia_at 'sessions get'" -l max-cue-seconds -x -d 'srt
 complete -c gladia -n "__gladia_at 'sessions get'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'sessions get'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'sessions get'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'sessions get'" -l wait -d 'Wait until it is done (or in error), then show it; Ctrl-C stops waiting.'
 
 # gladia sessions list
 complete -c gladia -n "__gladia_at 'sessions list'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
@@ -521,6 +538,7 @@ complete -c gladia -n "__gladia_at 'transcriptions delete'" -l api-url -x -d 'AP
 complete -c gladia -n "__gladia_at 'transcriptions delete'" -l debug -d 'Show tracebacks.'
 complete -c gladia -n "__gladia_at 'transcriptions delete'" -l help -s h -d 'Show this message and exit.'
 complete -c gladia -n "__gladia_at 'transcriptions delete'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'transcriptions delete'" -l yes -s y -d 'Do not ask (on a terminal, delete asks first; scripts are never asked).'
 
 # gladia transcriptions get
 complete -c gladia -n "__gladia_at 'transcriptions get'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
@@ -533,6 +551,7 @@ complete -c gladia -n "__gladia_at 'transcriptions get'" -l max-cue-seconds -x -
 complete -c gladia -n "__gladia_at 'transcriptions get'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'transcriptions get'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .json .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'transcriptions get'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
+complete -c gladia -n "__gladia_at 'transcriptions get'" -l wait -d 'Wait until it is done (or in error), then show it; Ctrl-C stops waiting.'
 
 # gladia transcriptions list
 complete -c gladia -n "__gladia_at 'transcriptions list'" -l api-key -x -d 'API key (prefer GLADIA_API_KEY).'
@@ -544,3 +563,7 @@ complete -c gladia -n "__gladia_at 'transcriptions list'" -l limit -x -d 'Jobs p
 complete -c gladia -n "__gladia_at 'transcriptions list'" -l offset -x -d 'Jobs to skip.'
 complete -c gladia -n "__gladia_at 'transcriptions list'" -l profile -x -d 'Use this profile of the config file and its saved key (env: GLADIA_PROFILE).'
 complete -c gladia -n "__gladia_at 'transcriptions list'" -l status -x -a 'queued processing done error' -d 'Only jobs in this state (repeatable).'
+
+# gladia version
+complete -c gladia -n "__gladia_at 'version'" -l help -s h -d 'Show this message and exit.'
+complete -c gladia -n "__gladia_at 'version'" -l json -d 'The version, Python\'s and the platform\'s, as one JSON object.'

@@ -65,6 +65,10 @@ class KeyStore(Protocol):
         """Remove the profile's key; False when there was none."""
         ...
 
+    def stores_plaintext(self) -> bool:
+        """Whether what is saved lands in a file anyone with the disk can read."""
+        ...
+
 
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
@@ -101,6 +105,17 @@ class KeyringStore:
         except KeyStoreError:
             return "keyring (unavailable)"
         return f"keyring ({type(backend).__module__}.{type(backend).__name__})"
+
+    def stores_plaintext(self) -> bool:
+        """keyrings.alt's PlaintextKeyring (its "encoding" is base64) and its like: any
+        backend named plain text, alone or in keyring's chain of backends."""
+        try:
+            backend = self._present()
+        except KeyStoreError:
+            return False
+        chained = getattr(backend, "backends", None)
+        backends = list(chained) if isinstance(chained, list | tuple) else [backend]
+        return any("plaintext" in type(b).__name__.lower() for b in backends)
 
     def _present(self) -> Any:
         """The backend, or None when there is no keyring at all (a server, a container):
@@ -155,6 +170,9 @@ class MemoryKeyStore:
 
     def describe(self) -> str:
         return "keyring (memory)"
+
+    def stores_plaintext(self) -> bool:
+        return False
 
     def get(self, profile: str) -> str | None:
         self._check()

@@ -151,6 +151,14 @@ def keyring_check(store: KeyStore, profile: str) -> Check:
             "no keyring on this machine: `gladia auth login` saves keys in the config file",
             fix="optional: a Secret Service (gnome-keyring, KeePassXC) keeps keys out of files",
         )
+    if store.stores_plaintext():
+        return Check(
+            "keyring",
+            WARN,
+            f"{described} keeps keys in a plain file (base64 is not encryption)",
+            fix="use a Secret Service (gnome-keyring, KeePassXC) or the OS keychain; "
+            "`pip uninstall keyrings.alt` if it came with a development install",
+        )
     return Check("keyring", OK, described)
 
 
@@ -455,16 +463,17 @@ def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
 def addon_models_check() -> Check:
     """The local server's add-on models (entities, sentiment, summaries): installed, and the
     English pipeline's files as their sha256 says (server/addons/english.py)."""
+    from gladia_cli.server import extras
     from gladia_cli.server.addons import english
 
-    missing = [m for m in ("spacy", "vaderSentiment", "sumy") if not _installed(m)]
-    if missing:
+    missing = extras.addons_missing()
+    if missing is not None:
         return Check(
             "add-on models",
             WARN,
-            f"not installed ({', '.join(missing)} missing): the local server's add-ons "
-            "would answer with their error shape",
-            fix=english.INSTALL_HINT,
+            f"not installed ({', '.join(missing.modules)} missing): the local server's "
+            "add-ons need the addons extra (transcripts do not)",
+            fix=extras.install_command(extras.ADDONS),
         )
     try:
         digest = english.directory_digest(english.model_directory())

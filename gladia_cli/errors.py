@@ -56,9 +56,10 @@ class SessionLimitReached(NetworkError):
 
 class EngineUnavailable(GladiaError):
     """The local server's recogniser cannot run: a package missing, a model that fails its
-    checksum. A server failure, so the network/server exit code."""
+    checksum or does not load. Found when the server starts, before it listens; what turns
+    audio into text is missing, so the audio exit code (5), as for a missing device."""
 
-    exit_code = ExitCode.NETWORK
+    exit_code = ExitCode.AUDIO_INPUT
 
 
 class AudioInputError(GladiaError):

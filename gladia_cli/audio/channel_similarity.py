@@ -29,6 +29,8 @@ import numpy as np
 import numpy.typing as npt
 import soundfile as sf
 
+from gladia_cli.audio.native_stderr import without_decoder_noise
+
 SAME = 0.98  # minimum correlation of each channel with the first
 CLEARLY_DIFFERENT = 0.5  # below this, after DECISIVE_SECONDS of signal, stop reading
 DECISIVE_SECONDS = 1.0
@@ -102,7 +104,8 @@ def examine_file(path: Path) -> bool:
         for start in starts:
             if start is not None:
                 file.seek(start)
-            block = file.read(window, dtype="float32", always_2d=True)
+            with without_decoder_noise(file.format == "MP3"):
+                block = file.read(window, dtype="float32", always_2d=True)
             comparison.add(block)
             if comparison.clearly_different(rate) or (start is None and len(block) < window):
                 break

@@ -13,6 +13,7 @@ import soundfile as sf
 import urllib3
 
 from gladia_cli.audio.codecs import float_to_int16
+from gladia_cli.audio.native_stderr import without_decoder_noise
 from gladia_cli.audio.source import Int16Block
 from gladia_cli.audio.wav_stream import WavStreamReader
 from gladia_cli.errors import AudioInputError
@@ -82,6 +83,7 @@ class SoundFileDecoder:
         self._promised = promised
         self._slack = slack
         self._dtype = "int16" if file.subtype == "PCM_16" else "float32"  # int16 is exact
+        self._mp3 = file.format == "MP3"  # libmpg123 talks on stderr (native_stderr.py)
         self._frames_read = 0
         self._ended = False
         self._error: str | None = None
@@ -92,7 +94,9 @@ class SoundFileDecoder:
         if self._ended:
             return empty_block(self.channels)
         try:
-            block = self._decode(self._file.read(frames, dtype=self._dtype, always_2d=True))
+            with without_decoder_noise(self._mp3):
+                data = self._file.read(frames, dtype=self._dtype, always_2d=True)
+            block = self._decode(data)
         except (sf.SoundFileError, RuntimeError) as exc:
             self._ended = True
             if self._promised is not None:
@@ -119,9 +123,10 @@ class SoundFileDecoder:
 
     def _read_reopened(self, start: int, frames: int) -> Int16Block | None:
         try:
-            with sf.SoundFile(str(self._path)) as file:
+            with without_decoder_noise(self._mp3), sf.SoundFile(str(self._path)) as file:
                 file.seek(start)
-                return self._decode(file.read(frames, dtype=self._dtype, always_2d=True))
+                data = file.read(frames, dtype=self._dtype, always_2d=True)
+            return self._decode(data)
         except (sf.SoundFileError, RuntimeError):
             return None
 

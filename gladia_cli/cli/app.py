@@ -23,6 +23,7 @@ from gladia_cli.cli import (
     devices_cmd,
     doctor_cmd,
     file_cmd,
+    languages_cmd,
     live_cmd,
     mix_cmd,
     replay_cmd,
@@ -30,6 +31,7 @@ from gladia_cli.cli import (
     sessions_cmd,
     transcribe_cmd,
     transcriptions_cmd,
+    version_cmd,
 )
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.environment import Environment
@@ -79,6 +81,12 @@ app.command("replay", cls=FastHelpCommand, epilog=replay_cmd.EXAMPLES, no_args_i
 )
 app.add_typer(auth_cmd.app, name="auth")
 app.command("doctor", cls=FastHelpCommand, epilog=doctor_cmd.EXAMPLES)(doctor_cmd.doctor_command)
+app.command("languages", cls=FastHelpCommand, epilog=languages_cmd.EXAMPLES)(
+    languages_cmd.languages_command
+)
+app.command("version", cls=FastHelpCommand, epilog=version_cmd.EXAMPLES)(
+    version_cmd.version_command
+)
 
 
 def _version(value: bool) -> None:

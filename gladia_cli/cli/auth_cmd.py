@@ -33,6 +33,28 @@ Examples:
   gladia auth logout --profile work
 """
 
+LOGIN_EXAMPLES = """\
+Examples:
+
+  gladia auth login                         paste the key at the prompt (not echoed)
+  pass show gladia | gladia auth login      or pipe it in
+  gladia auth login --profile work --region us-west
+  gladia auth login --api-url http://127.0.0.1:8000 --profile local
+"""
+STATUS_EXAMPLES = """\
+Examples:
+
+  gladia auth status
+  gladia auth status --json | jq .key_from
+  gladia auth status --profile work
+"""
+LOGOUT_EXAMPLES = """\
+Examples:
+
+  gladia auth logout
+  gladia auth logout --profile work
+"""
+
 app = typer.Typer(
     help="Save, check and remove the API key (the OS keyring, or the config file).",
     epilog=EXAMPLES,
@@ -109,7 +131,7 @@ def _checked(settings: Settings, *, then: str) -> float:
         ) from None
 
 
-@app.command("login", cls=FastHelpCommand)
+@app.command("login", cls=FastHelpCommand, epilog=LOGIN_EXAMPLES)
 def login_command(
     ctx: typer.Context,
     profile: Profile = None,
@@ -177,6 +199,8 @@ def login_command(
     if name != DEFAULT_PROFILE and name not in read_config(env.environ).profiles:
         set_config_value(path, name, "api_url", None)  # an empty table: the profile exists
     _say(env, f"saved the key for profile {name} in {where}")
+    if where.startswith("the keyring") and store.stores_plaintext():
+        _warn(env)("this keyring keeps keys in a plain file: `gladia doctor` says more")
     if env.environ.get("GLADIA_API_KEY"):
         _warn(env)("GLADIA_API_KEY is set in this environment and goes before the saved key")
 
@@ -218,7 +242,7 @@ def _status_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-@app.command("status", cls=FastHelpCommand)
+@app.command("status", cls=FastHelpCommand, epilog=STATUS_EXAMPLES)
 def status_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
@@ -270,7 +294,7 @@ def status_command(
         raise failure
 
 
-@app.command("logout", cls=FastHelpCommand)
+@app.command("logout", cls=FastHelpCommand, epilog=LOGOUT_EXAMPLES)
 def logout_command(ctx: typer.Context, profile: Profile = None) -> None:
     """Remove the profile's saved key, from the keyring and from the config file.
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices
-from gladia_cli.cli.options import ADDONS, AUDIO, StreamOptions, with_stream_options
+from gladia_cli.cli.options import ADDONS, AUDIO, Duration, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
 from gladia_cli.protocol import presets
 from gladia_cli.protocol.audio_format import MAX_INPUT_RATE, MIN_INPUT_RATE
@@ -20,6 +20,7 @@ Examples:
   gladia live --local                        offline, with the local server
   gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
   gladia live -o notes.txt                   plain text into a file
+  gladia live --duration 60 -f text          one minute, then it ends
 """
     + "\n"
     + presets.help_table()
@@ -62,6 +63,7 @@ def live_command(
             autocompletion=choices.sample_rates,
         ),
     ] = None,
+    duration: Duration = None,
     speakers: Annotated[
         bool,
         typer.Option(
@@ -77,7 +79,11 @@ def live_command(
     opts: StreamOptions,
     env: Environment,
 ) -> int:
-    """Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts."""
+    """Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.
+
+    --duration SECONDS stops by itself after that much audio, as a first Ctrl-C does.
+    """
+    from gladia_cli.audio.limited import LimitedSource
     from gladia_cli.audio.mic_source import open_mic_source
     from gladia_cli.cli import preflight, streaming
 
@@ -93,8 +99,9 @@ def live_command(
         sample_rate=streaming.target_rate(opts, planned.base),
         chunk_seconds=opts.chunk_ms / 1000,
     )
+    audio = mic if duration is None else LimitedSource(mic, duration)
     try:
         # The microphone sets the pace, and its audio cannot wait for the network.
-        return streaming.run(planned, mic, pace=None, live_source=True)
+        return streaming.run(planned, audio, pace=None, live_source=True)
     finally:
         mic.close()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices, option_checks
-from gladia_cli.cli.options import AUDIO, StreamOptions, with_stream_options
+from gladia_cli.cli.options import AUDIO, Duration, StreamOptions, with_stream_options
 from gladia_cli.environment import Environment
 from gladia_cli.protocol import presets
 
@@ -19,6 +19,7 @@ Examples:
   gladia mix sami.wav maxime.wav mark.wav --local   3 tracks, 1 session
   gladia mix mic:0 mic:1 --label host,guest         two microphones
   gladia mix host.flac guest.flac -o interview.srt  both speakers' subtitles
+  gladia mix mic:0 mic:1 --duration 1800 -o call.txt   half an hour, then stop
 """
     + "\n"
     + presets.help_table()
@@ -48,11 +49,13 @@ def mix_command(
             autocompletion=choices.pace_examples,
         ),
     ] = "realtime",
+    duration: Duration = None,
     *,
     opts: StreamOptions,
     env: Environment,
 ) -> int:
     """Interleave several sources into one session, one channel each."""
+    from gladia_cli.audio.limited import LimitedSource
     from gladia_cli.audio.mix_source import open_mix_source
     from gladia_cli.audio.pacing import parse_pace
     from gladia_cli.cli import preflight, streaming
@@ -75,7 +78,7 @@ def mix_command(
     try:
         return streaming.run(
             planned,
-            mix,
+            mix if duration is None else LimitedSource(mix, duration),
             pace=None if mix.has_microphone else speed,
             live_source=mix.has_microphone,
         )

@@ -93,6 +93,21 @@ MaxCueSeconds = Annotated[
 ]
 
 
+# `live` and `mix` (a microphone has no end of its own): stop after this much audio.
+Duration = Annotated[
+    float | None,
+    _opt(
+        "--duration",
+        panel=AUDIO,
+        metavar="SECONDS",
+        help="Stop after this many seconds of audio, as a first Ctrl-C does (default: "
+        "until Ctrl-C, or the end of the files).",
+        show_default=False,
+        min=0.1,
+    ),
+]
+
+
 Profile = Annotated[
     str | None,
     _opt(
@@ -274,6 +289,20 @@ def label_option(help: str = LABEL_HELP, panel: str | None = OUTPUT) -> Any:
         metavar="NAMES",
         callback=option_checks.labels,
     )
+
+
+# Written out (protocol/messages.py costs ~40 ms to import, too much for --help);
+# tests/unit/test_cli_choices.py checks that it names every type there is.
+EVENT_TYPES_TEXT = (
+    "transcript, speech_start, speech_end, speech_turn_end, start_session, start_recording, "
+    "end_recording, end_session, post_transcript, post_final_transcript, post_summarization, "
+    "post_chapterization, translation, named_entity_recognition, sentiment_analysis, "
+    "answering_machine, error, stop_recording, audio_chunk"
+)
+EVENTS_HELP = (
+    f"Message types jsonl writes, comma-separated or repeated: {EVENT_TYPES_TEXT}; or all. "
+    "Default: all but audio_chunk (the acknowledgments)."
+)
 
 
 def events_option(help: str, **kwargs: Any) -> Any:
@@ -537,11 +566,7 @@ class StreamOptions:
     ] = None
     events: Annotated[
         list[str] | None,
-        events_option(
-            "Message types jsonl writes, comma-separated or repeated; `all` includes "
-            "acknowledgments.",
-            autocompletion=choices.event_types,
-        ),
+        events_option(EVENTS_HELP, autocompletion=choices.event_types),
     ] = None
     label: Annotated[str | None, label_option()] = None
     record: Annotated[

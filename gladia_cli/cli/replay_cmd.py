@@ -8,8 +8,10 @@ from typing import Annotated
 
 import typer
 
+from gladia_cli.cli import choices
 from gladia_cli.cli.choices import OutputFormat
 from gladia_cli.cli.options import (
+    EVENTS_HELP,
     OUTPUT,
     Debug,
     MaxCueSeconds,
@@ -79,7 +81,7 @@ def replay_command(
         label_option("Channel names, one per channel (default: those of the recorded run)."),
     ] = None,
     events: Annotated[
-        list[str] | None, events_option("Message types jsonl writes, as for a live run.")
+        list[str] | None, events_option(EVENTS_HELP, autocompletion=choices.event_types)
     ] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,

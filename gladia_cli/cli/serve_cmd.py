@@ -165,12 +165,54 @@ def serve_command(
         int,
         typer.Option(
             "--prerecorded-workers",
-            help="Pre-recorded jobs transcribed at once; the others wait in the queue.",
+            help="Pre-recorded audio blocks decoded at once, and the most jobs of one key "
+            "running at once (keys take turns; the others wait in the queue).",
             min=1,
             max=64,
             rich_help_panel=SERVER,
         ),
     ] = 2,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            metavar="DIR",
+            help="Keep sessions, uploads and jobs here across restarts (a killed server's "
+            "open sessions come back in status error with what was stored; its unfinished "
+            "jobs run again). Default: a temporary folder removed with the server.",
+            show_default=False,
+            rich_help_panel=SERVER,
+        ),
+    ] = None,
+    max_jobs_per_key: Annotated[
+        int,
+        typer.Option(
+            "--max-jobs-per-key",
+            help="Pre-recorded jobs one key may have queued or running (429 beyond).",
+            min=1,
+            rich_help_panel=SERVER,
+        ),
+    ] = 100,
+    upload_ttl: Annotated[
+        float,
+        typer.Option(
+            "--upload-ttl",
+            metavar="SECONDS",
+            help="Seconds an upload no job uses is kept.",
+            min=1,
+            rich_help_panel=SERVER,
+        ),
+    ] = 600.0,
+    max_storage_mb: Annotated[
+        float,
+        typer.Option(
+            "--max-storage-mb",
+            metavar="MB",
+            help="Disk all uploads may take (507 beyond; a key a quarter of it, 429).",
+            min=1,
+            rich_help_panel=SERVER,
+        ),
+    ] = 8192.0,
     max_upload_mb: Annotated[
         float,
         typer.Option(
@@ -350,8 +392,12 @@ def serve_command(
     import logging
 
     from gladia_cli.cli.options import environment_of
+    from gladia_cli.server import extras
 
     env = environment_of(ctx)
+    # Before anything (the server's modules import aiohttp): the extra it needs, in one line.
+    needs = "gladia serve" if engine == LocalEngine.WHISPER else f"gladia serve --engine {engine}"
+    extras.require_server(engine, model, needs=needs)
     from gladia_cli.errors import UsageError
     from gladia_cli.server.config import Faults, ServerConfig
     from gladia_cli.server.runner import serve_forever
@@ -373,6 +419,10 @@ def serve_command(
         decoders=decoders,
         prerecorded_workers=prerecorded_workers,
         max_upload_bytes=round(max_upload_mb * 1024 * 1024),
+        data_dir=None if data_dir is None else str(data_dir),
+        max_jobs_per_key=max_jobs_per_key,
+        upload_ttl=upload_ttl,
+        max_storage_bytes=round(max_storage_mb * 1024 * 1024),
         linger=linger,
         session_ttl=session_ttl,
         max_stored_sessions=max_stored_sessions,
@@ -410,8 +460,14 @@ def serve_command(
         shown = f"{engine} {model}" if engine == LocalEngine.WHISPER else engine
         logging.getLogger("gladia.server").info("listening on %s (engine %s)", url, shown)
 
+    from gladia_cli.server.data_dir import DataDirError
+
     try:
         serve_forever(config, ready)
+    except DataDirError as exc:
+        raise UsageError(
+            f"--data-dir {exc}", hint="choose another --data-dir, or stop the server using it"
+        ) from None
     except OSError as exc:
         from gladia_cli.errors import NetworkError
 

@@ -53,6 +53,33 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+GET_EXAMPLES = """\
+Examples:
+
+  gladia sessions get 6f1c2a3b | jq .result.metadata    as the API keeps it
+  gladia sessions get 6f1c2a3b -f text                  one line per utterance
+  gladia sessions get 6f1c2a3b -o talk.srt --label host,guest
+  gladia sessions get 6f1c2a3b --wait -f text           once it is done
+"""
+LIST_EXAMPLES = """\
+Examples:
+
+  gladia sessions list
+  gladia sessions list --status done --limit 5
+  gladia sessions list | jq -r 'select(.status=="done") | .id'
+"""
+DELETE_EXAMPLES = """\
+Examples:
+
+  gladia sessions delete 6f1c2a3b           asks first on a terminal
+  gladia sessions delete 6f1c2a3b --yes     does not
+"""
+
+WaitOption = typer.Option(
+    "--wait",
+    help="Wait until it is done (or in error), then show it; Ctrl-C stops waiting.",
+)
+
 SessionId = Annotated[
     str,
     typer.Argument(
@@ -95,14 +122,25 @@ def get_stored(
     command: str,
     transcript_of: Callable[[dict[str, Any], str | None], tuple[dict[str, Any], str | None]]
     | None = None,
+    wait: bool = False,
 ) -> None:
     """`X get`: the id and the format are checked before the key (`connection`: --api-key,
     --api-url, --profile) is looked up; `transcript_of`, when given, prepares a record for
-    any format but json."""
+    any format but json. `wait`: until it is done or in error (each status said on stderr)."""
     checked_id(value, api_class.noun, api_class.list_command)
     fmt = get_format(format, output, command=command)
     api = rest_api(env, *connection, api_class=api_class)
-    record = api.get(resolve_id(api, value))
+    full_id = resolve_id(api, value)
+    if wait:
+
+        def said(status: str) -> None:
+            if status not in ("done", "error"):
+                env.stderr.write(f"gladia: {api.noun} {full_id} is {status}; waiting\n")
+                env.stderr.flush()
+
+        record = api.wait_finished(full_id, on_status=said)
+    else:
+        record = api.get(full_id)
     if transcript_of is not None and fmt != SessionFormat.JSON:
         record, label = transcript_of(record, label)
     render_stored(env, record, fmt, output=output, label=label, captions=captions)
@@ -133,10 +171,41 @@ def list_stored(
         env.stdout.flush()
 
 
-def delete_stored(env: Environment, api: LiveApi, value: str) -> None:
+def delete_stored(env: Environment, api: LiveApi, value: str, *, yes: bool = False) -> None:
+    """Delete one session or job. On a terminal it is named and the user asked first (a
+    prefix may match another one than meant), unless `yes`; scripts are never asked."""
     full = resolve_id(api, value)
+    if not yes and env.stdin_isatty and env.stderr_isatty and not _confirmed(env, api, full):
+        env.stderr.write(f"gladia: {api.noun} {full} was not deleted\n")
+        env.stderr.flush()
+        return
     delete_finished(api, full)
     env.stderr.write(f"gladia: deleted {full}\n")
+
+
+def _confirmed(env: Environment, api: LiveApi, full_id: str) -> bool:
+    from gladia_cli.safe_text import plain
+
+    item = api.get(full_id)
+    given = item.get("file")
+    file: dict[str, Any] = given if isinstance(given, dict) else {}
+    facts = [str(item.get("status") or "")]
+    if item.get("created_at"):
+        facts.append("created " + str(item["created_at"])[:19].replace("T", " "))
+    if isinstance(file.get("audio_duration"), int | float):
+        facts.append(f"{file['audio_duration']:.1f} s of audio")
+    if file.get("filename"):
+        facts.append(str(file["filename"]))
+    described = plain(", ".join(f for f in facts if f))
+    env.stderr.write(f"Delete {api.noun} {full_id} ({described}) and its audio? [y/N] ")
+    env.stderr.flush()
+    answer = env.stdin.readline(64).decode("utf-8", "replace").strip().lower()
+    return answer in ("y", "yes")
+
+
+YesOption = typer.Option(
+    "--yes", "-y", help="Do not ask (on a terminal, delete asks first; scripts are never asked)."
+)
 
 
 def settings_with_key(
@@ -310,10 +379,11 @@ def render_stored(
         session_id=str(session.get("id", "")),
         result=session,
         audio_seconds=float(duration) if isinstance(duration, int | float) else 0.0,
+        live=False,
     )
 
 
-@app.command("get", cls=FastHelpCommand)
+@app.command("get", cls=FastHelpCommand, epilog=GET_EXAMPLES)
 def get_command(
     ctx: typer.Context,
     session_id: SessionId,
@@ -332,6 +402,7 @@ def get_command(
     label: Annotated[str | None, label_option(panel=None)] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
+    wait: Annotated[bool, WaitOption] = False,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
     profile: Profile = None,
@@ -356,6 +427,7 @@ def get_command(
         captions=CaptionLimits(max_line_chars, max_cue_seconds),
         command="sessions get",
         transcript_of=with_saved_speakers,
+        wait=wait,
     )
 
 
@@ -382,27 +454,36 @@ def list_table(env: Environment, items: list[Any]) -> None:
     def cell(value: Any) -> Text:
         return Text(plain(str(value)) if value is not None else "")
 
+    def file_of(item: Any) -> dict[str, Any]:
+        given = item.get("file") if isinstance(item, dict) else None
+        return given if isinstance(given, dict) else {}
+
+    # Jobs keep the name of the file uploaded: which recording it was, at a glance.
+    named = any(file_of(item).get("filename") for item in items)
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("id", "status", "created", "audio", "channels"):
-        table.add_column(column, no_wrap=column != "created")
+    columns = ("id", "status", "created", "audio", "channels") + (("file",) if named else ())
+    for column in columns:
+        table.add_column(column, no_wrap=column not in ("created", "file"))
     for item in items:
         if not isinstance(item, dict):
             continue
-        given = item.get("file")
-        file: dict[str, Any] = given if isinstance(given, dict) else {}
+        file = file_of(item)
         duration = file.get("audio_duration")
         audio = f"{duration:.1f} s" if isinstance(duration, int | float) else ""
-        table.add_row(
+        cells = [
             cell(item.get("id")),
             cell(item.get("status")),
             cell(str(item.get("created_at") or "")[:19].replace("T", " ")),
             Text(audio),
             cell(file.get("number_of_channels")),
-        )
+        ]
+        if named:
+            cells.append(cell(file.get("filename")))
+        table.add_row(*cells)
     env.stdout_console.print(table)
 
 
-@app.command("list", cls=FastHelpCommand)
+@app.command("list", cls=FastHelpCommand, epilog=LIST_EXAMPLES)
 def list_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", help="Sessions per page.", min=1)] = 20,
@@ -437,15 +518,19 @@ def list_command(
     list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
 
 
-@app.command("delete", cls=FastHelpCommand)
+@app.command("delete", cls=FastHelpCommand, epilog=DELETE_EXAMPLES)
 def delete_command(
     ctx: typer.Context,
     session_id: SessionId,
+    yes: Annotated[bool, YesOption] = False,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
     profile: Profile = None,
     debug: Debug = False,
 ) -> None:
-    """Delete a session and its audio (SESSION_ID: the id, or its first characters)."""
+    """Delete a session and its audio (SESSION_ID: the id, or its first characters).
+
+    On a terminal the session is named and you are asked first (--yes: not).
+    """
     env = environment_of(ctx)
-    delete_stored(env, rest_api(env, api_key, api_url, profile), session_id)
+    delete_stored(env, rest_api(env, api_key, api_url, profile), session_id, yes=yes)

@@ -90,17 +90,11 @@ def plan(
             "--local runs its own server: --api-url has no effect with it",
             hint="drop one of --local and --api-url",
         )
-    foreign = [code for code in opts.language or () if code != "en"]
-    english_only = opts.local_engine == catalog.WHISPER and opts.local_model in (
-        catalog.ENGLISH_ONLY_MODELS
-    )
-    if opts.local and english_only and foreign:
-        # It would transcribe as English and say so: not what was asked for.
-        raise UsageError(
-            f"--local-model {opts.local_model} only recognises English "
-            f"(asked: {', '.join(foreign)})",
-            hint="use --local-model base for other languages",
-        )
+    if opts.local:  # before anything: the extra that --local needs
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_server(opts.local_engine, opts.local_model)
+        local_requests.check_languages(opts.local_engine, opts.local_model, opts.language)
     screen = Screen(env)
     notices = Notices(screen, opts.quiet)
     settings = resolve(
@@ -151,6 +145,10 @@ def plan(
             else "drop --model: the API picks its live model",
         )
     terms = term_fragments(opts)
+    if opts.local:  # the preset and --config included: what the local server would get
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_body(_merge(base, processing_flags(opts, terms)))
     if opts.api_key:
         notices.warning(
             "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
@@ -277,6 +275,43 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def processing_flags(opts: StreamOptions, terms: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The realtime and post-processing sections the flags ask for (the add-ons among
+    them: `--local` checks those before anything runs); `terms`: the vocabulary and
+    spelling files' fragments, which go before the flags."""
+    flags: dict[str, Any] = {}
+    realtime: dict[str, Any] = dict(terms or {})
+    if opts.vocabulary and "custom_vocabulary_config" not in realtime:
+        realtime["custom_vocabulary"] = True
+        realtime["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
+    if opts.spelling and "custom_spelling_config" not in realtime:
+        spellings = _key_values(opts.spelling, "--spelling")
+        realtime["custom_spelling"] = True
+        realtime["custom_spelling_config"] = {
+            "spelling_dictionary": {k: [s for s in v.split(",") if s] for k, v in spellings.items()}
+        }
+    if opts.translate:
+        realtime["translation"] = True
+        realtime["translation_config"] = {"target_languages": opts.translate}
+        if opts.translation_model:
+            realtime["translation_config"]["model"] = opts.translation_model
+    if opts.ner:
+        realtime["named_entity_recognition"] = True
+    if opts.sentiment:
+        realtime["sentiment_analysis"] = True
+    if realtime:
+        flags["realtime_processing"] = realtime
+    post: dict[str, Any] = {}
+    if opts.summarize:
+        post["summarization"] = True
+        post["summarization_config"] = {"type": opts.summarize}
+    if opts.chapters:
+        post["chapterization"] = True
+    if post:
+        flags["post_processing"] = post
+    return flags
+
+
 def init_body(
     opts: StreamOptions,
     base: dict[str, Any],
@@ -322,35 +357,7 @@ def init_body(
         pre["speech_threshold"] = opts.speech_threshold
     if pre:
         flags["pre_processing"] = pre
-    realtime: dict[str, Any] = dict(terms or {})
-    if opts.vocabulary and "custom_vocabulary_config" not in realtime:
-        realtime["custom_vocabulary"] = True
-        realtime["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
-    if opts.spelling and "custom_spelling_config" not in realtime:
-        spellings = _key_values(opts.spelling, "--spelling")
-        realtime["custom_spelling"] = True
-        realtime["custom_spelling_config"] = {
-            "spelling_dictionary": {k: [s for s in v.split(",") if s] for k, v in spellings.items()}
-        }
-    if opts.translate:
-        realtime["translation"] = True
-        realtime["translation_config"] = {"target_languages": opts.translate}
-        if opts.translation_model:
-            realtime["translation_config"]["model"] = opts.translation_model
-    if opts.ner:
-        realtime["named_entity_recognition"] = True
-    if opts.sentiment:
-        realtime["sentiment_analysis"] = True
-    if realtime:
-        flags["realtime_processing"] = realtime
-    post: dict[str, Any] = {}
-    if opts.summarize:
-        post["summarization"] = True
-        post["summarization_config"] = {"type": opts.summarize}
-    if opts.chapters:
-        post["chapterization"] = True
-    if post:
-        flags["post_processing"] = post
+    flags.update(processing_flags(opts, terms))
     if opts.callback_url:
         flags["callback"] = True
         flags["callback_config"] = {"url": opts.callback_url}

@@ -121,7 +121,7 @@ def _one(
             )
         )
         return 0
-    check_not_in_error(job, spec)
+    check_not_in_error(job, spec, local=api.is_local)
     render_job(env, job, plan.fmt, plan.output, into=output)
     failed = failed_addons(job)
     for name, reason in failed.items():

@@ -280,6 +280,11 @@ def plan(
             "the job with it",
             hint="drop --no-wait, or run `gladia serve` and point --api-url at it",
         )
+    if conn.local:  # before anything: the extra that --local needs
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_server(conn.local_engine, conn.local_model)
+        local_requests.check_languages(conn.local_engine, conn.local_model, job.language)
     from gladia_cli.cli.inputs import STDIN, asks_for_many, expand, single_input_jobs_notice
     from gladia_cli.cli.many import check_skip_existing, expand_inputs, many_format
 
@@ -324,6 +329,10 @@ def plan(
             out.format, output_path=out.output, stdout_is_terminal=bool(env.stdout_isatty)
         )
     body = job_body(job)
+    if conn.local:
+        from gladia_cli.cli import local_requests
+
+        local_requests.check_body(body)
     if not several:  # with several, a missing file is that input's own failure
         check_input(inputs[0])
     screen = Screen(env)
@@ -389,7 +398,7 @@ def transcribe_one(
         raise Aborted(
             f"interrupted; transcription {job_id} goes on: gladia transcriptions get {job_id}"
         ) from None
-    check_not_in_error(job, spec)
+    check_not_in_error(job, spec, local=api.is_local)
     return job
 
 
@@ -404,13 +413,16 @@ def audio_url_of(api: PreRecordedApi, spec: str, say: Callable[[str], None]) -> 
     return str(api.upload(path)["audio_url"])
 
 
-def check_not_in_error(job: dict[str, Any], spec: str) -> None:
-    """A job that ended in status error is the server's failure (exit 4), with its message."""
+def check_not_in_error(job: dict[str, Any], spec: str, *, local: bool = False) -> None:
+    """A job that ended in status error is the server's failure (exit 4), with its message.
+    `local`: the embedded server, which stops with this command (its jobs with it)."""
     if job.get("status") == "error":
         job_id = plain(str(job.get("id", "")))
         raise NetworkError(
             f"transcription {job_id} of {spec} failed: {job_error(job)}",
-            hint=f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
+            hint="run again with --debug for the local server's log"
+            if local
+            else f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
         )
 
 

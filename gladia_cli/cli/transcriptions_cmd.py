@@ -22,6 +22,7 @@ from gladia_cli.cli.options import (
     label_option,
     output_option,
 )
+from gladia_cli.cli.sessions_cmd import WaitOption, YesOption
 
 EXAMPLES = """\
 Examples:
@@ -30,6 +31,28 @@ Examples:
   gladia transcriptions get 6f1c2a3b -f text
   gladia transcriptions get 6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b | jq .result.metadata
   gladia transcriptions delete 6f1c2a3b
+"""
+
+GET_EXAMPLES = """\
+Examples:
+
+  gladia transcriptions get 6f1c2a3b -f text         one line per utterance
+  gladia transcriptions get 6f1c2a3b --wait -f srt   once the job is done
+  gladia transcriptions get 6f1c2a3b | jq .result.metadata
+  gladia transcriptions get "$(gladia transcribe a.mp3 --no-wait)" --wait
+"""
+LIST_EXAMPLES = """\
+Examples:
+
+  gladia transcriptions list                     id, status, audio, file name
+  gladia transcriptions list --status error
+  gladia transcriptions list | jq -r '.file.filename'
+"""
+DELETE_EXAMPLES = """\
+Examples:
+
+  gladia transcriptions delete 6f1c2a3b          asks first on a terminal
+  gladia transcriptions delete 6f1c2a3b --yes    does not
 """
 
 app = typer.Typer(
@@ -51,7 +74,7 @@ JobId = Annotated[
 ]
 
 
-@app.command("get", cls=FastHelpCommand)
+@app.command("get", cls=FastHelpCommand, epilog=GET_EXAMPLES)
 def get_command(
     ctx: typer.Context,
     job_id: JobId,
@@ -70,6 +93,7 @@ def get_command(
     label: Annotated[str | None, label_option(panel=None)] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
+    wait: Annotated[bool, WaitOption] = False,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
     profile: Profile = None,
@@ -77,7 +101,8 @@ def get_command(
 ) -> None:
     """Show a transcription: the job as JSON, or its transcript as text, subtitles or a table.
 
-    A job still queued or processing has no transcript yet: --format json shows its status.
+    A job still queued or processing has no transcript yet: --wait waits for it, --format
+    json shows its status.
     """
     from gladia_cli.cli.sessions_cmd import get_stored
     from gladia_cli.client.prerecorded import PreRecordedApi
@@ -101,10 +126,11 @@ def get_command(
         captions=CaptionLimits(max_line_chars, max_cue_seconds),
         command="transcriptions get",
         transcript_of=transcript_of,
+        wait=wait,
     )
 
 
-@app.command("list", cls=FastHelpCommand)
+@app.command("list", cls=FastHelpCommand, epilog=LIST_EXAMPLES)
 def list_command(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", help="Jobs per page.", min=1)] = 20,
@@ -142,18 +168,23 @@ def list_command(
     list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
 
 
-@app.command("delete", cls=FastHelpCommand)
+@app.command("delete", cls=FastHelpCommand, epilog=DELETE_EXAMPLES)
 def delete_command(
     ctx: typer.Context,
     job_id: JobId,
+    yes: Annotated[bool, YesOption] = False,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
     profile: Profile = None,
     debug: Debug = False,
 ) -> None:
-    """Delete a transcription and its file (ID: the id, or its first characters)."""
+    """Delete a transcription and its file (ID: the id, or its first characters).
+
+    On a terminal the job is named and you are asked first (--yes: not).
+    """
     from gladia_cli.cli.sessions_cmd import delete_stored, rest_api
     from gladia_cli.client.prerecorded import PreRecordedApi
 
     env = environment_of(ctx)
-    delete_stored(env, rest_api(env, api_key, api_url, profile, PreRecordedApi), job_id)
+    api = rest_api(env, api_key, api_url, profile, PreRecordedApi)
+    delete_stored(env, api, job_id, yes=yes)

@@ -38,6 +38,7 @@ from gladia_cli.protocol.retry import RETRYABLE_STATUSES, Backoff, retry_after
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings
 
+WAIT_POLL = Backoff(base=0.2, factor=2.0, cap=3.0, attempts=1)  # `get --wait`
 FILE_TIMEOUT = 300.0  # a recording's download (the SDK's get_file timeout)
 KEY_HINT = "run `gladia auth login` (or set GLADIA_API_KEY), or use --local to run offline"
 
@@ -146,6 +147,8 @@ class LiveApi:
         raise_on_session_limit: bool = False,
     ) -> None:
         self._settings = settings
+        # The embedded --local server stops with this command: nothing of it can be read later.
+        self.is_local = settings.local
         self._raise_on_session_limit = raise_on_session_limit
         self._backoff = backoff or Backoff(base=0.5, attempts=4)
         self._sleep = sleep
@@ -458,6 +461,24 @@ class LiveApi:
 
     def delete(self, session_id: str) -> None:
         self._request("DELETE", f"{self.collection}/{_segment(session_id)}")
+
+    def wait_finished(
+        self, item_id: str, *, on_status: Callable[[str], None] | None = None
+    ) -> dict[str, Any]:
+        """The session (or job) once done or in error, however long that takes (`X get
+        --wait`; Ctrl-C ends it): polled from 0.2 s, doubling to every 3 s. `on_status`
+        hears each new status."""
+        attempt, last = 0, None
+        while True:
+            item = self.get(item_id)
+            status = str(item.get("status"))
+            if status != last and on_status is not None:
+                on_status(status)
+            last = status
+            if status in ("done", "error"):
+                return item
+            attempt += 1
+            self._sleep(WAIT_POLL.delay(attempt))
 
     def wait_until_done(self, session_id: str, timeout: float) -> dict[str, Any]:
         """The session's result, polling while it is still being processed."""

@@ -158,6 +158,9 @@ class PreRecordedApi(LiveApi):
             if timeout is not None and self._now() - started + delay > timeout:
                 raise NetworkError(
                     f"transcription {job_id} is still {plain(status)} after {timeout:g} s",
-                    hint=f"its result comes later: gladia transcriptions get {job_id}",
+                    hint="the local server stops with gladia, and the job with it: allow "
+                    "more time with --timeout"
+                    if self.is_local
+                    else f"its result comes later: gladia transcriptions get {job_id}",
                 )
             self._sleep(delay)

@@ -87,7 +87,7 @@ class StopWhenAsked(ExternalSignals):
             self._reporter.on_stop(self._fire)
 
     def _fire(self) -> None:
-        self.count += 1
+        self.presses.count += 1  # the run heard the press (its handler, the main thread)
         if not self._source.read_to_end:
             self._reporter.cut_short = True
         if self._callback is not None:

@@ -45,6 +45,7 @@ from gladia_cli.errors import (
     OutputWriteError,
     SessionLimitReached,
 )
+from gladia_cli.jobs.signals import Presses
 from gladia_cli.protocol.retry import Backoff
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.staged_file import StagedFile, remove_stale
@@ -170,6 +171,7 @@ class BatchRun:
         debug: bool = False,
         backoff: Backoff = SESSION_LIMIT_BACKOFF,
         on_stop_running: str = SESSIONS_ON_STOP,
+        presses: Presses | None = None,
     ) -> None:
         self.inputs = list(inputs)
         self.view = view
@@ -193,7 +195,7 @@ class BatchRun:
         self._outcomes: dict[str, Outcome] = {}
         self._no_more = False  # a refused key: no further input starts
         self.reader_gone = False  # the reader of stdout left (`| head`)
-        self._signals = 0
+        self._presses = presses or Presses()
 
     # --- the main thread -------------------------------------------------------------------
 
@@ -223,10 +225,14 @@ class BatchRun:
     @contextlib.contextmanager
     def _signal_handlers(self) -> Iterator[None]:
         def handle(signum: int, frame: FrameType | None) -> None:
-            self._signals += 1
-            if self._signals > 1:
+            if not self._presses.delivered():
+                return  # one press delivered twice, to the process and its group (signals.py)
+            if self._presses.count > 1:
                 raise Aborted()
-            self.stop()
+            try:
+                self.stop()
+            finally:
+                self._presses.handled()
 
         previous: dict[int, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

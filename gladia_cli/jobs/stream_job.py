@@ -115,6 +115,23 @@ def _recorder(
     return writer
 
 
+def result_hint(
+    why: str, session_id: str, *, local: bool, record: Path | None = None, then: str = ""
+) -> str:
+    """Where a session's result can be read after this command: the server keeps it
+    (`why: gladia sessions get ID`), unless it is the embedded --local server, which stops
+    with this command and its sessions with it: then what was kept is named (--record), or
+    that the rest is lost is said plainly. `then`: what else to do, with --local."""
+    if not local:
+        return f"{why}: gladia sessions get {session_id}"
+    lost = "the local server stopped with gladia, and the session with it"
+    if record is not None:
+        kept = f"{lost}; every message received is in {record} (gladia replay {record})"
+        return f"{kept}; {then}" if then else kept
+    keep = then or "keep what arrives with --record FILE.jsonl"
+    return f"{lost}: what was shown is all there is; {keep}, or run `gladia serve`"
+
+
 def _finals_expected(body: dict[str, Any]) -> bool:
     messages = body.get("messages_config") or {}
     return bool(messages.get("receive_final_transcripts", True))
@@ -210,8 +227,8 @@ class StreamRun:
             self.renderer.close()  # the table keeps what was shown, and the hint goes below it
             if self.signals.on_first is not None:  # streaming had started
                 self.notices.warning(
-                    f"aborted; the server finishes the session in the background: "
-                    f"gladia sessions get {self.created.id}"
+                    "aborted; "
+                    + self.result_later("the server finishes the session in the background")
                 )
             raise
         except OutputClosed:
@@ -256,6 +273,11 @@ class StreamRun:
             partial_lag=lags.partial_last,
         )
 
+    def result_later(self, why: str, *, local: str = "") -> str:
+        return result_hint(
+            why, self.created.id, local=self.job.settings.local, record=self.job.record, then=local
+        )
+
     def first_signal(self) -> None:
         self.notices.info("stopping: waiting for the final transcripts (Ctrl-C again to abort)")
         self.job.source.stop()
@@ -297,7 +319,9 @@ class StreamRun:
             self.stream.close()
             raise NetworkError(
                 f"the server did not finish the session within {self.job.stop_timeout:g} s",
-                hint=f"the result may come later: gladia sessions get {self.created.id}",
+                hint=self.result_later(
+                    "the result may come later", local="allow more time with --stop-timeout"
+                ),
             )
 
     def release(self) -> None:
@@ -328,7 +352,7 @@ class StreamRun:
         raised by the verdict once the transcript is written)."""
         core = self.stream.core
         check = core.needs_result_check
-        hint = f"the whole result may be there: gladia sessions get {self.created.id}"
+        hint = self.result_later("the whole result may be there")
         try:
             result = self.api.wait_until_done(self.created.id, timeout=self.job.stop_timeout)
         except GladiaError as exc:
@@ -389,8 +413,7 @@ class StreamRun:
             # What was transcribed was rendered; that it is incomplete must not look like success.
             raise NetworkError(
                 f"the server reported an error: {self.server_errors[0]}",
-                hint="the session's result may be incomplete: "
-                f"gladia sessions get {self.created.id}",
+                hint=self.result_later("the session's result may be incomplete"),
             )
         if self.unverified is not None:
             raise self.unverified

@@ -30,7 +30,13 @@ from typing import Any
 
 from gladia_cli.errors import GladiaError, NetworkError
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, is_retryable
+from gladia_cli.protocol.closing import (
+    GOING_AWAY,
+    INVALID_TOKEN,
+    NORMAL,
+    SESSION_FINISHED,
+    is_retryable,
+)
 from gladia_cli.protocol.messages import (
     AudioChunkAck,
     MessageParseError,
@@ -139,21 +145,55 @@ class SessionStats:
 
 
 @dataclass
+class _Copies:
+    """How often one exact frame was delivered, and how often it came on this connection."""
+
+    delivered: int = 0
+    connection: int = -1  # the connection the counts below are about
+    before: int = 0  # delivered on earlier connections
+    arrived: int = 0  # arrived on `connection`
+
+
+@dataclass
 class _Dedup:
     """What was delivered, to recognise re-deliveries."""
 
     finals: set[tuple[int, str]] = field(default_factory=set)
     once: set[str] = field(default_factory=set)
-    recent: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
+    recent: OrderedDict[bytes, _Copies] = field(default_factory=OrderedDict)
 
-    def seen_text(self, text: str) -> bool:
+    def redelivered(self, text: str, connection: int) -> bool:
+        """Whether this exact frame is a copy of one delivered before the connection it came
+        on. A server may send identical frames itself (three equal add-on errors in one
+        millisecond): on one connection every copy is new. After a reconnect, the first N
+        copies of a frame delivered N times before are what the server sent again."""
         digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=16).digest()
-        if digest in self.recent:
-            return True
-        self.recent[digest] = None
+        copies = self.recent.pop(digest, None) or _Copies()
+        self.recent[digest] = copies  # the most recent last: the oldest go first
         if len(self.recent) > _RECENT:
             self.recent.popitem(last=False)
+        if copies.connection != connection:
+            copies.connection, copies.before, copies.arrived = connection, copies.delivered, 0
+        copies.arrived += 1
+        if copies.arrived <= copies.before:
+            return True
+        copies.delivered += 1
         return False
+
+
+def _session_gone(code: int, detail: str) -> NetworkError:
+    """A reconnection refused for a session the server had accepted before: nothing the
+    client sent was wrong; the session is no longer there (a restarted server knows no
+    token, 4401; one that ended the session meanwhile says so, 4410)."""
+    if code == INVALID_TOKEN:
+        return NetworkError(
+            f"the server restarted and the session is gone (it no longer knows it: {code}{detail})",
+            hint="start the session again; audio sent since the last acknowledgment was not kept",
+        )
+    return NetworkError(
+        f"the session ended on the server while the connection was down ({code}{detail})",
+        hint="see what the server kept with `gladia sessions get ID`",
+    )
 
 
 class ClientSession:
@@ -326,6 +366,8 @@ class ClientSession:
             if self._went_away:  # the session went with the server that shut down
                 self._last_failure = f"then {code}{detail}"
                 return self._give_up()
+            if self.connections > 1 and code in (INVALID_TOKEN, SESSION_FINISHED):
+                return self._finish(_session_gone(code, detail))
             return self._finish(
                 NetworkError(
                     f"the server closed the session ({code}{detail})",
@@ -593,7 +635,7 @@ class ClientSession:
                 return True  # a repeated final, or a partial arriving after its final
             if message.is_final:
                 self._dedup.finals.add(key)
-        return self._dedup.seen_text(message.text)
+        return self._dedup.redelivered(message.text, self.connections)
 
     def _note_duration(self, message: ServerMessage) -> None:
         data = message.raw.get("data")

@@ -86,7 +86,7 @@ class LagFigures:
     """What the status line and the summary show (seconds; None when unknown)."""
 
     final_last: float | None = None
-    partial_last: float | None = None
+    partial_last: float | None = None  # while the newest transcript is a partial
     final_p50: float | None = None
     final_p95: float | None = None
     partial_p50: float | None = None
@@ -119,6 +119,9 @@ class LatencyTracker:
         self._floor = 0  # where the oldest mark kept starts: older bytes are forgotten
         self.finals = LagHistogram()
         self.partials = LagHistogram()
+        # Whether the newest transcript is a partial: once its final came, the partial lag
+        # is history, not what the status line shows (it stayed through minutes of silence).
+        self._partial_current = False
 
     @property
     def marks(self) -> int:
@@ -163,6 +166,7 @@ class LatencyTracker:
         (None, and nothing recorded, when the send time of that audio is unknown)."""
         arrived = self._clock() if now is None else now
         sent = self.send_time(end_seconds)
+        self._partial_current = not is_final and sent is not None
         if sent is None:
             return None
         lag = max(0.0, arrived - sent)
@@ -172,7 +176,7 @@ class LatencyTracker:
     def figures(self) -> LagFigures:
         return LagFigures(
             final_last=self.finals.last,
-            partial_last=self.partials.last,
+            partial_last=self.partials.last if self._partial_current else None,
             final_p50=self.finals.percentile(50),
             final_p95=self.finals.percentile(95),
             partial_p50=self.partials.percentile(50),

@@ -212,6 +212,7 @@ class SessionOutcome:
 
     status: StatusView
     result: dict[str, Any] | None = None  # GET /v2/live/{id}, for renderers that ask for it
+    live: bool = True  # False: a stored session shown again (no live status line then)
 
 
 class OutputRenderer:

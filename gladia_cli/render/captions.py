@@ -19,6 +19,7 @@ DEFAULT_LINE_CHARS = 42
 DEFAULT_CUE_SECONDS = 7.0
 LINES_PER_CUE = 2
 MIN_CUE_SECONDS = 0.2  # a shorter cue is invisible in most players
+ORPHAN_SECONDS = 1.0  # an utterance's last cue shorter than this is read as a flash
 
 
 @dataclass(frozen=True)
@@ -70,33 +71,65 @@ def _fits(lines: list[list[str]], word: str, limit: int, reserve: int) -> bool:
     return not last or used + 1 + len(word) <= limit
 
 
+def _wrapped(words: list[Word], limit: int, reserve: int) -> list[list[str]]:
+    """The words on lines of `limit` characters (a word longer than a line alone on it)."""
+    lines: list[list[str]] = [[]]
+    for word in words:
+        if not _fits(lines, word.word, limit, reserve):
+            lines.append([])
+        lines[-1].append(word.word)
+    return lines
+
+
+def _fits_cue(words: list[Word], limits: CaptionLimits, reserve: int) -> bool:
+    if len(words) <= 1:
+        return True  # a single word is never cut, however long
+    if words[-1].end - words[0].start > limits.max_cue_seconds:
+        return False
+    return len(_wrapped(words, limits.max_line_chars, reserve)) <= LINES_PER_CUE
+
+
+def _seconds(words: list[Word]) -> float:
+    return words[-1].end - words[0].start
+
+
+def _balanced(groups: list[list[Word]], limits: CaptionLimits, reserve: int) -> None:
+    """No orphan at the end of an utterance: a last cue shorter than ORPHAN_SECONDS (what
+    filling cues greedily leaves, a word or two for half a second) takes words from the
+    cue before it (they never fit together: the greedy filling tried), while that evens
+    them out and the cue still fits."""
+    if len(groups) < 2 or _seconds(groups[-1]) >= ORPHAN_SECONDS:
+        return
+    before, last = groups[-2], groups[-1]
+    while len(before) > 1:
+        moved, kept = [before[-1], *last], before[:-1]
+        if not _fits_cue(moved, limits, reserve) or _seconds(moved) > _seconds(kept):
+            break
+        before, last = kept, moved
+        if _seconds(last) >= ORPHAN_SECONDS:
+            break
+    groups[-2:] = [before, last]
+
+
 def layout(utterance: Utterance, limits: CaptionLimits, *, reserve: int = 0) -> list[Cue]:
     """The cues of one utterance, in order; `reserve` characters of the first line of
     each cue are taken by the label."""
-    words = timed_words(utterance)
-    cues: list[Cue] = []
-    lines: list[list[str]] = [[]]
-    start = end = 0.0
-
-    def close() -> None:
-        if lines[0]:
-            cues.append(Cue(start, end, utterance.channel, tuple(" ".join(ln) for ln in lines)))
-
-    for word in words:
-        if not lines[0]:
-            start = word.start
-        elif word.end - start > limits.max_cue_seconds:
-            close()
-            lines, start = [[]], word.start
-        elif not _fits(lines, word.word, limits.max_line_chars, reserve):
-            if len(lines) < LINES_PER_CUE:
-                lines.append([])
-            else:
-                close()
-                lines, start = [[]], word.start
-        lines[-1].append(word.word)
-        end = word.end
-    close()
+    groups: list[list[Word]] = []
+    for word in timed_words(utterance):
+        if groups and _fits_cue([*groups[-1], word], limits, reserve):
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    _balanced(groups, limits, reserve)
+    cues = [
+        Cue(
+            group[0].start,
+            group[-1].end,
+            utterance.channel,
+            tuple(" ".join(line) for line in _wrapped(group, limits.max_line_chars, reserve)),
+        )
+        for group in groups
+    ]
     return _padded(cues)
 
 

@@ -24,11 +24,13 @@ def play(
     audio_seconds: float = 0.0,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    live: bool = True,
 ) -> None:
     """Feed `messages` to `renderer`, then finish and close it. `speed` None: at once (the
     live table is not drawn); else at `speed` times the pace they were received at.
     A reader of stdout that goes away (`| head`) ends it quietly. `audio_seconds`: the
-    session's audio, for the status line (else: as far as the acknowledgments go)."""
+    session's audio, for the status line (else: as far as the acknowledgments go).
+    `live` False: a stored session, shown without the status line a live run ends with."""
     view = StatusView(state="replaying", session_id=session_id)
     began = clock()
     try:
@@ -58,7 +60,7 @@ def play(
             acked_seconds=audio_seconds,
         )
         renderer.status(done)
-        renderer.finish(SessionOutcome(status=done, result=result))
+        renderer.finish(SessionOutcome(status=done, result=result, live=live))
     except OutputClosed:
         return
     finally:

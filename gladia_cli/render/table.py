@@ -58,14 +58,33 @@ def _clock(seconds: float) -> str:
     return f"{int(minutes)}:{secs:04.1f}"
 
 
+SHOWN_ID = 8  # characters of the session id: a prefix `gladia sessions get` takes
+# Acknowledgments trail the audio sent by a chunk or two; a second or more (an outage, a
+# slow server) is worth the room on the line.
+ACK_GAP_SHOWN = 1.0
+
+
+def _audio(seconds: float) -> str:
+    """`12.4 s`, and past a minute `62:05.4` (an hour in seconds is long to read)."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
 def status_line(view: StatusView) -> Text:
-    """The session's state; the id is the full one, as `gladia sessions get` takes it."""
+    """The session's state, on one line of an 80-column terminal an hour in: the id's
+    first characters (the whole 36 made it wrap at every refresh; `gladia sessions get`
+    takes a prefix, and the messages that name the session give it whole), the audio
+    acknowledged only when it trails what was sent."""
     line = Text()
     line.append("● ", style=STATE_STYLES.get(view.state, "white"))
     line.append(view.state, style="bold")
     if view.session_id:
-        line.append(f"  session {view.session_id}", style="dim")
-    line.append(f"  sent {view.sent_seconds:.1f} s  acked {view.acked_seconds:.1f} s")
+        line.append(f"  {view.session_id[:SHOWN_ID]}", style="dim")
+    line.append(f"  sent {_audio(view.sent_seconds)}")
+    if view.sent_seconds - view.acked_seconds >= ACK_GAP_SHOWN:
+        line.append(f"  acked {_audio(view.acked_seconds)}", style="yellow")
     if view.progress is not None:
         line.append(f"  {view.progress:.0%}")
     if view.reconnects:
@@ -130,7 +149,12 @@ def fit_frame(
     def render(renderable: RenderableType) -> Lines:
         return console.render_lines(renderable, options, pad=False)
 
-    status = render(status_line(view))
+    # The status line is the frame's last line, not followed by a newline: one exactly as
+    # wide as the terminal leaves the cursor in its pending-wrap column, and rich's erase
+    # of the frame then missed a line (a header stayed behind). One column short, always.
+    status = console.render_lines(
+        status_line(view), console.options.update(width=max(1, width - 1), height=None), pad=False
+    )
     if len(status) >= height:
         return status[-height:] if height > 0 else []
     room = height - len(status)  # for the header and the rows
@@ -288,7 +312,8 @@ class TableRenderer:
             self._console.print(Text(self._verdict, style="bold"))
         for section in rich_sections(self._addons, self._labels):
             self._console.print(section)
-        self._console.print(status_line(outcome.status))
+        if outcome.live:  # a stored session has no live status to end with
+            self._console.print(status_line(outcome.status))
 
     def close(self) -> None:
         shown = self._stop_live()

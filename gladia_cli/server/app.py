@@ -16,13 +16,12 @@ import contextlib
 import json
 import logging
 import secrets
-import shutil
-import tempfile
 import uuid
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -30,15 +29,19 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from gladia_cli.protocol import init_config
+from gladia_cli.protocol.closing import SESSION_FINISHED
 from gladia_cli.protocol.messages import iso_timestamp
-from gladia_cli.server import callback_policy
+from gladia_cli.server import callback_policy, slow_clients
 from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.callbacks import CallbackPoster
 from gladia_cli.server.clock import Clock, LoopClock
 from gladia_cli.server.config import ServerConfig
+from gladia_cli.server.connection_limit import OUT_OF_DESCRIPTORS
+from gladia_cli.server.data_dir import DataDir
 from gladia_cli.server.host_check import HostPolicy
 from gladia_cli.server.live_session import LiveSession
-from gladia_cli.server.session_store import SessionStore, owner_of
+from gladia_cli.server.session_store import Session, SessionStore, owner_of
+from gladia_cli.server.stored_session import StoredSession, restore_sessions
 from gladia_cli.server.transcriber_pool import transcribers_for, translator_of
 from gladia_cli.server.websocket import FAULTS, live_socket
 
@@ -51,11 +54,26 @@ STATUSES = ("queued", "processing", "done", "error")
 SWEEP_EVERY = 60.0  # seconds between evictions of stale sessions when nobody asks
 
 CONFIG: web.AppKey[ServerConfig] = web.AppKey("config", ServerConfig)
-SESSIONS: web.AppKey[dict[str, LiveSession]] = web.AppKey("sessions", dict)
+SESSIONS: web.AppKey[dict[str, Session]] = web.AppKey("sessions", dict)
 
 
 class BadBody(ValueError):
     """A request body that is not a JSON value we accept."""
+
+
+class BodyTimeout(Exception):
+    """A request body that did not arrive in time (its message is the client's 408)."""
+
+
+async def read_body(request: web.Request) -> bytes:
+    """A small body (at most MAX_BODY_BYTES), within `slow_clients.BODY_SECONDS`: a client
+    that drips it must not hold its connection."""
+    limit = slow_clients.BODY_SECONDS
+    try:
+        async with asyncio.timeout(limit):
+            return await request.read()
+    except TimeoutError:
+        raise BodyTimeout(f"the body stalled: not received within {limit:g} s") from None
 
 
 def parse_json_body(raw: bytes) -> Any:
@@ -113,6 +131,10 @@ class LiveRoutes:
     def __init__(self, config: ServerConfig, clock: Clock) -> None:
         self.config = config
         self.clock = clock
+        # The sessions' and jobs' files: removed with the server, or kept in --data-dir
+        # (first: a folder in use fails the start before any model is loaded).
+        self.data = DataDir.at(Path(config.data_dir)) if config.data_dir else DataDir.temporary()
+        self.directory = str(self.data.live)
         self.transcribers = transcribers_for(
             config.engine,
             config.script_path,
@@ -134,8 +156,6 @@ class LiveRoutes:
         self.sessions = self.store.by_id
         self.init_failures = deque(config.faults.init_failures)
         self.callbacks = CallbackPoster(allow_link_local=config.allow_link_local_callbacks)
-        # Audio files of the sessions, removed with the server.
-        self.directory = tempfile.mkdtemp(prefix="gladia-serve-")
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -148,10 +168,13 @@ class LiveRoutes:
     def _owner(self, request: web.Request) -> str:
         return owner_of(request.headers.get("x-gladia-key", ""))
 
-    def _session(self, request: web.Request) -> LiveSession | None:
+    def _session(self, request: web.Request) -> Session | None:
         return self.store.get(request.match_info["id"], self._owner(request))
 
     async def start(self, app: web.Application) -> None:
+        if self.data.persistent:
+            for stored in restore_sessions(self.data.live, self.clock):
+                self.store.add(stored)
         self._sweeper = asyncio.get_running_loop().create_task(
             self.store.sweep_forever(min(SWEEP_EVERY, self.config.session_ttl))
         )
@@ -170,7 +193,9 @@ class LiveRoutes:
                 [f"region must be one of the following values: {regions}"],
             )
         try:
-            body = parse_json_body(await request.read())
+            body = parse_json_body(await read_body(request))
+        except BodyTimeout as exc:
+            return gladia_error(request, 408, str(exc))
         except BadBody as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
         errors = init_config.validate(body, strict=self.config.strict_init)
@@ -200,6 +225,7 @@ class LiveRoutes:
             clock=self.clock,
             owner=self._owner(request),
             store_directory=self.directory,
+            durable=self.data.persistent,
             addons=self.addons,
             on_callback=self.callbacks,
         )
@@ -216,6 +242,8 @@ class LiveRoutes:
         the list of sessions."""
         if _is_socket_upgrade(request):
             session = self.store.by_token_of(request.query["token"])
+            if isinstance(session, StoredSession):
+                return await refuse_socket(request, SESSION_FINISHED, _restored_reason(session))
             return await live_socket(request, session, self.clock)
         return await self.list(request)
 
@@ -266,7 +294,10 @@ class LiveRoutes:
         session = self._session(request)
         if session is None:
             return gladia_error(request, 404, "Not found")
-        raw = await request.read()
+        try:
+            raw = await read_body(request)
+        except BodyTimeout as exc:
+            return gladia_error(request, 408, str(exc))
         if len(raw) > POST_SESSION_METADATA_MAX_BYTES:
             return gladia_error(request, 413, "post_session_metadata is larger than 100 KB")
         try:
@@ -298,12 +329,12 @@ class LiveRoutes:
                 asyncio.gather(*(s.flush_outbox() for s in sessions), return_exceptions=True),
                 timeout=1.0,
             )
-        await self.store.close_all()
+        await self.store.close_all(keep_files=self.data.persistent)
         await self.callbacks.close()
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.addons.close()
         self.transcribers.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self.data.close()
 
 
 API: web.AppKey[LiveRoutes] = web.AppKey("api", LiveRoutes)
@@ -338,9 +369,14 @@ def _metadata_filter(request: web.Request) -> dict[str, str]:
 class Listed(Protocol):
     """What the list endpoints filter and show: a live session or a pre-recorded job."""
 
-    status: str
-    created_at: str
-    config: dict[str, Any]
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def created_at(self) -> str: ...
+
+    @property
+    def config(self) -> dict[str, Any]: ...
 
     def describe(self) -> dict[str, Any]: ...
 
@@ -403,6 +439,20 @@ def matches(session: Listed, request: web.Request) -> bool:
     return all(str(metadata.get(k)) == v for k, v in _metadata_filter(request).items())
 
 
+def _restored_reason(session: StoredSession) -> str:
+    if session.interrupted:
+        return "the server restarted during the session; what it stored is kept"
+    return "session already finished"
+
+
+async def refuse_socket(request: web.Request, code: int, reason: str) -> web.WebSocketResponse:
+    """Upgrade, then close at once with `code` (a WebSocket client reads no HTTP status)."""
+    ws = web.WebSocketResponse()
+    await ws.prepare(request)
+    await ws.close(code=code, message=reason.encode()[:123])
+    return ws
+
+
 def _is_socket_upgrade(request: web.Request) -> bool:
     """`GET /v2/live?token=…` asking for a WebSocket: the token is its credential."""
     return "token" in request.query and request.headers.get(hdrs.UPGRADE, "").lower() == "websocket"
@@ -413,6 +463,7 @@ def _middlewares(config: ServerConfig, routes: LiveRoutes) -> list[Middleware]:
     if not config.loopback and config.host not in ("0.0.0.0", "::", ""):
         hosts.append(config.host)  # the address the server was bound to
     policy = HostPolicy(tuple(hosts))
+    out_of_descriptors = OutOfDescriptors()
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -421,12 +472,20 @@ def _middlewares(config: ServerConfig, routes: LiveRoutes) -> list[Middleware]:
         if not policy.accepts_origin(request.headers.get(hdrs.ORIGIN)):
             return gladia_error(request, 403, "origin not allowed (see gladia serve --allow-host)")
         try:
-            return await handler(request)
+            response = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
             # aiohttp's own errors (413 body too large, 404, 405) in Gladia's shape.
             return gladia_error(request, exc.status, exc.reason)
+        except OSError as exc:
+            if exc.errno not in OUT_OF_DESCRIPTORS:
+                raise
+            # A file the request needed could not be opened: the client may retry.
+            out_of_descriptors.failed(request.path)
+            return gladia_error(request, 503, "the server is out of file descriptors: retry later")
+        out_of_descriptors.succeeded()
+        return response
 
     @web.middleware
     async def require_key(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -443,6 +502,27 @@ def _middlewares(config: ServerConfig, routes: LiveRoutes) -> list[Middleware]:
         return await handler(request)
 
     return [guard, require_key]
+
+
+class OutOfDescriptors:
+    """Requests that failed for want of a file descriptor: one log line per episode."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    def failed(self, path: str) -> None:
+        if not self.failures:
+            log.error(
+                "out of file descriptors (at %s): requests get 503 until some close; "
+                "raise the limit (ulimit -n)",
+                path,
+            )
+        self.failures += 1
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.warning("file descriptors available again (%d requests got 503)", self.failures)
+            self.failures = 0
 
 
 def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Application:

@@ -16,13 +16,23 @@ class AudioStore:
 
     The file is held open only while the session records: a finished session costs no file
     descriptor (a long-running server keeps many), and reads open it on demand. `delete`
-    removes it (eviction, DELETE, shutdown).
+    removes it (eviction, DELETE, shutdown). Each append reaches the file at once (no
+    buffer in the process): what was acknowledged survives the server being killed.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: BinaryIO | None = path.open("w+b")
         self.size = 0
+
+    @classmethod
+    def existing(cls, path: Path) -> AudioStore:
+        """A finished recording left by an earlier server (read back, never appended)."""
+        store = cls.__new__(cls)
+        store.path = path
+        store._file = None
+        store.size = path.stat().st_size if path.exists() else 0
+        return store
 
     def append(self, data: bytes) -> None:
         if not data:
@@ -31,6 +41,7 @@ class AudioStore:
             raise ValueError("the recording is finished")
         self._file.seek(0, os.SEEK_END)
         self._file.write(data)
+        self._file.flush()
         self.size += len(data)
 
     def read(self, offset: int, n: int) -> bytes:

@@ -90,9 +90,21 @@ class ServerConfig:
     # "*" accepts any.
     allowed_hosts: tuple[str, ...] = ()
     allow_link_local_callbacks: bool = False  # callbacks to 169.254.x.x, fe80::, metadata
-    prerecorded_workers: int = 2  # pre-recorded jobs transcribed at once; the others queue
+    # Blocks of pre-recorded audio decoded at once (the CPU jobs take); the jobs of several
+    # keys take turns block by block, and at most this many jobs of one key run at once.
+    prerecorded_workers: int = 2
     max_unfinished_jobs: int = 1000  # queued or processing, all keys together; 429 beyond
+    max_jobs_per_key: int = 100  # queued or processing, one key's; 429 beyond
     max_upload_bytes: int = 1000 * 1024 * 1024  # POST /v2/upload (Gladia's limit: 1000 MB)
+    # Longest file a job takes (Gladia's limit: 135 minutes); longer uploads get 400.
+    max_file_seconds: float = 135 * 60.0
+    upload_ttl: float = 600.0  # an upload no job uses is forgotten after this
+    max_uploads_per_key: int = 100  # uploads no job uses yet, one key's; 429 beyond
+    # Disk all uploads may take (507 beyond); one key may take a quarter of it (429).
+    max_storage_bytes: int = 8 * 1024 * 1024 * 1024
+    # Where sessions, uploads and jobs are kept across restarts; None: a temporary folder
+    # removed with the server.
+    data_dir: str | None = None
     # Pre-recorded diarization by the speaker model (server/diarization.py) when it is
     # installed; False: as if it were not (the add-on error), for tests of that path.
     speaker_model: bool = True

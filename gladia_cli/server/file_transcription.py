@@ -4,15 +4,19 @@ The same engines as live sessions, driven the same way (a `Transcriber` from the
 factory: de-interleaving, soxr to 16 kHz per channel, one recogniser per channel), but fed
 as fast as decoding allows: no pacing, no partials (no late sink is given, so the whisper
 engine decodes finals only), blocks of `BLOCK_SECONDS`. Runs on a worker thread; `cancelled`
-is checked between blocks (the job was deleted, or the server stops). Memory stays bounded
-by a block, whatever the file's length: the file is read in blocks, and only the finals
-are kept.
+is checked between blocks (the job was deleted, or the server stops), and each block is
+decoded inside a `turn` (job_queue.Turns: the jobs of several keys take turns). Memory
+stays bounded by a block, whatever the file's length: the file is read in blocks, and only
+the finals are kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from gladia_cli.protocol import prerecorded_config
@@ -41,8 +45,9 @@ class JobCancelled(Exception):
     """The job was deleted or the server stops: its result is not wanted."""
 
 
-def audio_info(path: str) -> tuple[float, int]:
-    """(duration in seconds, channels) of a file soundfile can decode; ValueError if not."""
+def audio_info(path: str) -> tuple[float, int, int]:
+    """(duration in seconds, channels, sample rate) of a file soundfile can decode;
+    ValueError if not."""
     import soundfile
 
     try:
@@ -51,7 +56,7 @@ def audio_info(path: str) -> tuple[float, int]:
         raise ValueError(str(exc).split(":")[-1].strip() or "unknown format") from None
     if info.samplerate <= 0 or info.channels <= 0:
         raise ValueError("no audio stream")
-    return info.frames / info.samplerate, info.channels
+    return info.frames / info.samplerate, info.channels, info.samplerate
 
 
 def _settings(params: dict[str, Any], channels: int, job_id: str) -> list[ChannelSettings]:
@@ -79,6 +84,7 @@ def transcribe_file(
     job_id: str,
     cancelled: threading.Event,
     addons: AddonRunner | None = None,
+    turn: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
     diarize: bool = True,
 ) -> dict[str, Any]:
     """The job's `result` (Gladia's TranscriptionResultDTO); JobFailed when it cannot be."""
@@ -99,11 +105,15 @@ def transcribe_file(
         frames = 0
         try:
             for block in file.blocks(blocksize=rate * BLOCK_SECONDS, dtype="int16", always_2d=True):
+                with turn():
+                    if cancelled.is_set():
+                        raise JobCancelled
+                    frames += len(block)
+                    events += _finals(transcriber.feed(block.tobytes()))
+            with turn():
                 if cancelled.is_set():
                     raise JobCancelled
-                frames += len(block)
-                events += _finals(transcriber.feed(block.tobytes()))
-            events += _finals(transcriber.finish())
+                events += _finals(transcriber.finish())
         except (JobCancelled, JobFailed):
             raise
         except soundfile.LibsndfileError as exc:

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.session_files import SessionFiles
 from gladia_cli.server.session_recognition import SessionRecognition, configured_language
 from gladia_cli.server.session_result import SessionResult
+from gladia_cli.server.stored_session import session_meta
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import TranscriberFactory
 from gladia_cli.server.watchdog import Watchdog
@@ -85,6 +87,7 @@ class LiveSession:
         clock: Clock,
         owner: str = "",
         store_directory: str | None = None,
+        durable: bool = False,
         addons: AddonRunner,
         on_callback: Callable[[LiveSession, dict[str, Any]], None] | None = None,
     ) -> None:
@@ -102,7 +105,8 @@ class LiveSession:
         self._loop = asyncio.get_running_loop()
         self._clock = clock
 
-        self.files = SessionFiles(store_directory)
+        # durable: kept in --data-dir, found again after a restart (stored_session.py).
+        self.files = SessionFiles(store_directory, durable=durable)
         self.store = self.files.audio
         self.result = SessionResult(
             session_id=session_id,
@@ -161,6 +165,7 @@ class LiveSession:
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
         self._finalizer: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
+        self.finished_wall: float | None = None  # when it ended, as the wall clock says
         self._closing = False  # the end sequence is being emitted
         self._watchdog = Watchdog(
             clock,
@@ -168,6 +173,7 @@ class LiveSession:
             max_duration=server.max_duration,
             on_expired=self.finish,
         )
+        self._persist()
 
     # --- what the REST routes and the socket read -------------------------------------------
 
@@ -191,6 +197,16 @@ class LiveSession:
     @post_session_metadata.setter
     def post_session_metadata(self, metadata: dict[str, Any]) -> None:
         self.result.post_session_metadata = metadata
+        self._persist()
+
+    @property
+    def failed(self) -> bool:
+        """Whether recognition failed (the session ends in status error)."""
+        return self._recognizer.failed
+
+    def _persist(self) -> None:
+        """`session.json`: what a restarted server needs to find the session again."""
+        self.files.save_meta(session_meta(self))
 
     @property
     def connection(self) -> ClientSocket | None:
@@ -488,6 +504,8 @@ class LiveSession:
         self.result.completed(_now_iso(), failed=self._recognizer.failed)
         self._delivery.end()
         self.finished.set()
+        self.finished_wall = time.time()
+        self._persist()
         log.info(
             "session %s: done, %.2f s of audio, %d utterances",
             self.id,
@@ -495,8 +513,9 @@ class LiveSession:
             self.files.utterances.count,
         )
 
-    async def close(self, *, shutting_down: bool = False) -> None:
-        """Forget the session (DELETE, eviction, or server shutdown: then 1001)."""
+    async def close(self, *, shutting_down: bool = False, keep_files: bool = False) -> None:
+        """Forget the session (DELETE, eviction, or server shutdown: then 1001); its files
+        go, unless `keep_files` (a shutdown that keeps its --data-dir)."""
         self._watchdog.cancel()
         if self._finalizer is not None and not self._finalizer.done():
             self._finalizer.cancel()
@@ -512,4 +531,7 @@ class LiveSession:
                 await connection.close(NORMAL, "session deleted")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(connection.wait_closed(), timeout=CLOSE_REPLY_SECONDS)
-        self.files.delete()
+        if keep_files:
+            self.files.finish()  # what was buffered reaches the disk; no descriptor held
+        else:
+            self.files.delete()

@@ -10,6 +10,10 @@ opening the file only for that: a log never holds a file descriptor, so a sessio
 one (its audio) while it records and none once finished, however many logs it keeps. The
 file is created at the first write (many sessions never log an entity). `delete` removes
 it; what is appended after (a recogniser's late event racing a DELETE) is ignored.
+
+A `durable` log writes each append at once (a session kept in `--data-dir`: what it logged
+survives the server being killed). A log opened on an existing file counts its whole
+lines; a line cut short by a kill is not one.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ BUFFER_TEXTS = 256  # small texts cost more as objects than as characters
 class MessageLog:
     """JSON texts appended one per line; `count` of them, read back in order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = False) -> None:
         self.path = path
-        self.count = 0
+        self.count = _whole_lines(path)
+        self._durable = durable
         self._buffer: list[str] = []
         self._buffered = 0  # characters in `_buffer`
         self._deleted = False
@@ -43,7 +48,7 @@ class MessageLog:
         self._buffer.append(text)
         self._buffered += len(text) + 1
         self.count += 1
-        if self._buffered >= BUFFER_BYTES or len(self._buffer) >= BUFFER_TEXTS:
+        if self._durable or self._buffered >= BUFFER_BYTES or len(self._buffer) >= BUFFER_TEXTS:
             self.flush()
 
     def append_json(self, value: Any) -> None:
@@ -81,3 +86,12 @@ class MessageLog:
         self._buffer.clear()
         self._buffered = self.count = 0
         self.path.unlink(missing_ok=True)
+
+
+def _whole_lines(path: Path) -> int:
+    """Lines ending with a newline in `path` (0 if there is no such file)."""
+    try:
+        with path.open("rb") as file:
+            return sum(block.count(b"\n") for block in iter(lambda: file.read(1 << 16), b""))
+    except FileNotFoundError:
+        return 0

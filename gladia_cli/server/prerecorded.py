@@ -11,8 +11,24 @@ The app's middleware wants the key on every route (app.py). Like live sessions, 
 and jobs belong to the key that made them (others get 404),
 and a finished job is forgotten `session_ttl` seconds after its end or beyond
 `max_stored_sessions` finished ones (its file goes with it); an upload no job uses is
-forgotten `session_ttl` seconds after it came. A job in error carries `error_code` and,
-beside it, `error: {code, message}` (the shape of Gladia's `transcription.error` callback).
+forgotten `upload_ttl` seconds (minutes) after it came. A job in error carries `error_code`
+and, beside it, `error: {code, message}` (the shape of Gladia's `transcription.error`
+callback).
+
+One key must not cost the others their service (issue 18):
+- A file is checked before a job can use it: a sample rate under `MIN_SAMPLE_RATE` or a
+  duration over `max_file_seconds` (Gladia's 135 minutes) is refused (400). A 200 KB WAV
+  declaring 1 Hz × 100 000 s would otherwise be resampled to 1.6 billion samples.
+- Bounds per key: `max_jobs_per_key` unfinished jobs and `max_uploads_per_key` unused
+  uploads (429 beyond), and a quarter of `max_storage_bytes` of pending uploads (unused,
+  or used by an unfinished job; 429). All uploads together stay within `max_storage_bytes`:
+  the oldest finished jobs' files go first to make room, then 507.
+- Jobs start round-robin across keys (at most `prerecorded_workers` of one key at once)
+  and decode their blocks in turn (job_queue.py), so a key's long queue delays another
+  key's job by a block or two, not by the queue.
+- DELETE of a queued or processing job cancels it (202): Gladia documents 403 only for a
+  live session still processing (protocol.md §6); for pre-recorded jobs it documents 202,
+  and a job nobody wants should not hold a worker.
 """
 
 from __future__ import annotations
@@ -20,36 +36,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import json
 import logging
 import re
 import shutil
-import tempfile
-import threading
 import uuid
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader, LineTooLong
 
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.create_tag import IDEMPOTENCY_HEADER
-from gladia_cli.protocol.messages import iso_timestamp
-from gladia_cli.server import callback_policy
+from gladia_cli.server import callback_policy, slow_clients
 from gladia_cli.server.app import (
     SWEEP_EVERY,
     BadBody,
+    BodyTimeout,
     _request_id,
     gladia_error,
     list_page,
     matches,
     page_bounds,
     parse_json_body,
+    read_body,
 )
 from gladia_cli.server.file_transcription import (
     JobCancelled,
@@ -58,103 +72,35 @@ from gladia_cli.server.file_transcription import (
     transcribe_file,
 )
 from gladia_cli.server.idempotency import RepeatedRequests
+from gladia_cli.server.job_queue import RoundRobin, Turns, background_priority
+from gladia_cli.server.prerecorded_records import (
+    Job,
+    Upload,
+    now_iso,
+    restore_records,
+    save_job,
+    save_upload,
+)
+from gladia_cli.server.slow_clients import Progress
 
 if TYPE_CHECKING:
     from gladia_cli.server.app import LiveRoutes
 
 log = logging.getLogger("gladia.server")
+T = TypeVar("T")
 
 UPLOAD_PIECE = 256 * 1024
 # Past the limit, this much more of an upload is read (and dropped) before the 413, so that
 # a client still sending gets the answer instead of a reset connection.
 DRAIN_LIMIT = 64 * 1024 * 1024
-# An upload that sends nothing for this long is dropped (408): without it, a client that
-# stalls mid-body holds a connection and a folder on disk for as long as it likes.
-UPLOAD_STALL_SECONDS = 60.0
 _FILE_PATH = re.compile(r"^/file/([0-9a-f-]{36})$")
-
-
-def _now_iso() -> str:
-    return iso_timestamp(datetime.now(UTC))
-
-
-@dataclass
-class Upload:
-    id: str
-    owner: str
-    path: Path
-    filename: str
-    extension: str
-    size: int
-    audio_duration: float
-    number_of_channels: int
-    added_at: float  # on the server's clock
-    jobs: int = 0  # jobs using it: kept while any is stored
-
-    def metadata(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "filename": self.filename,
-            "source": None,
-            "extension": self.extension,
-            "size": self.size,
-            "audio_duration": round(self.audio_duration, 3),
-            "number_of_channels": self.number_of_channels,
-        }
-
-
-@dataclass
-class Job:
-    id: str
-    owner: str
-    request_id: str
-    config: dict[str, Any]  # the body with defaults: `request_params`
-    upload: Upload
-    folder: Path
-    created_at: str = field(default_factory=_now_iso)
-    status: str = "queued"
-    completed_at: str | None = None
-    finished_at: float | None = None  # on the server's clock
-    error: tuple[int, str] | None = None
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    task: asyncio.Task[None] | None = None
-
-    @property
-    def _result_path(self) -> Path:
-        return self.folder / "result.json"
-
-    def describe(self) -> dict[str, Any]:
-        """The job as `GET /v2/pre-recorded/{id}` shows it (Gladia's PreRecordedV2Response)."""
-        result = None
-        if self.status == "done" and self._result_path.exists():
-            result = json.loads(self._result_path.read_text(encoding="utf-8"))
-        described: dict[str, Any] = {
-            "id": self.id,
-            "request_id": self.request_id,
-            "version": 2,
-            "status": self.status,
-            "created_at": self.created_at,
-            "completed_at": self.completed_at,
-            "kind": "pre-recorded",
-            "custom_metadata": self.config.get("custom_metadata") or {},
-            "error_code": self.error[0] if self.error else None,
-            "post_session_metadata": {},
-            "file": {
-                "id": self.upload.id,
-                "filename": self.upload.filename,
-                "source": None,
-                "audio_duration": round(self.upload.audio_duration, 3),
-                "number_of_channels": self.upload.number_of_channels,
-            },
-            "request_params": self.config,
-            "result": result,
-        }
-        if self.error:
-            described["error"] = {"code": self.error[0], "message": self.error[1]}
-        return described
-
-    def save_result(self, result: dict[str, Any]) -> None:
-        self._result_path.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
+# Below this a file is not speech audio (Gladia's lowest live rate); a tiny file declaring
+# a very low rate would declare hours of audio and cost hours of resampling.
+MIN_SAMPLE_RATE = 8000
+# Jobs of all keys that may run at once, per worker (each key at most `workers` of them):
+# with more keys than that, the others' jobs wait for one to end.
+RUNNING_JOBS_PER_WORKER = 4
+KEY_STORAGE_SHARE = 4  # one key's pending uploads may take 1/4 of max_storage_bytes
 
 
 def _safe_filename(name: str | None) -> str:
@@ -162,6 +108,33 @@ def _safe_filename(name: str | None) -> str:
     base = (name or "audio").replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in base if ch.isprintable())[:255]
     return cleaned or "audio"
+
+
+def _upload_progress() -> Progress:
+    return Progress(
+        asyncio.get_running_loop().time(),
+        window=slow_clients.UPLOAD_WINDOW_SECONDS,
+        min_bytes=slow_clients.UPLOAD_WINDOW_BYTES,
+    )
+
+
+async def _paced(read: Awaitable[T], progress: Progress) -> T:
+    """`read`, unless the client falls behind the upload's minimum pace (TimeoutError)."""
+    loop = asyncio.get_running_loop()
+    value = await asyncio.wait_for(read, progress.remaining(loop.time()))
+    if isinstance(value, bytes | bytearray):
+        progress.received(len(value), loop.time())
+    return value
+
+
+def _header_problem(exc: HttpProcessingError) -> str:
+    """What is wrong with a part's headers, in words that echo none of their bytes (they
+    may hold terminal escapes, or a megabyte)."""
+    if isinstance(exc, LineTooLong):
+        return "hold a line longer than aiohttp's limit (8190 bytes)"
+    if isinstance(exc, InvalidHeader):
+        return "hold a character that is not allowed (a control character?)"
+    return "are not valid (too many, or malformed)"
 
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -189,30 +162,47 @@ class PreRecordedApi:
         self.uploads: dict[str, Upload] = {}
         self._repeats = RepeatedRequests()  # Idempotency-Key → the upload it made
         self.jobs: dict[str, Job] = {}
-        self._slots = asyncio.Semaphore(max(1, self.config.prerecorded_workers))
+        workers = max(1, self.config.prerecorded_workers)
+        self._queued: RoundRobin[Job] = RoundRobin()
+        self._running: dict[str, int] = {}  # jobs started and not ended, per owner
+        self._max_running = workers * RUNNING_JOBS_PER_WORKER
+        self._turns = Turns(workers)
+        self._incoming: dict[str, int] = {}  # bytes of uploads being received, per owner
         self._executor = ThreadPoolExecutor(
-            max(1, self.config.prerecorded_workers), thread_name_prefix="prerecorded"
+            self._max_running, thread_name_prefix="prerecorded", initializer=background_priority
         )
-        self._directory: Path | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self, app: web.Application) -> None:
+        if self.live.data.persistent:
+            self._restore()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    def _restore(self) -> None:
+        """What an earlier server left in --data-dir (prerecorded_records.py): unfinished
+        jobs run again, in their order."""
+        uploads, jobs = restore_records(self.directory, self.live.clock.now())
+        self.uploads.update((u.id, u) for u in uploads)
+        for job in jobs:
+            self.jobs[job.id] = job
+            if job.finished_at is None:
+                self._queued.push(job.owner, job)
+        self._start_jobs()
 
     async def _sweep_forever(self) -> None:
         """Evictions happen when nobody asks too (as the live sessions' sweeper does)."""
-        clock, every = self.live.clock, min(SWEEP_EVERY, self.config.session_ttl)
+        clock = self.live.clock
+        every = min(SWEEP_EVERY, self.config.session_ttl, self.config.upload_ttl)
         while True:
             await clock.sleep_until(clock.now() + every)
             self.sweep()
 
     @property
     def directory(self) -> Path:
-        """Created on first use, inside the live API's folder (removed with the server)."""
-        if self._directory is None:
-            self._directory = Path(tempfile.mkdtemp(dir=self.live.directory, prefix="prerecorded-"))
-        return self._directory
+        """The uploads' and jobs' folders: in the server's data folder (data_dir.py)."""
+        return self.live.data.prerecorded
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -233,55 +223,69 @@ class PreRecordedApi:
             return gladia_error(
                 request, 400, "Bad Request", [f"audio is required ({message}, field audio)"]
             )
+        # A client that drips its upload holds a connection and a folder on disk for as
+        # long as it likes, unless it must keep a minimum pace (slow_clients.py).
+        progress = _upload_progress()
         try:
             reader = await request.multipart()
             while True:
-                part = await asyncio.wait_for(reader.next(), UPLOAD_STALL_SECONDS)
+                part = await _paced(reader.next(), progress)
                 if part is None:
                     return gladia_error(
                         request, 400, "Bad Request", ["audio is required (multipart field audio)"]
                     )
                 if isinstance(part, aiohttp.BodyPartReader) and part.name == "audio":
-                    return await self._store_upload(request, part)
+                    return await self._store_upload(request, part, progress)
                 if isinstance(part, aiohttp.BodyPartReader):
                     await part.release()
         except TimeoutError:
-            return gladia_error(
-                request, 408, f"the upload stalled: nothing received for {UPLOAD_STALL_SECONDS:g} s"
-            )
+            return gladia_error(request, 408, f"the upload stalled: {progress.describe()}")
+        except HttpProcessingError as exc:
+            # A part's headers aiohttp will not parse (a control character in a file
+            # name, a header over 8190 bytes, too many): the client's mistake, not ours.
+            problem = _header_problem(exc)
+            log.info("upload refused: audio part headers %s", problem)
+            return gladia_error(request, 400, "Bad Request", [f"audio part headers {problem}"])
         except (ValueError, AssertionError, aiohttp.ClientPayloadError) as exc:
             # aiohttp's multipart parser refuses a malformed body with these.
             log.info("upload refused: %s", exc)
             return gladia_error(request, 400, "Bad Request", ["body is not valid multipart"])
 
     async def _store_upload(
-        self, request: web.Request, part: aiohttp.BodyPartReader
+        self, request: web.Request, part: aiohttp.BodyPartReader, progress: Progress
     ) -> web.Response:
+        owner = self.live._owner(request)
+        self.sweep()
+        unused = sum(u.owner == owner and u.jobs <= 0 for u in self.uploads.values())
+        if unused >= self.config.max_uploads_per_key:
+            return gladia_error(
+                request,
+                429,
+                f"too many uploads no job uses yet for this key "
+                f"(limit {self.config.max_uploads_per_key}): create jobs with them or wait "
+                f"{self.config.upload_ttl:g} s for them to expire",
+            )
         upload_id = str(uuid.uuid4())
         filename = _safe_filename(part.filename)
         extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         folder = self.directory / upload_id
         folder.mkdir()
         path = folder / "audio"
-        size, limit = 0, self.config.max_upload_bytes
+        size = 0
+        limit, status, message = self._room(owner)
         loop = asyncio.get_running_loop()
         try:
             with path.open("wb") as out:
-                while piece := await asyncio.wait_for(
-                    part.read_chunk(UPLOAD_PIECE), UPLOAD_STALL_SECONDS
-                ):
+                while piece := await _paced(part.read_chunk(UPLOAD_PIECE), progress):
                     size += len(piece)
+                    self._incoming[owner] = self._incoming.get(owner, 0) + len(piece)
                     if size > limit:
                         break
                     await loop.run_in_executor(None, out.write, piece)
         except TimeoutError:
             shutil.rmtree(folder, ignore_errors=True)
-            log.info(
-                "upload %s: nothing received for %g s, dropped", upload_id, UPLOAD_STALL_SECONDS
-            )
-            return gladia_error(
-                request, 408, f"the upload stalled: nothing received for {UPLOAD_STALL_SECONDS:g} s"
-            )
+            log.info("upload %s: %s, dropped", upload_id, progress.describe())
+            return gladia_error(request, 408, f"the upload stalled: {progress.describe()}")
         except (ConnectionError, aiohttp.ClientPayloadError) as exc:
             # The client went away mid-upload: nobody to answer, and no traceback to log.
             shutil.rmtree(folder, ignore_errors=True)
@@ -301,29 +305,38 @@ class PreRecordedApi:
         except BaseException:  # the server stops
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        finally:  # another upload of the key may still be coming in
+            left = self._incoming.get(owner, 0) - size
+            if left > 0:
+                self._incoming[owner] = left
+            else:
+                self._incoming.pop(owner, None)
         if size > limit:
             shutil.rmtree(folder, ignore_errors=True)
             drained = size
             with contextlib.suppress(TimeoutError, ConnectionError, aiohttp.ClientPayloadError):
                 while drained < limit + DRAIN_LIMIT and (
-                    piece := await asyncio.wait_for(
-                        part.read_chunk(UPLOAD_PIECE), UPLOAD_STALL_SECONDS
-                    )
+                    piece := await _paced(part.read_chunk(UPLOAD_PIECE), progress)
                 ):
                     drained += len(piece)
-            megabytes = limit / (1024 * 1024)
-            return gladia_error(request, 413, f"the file is larger than {megabytes:g} MB")
+            log.info("upload %s refused (%d): %s", upload_id, status, message)
+            return gladia_error(request, status, message)
         try:
-            duration, channels = await loop.run_in_executor(None, audio_info, str(path))
+            duration, channels, rate = await loop.run_in_executor(None, audio_info, str(path))
         except ValueError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return gladia_error(request, 400, "Bad Request", [f"audio could not be decoded: {exc}"])
-        owner, key = self.live._owner(request), request.headers.get(IDEMPOTENCY_HEADER)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
         first = self.uploads.get(self._repeats.first(owner, key) or "")
         if first is not None:  # the same upload again, its reply lost: stored once
             shutil.rmtree(folder, ignore_errors=True)
             log.info("upload %s: a repeat of upload %s (Idempotency-Key)", upload_id, first.id)
             return self._uploaded(request, first)
+        problem = self._inadmissible(duration, rate)
+        if problem:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("upload %s refused: %s", upload_id, problem)
+            return gladia_error(request, 400, "Bad Request", [problem])
         upload = Upload(
             id=upload_id,
             owner=owner,
@@ -335,9 +348,10 @@ class PreRecordedApi:
             number_of_channels=channels,
             added_at=self.live.clock.now(),
         )
-        self.sweep()
+        save_upload(upload)
         self.uploads[upload_id] = upload
         self._repeats.remember(owner, key, upload_id)
+        self.sweep()
         log.info("upload %s: %d bytes, %.2f s, %d channel(s)", upload_id, size, duration, channels)
         return self._uploaded(request, upload)
 
@@ -350,6 +364,58 @@ class PreRecordedApi:
                 "audio_metadata": upload.metadata(),
             }
         )
+
+    def _room(self, owner: str) -> tuple[int, int, str]:
+        """How many bytes an upload of `owner` may bring now, with the status and message
+        of a refusal past them: the file limit (413), the key's share of the disk (429),
+        the disk (507; finished jobs' files are made room for, see `sweep`)."""
+        mib = 1024 * 1024
+        pending = self._pending_bytes()
+        incoming = sum(self._incoming.values())
+        total = self.config.max_storage_bytes
+        share = total // KEY_STORAGE_SHARE
+        key_used = pending.get(owner, 0) + self._incoming.get(owner, 0)
+        used = sum(pending.values()) + incoming
+        limits = [
+            (
+                self.config.max_upload_bytes,
+                413,
+                f"the file is larger than {self.config.max_upload_bytes / mib:g} MB",
+            ),
+            (
+                share - key_used,
+                429,
+                f"this key's uploads waiting for a job already take {key_used / mib:.0f} MB of "
+                f"the {share / mib:.0f} MB a key may hold: create jobs with them, or wait for "
+                "its jobs to end",
+            ),
+            (
+                total - used,
+                507,
+                f"the server's storage for uploads is full ({total / mib:.0f} MB): retry later",
+            ),
+        ]
+        room, status, message = min(limits, key=lambda limit: limit[0])
+        return max(0, room), status, message
+
+    def _pending_bytes(self) -> dict[str, int]:
+        """Bytes of the uploads each owner still has work for: unused ones and those of
+        unfinished jobs (a finished job's file can be made room for)."""
+        busy = {j.upload.id for j in self.jobs.values() if j.finished_at is None}
+        pending: dict[str, int] = {}
+        for upload in self.uploads.values():
+            if upload.jobs <= 0 or upload.id in busy:
+                pending[upload.owner] = pending.get(upload.owner, 0) + upload.size
+        return pending
+
+    def _inadmissible(self, duration: float, rate: int) -> str | None:
+        """Why a decoded file is refused before any job can use it, or None."""
+        if rate < MIN_SAMPLE_RATE:
+            return f"audio sample rate is {rate} Hz: speech audio has at least {MIN_SAMPLE_RATE} Hz"
+        limit = self.config.max_file_seconds
+        if duration > limit:
+            return f"audio lasts {duration:.0f} s: the longest file a job takes is {limit:g} s"
+        return None
 
     async def get_upload(self, request: web.Request) -> web.StreamResponse:
         self.sweep()
@@ -387,12 +453,9 @@ class PreRecordedApi:
 
     async def create(self, request: web.Request) -> web.Response:
         try:
-            # A small body (MAX_BODY_BYTES): a client that stalls in it is dropped too.
-            body = parse_json_body(await asyncio.wait_for(request.read(), UPLOAD_STALL_SECONDS))
-        except TimeoutError:
-            return gladia_error(
-                request, 408, f"the body stalled: not received within {UPLOAD_STALL_SECONDS:g} s"
-            )
+            body = parse_json_body(await read_body(request))
+        except BodyTimeout as exc:
+            return gladia_error(request, 408, str(exc))
         except BadBody as exc:
             return gladia_error(request, 400, "Bad Request", [str(exc)])
         errors = prerecorded_config.validate(body, strict=self.config.strict_init)
@@ -413,63 +476,96 @@ class PreRecordedApi:
         upload = self._our_upload(request, body["audio_url"])
         if isinstance(upload, str):
             return gladia_error(request, 400, "Bad Request", [upload])
+        owner = self.live._owner(request)
+        unfinished = [j for j in self.jobs.values() if j.finished_at is None]
+        limit = self.config.max_jobs_per_key
+        if sum(j.owner == owner for j in unfinished) >= limit:
+            return gladia_error(
+                request, 429, f"too many pre-recorded jobs of this key waiting (limit {limit})"
+            )
         limit = self.config.max_unfinished_jobs
-        if sum(j.finished_at is None for j in self.jobs.values()) >= limit:
+        if len(unfinished) >= limit:
             return gladia_error(request, 429, f"too many pre-recorded jobs waiting (limit {limit})")
         job_id = str(uuid.uuid4())
         folder = self.directory / f"job-{job_id}"
         folder.mkdir()
         job = Job(
             id=job_id,
-            owner=self.live._owner(request),
+            owner=owner,
             request_id=_request_id(),
             config=prerecorded_config.with_defaults(body),
             upload=upload,
             folder=folder,
         )
         upload.jobs += 1
+        save_job(job)
         self.jobs[job_id] = job
-        job.task = asyncio.get_running_loop().create_task(self._run(job))
+        self._queued.push(owner, job)
         log.info("pre-recorded job %s: queued (upload %s)", job_id, upload.id)
+        self._start_jobs()
         scheme = "https" if request.secure else "http"
         return web.json_response(
             {"id": job_id, "result_url": f"{scheme}://{request.host}/v2/pre-recorded/{job_id}"},
             status=201,
         )
 
+    def _start_jobs(self) -> None:
+        """Start queued jobs while there is room: round-robin across keys, at most
+        `prerecorded_workers` of one key at once."""
+        per_key = max(1, self.config.prerecorded_workers)
+        while not self._closing and sum(self._running.values()) < self._max_running:
+            served = self._queued.pop(lambda owner: self._running.get(owner, 0) < per_key)
+            if served is None:
+                return
+            owner, job = served
+            self._running[owner] = self._running.get(owner, 0) + 1
+            job.status = "processing"
+            job.task = asyncio.get_running_loop().create_task(self._run(job))
+
     async def _run(self, job: Job) -> None:
-        async with self._slots:
+        try:
+            await self._transcribe(job)
+        finally:
+            self._running[job.owner] -= 1
+            if not self._running[job.owner]:
+                del self._running[job.owner]
+            self._start_jobs()
+
+    async def _transcribe(self, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(
+                self._executor,
+                lambda: transcribe_file(
+                    str(job.upload.path),
+                    job.config,
+                    self.live.transcribers,
+                    job_id=job.id,
+                    cancelled=job.cancelled,
+                    addons=self.live.addons,
+                    turn=lambda: self._turns.turn(job.owner, job.cancelled),
+                    diarize=self.config.speaker_model,
+                ),
+            )
+            slow = self.config.faults.slow_finish
+            if slow:  # a job that stays in processing (tests of clients that wait)
+                await self.live.clock.sleep_until(self.live.clock.now() + slow)
             if job.cancelled.is_set():
                 return
-            job.status = "processing"
-            loop = asyncio.get_running_loop()
-            try:
-                result = await loop.run_in_executor(
-                    self._executor,
-                    lambda: transcribe_file(
-                        str(job.upload.path),
-                        job.config,
-                        self.live.transcribers,
-                        job_id=job.id,
-                        cancelled=job.cancelled,
-                        addons=self.live.addons,
-                        diarize=self.config.speaker_model,
-                    ),
-                )
-                slow = self.config.faults.slow_finish
-                if slow:  # a job that stays in processing (tests of clients that wait)
-                    await self.live.clock.sleep_until(self.live.clock.now() + slow)
-                await loop.run_in_executor(None, job.save_result, result)
-            except JobCancelled:
+            await loop.run_in_executor(None, job.save_result, result)
+        except JobCancelled:
+            return
+        except JobFailed as exc:
+            job.error = (exc.code, exc.message)
+        except Exception as exc:  # a job must end, whatever failed
+            if job.cancelled.is_set():  # deleted meanwhile: its folder went with it
                 return
-            except JobFailed as exc:
-                job.error = (exc.code, exc.message)
-            except Exception as exc:  # a job must end, whatever failed
-                log.debug("pre-recorded job %s failed", job.id, exc_info=exc)
-                job.error = (500, f"{type(exc).__name__}: {exc}")
+            log.debug("pre-recorded job %s failed", job.id, exc_info=exc)
+            job.error = (500, f"{type(exc).__name__}: {exc}")
         job.status = "error" if job.error else "done"
-        job.completed_at = _now_iso()
+        job.completed_at = now_iso()
         job.finished_at = self.live.clock.now()
+        save_job(job)
         if job.error:
             log.warning("pre-recorded job %s: error %d: %s", job.id, *job.error)
         else:
@@ -537,7 +633,7 @@ class PreRecordedApi:
         if job is None:
             return gladia_error(request, 404, "Not found")
         if job.finished_at is None:
-            return gladia_error(request, 403, f"job is {job.status} and cannot be deleted yet")
+            log.info("pre-recorded job %s: cancelled (%s)", job.id, job.status)
         self._forget(job)
         return web.Response(status=202)
 
@@ -550,8 +646,15 @@ class PreRecordedApi:
     # --- forgetting -----------------------------------------------------------------------
 
     def _forget(self, job: Job) -> None:
+        """The job goes, with its folder; a queued one leaves the queue, a running one is
+        cancelled (its thread stops at its next block; the slow-finish wait at once)."""
         job.cancelled.set()
         self.jobs.pop(job.id, None)
+        if job.finished_at is None:
+            self._queued.discard(job)
+            self._turns.wake()
+            if job.task is not None:
+                job.task.cancel()
         shutil.rmtree(job.folder, ignore_errors=True)
         job.upload.jobs -= 1
         if job.upload.jobs <= 0:
@@ -563,7 +666,9 @@ class PreRecordedApi:
 
     def sweep(self) -> None:
         """Evict as live sessions are (session_store.py): past the TTL, then the oldest
-        finished beyond the bound; the same for uploads no job uses (a disk bound too)."""
+        finished beyond the bound, then the oldest finished while the uploads take more
+        than `max_storage_bytes`; uploads no job uses after `upload_ttl`, and beyond the
+        bound."""
         now = self.live.clock.now()
         ttl, bound = self.config.session_ttl, self.config.max_stored_sessions
         finished = sorted(
@@ -572,26 +677,38 @@ class PreRecordedApi:
         )
         expired = [j for j in finished if now - (j.finished_at or 0.0) >= ttl]
         survivors = finished[len(expired) :]
-        for job in expired + survivors[: max(0, len(survivors) - bound)]:
+        excess = max(0, len(survivors) - bound)
+        for job in expired + survivors[:excess]:
             log.info("pre-recorded job %s: evicted", job.id)
             self._forget(job)
+        stored = sum(u.size for u in self.uploads.values())
+        for job in survivors[excess:]:
+            if stored <= self.config.max_storage_bytes:
+                break
+            if job.upload.jobs == 1:
+                stored -= job.upload.size
+            log.info("pre-recorded job %s: evicted (storage for uploads full)", job.id)
+            self._forget(job)
         unused = sorted((u for u in self.uploads.values() if u.jobs <= 0), key=lambda u: u.added_at)
-        fresh = [u for u in unused if now - u.added_at < ttl]
+        fresh = [u for u in unused if now - u.added_at < self.config.upload_ttl]
         for upload in unused[: len(unused) - len(fresh)] + fresh[: max(0, len(fresh) - bound)]:
+            log.info("upload %s: expired unused", upload.id)
             self._forget_upload(upload)
 
     async def shutdown(self, app: web.Application | None = None) -> None:
+        self._closing = True  # no job starts from now on
         if self._sweeper is not None:
             self._sweeper.cancel()
         for job in list(self.jobs.values()):
             job.cancelled.set()
             if job.task is not None:
                 job.task.cancel()
+        self._turns.wake()
         for task in list(self._callbacks):
             task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
-        if self._directory is not None:
-            shutil.rmtree(self._directory, ignore_errors=True)
+        # The folder goes with the server's data folder, or stays in --data-dir: jobs
+        # cancelled here are queued again by the next server.
 
 
 PRERECORDED: web.AppKey[PreRecordedApi] = web.AppKey("prerecorded", PreRecordedApi)

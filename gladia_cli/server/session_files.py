@@ -4,7 +4,12 @@ A stored session must cost the server no memory that grows with its length (a tw
 session sends thousands of messages) and no file descriptor once finished. So everything
 `GET /v2/live/{id}` shows that grows with the session lives here, next to the audio, and is
 read back when asked for. The folder goes as a whole with the session (eviction, DELETE,
-server shutdown).
+server shutdown, unless the server keeps its `--data-dir`).
+
+`session.json` says what the session is (id, token, owner, settings, status), written when
+it is created and when its state changes: with it, a server restarted on the same
+`--data-dir` finds its sessions again (stored_session.py). A `durable` session writes its
+logs at each append instead of in batches.
 """
 
 from __future__ import annotations
@@ -20,16 +25,45 @@ from gladia_cli.server.message_log import MessageLog
 
 
 class SessionFiles:
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self, directory: str | None = None, *, durable: bool = False) -> None:
         self.folder = Path(tempfile.mkdtemp(dir=directory, prefix="session-"))
-        self.audio = AudioStore(self.folder / "audio.raw")
-        self.messages = MessageLog(self.folder / "messages.jsonl")  # `result.messages`
-        self.utterances = MessageLog(self.folder / "utterances.jsonl")  # finals, as they came
-        self.entities = MessageLog(self.folder / "entities.jsonl")  # realtime add-on results
-        self.sentiments = MessageLog(self.folder / "sentiments.jsonl")
-        self.translations = MessageLog(self.folder / "translations.jsonl")
-        self._result = self.folder / "result.json"
+        self._open(AudioStore(self.folder / "audio.raw"), durable=durable)
+
+    @classmethod
+    def reopen(cls, folder: Path) -> SessionFiles:
+        """A session's folder as an earlier server left it (see stored_session.py)."""
+        files = cls.__new__(cls)
+        files.folder = folder
+        files._open(AudioStore.existing(folder / "audio.raw"), durable=True)
+        files.has_result = files._result.exists()
+        return files
+
+    def _open(self, audio: AudioStore, *, durable: bool) -> None:
+        self.audio = audio
+        folder = self.folder
+        self.messages = MessageLog(folder / "messages.jsonl", durable=durable)  # result.messages
+        self.utterances = MessageLog(folder / "utterances.jsonl", durable=durable)  # finals
+        self.entities = MessageLog(folder / "entities.jsonl", durable=durable)  # add-on results
+        self.sentiments = MessageLog(folder / "sentiments.jsonl", durable=durable)
+        self.translations = MessageLog(folder / "translations.jsonl", durable=durable)
+        self._result = folder / "result.json"
+        self._meta = folder / "session.json"
         self.has_result = False
+
+    def save_meta(self, meta: dict[str, Any]) -> None:
+        """What the session is, replaced whole (a kill leaves the old or the new one)."""
+        if not self.folder.exists():  # deleted meanwhile
+            return
+        partial = self._meta.with_suffix(".json.new")
+        partial.write_text(json.dumps(meta, separators=(",", ":")), encoding="utf-8")
+        partial.replace(self._meta)
+
+    def meta(self) -> dict[str, Any] | None:
+        try:
+            value: dict[str, Any] = json.loads(self._meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return value if isinstance(value, dict) else None
 
     def save_result(self, result: dict[str, Any]) -> None:
         """The end result (post_final_transcript's data), kept for GET instead of in memory."""

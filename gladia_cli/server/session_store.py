@@ -16,6 +16,10 @@ import logging
 
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.live_session import LiveSession
+from gladia_cli.server.stored_session import StoredSession
+
+# A session of this server, or one an earlier server left in --data-dir.
+Session = LiveSession | StoredSession
 
 log = logging.getLogger("gladia.server")
 
@@ -30,38 +34,40 @@ class SessionStore:
         self._clock = clock
         self._ttl = ttl
         self._max_finished = max_finished
-        self.by_id: dict[str, LiveSession] = {}
-        self.by_token: dict[str, LiveSession] = {}
+        self.by_id: dict[str, Session] = {}
+        self.by_token: dict[str, Session] = {}
         self._closing: set[asyncio.Task[None]] = set()
 
-    def add(self, session: LiveSession) -> None:
+    def add(self, session: Session) -> None:
         self.by_id[session.id] = session
         self.by_token[session.token] = session
 
-    def get(self, session_id: str, owner: str) -> LiveSession | None:
+    def get(self, session_id: str, owner: str) -> Session | None:
         """The session, if `owner` created it (others get None, as for an unknown id)."""
         self.sweep()
         session = self.by_id.get(session_id)
         return session if session is not None and session.owner == owner else None
 
-    def by_token_of(self, token: str) -> LiveSession | None:
+    def by_token_of(self, token: str) -> Session | None:
         self.sweep()
         return self.by_token.get(token)
 
-    def visible(self, owner: str) -> list[LiveSession]:
+    def visible(self, owner: str) -> list[Session]:
         self.sweep()
         return [s for s in self.by_id.values() if s.owner == owner]
 
     def active(self) -> int:
         return sum(not s.finished.is_set() for s in self.by_id.values())
 
-    def _forget(self, session: LiveSession) -> None:
+    def _forget(self, session: Session) -> None:
         self.by_id.pop(session.id, None)
         self.by_token.pop(session.token, None)
 
-    async def remove(self, session: LiveSession, *, shutting_down: bool = False) -> None:
+    async def remove(
+        self, session: Session, *, shutting_down: bool = False, keep_files: bool = False
+    ) -> None:
         self._forget(session)
-        await session.close(shutting_down=shutting_down)
+        await session.close(shutting_down=shutting_down, keep_files=keep_files)
 
     def sweep(self) -> None:
         """Evict what is past its TTL, then the oldest finished beyond the bound."""
@@ -87,10 +93,12 @@ class SessionStore:
             await self._clock.sleep_until(self._clock.now() + every)
             self.sweep()
 
-    async def close_all(self) -> None:
-        """Server shutdown: every session, live connections closed with 1001."""
+    async def close_all(self, *, keep_files: bool = False) -> None:
+        """Server shutdown: every session, live connections closed with 1001; their files
+        stay when `keep_files` (a --data-dir)."""
+        sessions = list(self.by_id.values())
         await asyncio.gather(
-            *(self.remove(s, shutting_down=True) for s in list(self.by_id.values())),
+            *(self.remove(s, shutting_down=True, keep_files=keep_files) for s in sessions),
             *self._closing,
             return_exceptions=True,
         )

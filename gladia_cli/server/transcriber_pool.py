@@ -20,6 +20,7 @@ import threading
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
 
+from gladia_cli.errors import EngineUnavailable
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.engines import create_engine
 from gladia_cli.server.engines.base import ChannelSettings
@@ -128,10 +129,19 @@ def _serve(
 ) -> None:
     """A worker process: hosts transcribers by key and answers one request at a time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
-    engine = create_engine(engine_name, script_path=script_path)
-    preload = getattr(engine, "preload", None)
-    if preload is not None:
-        preload(1)  # the first session should not wait for a model to load
+    try:
+        engine = create_engine(engine_name, script_path=script_path)
+        preload = getattr(engine, "preload", None)
+        if preload is not None:
+            preload(1)  # the first session should not wait for a model to load
+    except Exception as exc:  # told to the server, which fails to start with it
+        with contextlib.suppress(OSError, EOFError):  # it may have stopped already
+            conn.send(("failed", (f"{exc}", getattr(exc, "hint", None))))
+        return
+    try:
+        conn.send(("ready", None))
+    except (OSError, EOFError):  # another worker failed first: the server is not starting
+        return
     transcribers: dict[int, Transcriber] = {}
     while True:
         try:
@@ -173,6 +183,16 @@ class _Worker:
         self._conn: Connection = ours
         self._lock = threading.Lock()
 
+    def wait_ready(self) -> None:
+        """Until the worker has its engine; raises EngineUnavailable when it cannot."""
+        try:
+            status, value = self._conn.recv()
+        except (EOFError, OSError) as exc:
+            raise EngineUnavailable(f"the recognizer process ended at start ({exc})") from None
+        if status != "ready":
+            message, hint = value
+            raise EngineUnavailable(message, hint=hint)
+
     def call(self, op: str, key: int, *args: Any) -> Any:
         with self._lock:
             try:
@@ -207,6 +227,14 @@ class ProcessTranscribers:
         self._workers = [
             _Worker(context, engine_name, script_path, fail_after) for _ in range(max(1, processes))
         ]
+        # Started together, waited for in turn: the server says it listens only once every
+        # worker has its engine, and a missing one is the server's failure to start.
+        try:
+            for worker in self._workers:
+                worker.wait_ready()
+        except EngineUnavailable:
+            self.close()
+            raise
         self._next_worker = itertools.cycle(self._workers)
         self._keys = itertools.count()
 

@@ -79,7 +79,7 @@ def scripted() -> Iterator[LocalServer]:
         yield server
 
 
-PLAINTEXT = "keyrings.alt.file.PlaintextKeyring"  # keyring's file backend (keyrings.alt)
+PLAINTEXT = "tests.plaintext_keyring.PlaintextFileKeyring"  # a file keyring, base64 as keyrings.alt
 NO_KEYRING = "keyring.backends.fail.Keyring"  # as on a machine with no keyring at all
 
 

@@ -140,3 +140,33 @@ def test_local_checks_the_embedded_server_and_needs_no_key(home: Home) -> None:
     assert checks["local server"]["status"] == "ok"
     assert "no key needed" in checks["local server"]["detail"]
     assert "API key" not in checks and "API" not in checks
+
+
+def test_a_plain_text_keyring_is_a_warning(home: Home) -> None:
+    """keyrings.alt's PlaintextKeyring (here its like, tests/plaintext_keyring.py) keeps the
+    key base64-encoded in a file: `doctor` must not call that fine."""
+    run, checks = _doctor(home, "--skip-network", "--skip-engine")
+    keyring = checks["keyring"]
+    assert keyring["status"] == "warn", keyring
+    assert "plain file" in keyring["detail"] and "PlaintextFileKeyring" in keyring["detail"]
+    assert "Secret Service" in keyring["fix"]
+    assert run.code == 3  # no key saved: the key check fails, not the keyring
+
+
+def test_the_default_keyring_of_this_environment_is_not_plain_text(tmp_path: Path) -> None:
+    """The dev install brings no plain-text backend that keyring would pick by itself (it
+    picked keyrings.alt's PlaintextKeyring for every program of the environment)."""
+    import os
+    import subprocess
+    import sys
+
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
+    environ["XDG_CONFIG_HOME"] = str(tmp_path)  # no keyringrc.cfg choosing one
+    chosen = subprocess.run(
+        [sys.executable, "-c", "import keyring; print(type(keyring.get_keyring()).__name__)"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=True,
+    ).stdout
+    assert "plaintext" not in chosen.lower(), chosen

@@ -17,7 +17,7 @@ import soundfile as sf
 
 from gladia_cli.server.config import Faults
 from gladia_cli.server.runner import LocalServer
-from tests.e2e.conftest import Run, run_cli
+from tests.e2e.conftest import DATA, Run, run_cli
 from tests.support import (
     GLADIA,
     HEADERS,
@@ -451,10 +451,13 @@ def test_sigterm_is_a_graceful_stop_too(scripted: LocalServer, bursts: Path) -> 
 def test_a_second_sigint_aborts_with_130(bursts: Path) -> None:
     # Slow post-processing: the first Ctrl-C waits for it, the second aborts at once.
     with local_server(faults=Faults(slow_finish=30)) as server:
+        known = session_ids(server.url)
         process = _start(server, "file", str(bursts), "--pace", "realtime")
-        time.sleep(1.5)
+        # Streaming, not a guess of how long the CLI takes to start (a loaded machine):
+        # a signal while connecting aborts at once, with no session to name.
+        wait_until_streamed(server.url, known, 0.5)
         process.send_signal(signal.SIGINT)
-        time.sleep(0.5)
+        time.sleep(0.5)  # a second press, not the first one's twin (jobs/signals.BURST)
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=15)
@@ -470,3 +473,21 @@ def test_stop_timeout(bursts: Path) -> None:
         run = _against(server, "file", str(bursts), "--pace", "max", "--stop-timeout", "1")
         _one_error(run, 4, "did not finish the session within 1 s", "gladia sessions get")
         assert time.monotonic() - started < 10
+
+
+def test_an_mp3_leaves_no_decoder_noise_on_stderr(tmp_path: Path) -> None:
+    """libmpg123 printed dozens of `[src/libmpg123/layer3.c:…] error:` lines, even with -q."""
+    import soundfile as sf
+
+    speech, rate = sf.read(DATA / "meeting_3ch.wav")
+    mp3 = tmp_path / "talk.mp3"
+    sf.write(mp3, speech[:, :2], rate, format="MP3")  # stereo: the channel check reads it too
+    for quiet in ((), ("-q",)):
+        run = run_cli(
+            "file", str(mp3), "--local", "--local-engine", "scripted", "--pace", "max",
+            "-f", "text", *quiet,
+        )  # fmt: skip
+        assert run.code == 0, run.stderr
+        assert run.stdout.strip()
+        assert "libmpg123" not in run.stderr and "error:" not in run.stderr, run.stderr
+    assert run.stderr == ""  # -q: nothing at all

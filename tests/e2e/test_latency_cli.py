@@ -125,7 +125,9 @@ def _no_post_processing(tmp_path: Path) -> Path:
 
 def test_the_table_status_line_shows_the_lag(scripted: LocalServer, tmp_path: Path) -> None:
     path = tmp_path / "two.wav"
-    sf.write(path, tone_bursts([(0.3, 0.8, 0), (1.5, 0.6, 0)], total=2.6), 16000)
+    # The second utterance is long: its partials keep coming for a second at 2x, while the
+    # first one's final lag is known (the partial lag shows only while a partial is newest).
+    sf.write(path, tone_bursts([(0.3, 0.8, 0), (1.5, 2.4, 0)], total=4.4), 16000)
     env = {
         key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "GLADIA_API_URL")
     }

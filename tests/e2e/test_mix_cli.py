@@ -127,3 +127,16 @@ def test_mix_without_sources_shows_help() -> None:
     assert run.stdout == ""
     assert "Usage: gladia mix" in run.stderr and "mic:INDEX" in run.stderr
     assert run.stderr.splitlines()[-2] == "gladia: error: gladia mix needs arguments"
+
+
+def test_duration_stops_the_mix_after_that_much_audio(tracks: list[Path], tmp_path: Path) -> None:
+    saved = tmp_path / "sent.wav"
+    run = run_cli(
+        "mix", *map(str, tracks), "--local", "--local-engine", "scripted", "--pace", "max",
+        "--duration", "1.5", "--save-audio", str(saved), "-f", "jsonl",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    sent, rate = sf.read(saved, dtype="int16")
+    assert len(sent) == round(1.5 * rate)  # exactly the first 1.5 s, every channel
+    assert "1.5 s of audio" in run.stderr  # the summary: the session ended there
+    assert "stopped by signal" not in run.stderr

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(not has_tmux, reason=needs_tmux_reason)
 ROWS = 30
 HEADER = re.compile(r"^\s*time ┃ speaker ┃ text\s*$")
 ROW = re.compile(r"^\s*(\d+):(\d\d\.\d) │ (host|guest)\s*│ (.*)$")
-SESSION_ID = re.compile(r"session ([0-9a-f-]{36})")
+SESSION_ID = re.compile(r"session ([0-9a-f-]{36})")  # in messages: the whole id
+STATUS_ID = re.compile(r"^● \w+  ([0-9a-f]{8})  ")  # on the status line: its first characters
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,7 @@ def test_the_live_table_fits_and_leaves_the_whole_transcript(
                 f"the table at {columns}x{lines}",
             )
             rows, status = _frame(screen)
-            assert status[0].startswith("● streaming  session ")
+            assert re.match(r"● streaming  [0-9a-f]{8}  sent ", status[0]), status[0]
             assert len(screen) == lines
             times = _times(rows)
             assert times and times == sorted(times)  # arrival order: the newest is the last
@@ -138,8 +139,9 @@ def test_the_live_table_fits_and_leaves_the_whole_transcript(
     assert len(times) == ROWS and times == sorted(times)
     assert not any(line.startswith("● streaming") for line in final)
     done = next(line for line in final if line.startswith("● done"))
-    session = SESSION_ID.search(done)
-    assert session is not None
+    shown = STATUS_ID.search(done)
+    session = SESSION_ID.search(left[-1])
+    assert shown is not None and session is not None and session[1].startswith(shown[1])
     assert left[-1] == f"gladia: session {session[1]} done: " + left[-1].split(" done: ", 1)[1]
 
 
@@ -167,17 +169,19 @@ def test_a_second_ctrl_c_keeps_what_was_shown_and_shows_the_hint(
     kept = left[headers[0] + 2 :]
     assert _times(kept)[: len(_times(shown))] == _times(shown)
     aborted = next(line for line in kept if line.startswith("● aborted"))
-    session = SESSION_ID.search(aborted)
-    assert session is not None
+    prefix = STATUS_ID.search(aborted)
+    session = SESSION_ID.search(left[-2].replace("sessions get", "session"))
+    assert prefix is not None and session is not None and session[1].startswith(prefix[1])
     hint = (
         "gladia: warning: aborted; the server finishes the session in the background: "
         f"gladia sessions get {session[1]}"
     )
     assert left[-2:] == [hint, "gladia: error: aborted"]
     assert "gladia: error: aborted" in screen  # visible, not wiped
-    # The id the status line and the hint give is one `sessions get` takes.
-    looked_up = run_cli("sessions", "get", session[1], env={"GLADIA_API_URL": slow.url})
-    assert looked_up.code == 0, looked_up.stderr
+    # The ids the status line and the hint give are ones `sessions get` takes.
+    for given in (prefix[1], session[1]):
+        looked_up = run_cli("sessions", "get", given, env={"GLADIA_API_URL": slow.url})
+        assert looked_up.code == 0, looked_up.stderr
 
 
 def test_text_on_a_terminal_keeps_the_bar_off_the_lines(

@@ -316,3 +316,19 @@ def test_mix_two_microphones_keeps_them_aligned(
     window = np.arange(-rate // 10, rate // 10)
     lag = int(window[np.argmax(xc[window % n])])
     assert abs(lag) < 0.002 * rate, f"channels {lag / rate * 1000:.1f} ms apart"
+
+
+def test_duration_ends_a_live_session_by_itself(vmic: VirtualMic, tmp_path: Path) -> None:
+    """`--duration S`: S seconds of the microphone, then the end as at a first Ctrl-C."""
+    saved = tmp_path / "sent.wav"
+    cli = Cli(
+        "live", "mic", "--local", "--local-engine", "scripted", "--duration", "1.5",
+        "--save-audio", str(saved), "-f", "text",
+        env=vmic.env,
+    )  # fmt: skip
+    run = cli.finish(timeout=60)  # no signal is sent
+    assert run.code == 0, run.stderr
+    no_traceback(run)
+    info = sf.info(str(saved))
+    assert abs(info.duration - 1.5) < 0.001
+    assert "stopped by signal" not in run.stderr

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gladia_cli.server import prerecorded
+from gladia_cli.server import slow_clients
 from gladia_cli.server.prerecorded import PRERECORDED
 from gladia_cli.server.runner import LocalServer
 from tests.support import KEY, local_server
@@ -24,7 +24,8 @@ HEAD = (
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
-    monkeypatch.setattr(prerecorded, "UPLOAD_STALL_SECONDS", 0.5)
+    monkeypatch.setattr(slow_clients, "UPLOAD_WINDOW_SECONDS", 0.5)
+    monkeypatch.setattr(slow_clients, "BODY_SECONDS", 0.5)
     with local_server() as running:
         yield running
 
@@ -92,7 +93,7 @@ def test_an_oversized_upload_that_stalls_while_drained_is_still_answered_413(
 ) -> None:
     """Past the limit the rest was drained with no bound: a client that stopped sending
     there held the connection for ever."""
-    monkeypatch.setattr(prerecorded, "UPLOAD_STALL_SECONDS", 0.5)
+    monkeypatch.setattr(slow_clients, "UPLOAD_WINDOW_SECONDS", 0.5)
     with local_server(max_upload_bytes=100_000) as server:
         conn = _start_upload(server, length=1_000_000)
         conn.sendall(b"\0" * 400_000)  # past the limit, then nothing more

@@ -103,3 +103,22 @@ def test_words_tsv_has_a_header_and_one_line_per_word() -> None:
         "1.500\t2.000\t0.250\t1\tguest\tbirds",
         "5.000\t5.500\t0.500\t0\thost\tlate",
     ]
+
+
+def test_no_orphan_cue_at_the_end_of_an_utterance() -> None:
+    """Greedy filling left a last cue of one word for 0.3-0.6 s (seen with
+    --max-line-chars 32 --max-cue-seconds 4): the words are shared with the cue before."""
+    words = tuple(Word(f" word{i:02d}", i * 0.3, i * 0.3 + 0.25, 0.9) for i in range(11))
+    utterance = Utterance(
+        text=" ".join(w.word.strip() for w in words), start=0.0, end=3.3,
+        channel=0, confidence=0.9, words=words,
+    )  # fmt: skip
+    limits = CaptionLimits(32, 4.0)
+    cues = layout(utterance, limits)
+    assert len(cues) == 2
+    assert [w for cue in cues for w in cue.words] == [w.word.strip() for w in words]
+    last = cues[-1]
+    assert last.end - last.start >= 0.9 and len(last.words) >= 3, cues
+    for cue in cues:
+        assert len(cue.lines) <= 2 and all(len(line) <= 32 for line in cue.lines)
+        assert cue.end - cue.start <= 4.0

@@ -19,3 +19,11 @@ def test_audio_and_region_choices_are_the_protocol() -> None:
     assert typing.get_args(SampleRate) == SAMPLE_RATES
     assert typing.get_args(BitDepth) == BIT_DEPTHS
     assert tuple(Region) == REGIONS
+
+
+def test_the_events_help_names_every_message_type() -> None:
+    """--events' help lists the types in words (cheap for --help): never one missing."""
+    from gladia_cli.cli.options import EVENT_TYPES_TEXT
+    from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES
+
+    assert sorted(EVENT_TYPES_TEXT.split(", ")) == sorted(SERVER_MESSAGE_TYPES)

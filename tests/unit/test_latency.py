@@ -200,3 +200,21 @@ def test_the_status_lines_show_the_lag() -> None:
     assert "lag 420 ms (partial 180 ms)" in lines[1]
     assert "lag partial 200 ms" in lines[2]
     assert "lag" not in lines[3]
+
+
+def test_the_partial_lag_is_shown_only_while_the_newest_transcript_is_a_partial() -> None:
+    """After a final (then minutes of silence) the last partial's lag is history: the status
+    line kept showing it."""
+    clock = Clock()
+    figures = SessionFigures(AudioFormat(sample_rate=16000, channels=1), clock=clock)
+    for k in range(10):
+        clock.now = (k + 1) / 10
+        figures.sent(k * 3200, 3200, clock.now)
+    clock.now = 1.2
+    figures.message(parse_server_message(_transcript("a", 0.5, False)))
+    assert figures.lags().partial_last == pytest.approx(0.7)
+    figures.message(parse_server_message(_transcript("a", 0.8, True)))
+    clock.now = 300.0  # five minutes of silence
+    lags = figures.lags()
+    assert lags.partial_last is None and lags.final_last == pytest.approx(0.4)
+    assert lags.partials == 1 and lags.partial_p50 == pytest.approx(0.7, rel=0.01)

@@ -225,8 +225,6 @@ def test_re_delivered_messages_are_dropped() -> None:
         final,
         partial,  # a late partial after its final
         final,
-        _msg("speech_start", data={"time": 3.0, "channel": 0}),
-        _msg("speech_start", data={"time": 3.0, "channel": 0}),
         _ack(0, 3200),
         _ack(0, 3200),  # acknowledgments are per connection: never de-duplicated
         _msg("end_recording", data={"recording_duration": 0.1}),
@@ -238,13 +236,40 @@ def test_re_delivered_messages_are_dropped() -> None:
     assert delivered == [
         "transcript",
         "transcript",
-        "speech_start",
         "audio_chunk",
         "audio_chunk",
         "end_recording",
         "end_session",
     ]
-    assert session.stats.duplicates_dropped == 5
+    assert session.stats.duplicates_dropped == 4
+
+
+def test_a_servers_own_identical_messages_on_one_connection_are_all_delivered() -> None:
+    """Three equal add-on errors within a millisecond are three messages, not a
+    re-delivery: no reconnect happened."""
+    session = _session()
+    _connect(session, 0.0)
+    failed = _msg("named_entity_recognition", error={"message": "failed"}, data=None)
+    delivered = [m.type for _ in range(3) for m in session.message(failed, 1.0)]
+    assert delivered == ["named_entity_recognition"] * 3
+    assert session.stats.duplicates_dropped == 0
+
+
+def test_after_a_reconnect_what_was_delivered_before_is_dropped_and_only_that() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    failed = _msg("named_entity_recognition", error={"message": "failed"}, data=None)
+    speech = _msg("speech_start", data={"time": 3.0, "channel": 0})
+    for text in (failed, failed, speech):
+        assert len(session.message(text, 1.0)) == 1
+    session.closed(None, "reset", 2.0)
+    _connect(session, 2.0)
+    # The server writes again what the lost connection did not confirm: the last error
+    # and the speech event; then new messages, one of them equal to the earlier ones.
+    again = [failed, speech, failed, failed]
+    delivered = [len(session.message(text, 3.0)) for text in again]
+    assert delivered == [0, 0, 0, 1]  # two copies were delivered before: the third is new
+    assert session.stats.duplicates_dropped == 3
 
 
 def test_the_stop_acknowledgment_is_delivered_once() -> None:
@@ -445,3 +470,37 @@ def test_the_end_result_duration_comes_from_end_messages_or_a_get() -> None:
     nan = other.check_result({"status": "done", "result": {"metadata": {"audio_duration": "x"}}})
     assert nan is not None and "gives no duration" in nan.message
     assert other.check_result({"result": {"metadata": {"audio_duration": 2.0}}}) is None
+
+
+def test_a_restarted_server_refusing_the_token_is_said_to_have_restarted() -> None:
+    """Issue 18: after a kill -9 and a restart, the reconnection gets 4401; that is not the
+    server rejecting what was sent."""
+    session = _session()
+    _connect(session, 0.0)
+    assert isinstance(session.closed(None, "connection reset", 1.0), Reconnect)
+    _connect(session, 1.1)
+    action = session.closed(4401, "invalid or expired token", 1.2)
+    assert isinstance(action, Finish) and action.error is not None
+    assert action.error.exit_code == 4
+    assert action.error.message.startswith("the server restarted and the session is gone")
+    assert "4401: invalid or expired token" in action.error.message
+    assert "rejected" not in (action.error.hint or "")
+
+
+def test_a_session_ended_while_disconnected_is_said_so() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    session.closed(None, "connection reset", 1.0)
+    _connect(session, 1.1)
+    action = session.closed(4410, "the server restarted during the session", 1.2)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "ended on the server while the connection was down" in action.error.message
+    assert "sessions get" in (action.error.hint or "")
+
+
+def test_a_token_refused_at_the_first_connection_is_still_a_rejection() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    action = session.closed(4401, "invalid or expired token", 0.1)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "rejected what was sent" in (action.error.hint or "")

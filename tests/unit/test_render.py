@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -128,9 +129,9 @@ def test_the_frame_fits_the_terminal_and_keeps_status_and_newest_row(
     rows = _rows(60, words=10)  # rows wrap at 60 and 45 columns
     lines = _frame_text(rows, width, height, Labels(("host", "guest"), 2))
     assert len(lines) <= height
-    assert lines[-1].endswith("3.0 s") or "acked" in lines[-1]  # the status line, last
+    assert "sent 3.0 s" in " ".join(lines[-2:])  # the status line, last (two lines at 45 cols)
     assert any("● streaming" in line for line in lines[-3:])
-    assert SESSION in "".join(lines[-3:]).replace("\n", "")  # the full id, as sessions get takes
+    assert f"streaming  {SESSION[:8]}  sent" in " ".join(lines[-2:])  # a prefix sessions get takes
     text = "\n".join(lines)
     assert "end59" in text  # the newest (partial) row, complete
     assert "end58" in text
@@ -148,7 +149,7 @@ def test_a_newest_row_taller_than_the_screen_shows_its_last_words() -> None:
     assert "word0 " not in "\n".join(lines)
     assert "● streaming" in "\n".join(lines[-2:])
     assert lines[0].split() == ["time", "┃", "text"]  # the header still fits beside it
-    tiny = _frame_text(rows, 60, 3)  # room for the status and one line of the row
+    tiny = _frame_text(rows, 60, 2)  # room for the status and one line of the row
     assert len(tiny) <= 3 and "word199" in tiny[0] and "● streaming" in tiny[1]
 
 
@@ -199,7 +200,7 @@ def test_the_final_table_is_the_whole_transcript_in_time_order() -> None:
     out = _output(renderer)
     assert out.index("first") < out.index("second")
     assert "unfinished" not in out  # a partial never made it to a final
-    assert f"● done  session {SESSION}" in out
+    assert f"● done  {SESSION[:8]}  sent" in out
 
 
 def test_an_aborted_table_keeps_what_was_shown() -> None:
@@ -213,7 +214,7 @@ def test_an_aborted_table_keeps_what_was_shown() -> None:
     out = ANSI.sub("", _output(renderer))
     tail = out[out.rindex("time") :]
     assert "said before" in tail and "being said" in tail  # the partial too: it was on screen
-    assert f"● aborted  session {SESSION}  sent 2.5 s" in tail
+    assert f"● aborted  {SESSION[:8]}  sent 2.5 s" in tail
     assert tail.count("● aborted") == 1
 
 
@@ -234,3 +235,24 @@ def test_srt_and_vtt() -> None:
     assert vtt.startswith("WEBVTT\n\n00:00:01.020 --> 00:00:01.710\n<v ann>good morning\n")
     assert "<v bob>a &lt;b&gt; &amp; c" in vtt
     assert to_srt(utterances[:1], Labels()) == "1\n00:00:01,020 --> 00:00:01,710\ngood morning\n"
+
+
+def test_the_status_line_fits_80_columns_an_hour_in() -> None:
+    """The whole 36-character id made it wrap at 80 columns on every refresh."""
+    from gladia_cli.render.base import StatusView
+    from gladia_cli.render.table import status_line
+
+    view = StatusView(
+        state="streaming",
+        session_id="3f9a1c2e-8b20-4097-bbbf-256e7147b194",
+        sent_seconds=3725.4,
+        acked_seconds=3725.3,
+        progress=0.48,
+        final_lag=1.254,
+        partial_lag=0.412,
+    )
+    text = status_line(view).plain
+    assert text == "● streaming  3f9a1c2e  sent 62:05.4  48%  lag 1.25 s (partial 412 ms)"
+    assert len(text) < 80  # the frame draws it one column short of the terminal
+    behind = status_line(dataclasses.replace(view, state="reconnecting", acked_seconds=3700.0))
+    assert "sent 62:05.4  acked 61:40.0  48%" in behind.plain  # a gap worth the room

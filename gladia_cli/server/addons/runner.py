@@ -260,7 +260,8 @@ class SessionAddons:
 
     def _failed(self, addon: Addon, exc: BaseException) -> None:
         message_type, key, name = addon
-        message = f"{name} failed: {exc}"
+        hint = getattr(exc, "hint", None)  # a model not installed: which extra brings it
+        message = f"{name} failed: {exc}" + (f" ({hint})" if hint else "")
         if key not in self._failures:  # logged once a session: it may fail at every utterance
             log.warning("session %s: %s", self._session_id, message)
             log.debug("session %s: %s", self._session_id, name, exc_info=exc)

