@@ -87,6 +87,7 @@ class LiveStream:
         clock: Callable[[], float] = time.monotonic,
         backlog: ResumeBuffer | None = None,
         reconcile: bool = True,
+        lean: bool = False,
         poll: float = 0.25,
         on_sent: Callable[[int, int, float], None] | None = None,
         window_seconds: float = WINDOW_SECONDS,
@@ -111,6 +112,7 @@ class LiveStream:
             ),
             reconcile=reconcile,
             window=window - window % fmt.frame_bytes,
+            lean=lean,
         )
         self.stats = self.core.stats
         self._send_ahead = max(MAX_PIECE, int(SEND_AHEAD_SECONDS * fmt.bytes_per_second))
@@ -334,8 +336,11 @@ class LiveStream:
                     delivered = self.core.message(frame.text, now)
                     notices = self._take_notices()
                     self._lock.notify_all()
+                frame = None  # a long session's end messages are megabytes each: the text
                 self._emit(notices)
-                if not self._deliver(delivered):
+                done = self._deliver(delivered)
+                del delivered  # …and the parsed message go before the next one is read
+                if not done:
                     return
             elif isinstance(frame, CloseFrame):
                 conn = self._after_close(frame.code, frame.reason)

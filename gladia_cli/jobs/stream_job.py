@@ -72,6 +72,9 @@ class StreamJob:
     # 429 on POST /v2/live raises SessionLimitReached at once (a run over many inputs
     # queues the input) instead of being retried here.
     raise_on_session_limit: bool = False
+    # The renderer reads no utterance's words (text, jsonl, json): messages are parsed
+    # without them, so a long session's end messages cost no memory for them.
+    lean_messages: bool = False
     # Called with the server's settings and the session's id once the session is done (and
     # the run's verdict is 0), while the server is still there (--local's embedded one):
     # `--speakers`' pre-recorded job over the session's recording (jobs/speakers.py).
@@ -199,6 +202,8 @@ class StreamRun:
         self.figures = SessionFigures(job.wire)  # lags and billed time
         self.interrupted = False  # stopped by a signal
         self.said_behind = False  # the notice that the server is behind, said once
+        # The session's result does not provably hold all the audio sent (said at the end).
+        self.unverified: GladiaError | None = None
         memory = int(job.backlog_seconds * job.wire.bytes_per_second)
         self.stream = LiveStream(
             created.url,
@@ -210,6 +215,7 @@ class StreamRun:
             dead_after=job.dead_after,
             backlog=ResumeBuffer(memory_limit=memory, overflow=TemporaryFileOverflow),
             reconcile=_finals_expected(job.body),
+            lean=job.lean_messages,
             on_sent=self.figures.sent,
         )
         self.saver = WavWriter(job.save_audio, job.wire) if job.save_audio else None
@@ -342,44 +348,56 @@ class StreamRun:
         self.renderer.status(self.view())
 
     def finish(self, end: StreamEnd) -> None:
-        """The renderer's last word, with the session's result when it needs one (or when
-        the live finals must be checked against it)."""
+        """The renderer's last word, with the session's result when it needs one, or when
+        the live finals or the audio the server kept must be checked against it."""
         outcome = SessionOutcome(status=self.view())
         if end.error is not None:
             self.renderer.finish(outcome)
             raise end.error
-        if self.renderer.needs_result or self.stream.core.needs_result_check:
+        core = self.stream.core
+        if self.renderer.needs_result or core.needs_result_check or core.result_unchecked:
             outcome.result = self.result_checked()
             self.figures.result(outcome.result)
         self.renderer.finish(outcome)
 
-    def result_checked(self) -> dict[str, Any]:
+    def result_checked(self) -> dict[str, Any] | None:
         """The session's result; when no end message checked the live finals (the end messages
-        are off, and a connection dropped), also the check, and the finals it recovers."""
+        are off, and a connection dropped), also the check, and the finals it recovers; when
+        no end message said how much audio the result holds, that check (`self.unverified`,
+        raised by the verdict once the transcript is written)."""
         core = self.stream.core
         check = core.needs_result_check
         hint = self.result_later("the whole result may be there")
         try:
             result = self.api.wait_until_done(self.created.id, timeout=self.job.stop_timeout)
         except GladiaError as exc:
-            if not check:
-                raise
-            raise NetworkError(
-                f"could not check that the transcript is complete ({exc.message})", hint=hint
-            ) from None
-        if check:
-            utterances = result_utterances(result.get("result"))
-            if utterances is None:
+            if check:
                 raise NetworkError(
-                    "could not check that the transcript is complete: the session result "
-                    f"has no transcription (status {result.get('status')!r})",
-                    hint=hint,
-                )
+                    f"could not check that the transcript is complete ({exc.message})", hint=hint
+                ) from None
+            if self.renderer.needs_result:
+                raise
+            self.unverified = NetworkError(
+                f"could not check that the server kept all the audio ({exc.message})", hint=hint
+            )
+            return None
+        utterances = result_utterances(result.get("result"))
+        if check and utterances is None:
+            raise NetworkError(
+                "could not check that the transcript is complete: the session result "
+                f"has no transcription (status {result.get('status')!r})",
+                hint=hint,
+            )
+        if check or core.result_unchecked:
+            # The session's end list, fetched anyway: the live finals are checked against it
+            # as against post_transcript (a final the server never sent is recovered).
             for message in core.reconcile(utterances, None, "GET /v2/live/{id}"):
                 self.on_message(message)
-            pending, core.notices = core.notices, []
-            for text in pending:
-                self.notices.warning(text)
+        if core.result_unchecked:
+            self.unverified = core.check_result(result)
+        pending, core.notices = core.notices, []
+        for text in pending:
+            self.notices.warning(text)
         return result
 
     def summary(self) -> None:
@@ -412,6 +430,8 @@ class StreamRun:
                 f"the server reported an error: {self.server_errors[0]}",
                 hint=self.result_later("the session's result may be incomplete"),
             )
+        if self.unverified is not None:
+            raise self.unverified
         if end.by_server_before_stop and not self.pump.exhausted and not self.interrupted:
             raise NetworkError(
                 "the server ended the session before all the audio was sent",

@@ -386,6 +386,18 @@ class LiveSession:
         """Send a message to the client (as messages_config allows) and to the callback."""
         self._send(build_message(message_type, self.id, _now_iso(), **fields))
 
+    def _emit_data(self, message_type: str, data_json: str) -> None:
+        """`emit(message_type, data=…)` of data already serialised: the envelope is built
+        around the text (as `_compact` would write it), not the data parsed into it."""
+        envelope = _compact(build_message(message_type, self.id, _now_iso()))
+        text = f'{envelope[:-1]},"data":{data_json}}}'
+        flag = gating_flag(message_type, True)
+        if flag is not None and not self._flags.get(flag, False):
+            return
+        self.result.remember(text, closing=self._closing)
+        if not self.client_gone:
+            self._delivery.put(Outgoing(text, Kind.MESSAGE))
+
     def _send(self, message: dict[str, Any]) -> None:
         if self._on_callback is not None:
             self._on_callback(self, message)
@@ -410,6 +422,12 @@ class LiveSession:
         """A client connected to the session's URL (the first time, or to resume)."""
         previous = self._delivery.attach(connection)
         self._credit.clear()  # the client re-sends what it did not see acknowledged
+        if (
+            not self.recording
+            or not self._flags["receive_acknowledgments"]
+            or (self._server.faults.withhold_acks)
+        ):
+            self._delivery.release()  # no acknowledgment to wait for: re-deliver at once
         if previous is not None:
             self._loop.create_task(previous.close(SUPERSEDED, "another connection took over"))
         self.connections += 1
@@ -479,6 +497,7 @@ class LiveSession:
         """End recording and run post-processing (once, whatever asks first)."""
         self.recording = False
         self._acknowledge(self._credit.release_all())  # everything received is stored
+        self._delivery.release()  # no more acknowledgments: a held re-delivery goes
         if self._finalizer is None:
             self.ended_by = reason
             log.info("session %s: ending (%s)", self.id, reason)
@@ -497,6 +516,10 @@ class LiveSession:
             await self._clock.sleep_until(self._clock.now() + self._server.faults.slow_finish)
         await self.result.produce(
             emit=self.emit,
+            # The end messages as text when no callback wants them as objects.
+            emit_data=self._emit_data
+            if self._on_callback is None or not self.config.get("callback")
+            else None,
             addons=self.addons,
             languages=self.recognition.languages or [self.language],
             audio_duration=self.audio_duration,

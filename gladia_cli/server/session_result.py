@@ -12,6 +12,7 @@ post_final_transcript → end_session (protocol.md §4.2).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,10 @@ log = logging.getLogger("gladia.server")
 # Messages kept for `result.messages` (partials and acknowledgments are never kept); the
 # closing messages are kept past it. A flood of client errors cannot grow a session.
 MAX_RESULT_MESSAGES = 50_000
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))  # as live_session writes messages
 
 
 class SessionResult:
@@ -69,6 +74,23 @@ class SessionResult:
             "utterances": ordered,
         }
 
+    def transcription_json(self, languages: list[str]) -> str:
+        """`transcription(languages)` as the JSON text it serialises to, built from the
+        utterance log's own lines: a 10 h session's 15 000 finals are never all parsed
+        objects at once (tens of MiB, for a text of 6 MB)."""
+        keyed = []
+        for line in self._files.utterances.texts():
+            utterance = json.loads(line)
+            keyed.append((utterance["start"], utterance["channel"], line))
+        keyed.sort(key=lambda k: (k[0], k[1]))
+        full = " ".join(json.loads(k[2])["text"].strip() for k in keyed)
+        utterances = ",".join(k[2] for k in keyed)
+        del keyed
+        return (
+            f'{{"full_transcript":{json.dumps(full)},"languages":{_compact(languages)},'
+            f'"utterances":[{utterances}]}}'
+        )
+
     async def produce(
         self,
         *,
@@ -77,23 +99,42 @@ class SessionResult:
         languages: list[str],
         audio_duration: float,
         elapsed: Callable[[], float],
+        emit_data: Callable[[str, str], None] | None = None,
     ) -> None:
         """Send the end result and keep it on disk; `elapsed` is read after post-processing:
-        the time from the session's creation to its results."""
+        the time from the session's creation to its results. `emit_data(type, data_json)`:
+        when given (no post-processing add-on and no callback needs the parsed result), the
+        end messages are built as text from the logs, byte for byte the same."""
+        if emit_data is not None and not addons.fills_result:
+            transcription_json = self.transcription_json(languages)
+            emit_data("post_transcript", transcription_json)
+            metadata = self._metadata(audio_duration, elapsed())
+            result_json = (
+                f'{{"metadata":{_compact(metadata)},"transcription":{transcription_json}}}'
+            )
+            del transcription_json
+            emit_data("post_final_transcript", result_json)
+            emit("end_session")
+            self._files.save_result_text(result_json)  # read back by GET: not held in memory
+            self._files.finish()
+            return
         transcription = self.transcription(languages)
         emit("post_transcript", data=transcription)
         result: dict[str, Any] = {"metadata": {}, "transcription": transcription}
         await addons.post_process(result)
-        result["metadata"] = {
-            "audio_duration": round(audio_duration, 3),
-            "number_of_distinct_channels": self._fmt.channels,
-            "billing_time": round(audio_duration * self._fmt.channels, 3),
-            "transcription_time": round(elapsed(), 3),
-        }
+        result["metadata"] = self._metadata(audio_duration, elapsed())
         emit("post_final_transcript", data=result)
         emit("end_session")
         self._files.save_result(result)  # read back by GET: not held in memory
         self._files.finish()  # a finished session holds no file descriptor
+
+    def _metadata(self, audio_duration: float, elapsed: float) -> dict[str, Any]:
+        return {
+            "audio_duration": round(audio_duration, 3),
+            "number_of_distinct_channels": self._fmt.channels,
+            "billing_time": round(audio_duration * self._fmt.channels, 3),
+            "transcription_time": round(elapsed, 3),
+        }
 
     def completed(self, at: str, *, error_code: int | None) -> None:
         """Done, or `error` with `error_code`: 500 when recognition failed, 408 when the

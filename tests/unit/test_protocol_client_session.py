@@ -491,6 +491,56 @@ def test_acknowledgments_that_stop_coming_stop_the_window_not_the_audio() -> Non
     assert not session.has_room(10 * CHUNK, 19.0)
 
 
+def _streamed(seconds: float) -> ClientSession:
+    session = _session()
+    _connect(session, 0.0)
+    session.audio(_audio(int(32000 * seconds)))
+    _frames(session)
+    session.stop()
+    return session
+
+
+def test_audio_the_server_did_not_acknowledge_fails_a_normal_end() -> None:
+    session = _streamed(2.0)
+    session.message(_ack(0, 16000), 0.5)  # half a second of the two
+    action = session.closed(1000, "done", 1.0)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "acknowledged 16000 of the 64000 bytes" in action.error.message
+    assert action.error.hint is not None and "last 1.50 s" in action.error.hint
+
+
+def test_the_stop_acknowledgment_duration_confirms_what_acknowledgments_did_not() -> None:
+    session = _streamed(2.0)
+    stop_ack = _msg(
+        "stop_recording",
+        acknowledged=True,
+        error=None,
+        data={"recording_duration": 2.0, "recording_left_to_process": 0},
+    )
+    session.message(stop_ack, 0.5)
+    assert session.closed(1000, "done", 1.0) == Finish(None, False)
+    assert session.result_unchecked  # no end message said what the result holds: a GET must
+
+
+def test_the_end_result_duration_comes_from_end_messages_or_a_get() -> None:
+    session = _streamed(2.0)
+    session.message(_ack(0, 64000), 0.5)
+    metadata = {"audio_duration": 2.0}
+    session.message(_msg("post_final_transcript", data={"metadata": metadata}), 0.6)
+    assert session.closed(1000, "done", 1.0) == Finish(None, False)
+    assert not session.result_unchecked
+
+    other = _streamed(2.0)
+    other.message(_ack(0, 64000), 0.5)
+    assert other.closed(1000, "done", 1.0) == Finish(None, False)
+    assert other.result_unchecked
+    short = other.check_result({"status": "done", "file": {"audio_duration": 1.0}})
+    assert short is not None and "holds 1.00 s of the 2.00 s" in short.message
+    nan = other.check_result({"status": "done", "result": {"metadata": {"audio_duration": "x"}}})
+    assert nan is not None and "gives no duration" in nan.message
+    assert other.check_result({"result": {"metadata": {"audio_duration": 2.0}}}) is None
+
+
 def test_a_restarted_server_refusing_the_token_is_said_to_have_restarted() -> None:
     """Issue 18: after a kill -9 and a restart, the reconnection gets 4401; that is not the
     server rejecting what was sent."""
