@@ -12,6 +12,7 @@ post_final_transcript → end_session (protocol.md §4.2).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -30,6 +31,10 @@ MAX_RESULT_MESSAGES = 50_000
 
 def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))  # as live_session writes messages
+
+
+# Utterances read between two turns of the event loop while the end result is built.
+YIELD_EVERY = 500
 
 
 class SessionResult:
@@ -74,16 +79,26 @@ class SessionResult:
             "utterances": ordered,
         }
 
-    def transcription_json(self, languages: list[str]) -> str:
+    async def transcription_json(self, languages: list[str]) -> str:
         """`transcription(languages)` as the JSON text it serialises to, built from the
         utterance log's own lines: a 10 h session's 15 000 finals are never all parsed
-        objects at once (tens of MiB, for a text of 6 MB)."""
+        objects at once (tens of MiB, for a text of 6 MB). It lets the event loop run every
+        YIELD_EVERY lines: after hours of audio this takes long, and pings must be answered
+        meanwhile (a client waiting for the end calls a silent server dead)."""
         keyed = []
-        for line in self._files.utterances.texts():
+        for index, line in enumerate(self._files.utterances.texts()):
             utterance = json.loads(line)
             keyed.append((utterance["start"], utterance["channel"], line))
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
         keyed.sort(key=lambda k: (k[0], k[1]))
-        full = " ".join(json.loads(k[2])["text"].strip() for k in keyed)
+        texts = []
+        for index, k in enumerate(keyed):
+            texts.append(json.loads(k[2])["text"].strip())
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+        full = " ".join(texts)
+        del texts
         utterances = ",".join(k[2] for k in keyed)
         del keyed
         return (
@@ -104,9 +119,11 @@ class SessionResult:
         """Send the end result and keep it on disk; `elapsed` is read after post-processing:
         the time from the session's creation to its results. `emit_data(type, data_json)`:
         when given (no post-processing add-on and no callback needs the parsed result), the
-        end messages are built as text from the logs, byte for byte the same."""
+        end messages are built as text from the logs, byte for byte the same.
+
+        """
         if emit_data is not None and not addons.fills_result:
-            transcription_json = self.transcription_json(languages)
+            transcription_json = await self.transcription_json(languages)
             emit_data("post_transcript", transcription_json)
             metadata = self._metadata(audio_duration, elapsed())
             result_json = (
