@@ -125,15 +125,15 @@ _gladia_node() {
                 --fail-recognition-after --fault-connections -h --help --host --idle-timeout
                 --linger --log-level --max-duration --max-jobs-per-key --max-sessions
                 --max-storage-mb --max-stored-sessions --max-upload-mb --model --port
-                --prerecorded-workers --script --session-ttl --slow-finish --strict --upload-ttl
-                --withhold-acks --workers"
+                --prerecorded-workers --script --session-ttl --slow-finish --slow-recognition
+                --strict --upload-ttl --withhold-acks --workers"
             value_options="--ack-delay --allow-host --answering-machine --api-key
                 --close-after-bytes --close-code --data-dir --decoders --drop-after-bytes
                 --drop-after-seconds --engine --fail-init --fail-recognition-after
                 --fault-connections --host --idle-timeout --linger --log-level --max-duration
                 --max-jobs-per-key --max-sessions --max-storage-mb --max-stored-sessions
                 --max-upload-mb --model --port --prerecorded-workers --script --session-ttl
-                --slow-finish --upload-ttl --workers"
+                --slow-finish --slow-recognition --upload-ttl --workers"
             ;;
         "sessions")
             commands="delete get list"

@@ -72,7 +72,7 @@ function __gladia_value_options
                 --fault-connections --host --idle-timeout --linger --log-level --max-duration \
                 --max-jobs-per-key --max-sessions --max-storage-mb --max-stored-sessions \
                 --max-upload-mb --model --port --prerecorded-workers --script --session-ttl \
-                --slow-finish --upload-ttl --workers
+                --slow-finish --slow-recognition --upload-ttl --workers
         case 'sessions delete'
             printf '%s\n' --api-key --api-url --profile
         case 'sessions get'
@@ -255,7 +255,7 @@ complete -c gladia -n "__gladia_at 'file'" -l speakers -d 'One-channel audio: af
 complete -c gladia -n "__gladia_at 'file'" -l speech-threshold -x -d 'Voice activity strictness (1: strictest).'
 complete -c gladia -n "__gladia_at 'file'" -l spelling -x -d 'Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.'
 complete -c gladia -n "__gladia_at 'file'" -l spelling-file -r -F -d 'Custom spellings from a file: one a line, SPELLING = heard1, heard2 (or JSON: the API\'s dictionary).'
-complete -c gladia -n "__gladia_at 'file'" -l stop-timeout -x -d 'Seconds to wait for the final results after stopping.'
+complete -c gladia -n "__gladia_at 'file'" -l stop-timeout -x -d 'Give up after this many seconds without progress from the server (no acknowledgment, no new message) while waiting for it: for the results after stopping, or while it is behind. A server that is slow but working is waited for.'
 complete -c gladia -n "__gladia_at 'file'" -l summarize -x -a 'general bullet_points concise' -d 'A summary at the end, of this kind.'
 complete -c gladia -n "__gladia_at 'file'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
@@ -324,7 +324,7 @@ complete -c gladia -n "__gladia_at 'live'" -l speakers -d 'One-channel audio: af
 complete -c gladia -n "__gladia_at 'live'" -l speech-threshold -x -d 'Voice activity strictness (1: strictest).'
 complete -c gladia -n "__gladia_at 'live'" -l spelling -x -d 'Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.'
 complete -c gladia -n "__gladia_at 'live'" -l spelling-file -r -F -d 'Custom spellings from a file: one a line, SPELLING = heard1, heard2 (or JSON: the API\'s dictionary).'
-complete -c gladia -n "__gladia_at 'live'" -l stop-timeout -x -d 'Seconds to wait for the final results after stopping.'
+complete -c gladia -n "__gladia_at 'live'" -l stop-timeout -x -d 'Give up after this many seconds without progress from the server (no acknowledgment, no new message) while waiting for it: for the results after stopping, or while it is behind. A server that is slow but working is waited for.'
 complete -c gladia -n "__gladia_at 'live'" -l summarize -x -a 'general bullet_points concise' -d 'A summary at the end, of this kind.'
 complete -c gladia -n "__gladia_at 'live'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'live'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
@@ -387,7 +387,7 @@ complete -c gladia -n "__gladia_at 'mix'" -l show-body -d 'Print the init body s
 complete -c gladia -n "__gladia_at 'mix'" -l speech-threshold -x -d 'Voice activity strictness (1: strictest).'
 complete -c gladia -n "__gladia_at 'mix'" -l spelling -x -d 'Custom spelling SPELLING=heard1,heard2 (repeatable), e.g. SQL=sequel.'
 complete -c gladia -n "__gladia_at 'mix'" -l spelling-file -r -F -d 'Custom spellings from a file: one a line, SPELLING = heard1, heard2 (or JSON: the API\'s dictionary).'
-complete -c gladia -n "__gladia_at 'mix'" -l stop-timeout -x -d 'Seconds to wait for the final results after stopping.'
+complete -c gladia -n "__gladia_at 'mix'" -l stop-timeout -x -d 'Give up after this many seconds without progress from the server (no acknowledgment, no new message) while waiting for it: for the results after stopping, or while it is behind. A server that is slow but working is waited for.'
 complete -c gladia -n "__gladia_at 'mix'" -l summarize -x -a 'general bullet_points concise' -d 'A summary at the end, of this kind.'
 complete -c gladia -n "__gladia_at 'mix'" -l translate -x -a 'af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi wo yi yo zh' -d 'Translate into this language code (repeatable).'
 complete -c gladia -n "__gladia_at 'mix'" -l translation-model -x -a 'base enhanced' -d 'Translation model.'
@@ -451,6 +451,7 @@ complete -c gladia -n "__gladia_at 'serve'" -l prerecorded-workers -x -d 'Pre-re
 complete -c gladia -n "__gladia_at 'serve'" -l script -r -F -d 'Text for the scripted engine: one utterance per line, [N] for channel N.'
 complete -c gladia -n "__gladia_at 'serve'" -l session-ttl -x -d 'Seconds a finished session is kept, then forgotten.'
 complete -c gladia -n "__gladia_at 'serve'" -l slow-finish -x -d 'Seconds post-processing takes (a session\'s end, a pre-recorded job\'s result).'
+complete -c gladia -n "__gladia_at 'serve'" -l slow-recognition -x -d 'Make recognition take at least FACTOR seconds per second of audio (a slow server, as on a starved machine).'
 complete -c gladia -n "__gladia_at 'serve'" -l strict -d 'Reject unknown init body fields.'
 complete -c gladia -n "__gladia_at 'serve'" -l upload-ttl -x -d 'Seconds an upload no job uses is kept.'
 complete -c gladia -n "__gladia_at 'serve'" -l withhold-acks -d 'Never acknowledge audio.'

@@ -26,12 +26,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urljoin
 
 from gladia_cli.credentials import KeyStore, KeyStoreError, mask
 from gladia_cli.errors import ExitCode, GladiaError
 from gladia_cli.settings import ConfigFile, KeyFile, Settings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
+MAX_REDIRECTS = 5  # within the API's origin, as a browser would follow a few
 # The first second of tests/data/budget.wav (espeak-ng, "let us talk about…"), 16 kHz mono.
 SELF_TEST_AUDIO = Path(__file__).parent / "data" / "self_test.wav"
 SELF_TEST_WORDS = frozenset({"let", "us", "let's", "lets"})
@@ -190,12 +192,29 @@ def probe_api(settings: Settings, timeout: float = 5.0) -> Probe:
 def _probe(settings: Settings, timeout: float) -> Probe:
     import requests
 
-    headers = {"x-gladia-key": settings.api_key} if settings.api_key else {}
+    from gladia_cli.protocol.origin import KEY_HEADER, same_origin, shown
+
+    headers = {KEY_HEADER: settings.api_key} if settings.api_key else {}
+    url = f"{settings.api_url}/v2/live?limit=1"
     started = time.perf_counter()
     try:
-        response = requests.get(
-            f"{settings.api_url}/v2/live", params={"limit": 1}, headers=headers, timeout=timeout
-        )
+        with requests.Session() as http:
+            # Redirects followed by hand: within the API's origin only (the key goes along);
+            # another origin is what doctor reports, never where the key goes.
+            for _ in range(MAX_REDIRECTS + 1):
+                response = http.get(url, headers=headers, timeout=timeout, allow_redirects=False)
+                target = http.get_redirect_target(response)
+                if target is None:
+                    break
+                target = urljoin(url, target)
+                if not same_origin(url, target):
+                    return Probe(
+                        error=f"it redirects to {shown(target)}, another origin "
+                        "(the key is not sent there)"
+                    )
+                url = target
+            else:
+                return Probe(error=f"more than {MAX_REDIRECTS} redirects")
     except requests.Timeout:
         return Probe(error=f"no answer within {timeout:g} s")
     except requests.RequestException as exc:

@@ -68,6 +68,16 @@ class AudioInputError(GladiaError):
     exit_code = ExitCode.AUDIO_INPUT
 
 
+class OutputWriteError(GladiaError):
+    """An output that cannot be written (a full disk): the audio input/output exit code."""
+
+    exit_code = ExitCode.AUDIO_INPUT
+
+    def __init__(self, message: str, *, hint: str | None = None, no_space: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.no_space = no_space  # every later output on that disk would fail the same way
+
+
 class Aborted(GladiaError):
     """A second Ctrl-C: stop at once."""
 

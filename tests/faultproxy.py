@@ -20,8 +20,10 @@ seconds of the start:
 - a cut just before a given message type reaches the client (`cut_before`: post-processing);
 - final transcripts dropped without a cut (`drop_finals`): what a server that does not
   re-deliver looks like to the client;
-- `POST /v2/live` connections cut before their answer (`cut_init`); REST GETs refused
-  (`refuse_rest`); after each cut, new connections refused for a while (`outage`).
+- `POST /v2/live` connections cut before their answer (`cut_init`); the reply to any
+  request cut after the server acted, whole or inside its headers (`cut_reply`,
+  `cut_reply_at`); REST GETs refused (`refuse_rest`); after each cut, new connections
+  refused for a while (`outage`).
 
 `ProxyStats` records what fired, and for each cut how long until the next acknowledgment
 reached the client (the time to recover).
@@ -53,6 +55,10 @@ class Plan:
     # moment, not always before the server could answer (loopback moves megabytes per ms).
     cut_delay: tuple[float, float] = (0.002, 0.02)
     cut_style: str = "mixed"  # rst, fin, or mixed (seeded)
+    # Whose bytes `cut_after` counts: "up" (client→server, the audio) or "down" (server→
+    # client: acknowledgments, transcripts, re-deliveries), for cuts that fall while the
+    # server writes rather than while the client does.
+    cut_direction: str = "up"
     stall_after: int | None = None  # client→server bytes on the first WebSocket, then…
     stall_seconds: float = 0.0  # …nothing forwarded for this long
     black_hole_after: int | None = None  # client→server bytes on the first WebSocket
@@ -62,6 +68,11 @@ class Plan:
     cut_before: str | None = None  # cut once, just before a message of this type
     drop_finals: int = 0  # final transcripts dropped (no cut)
     cut_init: int = 0  # POST /v2/live connections cut before their answer
+    # Replies cut after the server answered (it acted): one cut per entry, for requests whose
+    # request line starts with it (e.g. "POST /v2/upload"), after `cut_reply_at` bytes of the
+    # reply (0: none; 40: inside its headers).
+    cut_reply: tuple[str, ...] = ()
+    cut_reply_at: int = 0
     refuse_rest: bool = False  # GET /v2/live/{id} connections cut at once
     outage: float = 0.0  # seconds new connections are refused after each cut
 
@@ -75,6 +86,7 @@ class ProxyStats:
     acks_dropped: int = 0
     finals_dropped: int = 0
     init_cuts: int = 0
+    reply_cuts: list[str] = field(default_factory=list)  # the request lines whose reply was cut
     refused: int = 0
     websockets: int = 0
 
@@ -147,6 +159,7 @@ class FaultProxy:
         self._cut_before_done = False
         self._acks_to_drop = self.plan.drop_acks
         self._finals_to_drop = self.plan.drop_finals
+        self._replies_to_cut = list(self.plan.cut_reply)
         self._writers: set[asyncio.StreamWriter] = set()
         self._server: asyncio.Server | None = None
 
@@ -218,7 +231,7 @@ class FaultProxy:
                     self.stats.refused += 1
                     _reset(client_w)
                     return
-                link = _Link(self, kind, client_r, client_w, server_r, server_w)
+                link = _Link(self, kind, client_r, client_w, server_r, server_w, first)
                 server_w.write(first)
                 await link.run()
             finally:
@@ -269,8 +282,10 @@ class _Link:
         client_w: asyncio.StreamWriter,
         server_r: asyncio.StreamReader,
         server_w: asyncio.StreamWriter,
+        request_line: bytes = b"",
     ) -> None:
         self.proxy = proxy
+        self.request_line = request_line.decode("latin-1").strip()
         self.plan = proxy.plan
         self.kind = kind
         self.client_r, self.client_w = client_r, client_w
@@ -279,10 +294,12 @@ class _Link:
         self.flowing.set()
         self.done = asyncio.Event()
         self.sent = 0  # client→server bytes
+        self.received = 0  # server→client bytes
         self.cut_at: int | None = None
         self.stall_at: int | None = None
         self.hole_at: int | None = None
         self.cut_on_acks = False
+        self.reply_started = False
         if kind == "websocket":
             proxy.stats.websockets += 1
             first = not proxy._first_websocket_done
@@ -339,7 +356,11 @@ class _Link:
                     self.server_w.write(data[: max(0, self.hole_at - before)])
                     self.flowing.clear()  # never set again: nothing forwarded, nothing closed
                     await asyncio.Event().wait()
-                if self.cut_at is not None and self.sent > self.cut_at:
+                if (
+                    self.plan.cut_direction == "up"
+                    and self.cut_at is not None
+                    and (self.sent > self.cut_at)
+                ):
                     self.cut_at = None
                     delay = self.proxy._rng.uniform(*self.plan.cut_delay)
                     asyncio.get_running_loop().call_later(delay, self.cut)
@@ -367,6 +388,11 @@ class _Link:
                 if not data:
                     break
                 await self.flowing.wait()
+                if self._reply_cut_due():
+                    self.client_w.write(data[: self.plan.cut_reply_at])
+                    await self.client_w.drain()
+                    self.cut(counted=False)
+                    return
                 init_cut_due = self.proxy.stats.init_cuts < self.plan.cut_init
                 if self.kind == "init" and init_cut_due and self.proxy._active():
                     self.proxy.stats.init_cuts += 1
@@ -374,6 +400,15 @@ class _Link:
                     return
                 if self.done.is_set() or self.client_w.is_closing():
                     break
+                self.received += len(data)
+                if (
+                    self.plan.cut_direction == "down"
+                    and self.cut_at is not None
+                    and (self.received > self.cut_at)
+                ):
+                    self.cut_at = None
+                    delay = self.proxy._rng.uniform(*self.plan.cut_delay)
+                    asyncio.get_running_loop().call_later(delay, self.cut)
                 if headers is not None:
                     headers += data
                     end = headers.find(_HEADER_END)
@@ -395,6 +430,19 @@ class _Link:
         except (ConnectionError, OSError):
             pass
         self.done.set()
+
+    def _reply_cut_due(self) -> bool:
+        """Whether this reply is cut now (once per matching `cut_reply` entry)."""
+        proxy = self.proxy
+        if self.reply_started or not proxy._active():
+            return False
+        self.reply_started = True
+        for prefix in proxy._replies_to_cut:
+            if self.request_line.startswith(prefix):
+                proxy._replies_to_cut.remove(prefix)
+                proxy.stats.reply_cuts.append(self.request_line)
+                return True
+        return False
 
     def _forward(self, opcode: int, payload: bytes) -> bool:
         """Whether a server→client frame goes through (it may also cut the connection)."""
@@ -436,7 +484,7 @@ class _Link:
 def _kind(request_line: bytes) -> str:
     if request_line.startswith(b"POST /v2/live"):
         return "init"
-    if request_line.startswith(b"GET /v2/live?"):
+    if request_line.startswith(b"GET /v2/live?") and b"token=" in request_line:
         return "websocket"
     if request_line.startswith(b"GET /v2/live/"):
         return "rest"

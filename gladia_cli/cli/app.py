@@ -8,6 +8,7 @@ here, once, and reaches the commands through the click context.
 
 from __future__ import annotations
 
+import errno
 import re
 import traceback
 from collections.abc import Sequence
@@ -181,10 +182,21 @@ def _bad_parameter(
 
 
 def run(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
-    """Run the CLI and return its exit code (errors printed, never raised)."""
+    """Run the CLI and return its exit code (errors printed, never raised). The `-o` files
+    it wrote are renamed into place only with exit 0 (render/output.py)."""
     import sys
 
     env = env or Environment()
+    code = _run(argv, env)
+    output = sys.modules.get("gladia_cli.render.output")  # imported: an output was opened
+    if output is not None:
+        output.settle_outputs(complete=code == ExitCode.OK)
+    return code
+
+
+def _run(argv: Sequence[str] | None, env: Environment) -> int:
+    import sys
+
     args = list(sys.argv[1:] if argv is None else argv)
     click = typer._click
     command = typer.main.get_command(app)
@@ -232,6 +244,11 @@ def run(argv: Sequence[str] | None = None, env: Environment | None = None) -> in
     except Exception as exc:
         if env.debug:
             traceback.print_exc(file=env.stderr)
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            # An output without its own check (--save-audio, --record): still one line.
+            where = f" to write {exc.filename}" if exc.filename else ""
+            _print_error(env, f"no space left on the device{where}", "free some space there")
+            return int(ExitCode.AUDIO_INPUT)
         _print_error(
             env,
             f"unexpected {type(exc).__name__}: {exc}",

@@ -153,6 +153,7 @@ def run_many(
     from gladia_cli.render import FORMAT_BY_EXTENSION
     from gladia_cli.render.batch_view import BatchView
     from gladia_cli.render.output import Output, silence_stdout
+    from gladia_cli.render.staged_file import final_of
     from gladia_cli.render.tagged import SourceTaggedOutput
 
     names = None
@@ -176,7 +177,14 @@ def run_many(
     def with_output(spec: str, path: Path | None, reporter: Reporter) -> int:
         output: Output
         if path is not None:
-            output = Output(path.open("w", encoding="utf-8"), owned=True)
+            # The run's temporary file (jobs/batch_run.py): errors name the final file, and
+            # on a full disk what was written goes (the run settles the rest).
+            output = Output(
+                path.open("w", encoding="utf-8"),
+                owned=True,
+                name=str(final_of(path)),
+                discard=lambda: path.unlink(missing_ok=True),
+            )
         else:
             output = SourceTaggedOutput(
                 env.stdout, spec, fmt, guard=stdout_turn, on_closed=stdout_closed

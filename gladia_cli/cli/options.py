@@ -574,7 +574,10 @@ class StreamOptions:
         _opt(
             "--stop-timeout",
             panel=SESSION,
-            help="Seconds to wait for the final results after stopping.",
+            help="Give up after this many seconds without progress from the server "
+            "(no acknowledgment, no new message) while waiting for it: for the results "
+            "after stopping, or while it is behind. A server that is slow but working is "
+            "waited for.",
             min=0.1,
             metavar="SECONDS",
         ),

@@ -370,6 +370,17 @@ def serve_command(
             show_default=False,
         ),
     ] = None,
+    slow_recognition: Annotated[
+        float,
+        typer.Option(
+            "--slow-recognition",
+            metavar="FACTOR",
+            help="Make recognition take at least FACTOR seconds per second of audio "
+            "(a slow server, as on a starved machine).",
+            rich_help_panel=FAULT_INJECTION,
+            min=0,
+        ),
+    ] = 0.0,
     answering_machine: Annotated[
         str | None,
         typer.Option(
@@ -439,6 +450,7 @@ def serve_command(
             withhold_acks=withhold_acks,
             slow_finish=slow_finish,
             fail_recognition_after=fail_recognition_after,
+            slow_recognition=slow_recognition,
             answering_machine=parse_verdict(answering_machine) if answering_machine else None,
         ),
     )

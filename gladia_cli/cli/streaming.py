@@ -29,7 +29,13 @@ from gladia_cli.errors import NetworkError, UsageError
 from gladia_cli.protocol import init_config, prerecorded_config, presets
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, ServerMessage, gating_flag
-from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
+from gladia_cli.render import (
+    DEFAULT_EVENTS,
+    WORDLESS_FORMATS,
+    choose_format,
+    create_renderer,
+    parse_events,
+)
 from gladia_cli.render.addons import FailureWatch
 from gladia_cli.render.base import Labels, Renderer, SessionOutcome, StatusView
 from gladia_cli.render.captions import CaptionLimits
@@ -539,7 +545,11 @@ def run(
     Exit 0 means the whole result is there: an add-on that failed makes it 4 (unless the
     reader of stdout left first: `| head` ends quietly)."""
     from gladia_cli.jobs.stream_job import StreamJob, run_stream_job
+    from gladia_cli.server.malloc_tuning import pin_mmap_threshold
 
+    # A session may run for hours: freed frame buffers (a long session's end messages are
+    # megabytes) go back to the system instead of raising glibc's threshold and staying.
+    pin_mmap_threshold()
     opts = plan.opts
     wire = wire_format(opts, plan.base, source)
     body = init_body(opts, plan.base, wire, plan.events, plan.terms)
@@ -586,6 +596,7 @@ def run(
         record=opts.record,
         labels=labels.names,
         raise_on_session_limit=signals is not None,
+        lean_messages=plan.fmt in WORDLESS_FORMATS and not plan.speakers,
         after_session=after_session,
     )
     try:

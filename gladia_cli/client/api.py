@@ -6,7 +6,9 @@ validation messages shown), unreachable / 5xx / retries exhausted → 4.
 
 from __future__ import annotations
 
+import builtins
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +16,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+import urllib3
 
 from gladia_cli import __version__
+from gladia_cli.client.http import CrossOriginRedirect, KeySession, left_origin
 from gladia_cli.errors import (
     AuthError,
     GladiaError,
@@ -23,6 +27,13 @@ from gladia_cli.errors import (
     SessionLimitReached,
     UsageError,
 )
+from gladia_cli.protocol.create_tag import (
+    IDEMPOTENCY_HEADER,
+    carrying,
+    metadata_filter,
+    tagged,
+)
+from gladia_cli.protocol.origin import KEY_HEADER, shown, socket_allowed
 from gladia_cli.protocol.retry import RETRYABLE_STATUSES, Backoff, retry_after
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings
@@ -75,6 +86,43 @@ def json_body(response: requests.Response, what: str) -> dict[str, Any]:
     return body
 
 
+@dataclass(frozen=True)
+class _Failed:
+    """A try that failed in a way worth trying again."""
+
+    reason: str
+    unsure: bool = False  # the server may have acted on it (its reply lost or cut short)
+    wait: str | None = None  # Retry-After
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """A connection error from before the request left (the connection never opened)."""
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError | ConnectionRefusedError)
+
+
+def cut_short(response: requests.Response) -> bool:
+    """An answer whose end was the connection's end (no Content-Length, not chunked) and
+    whose body is not the JSON the API always sends: cut short, maybe inside its headers
+    (http.client reads an end of stream there as the end of the headers)."""
+    framed = "Content-Length" in response.headers or "chunked" in response.headers.get(
+        "Transfer-Encoding", ""
+    )
+    if framed or response.status_code in (204, 304):
+        return False
+    try:
+        response.json()
+    except ValueError:
+        return True
+    return False
+
+
+def new_request_id() -> str:
+    """The id a create carries (protocol/create_tag.py)."""
+    return uuid.uuid4().hex
+
+
 def _segment(value: str) -> str:
     """One URL path segment: `../admin` must not climb out of /v2/live/ (the key goes along)."""
     return quote(value, safe="")
@@ -106,14 +154,14 @@ class LiveApi:
         self._sleep = sleep
         self._timeout = timeout
         self._notice = notice or (lambda _: None)
-        self._http = requests.Session()
+        self._http = KeySession()
         self._http.headers["User-Agent"] = f"gladia-cli/{__version__}"
         self._http.trust_env = True
 
     def _headers(self) -> dict[str, str]:
         if not self._settings.api_key:
             raise AuthError("no API key", hint=KEY_HINT)
-        return {"x-gladia-key": self._settings.api_key}
+        return {KEY_HEADER: self._settings.api_key}
 
     def _request(
         self,
@@ -126,61 +174,156 @@ class LiveApi:
         **kwargs: Any,
     ) -> requests.Response:
         """`timeout` replaces the default one (an upload takes longer than a GET);
-        `content_type` is the body's, for a `data=` body that is not a form."""
-        url = self._settings.api_url + path
-        timeout = timeout or self._timeout
+        `content_type` is the body's, for a `data=` body that is not a form. A request that
+        creates something goes through `_create` instead."""
         headers = self._headers()
         if content_type is not None:
             headers["Content-Type"] = content_type
         attempt = 0
         while True:
-            seek = getattr(kwargs.get("data"), "seek", None)
-            if seek is not None:
-                seek(0)  # a retry re-sends a file from its start (the SDK's sends nothing)
-            try:
-                response = self._http.request(
-                    method, url, headers=headers, timeout=timeout, **kwargs
-                )
-            except (requests.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
-                failure: str = f"cannot reach {self._settings.api_url} ({type(exc).__name__})"
-                wait = None
-            except requests.Timeout:
-                raise NetworkError(
-                    f"{self._settings.api_url} did not answer within {timeout:g} s",
-                    hint="check your network, or try again later",
-                ) from None
-            except requests.RequestException as exc:
-                raise NetworkError(f"request to {self._settings.api_url} failed: {exc}") from None
-            else:
-                if response.status_code < 400:
-                    return response
-                creating = method == "POST" and path == self.collection
-                if response.status_code == 429 and creating and self._raise_on_session_limit:
-                    detail = _server_message(response)
-                    raise SessionLimitReached(
-                        f"the API refused another {self.noun} (429)"
-                        + (f": {detail}" if detail else "")
-                    )
-                if not (retry and response.status_code in RETRYABLE_STATUSES):
-                    raise self._error(response)
-                failure = f"the API answered {response.status_code}"
-                wait = response.headers.get("Retry-After")
+            outcome = self._attempt(method, path, headers, timeout, retry=retry, **kwargs)
+            if isinstance(outcome, requests.Response):
+                return outcome
             attempt += 1
-            if not retry or not self._backoff.allows(attempt):
-                if retry:
-                    failure += f"; gave up after {attempt} attempts"
-                raise NetworkError(
-                    failure,
-                    hint="check --api-url and your network; --local runs a server on this machine",
-                )
-            delay = retry_after(wait, self._backoff.delay(attempt))
-            self._notice(f"{failure}; retrying in {delay:.1f} s")
-            self._sleep(delay)
+            self._back_off(outcome, attempt, retry=retry)
+
+    def _create(
+        self,
+        path: str,
+        *,
+        look: Callable[[], dict[str, Any] | None] | None,
+        request_id: str,
+        timeout: float | None = None,
+        content_type: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """`POST path` that creates something, retried as `_request(retry=True)` would, but
+        never blindly: after a failure the server may have acted on (the reply lost or cut
+        short, a 5xx), `look` finds what the lost request created (by the client's id in
+        `custom_metadata`, protocol/create_tag.py) before anything is sent again; with no
+        way to look (`look` None) it is not sent again — unless it is an upload (`data=`),
+        which creates no job: its `Idempotency-Key` header (the same id on every try) lets
+        the local server answer a repeat with the first upload."""
+        headers = {**self._headers(), IDEMPOTENCY_HEADER: request_id}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        what = f"POST {path}"
+        attempt, unsure = 0, False
+        while True:
+            outcome: requests.Response | _Failed | None = None
+            if unsure and look is not None:
+                try:
+                    found = look()
+                except GladiaError as exc:
+                    outcome = _Failed(
+                        f"{what}: its reply was lost, and whether it was carried out could not "
+                        f"be checked ({exc.message})",
+                        unsure=True,
+                    )
+                else:
+                    if found is not None:
+                        self._notice(f"{what}: its reply was lost, but it was carried out")
+                        return found
+            if outcome is None:
+                outcome = self._attempt("POST", path, headers, timeout, retry=True, **kwargs)
+                if isinstance(outcome, requests.Response):
+                    return json_body(outcome, what)
+                unsure = outcome.unsure
+                if unsure and look is None and kwargs.get("data") is None:
+                    raise NetworkError(
+                        f"{outcome.reason}; the {self.noun} may have been created, so the "
+                        "request is not sent again",
+                        hint=f"see whether it was: {self.list_command}",
+                    )
+            assert isinstance(outcome, _Failed)
+            attempt += 1
+            self._back_off(outcome, attempt, retry=True)
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        timeout: float | None,
+        *,
+        retry: bool,
+        **kwargs: Any,
+    ) -> requests.Response | _Failed:
+        """One try: the answer, or a failure worth trying again (the others raise)."""
+        url = self._settings.api_url + path
+        timeout = timeout or self._timeout
+        seek = getattr(kwargs.get("data"), "seek", None)
+        if seek is not None:
+            seek(0)  # a retry re-sends a file from its start (the SDK's sends nothing)
+        try:
+            response = self._http.request(method, url, headers=headers, timeout=timeout, **kwargs)
+        except requests.exceptions.ConnectTimeout:
+            return _Failed(f"cannot reach {self._settings.api_url} (ConnectTimeout)")
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            # A reset or a reply cut short: the request may have been carried out.
+            reason = f"cannot reach {self._settings.api_url} ({type(exc).__name__})"
+            return _Failed(reason, unsure=not _never_sent(exc))
+        except CrossOriginRedirect as exc:
+            raise NetworkError(str(exc), hint=URL_HINT) from None
+        except requests.Timeout:
+            raise NetworkError(
+                f"{self._settings.api_url} did not answer within {timeout:g} s",
+                hint="check your network, or try again later",
+            ) from None
+        except requests.RequestException as exc:
+            raise NetworkError(f"request to {self._settings.api_url} failed: {exc}") from None
+        if response.status_code < 400 and left_origin(response, url):
+            self._notice(
+                f"{self._settings.api_url} redirected to {shown(response.url)}, another "
+                "origin: the API key was not sent there"
+            )
+        if response.status_code < 400:
+            if cut_short(response):
+                # The connection ended inside the headers, or before a body with no length:
+                # http.client takes that end for the end of the headers. A reset, really.
+                return _Failed(f"the reply from {self._settings.api_url} was cut short", True)
+            return response
+        creating = method == "POST" and path == self.collection
+        if response.status_code == 429 and creating and self._raise_on_session_limit:
+            detail = _server_message(response)
+            raise SessionLimitReached(
+                f"the API refused another {self.noun} (429)" + (f": {detail}" if detail else "")
+            )
+        if not (retry and response.status_code in RETRYABLE_STATUSES):
+            raise self._error(response)
+        return _Failed(
+            f"the API answered {response.status_code}",
+            # A 5xx may come from a proxy after the API acted (408 and 429: it did not).
+            unsure=response.status_code >= 500,
+            wait=response.headers.get("Retry-After"),
+        )
+
+    def _back_off(self, failure: _Failed, attempt: int, *, retry: bool) -> None:
+        """Wait before the next try, or raise when there is none."""
+        reason = failure.reason
+        if not retry or not self._backoff.allows(attempt):
+            if retry:
+                reason += f"; gave up after {attempt} attempts"
+            raise NetworkError(
+                reason,
+                hint="check --api-url and your network; --local runs a server on this machine",
+            )
+        delay = retry_after(failure.wait, self._backoff.delay(attempt))
+        self._notice(f"{reason}; retrying in {delay:.1f} s")
+        self._sleep(delay)
 
     def _error(self, response: requests.Response) -> GladiaError:
         status = response.status_code
         detail = _server_message(response)
         suffix = f": {detail}" if detail else ""
+        if response.history and left_origin(response, str(response.history[0].url)):
+            # Whoever answered after the redirect never saw the key: its 401 says nothing
+            # about the key, and its message is not the API's.
+            return NetworkError(
+                f"{shown(str(response.history[0].url))} redirected to {shown(response.url)}, "
+                f"another origin, which answered {status} (the API key is not sent there)",
+                hint=URL_HINT,
+            )
         if status in (401, 403):
             return AuthError(f"the API refused the key ({status}){suffix}", hint=KEY_HINT)
         if status == 413:  # only an upload is ever that large
@@ -193,34 +336,90 @@ class LiveApi:
             return UsageError(f"the API refused the request ({status}){suffix}")
         if status == 404:
             return UsageError(f"not found (404){suffix}", hint=self.list_hint)
+        if status == 507:  # Insufficient Storage: the server's disk, not ours
+            return NetworkError(
+                f"the server's storage is full (507){suffix}",
+                hint="try again later, or ask the server's administrator to free space",
+            )
         return NetworkError(f"the API answered {status}{suffix}")
 
     def create_session(self, body: dict[str, Any]) -> CreatedSession:
-        """`POST /v2/live`, retried on 408/429/5xx and network errors, with backoff."""
+        """`POST /v2/live`, retried on 408/429/5xx and network errors, with backoff; after a
+        lost reply, the session it may have created is looked for (and deleted: its URL was
+        lost with the reply) before another is created."""
         params = {"region": self._settings.region} if self._settings.region else None
-        response = self._request("POST", "/v2/live", json=body, params=params, retry=True)
-        created = json_body(response, "POST /v2/live")
+        request_id = new_request_id()
+        sent = tagged(body, request_id)
+        answer = self._create(
+            "/v2/live",
+            json=sent if sent is not None else body,
+            params=params,
+            look=(lambda: self._delete_lost(request_id)) if sent is not None else None,
+            request_id=request_id,
+        )
         try:
-            return CreatedSession(
-                id=str(created["id"]),
-                url=str(created["url"]),
-                created_at=str(created["created_at"]),
+            created = CreatedSession(
+                id=str(answer["id"]),
+                url=str(answer["url"]),
+                created_at=str(answer["created_at"]),
             )
         except (ValueError, KeyError, TypeError):
             raise NetworkError("the API answered POST /v2/live with an unexpected body") from None
+        if not socket_allowed(self._settings.api_url, created.url):
+            raise NetworkError(
+                f"the API gave a WebSocket URL on another origin ({shown(created.url)}, not "
+                f"{shown(self._settings.api_url)}): not connecting",
+                hint="the audio and the session's token would go there; check --api-url "
+                "(a proxy or a redirect may be in the way)",
+            )
+        return created
 
     def get(self, session_id: str) -> dict[str, Any]:
         path = f"{self.collection}/{_segment(session_id)}"
         return json_body(self._request("GET", path, retry=True), f"GET {self.collection}/ID")
 
     def list(
-        self, *, offset: int = 0, limit: int = 20, status: list[str] | None = None
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 20,
+        status: list[str] | None = None,
+        request_id: str | None = None,
+        retry: bool = True,
     ) -> dict[str, Any]:
+        """A page of the collection; `request_id`: only what a create of ours carrying it
+        made (protocol/create_tag.py)."""
         params: dict[str, Any] = {"offset": offset, "limit": limit}
         if status:
             params["status"] = status
-        response = self._request("GET", self.collection, params=params, retry=True)
+        if request_id is not None:
+            params["custom_metadata"] = metadata_filter(request_id)
+        response = self._request("GET", self.collection, params=params, retry=retry)
         return json_body(response, f"GET {self.collection}")
+
+    def created_by(self, request_id: str) -> builtins.list[dict[str, Any]]:
+        """What a create carrying `request_id` made (GladiaError when the list fails: the
+        create's own retries pace the looks)."""
+        listing = self.list(limit=100, request_id=request_id, retry=False)
+        return carrying(listing, request_id)
+
+    def _delete_lost(self, request_id: str) -> None:
+        """The sessions a lost `POST /v2/live` created: unusable (their URL was in the lost
+        reply), never sent audio; deleted, so that one input leaves one session."""
+        for item in self.created_by(request_id):
+            session_id = plain(str(item.get("id")))
+            try:
+                self.delete(session_id)
+            except GladiaError as exc:
+                self._notice(
+                    f"the reply to POST /v2/live was lost; session {session_id} it created "
+                    f"could not be deleted ({exc.message})"
+                )
+            else:
+                self._notice(
+                    f"the reply to POST /v2/live was lost; session {session_id} it created "
+                    "(no audio) was deleted"
+                )
 
     def check_key(self) -> float:
         """`GET /v2/live?limit=1`: the cheapest authenticated request, which Gladia's API and
@@ -228,6 +427,13 @@ class LiveApi:
         is refused, NetworkError when the API cannot be reached (no retry: a check)."""
         started = time.perf_counter()
         response = self._request("GET", "/v2/live", params={"limit": 1})
+        if response.history and left_origin(response, str(response.history[0].url)):
+            # The key was not sent to whoever answered: its answer proves nothing about it.
+            raise NetworkError(
+                f"{self._settings.api_url} redirected to {shown(response.url)}, another "
+                "origin, where the key is not sent: it could not be checked",
+                hint=URL_HINT,
+            )
         if not isinstance(json_body(response, "GET /v2/live").get("items"), list):
             raise NetworkError(
                 f"{self._settings.api_url} answered GET /v2/live without a list of sessions",

@@ -199,6 +199,9 @@ class WebSocketClientConnector:
                 enable_multithread=True,
                 skip_utf8_validation=True,
                 suppress_origin=True,
+                # The URL was checked to be on the API's origin (protocol/origin.py); a
+                # redirect at the handshake would take the audio elsewhere unchecked.
+                redirect_limit=0,
             )
         except websocket.WebSocketBadStatusException as exc:
             status = exc.status_code
@@ -206,7 +209,15 @@ class WebSocketClientConnector:
                 f"the server refused the connection ({status})",
                 retryable=status in RETRYABLE_STATUSES,
             ) from None
-        except (websocket.WebSocketException, OSError) as exc:
+        except websocket.WebSocketException as exc:
+            if "redirect" in str(exc).lower():
+                raise ConnectFailed(
+                    "the session's WebSocket answered with a redirect, not followed: the audio "
+                    "goes to the API's own origin only",
+                    retryable=False,
+                ) from None
+            raise ConnectFailed(f"cannot connect ({type(exc).__name__})", retryable=True) from None
+        except OSError as exc:
             raise ConnectFailed(f"cannot connect ({type(exc).__name__})", retryable=True) from None
         ws.settimeout(self._send_timeout)
         return WebSocketClientConnection(ws)

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gladia_cli.client.api import LiveApi, json_body
+from gladia_cli.client.api import LiveApi, new_request_id
 from gladia_cli.client.multipart import MultipartFile
 from gladia_cli.errors import AudioInputError, NetworkError, UsageError
+from gladia_cli.protocol.create_tag import tagged
 from gladia_cli.protocol.retry import Backoff
 from gladia_cli.safe_text import plain
 from gladia_cli.settings import Settings
@@ -91,12 +92,12 @@ class PreRecordedApi(LiveApi):
         """`POST /v2/upload` (multipart, field `audio`): `{audio_url, audio_metadata}`."""
         try:
             with MultipartFile(path) as body:  # streamed from disk, not held in memory
-                response = self._request(
-                    "POST",
+                uploaded = self._create(
                     "/v2/upload",
                     data=body,
                     content_type=body.content_type,
-                    retry=True,
+                    look=None,  # nothing to look by: the Idempotency-Key header instead
+                    request_id=new_request_id(),
                     timeout=UPLOAD_TIMEOUT,
                 )
         except UsageError as exc:  # the file is all an upload carries
@@ -106,20 +107,32 @@ class PreRecordedApi(LiveApi):
             ) from None
         except OSError as exc:
             raise AudioInputError(f"cannot read {path}: {exc.strerror or exc}") from None
-        uploaded = json_body(response, "POST /v2/upload")
         if not isinstance(uploaded.get("audio_url"), str):
             raise NetworkError("the API answered POST /v2/upload without an audio_url")
         return uploaded
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        """`POST /v2/pre-recorded`: `{id, result_url}`."""
-        response = self._request(
-            "POST", self.collection, json=body, retry=True, timeout=CREATE_TIMEOUT
+        """`POST /v2/pre-recorded`: `{id, result_url}`; after a lost reply, the job it
+        created if it did (found by the id the body carries), never a second one."""
+        request_id = new_request_id()
+        sent = tagged(body, request_id)
+        created = self._create(
+            self.collection,
+            json=sent if sent is not None else body,
+            look=(lambda: self._job_created(request_id)) if sent is not None else None,
+            request_id=request_id,
+            timeout=CREATE_TIMEOUT,
         )
-        created = json_body(response, f"POST {self.collection}")
         if not isinstance(created.get("id"), str):
             raise NetworkError("the API answered POST /v2/pre-recorded without an id")
         return created
+
+    def _job_created(self, request_id: str) -> dict[str, Any] | None:
+        found = self.created_by(request_id)
+        if not found:
+            return None
+        job_id = str(found[0].get("id"))
+        return {"id": job_id, "result_url": f"{self._settings.api_url}/v2/transcription/{job_id}"}
 
     def wait(
         self,

@@ -55,6 +55,11 @@ from gladia_cli.protocol.retry import Backoff
 
 # What `send_audio(wait=True)` lets pile up unsent before it waits: a few seconds of audio.
 SEND_AHEAD_SECONDS = 2.0
+# And unacknowledged: a server that is behind holds its acknowledgments back (the local
+# server does, server/ack_credit.py), and a source that can wait then goes at its pace.
+WINDOW_SECONDS = 10.0
+# Pings at least this many times per `dead_after`: a pong must be able to arrive in time.
+PINGS_PER_DEAD_AFTER = 3
 
 
 @dataclass
@@ -82,8 +87,10 @@ class LiveStream:
         clock: Callable[[], float] = time.monotonic,
         backlog: ResumeBuffer | None = None,
         reconcile: bool = True,
+        lean: bool = False,
         poll: float = 0.25,
         on_sent: Callable[[int, int, float], None] | None = None,
+        window_seconds: float = WINDOW_SECONDS,
     ) -> None:
         self._url = url  # carries the session token: never shown
         self._fmt = fmt
@@ -95,12 +102,17 @@ class LiveStream:
         self._poll = poll
         # (offset, length, clock) once an audio frame left the socket: latency figures.
         self._on_sent = on_sent
+        window = max(MAX_PIECE, int(window_seconds * fmt.bytes_per_second))
         self.core = ClientSession(
             fmt,
             backlog=backlog,
             backoff=backoff,
-            timing=Timing(keepalive=keepalive, dead_after=dead_after),
+            timing=Timing(
+                keepalive=min(keepalive, dead_after / PINGS_PER_DEAD_AFTER), dead_after=dead_after
+            ),
             reconcile=reconcile,
+            window=window - window % fmt.frame_bytes,
+            lean=lean,
         )
         self.stats = self.core.stats
         self._send_ahead = max(MAX_PIECE, int(SEND_AHEAD_SECONDS * fmt.bytes_per_second))
@@ -131,11 +143,12 @@ class LiveStream:
     def send_audio(self, data: bytes, *, wait: bool = False) -> bool:
         """Queue audio for the server (kept until acknowledged); False once stopped (the
         audio is not taken). With `wait`, first wait while a few seconds of audio are still
-        unsent (a file source can wait; a microphone cannot, and never waits)."""
+        unsent, or while the server is behind (a file source can wait; a microphone cannot,
+        and never waits)."""
         with self._lock:
             if wait:
                 while (
-                    self.core.unsent_bytes > self._send_ahead
+                    not self.core.has_room(self._send_ahead, self._clock())
                     and not self._ended.is_set()
                     and not self.core.stop_requested
                 ):
@@ -180,6 +193,15 @@ class LiveStream:
     @property
     def unacknowledged_bytes(self) -> int:
         return self.core.backlog.pending_bytes
+
+    def seconds_without_progress(self) -> float | None:
+        """Seconds since the server last showed progress, while we wait for it (audio not
+        yet acknowledged, or the results after a stop); None when nothing is awaited."""
+        with self._lock:
+            core = self.core
+            if self._ended.is_set() or not (core.stop_requested or core.backlog.pending_bytes):
+                return None
+            return self._clock() - core.last_progress
 
     # --- internals ---------------------------------------------------------------------
 
@@ -314,8 +336,11 @@ class LiveStream:
                     delivered = self.core.message(frame.text, now)
                     notices = self._take_notices()
                     self._lock.notify_all()
+                frame = None  # a long session's end messages are megabytes each: the text
                 self._emit(notices)
-                if not self._deliver(delivered):
+                done = self._deliver(delivered)
+                del delivered  # …and the parsed message go before the next one is read
+                if not done:
                     return
             elif isinstance(frame, CloseFrame):
                 conn = self._after_close(frame.code, frame.reason)

@@ -6,11 +6,13 @@ Generic over what is done to an input: `run_one(input, output_path, reporter) ->
 cli/transcribe_many.py). The runner owns everything around it:
 
 - Outputs (`--output-dir`): `run_one` writes to a hidden temporary file beside the final
-  name (`DIR/.x.srt.XXXX.tmp`), renamed to `DIR/x.srt` only when the input succeeded with
-  its whole result. What an input that failed, or was stopped early, had written is kept
-  as `DIR/x.srt.partial` (never a name `--skip-existing` counts as done); a run that is
-  killed leaves at most the hidden temporary file. `--skip-existing` skips an input whose
-  final output exists.
+  name (`DIR/.x.srt.gladia-HOST-PID-XXXXXXXX.tmp`, render/staged_file.py), renamed to
+  `DIR/x.srt` only when the input succeeded with its whole result. What an input that
+  failed, or was stopped early, had written is kept as `DIR/x.srt.partial` (never a name
+  `--skip-existing` counts as done); a run that is killed leaves at most the hidden
+  temporary file, which the next run into the folder removes (its process is gone). A full
+  disk fails the input, keeps nothing of it, and starts no further input (each would fail
+  the same way). `--skip-existing` skips an input whose final output exists.
 - Signals: the first SIGINT/SIGTERM/SIGHUP stops every running input gracefully (each
   finishes its transcript of what was sent) and starts no new one; the second aborts.
   Workers are daemon threads, so the second one ends the process with them.
@@ -26,9 +28,7 @@ cli/transcribe_many.py). The runner owns everything around it:
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import tempfile
 import threading
 import traceback
 from collections import deque
@@ -38,10 +38,17 @@ from pathlib import Path, PurePosixPath
 from types import FrameType
 from typing import Any, Protocol
 
-from gladia_cli.errors import Aborted, ExitCode, GladiaError, SessionLimitReached
+from gladia_cli.errors import (
+    Aborted,
+    ExitCode,
+    GladiaError,
+    OutputWriteError,
+    SessionLimitReached,
+)
 from gladia_cli.jobs.signals import Presses
 from gladia_cli.protocol.retry import Backoff
 from gladia_cli.render.notices import Notices
+from gladia_cli.render.staged_file import StagedFile, remove_stale
 
 # Most serious first. A refused key means nothing else can work; a network or server
 # failure is worth retrying later (--skip-existing); an unexpected error is a bug to
@@ -54,18 +61,8 @@ SEVERITY = (
     ExitCode.USAGE,
     ExitCode.AUDIO_INPUT,
 )
-PARTIAL_SUFFIX = ".partial"
 SESSIONS_ON_STOP = "running session(s) finish their transcripts"  # what a stop does to them
 SESSION_LIMIT_BACKOFF = Backoff(base=1.0, factor=2.0, cap=30.0, attempts=8)
-
-
-def _read_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()  # read once, at import: os.umask sets it while it reads it
 
 
 def most_serious(codes: Iterable[int]) -> int:
@@ -159,11 +156,6 @@ class View(Protocol):
 RunOne = Callable[[str, Path | None, Reporter], int]
 
 
-def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-
-
 class BatchRun:
     def __init__(
         self,
@@ -199,7 +191,7 @@ class BatchRun:
         self._queue: deque[str] = deque(self.inputs)
         self._busy = 0  # inputs taken and not yet ended
         self._running: dict[str, Reporter] = {}
-        self._temps: dict[str, Path] = {}
+        self._temps: dict[str, StagedFile] = {}
         self._outcomes: dict[str, Outcome] = {}
         self._no_more = False  # a refused key: no further input starts
         self.reader_gone = False  # the reader of stdout left (`| head`)
@@ -209,6 +201,7 @@ class BatchRun:
 
     def run(self) -> int:
         """Every input, `jobs` at a time; returns 0 or raises RunFailed / Aborted."""
+        self._remove_stale()
         with self._signal_handlers():
             workers = [
                 threading.Thread(target=self._work, name=f"gladia-input-{n}", daemon=True)
@@ -250,6 +243,16 @@ class BatchRun:
             for number, handler in previous.items():
                 signal.signal(number, handler)
 
+    def _remove_stale(self) -> None:
+        """The temporary files killed runs left where this one writes (render/staged_file)."""
+        folders = {final.parent for spec in self.inputs if (final := self._final(spec))}
+        removed = sum(remove_stale(folder) for folder in sorted(folders))
+        if removed:
+            self.notices.info(
+                f"removed {removed} temporary file{'s' if removed > 1 else ''} that an "
+                "earlier run, killed, left"
+            )
+
     def stop(self, *, quietly: bool = False) -> None:
         """Stop every running input gracefully; start no new one."""
         with self.lock:
@@ -278,9 +281,7 @@ class BatchRun:
         with self.lock:
             temps, self._temps = self._temps, {}
             for spec, temp in temps.items():
-                final = self._final(spec)
-                assert final is not None
-                self._settle_partial(temp, final)
+                temp.settle(complete=False)
                 self._outcomes.setdefault(spec, Outcome(spec, "stopped", ExitCode.ABORTED))
 
     def _exit_code(self) -> int:
@@ -382,21 +383,16 @@ class BatchRun:
         final = self._final(spec)
         if final is not None and self._skip_existing and final.is_file():
             return Outcome(spec, "skipped", written=final)
-        temp = self._temps.get(spec)
-        if final is not None and temp is None:
+        staged = self._temps.get(spec)
+        if final is not None and staged is None:
             try:
                 final.parent.mkdir(parents=True, exist_ok=True)
-                fd, name = tempfile.mkstemp(
-                    dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"
-                )
+                staged = StagedFile(final)
             except OSError as exc:
                 return Outcome(spec, "failed", ExitCode.USAGE, f"cannot write {final}: {exc}")
-            os.close(fd)
-            temp = Path(name)
-            # mkstemp makes it 0600; the output gets what `open(path, "w")` would give it.
-            temp.chmod(0o666 & ~_UMASK)
             with self.lock:
-                self._temps[spec] = temp
+                self._temps[spec] = staged
+        temp = staged.temp if staged is not None else None
         reporter = Reporter(spec, self)
         attempt = 0
         while True:
@@ -417,6 +413,8 @@ class BatchRun:
                 code, message = int(exc.exit_code), exc.message
             except GladiaError as exc:
                 code, message = int(exc.exit_code), exc.message
+                if isinstance(exc, OutputWriteError) and exc.no_space:
+                    self._no_more = True  # every other output there would fail the same way
             except Exception as exc:
                 if self._debug:
                     traceback.print_exc()
@@ -448,40 +446,25 @@ class BatchRun:
         return False
 
     def _drop_temp(self, spec: str) -> None:
-        temp = self._temps.pop(spec, None)
-        if temp is not None:
-            _remove(temp)
+        staged = self._temps.pop(spec, None)
+        if staged is not None:
+            staged.discard()
 
     def _settle(
         self, spec: str, final: Path | None, code: int, message: str, cut_short: bool
     ) -> Outcome:
         state = "failed" if code else ("stopped" if cut_short else "done")
         with self.lock:
-            temp = self._temps.pop(spec, None)
-        if final is None or temp is None:
+            staged = self._temps.pop(spec, None)
+        if final is None or staged is None:
             return Outcome(spec, state, code, message)
         if state == "done":
             try:
-                temp.replace(final)
+                return Outcome(spec, state, code, message, staged.settle(complete=True))
             except OSError as exc:  # e.g. a directory by that name: the whole result is kept
-                kept = self._settle_partial(temp, final)
+                kept = staged.settle(complete=False)
                 message = f"cannot write {final}: {exc.strerror or exc}" + (
                     f"; the transcript is in {kept}" if kept else ""
                 )
                 return Outcome(spec, "failed", ExitCode.USAGE, message, kept)
-            _remove(final.with_name(final.name + PARTIAL_SUFFIX))  # from an earlier run
-            return Outcome(spec, state, code, message, final)
-        return Outcome(spec, state, code, message, self._settle_partial(temp, final))
-
-    @staticmethod
-    def _settle_partial(temp: Path, final: Path) -> Path | None:
-        """Keep what an unfinished input wrote as `x.srt.partial`; nothing when it is empty."""
-        try:
-            if temp.stat().st_size == 0:
-                _remove(temp)
-                return None
-            partial = final.with_name(final.name + PARTIAL_SUFFIX)
-            temp.replace(partial)
-            return partial
-        except FileNotFoundError:
-            return None
+        return Outcome(spec, state, code, message, staged.settle(complete=False))

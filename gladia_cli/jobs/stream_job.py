@@ -3,9 +3,14 @@
 Threads: a pump reads the source and sends audio; the stream's receiver thread reads
 messages; the main thread handles signals and refreshes the status. The first Ctrl-C (or
 SIGTERM, or the end of the source) stops the source, sends `stop_recording`, and the job
-keeps rendering until the server has finished post-processing and closed with 1000, or
-`--stop-timeout` passed. A second Ctrl-C aborts at once (exit 130); the server then finishes
-the session in the background, so nothing sent is lost.
+keeps rendering until the server has finished post-processing and closed with 1000. A
+second Ctrl-C aborts at once (exit 130); the server then finishes the session in the
+background, so nothing sent is lost.
+
+Waiting is tied to progress, not to the clock: the job gives up only when the server, while
+awaited (audio not yet acknowledged, or the results after the stop), showed no progress (no
+acknowledgment, no new message) for `--stop-timeout` seconds. A server that is slow but
+working — behind on recognition, long post-processing — is waited for.
 
 Where the server is, is not decided here: the settings name it, and the caller may hand in
 `server_for` (the embedded `--local` server: cli/local_server.py), entered once the signals
@@ -16,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -58,7 +62,7 @@ class StreamJob:
     pace: float | None = 1.0  # None: as fast as possible
     chunk_ms: int = 100
     use_base64: bool = False
-    stop_timeout: float = 120.0
+    stop_timeout: float = 120.0  # seconds without progress while the server is awaited
     save_audio: Path | None = None
     live_source: bool = False  # a microphone: its audio cannot wait for the network
     backlog_seconds: float = 300.0  # unacknowledged audio kept in memory; the rest on disk
@@ -68,6 +72,9 @@ class StreamJob:
     # 429 on POST /v2/live raises SessionLimitReached at once (a run over many inputs
     # queues the input) instead of being retried here.
     raise_on_session_limit: bool = False
+    # The renderer reads no utterance's words (text, jsonl, json): messages are parsed
+    # without them, so a long session's end messages cost no memory for them.
+    lean_messages: bool = False
     # Called with the server's settings and the session's id once the session is done (and
     # the run's verdict is 0), while the server is still there (--local's embedded one):
     # `--speakers`' pre-recorded job over the session's recording (jobs/speakers.py).
@@ -193,8 +200,10 @@ class StreamRun:
         self.finals = 0  # counted, not kept: renderers keep what they need
         self.server_errors: list[str] = []  # `error` messages: the run cannot end with 0
         self.figures = SessionFigures(job.wire)  # lags and billed time
-        self.stop_deadline: float | None = None  # set once a stop was asked for
         self.interrupted = False  # stopped by a signal
+        self.said_behind = False  # the notice that the server is behind, said once
+        # The session's result does not provably hold all the audio sent (said at the end).
+        self.unverified: GladiaError | None = None
         memory = int(job.backlog_seconds * job.wire.bytes_per_second)
         self.stream = LiveStream(
             created.url,
@@ -206,6 +215,7 @@ class StreamRun:
             dead_after=job.dead_after,
             backlog=ResumeBuffer(memory_limit=memory, overflow=TemporaryFileOverflow),
             reconcile=_finals_expected(job.body),
+            lean=job.lean_messages,
             on_sent=self.figures.sent,
         )
         self.saver = WavWriter(job.save_audio, job.wire) if job.save_audio else None
@@ -292,14 +302,12 @@ class StreamRun:
         self.pump.start()
 
     def stream_until_end(self) -> StreamEnd:
-        """Until the server closes; after a stop, for `--stop-timeout` at most (the drain)."""
+        """Until the server closes, or makes no progress for `--stop-timeout` s while awaited."""
         end: StreamEnd | None = None
         while end is None:
             end = self.stream.wait(0.25)
-            if self.stream.stop_requested and self.stop_deadline is None:
-                self.stop_deadline = time.monotonic() + self.job.stop_timeout
             if end is None:
-                self._check_stop_deadline()
+                self._check_progress()
             for warning in self.job.source.take_warnings():
                 self.notices.warning(warning)
             self.renderer.status(self.view())
@@ -308,15 +316,28 @@ class StreamRun:
         self.interrupted = self.signals.count > 0
         return end
 
-    def _check_stop_deadline(self) -> None:
-        if self.stop_deadline is not None and time.monotonic() > self.stop_deadline:
-            self.stream.close()
-            raise NetworkError(
-                f"the server did not finish the session within {self.job.stop_timeout:g} s",
-                hint=self.result_later(
-                    "the result may come later", local="allow more time with --stop-timeout"
-                ),
-            )
+    def _check_progress(self) -> None:
+        """Say once that the server is behind; give up on one that stopped making progress."""
+        if self.stream.core.behind and not self.said_behind:
+            self.said_behind = True
+            text = "the server is behind: it holds back its acknowledgments until it catches up"
+            if self.job.live_source:
+                self.notices.warning(f"{text}; the audio waits in memory meanwhile")
+            else:
+                self.notices.info(f"{text}; sending at its pace")
+        idle = self.stream.seconds_without_progress()
+        if idle is None or idle <= self.job.stop_timeout:
+            return
+        stopped = self.stream.stop_requested
+        self.stream.close()
+        waited_for = "the end of the session" if stopped else "acknowledgments of the audio"
+        raise NetworkError(
+            f"the server made no progress for {self.job.stop_timeout:g} s "
+            f"(waiting for {waited_for})",
+            hint=self.result_later(
+                "the result may come later", local="allow more time with --stop-timeout"
+            ),
+        )
 
     def release(self) -> None:
         """However the streaming ended: the source, the saved audio, the connection."""
@@ -327,44 +348,56 @@ class StreamRun:
         self.renderer.status(self.view())
 
     def finish(self, end: StreamEnd) -> None:
-        """The renderer's last word, with the session's result when it needs one (or when
-        the live finals must be checked against it)."""
+        """The renderer's last word, with the session's result when it needs one, or when
+        the live finals or the audio the server kept must be checked against it."""
         outcome = SessionOutcome(status=self.view())
         if end.error is not None:
             self.renderer.finish(outcome)
             raise end.error
-        if self.renderer.needs_result or self.stream.core.needs_result_check:
+        core = self.stream.core
+        if self.renderer.needs_result or core.needs_result_check or core.result_unchecked:
             outcome.result = self.result_checked()
             self.figures.result(outcome.result)
         self.renderer.finish(outcome)
 
-    def result_checked(self) -> dict[str, Any]:
+    def result_checked(self) -> dict[str, Any] | None:
         """The session's result; when no end message checked the live finals (the end messages
-        are off, and a connection dropped), also the check, and the finals it recovers."""
+        are off, and a connection dropped), also the check, and the finals it recovers; when
+        no end message said how much audio the result holds, that check (`self.unverified`,
+        raised by the verdict once the transcript is written)."""
         core = self.stream.core
         check = core.needs_result_check
         hint = self.result_later("the whole result may be there")
         try:
             result = self.api.wait_until_done(self.created.id, timeout=self.job.stop_timeout)
         except GladiaError as exc:
-            if not check:
-                raise
-            raise NetworkError(
-                f"could not check that the transcript is complete ({exc.message})", hint=hint
-            ) from None
-        if check:
-            utterances = result_utterances(result.get("result"))
-            if utterances is None:
+            if check:
                 raise NetworkError(
-                    "could not check that the transcript is complete: the session result "
-                    f"has no transcription (status {result.get('status')!r})",
-                    hint=hint,
-                )
+                    f"could not check that the transcript is complete ({exc.message})", hint=hint
+                ) from None
+            if self.renderer.needs_result:
+                raise
+            self.unverified = NetworkError(
+                f"could not check that the server kept all the audio ({exc.message})", hint=hint
+            )
+            return None
+        utterances = result_utterances(result.get("result"))
+        if check and utterances is None:
+            raise NetworkError(
+                "could not check that the transcript is complete: the session result "
+                f"has no transcription (status {result.get('status')!r})",
+                hint=hint,
+            )
+        if check or core.result_unchecked:
+            # The session's end list, fetched anyway: the live finals are checked against it
+            # as against post_transcript (a final the server never sent is recovered).
             for message in core.reconcile(utterances, None, "GET /v2/live/{id}"):
                 self.on_message(message)
-            pending, core.notices = core.notices, []
-            for text in pending:
-                self.notices.warning(text)
+        if core.result_unchecked:
+            self.unverified = core.check_result(result)
+        pending, core.notices = core.notices, []
+        for text in pending:
+            self.notices.warning(text)
         return result
 
     def summary(self) -> None:
@@ -397,6 +430,8 @@ class StreamRun:
                 f"the server reported an error: {self.server_errors[0]}",
                 hint=self.result_later("the session's result may be incomplete"),
             )
+        if self.unverified is not None:
+            raise self.unverified
         if end.by_server_before_stop and not self.pump.exhausted and not self.interrupted:
             raise NetworkError(
                 "the server ended the session before all the audio was sent",

@@ -16,13 +16,26 @@ the threaded driver (`client/stream.py`) only carries them out. Inputs:
 - `tick(now)`: `Ping` every `keepalive` seconds, `Abort` when nothing came for
   `dead_after` seconds (a black hole never closes by itself).
 - `activity(now)`: any other frame (a pong) proves the connection alive.
+
+Alive is not the same as keeping up. A server that is behind (the local server's
+recognition, see server/ack_credit.py) holds its acknowledgments back while it still
+answers pings and sends transcripts: the connection is alive, and `behind` says that
+`window` bytes wait for an acknowledgment, so a source that can wait should (`has_room`).
+The window is a courtesy, not a condition: acknowledgments lost on the way (a broken
+middlebox) would otherwise stop the audio for good, so after `Timing.window_patience`
+seconds without one advancing it is dropped for the rest of the connection, said once (the
+server stores what it reads either way, and a re-send covers what a cut loses).
+`last_progress` is when the server last showed progress (an acknowledgment advancing, a
+new message): the job gives up on a server that is alive but makes none for too long.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +51,6 @@ from gladia_cli.protocol.closing import (
 from gladia_cli.protocol.messages import (
     AudioChunkAck,
     MessageParseError,
-    PostTranscript,
     ServerMessage,
     StopRecordingAck,
     Transcript,
@@ -84,6 +96,9 @@ class Timing:
     # accepting connections is not gone. (Connections that cannot even open are bounded
     # by the attempts alone.)
     give_up_after: float = 30.0
+    # Seconds the window waits for an acknowledgment to advance before it is dropped for
+    # the connection: a server holding them back releases some every few seconds.
+    window_patience: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -205,13 +220,23 @@ class ClientSession:
         timing: Timing | None = None,
         max_piece: int = MAX_PIECE,
         reconcile: bool = True,
+        window: int | None = None,
+        lean: bool = False,
     ) -> None:
+        """`lean`: messages are parsed without their utterances' words (the outputs need
+        none: protocol/messages.parse_server_message)."""
         self.fmt = fmt
+        self._lean = lean
         self.backlog = backlog or ResumeBuffer()
         self.backoff = backoff or Backoff()
         self.timing = timing or Timing()
         self._max_piece = max(fmt.frame_bytes, max_piece - max_piece % fmt.frame_bytes)
         self._reconcile = reconcile
+        # Unacknowledged bytes past which the server is taken to be behind (None: never).
+        self.window = window
+        self._window_off = False  # for this connection: acknowledgments stopped coming
+        self._last_ack_at = 0.0  # when an acknowledgment last advanced (or we connected)
+        self.last_progress = 0.0
         self.stats = SessionStats()
         self.notices: list[str] = []
         self.ledger = FinalsLedger()
@@ -241,7 +266,11 @@ class ClientSession:
         self._spill_reported = False
         self.results_complete = False
         self.reconciled = False
-        self.server_recorded: float | None = None
+        self.server_recorded: float | None = None  # the latest duration the server gave
+        # Seconds of audio the server said it received (the stop acknowledgment), and that
+        # its end result holds (end_recording, post_final_transcript, or a GET at the end).
+        self.receipt_recorded: float | None = None
+        self.result_recorded: float | None = None
         self.session_id: str | None = None
         self.finished: Finish | None = None
 
@@ -253,6 +282,7 @@ class ClientSession:
             return False
         self.backlog.append(data)
         self.stats.sent_bytes = self.backlog.sent
+        self._refresh_state()
         if self.backlog.spills and not self._spill_reported:
             self._spill_reported = True
             self.notices.append(
@@ -266,6 +296,38 @@ class ClientSession:
             self.stop_requested = True
             if self.stats.state not in ("done", "failed"):
                 self.stats.state = "stopping"
+
+    @property
+    def behind(self) -> bool:
+        """Whether a window's worth of audio waits for the server to acknowledge it."""
+        return (
+            self.window is not None
+            and not self._window_off
+            and not self._recording_over
+            and self.backlog.pending_bytes >= self.window
+        )
+
+    def has_room(self, send_ahead: int, now: float) -> bool:
+        """Whether a source that can wait should send more now: less than `send_ahead`
+        bytes not yet handed to a connection, and the server not behind (or no longer
+        waited for: see the module docstring)."""
+        if self.unsent_bytes > send_ahead:
+            return False
+        if not self.behind:
+            return True
+        if self.is_connected and now - self._last_ack_at > self.timing.window_patience:
+            self._window_off = True
+            self._refresh_state()
+            self.notices.append(
+                f"no acknowledgment from the server for {self.timing.window_patience:g} s "
+                "while it answers: sending without waiting for them"
+            )
+            return True
+        return False
+
+    def _refresh_state(self) -> None:
+        if self.stats.state in ("streaming", "server behind"):
+            self.stats.state = "server behind" if self.behind else "streaming"
 
     @property
     def unsent_bytes(self) -> int:
@@ -288,6 +350,9 @@ class ClientSession:
         self._stop_sent_here = False
         self._ping_due = False
         self._last_frame = self._last_ping = now
+        self.last_progress = max(self.last_progress, now)  # waiting starts again from here
+        self._last_ack_at = now
+        self._window_off = False
         self._progress = False
         if self.connections:
             self.stats.reconnects += 1
@@ -299,6 +364,7 @@ class ClientSession:
             )
         self.connections += 1
         self.stats.state = "stopping" if self.stop_requested else "streaming"
+        self._refresh_state()
 
     def next_frame(self) -> Outgoing | None:
         """What to send next on the current connection, or None for now."""
@@ -442,7 +508,9 @@ class ClientSession:
         return self.finished
 
     def _end_check(self) -> GladiaError | None:
-        """After a normal end: did the server record every byte we sent?"""
+        """After a normal end: did the server take every byte we sent? Only what it said
+        counts: acknowledgments covering the stream (or the stop acknowledgment's duration),
+        and the end result's duration (`result_unchecked`: then a GET must give it)."""
         if self._misplaced is not None:
             expected, placed = self._misplaced
             return NetworkError(
@@ -450,22 +518,68 @@ class ClientSession:
                 "its copy of the audio (and the transcript) may be damaged",
                 hint="stream the file again",
             )
-        if self.server_recorded is None:
-            return None
+        if self.server_recorded is not None:
+            error = self._duration_check(self.server_recorded, "recorded")
+            if error is not None:
+                return error
+        return self._receipt_check()
+
+    def _duration_check(self, recorded: float, verb: str) -> GladiaError | None:
         sent = self.fmt.seconds(self.backlog.sent)
         slack = DURATION_TOLERANCE + self.fmt.seconds(self.fmt.frame_bytes)
-        if self.server_recorded + slack < sent:
+        if recorded + slack < sent:
             return NetworkError(
-                f"the server recorded {self.server_recorded:.2f} s of the {sent:.2f} s of "
+                f"the server {verb} {recorded:.2f} s of the {sent:.2f} s of "
                 "audio sent: the rest was lost",
                 hint="the transcript misses that audio; stream the file again",
             )
-        if self.server_recorded > sent + slack:
+        if recorded > sent + slack:
             self.notices.append(
-                f"the server recorded {self.server_recorded:.2f} s, more than the {sent:.2f} s "
+                f"the server {verb} {recorded:.2f} s, more than the {sent:.2f} s "
                 "sent: some audio may have been stored twice"
             )
         return None
+
+    def _receipt_check(self) -> GladiaError | None:
+        """Every byte sent acknowledged: by the audio acknowledgments (always asked for:
+        the client sets `receive_acknowledgments`), or the stop acknowledgment's duration
+        (acknowledgments lost on the way are not audio lost)."""
+        sent, acked = self.backlog.sent, self.backlog.acknowledged
+        if acked >= sent:
+            return None
+        if self.receipt_recorded is not None:
+            slack = DURATION_TOLERANCE + self.fmt.seconds(self.fmt.frame_bytes)
+            if self.receipt_recorded + slack >= self.fmt.seconds(sent):
+                return None
+        seconds = self.fmt.seconds
+        said = f"{acked} of the {sent} bytes" if acked else f"none of the {sent} bytes"
+        return NetworkError(
+            f"the server acknowledged {said} of audio sent "
+            f"({seconds(acked):.2f} of {seconds(sent):.2f} s) and ended the session without "
+            "confirming the rest",
+            hint=f"the last {seconds(sent - acked):.2f} s may be missing from the transcript; "
+            "stream the file again",
+        )
+
+    @property
+    def result_unchecked(self) -> bool:
+        """Whether no end message said how much audio the session's result holds (a GET of
+        the session must then say it: `check_result`)."""
+        return self.backlog.sent > 0 and self.result_recorded is None
+
+    def check_result(self, session: Any) -> GladiaError | None:
+        """The end result from `GET /v2/live/{id}`: it must hold the whole stream."""
+        duration = result_duration(session)
+        if duration is None:
+            status = session.get("status") if isinstance(session, dict) else None
+            return NetworkError(
+                "could not check that the server kept all the audio: the session result "
+                f"gives no duration (status {plain(str(status))!r})",
+                hint="the whole result may be there: gladia sessions get "
+                f"{self.session_id or 'ID'}",
+            )
+        self.result_recorded = duration
+        return self._duration_check(duration, "holds")
 
     # --- messages --------------------------------------------------------------------------
 
@@ -473,20 +587,22 @@ class ClientSession:
         """A server text frame in; the messages to deliver out (in order)."""
         self._last_frame = now
         try:
-            message = parse_server_message(text)
+            message = parse_server_message(text, lean=self._lean)
         except MessageParseError as exc:
             self.notices.append(f"ignored a message from the server: {exc}")
             return []
         if self.session_id is None and message.session_id:
             self.session_id = message.session_id
         if isinstance(message, AudioChunkAck):
-            self._on_audio_ack(message)
+            self._on_audio_ack(message, now)
             return [message]  # per connection, never re-delivered: not de-duplicated
         if isinstance(message, StopRecordingAck):
+            self.last_progress = now
             return self._on_stop_ack(message)
         if self._is_duplicate(message):
             self.stats.duplicates_dropped += 1
             return []
+        self.last_progress = now
         self._progress = True
         self._attempt = 0
         self._note_duration(message)
@@ -501,7 +617,7 @@ class ClientSession:
         return delivered
 
     def reconcile(
-        self, utterances: list[Utterance] | None, origin: ServerMessage | None, source: str
+        self, utterances: Iterable[Utterance] | None, origin: ServerMessage | None, source: str
     ) -> list[ServerMessage]:
         """Finals the live output missed, rebuilt from the session's end list (once)."""
         if not self._reconcile or self.reconciled or utterances is None:
@@ -529,7 +645,7 @@ class ClientSession:
         """Whether finals could have been lost and nothing at the end checked them yet."""
         return self._reconcile and not self.reconciled and self.stats.reconnects > 0
 
-    def _on_audio_ack(self, ack: AudioChunkAck) -> None:
+    def _on_audio_ack(self, ack: AudioChunkAck, now: float) -> None:
         if ack.acknowledged and ack.byte_range is not None:
             if self._resume_offset is not None:
                 # The first acknowledgment on a connection starts where the server put the
@@ -546,7 +662,9 @@ class ClientSession:
             if self.backlog.acknowledge(end):
                 self._progress = True
                 self._attempt = 0
+                self.last_progress = self._last_ack_at = now
             self.stats.acked_bytes = self.backlog.acknowledged
+            self._refresh_state()
         elif not ack.acknowledged:
             # The server takes no more audio: our stop reached it, or it ended the recording
             # on its own (the duration check at the end tells which).
@@ -555,8 +673,8 @@ class ClientSession:
     def _on_stop_ack(self, ack: StopRecordingAck) -> list[ServerMessage]:
         self._recording_over = True
         self._progress = True
-        if ack.acknowledged and ack.recording_duration is not None:
-            self.server_recorded = ack.recording_duration
+        if ack.acknowledged and _is_number(ack.recording_duration):
+            self.server_recorded = self.receipt_recorded = ack.recording_duration
         first = "stop_recording" not in self._dedup.once
         if ack.acknowledged and first:
             self._dedup.once.add("stop_recording")
@@ -571,6 +689,7 @@ class ClientSession:
             if message.type in self._dedup.once:
                 return True
             self._dedup.once.add(message.type)
+            return False  # its type says it all (no copy of a frame of megabytes to hash)
         if isinstance(message, Transcript):
             key = (message.utterance.channel, message.utterance_id)
             if key in self._dedup.finals:
@@ -589,19 +708,36 @@ class ClientSession:
         elif message.type == "post_final_transcript":
             metadata = data.get("metadata")
             value = metadata.get("audio_duration") if isinstance(metadata, dict) else None
-        if isinstance(value, int | float):
-            self.server_recorded = float(value)
+        if _is_number(value):
+            self.server_recorded = self.result_recorded = float(value)
 
 
-def _end_utterances(message: ServerMessage) -> list[Utterance] | None:
-    """The complete list of final utterances an end message carries, if it does."""
-    if isinstance(message, PostTranscript):
-        return list(message.utterances)
+def _end_utterances(message: ServerMessage) -> Iterator[Utterance] | None:
+    """The complete list of final utterances an end message carries, if it does: read from
+    its JSON one at a time (a 10 h session's list is 15 000 long)."""
     data = message.raw.get("data")
-    transcription = data.get("transcription") if isinstance(data, dict) else None
-    if not isinstance(transcription, dict):
+    if not isinstance(data, dict):
         return None
-    return result_utterances({"transcription": transcription})
+    if message.type == "post_transcript":
+        return _utterances_of(data)
+    return _utterances_of(data.get("transcription"))
+
+
+def _utterances_of(transcription: Any) -> Iterator[Utterance] | None:
+    utterances = transcription.get("utterances") if isinstance(transcription, dict) else None
+    if not isinstance(utterances, list):
+        return None
+    if utterances and not isinstance(utterances[0], dict):
+        return None  # a shape that is not understood: no list at all
+    return _each_utterance(utterances)
+
+
+def _each_utterance(utterances: list[Any]) -> Iterator[Utterance]:
+    for item in utterances:
+        try:
+            yield Utterance.from_dict(item)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
 
 
 def result_utterances(result: Any) -> list[Utterance] | None:
@@ -616,3 +752,22 @@ def result_utterances(result: Any) -> list[Utterance] | None:
         return [Utterance.from_dict(u) for u in utterances]
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def result_duration(session: Any) -> float | None:
+    """Seconds of audio a session (`GET /v2/live/{id}`) holds: `result.metadata.
+    audio_duration`, else `file.audio_duration`."""
+    if not isinstance(session, dict):
+        return None
+    result, file = session.get("result"), session.get("file")
+    metadata = result.get("metadata") if isinstance(result, dict) else None
+    for holder in (metadata, file):
+        value = holder.get("audio_duration") if isinstance(holder, dict) else None
+        if value is not None and _is_number(value):
+            return float(value)
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    """A finite number (not a bool, not NaN: a NaN duration compares as covering anything)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

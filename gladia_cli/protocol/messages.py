@@ -206,7 +206,7 @@ def _pair(value: Any, kind: type[int] | type[float]) -> Any:
     return None
 
 
-def _typed(message_type: str, raw: dict[str, Any], text: str) -> ServerMessage:
+def _typed(message_type: str, raw: dict[str, Any], text: str, lean: bool) -> ServerMessage:
     data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
     assert isinstance(data, dict)
     if message_type == "audio_chunk":
@@ -265,7 +265,11 @@ def _typed(message_type: str, raw: dict[str, Any], text: str) -> ServerMessage:
             raw,
             text,
             full_transcript=str(data.get("full_transcript", "")),
-            utterances=tuple(Utterance.from_dict(u) for u in data.get("utterances") or ()),
+            # Lean: read from `raw` when needed (protocol/client_session.end_utterances),
+            # not held twice.
+            utterances=()
+            if lean
+            else tuple(Utterance.from_dict(u) for u in data.get("utterances") or ()),
         )
     return ServerMessage(message_type, raw, text)
 
@@ -274,10 +278,23 @@ class MessageParseError(ValueError):
     """A frame that is not a JSON object: the only thing parsing refuses."""
 
 
-def parse_server_message(text: str) -> ServerMessage:
-    """Parse one text frame. Unknown types and odd shapes are kept as plain messages."""
+def _without_words(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object hook of a lean parse: an utterance's words are let go as soon as built."""
+    if "words" in obj and "text" in obj:
+        obj["words"] = []
+    return obj
+
+
+def parse_server_message(text: str, *, lean: bool = False) -> ServerMessage:
+    """Parse one text frame. Unknown types and odd shapes are kept as plain messages.
+
+    `lean`: utterances keep no words. A long session's end messages carry every word of
+    it (10 h: two frames of 6 MB, 15 000 utterances, 60 000 word objects each), which the
+    text and jsonl outputs never read (jsonl writes the frame itself) — unless the frame
+    spans several lines, when jsonl writes the parsed message again: then it is whole."""
+    hook = _without_words if lean and "\n" not in text and "\r" not in text else None
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, object_hook=hook)
     except json.JSONDecodeError as exc:
         raise MessageParseError(f"server sent invalid JSON: {exc.msg}") from None
     if not isinstance(raw, dict):
@@ -286,7 +303,7 @@ def parse_server_message(text: str) -> ServerMessage:
     if not isinstance(message_type, str):
         return ServerMessage("unknown", raw, text)
     try:
-        return _typed(message_type, raw, text)
+        return _typed(message_type, raw, text, hook is not None)
     except (KeyError, TypeError, ValueError):
         # A known type with a shape we do not understand: pass it through untyped.
         return ServerMessage(message_type, raw, text)

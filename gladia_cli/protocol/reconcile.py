@@ -19,7 +19,9 @@ came from (`post_transcript`, `post_final_transcript` or `GET /v2/live/{id}`).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 
 from gladia_cli.protocol.messages import Utterance, build_message
 
@@ -28,22 +30,51 @@ _EPSILON = 1e-3
 
 
 class FinalsLedger:
+    """Per channel, the live finals' spans: two arrays of floats (16 bytes a final, not a
+    tuple's 100: 10 h of speech records 15 000), sorted by start when searched, so that
+    checking the end list is a bisection per utterance, not a scan of every final."""
+
     def __init__(self) -> None:
-        self._spans: dict[int, list[tuple[float, float]]] = {}
+        self._starts: dict[int, array[float]] = {}
+        self._ends: dict[int, array[float]] = {}
+        self._longest: dict[int, float] = {}
+        self._unsorted: set[int] = set()
         self.recovered = 0
 
     def record(self, utterance: Utterance) -> None:
-        self._spans.setdefault(utterance.channel, []).append((utterance.start, utterance.end))
+        channel, start, end = utterance.channel, utterance.start, utterance.end
+        starts = self._starts.setdefault(channel, array("d"))
+        ends = self._ends.setdefault(channel, array("d"))
+        if starts and start < starts[-1]:
+            self._unsorted.add(channel)
+        starts.append(start)
+        ends.append(end)
+        self._longest[channel] = max(self._longest.get(channel, 0.0), end - start)
+
+    def _spans(self, channel: int) -> tuple[array[float], array[float]]:
+        starts = self._starts.get(channel, array("d"))
+        ends = self._ends.get(channel, array("d"))
+        if channel in self._unsorted:
+            order = sorted(range(len(starts)), key=starts.__getitem__)
+            starts = self._starts[channel] = array("d", (starts[i] for i in order))
+            ends = self._ends[channel] = array("d", (ends[i] for i in order))
+            self._unsorted.discard(channel)
+        return starts, ends
 
     def covers(self, utterance: Utterance) -> bool:
-        spans = self._spans.get(utterance.channel, [])
+        starts, ends = self._spans(utterance.channel)
         start, end = utterance.start, utterance.end
+        # Only spans starting within (start - longest, end] can reach into [start, end].
+        reach = self._longest.get(utterance.channel, 0.0) + _EPSILON
+        lo = bisect_left(starts, start - reach)
         if end - start <= _EPSILON:
-            return any(s - _EPSILON <= start <= e + _EPSILON for s, e in spans)
-        overlap = sum(max(0.0, min(end, e) - max(start, s)) for s, e in spans)
+            hi = bisect_right(starts, start + _EPSILON)
+            return any(starts[i] - _EPSILON <= start <= ends[i] + _EPSILON for i in range(lo, hi))
+        hi = bisect_right(starts, end)
+        overlap = sum(max(0.0, min(end, ends[i]) - max(start, starts[i])) for i in range(lo, hi))
         return overlap >= 0.5 * (end - start) - _EPSILON
 
-    def missing(self, utterances: Sequence[Utterance]) -> list[Utterance]:
+    def missing(self, utterances: Iterable[Utterance]) -> list[Utterance]:
         """The utterances (with text) the live finals did not cover, in time order."""
         return sorted(
             (u for u in utterances if u.text.strip() and not self.covers(u)),

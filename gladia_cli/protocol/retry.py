@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # Statuses of `POST /v2/live` worth retrying: timeouts, rate limits, server errors.
-RETRYABLE_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
+# Not 507 (Insufficient Storage): a full disk does not empty itself within a backoff.
+RETRYABLE_STATUSES = frozenset({408, 429}) | (frozenset(range(500, 600)) - {507})
 
 
 @dataclass(frozen=True)

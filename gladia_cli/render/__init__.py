@@ -24,6 +24,9 @@ FORMAT_BY_EXTENSION = {
 }
 
 DEFAULT_EVENTS = frozenset(set(SERVER_MESSAGE_TYPES) - {"audio_chunk"})
+# Formats that read no utterance's words from the parsed messages (jsonl writes the frames
+# themselves; json the session's result): their messages may be parsed without them.
+WORDLESS_FORMATS = frozenset({"text", "jsonl", "json"})
 
 
 def parse_events(values: list[str]) -> frozenset[str] | None:

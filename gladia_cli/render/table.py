@@ -46,6 +46,7 @@ PALETTE = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "
 STATE_STYLES = {
     "streaming": "green",
     "reconnecting": "yellow",
+    "server behind": "yellow",
     "stopping": "cyan",
     "done": "green",
     "failed": "red",

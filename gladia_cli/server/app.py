@@ -141,7 +141,7 @@ class LiveRoutes:
             config.workers,
             model=config.model,
             decoders=config.decoders,
-            fail_after=config.faults.fail_recognition_after,
+            faults=config.faults.recognition,
         )
         # Threads that call the recognisers (or wait on their processes' pipes).
         self.executor = ThreadPoolExecutor(

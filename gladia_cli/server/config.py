@@ -16,6 +16,14 @@ ANSWERING_MACHINE_KINDS = ("human", "machine")
 
 
 @dataclass(frozen=True)
+class RecognitionFaults:
+    """Recognition misbehaving, whatever the engine (server/transcriber.py)."""
+
+    fail_after: float | None = None  # seconds of audio fed before recognition raises
+    seconds_per_second: float = 0.0  # wall time each second of audio fed takes, at least
+
+
+@dataclass(frozen=True)
 class Faults:
     """Misbehaviour on request, so clients can be tested against a server that fails.
 
@@ -43,10 +51,17 @@ class Faults:
     # Recognition raises once a session has fed this many seconds of audio (any engine):
     # the session reports `recognition_failed` and ends in status error.
     fail_recognition_after: float | None = None
+    # Recognition takes at least this many seconds per second of audio (any engine): a
+    # slow server on purpose, whose backlog builds up in seconds.
+    slow_recognition: float = 0.0
     # The local server does not detect answering machines (Gladia's switch for it is not
     # documented, nor is its model): this scripts the verdict, (kind, confidence), sent once
     # per session `ANSWERING_MACHINE_WINDOW` seconds of audio after the first speech starts.
     answering_machine: tuple[str, float] | None = None
+
+    @property
+    def recognition(self) -> RecognitionFaults:
+        return RecognitionFaults(self.fail_recognition_after, self.slow_recognition)
 
     @property
     def any_connection_fault(self) -> bool:
@@ -76,8 +91,8 @@ class ServerConfig:
     # lowest latency here (final ~0.65 s after the end of speech, vs ~0.85 s with 2).
     decoders: int = 1
     # Seconds of received audio a session may have waiting for recognition; past it the
-    # server stops reading that client's socket until recognition catches up (TCP pushes
-    # back on the client), so memory stays bounded and a fast client is slowed, not failed.
+    # server holds back its acknowledgments until recognition catches up (ack_credit.py),
+    # so a fast client is slowed to recognition's pace, not failed (it keeps reading).
     max_recognition_backlog: float = 30.0
     # After its end, a session's URL still answers for this long: a client whose last
     # connection dropped gets what it had not confirmed, then 1000.

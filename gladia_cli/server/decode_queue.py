@@ -19,6 +19,11 @@ The rules (`FairSchedule`, no threads, no clock):
   for each (a session runs one call at a time), so at most one final per session waits:
   the queue is bounded by sessions × (1 + channels), whatever the load.
 
+- With partial workers (`partial_workers`), finals never wait behind a partial: the main
+  workers take finals (and jobs' and background decodes) only, the partial workers live
+  partials only, each in the order above. A final then shares the cores with at most a
+  partial running beside it instead of waiting for it to end.
+
 Partials are thus best effort: under load some are skipped, finals are not. Nothing here
 decides what is recognised, only when: the finals depend on the samples alone.
 """
@@ -31,12 +36,13 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 log = logging.getLogger("gladia.server")
 
 Job = Callable[[], Any]
 Done = Callable[[Any, BaseException | None], None]
+Serves = Literal["all", "finals", "partials"]
 
 
 @dataclass
@@ -91,12 +97,17 @@ class FairSchedule:
             self.skipped[request.session] = self.skipped.get(request.session, 0) + 1
         return stale
 
-    def next(self) -> DecodeRequest | None:
-        for tier in (self._sessions, self._jobs):
+    def next(self, serves: Serves = "all") -> DecodeRequest | None:
+        """The next request a worker that `serves` all, finals (with jobs' and background
+        decodes) or partials takes, or None."""
+        tiers = (self._sessions,) if serves == "partials" else (self._sessions, self._jobs)
+        for tier in tiers:
+            # A partial worker takes the live partials; the others, a job's too.
+            partials = serves != "finals" or tier is self._jobs
             for session, work in tier.items():
-                if work.finals:
+                if work.finals and serves != "partials":
                     request = work.finals.popleft()
-                elif work.partials:
+                elif work.partials and partials:
                     _, request = work.partials.popitem(last=False)
                 else:
                     continue
@@ -104,7 +115,21 @@ class FairSchedule:
                 if work.empty():
                     del tier[session]
                 return request
-        return self._background.popleft() if self._background else None
+        if serves != "partials" and self._background:
+            return self._background.popleft()
+        return None
+
+    def has_work(self, serves: Serves = "all") -> bool:
+        if serves == "all":
+            return len(self) > 0
+        if serves == "partials":
+            return any(w.partials for w in self._sessions.values())
+        tiers = (*self._sessions.values(), *self._jobs.values())
+        return (
+            bool(self._background)
+            or any(w.finals for w in tiers)
+            or any(w.partials for w in self._jobs.values())
+        )
 
     def drop_partials(self, session: str, channel: int | None = None) -> list[DecodeRequest]:
         """Take back the waiting partials of a channel (None: of every channel)."""
@@ -135,17 +160,24 @@ class QueueClosed(RuntimeError):
 
 
 class DecodeQueue:
-    """`workers` threads serving a FairSchedule."""
+    """`workers` threads serving a FairSchedule; with `partial_workers`, those serve the
+    live partials and the others everything else (see the module docstring)."""
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, *, partial_workers: int = 0) -> None:
         self._schedule = FairSchedule()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
         self._running = 0  # jobs being decoded now
+        main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
-            threading.Thread(target=self._serve, name=f"decoder-{i}", daemon=True)
+            threading.Thread(target=self._serve, args=(main,), name=f"decoder-{i}", daemon=True)
             for i in range(max(1, workers))
+        ] + [
+            threading.Thread(
+                target=self._serve, args=("partials",), name=f"partials-{i}", daemon=True
+            )
+            for i in range(partial_workers)
         ]
         for thread in self._threads:
             thread.start()
@@ -222,14 +254,14 @@ class DecodeQueue:
                 self._schedule.add(request)  # a final also takes its channel's partial back
             self._wake.notify_all()  # workers and wait_idle share the condition
 
-    def _serve(self) -> None:
+    def _serve(self, serves: Serves) -> None:
         while True:
             with self._lock:
-                while not self._closed and len(self._schedule) == 0:
+                while not self._closed and not self._schedule.has_work(serves):
                     self._wake.wait()
                 if self._closed:
                     return
-                request = self._schedule.next()
+                request = self._schedule.next(serves)
                 if request is None:
                     continue
                 self._running += 1

@@ -26,6 +26,10 @@ log = logging.getLogger("gladia.server")
 # that sends without reading would otherwise make the server queue acknowledgments (each
 # bigger than a tiny chunk) without end. Reading resumes below half of it.
 MAX_BACKLOG = 2000
+# Seconds a re-delivery waits on a new connection for its first acknowledgment (outbox.py):
+# a client re-sending audio is acknowledged within milliseconds; one with nothing to re-send
+# gets the re-delivery after this at the latest.
+REDELIVERY_HOLD = 1.0
 
 
 class ClientSocket(Protocol):
@@ -112,10 +116,16 @@ class Delivery:
         """Nothing more goes to the client (it closed with 1000)."""
         self._outbox.clear()
 
+    def release(self) -> None:
+        """No acknowledgment will come (the recording is over, or they are off): a held
+        re-delivery goes now."""
+        self._outbox.release()
+        self._changed.set()
+
     def end(self) -> None:
         """The session's last message is queued: `deliver` closes once it is confirmed."""
         self.ended_at = self._clock.now()
-        self._changed.set()
+        self.release()
 
     def backlogged(self, connection: ClientSocket) -> bool:
         """Whether `connection`'s reader should wait for the outbox to drain."""
@@ -153,6 +163,13 @@ class Delivery:
                 payload = self._outbox.ping()
                 if payload is not None:
                     await connection.ping(payload)
+                    continue
+                if self._outbox.holding:
+                    hold_until = self.attached_at + REDELIVERY_HOLD
+                    if self._clock.now() >= hold_until:
+                        self._outbox.release()
+                    else:
+                        await self._wait_for_change(until=hold_until)
                     continue
             except (ConnectionError, RuntimeError):
                 # The connection is broken: wake its reader (it may be waiting for room)

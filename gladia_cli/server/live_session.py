@@ -36,6 +36,7 @@ from gladia_cli.protocol import init_config
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, is_final_message, iso_timestamp
+from gladia_cli.server.ack_credit import AckCredit, credit_limit
 from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ANSWERING_MACHINE_WINDOW, ServerConfig
@@ -56,13 +57,17 @@ from gladia_cli.server.session_result import SessionResult
 from gladia_cli.server.stored_session import session_meta
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import TranscriberFactory
-from gladia_cli.server.watchdog import Watchdog
+from gladia_cli.server.watchdog import IDLE_REASON, Watchdog
 
 log = logging.getLogger("gladia.server")
 
 # How long closing a session waits for its client's close reply: real time on purpose,
 # it is the network's pace (a test's manual clock would never let a silent client go).
 CLOSE_REPLY_SECONDS = 5.0
+
+
+# The session's status when its client went away without ending it (see _error_code).
+ABANDONED = 408
 
 
 def _now_iso() -> str:
@@ -141,10 +146,14 @@ class LiveSession:
             transcribers=transcribers,
             executor=executor,
             status=self.recognition,
+            read_audio=lambda offset, n: self.store.read((self.header_bytes or 0) + offset, n),
             on_events=self._handle,
             on_late=self._handle_late,
             on_failure=self._recognition_failed,
+            on_progress=self._recognition_progress,
+            clock=clock,
         )
+        self._credit = AckCredit(credit_limit(server.max_recognition_backlog, self.fmt))
         self._messages = EventMessages(
             session_id, self.language, _now_iso, turn_ends=init_config.turn_ends_asked(config)
         )
@@ -162,6 +171,7 @@ class LiveSession:
         self._verdict_sent = server.faults.answering_machine is None
 
         self.recording = True
+        self.ended_by: str | None = None  # why recording ended
         self.client_gone = False  # closed with 1000: nothing more goes on the socket
         self._finalizer: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
@@ -218,11 +228,6 @@ class LiveSession:
         return self._delivery.room
 
     @property
-    def recognition_room(self) -> asyncio.Event:
-        """Set while recognition keeps up: the socket's reader waits on it."""
-        return self._recognizer.room
-
-    @property
     def finished_at(self) -> float | None:
         """When the session ended, on the clock."""
         return self._delivery.ended_at
@@ -240,7 +245,7 @@ class LiveSession:
         return self.result.describe(
             audio_duration=self.audio_duration,
             failed=self._recognizer.failed,
-            local_server=self._recognizer.describe(),
+            local_server={**self._recognizer.describe(), "ended_by": self.ended_by},
         )
 
     # --- audio -------------------------------------------------------------------------
@@ -264,8 +269,24 @@ class LiveSession:
     def _placed(self, placed: list[Received]) -> None:
         for received in placed:
             self._keep(received)
-            if self.connection is not None:
-                self.send_acknowledgment(self.connection, received)
+            self._acknowledge(self._credit.offer(received, self._recognised_offset()))
+
+    def _recognised_offset(self) -> int:
+        """Where recognition is on the session stream (bytes, the header included)."""
+        return (self.header_bytes or 0) + self._recognizer.recognised
+
+    def _recognition_progress(self) -> None:
+        """Recognition advanced: the acknowledgments held for it that may go out now."""
+        if self._credit.holding:
+            # The client waits for us meanwhile: that is not a session gone idle.
+            self._watchdog.audio_arrived()
+        self._acknowledge(self._credit.progress(self._recognised_offset()))
+
+    def _acknowledge(self, chunks: list[Received]) -> None:
+        connection = self.connection
+        if connection is not None:
+            for received in chunks:
+                self.send_acknowledgment(connection, received)
 
     def _flush_ingest(self) -> None:
         """Decide where held bytes belong now (the stream is about to end)."""
@@ -290,7 +311,7 @@ class LiveSession:
             if not self._recording_started:
                 self._recording_started = True
                 self.emit("start_recording")
-            self._recognizer.put(audio)
+            self._recognizer.put(len(audio))
             self._maybe_send_verdict()
 
     def send_acknowledgment(self, connection: ClientSocket, received: Received | None) -> None:
@@ -365,6 +386,18 @@ class LiveSession:
         """Send a message to the client (as messages_config allows) and to the callback."""
         self._send(build_message(message_type, self.id, _now_iso(), **fields))
 
+    def _emit_data(self, message_type: str, data_json: str) -> None:
+        """`emit(message_type, data=…)` of data already serialised: the envelope is built
+        around the text (as `_compact` would write it), not the data parsed into it."""
+        envelope = _compact(build_message(message_type, self.id, _now_iso()))
+        text = f'{envelope[:-1]},"data":{data_json}}}'
+        flag = gating_flag(message_type, True)
+        if flag is not None and not self._flags.get(flag, False):
+            return
+        self.result.remember(text, closing=self._closing)
+        if not self.client_gone:
+            self._delivery.put(Outgoing(text, Kind.MESSAGE))
+
     def _send(self, message: dict[str, Any]) -> None:
         if self._on_callback is not None:
             self._on_callback(self, message)
@@ -388,6 +421,13 @@ class LiveSession:
     def attach(self, connection: ClientSocket) -> None:
         """A client connected to the session's URL (the first time, or to resume)."""
         previous = self._delivery.attach(connection)
+        self._credit.clear()  # the client re-sends what it did not see acknowledged
+        if (
+            not self.recording
+            or not self._flags["receive_acknowledgments"]
+            or (self._server.faults.withhold_acks)
+        ):
+            self._delivery.release()  # no acknowledgment to wait for: re-deliver at once
         if previous is not None:
             self._loop.create_task(previous.close(SUPERSEDED, "another connection took over"))
         self.connections += 1
@@ -445,6 +485,7 @@ class LiveSession:
             return True  # from a superseded connection: not the client's word any more
         if self.recording:
             self._flush_ingest()  # held bytes are placed (and acknowledged) before the stop
+            self._acknowledge(self._credit.release_all())
         ack = self.stop()
         if self._flags["receive_acknowledgments"]:
             # The ack goes ahead of the end sequence the stop just started; it is a
@@ -455,7 +496,10 @@ class LiveSession:
     def finish(self, reason: str) -> None:
         """End recording and run post-processing (once, whatever asks first)."""
         self.recording = False
+        self._acknowledge(self._credit.release_all())  # everything received is stored
+        self._delivery.release()  # no more acknowledgments: a held re-delivery goes
         if self._finalizer is None:
+            self.ended_by = reason
             log.info("session %s: ending (%s)", self.id, reason)
             self._finalizer = self._loop.create_task(self._finalize())
 
@@ -472,13 +516,17 @@ class LiveSession:
             await self._clock.sleep_until(self._clock.now() + self._server.faults.slow_finish)
         await self.result.produce(
             emit=self.emit,
+            # The end messages as text when no callback wants them as objects.
+            emit_data=self._emit_data
+            if self._on_callback is None or not self.config.get("callback")
+            else None,
             addons=self.addons,
             languages=self.recognition.languages or [self.language],
             audio_duration=self.audio_duration,
             # From the session's creation to its results, post-processing included.
             elapsed=lambda: self._clock.now() - self._watchdog.started,
         )
-        self.result.completed(_now_iso(), failed=self._recognizer.failed)
+        self.result.completed(_now_iso(), error_code=self._error_code())
         self._delivery.end()
         self.finished.set()
         self.finished_wall = time.time()
@@ -489,6 +537,15 @@ class LiveSession:
             self.audio_duration,
             self.files.utterances.count,
         )
+
+    def _error_code(self) -> int | None:
+        if self._recognizer.failed:
+            return 500
+        if self.ended_by is not None and self.ended_by.startswith(IDLE_REASON):
+            # The client went away without stop_recording or a close: what it may have sent
+            # after the last byte stored is not here. Never `done` with a short recording.
+            return ABANDONED
+        return None
 
     async def close(self, *, shutting_down: bool = False, keep_files: bool = False) -> None:
         """Forget the session (DELETE, eviction, or server shutdown: then 1001); its files

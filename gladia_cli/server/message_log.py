@@ -59,8 +59,9 @@ class MessageLog:
         if not self._buffer:
             return
         with self.path.open("a", encoding="utf-8", newline="\n") as file:
-            file.write("\n".join(self._buffer))
-            file.write("\n")
+            for text in self._buffer:  # one by one: an end message of megabytes is not copied
+                file.write(text)
+                file.write("\n")
         self._buffer.clear()
         self._buffered = 0
 

@@ -12,6 +12,17 @@ acknowledges re-sent audio again).
 
 One ping is in flight at a time, sent when the writer has caught up (or after a long burst),
 so pings are paced by the client's reading, with no timer.
+
+Acknowledgments go before any other message due: they are what lets a client trim its
+re-send buffer, and what it counts as progress. Queued behind a re-delivery, they starved
+a client whose downstream broke every few kilobytes: each new connection re-delivered the
+same unconfirmed messages (never confirmed: cut before the ping after them), the
+acknowledgments of the re-sent audio never reached it, and it gave up (issue 18: 50 cuts of
+the downstream direction, exit 4 after 29 fruitless connections). The client takes
+acknowledgments in any order with the other messages. For the same reason a re-delivery
+is held (`holding`) until the new connection's first acknowledgment is written: before
+it, no acknowledgment exists to go first, and the burst would fill the connection. The
+driver releases the hold when none will come (delivery.py).
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ class Outbox:
     def __init__(self, max_unconfirmed: int = MAX_UNCONFIRMED) -> None:
         self._max_unconfirmed = max_unconfirmed
         self._pending: deque[Outgoing] = deque()
+        self._acks: deque[Outgoing] = deque()  # written before `_pending`
         self._unconfirmed: deque[tuple[int, Outgoing]] = deque()  # (write index, message)
         self._epoch = 0  # per connection, in ping payloads: a stale pong confirms nothing
         self._written = 0  # frames written on this connection
@@ -53,17 +65,27 @@ class Outbox:
         self._ping_seq = 0
         self._in_flight: tuple[bytes, int] | None = None  # (payload, write mark)
         self.forgotten = 0  # unconfirmed messages dropped past the bound
+        self.holding = False  # a re-delivery waits for the connection's first ack
 
     def put(self, message: Outgoing) -> None:
-        self._pending.append(message)
+        (self._acks if message.kind is Kind.ACK else self._pending).append(message)
 
     def next(self) -> Outgoing | None:
-        """The next message to write, or None."""
-        return self._pending[0] if self._pending else None
+        """The next message to write, or None: an acknowledgment first."""
+        if self._acks:
+            return self._acks[0]
+        return self._pending[0] if self._pending and not self.holding else None
+
+    def release(self) -> None:
+        """Let a held re-delivery go (no acknowledgment will come first)."""
+        self.holding = False
 
     def written(self, message: Outgoing) -> None:
         """`message` (the one `next` gave) was written into the current connection."""
-        if self._pending and self._pending[0] is message:
+        if self._acks and self._acks[0] is message:
+            self._acks.popleft()
+            self.holding = False  # the connection carried an acknowledgment: the rest may go
+        elif self._pending and self._pending[0] is message:
             self._pending.popleft()
         self._unconfirmed.append((self._written, message))
         self._written += 1
@@ -75,7 +97,8 @@ class Outbox:
         """The payload of a ping to send now, or None when none is due."""
         if self._in_flight is not None or self._written == self._pinged_at:
             return None
-        if self._pending and self._written - self._pinged_at < PING_EVERY:
+        writing = self._acks or (self._pending and not self.holding)
+        if writing and self._written - self._pinged_at < PING_EVERY:
             return None  # still writing: one ping after the burst covers it all
         self._ping_seq += 1
         payload = PING_PREFIX + self._epoch.to_bytes(6, "big") + self._ping_seq.to_bytes(8, "big")
@@ -107,8 +130,9 @@ class Outbox:
     def connection_lost(self) -> None:
         """The connection ended: what it did not confirm goes first on the next one."""
         again = [m for _, m in self._unconfirmed if m.kind is Kind.MESSAGE]
-        waiting = [m for m in self._pending if m.kind is not Kind.ACK]
-        self._pending = deque(again + waiting)
+        self._pending = deque(again + list(self._pending))
+        self._acks.clear()
+        self.holding = bool(again)
         self._unconfirmed.clear()
         self._epoch += 1
         self._written = self._pinged_at = 0
@@ -117,22 +141,24 @@ class Outbox:
     def clear(self) -> None:
         """Nothing more goes to the client (it closed with 1000)."""
         self._pending.clear()
+        self._acks.clear()
         self._unconfirmed.clear()
+        self.holding = False
 
     @property
     def backlog(self) -> int:
         """Messages waiting to be written."""
-        return len(self._pending)
+        return len(self._pending) + len(self._acks)
 
     @property
     def idle(self) -> bool:
         """Nothing left to write."""
-        return not self._pending
+        return not self._pending and not self._acks
 
     @property
     def delivered(self) -> bool:
         """Everything was written and confirmed."""
-        return not self._pending and not self._unconfirmed
+        return self.idle and not self._unconfirmed
 
     @property
     def awaiting_pong(self) -> bool:

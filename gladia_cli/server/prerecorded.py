@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import re
 import shutil
@@ -50,6 +51,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader, LineTooLong
 
 from gladia_cli.protocol import prerecorded_config
+from gladia_cli.protocol.create_tag import IDEMPOTENCY_HEADER
 from gladia_cli.server import callback_policy, slow_clients
 from gladia_cli.server.app import (
     SWEEP_EVERY,
@@ -69,6 +71,7 @@ from gladia_cli.server.file_transcription import (
     audio_info,
     transcribe_file,
 )
+from gladia_cli.server.idempotency import RepeatedRequests
 from gladia_cli.server.job_queue import RoundRobin, Turns, background_priority
 from gladia_cli.server.prerecorded_records import (
     Job,
@@ -157,6 +160,7 @@ class PreRecordedApi:
         self.live = live
         self.config = live.config
         self.uploads: dict[str, Upload] = {}
+        self._repeats = RepeatedRequests()  # Idempotency-Key → the upload it made
         self.jobs: dict[str, Job] = {}
         workers = max(1, self.config.prerecorded_workers)
         self._queued: RoundRobin[Job] = RoundRobin()
@@ -287,6 +291,17 @@ class PreRecordedApi:
             shutil.rmtree(folder, ignore_errors=True)
             log.info("upload %s: the client went away (%s)", upload_id, type(exc).__name__)
             return gladia_error(request, 400, "Bad Request", ["the upload was cut short"])
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            # The disk of the server's folder is full: one line here, 507 to the client.
+            log.warning(
+                "upload %s: no space left in %s (%d bytes received)", upload_id, folder, size
+            )
+            return gladia_error(
+                request, 507, f"the server's storage is full: the upload needed over {size} bytes"
+            )
         except BaseException:  # the server stops
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -311,6 +326,12 @@ class PreRecordedApi:
         except ValueError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             return gladia_error(request, 400, "Bad Request", [f"audio could not be decoded: {exc}"])
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        first = self.uploads.get(self._repeats.first(owner, key) or "")
+        if first is not None:  # the same upload again, its reply lost: stored once
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("upload %s: a repeat of upload %s (Idempotency-Key)", upload_id, first.id)
+            return self._uploaded(request, first)
         problem = self._inadmissible(duration, rate)
         if problem:
             shutil.rmtree(folder, ignore_errors=True)
@@ -329,12 +350,17 @@ class PreRecordedApi:
         )
         save_upload(upload)
         self.uploads[upload_id] = upload
+        self._repeats.remember(owner, key, upload_id)
         self.sweep()
         log.info("upload %s: %d bytes, %.2f s, %d channel(s)", upload_id, size, duration, channels)
+        return self._uploaded(request, upload)
+
+    @staticmethod
+    def _uploaded(request: web.Request, upload: Upload) -> web.Response:
         scheme = "https" if request.secure else "http"
         return web.json_response(
             {
-                "audio_url": f"{scheme}://{request.host}/file/{upload_id}",
+                "audio_url": f"{scheme}://{request.host}/file/{upload.id}",
                 "audio_metadata": upload.metadata(),
             }
         )

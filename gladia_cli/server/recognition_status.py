@@ -3,9 +3,9 @@ languages heard. Rules only, no I/O; `LiveSession` feeds it and shows it.
 
 Lag is the audio received but not yet recognised, in seconds. It is shown in
 `GET /v2/live/{id}` under `local_server` (not a Gladia field: Gladia's clients ignore
-unknown keys). At `limit` seconds the server stops reading the client's socket until
-recognition catches up, so the backlog (and memory) is bounded; a `--pace max` client
-reaches it by design and is simply slowed to the speed of recognition.
+unknown keys). Past `limit` seconds the server holds back its acknowledgments until
+recognition catches up (ack_credit.py): a client that waits for them, as a `--pace max`
+one does by design, is slowed to the speed of recognition, and keeps its connection.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class RecognitionStatus:
             self._at_limit_logged = True
             lines.append(
                 f"recognition backlog at its bound ({self.limit:g} s): "
-                "reading the client's audio paused until it drains"
+                "acknowledgments held until it catches up (the client is slowed down)"
             )
         return lines
 

@@ -70,6 +70,11 @@ class SessionFiles:
         self._result.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
         self.has_result = True
 
+    def save_result_text(self, text: str) -> None:
+        """`save_result`, of a result already serialised (compact JSON)."""
+        self._result.write_text(text, encoding="utf-8")
+        self.has_result = True
+
     def result(self) -> dict[str, Any] | None:
         if not self.has_result:
             return None

@@ -1,12 +1,15 @@
-"""A session's audio through its recogniser: in order, off the event loop, batched.
+"""A session's audio through its recogniser: in order, off the event loop, in batches.
 
-Audio placed on the session stream is queued here and fed to the session's transcriber
-(transcriber_pool.py) on the executor, one batch at a time, in order; the events it
-returns go to `on_events` on the event loop. Recognition that falls `max_recognition_backlog`
-seconds behind clears `room`, which the socket's reader waits on (see websocket.py), so
-the backlog (and memory) stays bounded. A recogniser that fails does not wedge the session
-nor end it as if all was well: `on_failure` is told once, the audio is still kept, and
-recognition stops.
+Audio placed on the session stream is stored (audio_store.py); this reads it back from the
+store and feeds it to the session's transcriber (transcriber_pool.py) on the executor, one
+batch of at most `BATCH_SECONDS` at a time, in order; the events it returns go to
+`on_events` on the event loop, and `on_progress` is told after each batch (the session then
+releases the acknowledgments it held, see ack_credit.py). Reading back from the store keeps
+the backlog out of memory however far recognition falls behind. How far behind decides how
+much the recogniser does (recognition_load.py: fewer partials, then faster finals), said in
+the log and in the session's view. A recogniser that fails
+does not wedge the session nor end it as if all was well: `on_failure` is told once, the
+audio is still kept (and acknowledged), and recognition stops.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ from concurrent.futures import Executor
 from typing import Any
 
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.server.clock import Clock
 from gladia_cli.server.engines.base import ChannelSettings
+from gladia_cli.server.recognition_load import DESCRIPTIONS, Level, LoadPolicy
 from gladia_cli.server.recognition_status import RecognitionStatus
 from gladia_cli.server.transcriber import ChannelEvent
 from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
 
 log = logging.getLogger("gladia.server")
+
+# The most audio fed to the recogniser in one call: events come back at least this often
+# when recognition is behind (a call returns its events when it ends).
+BATCH_SECONDS = 2.0
 
 
 class SessionRecognition:
@@ -37,9 +46,13 @@ class SessionRecognition:
         transcribers: TranscriberFactory,
         executor: Executor,
         status: RecognitionStatus,
+        read_audio: Callable[[int, int], bytes],
         on_events: Callable[[list[ChannelEvent]], None],
         on_late: Callable[[list[ChannelEvent]], None],
         on_failure: Callable[[str], None],
+        on_progress: Callable[[], None] = lambda: None,
+        clock: Clock | None = None,
+        load: LoadPolicy | None = None,
     ) -> None:
         self._session_id = session_id
         self._fmt = fmt
@@ -50,12 +63,18 @@ class SessionRecognition:
         self._on_events = on_events
         self._on_late = on_late  # events a recogniser delivers later (whisper partials)
         self._on_failure = on_failure
+        self._on_progress = on_progress
+        self._read_audio = read_audio  # (offset, n): stored audio bytes, the header excluded
         self._loop = asyncio.get_running_loop()
-        # Set while recognition keeps up: the socket's reader waits on it.
-        self.room = asyncio.Event()
-        self.room.set()
-        self._audio: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._queued_bytes = 0
+        self._received = 0  # audio bytes stored, to recognise
+        self.recognised = 0  # audio bytes fed to the recogniser (and returned)
+        self._batch = max(fmt.frame_bytes, round(BATCH_SECONDS * fmt.bytes_per_second))
+        self._batch -= self._batch % fmt.frame_bytes
+        self._more = asyncio.Event()
+        self._ended = False
+        self._clock = clock
+        self.load = load or LoadPolicy()
+        self._first_audio_at: float | None = None  # on the clock: the live-pace check
         self._processor: asyncio.Task[None] | None = None
         self._transcriber: SessionTranscriber | None = None
 
@@ -66,41 +85,43 @@ class SessionRecognition:
     @property
     def lag(self) -> float:
         """Seconds of audio received and not yet recognised."""
-        return self._fmt.seconds(self._queued_bytes)
+        return self._fmt.seconds(self._received - self.recognised)
 
-    def put(self, audio: bytes) -> None:
-        self._queued_bytes += len(audio)
+    def put(self, size: int) -> None:
+        """`size` more audio bytes were stored (readable with `read_audio`)."""
+        self._received += size
+        if self._first_audio_at is None and self._clock is not None:
+            self._first_audio_at = self._clock.now()
         self._note_backlog()
-        self._audio.put_nowait(audio)
+        self._more.set()
         if self._processor is None:
             self._processor = self._loop.create_task(self._process())
 
     async def finish(self) -> None:
-        """No more audio: recognise what is queued, then the recogniser's last words."""
+        """No more audio: recognise what is stored, then the recogniser's last words."""
+        self._ended = True
+        self._more.set()
         if self._processor is not None:
-            self._audio.put_nowait(None)
             await self._processor
 
     async def _process(self) -> None:
-        """Feed queued audio to the recogniser, in order, batching what piled up."""
+        """Feed the stored audio to the recogniser, in order, a batch at a time."""
         while True:
-            data = await self._audio.get()
-            pieces = [] if data is None else [data]
-            ended = data is None
-            while not ended and not self._audio.empty():
-                more = self._audio.get_nowait()
-                if more is None:
-                    ended = True
-                else:
-                    pieces.append(more)
-            if pieces:
-                batch = b"".join(pieces)
+            if self.recognised < self._received:
+                size = min(self._received - self.recognised, self._batch)
+                batch = self._read_audio(self.recognised, size)
                 await self._recognize(self._feed, batch)
-                self._queued_bytes -= len(batch)
+                # Advanced even when recognition failed: the audio is kept and acknowledged.
+                self.recognised += size
                 self._note_backlog()
-            if ended:
+                self._observe_load(size)
+                self._on_progress()
+            elif self._ended:
                 await self._recognize(self._finish)
                 return
+            else:
+                self._more.clear()
+                await self._more.wait()
 
     async def _recognize(self, call: Callable[..., list[ChannelEvent]], *args: bytes) -> None:
         if self.failed:
@@ -134,16 +155,35 @@ class SessionRecognition:
             self._on_late(item)
 
     def _note_backlog(self) -> None:
-        """Track how far recognition is behind; block the socket's reader at the bound."""
-        lag = self.lag
-        for line in self.status.observe(lag):
+        """Track how far recognition is behind (the log says when it matters)."""
+        for line in self.status.observe(self.lag):
             # Info, not a warning: at --pace max being behind is by design (the lag is
             # also in GET /v2/live/{id}, under local_server).
             log.info("session %s: %s", self._session_id, line)
-        if self.status.at_limit(lag):
-            self.room.clear()
-        else:
-            self.room.set()
+
+    def _observe_load(self, recognised: int) -> None:
+        """Give way (or come back) as the lag says; tell the log, once per change."""
+        if self._clock is None or self._first_audio_at is None:
+            return
+        seconds = self._fmt.seconds
+        level = self.load.observe(
+            lag=self.lag,
+            received=seconds(self._received),
+            elapsed=self._clock.now() - self._first_audio_at,
+            recognised=seconds(recognised),
+        )
+        if level is None:
+            return
+        # A live session's user sees the lateness: a warning (shown by `--local`). A faster
+        # than real-time session is behind by design: its partials giving way is no news.
+        loud = self.load.live and (level > Level.FULL or self.load.max_level > Level.FULL)
+        log.log(
+            logging.WARNING if loud else logging.INFO,
+            "session %s: recognition %.1f s behind the audio: %s",
+            self._session_id,
+            self.lag,
+            DESCRIPTIONS[level],
+        )
 
     def _feed(self, data: bytes) -> list[ChannelEvent]:
         if self._transcriber is None:
@@ -152,6 +192,7 @@ class SessionRecognition:
                 channel_settings(self._config, self._fmt, self._session_id),
                 on_late=self._late,
             )
+        self._transcriber.set_load(self.load.level)
         return self._transcriber.feed(data)
 
     def _finish(self) -> list[ChannelEvent]:
@@ -160,12 +201,14 @@ class SessionRecognition:
 
     def describe(self) -> dict[str, Any]:
         """The local server's own view of recognition, for the REST view."""
-        return self.status.describe(self.lag, self._transcribers.skipped_partials(self._session_id))
+        view = self.status.describe(self.lag, self._transcribers.skipped_partials(self._session_id))
+        view["degraded"] = DESCRIPTIONS[self.load.level] if self.load.level else None
+        view["most_degraded"] = DESCRIPTIONS[self.load.max_level] if self.load.max_level else None
+        return view
 
     async def close(self) -> None:
         if self._processor is not None and not self._processor.done():
             self._processor.cancel()
-        self.room.set()  # a reader waiting for room must not hang
         if self._transcriber is not None:
             with contextlib.suppress(Exception):
                 await self._loop.run_in_executor(self._executor, self._transcriber.close)

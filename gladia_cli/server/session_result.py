@@ -12,6 +12,8 @@ post_final_transcript → end_session (protocol.md §4.2).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +27,14 @@ log = logging.getLogger("gladia.server")
 # Messages kept for `result.messages` (partials and acknowledgments are never kept); the
 # closing messages are kept past it. A flood of client errors cannot grow a session.
 MAX_RESULT_MESSAGES = 50_000
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))  # as live_session writes messages
+
+
+# Utterances read between two turns of the event loop while the end result is built.
+YIELD_EVERY = 500
 
 
 class SessionResult:
@@ -46,6 +56,7 @@ class SessionResult:
         self.created_at = created_at
         self.completed_at: str | None = None
         self.status = "queued"
+        self.error_code: int | None = None
         self.post_session_metadata: dict[str, Any] = {}
         self.messages_dropped = 0  # past MAX_RESULT_MESSAGES, not kept for the result
 
@@ -68,6 +79,33 @@ class SessionResult:
             "utterances": ordered,
         }
 
+    async def transcription_json(self, languages: list[str]) -> str:
+        """`transcription(languages)` as the JSON text it serialises to, built from the
+        utterance log's own lines: a 10 h session's 15 000 finals are never all parsed
+        objects at once (tens of MiB, for a text of 6 MB). It lets the event loop run every
+        YIELD_EVERY lines: after hours of audio this takes long, and pings must be answered
+        meanwhile (a client waiting for the end calls a silent server dead)."""
+        keyed = []
+        for index, line in enumerate(self._files.utterances.texts()):
+            utterance = json.loads(line)
+            keyed.append((utterance["start"], utterance["channel"], line))
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+        keyed.sort(key=lambda k: (k[0], k[1]))
+        texts = []
+        for index, k in enumerate(keyed):
+            texts.append(json.loads(k[2])["text"].strip())
+            if index % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+        full = " ".join(texts)
+        del texts
+        utterances = ",".join(k[2] for k in keyed)
+        del keyed
+        return (
+            f'{{"full_transcript":{json.dumps(full)},"languages":{_compact(languages)},'
+            f'"utterances":[{utterances}]}}'
+        )
+
     async def produce(
         self,
         *,
@@ -76,26 +114,50 @@ class SessionResult:
         languages: list[str],
         audio_duration: float,
         elapsed: Callable[[], float],
+        emit_data: Callable[[str, str], None] | None = None,
     ) -> None:
         """Send the end result and keep it on disk; `elapsed` is read after post-processing:
-        the time from the session's creation to its results."""
+        the time from the session's creation to its results. `emit_data(type, data_json)`:
+        when given (no post-processing add-on and no callback needs the parsed result), the
+        end messages are built as text from the logs, byte for byte the same.
+
+        """
+        if emit_data is not None and not addons.fills_result:
+            transcription_json = await self.transcription_json(languages)
+            emit_data("post_transcript", transcription_json)
+            metadata = self._metadata(audio_duration, elapsed())
+            result_json = (
+                f'{{"metadata":{_compact(metadata)},"transcription":{transcription_json}}}'
+            )
+            del transcription_json
+            emit_data("post_final_transcript", result_json)
+            emit("end_session")
+            self._files.save_result_text(result_json)  # read back by GET: not held in memory
+            self._files.finish()
+            return
         transcription = self.transcription(languages)
         emit("post_transcript", data=transcription)
         result: dict[str, Any] = {"metadata": {}, "transcription": transcription}
         await addons.post_process(result)
-        result["metadata"] = {
-            "audio_duration": round(audio_duration, 3),
-            "number_of_distinct_channels": self._fmt.channels,
-            "billing_time": round(audio_duration * self._fmt.channels, 3),
-            "transcription_time": round(elapsed(), 3),
-        }
+        result["metadata"] = self._metadata(audio_duration, elapsed())
         emit("post_final_transcript", data=result)
         emit("end_session")
         self._files.save_result(result)  # read back by GET: not held in memory
         self._files.finish()  # a finished session holds no file descriptor
 
-    def completed(self, at: str, *, failed: bool) -> None:
-        self.status = "error" if failed else "done"
+    def _metadata(self, audio_duration: float, elapsed: float) -> dict[str, Any]:
+        return {
+            "audio_duration": round(audio_duration, 3),
+            "number_of_distinct_channels": self._fmt.channels,
+            "billing_time": round(audio_duration * self._fmt.channels, 3),
+            "transcription_time": round(elapsed, 3),
+        }
+
+    def completed(self, at: str, *, error_code: int | None) -> None:
+        """Done, or `error` with `error_code`: 500 when recognition failed, 408 when the
+        client went away without ending the session (the recording may be incomplete)."""
+        self.status = "error" if error_code else "done"
+        self.error_code = error_code
         self.completed_at = at
 
     def describe(
@@ -115,7 +177,7 @@ class SessionResult:
             "completed_at": self.completed_at,
             "kind": "live",
             "custom_metadata": self._config.get("custom_metadata") or {},
-            "error_code": 500 if failed else None,
+            "error_code": self.error_code or (500 if failed else None),
             "post_session_metadata": self.post_session_metadata,
             "file": {
                 "id": self._session_id,

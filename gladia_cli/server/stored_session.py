@@ -70,6 +70,7 @@ class StoredSession:
         )
         self.result.status = meta["status"]
         self.result.completed_at = meta.get("completed_at")
+        self.result.error_code = meta.get("error_code")
         self.result.post_session_metadata = meta.get("post_session_metadata") or {}
 
     @property
@@ -127,6 +128,7 @@ def session_meta(session: Any) -> dict[str, Any]:
         "finished_wall": session.finished_wall,  # wall time: clocks do not survive restarts
         "post_session_metadata": session.post_session_metadata,
         "failed": session.failed,
+        "error_code": session.result.error_code,
     }
     return meta
 

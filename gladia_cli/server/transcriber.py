@@ -2,12 +2,14 @@
 
 Runs on a worker thread (recognition is CPU-bound); one session's calls are made in order.
 Events a recogniser delivers later (see `base.LateSink`) go to `on_late`, tagged with
-their channel. `fail_after` is a fault for tests: recognition raises once that many
-seconds of audio were fed, whatever the engine.
+their channel. `RecognitionFaults` are for tests, whatever the engine: recognition that
+raises once so many seconds of audio were fed, or that takes so long per second of audio
+(a slow server on purpose, as on a starved machine).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -15,6 +17,7 @@ import numpy as np
 from gladia_cli.audio.blocks import RateConverter
 from gladia_cli.audio.codecs import decode
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.server.config import RecognitionFaults
 from gladia_cli.server.engines.base import (
     ENGINE_SAMPLE_RATE,
     ChannelRecognizer,
@@ -74,7 +77,7 @@ class Transcriber:
         settings: list[ChannelSettings],
         *,
         on_late: LateChannelSink | None = None,
-        fail_after: float | None = None,
+        faults: RecognitionFaults | None = None,
     ) -> None:
         self._fmt = fmt
         self._remainder = b""  # a partial frame, kept for the next chunk
@@ -84,11 +87,20 @@ class Transcriber:
                 set_sink = getattr(channel.recognizer, "set_late_sink", None)
                 if set_sink is not None:
                     set_sink(_tagged(index, on_late))
+        faults = faults or RecognitionFaults()
+        self._slowness = faults.seconds_per_second
         self._fail_after_bytes: int | None = None
-        if fail_after is not None:
-            limit = round(fail_after * fmt.bytes_per_second)
+        if faults.fail_after is not None:
+            limit = round(faults.fail_after * fmt.bytes_per_second)
             self._fail_after_bytes = limit - limit % fmt.frame_bytes
         self._fed_bytes = 0
+
+    def set_load(self, level: int) -> None:
+        """Tell the channels' recognisers how much they may do (recognition_load.Level)."""
+        for channel in self._channels:
+            set_load = getattr(channel.recognizer, "set_load", None)
+            if set_load is not None:
+                set_load(level)
 
     def _check_fault(self) -> None:
         if self._fail_after_bytes is not None and self._fed_bytes >= self._fail_after_bytes:
@@ -106,6 +118,8 @@ class Transcriber:
             # next call fails: the same outcome however the stream was batched.
             usable = min(usable, self._fail_after_bytes - self._fed_bytes)
         self._fed_bytes += usable
+        if self._slowness:
+            time.sleep(self._slowness * self._fmt.seconds(usable))
         frames = decode(data[:usable], self._fmt)
         events: list[ChannelEvent] = []
         for index, channel in enumerate(self._channels):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from gladia_cli.errors import EngineUnavailable
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.server.config import RecognitionFaults
 from gladia_cli.server.engines import create_engine
 from gladia_cli.server.engines.base import ChannelSettings
 from gladia_cli.server.engines.catalog import DEFAULT_MODEL, SPHINX
@@ -35,6 +36,11 @@ class SessionTranscriber(Protocol):
     def feed(self, data: bytes) -> list[ChannelEvent]: ...
 
     def finish(self) -> list[ChannelEvent]: ...
+
+    def set_load(self, level: int) -> None:
+        """How much recognition may do (server/recognition_load.Level); engines that cannot
+        give way ignore it."""
+        ...
 
     def close(self) -> None:
         """Forget the session's state (it was deleted or the server stops)."""
@@ -67,12 +73,12 @@ class InThreadTranscribers:
         *,
         model: str = DEFAULT_MODEL,
         workers: int = 1,
-        fail_after: float | None = None,
+        faults: RecognitionFaults | None = None,
     ) -> None:
         self._engine = create_engine(
             engine_name, script_path=script_path, model=model, workers=workers
         )
-        self._fail_after = fail_after
+        self._faults = faults
 
     def open(
         self,
@@ -81,9 +87,7 @@ class InThreadTranscribers:
         *,
         on_late: LateChannelSink | None = None,
     ) -> SessionTranscriber:
-        transcriber = Transcriber(
-            self._engine, fmt, settings, on_late=on_late, fail_after=self._fail_after
-        )
+        transcriber = Transcriber(self._engine, fmt, settings, on_late=on_late, faults=self._faults)
         session_id = settings[0].session_id if settings else ""
         return _LocalTranscriber(transcriber, lambda: self._forget(session_id))
 
@@ -120,12 +124,15 @@ class _LocalTranscriber:
     def finish(self) -> list[ChannelEvent]:
         return self._transcriber.finish()
 
+    def set_load(self, level: int) -> None:
+        self._transcriber.set_load(level)
+
     def close(self) -> None:
         self._forget()
 
 
 def _serve(
-    conn: Connection, engine_name: str, script_path: str | None, fail_after: float | None
+    conn: Connection, engine_name: str, script_path: str | None, faults: RecognitionFaults | None
 ) -> None:
     """A worker process: hosts transcribers by key and answers one request at a time."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
@@ -151,7 +158,7 @@ def _serve(
         try:
             result: Any = None
             if op == "open":
-                transcribers[key] = Transcriber(engine, *args, fail_after=fail_after)
+                transcribers[key] = Transcriber(engine, *args, faults=faults)
             elif op == "feed":
                 result = transcribers[key].feed(*args)
             elif op == "finish":
@@ -169,12 +176,16 @@ class RecognizerError(RuntimeError):
 
 class _Worker:
     def __init__(
-        self, context: Any, engine_name: str, script_path: str | None, fail_after: float | None
+        self,
+        context: Any,
+        engine_name: str,
+        script_path: str | None,
+        faults: RecognitionFaults | None,
     ) -> None:
         ours, theirs = context.Pipe()
         self._process = context.Process(
             target=_serve,
-            args=(theirs, engine_name, script_path, fail_after),
+            args=(theirs, engine_name, script_path, faults),
             daemon=True,
             name="recognizer",
         )
@@ -221,11 +232,11 @@ class ProcessTranscribers:
         script_path: str | None,
         processes: int,
         *,
-        fail_after: float | None = None,
+        faults: RecognitionFaults | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self._workers = [
-            _Worker(context, engine_name, script_path, fail_after) for _ in range(max(1, processes))
+            _Worker(context, engine_name, script_path, faults) for _ in range(max(1, processes))
         ]
         # Started together, waited for in turn: the server says it listens only once every
         # worker has its engine, and a missing one is the server's failure to start.
@@ -271,6 +282,9 @@ class _RemoteTranscriber:
         events: list[ChannelEvent] = self._worker.call("finish", self._key)
         return events
 
+    def set_load(self, level: int) -> None:
+        pass  # sphinx decodes its partials in line, cheaply: nothing to give way
+
     def close(self) -> None:
         with contextlib.suppress(RecognizerError):  # a worker that is gone holds nothing
             self._worker.call("close", self._key)
@@ -283,15 +297,15 @@ def transcribers_for(
     *,
     model: str = DEFAULT_MODEL,
     decoders: int = 1,
-    fail_after: float | None = None,
+    faults: RecognitionFaults | None = None,
 ) -> TranscriberFactory:
     """Worker processes for engines that hold the GIL (sphinx); threads for the others.
 
     `processes` is the sphinx worker processes; `decoders` whisper's concurrent decodes."""
     if engine_name == SPHINX and processes > 0:
-        return ProcessTranscribers(engine_name, script_path, processes, fail_after=fail_after)
+        return ProcessTranscribers(engine_name, script_path, processes, faults=faults)
     return InThreadTranscribers(
-        engine_name, script_path, model=model, workers=max(1, decoders), fail_after=fail_after
+        engine_name, script_path, model=model, workers=max(1, decoders), faults=faults
     )
 
 

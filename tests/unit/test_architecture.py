@@ -40,7 +40,15 @@ ALLOWED: dict[str, set[str]] = {
         "settings",
         "client",
     },
-    "diagnostics": {"errors", "safe_text", "credentials", "settings", "audio", "server"},
+    "diagnostics": {
+        "errors",
+        "safe_text",
+        "protocol",
+        "credentials",
+        "settings",
+        "audio",
+        "server",
+    },
     "cli": BASE
     | {
         "protocol",

@@ -422,6 +422,125 @@ def test_after_going_away_a_refused_session_is_still_said_to_have_gone_away() ->
     assert "went away" in action.error.message and "4401" in action.error.message
 
 
+def test_a_server_holding_its_acknowledgments_is_behind_not_dead() -> None:
+    # The local server holds acknowledgments back while recognition catches up, and keeps
+    # answering pings: the connection is alive, the session is "server behind", and a
+    # source that can wait is told there is no room (its sending goes at the server's pace).
+    session = _session(window=4 * CHUNK, timing=Timing(keepalive=1.0, dead_after=3.0))
+    _connect(session, 0.0)
+    for _ in range(4):
+        assert session.has_room(10 * CHUNK, 0.0)
+        session.audio(_audio(CHUNK))
+    _frames(session)
+    assert session.behind and not session.has_room(10 * CHUNK, 0.0)
+    assert session.stats.state == "server behind"
+    for second in range(1, 30):  # half a minute of pings answered, no acknowledgment
+        assert session.tick(float(second)) in (Ping(), None)
+        session.next_frame()
+        session.activity(second + 0.01)  # the pong
+    assert session.is_connected and session.finished is None
+    assert session.last_progress == 0.0  # alive, but no progress since the connection
+    session.message(_ack(0, CHUNK), 30.0)
+    assert not session.behind and session.has_room(10 * CHUNK, 30.0)
+    assert session.stats.state == "streaming" and session.last_progress == 30.0
+
+
+def test_progress_is_an_acknowledgment_that_advances_or_a_new_message() -> None:
+    session = _session()
+    _connect(session, 5.0)
+    assert session.last_progress == 5.0  # the wait starts with the connection
+    session.audio(_audio(CHUNK))
+    _frames(session)
+    session.message(_ack(0, CHUNK), 6.0)
+    session.message(_ack(0, CHUNK), 7.0)  # nothing new acknowledged
+    assert session.last_progress == 6.0
+    session.message(_final("u1", "hello", 0.0, 0.1), 8.0)
+    session.message(_final("u1", "hello", 0.0, 0.1), 9.0)  # a repeat is not progress
+    assert session.last_progress == 8.0
+    session.stop()
+    session.message(_msg("stop_recording", acknowledged=True, data={}), 10.0)
+    assert session.last_progress == 10.0
+
+
+def test_without_a_window_the_server_is_never_behind() -> None:
+    session = _session()
+    _connect(session, 0.0)
+    for _ in range(100):
+        session.audio(_audio(CHUNK))
+    _frames(session)
+    assert not session.behind and session.stats.state == "streaming"
+
+
+def test_acknowledgments_that_stop_coming_stop_the_window_not_the_audio() -> None:
+    # Lost on the way (a broken middlebox): waiting for them would stop the audio for good.
+    session = _session(window=2 * CHUNK, timing=Timing(window_patience=10.0))
+    _connect(session, 0.0)
+    session.audio(_audio(2 * CHUNK))
+    _frames(session)
+    assert not session.has_room(10 * CHUNK, 5.0)
+    session.message(_ack(0, CHUNK), 6.0)  # one advanced: the patience starts again
+    session.audio(_audio(CHUNK))
+    _frames(session)
+    assert not session.has_room(10 * CHUNK, 15.0)
+    assert session.has_room(10 * CHUNK, 16.5) and session.notices[-1].startswith(
+        "no acknowledgment from the server for 10 s"
+    )
+    assert session.has_room(10 * CHUNK, 16.6) and len(session.notices) == 1
+    session.closed(None, "cut", 17.0)
+    _connect(session, 18.0)  # a new connection gets the window back
+    assert not session.has_room(10 * CHUNK, 19.0)
+
+
+def _streamed(seconds: float) -> ClientSession:
+    session = _session()
+    _connect(session, 0.0)
+    session.audio(_audio(int(32000 * seconds)))
+    _frames(session)
+    session.stop()
+    return session
+
+
+def test_audio_the_server_did_not_acknowledge_fails_a_normal_end() -> None:
+    session = _streamed(2.0)
+    session.message(_ack(0, 16000), 0.5)  # half a second of the two
+    action = session.closed(1000, "done", 1.0)
+    assert isinstance(action, Finish) and action.error is not None
+    assert "acknowledged 16000 of the 64000 bytes" in action.error.message
+    assert action.error.hint is not None and "last 1.50 s" in action.error.hint
+
+
+def test_the_stop_acknowledgment_duration_confirms_what_acknowledgments_did_not() -> None:
+    session = _streamed(2.0)
+    stop_ack = _msg(
+        "stop_recording",
+        acknowledged=True,
+        error=None,
+        data={"recording_duration": 2.0, "recording_left_to_process": 0},
+    )
+    session.message(stop_ack, 0.5)
+    assert session.closed(1000, "done", 1.0) == Finish(None, False)
+    assert session.result_unchecked  # no end message said what the result holds: a GET must
+
+
+def test_the_end_result_duration_comes_from_end_messages_or_a_get() -> None:
+    session = _streamed(2.0)
+    session.message(_ack(0, 64000), 0.5)
+    metadata = {"audio_duration": 2.0}
+    session.message(_msg("post_final_transcript", data={"metadata": metadata}), 0.6)
+    assert session.closed(1000, "done", 1.0) == Finish(None, False)
+    assert not session.result_unchecked
+
+    other = _streamed(2.0)
+    other.message(_ack(0, 64000), 0.5)
+    assert other.closed(1000, "done", 1.0) == Finish(None, False)
+    assert other.result_unchecked
+    short = other.check_result({"status": "done", "file": {"audio_duration": 1.0}})
+    assert short is not None and "holds 1.00 s of the 2.00 s" in short.message
+    nan = other.check_result({"status": "done", "result": {"metadata": {"audio_duration": "x"}}})
+    assert nan is not None and "gives no duration" in nan.message
+    assert other.check_result({"result": {"metadata": {"audio_duration": 2.0}}}) is None
+
+
 def test_a_restarted_server_refusing_the_token_is_said_to_have_restarted() -> None:
     """Issue 18: after a kill -9 and a restart, the reconnection gets 4401; that is not the
     server rejecting what was sent."""

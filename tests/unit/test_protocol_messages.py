@@ -126,3 +126,22 @@ def test_a_built_message_is_gated_by_its_type_and_finality() -> None:
     assert message_gating_flag(final) == "receive_final_transcripts"
     assert message_gating_flag(ack) == "receive_acknowledgments"
     assert message_gating_flag(ended) == "receive_lifecycle_events"
+
+
+def test_a_lean_parse_keeps_no_words_unless_the_frame_spans_lines() -> None:
+    import json as _json
+
+    from gladia_cli.protocol.messages import PostTranscript, parse_server_message
+
+    word = {"word": " hi", "start": 0.1, "end": 0.4, "confidence": 0.9}
+    utterance = {"text": " hi", "start": 0.1, "end": 0.4, "confidence": 0.9, "channel": 0,
+                 "language": "en", "words": [word]}  # fmt: skip
+    message = {"type": "post_transcript", "session_id": "s", "created_at": "t",
+               "data": {"full_transcript": "hi", "utterances": [utterance]}}  # fmt: skip
+    lean = parse_server_message(_json.dumps(message), lean=True)
+    assert isinstance(lean, PostTranscript)
+    assert lean.utterances == ()  # not held twice: read from raw when needed
+    assert lean.raw["data"]["utterances"][0] == {**utterance, "words": []}
+    whole = parse_server_message(_json.dumps(message, indent=1), lean=True)  # jsonl rewrites it
+    assert whole.raw["data"]["utterances"][0]["words"] == [word]
+    assert parse_server_message(_json.dumps(message)).raw["data"]["utterances"][0]["words"]

@@ -6,7 +6,7 @@ import asyncio
 
 from gladia_cli.protocol.closing import NORMAL
 from gladia_cli.server.clock import ManualClock
-from gladia_cli.server.delivery import MAX_BACKLOG, Delivery
+from gladia_cli.server.delivery import MAX_BACKLOG, REDELIVERY_HOLD, Delivery
 from gladia_cli.server.ingest import AudioIngest
 from gladia_cli.server.outbox import Kind, Outgoing
 
@@ -95,15 +95,42 @@ def test_a_new_connection_gets_what_the_old_one_did_not_confirm() -> None:
         delivery.put(Outgoing("partial", Kind.PARTIAL))
         delivery.put(Outgoing("ack", Kind.ACK, ack_end=64))
         await _settle()
-        assert first.texts == ["final", "partial", "ack"]
+        assert first.texts == ["ack", "final", "partial"]  # acknowledgments first
         assert delivery.attach(second) is first
         await asyncio.wait_for(writer, 1.0)  # the old writer stops once replaced
         writer = asyncio.create_task(delivery.deliver(second))
+        await _settle()
+        assert second.texts == []  # the re-delivery waits for the connection's first ack…
+        clock.advance(REDELIVERY_HOLD)  # …or, when none comes, for this long
         await _settle()
         assert second.texts == ["final"]  # partials and acks are not re-delivered
         writer.cancel()  # the socket handler's job, as it detaches
         delivery.detach(second)
         assert first.closed is None  # closing the superseded one is the session's job
+
+    asyncio.run(main())
+
+
+def test_a_re_delivery_follows_the_new_connections_first_acknowledgment() -> None:
+    async def main() -> None:
+        clock = ManualClock()
+        delivery, _ = _delivery(clock)
+        first, second = FakeSocket(), FakeSocket()
+        delivery.attach(first)
+        writer = asyncio.create_task(delivery.deliver(first))
+        for n in range(3):
+            delivery.put(Outgoing(f"final-{n}"))
+        await _settle()
+        delivery.attach(second)
+        await asyncio.wait_for(writer, 1.0)
+        writer = asyncio.create_task(delivery.deliver(second))
+        await _settle()
+        assert second.texts == []
+        delivery.put(Outgoing("ack", Kind.ACK, ack_end=64))  # the re-sent audio's
+        await _settle()
+        assert second.texts == ["ack", "final-0", "final-1", "final-2"]
+        writer.cancel()
+        delivery.detach(second)
 
     asyncio.run(main())
 

@@ -1,4 +1,4 @@
-"""A session's audio through a fake recogniser: order, batching, failure, the backlog bound."""
+"""A session's stored audio through a fake recogniser: order, batching, failure, progress."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.init_config import with_defaults
 from gladia_cli.server.engines.base import ChannelSettings, SpeechEnded
 from gladia_cli.server.recognition_status import RecognitionStatus
-from gladia_cli.server.session_recognition import SessionRecognition, custom_vocabulary
+from gladia_cli.server.session_recognition import (
+    BATCH_SECONDS,
+    SessionRecognition,
+    custom_vocabulary,
+)
 from gladia_cli.server.transcriber import ChannelEvent, LateChannelSink
 
 FMT = AudioFormat()  # 32000 bytes a second
@@ -23,6 +27,7 @@ class FakeTranscriber:
         self.gate = gate
         self.fail_on = fail_on
         self.closed = False
+        self.levels: list[int] = []
 
     def feed(self, data: bytes) -> list[ChannelEvent]:
         self.gate.wait(5.0)
@@ -33,6 +38,9 @@ class FakeTranscriber:
 
     def finish(self) -> list[ChannelEvent]:
         return [(0, SpeechEnded(-1.0))]
+
+    def set_load(self, level: int) -> None:
+        self.levels.append(level)
 
     def close(self) -> None:
         self.closed = True
@@ -62,7 +70,8 @@ class FakeFactory:
 
 def _run(factory: FakeFactory, chunks: list[bytes], limit: float = 60.0) -> dict[str, Any]:
     async def main() -> dict[str, Any]:
-        seen: dict[str, Any] = {"events": [], "failures": [], "room": []}
+        seen: dict[str, Any] = {"events": [], "failures": [], "progress": []}
+        stored = bytearray()  # the session's store: recognition reads it back by offset
         with ThreadPoolExecutor(1) as executor:
             recognition = SessionRecognition(
                 session_id="s1",
@@ -71,14 +80,16 @@ def _run(factory: FakeFactory, chunks: list[bytes], limit: float = 60.0) -> dict
                 transcribers=factory,
                 executor=executor,
                 status=RecognitionStatus(limit=limit),
+                read_audio=lambda offset, n: bytes(stored[offset : offset + n]),
                 on_events=seen["events"].extend,
                 on_late=seen["events"].extend,
                 on_failure=seen["failures"].append,
+                on_progress=lambda: seen["progress"].append(recognition.recognised),
             )
             for chunk in chunks:
-                recognition.put(chunk)
-                seen["room"].append(recognition.room.is_set())
-                for _ in range(3):  # the processor takes what is queued, then waits
+                stored.extend(chunk)
+                recognition.put(len(chunk))
+                for _ in range(3):  # the processor takes what is stored, then waits
                     await asyncio.sleep(0)
             seen["lag"] = recognition.lag
             factory.gate.set()
@@ -110,9 +121,24 @@ def test_a_failing_recogniser_is_reported_once_and_stops_recognition() -> None:
     assert seen["view"]["recognition_error"] == "ValueError: broken model"
 
 
-def test_the_reader_waits_while_recognition_is_at_its_bound() -> None:
-    seen = _run(FakeFactory(), [b"\0" * 16000, b"\0" * 16000, b"\0" * 16000], limit=1.0)
-    assert seen["room"] == [True, False, False]  # 0.5 s, then 1 s and more behind
+def test_progress_is_told_after_each_batch_and_a_batch_is_bounded() -> None:
+    factory = FakeFactory()
+    second = round(FMT.bytes_per_second)
+    chunks = [bytes([n]) * second for n in range(1, 6)]  # 5 s of audio, 1 s a chunk
+    seen = _run(factory, chunks)
+    batch = round(BATCH_SECONDS * second)
+    # The first second waits on the recogniser; what piled up meanwhile goes in batches
+    # of BATCH_SECONDS at most, read back from the store in order.
+    assert [len(fed) for fed in factory.transcriber.fed] == [second, batch, 4 * second - batch]
+    assert b"".join(factory.transcriber.fed) == b"".join(chunks)
+    assert seen["progress"] == [second, second + batch, 5 * second]
+    assert seen["lag"] == 5.0  # recognition had not started when the last chunk came
+
+
+def test_a_failed_recogniser_still_reports_progress() -> None:
+    # The audio is kept and must still be acknowledged: progress goes on without recognition.
+    seen = _run(FakeFactory(fail_on=b"\1" * 3200), [b"\1" * 3200, b"\2" * 3200])
+    assert seen["failed"] and seen["progress"] == [3200, 6400]
 
 
 def test_custom_vocabulary_is_read_only_when_on() -> None:

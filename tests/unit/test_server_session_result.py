@@ -64,10 +64,84 @@ def test_the_rest_view_before_and_after_the_end(tmp_path: Path) -> None:
     files.audio.append(b"\0" * 64000)
     files.save_result({"metadata": {}, "transcription": {}})
     result.remember('{"type":"end_session"}', closing=True)
-    result.completed("2026-01-01T00:00:09.000Z", failed=True)
+    result.completed("2026-01-01T00:00:09.000Z", error_code=500)
     view = result.describe(audio_duration=1.00049, failed=True, local_server={})
     assert (view["status"], view["error_code"]) == ("error", 500)
     assert view["completed_at"] == "2026-01-01T00:00:09.000Z"
     assert view["file"]["audio_duration"] == 1.0
     assert view["result"]["messages"] == ['{"type":"end_session"}']
     files.delete()
+
+
+class _NoAddons:
+    fills_result = False
+
+    async def post_process(self, result: dict[str, object]) -> None:
+        pass
+
+
+def _produce(
+    tmp_path: Path, *, as_text: bool, finals: int, read_back: bool = True
+) -> tuple[list[str], object]:
+    import asyncio
+    from typing import Any, cast
+
+    from gladia_cli.protocol.messages import build_message
+
+    folder = tmp_path / ("text" if as_text else "objects")
+    folder.mkdir(parents=True)
+    result, files = _result(folder)
+    for n in range(finals):
+        words = [{"word": f" w{n}", "start": n * 2.0, "end": n * 2.0 + 0.5, "confidence": 0.9}]
+        channel = n % 2
+        utterance = {
+            "text": f" utterance {n} é",
+            "start": float(n // 2 * 2),
+            "end": n + 0.5,
+            "confidence": 0.9,
+            "channel": channel,
+            "language": "en",
+            "words": words,
+        }
+        files.utterances.append_json(utterance)
+    sent: list[str] = []
+
+    def emit(kind: str, **fields: Any) -> None:
+        sent.append(json.dumps(build_message(kind, "s1", "T", **fields), separators=(",", ":")))
+
+    def emit_data(kind: str, data: str) -> None:
+        envelope = json.dumps(build_message(kind, "s1", "T"), separators=(",", ":"))
+        sent.append(f'{envelope[:-1]},"data":{data}}}')
+
+    asyncio.run(
+        result.produce(
+            emit=emit,
+            addons=cast(Any, _NoAddons()),
+            languages=["en", "fr"],
+            audio_duration=12.3456,
+            elapsed=lambda: 1.5,
+            emit_data=emit_data if as_text else None,
+        )
+    )
+    return sent, files.result() if read_back else None
+
+
+def test_the_end_result_built_as_text_is_the_same_bytes(tmp_path: Path) -> None:
+    assert _produce(tmp_path, as_text=True, finals=50) == _produce(
+        tmp_path, as_text=False, finals=50
+    )
+
+
+def test_building_the_end_result_as_text_holds_no_parsed_list(tmp_path: Path) -> None:
+    """A long session's end: the peak of traced memory stays within a few times the size of
+    the messages (parsed, the finals cost some 15 times their text)."""
+    import tracemalloc
+
+    peaks = {}
+    for as_text in (True, False):
+        tracemalloc.start()
+        sent, _ = _produce(tmp_path / str(as_text), as_text=as_text, finals=3000, read_back=False)
+        peaks[as_text] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        size = len(sent[0])
+    assert peaks[True] < 5 * size and peaks[False] > 10 * size, (peaks, size)

@@ -92,10 +92,10 @@ def test_settings_from_the_init_body() -> None:
         ChannelSettings(0, channel_count=3, endpointing=1.0, max_duration_without_endpointing=60)
     )
     assert several.partial_every_samples == 16000
-    assert several.first_partial_samples == 8000  # the first one as early as with one channel
+    assert several.first_partial_samples == 6400  # the first one as early as with one channel
     spaced = SegmenterSettings(**{**several.__dict__, "max_frames": 1000})
     partials = [a.end for a in segment([0.9] * 100, rules=spaced) if isinstance(a, PartialDue)]
-    assert partials == [16, 47, 79]  # 0.5 s, then every 1 s: 1.5 s, 2.5 s (in 32 ms frames)
+    assert partials == [13, 44, 75]  # 0.4 s, then every 1 s: 1.4 s, 2.4 s (in 32 ms frames)
     assert several.silence_frames == 32
     assert several.max_frames == 875  # capped at 28 s: Whisper hears 30 s at most
 
@@ -206,3 +206,55 @@ def test_wer_normalisation() -> None:
     ]
     assert wer("go forward ten meters", "Go forward 10 meters.") == 0.0
     assert wer("a b c d", "a x c") == 0.5
+
+
+def test_a_channel_language_is_the_weight_of_its_detections_not_its_first_utterance() -> None:
+    from gladia_cli.server.engines.whisper_decoding import choose_language
+
+    # A given language wins outright.
+    assert choose_language("fr", {"es": 1.0}, {"es": 50.0}, seconds=3.0) == "fr"
+    # Alone, a short utterance decides by its own detection...
+    assert choose_language(None, {"it": 0.55, "es": 0.45}, None, seconds=2.3) == "it"
+    # ...but not against what the channel heard before, weighed by length.
+    prior = {"es": 0.7 * 4.0, "it": 0.3 * 4.0}
+    assert choose_language(None, {"it": 0.55, "es": 0.45}, prior, seconds=2.3) == "es"
+    # A long clear utterance outweighs a short earlier one.
+    assert choose_language(None, {"es": 0.9, "it": 0.1}, {"it": 0.6 * 1.5}, seconds=4.0) == "es"
+
+
+def test_with_a_partial_worker_finals_and_partials_are_served_apart() -> None:
+    schedule = FairSchedule()
+    log: list[str] = []
+    schedule.add(request("a", 0, False, "a-partial", log))
+    schedule.add(request("b", 0, True, "b-final", log))
+    schedule.add(request("a", 1, True, "a-final", log))
+    job = request("job", 0, True, "job-final", log)
+    schedule.add(DecodeRequest(job.session, 0, True, job.job, job.done, live=False))
+    assert schedule.has_work("partials") and schedule.has_work("finals")
+    partial = schedule.next("partials")
+    assert partial is not None and partial.job() == "a-partial"
+    assert schedule.next("partials") is None and not schedule.has_work("partials")
+    finals = []
+    while (item := schedule.next("finals")) is not None:
+        finals.append(item.job())
+    assert finals == ["b-final", "a-final", "job-final"]  # never a partial
+    assert not schedule.has_work("finals") and len(schedule) == 0
+
+
+def test_a_final_does_not_wait_for_a_running_partial() -> None:
+    queue = DecodeQueue(1, partial_workers=1)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_partial() -> str:
+        started.set()
+        release.wait(10)
+        return "partial"
+
+    try:
+        queue.offer_partial("s", 0, slow_partial, lambda result, error: None)
+        assert started.wait(10)
+        # The partial is still running on its worker: the final is served meanwhile.
+        assert queue.run_final("s", 1, lambda: "final") == "final"
+    finally:
+        release.set()
+        queue.close()

@@ -296,6 +296,17 @@ class SessionAddons:
 
     # --- post-processing ------------------------------------------------------------------
 
+    @property
+    def fills_result(self) -> bool:
+        """Whether `post_process` adds anything to the end result (an add-on is on)."""
+        return bool(
+            self._realtime.get("translation")
+            or self._realtime.get("named_entity_recognition")
+            or self._realtime.get("sentiment_analysis")
+            or self._post.get("summarization")
+            or self._post.get("chapterization")
+        )
+
     async def post_process(self, result: dict[str, Any]) -> None:
         """Fill `result` (post_final_transcript's data) and send the post-processing
         messages, in protocol.md §4.2's order."""

@@ -10,7 +10,7 @@ and Whisper decodes (`whisper_decoding`) through the server's shared `DecodeQueu
   events but no final.
 - Partials are offered to the queue without waiting and delivered later through the late
   sink; under load the queue skips stale ones. They are best effort: only finals count.
-  The first after 0.5 s of utterance audio, then every 0.5 s with one channel, every 1 s
+  The first after 0.4 s of utterance audio, then every 0.5 s with one channel, every 1 s
   with several.
 
 Settings map as follows (defaults are Gladia's):
@@ -21,8 +21,12 @@ Settings map as follows (defaults are Gladia's):
   last 1.5 s before the limit (the 64 ms of lowest power around a frame boundary); never
   more than 28 s (Whisper hears 30 s at most).
 - `languages` / `code_switching`: one language → that one; several → detected among them;
-  none → detected. With code switching every utterance is detected; otherwise the first
-  utterance of the channel decides and the channel keeps it. tiny.en is English only.
+  none → detected. With code switching every utterance is detected alone; otherwise each
+  utterance is decoded in the language its own detection and the earlier ones', weighed by
+  their length, agree on (a short first utterance does not decide alone), until the channel
+  has heard `LANGUAGE_EVIDENCE_SECONDS` of speech with a clear leader (`LANGUAGE_MARGIN`
+  times the next), or `LANGUAGE_MOST_SECONDS` in all: then it keeps the leader. tiny.en is
+  English only.
 - `vocabulary`: given to Whisper as previous text (decoding hints).
 
 The translation add-on borrows the model (`translate`): Whisper's translate task into
@@ -31,6 +35,7 @@ English, queued behind every final and partial of every session (decode_queue.py
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from typing import Any
@@ -38,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from gladia_cli.errors import EngineUnavailable
 from gladia_cli.server.decode_queue import DecodeQueue
 from gladia_cli.server.engines.base import (
     ENGINE_SAMPLE_RATE,
@@ -50,7 +56,7 @@ from gladia_cli.server.engines.base import (
     SpeechEnded,
     SpeechStarted,
 )
-from gladia_cli.server.engines.catalog import DEFAULT_MODEL
+from gladia_cli.server.engines.catalog import DEFAULT_MODEL, TINY_EN
 from gladia_cli.server.engines.segmenter import (
     PartialDue,
     SegmenterSettings,
@@ -59,7 +65,15 @@ from gladia_cli.server.engines.segmenter import (
     UtteranceStart,
 )
 from gladia_cli.server.engines.silero_vad import FRAME_SAMPLES, StreamingVad, shared_session
-from gladia_cli.server.engines.whisper_decoding import Decoded, WhisperDecoder
+from gladia_cli.server.engines.whisper_decoding import (
+    Decoded,
+    LeftContext,
+    WhisperDecoder,
+    choose_language,
+)
+from gladia_cli.server.recognition_load import Level
+
+log = logging.getLogger("gladia.server")
 
 FRAME_SECONDS = FRAME_SAMPLES / ENGINE_SAMPLE_RATE  # 0.032
 MIN_ENDPOINTING = 0.3
@@ -67,8 +81,20 @@ PREROLL_SECONDS = 0.2
 HYSTERESIS = 0.15
 MAX_UTTERANCE_SECONDS = 28.0
 CUT_WINDOW_SECONDS = 1.5
+CUT_ENERGY_FRAMES = 2  # frames whose mean power rates a cut point (2: 64 ms)
 PARTIAL_EVERY_ONE_CHANNEL = 0.5
+# The first partial: the 0.2 s pre-roll and 0.2 s of speech (a word often), on every
+# channel alike: it is what shows the speech was heard.
+FIRST_PARTIAL_SECONDS = 0.4
 PARTIAL_EVERY_SEVERAL = 1.0
+# A piece that continues a cut utterance is decoded after this much of the audio before it
+# (see whisper_decoding.LeftContext).
+CONTEXT_SECONDS = 10.0
+# A channel keeps its language once it has heard this much speech and the leading language
+# weighs at least LANGUAGE_MARGIN times the next one, or once it has heard the most.
+LANGUAGE_EVIDENCE_SECONDS = 6.0
+LANGUAGE_MARGIN = 2.0
+LANGUAGE_MOST_SECONDS = 30.0
 NO_SPEECH_DROP = 0.6
 NO_SPEECH_MAX_WORDS = 2
 FULL_SCALE = 32768.0
@@ -91,7 +117,7 @@ def segmenter_settings(settings: ChannelSettings) -> SegmenterSettings:
         partial_every_samples=round(every * ENGINE_SAMPLE_RATE),
         # The first partial as early with several channels as with one: it is what shows
         # the speech was heard; the later ones are spaced out to share the decoder.
-        first_partial_samples=round(PARTIAL_EVERY_ONE_CHANNEL * ENGINE_SAMPLE_RATE),
+        first_partial_samples=round(FIRST_PARTIAL_SECONDS * ENGINE_SAMPLE_RATE),
     )
 
 
@@ -112,6 +138,7 @@ class WhisperEngine:
         workers: int = 1,
         cpu_threads: int | None = None,
         loaded: Any = None,  # a model already loaded (tests share one)
+        fast: bool = True,  # tiny.en beside a multilingual model, for English partials
     ) -> None:
         import os
 
@@ -119,13 +146,31 @@ class WhisperEngine:
 
         threads = cpu_threads or max(1, (os.cpu_count() or 1) // max(1, workers))
         self.model_name = model
-        self._model = loaded or load_model(model, cpu_threads=threads, workers=workers)
+        # One more replica than decoders (CTranslate2's replicas share the weights: no
+        # memory): a partial worker runs beside the finals (decode_queue.py), so a final
+        # never waits for a partial to end.
+        replicas = workers + 1
+        self._model = loaded or load_model(model, cpu_threads=threads, workers=replicas)
         self.decoder = WhisperDecoder(self._model)
-        self.queue = DecodeQueue(workers)
+        # English partials (and finals when recognition must give way) from tiny.en, about
+        # 2.3 times as fast: Gladia's own partials come from a smaller model than its finals.
+        # On as many threads as a final (one thread doubled a partial's time, 0.1 → 0.2 s,
+        # for little relief of a final running beside it).
+        self.fast = self.decoder
+        if fast and self.decoder.multilingual:
+            try:
+                tiny = load_model(TINY_EN, cpu_threads=threads, workers=replicas)
+            except EngineUnavailable as exc:
+                log.info("whisper: no fast model for English partials (%s)", exc.message)
+            else:
+                self.fast = WhisperDecoder(tiny)
+        self.queue = DecodeQueue(workers, partial_workers=1)
         self._vad_session = shared_session()
 
     def open_channel(self, settings: ChannelSettings) -> WhisperRecognizer:
-        return WhisperRecognizer(settings, self.decoder, self.queue, self._vad_session)
+        return WhisperRecognizer(
+            settings, self.decoder, self.queue, self._vad_session, fast=self.fast
+        )
 
     def skipped_partials(self, session_id: str) -> int:
         return self.queue.skipped_partials(session_id)
@@ -168,10 +213,11 @@ class _Audio:
         return self._data[max(0, start - self.start) : max(0, end - self.start)].copy()
 
     def boundary_energy(self, frame: int) -> float:
-        """Mean power of the frames either side of where `frame` begins: a cut there is
-        between words when both are quiet (one frame alone can be a stop consonant)."""
-        first = (frame - 1) * FRAME_SAMPLES - self.start
-        chunk = self._data[max(0, first) : max(0, first + 2 * FRAME_SAMPLES)]
+        """Mean power of the frames around where `frame` begins (CUT_ENERGY_FRAMES: those
+        before it, and `frame` itself): a cut there is between words when they are all
+        quiet (one frame alone can be a stop consonant)."""
+        first = (frame - CUT_ENERGY_FRAMES + 1) * FRAME_SAMPLES - self.start
+        chunk = self._data[max(0, first) : max(0, first + CUT_ENERGY_FRAMES * FRAME_SAMPLES)]
         return float(np.mean(chunk * chunk)) if len(chunk) else 0.0
 
     def keep_from(self, sample: int) -> None:
@@ -189,10 +235,15 @@ class WhisperRecognizer:
         decoder: WhisperDecoder,
         queue: DecodeQueue,
         vad_session: Any,
+        *,
+        fast: WhisperDecoder | None = None,
     ) -> None:
         self._settings = settings
         self._decoder = decoder
+        self._fast = fast or decoder  # English only, or the same decoder
         self._queue = queue
+        self._load = Level.FULL  # how much to do (server/recognition_load.py)
+        self._partials_offered = 0  # in the open utterance
         self._rules = segmenter_settings(settings)
         self._segmenter = UtteranceSegmenter(self._rules)
         self._vad = StreamingVad(vad_session)
@@ -205,14 +256,23 @@ class WhisperRecognizer:
             self._language = self._languages[0]
         else:
             self._language = None  # detected (and kept, unless code switching)
+        # Language detections so far, in probability × seconds, until the channel decides.
+        self._votes: dict[str, float] = {}
+        self._voted_seconds = 0.0
         self._late: LateSink | None = None
         self._lock = threading.Lock()  # the open utterance, shared with partial callbacks
         self._utterance = 0  # serial number of the open (or last) utterance
         self._open_start: int | None = None
         self._finished = False
+        # The last utterance when it was cut at the maximum duration: (its end frame, its
+        # final), the left context of the piece that continues it.
+        self._cut_before: tuple[int, Hypothesis] | None = None
 
     def set_late_sink(self, sink: LateSink) -> None:
         self._late = sink
+
+    def set_load(self, level: int) -> None:
+        self._load = Level(level)
 
     def feed(self, samples: Samples) -> list[EngineEvent]:
         if self._finished:
@@ -229,7 +289,7 @@ class WhisperRecognizer:
                 else:
                     due = None
                     events += self._act(action)
-        if due is not None and due.start == self._open_start:
+        if due is not None and due.start == self._open_start and self._partial_allowed():
             self._offer_partial(due)  # only the latest of this batch is worth decoding
         self._trim()
         return events
@@ -252,6 +312,7 @@ class WhisperRecognizer:
             with self._lock:
                 self._utterance += 1
                 self._open_start = action.frame
+            self._partials_offered = 0
             return [SpeechStarted(_seconds(action.frame))]
         return self._close(action, audio_end=action.audio_end * FRAME_SAMPLES)
 
@@ -260,27 +321,78 @@ class WhisperRecognizer:
             self._open_start = None  # from now on a late partial is out of date
         start, end = _seconds(action.start), _seconds(action.end)
         audio = self._audio.get(action.start * FRAME_SAMPLES, audio_end)
-        keep = self._code_switching_or_undecided()
+        context = self._left_context(action.start)
+        switching = self._settings.code_switching
+        language = None if switching else self._language
+        hurry = self._load >= Level.FAST_FINALS
+        decoder = self._decoder_for(language) if hurry else self._decoder
         decoded: Decoded = self._queue.run_final(
             self._settings.session_id,
             self._settings.channel,
-            lambda: self._decoder.final(
+            lambda: decoder.final(
                 audio,
-                language=self._language,
+                language=language,
                 candidates=self._languages,
                 vocabulary=self._settings.vocabulary,
+                context=context,
+                prior=None if switching else self._votes,
+                fast=hurry,
             ),
             live=self._settings.live,
         )
-        if keep and not self._settings.code_switching:
-            self._language = decoded.language  # the first utterance decides for the channel
         events: list[EngineEvent] = [SpeechEnded(end, turn_end=not action.cut)]
+        final = None
         if decoded.text and not is_noise(decoded):
-            events.append(_hypothesis(decoded, start, end, is_final=True))
+            final = _hypothesis(decoded, start, end, is_final=True)
+            events.append(final)
+            if self._language is None and not switching:
+                self._vote(decoded, seconds=end - start)  # noise says nothing of the language
+        self._cut_before = (action.end, final) if action.cut and final is not None else None
         return events
 
-    def _code_switching_or_undecided(self) -> bool:
-        return self._language is None or self._settings.code_switching
+    def _left_context(self, start_frame: int) -> LeftContext | None:
+        """The audio and text before an utterance that continues a cut one, else None."""
+        if self._cut_before is None:
+            return None
+        cut_end, before = self._cut_before
+        if start_frame - cut_end > self._rules.preroll_frames:
+            return None  # a pause came between: a new utterance, not the rest of one
+        since = max(before.start, before.end - CONTEXT_SECONDS)
+        words = [w.word for w in before.words if w.start >= since]
+        if not words:
+            return None
+        audio = self._audio.get(round(since * ENGINE_SAMPLE_RATE), start_frame * FRAME_SAMPLES)
+        return LeftContext(audio, " ".join(words))
+
+    def _vote(self, decoded: Decoded, *, seconds: float) -> None:
+        """Add an utterance's detection to the channel's; decide once there is enough."""
+        for code, probability in decoded.detected.items():
+            self._votes[code] = self._votes.get(code, 0.0) + probability * seconds
+        self._voted_seconds += seconds
+        ranked = [*sorted(self._votes.values(), reverse=True), 0.0, 0.0]
+        clear = ranked[0] >= LANGUAGE_MARGIN * ranked[1]
+        if self._voted_seconds >= LANGUAGE_MOST_SECONDS or (
+            clear and self._voted_seconds >= LANGUAGE_EVIDENCE_SECONDS
+        ):
+            self._language = choose_language(None, {}, self._votes, seconds=0.0)
+
+    def _decoder_for(self, language: str | None) -> WhisperDecoder:
+        """The fast decoder for English, the channel's own for the rest (or undecided)."""
+        return self._fast if language == "en" else self._decoder
+
+    def _partial_allowed(self) -> bool:
+        """At full quality, every partial; giving way, only an utterance's first; then none."""
+        if self._load >= Level.FAST_FINALS:
+            return False
+        return self._load == Level.FULL or self._partials_offered == 0
+
+    def _partial_language(self) -> str | None:
+        """A partial's language: the channel's, or its leading one so far, or detected."""
+        if self._settings.code_switching:
+            return None
+        if self._language is None and self._votes:
+            return choose_language(None, {}, self._votes, seconds=0.0)
+        return self._language
 
     def _offer_partial(self, due: PartialDue) -> None:
         sink = self._late
@@ -289,10 +401,12 @@ class WhisperRecognizer:
         serial = self._utterance
         audio = self._audio.get(due.start * FRAME_SAMPLES, due.end * FRAME_SAMPLES)
         start, end = _seconds(due.start), _seconds(due.end)
-        language = None if self._settings.code_switching else self._language
+        language = self._partial_language()
+        decoder = self._decoder_for(language)
+        self._partials_offered += 1
 
         def job() -> Decoded:
-            return self._decoder.partial(
+            return decoder.partial(
                 audio,
                 language=language,
                 candidates=self._languages,
@@ -324,6 +438,16 @@ class WhisperRecognizer:
         keep_from = frames - self._keep_frames
         if self._open_start is not None:
             keep_from = min(keep_from, self._open_start)
+        if self._cut_before is not None:
+            cut_end = self._cut_before[0]
+            continues = self._open_start is not None and self._open_start - cut_end <= (
+                self._rules.preroll_frames
+            )
+            if not continues and frames - cut_end > self._rules.preroll_frames:
+                self._cut_before = None  # nothing continues it: its audio can go
+        if self._cut_before is not None:  # the left context of the piece after a cut
+            since = self._cut_before[1].end - CONTEXT_SECONDS
+            keep_from = min(keep_from, math.floor(since / FRAME_SECONDS))
         self._audio.keep_from(max(0, keep_from) * FRAME_SAMPLES)
 
 

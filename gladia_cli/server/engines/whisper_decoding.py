@@ -4,9 +4,14 @@ Both decode greedily (beam 1) with no temperature fallback: fallback re-decodes 
 temperatures when the output looks poor, which on hard audio multiplied the cost by up to
 7 and made the result random. Both trim repetition loops (greedy Whisper sometimes loops).
 
-- A final encodes the full 30 s window Whisper was trained on (shorter windows raised the
-  WER from 3.4 % to 5.2 % at 10 s), and gets word timings from the cross-attention
-  alignment (CTranslate2's `align`, as faster-whisper's `word_timestamps` does).
+- A final encodes its audio plus 2 s, padded to at least 15 s, and gets word timings from
+  the cross-attention alignment (CTranslate2's `align`, as faster-whisper's
+  `word_timestamps` does). The encoder's cost grows faster than the window (base: 0.88 s
+  for 30 s, 0.15 s for 10 s, at load): on real speech at Gladia's defaults (a 5 s maximum
+  utterance; engine-level, English 392 words, French 466, Spanish 537) the full 30 s window
+  gave WER 0.061 / 0.215 / 0.308 for 70 / 86 / 116 CPU seconds, 15 s gave 0.064 / 0.217 /
+  0.295 for 25 / 30 / 48, 10 s 0.077 / 0.223 / 0.322 for 18 / 24 / 35: 15 s is the default,
+  10 s what a final gets when recognition must give way (`fast`).
 - A partial encodes a shortened window, the audio plus 1 s, padded to at least 10 s: the
   encoder's cost grows with the window, and a full window every 0.5 s fell 5–31 s behind
   real time in the prototype. Its tokens are capped at 10 + 6 per second of audio.
@@ -19,7 +24,8 @@ told which words to expect. CTranslate2 releases the GIL while it computes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,12 +52,27 @@ Floats = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
+class LeftContext:
+    """What came just before an utterance that continues a cut one: its audio (the end of
+    the previous utterance) and the text Whisper gave it. The decode hears both and is
+    forced to begin with that text (Whisper's prefix), so it goes on from there: words at
+    the cut are heard whole and the sentence keeps its sense, and only what follows the
+    prefix is kept."""
+
+    audio: Floats
+    text: str
+
+
+@dataclass(frozen=True)
 class Decoded:
     text: str
     words: tuple[RecognizedWord, ...]  # times from the start of the audio decoded
     confidence: float  # exp of the mean token log-probability
     language: str
     no_speech_prob: float
+    # The language detection of this audio (code → probability, among the candidates),
+    # when the language was not given; a channel sums them over its first utterances.
+    detected: dict[str, float] = field(default_factory=dict)
 
 
 def trim_repetitions(tokens: list[int], max_repeats: int = MAX_REPEATS) -> list[int]:
@@ -69,6 +90,37 @@ def trim_repetitions(tokens: list[int], max_repeats: int = MAX_REPEATS) -> list[
                 del out[i + max_repeats * n : i + repeats * n]
             i += 1
     return out
+
+
+def choose_language(
+    given: str | None,
+    detected: Mapping[str, float],
+    prior: Mapping[str, float] | None,
+    *,
+    seconds: float,
+) -> str:
+    """The language to decode in: the one given; else the detection of this audio, weighed
+    by its length, added to the `prior` (what the channel's earlier utterances said, in
+    probability × seconds): a short first utterance does not decide alone."""
+    if given:
+        return given
+    votes = dict(prior or {})
+    for code, probability in detected.items():
+        votes[code] = votes.get(code, 0.0) + probability * max(seconds, 0.1)
+    return max(votes.items(), key=lambda pair: pair[1])[0] if votes else "en"
+
+
+# A final's encoder window: the audio and this margin, at least this long (see the module
+# docstring for the figures behind 15 s).
+FINAL_MIN_WINDOW_SECONDS = 15
+FAST_FINAL_MIN_WINDOW_SECONDS = 10  # when recognition must give way
+FINAL_MARGIN_SECONDS = 2.0
+
+
+def final_window_seconds(audio_seconds: float, *, fast: bool = False) -> int:
+    shortest = FAST_FINAL_MIN_WINDOW_SECONDS if fast else FINAL_MIN_WINDOW_SECONDS
+    needed = math.ceil(audio_seconds + FINAL_MARGIN_SECONDS)
+    return min(FULL_WINDOW_SECONDS, max(shortest, needed))
 
 
 def partial_window_seconds(audio_seconds: float) -> int:
@@ -104,14 +156,21 @@ class WhisperDecoder:
         language: str | None,
         candidates: tuple[str, ...] = (),
         vocabulary: tuple[str, ...] = (),
+        context: LeftContext | None = None,
+        prior: Mapping[str, float] | None = None,
+        fast: bool = False,
     ) -> Decoded:
+        """`fast`: recognition is behind; a shorter window (FAST_FINAL_MIN_WINDOW_SECONDS)."""
+        heard = len(audio) + (len(context.audio) if context is not None else 0)
         return self._decode(
             audio,
-            window=FULL_WINDOW_SECONDS,
+            window=final_window_seconds(heard / ENGINE_SAMPLE_RATE, fast=fast),
             max_new_tokens=None,
             language=language,
             candidates=candidates,
             vocabulary=vocabulary,
+            context=context,
+            prior=prior,
         )
 
     def partial(
@@ -121,6 +180,7 @@ class WhisperDecoder:
         language: str | None,
         candidates: tuple[str, ...] = (),
         vocabulary: tuple[str, ...] = (),
+        prior: Mapping[str, float] | None = None,
     ) -> Decoded:
         seconds = len(audio) / ENGINE_SAMPLE_RATE
         return self._decode(
@@ -130,6 +190,7 @@ class WhisperDecoder:
             language=language,
             candidates=candidates,
             vocabulary=vocabulary,
+            prior=prior,
         )
 
     def translate(self, audio: Floats, *, language: str) -> str:
@@ -163,16 +224,32 @@ class WhisperDecoder:
         language: str | None,
         candidates: tuple[str, ...],
         vocabulary: tuple[str, ...],
+        context: LeftContext | None = None,
+        prior: Mapping[str, float] | None = None,
     ) -> Decoded:
-        audio = audio[: FULL_WINDOW_SECONDS * ENGINE_SAMPLE_RATE]
+        limit = FULL_WINDOW_SECONDS * ENGINE_SAMPLE_RATE
+        # Without its closing punctuation: the cut was mid-sentence, the text goes on.
+        before = context.text.strip().rstrip(".!?…。") if context is not None else ""
+        if context is not None and len(context.audio) and before:
+            context = LeftContext(context.audio[-max(0, limit - len(audio)) :], before)
+            shift = len(context.audio)
+            audio = np.concatenate([context.audio, audio])
+        else:
+            context, shift = None, 0
+        audio = audio[:limit]
         features = self._model.feature_extractor(audio)
         features = self._pad_or_trim(features, window * FRAMES_PER_SECOND)
         encoded = self._model.encode(features)
-        chosen = self._language(encoded, language, candidates)
+        detected = self._detect(encoded, language, candidates)
+        chosen = choose_language(language, detected, prior, seconds=len(audio) / ENGINE_SAMPLE_RATE)
         tokenizer = self._tokenizer_class(
             self._model.hf_tokenizer, self.multilingual, task="transcribe", language=chosen
         )
         prompt = self._prompt(tokenizer, vocabulary)
+        prefix: list[int] = []
+        if context is not None:
+            prefix = tokenizer.encode(" " + context.text)[-MAX_PROMPT_TOKENS:]
+            prompt += prefix
         room = MAX_LENGTH - len(prompt)
         new_tokens = room if max_new_tokens is None else min(room, max_new_tokens)
         result = self._model.model.generate(
@@ -186,33 +263,52 @@ class WhisperDecoder:
             suppress_tokens=self._suppress,
         )[0]
         raw_tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        if prefix and raw_tokens[: len(prefix)] == prefix:
+            raw_tokens = raw_tokens[len(prefix) :]  # the result starts with the forced prefix
         tokens = trim_repetitions(raw_tokens)
         # generate's score is the mean token log-probability (length penalty 1).
         confidence = float(np.exp(result.scores[0])) if result.scores else 0.0
         content_frames = min(len(audio) // self._model.feature_extractor.hop_length, window * 100)
-        words = self._words(tokenizer, tokens, encoded, content_frames)
+        words = self._words(tokenizer, tokens, encoded, content_frames, prefix=prefix)
+        if shift:
+            seconds = shift / ENGINE_SAMPLE_RATE
+            words = tuple(
+                RecognizedWord(
+                    w.word, max(0.0, w.start - seconds), max(0.0, w.end - seconds), w.confidence
+                )
+                for w in words
+            )
         # The text as Whisper wrote it ("ill-disposed"); the aligned words split at
         # punctuation ("ill", "-disposed"), as Gladia's words may.
         text = tokenizer.decode(tokens).strip()
+        if prefix:
+            # What closes the text before the cut ("…del archivo", then ", seguido…")
+            # belongs to it: the piece starts at its first word.
+            text = text.lstrip(APPEND_PUNCTUATION + " ")
+            words = tuple(w for w in words if w.word.strip(APPEND_PUNCTUATION))
         return Decoded(
             text=text,
             words=words,
             confidence=min(1.0, max(0.0, confidence)),
             language=chosen,
             no_speech_prob=float(result.no_speech_prob),
+            detected=detected,
         )
 
-    def _language(self, encoded: Any, language: str | None, candidates: tuple[str, ...]) -> str:
+    def _detect(
+        self, encoded: Any, language: str | None, candidates: tuple[str, ...]
+    ) -> dict[str, float]:
+        """Language probabilities of the audio (among `candidates` when given); empty when
+        there is nothing to detect (a language given, an English-only model)."""
         if not self.multilingual:
-            return "en"
+            return {"en": 1.0}
         if language:
-            return language
-        ranked: list[tuple[str, float]] = [
-            (str(token)[2:-2], float(p))
-            for token, p in self._model.model.detect_language(encoded)[0]
-        ]
-        allowed = [(code, p) for code, p in ranked if not candidates or code in candidates]
-        return max(allowed, key=lambda pair: pair[1])[0] if allowed else ranked[0][0]
+            return {}
+        ranked: dict[str, float] = {
+            str(token)[2:-2]: float(p) for token, p in self._model.model.detect_language(encoded)[0]
+        }
+        allowed = {code: p for code, p in ranked.items() if not candidates or code in candidates}
+        return allowed or ranked
 
     def _prompt(self, tokenizer: Any, vocabulary: tuple[str, ...]) -> list[int]:
         prompt: list[int] = []
@@ -222,11 +318,28 @@ class WhisperDecoder:
         return [*prompt, *tokenizer.sot_sequence, tokenizer.no_timestamps]
 
     def _words(
-        self, tokenizer: Any, tokens: list[int], encoded: Any, frames: int
+        self,
+        tokenizer: Any,
+        tokens: list[int],
+        encoded: Any,
+        frames: int,
+        *,
+        prefix: list[int] | None = None,
     ) -> tuple[RecognizedWord, ...]:
+        """Word timings of `tokens`, aligned after `prefix` (a left context's text, whose
+        own words are left out)."""
         if not tokens or frames <= 0:
             return ()
-        (alignment,) = self._model.find_alignment(tokenizer, [tokens], encoded, frames)
+        prefix = prefix or []
+        (alignment,) = self._model.find_alignment(tokenizer, [prefix + tokens], encoded, frames)
+        skip = len(prefix)  # the prefix's tokens, then its words, are dropped
+        kept = []
+        for timing in alignment:
+            if skip > 0:
+                skip -= len(timing["tokens"])
+                continue
+            kept.append(timing)
+        alignment = kept
         self._merge_punctuations(alignment, PREPEND_PUNCTUATION, APPEND_PUNCTUATION)
         words = []
         for timing in alignment:
