@@ -8,8 +8,9 @@ SAMPLE := tests/data/meeting_3ch.wav
 
 # Debian packages: PortAudio for microphones, PulseAudio for the tests' virtual microphone,
 # espeak-ng and sox to regenerate speech fixtures, tmux to test the live table, jq to run
-# the README's pipelines.
-DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux jq
+# the README's pipelines, chromium (headless) to test the --web caption page.
+DEB_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox tmux jq \
+	chromium
 
 .PHONY: install system-deps demo test package-check check lint typecheck completions fixtures bench bench-corpus clean
 

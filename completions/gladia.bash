@@ -51,7 +51,8 @@ _gladia_node() {
                 --resend-buffer --sample-rate --save-audio --sentiment --show-body --skip-existing
                 --speakers --speech-threshold --spelling --spelling-file --stop-timeout --summarize
                 --translate --translation-model --turn-emission-threshold --turn-max-wait
-                --turn-probe-ms --turn-threshold --vocabulary --vocabulary-file"
+                --turn-probe-ms --turn-threshold --vocabulary --vocabulary-file --web --web-host
+                --web-port"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config -d
                 --dead-after --encoding --endpointing --events -f --format --from-list -j --jobs -l
                 --label --language --local-engine --local-model --max-cue-seconds --max-line-chars
@@ -60,7 +61,7 @@ _gladia_node() {
                 --sample-rate --save-audio --speech-threshold --spelling --spelling-file
                 --stop-timeout --summarize --translate --translation-model
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
-                --vocabulary --vocabulary-file"
+                --vocabulary --vocabulary-file --web-host --web-port"
             arguments="PATH..."
             ;;
         "languages")
@@ -77,7 +78,8 @@ _gladia_node() {
                 --region --resend-buffer --sample-rate --save-audio --sentiment --show-body
                 --speakers --speech-threshold --spelling --spelling-file --stop-timeout --summarize
                 --translate --translation-model --turn-emission-threshold --turn-max-wait
-                --turn-probe-ms --turn-threshold --vocabulary --vocabulary-file"
+                --turn-probe-ms --turn-threshold --vocabulary --vocabulary-file --web --web-host
+                --web-port"
             value_options="--api-key --api-url --bit-depth -c --callback-url --channels --chunk-ms
                 --config --dead-after --device-rate --duration --encoding --endpointing --events -f
                 --format -l --label --language --local-engine --local-model --max-cue-seconds
@@ -85,7 +87,7 @@ _gladia_node() {
                 --record --region --resend-buffer --sample-rate --save-audio --speech-threshold
                 --spelling --spelling-file --stop-timeout --summarize --translate
                 --translation-model --turn-emission-threshold --turn-max-wait --turn-probe-ms
-                --turn-threshold --vocabulary --vocabulary-file"
+                --turn-threshold --vocabulary --vocabulary-file --web-host --web-port"
             arguments="SOURCE"
             ;;
         "mix")
@@ -98,7 +100,7 @@ _gladia_node() {
                 --sample-rate --save-audio --sentiment --show-body --speech-threshold --spelling
                 --spelling-file --stop-timeout --summarize --translate --translation-model
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
-                --vocabulary --vocabulary-file"
+                --vocabulary --vocabulary-file --web --web-host --web-port"
             value_options="--api-key --api-url --bit-depth --callback-url --chunk-ms --config
                 --dead-after --duration --encoding --endpointing --events -f --format -l --label
                 --language --local-engine --local-model --max-cue-seconds --max-line-chars
@@ -106,14 +108,14 @@ _gladia_node() {
                 --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling
                 --spelling-file --stop-timeout --summarize --translate --translation-model
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold
-                --vocabulary --vocabulary-file"
+                --vocabulary --vocabulary-file --web-host --web-port"
             arguments="SOURCE..."
             ;;
         "replay")
             options="--debug --events -f --format -h --help --label --max-cue-seconds
-                --max-line-chars -o --output --speed"
+                --max-line-chars -o --output --speed --web --web-host --web-port"
             value_options="--events -f --format --label --max-cue-seconds --max-line-chars -o
-                --output --speed"
+                --output --speed --web-host --web-port"
             arguments="FILE.JSONL"
             ;;
         "serve")
@@ -338,7 +340,7 @@ _gladia_value() {
                     _gladia_words "us-west eu-west"
                     ;;
                 SOURCE)
-                    _gladia_words "mic"
+                    _gladia_words "mic system"
                     ;;
                 --summarize)
                     _gladia_words "general bullet_points concise"
@@ -405,7 +407,7 @@ _gladia_value() {
                     _gladia_words "8000 16000 32000 44100 48000"
                     ;;
                 SOURCE)
-                    _gladia_words "mic"; _gladia_files
+                    _gladia_words "mic system"; _gladia_files
                     ;;
                 --summarize)
                     _gladia_words "general bullet_points concise"

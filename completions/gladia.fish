@@ -41,7 +41,7 @@ function __gladia_value_options
                 --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --spelling-file --stop-timeout --summarize --translate --translation-model \
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold \
-                --vocabulary --vocabulary-file
+                --vocabulary --vocabulary-file --web-host --web-port
         case 'languages'
             printf '%s\n' -f --format
         case 'live'
@@ -52,7 +52,7 @@ function __gladia_value_options
                 --record --region --resend-buffer --sample-rate --save-audio --speech-threshold \
                 --spelling --spelling-file --stop-timeout --summarize --translate \
                 --translation-model --turn-emission-threshold --turn-max-wait --turn-probe-ms \
-                --turn-threshold --vocabulary --vocabulary-file
+                --turn-threshold --vocabulary --vocabulary-file --web-host --web-port
         case 'mix'
             printf '%s\n' --api-key --api-url --bit-depth --callback-url --chunk-ms --config \
                 --dead-after --duration --encoding --endpointing --events -f --format -l --label \
@@ -61,10 +61,10 @@ function __gladia_value_options
                 --region --resend-buffer --sample-rate --save-audio --speech-threshold --spelling \
                 --spelling-file --stop-timeout --summarize --translate --translation-model \
                 --turn-emission-threshold --turn-max-wait --turn-probe-ms --turn-threshold \
-                --vocabulary --vocabulary-file
+                --vocabulary --vocabulary-file --web-host --web-port
         case 'replay'
             printf '%s\n' --events -f --format --label --max-cue-seconds --max-line-chars -o \
-                --output --speed
+                --output --speed --web-host --web-port
         case 'serve'
             printf '%s\n' --ack-delay --allow-host --answering-machine --api-key \
                 --close-after-bytes --close-code --data-dir --decoders --drop-after-bytes \
@@ -151,7 +151,7 @@ complete -c gladia -n "__gladia_arg '' 0" -a devices -d 'List audio input device
 complete -c gladia -n "__gladia_arg '' 0" -a doctor -d 'Check the set-up: key, API, microphones, local engine, config file, versions.'
 complete -c gladia -n "__gladia_arg '' 0" -a file -d 'Transcribe an audio file through the live API, as if it were being spoken.'
 complete -c gladia -n "__gladia_arg '' 0" -a languages -d 'List the language codes for --language and --translate, and what --local takes.'
-complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.'
+complete -c gladia -n "__gladia_arg '' 0" -a live -d 'Transcribe a microphone (or the computer\'s sound) live. Ctrl-C stops and waits for the last words; twice aborts.'
 complete -c gladia -n "__gladia_arg '' 0" -a mix -d 'Interleave several sources into one session, one channel each.'
 complete -c gladia -n "__gladia_arg '' 0" -a replay -d 'Render a session recorded with --record again, in any format, with no server.'
 complete -c gladia -n "__gladia_arg '' 0" -a serve -d 'Run a local Gladia-compatible server (offline recognition, fault injection).'
@@ -265,6 +265,9 @@ complete -c gladia -n "__gladia_at 'file'" -l turn-probe-ms -x -d 'End of turn: 
 complete -c gladia -n "__gladia_at 'file'" -l turn-threshold -x -d 'End of turn: how sure the model must be that a turn is over (default 0.5; implies --end-of-turn).'
 complete -c gladia -n "__gladia_at 'file'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
 complete -c gladia -n "__gladia_at 'file'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
+complete -c gladia -n "__gladia_at 'file'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'file'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'file'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
 complete -c gladia -n "__gladia_arg 'file' 0 more" -F
 
 # gladia languages
@@ -331,7 +334,10 @@ complete -c gladia -n "__gladia_at 'live'" -l turn-probe-ms -x -d 'End of turn: 
 complete -c gladia -n "__gladia_at 'live'" -l turn-threshold -x -d 'End of turn: how sure the model must be that a turn is over (default 0.5; implies --end-of-turn).'
 complete -c gladia -n "__gladia_at 'live'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
 complete -c gladia -n "__gladia_at 'live'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
-complete -c gladia -n "__gladia_arg 'live' 0" -a 'mic'
+complete -c gladia -n "__gladia_at 'live'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'live'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'live'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
+complete -c gladia -n "__gladia_arg 'live' 0" -a 'mic system'
 
 # gladia mix
 complete -c gladia -n "__gladia_at 'mix'" -l api-key -x -d 'API key. Prefer `gladia auth login` or GLADIA_API_KEY: options show in `ps`.'
@@ -391,7 +397,10 @@ complete -c gladia -n "__gladia_at 'mix'" -l turn-probe-ms -x -d 'End of turn: h
 complete -c gladia -n "__gladia_at 'mix'" -l turn-threshold -x -d 'End of turn: how sure the model must be that a turn is over (default 0.5; implies --end-of-turn).'
 complete -c gladia -n "__gladia_at 'mix'" -l vocabulary -x -d 'A word or phrase to favour (repeatable).'
 complete -c gladia -n "__gladia_at 'mix'" -l vocabulary-file -r -F -d 'Words to favour, from a file: one a line, TERM | intensity=0.6 | pronunciations=A, B | language=en (or JSON: the API\'s list).'
-complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic'
+complete -c gladia -n "__gladia_at 'mix'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'mix'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'mix'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
+complete -c gladia -n "__gladia_arg 'mix' 0 more" -F -a 'mic system'
 
 # gladia replay
 complete -c gladia -n "__gladia_at 'replay'" -l debug -d 'Show tracebacks.'
@@ -403,6 +412,9 @@ complete -c gladia -n "__gladia_at 'replay'" -l max-cue-seconds -x -d 'srt/vtt: 
 complete -c gladia -n "__gladia_at 'replay'" -l max-line-chars -x -d 'srt/vtt: characters per subtitle line (two lines per cue at most).'
 complete -c gladia -n "__gladia_at 'replay'" -l output -s o -r -F -d 'Write to this file; .srt .vtt .txt .jsonl .tsv pick the format.'
 complete -c gladia -n "__gladia_at 'replay'" -l speed -x -d '1 (as recorded), max (at once), or a speed such as 4x.'
+complete -c gladia -n "__gladia_at 'replay'" -l web -d 'Also show the captions on a web page (its address on stderr), for a screen or an OBS browser source; style it with URL parameters (see README).'
+complete -c gladia -n "__gladia_at 'replay'" -l web-host -x -d 'Serve the caption page on this address (0.0.0.0: every interface) rather than loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). Implies --web.'
+complete -c gladia -n "__gladia_at 'replay'" -l web-port -x -d 'Port of the caption page (0: a free one). A fixed port keeps the page\'s address across runs: an open page reconnects by itself. Implies --web.'
 complete -c gladia -n "__gladia_arg 'replay' 0" -F
 
 # gladia serve

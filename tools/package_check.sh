@@ -55,6 +55,8 @@ expect 0 "gladia 0.1.0" "$plain" version
 sample=$(sample_of "$work/plain")
 case "$sample" in "$work"/*) ;; *) fail "gladia_cli was imported from $sample, not the install" ;; esac
 [ -f "$sample" ] || fail "the wheel lacks its sample $sample"
+"$work/plain/bin/python" -c 'from gladia_cli.render.caption_page import caption_page
+assert b"EventSource" in caption_page().body' 2>/dev/null || fail "the wheel lacks the --web caption page"
 expect 2 "--local needs the local extra (aiohttp" "$plain" file "$sample" --local
 expect 2 "gladia serve --engine scripted needs the local extra" "$plain" serve --engine scripted
 expect 2 "needs the local extra" "$plain" transcribe "$sample" --local

@@ -7,12 +7,17 @@ is imported here, lazily, only by the commands that touch a microphone — `glad
 (exit 5) with a hint, never a traceback.
 
 A device is named on the command line by `mic` (the default input), an index from
-`gladia devices`, or a case-insensitive substring of its name.
+`gladia devices`, or a case-insensitive substring of its name; `system` names the
+computer's own sound (audio/monitors.py), a `SystemDevice`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
@@ -37,6 +42,84 @@ class InputDevice:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def label(self) -> str:
+        """Its channel's name when no --label is given."""
+        return self.name
+
+    @property
+    def description(self) -> str:
+        return f"microphone {self.name!r}"
+
+
+@dataclass(frozen=True)
+class SystemDevice(InputDevice):
+    """ALSA's `pulse` device, recording a monitor of the sound server (its name)."""
+
+    monitor: str = ""
+
+    @property
+    def label(self) -> str:
+        return "system"
+
+    @property
+    def description(self) -> str:
+        return f"the computer's sound ({self.monitor})"
+
+
+_PULSE_SOURCE = "PULSE_SOURCE"
+_opening = threading.Lock()
+
+
+@contextlib.contextmanager
+def opening(device: InputDevice) -> Iterator[None]:
+    """Around PortAudio opening `device`: for a SystemDevice, libpulse's default source is
+    its monitor. libpulse reads `PULSE_SOURCE` when ALSA's pulse device connects (when it
+    is opened), so it is set only meanwhile; opens are serialised, so that a microphone
+    opened at the same moment is not given the monitor."""
+    if not isinstance(device, SystemDevice):
+        yield
+        return
+    with _opening:
+        previous = os.environ.get(_PULSE_SOURCE)
+        os.environ[_PULSE_SOURCE] = device.monitor
+        try:
+            yield
+        finally:
+            if previous is None:
+                del os.environ[_PULSE_SOURCE]
+            else:
+                os.environ[_PULSE_SOURCE] = previous
+
+
+def find_device(spec: str, devices: list[InputDevice]) -> InputDevice:
+    """`resolve_device`, and `system` / `system:NAME`: the computer's sound."""
+    from gladia_cli.audio.monitors import PULSE_DEVICE, find_monitor, is_system_spec
+
+    if not is_system_spec(spec.strip()):
+        return resolve_device(spec, devices)
+    monitor = find_monitor(spec.strip())
+    pulse = next((d for d in devices if d.name == PULSE_DEVICE), None)
+    if pulse is None:
+        raise AudioInputError(
+            "recording the computer's sound needs ALSA's pulse device, which PortAudio "
+            "does not list",
+            hint="install ALSA's PulseAudio plugin: sudo apt-get install libasound2-plugins "
+            "(it also serves PipeWire)",
+        )
+    return SystemDevice(
+        index=pulse.index,
+        name=pulse.name,
+        host_api=pulse.host_api,
+        input_channels=min(pulse.input_channels, monitor.channels),
+        # The pulse device's rate, as a microphone recorded through it: the sound server
+        # converts; a mix of the two then needs no resampler (whose delay would put them
+        # milliseconds apart).
+        default_rate=pulse.default_rate,
+        is_default=False,
+        monitor=monitor.name,
+    )
 
 
 def load_sounddevice() -> ModuleType:

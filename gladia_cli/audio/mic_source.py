@@ -35,10 +35,11 @@ import numpy as np
 from gladia_cli.audio.blocks import FrameFifo, RateConverter
 from gladia_cli.audio.devices import (
     InputDevice,
+    find_device,
     list_input_devices,
     load_sounddevice,
+    opening,
     portaudio_failure,
-    resolve_device,
 )
 from gladia_cli.audio.source import (
     Int16Block,
@@ -122,15 +123,16 @@ class MicSource:
         self._reported_dropped = 0
         self._reported_overflows = 0
         self._lost: AudioInputError | None = None
-        self._stream = sd.InputStream(
-            device=device.index,
-            channels=channels,
-            samplerate=device_rate,
-            dtype="int16",
-            blocksize=self._block,
-            callback=self._callback,
-            finished_callback=self._finished.set,
-        )
+        with opening(device):
+            self._stream = sd.InputStream(
+                device=device.index,
+                channels=channels,
+                samplerate=device_rate,
+                dtype="int16",
+                blocksize=self._block,
+                callback=self._callback,
+                finished_callback=self._finished.set,
+            )
 
     # --- PortAudio's thread -------------------------------------------------------------
 
@@ -175,7 +177,7 @@ class MicSource:
 
     @property
     def description(self) -> str:
-        return f"microphone {self.device.name!r}"
+        return self.device.description
 
     def start(self) -> None:
         """Start capturing (open_mic_source does it: audio is queued from then on)."""
@@ -322,7 +324,7 @@ class MicSource:
 
 
 def open_mic_source(
-    spec: str,
+    spec: str | InputDevice,
     *,
     channels: int = 1,
     device_rate: int | None = None,
@@ -331,8 +333,9 @@ def open_mic_source(
     stall_seconds: float = STALL_SECONDS,
     chunk_seconds: float | None = None,
 ) -> MicSource:
-    """Resolve `spec` (`mic`, an index, part of a name), check that the device can record
-    `channels` at `device_rate` (default: its own rate), and start capturing.
+    """Resolve `spec` (`mic`, an index, part of a name, `system`; or a device already
+    found), check that the device can record `channels` at `device_rate` (default: its own
+    rate), and start capturing.
 
     Raises AudioInputError (exit 5) for a missing PortAudio, a missing or unsuitable device,
     and UsageError for settings the live API does not take. The caller must `close()` it.
@@ -342,7 +345,7 @@ def open_mic_source(
     if device_rate is not None:
         check_input_rate("--device-rate", device_rate, hint="give a rate in Hz")
     sd = load_sounddevice()
-    device = resolve_device(spec, list_input_devices(sd))
+    device = spec if isinstance(spec, InputDevice) else find_device(spec, list_input_devices(sd))
     if channels > device.input_channels:
         raise AudioInputError(
             f"{device.name!r} has {device.input_channels} input channel"
@@ -353,9 +356,10 @@ def open_mic_source(
     rate = device_rate or device.default_rate
     sent_rate = sample_rate or (rate if rate in SAMPLE_RATES else FALLBACK_RATE)
     try:
-        sd.check_input_settings(
-            device=device.index, channels=channels, dtype="int16", samplerate=rate
-        )
+        with opening(device):
+            sd.check_input_settings(
+                device=device.index, channels=channels, dtype="int16", samplerate=rate
+            )
     except (sd.PortAudioError, ValueError) as exc:
         raise AudioInputError(
             f"{device.name!r} cannot record {channels} channel"

@@ -1,9 +1,10 @@
 """`gladia mix`: several sources as one multi-channel stream, channel i = source i.
 
-A source is a file (anything `gladia file` reads, `-` for standard input) or a microphone:
+A source is a file (anything `gladia file` reads, `-` for standard input), a microphone:
 `mic` (the default input), `mic:2` (device index 2) or `mic:USB` (the device whose name holds
-"USB"). Only an argument that is exactly `mic` or starts with `mic:` is a microphone; a file
-with such a name is given with a directory, e.g. `./mic:2`.
+"USB"), or the computer's own sound: `system` (audio/monitors.py), recorded as a microphone.
+Only an argument that is exactly `mic` or `system`, or starts with `mic:` or `system:`, is a
+device; a file with such a name is given with a directory, e.g. `./mic:2`.
 
 Every source becomes one channel: a multi-channel file is down-mixed to mono (the mean of its
 channels), every track is brought to one rate (`--sample-rate`, else the highest rate among
@@ -35,6 +36,7 @@ import numpy.typing as npt
 from gladia_cli.audio.blocks import FrameFifo, RateConverter
 from gladia_cli.audio.drift import REALIGN_SECONDS, DriftCompensator
 from gladia_cli.audio.mic_source import CALLBACK_SECONDS
+from gladia_cli.audio.monitors import is_system_spec
 from gladia_cli.audio.source import (
     AudioSource,
     Int16Block,
@@ -93,9 +95,12 @@ class SourceSpec:
 
 
 def parse_source_spec(text: str) -> SourceSpec:
-    """`mic`, `mic:2` and `mic:NAME` are microphones; everything else is a file."""
+    """`mic`, `mic:2` and `mic:NAME` are microphones, `system` and `system:NAME` the
+    computer's sound; everything else is a file."""
     if text == MIC_PREFIX:
         return SourceSpec(text, MIC_PREFIX)
+    if is_system_spec(text):
+        return SourceSpec(text, text)
     if text.startswith(MIC_PREFIX + ":"):
         device = text[len(MIC_PREFIX) + 1 :].strip()
         if not device:
@@ -335,7 +340,7 @@ def open_mix_source(
     Raises UsageError for a bad list or rate, AudioInputError for a source that cannot be
     read. On error, whatever was opened is closed.
     """
-    from gladia_cli.audio.devices import list_input_devices, load_sounddevice, resolve_device
+    from gladia_cli.audio.devices import find_device, list_input_devices, load_sounddevice
     from gladia_cli.audio.file_source import open_file_source
     from gladia_cli.audio.mic_source import FALLBACK_RATE, open_mic_source
 
@@ -371,14 +376,14 @@ def open_mix_source(
             available = list_input_devices(sd)
             for index, spec in mic_specs:
                 assert spec.device is not None
-                device = resolve_device(spec.device, available)
+                device = find_device(spec.device, available)
                 devices[index] = device
-                labels[index] = device.name
+                labels[index] = device.label
                 rate = device.default_rate
                 rates.append(rate if rate in SAMPLE_RATES else FALLBACK_RATE)
         rate = sample_rate or max(rates)
         for index, _ in mic_specs:
-            opened[index] = open_mic_source(str(devices[index].index), sample_rate=rate)
+            opened[index] = open_mic_source(devices[index], sample_rate=rate)
         for index, source in opened.items():
             if source.capture is None and source.format.sample_rate != rate:
                 notes.append(

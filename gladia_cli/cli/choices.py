@@ -159,7 +159,7 @@ def sample_rates() -> list[str]:
 
 
 def microphone_names() -> list[str]:
-    return ["mic"]
+    return ["mic", "system"]
 
 
 def transcription_languages() -> list[str]:

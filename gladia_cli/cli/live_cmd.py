@@ -21,6 +21,7 @@ Examples:
   gladia live USB -c 3 --label host,ann,bob  3 inputs of the "USB" device
   gladia live -o notes.txt                   plain text into a file
   gladia live --duration 60 -f text          one minute, then it ends
+  gladia live system --web                   captions of what the computer plays
 """
     + "\n"
     + presets.help_table()
@@ -33,7 +34,8 @@ def live_command(
         str,
         typer.Argument(
             help="mic (the default input), a device index or part of a device name "
-            "(see `gladia devices`).",
+            "(see `gladia devices`), or system: what the computer plays (Linux: the default "
+            "output's monitor; system:NAME another).",
             metavar="SOURCE",
             autocompletion=choices.microphone_names,
         ),
@@ -79,7 +81,8 @@ def live_command(
     opts: StreamOptions,
     env: Environment,
 ) -> int:
-    """Transcribe a microphone live. Ctrl-C stops and waits for the last words; twice aborts.
+    """Transcribe a microphone (or the computer's sound) live. Ctrl-C stops and waits for
+    the last words; twice aborts.
 
     --duration SECONDS stops by itself after that much audio, as a first Ctrl-C does.
     """

@@ -51,6 +51,11 @@ def check_many_options(opts: StreamOptions, output_dir: Path | None, skip_existi
                 if option == "-o/--output"
                 else f"transcribe one input at a time with {option}",
             )
+    if opts.web or opts.web_host is not None or opts.web_port:
+        raise UsageError(
+            "--web shows one session, and this runs over many inputs",
+            hint="caption one input at a time",
+        )
     check_skip_existing(output_dir, skip_existing)
 
 

@@ -1,5 +1,6 @@
-"""`gladia mix SRC SRC…`: separate tracks (files, microphones) as one multi-channel session,
-channel i = SRC i, labelled with the file names and device names unless `--label` says."""
+"""`gladia mix SRC SRC…`: separate tracks (files, microphones, the computer's sound) as one
+multi-channel session, channel i = SRC i, labelled with the file names and device names
+(`system` for the computer's sound) unless `--label` says."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ Examples:
 
   gladia mix sami.wav maxime.wav mark.wav --local   3 tracks, 1 session
   gladia mix mic:0 mic:1 --label host,guest         two microphones
+  gladia mix mic system --label me,them             both sides of a call
   gladia mix host.flac guest.flac -o interview.srt  both speakers' subtitles
   gladia mix mic:0 mic:1 --duration 1800 -o call.txt   half an hour, then stop
 """
@@ -31,8 +33,9 @@ def mix_command(
     sources: Annotated[
         list[str],
         typer.Argument(
-            help="Files (- for standard input) and microphones: mic (the default input), "
-            "mic:INDEX or mic:NAME. A file named like that: ./mic",
+            help="Files (- for standard input), microphones: mic (the default input), "
+            "mic:INDEX or mic:NAME, and system: what the computer plays. A file named like "
+            "that: ./mic",
             show_default=False,
             metavar="SOURCE",
             autocompletion=choices.microphone_names,

@@ -242,6 +242,41 @@ Local = Annotated[
     ),
 ]
 
+# `--web`: the caption page (render/web.py), on the streaming commands and `replay`.
+Web = Annotated[
+    bool,
+    _opt(
+        "--web",
+        panel=OUTPUT,
+        help="Also show the captions on a web page (its address on stderr), for a screen or "
+        "an OBS browser source; style it with URL parameters (see README).",
+    ),
+]
+WebHost = Annotated[
+    str | None,
+    _opt(
+        "--web-host",
+        panel=OUTPUT,
+        metavar="ADDR",
+        help="Serve the caption page on this address (0.0.0.0: every interface) rather than "
+        "loopback only; its URL then carries a random token (env: GLADIA_WEB_TOKEN). "
+        "Implies --web.",
+        show_default=False,
+    ),
+]
+WebPort = Annotated[
+    int,
+    _opt(
+        "--web-port",
+        panel=OUTPUT,
+        metavar="PORT",
+        help="Port of the caption page (0: a free one). A fixed port keeps the page's "
+        "address across runs: an open page reconnects by itself. Implies --web.",
+        min=0,
+        max=65535,
+    ),
+]
+
 
 def callback_url_option(help: str) -> Any:
     return _opt(
@@ -585,6 +620,9 @@ class StreamOptions:
     ] = None
     max_line_chars: MaxLineChars = 42
     max_cue_seconds: MaxCueSeconds = 7.0
+    web: Web = False
+    web_host: WebHost = None
+    web_port: WebPort = 0
     quiet: Quiet = False
     debug: OutputDebug = False
 

@@ -16,6 +16,9 @@ from gladia_cli.cli.options import (
     Debug,
     MaxCueSeconds,
     MaxLineChars,
+    Web,
+    WebHost,
+    WebPort,
     environment_of,
     events_option,
     format_option,
@@ -30,6 +33,7 @@ Examples:
   gladia replay talk.jsonl                     the live table again, as it came
   gladia replay talk.jsonl --speed max -o talk.srt
   gladia replay talk.jsonl --speed 4x -f text --label host,guest
+  gladia replay talk.jsonl --web               a caption page, no server, no key
 """
 
 
@@ -85,9 +89,13 @@ def replay_command(
     ] = None,
     max_line_chars: MaxLineChars = 42,
     max_cue_seconds: MaxCueSeconds = 7.0,
+    web: Web = False,
+    web_host: WebHost = None,
+    web_port: WebPort = 0,
     debug: Debug = False,
 ) -> None:
     """Render a session recorded with --record again, in any format, with no server."""
+    from gladia_cli.cli.web_captions import web_options, with_web
     from gladia_cli.errors import UsageError
     from gladia_cli.recording import read_recording
     from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
@@ -110,6 +118,12 @@ def replay_command(
         raise UsageError(
             "a recording holds the session's messages, not its result (--format json)",
             hint="gladia sessions get ID --format json shows the result the server keeps",
+        )
+    page = web_options(web, web_host, web_port, env.environ)
+    if page is not None and pace is None:
+        raise UsageError(
+            "--web shows the session as it is replayed; --speed max would end it at once",
+            hint="use --speed 1 (as recorded) or a speed such as 4x",
         )
     shown = parse_events(events or [])
     if events and fmt != "jsonl":
@@ -135,4 +149,5 @@ def replay_command(
         screen=screen,
         captions=CaptionLimits(max_line_chars, max_cue_seconds),
     )
+    renderer = with_web(renderer, page, labels, Notices(screen, quiet=False))
     play(renderer, recording.messages, session_id=recording.session_id, speed=pace)

@@ -22,6 +22,7 @@ from gladia_cli.audio.source import AudioSource
 from gladia_cli.cli import speaker_labels
 from gladia_cli.cli.local_server import embedded_server
 from gladia_cli.cli.options import StreamOptions
+from gladia_cli.cli.web_captions import web_options, with_web
 from gladia_cli.credentials import KeyringStore
 from gladia_cli.environment import Environment
 from gladia_cli.errors import NetworkError, UsageError
@@ -41,6 +42,7 @@ from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import Output, check_output_path
 from gladia_cli.render.screen import Screen
+from gladia_cli.render.web import WebOptions
 from gladia_cli.server.engines import catalog
 from gladia_cli.settings import Settings, resolve
 
@@ -79,6 +81,7 @@ class Plan:
     # What --vocabulary-file and --spelling-file hold: realtime_processing, read at plan time.
     terms: dict[str, Any] = dataclass_field(default_factory=dict)
     speakers: bool = False  # --speakers (live, file): jobs/speakers.py after the session
+    web: WebOptions | None = None  # --web: the caption page
 
 
 def plan(
@@ -173,7 +176,8 @@ def plan(
             )
     if speakers:
         speaker_labels.check(opts, fmt, output_dir=output_dir)
-    return Plan(opts, env, settings, base, fmt, events, screen, notices, terms, speakers)
+    web = web_options(opts.web, opts.web_host, opts.web_port, env.environ)
+    return Plan(opts, env, settings, base, fmt, events, screen, notices, terms, speakers, web)
 
 
 # The end-of-turn flags, and the `end_of_turn` fields they set (protocol.md §11).
@@ -574,6 +578,7 @@ def run(
     renderer, watch = _renderer(
         plan, source, labels, pipe_closed, output, on_status, deferred=deferred
     )
+    renderer = with_web(renderer, plan.web, labels, plan.notices)
     job = StreamJob(
         settings=plan.settings,
         body=body,

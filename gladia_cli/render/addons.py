@@ -110,6 +110,11 @@ class AddonBook:
     sentiments: dict[str, list[Sentiment]] = field(default_factory=dict)  # by utterance id
     entities: dict[str, list[Entity]] = field(default_factory=dict)
     translations: dict[str, dict[str, Utterance]] = field(default_factory=dict)  # lang → id →
+    # The same by (language, channel, start in centiseconds), for utterances known without
+    # their id (post_transcript's list, which the table's final transcript shows).
+    _translations_at: dict[tuple[str, int, int], Utterance] = field(
+        default_factory=dict, init=False, repr=False
+    )
     failures: dict[str, str] = field(default_factory=dict)  # add-on name → the server's reason
     ran: set[str] = field(default_factory=set)  # add-ons that answered (possibly: nothing)
 
@@ -172,6 +177,20 @@ class AddonBook:
             utterance_id = str(data.get("utterance_id", ""))
             by_id = self.translations.setdefault(language, {})
             by_id[utterance_id or str(len(by_id))] = translated
+            self._translations_at[_moment(language, translated)] = translated
+
+    def translations_of(self, utterance_id: str | None, utterance: Utterance) -> list[str]:
+        """The translations of one utterance, `(fr) text` each, in language order: found by
+        its id, else by its channel and start (a translation keeps its original's times)."""
+        lines = []
+        for language in sorted(self.translations):
+            translated = self.translations[language].get(utterance_id) if utterance_id else None
+            if translated is None:
+                translated = self._translations_at.get(_moment(language, utterance))
+            text = plain(translated.text).strip() if translated is not None else ""
+            if text:
+                lines.append(f"({language}) {text}")
+        return lines
 
     @staticmethod
     def _sentiment_results(results: Any) -> list[Sentiment]:
@@ -221,6 +240,10 @@ class AddonBook:
             elif key == "named_entity_recognition" and not self.entities:
                 self.entities["all"] = self._entity_results(results, None)
         return failed
+
+
+def _moment(language: str, utterance: Utterance) -> tuple[str, int, int]:
+    return (language, utterance.channel, round(utterance.start * 100))
 
 
 def _clock(seconds: float) -> str:

@@ -26,6 +26,10 @@ class Notices:
         if not self.quiet:
             self._print(f"gladia: {text}", "dim")
 
+    def always(self, text: str) -> None:
+        """What the person asked to be told (the caption page's address): never silenced."""
+        self._print(f"gladia: {text}", "")
+
     def failure(self, text: str) -> None:
         """One failed input of a run over many, in its summary: never silenced."""
         self._print(f"gladia: {text}", "red")

@@ -8,6 +8,9 @@ row (its last lines if it alone is too tall), the header, then older rows while 
 It is never taller than the terminal, so rich can always erase it: nothing is left behind
 when it goes, and a resize is taken into account on the next refresh.
 
+With `--translate`, each translation shows dimmed under its utterance, `(fr) …`, as soon
+as it comes (and again in the final transcript).
+
 When the session ends, the whole transcript is printed once, in time order, followed by the
 add-on sections; after a second Ctrl-C, what was on screen is printed the same way (the
 rows as they were, partials included) so the transcript is not lost. Server text is always
@@ -98,14 +101,21 @@ def status_line(view: StatusView) -> Text:
     return line
 
 
-def transcript_table(rows: Sequence[Row], labels: Labels, *, show_header: bool = True) -> Table:
+def transcript_table(
+    rows: Sequence[Row],
+    labels: Labels,
+    *,
+    show_header: bool = True,
+    translations: Sequence[Sequence[str]] | None = None,
+) -> Table:
+    """`translations`: for each row, the lines shown dimmed under its text."""
     table = Table(expand=True, show_edge=False, pad_edge=False, show_header=show_header)
     table.add_column("time", justify="right", width=7, no_wrap=True, style="dim")
     if labels.shown:
         width = max(len(labels(c)) for c in range(labels.channels))
         table.add_column("speaker", width=max(7, min(width, 16)), no_wrap=True)
     table.add_column("text", ratio=1)
-    for utterance, is_final in rows:
+    for index, (utterance, is_final) in enumerate(rows):
         channel = utterance.channel
         cells: list[RenderableType] = [_clock(utterance.start)]
         if labels.shown:
@@ -113,6 +123,9 @@ def transcript_table(rows: Sequence[Row], labels: Labels, *, show_header: bool =
         text = Text(utterance.text, style="" if is_final else "dim italic")
         if text.plain.endswith(f" {TURN_MARK}"):  # the end of a turn, dim beside the text
             text.stylize("dim", len(text.plain) - len(TURN_MARK), len(text.plain))
+        for line in translations[index] if translations is not None else ():
+            text.append("\n")
+            text.append(line, style="dim")
         cells.append(text)
         table.add_row(*cells)
     return table
@@ -126,7 +139,7 @@ def _with_mark(utterance: Utterance, turn_end: bool) -> Utterance:
     )
 
 
-RowKey = tuple[str, int, str, bool, int]
+RowKey = tuple[str, int, str, bool, int, tuple[str, ...]]
 
 
 def fit_frame(
@@ -139,11 +152,13 @@ def fit_frame(
     height: int,
     row_cache: dict[RowKey, Lines] | None = None,
     row_ids: Sequence[str] | None = None,
+    translations: Sequence[Sequence[str]] | None = None,
 ) -> Lines:
     """The lines of the live frame for a `width` × `height` terminal (at most `height`).
 
     `row_cache` keeps rendered rows between frames (finals never change), keyed by
-    `row_ids` (the utterance ids) with the text, finality and width.
+    `row_ids` (the utterance ids) with the text, finality, translations and width.
+    `translations`: for each row, the lines shown dimmed under it.
     """
     options = console.options.update(width=max(1, width), height=None)
 
@@ -163,7 +178,7 @@ def fit_frame(
     chosen: list[Lines] = []  # newest first
     used = len(header)
     for index in range(len(rows) - 1, -1, -1):
-        lines = _row_lines(rows, index, labels, render, width, row_cache, row_ids)
+        lines = _row_lines(rows, index, labels, render, width, row_cache, row_ids, translations)
         if not chosen and used + len(lines) > room:
             # The newest row alone is too tall: its last lines (the newest words) win,
             # beside the header while a line of the row still fits.
@@ -188,14 +203,22 @@ def _row_lines(
     width: int,
     row_cache: dict[RowKey, Lines] | None,
     row_ids: Sequence[str] | None,
+    translations: Sequence[Sequence[str]] | None,
 ) -> Lines:
     utterance, is_final = rows[index]
+    notes = tuple(translations[index]) if translations is not None else ()
+
+    def draw() -> Lines:
+        return render(
+            transcript_table([rows[index]], labels, show_header=False, translations=[notes])
+        )
+
     if row_cache is None or row_ids is None:
-        return render(transcript_table([rows[index]], labels, show_header=False))
-    key = (row_ids[index], utterance.channel, utterance.text, is_final, width)
+        return draw()
+    key = (row_ids[index], utterance.channel, utterance.text, is_final, width, notes)
     lines = row_cache.get(key)
     if lines is None:
-        lines = row_cache[key] = render(transcript_table([rows[index]], labels, show_header=False))
+        lines = row_cache[key] = draw()
     return lines
 
 
@@ -252,6 +275,10 @@ class TableRenderer:
             view = self._with_verdict(self._view)
             rows = [(_with_mark(e.utterance, e.turn_end), e.is_final) for e in entries]
             ids = [e.utterance_id for e in entries]
+            translated = [
+                self._addons.translations_of(e.utterance_id, e.utterance) if e.is_final else []
+                for e in entries
+            ]
             if len(self._row_cache) > 4 * len(rows) + 64:
                 self._row_cache.clear()  # old widths, replaced partials
             return fit_frame(
@@ -263,6 +290,7 @@ class TableRenderer:
                 height=height,
                 row_cache=self._row_cache,
                 row_ids=ids,
+                translations=translated,
             )
 
     def start(self, session_id: str) -> None:
@@ -304,11 +332,11 @@ class TableRenderer:
         self._stop_live()
         self._finished = True
         ends = self._book.turn_ends
-        rows = [
-            (_with_mark(u, (u.channel, round(u.end, 2)) in ends), True) for u in self._book.finals()
-        ]
+        finals = self._book.finals()
+        rows = [(_with_mark(u, (u.channel, round(u.end, 2)) in ends), True) for u in finals]
         if rows:
-            self._console.print(transcript_table(rows, self._labels))
+            translated = [self._addons.translations_of(None, u) for u in finals]
+            self._console.print(transcript_table(rows, self._labels, translations=translated))
         if self._verdict is not None:
             self._console.print(Text(self._verdict, style="bold"))
         for section in rich_sections(self._addons, self._labels):
@@ -322,14 +350,14 @@ class TableRenderer:
             # Aborted (a second Ctrl-C) or failed: keep what the person was reading.
             self._finished = True
             with self._lock:
-                rows = [
-                    (_with_mark(e.utterance, e.turn_end), e.is_final)
-                    for e in self._book.entries
-                    if e.utterance.text
+                entries = [e for e in self._book.entries if e.utterance.text]
+                rows = [(_with_mark(e.utterance, e.turn_end), e.is_final) for e in entries]
+                translated = [
+                    self._addons.translations_of(e.utterance_id, e.utterance) for e in entries
                 ]
                 view = dataclasses.replace(self._view, state="aborted")
             if rows:
-                self._console.print(transcript_table(rows, self._labels))
+                self._console.print(transcript_table(rows, self._labels, translations=translated))
             self._console.print(status_line(view))
 
     def _stop_live(self) -> bool:

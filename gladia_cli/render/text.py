@@ -4,11 +4,17 @@ Lines are written as the utterances end, so with several channels a short reply 
 channel can come before the end of a longer turn that started earlier on another: the
 order of a live transcript. (srt, vtt, json and the table's final transcript, written at
 the end, are in start-time order.) Add-on results follow the transcript as sections.
+
+With `--translate`, each translation is written as it comes, indented under its original
+and naming its language (and its speaker: another line may have come in between):
+
+    [host] Good morning, everyone.
+      [host] (fr) Bonjour à tous.
 """
 
 from __future__ import annotations
 
-from gladia_cli.protocol.messages import AnsweringMachine, ServerMessage, Transcript
+from gladia_cli.protocol.messages import AnsweringMachine, ServerMessage, Transcript, Translation
 from gladia_cli.render.addons import AddonBook, text_sections
 from gladia_cli.render.base import (
     TURN_MARK,
@@ -29,10 +35,10 @@ class TextRenderer(OutputRenderer):
         self._addons = AddonBook()
         self._marks = TurnMarks()
 
-    def _line(self, channel: int, text: str) -> None:
+    def _line(self, channel: int, text: str, indent: str = "") -> None:
         if self._labels.shown:
             text = f"[{self._labels(channel)}] {text}"
-        self._output.line(text)
+        self._output.line(indent + text)
 
     def message(self, message: ServerMessage) -> None:
         self._addons.apply(message)
@@ -41,6 +47,11 @@ class TextRenderer(OutputRenderer):
             text = plain(message.utterance.text).strip()
             if text:
                 self._line(message.utterance.channel, text)
+        elif isinstance(message, Translation) and message.raw.get("error") is None:
+            text = plain(message.translated.text).strip()
+            if text:
+                language = plain(message.target_language).strip()
+                self._line(message.translated.channel, f"({language}) {text}", indent="  ")
         elif isinstance(message, AnsweringMachine):
             self._line(message.channel, f"-- {verdict_text(message)} --")
         for channel in ended:

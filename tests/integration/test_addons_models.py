@@ -195,8 +195,14 @@ def test_every_add_on_on_the_espeak_meeting_in_text(base: LocalServer) -> None:
     )  # fmt: skip
     assert run.code == 0, run.stderr
     lines = run.stdout.splitlines()
-    transcript = lines[: lines.index("")]
+    live = lines[: lines.index("")]
+    transcript = [line for line in live if not line.startswith("  ")]
     assert len(transcript) == 3
+    # Each translation also comes under the transcript as it arrives, indented.
+    translated = [line for line in live if line.startswith("  ")]
+    assert sorted(translated) == sorted(
+        f"  {line.replace('] ', '] (en) ', 1)}" for line in transcript
+    )
     headings = [line for line in lines if line.startswith("## ")]
     assert headings == [
         "## Summary", "## Chapters", "## Sentiment", "## Named entities", "## Translation (en)",

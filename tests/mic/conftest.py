@@ -10,6 +10,10 @@ daemon is up and reaches it through ALSA's `pulse` plugin: ALSA's `default` and 
 devices record the default source `vmic`. With `pair=True`, two more: `left_mic` and
 `right_mic` record the two channels of one stereo sink, `vpair` (so a stereo file played
 into it reaches both microphones at the same instant, through two independent streams).
+With `speakers=True`, the default output is a stereo sink of its own, `speakers`: what the
+computer plays (`gladia live system` records its monitor), apart from the microphone; and
+`room_mic`, a microphone that hears those speakers, as in a room (ALSA records their monitor
+as `system` does, so the two differ only by how they are captured and mixed).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ RATE = 16000
 LEFT_DEVICE = "left_mic"
 RIGHT_DEVICE = "right_mic"
 TWO_CHANNEL_DEVICE = "two_channel_mic"
+ROOM_DEVICE = "room_mic"  # with `speakers=True`: a microphone that hears the speakers
 # ALSA devices PortAudio lists (with `pair=True`): the pair of microphones, and a device with
 # exactly two channels (ALSA's pulse devices all claim 32), for the "too many channels" error.
 ALSA_DEVICES = f"""
@@ -136,7 +141,9 @@ def _pactl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def virtual_mic(rate: int = RATE, channels: int = 1, *, pair: bool = False) -> Iterator[VirtualMic]:
+def virtual_mic(
+    rate: int = RATE, channels: int = 1, *, pair: bool = False, speakers: bool = False
+) -> Iterator[VirtualMic]:
     """Start a daemon with the microphone(s); see the module docstring."""
     reason = _missing_requirement()
     if reason:
@@ -174,8 +181,16 @@ def virtual_mic(rate: int = RATE, channels: int = 1, *, pair: bool = False) -> I
                 f"master_channel_map=front-{side} channel_map=mono remix=no"
             )
         sinks.append("vpair")
+    if speakers:
+        stereo = channel_map(2)
+        modules.append(
+            f"module-null-sink sink_name=speakers rate={rate} channels=2 channel_map={stereo}"
+        )
+        sinks.append("speakers")
+    if pair or speakers:
         asound = directory / "asound.conf"
-        asound.write_text(ALSA_DEVICES)
+        room = f"pcm.{ROOM_DEVICE} {{\n    type pulse\n    device speakers.monitor\n}}\n"
+        asound.write_text((ALSA_DEVICES if pair else "") + (room if speakers else ""))
         env["ALSA_CONFIG_PATH"] = f"/usr/share/alsa/alsa.conf:{asound}"
     command = [
         "pulseaudio",
@@ -201,7 +216,7 @@ def virtual_mic(rate: int = RATE, channels: int = 1, *, pair: bool = False) -> I
         else:
             raise RuntimeError("pulseaudio did not start")
         _pactl(env, "set-default-source", "vmic")
-        _pactl(env, "set-default-sink", "vsink")
+        _pactl(env, "set-default-sink", "speakers" if speakers else "vsink")
         for sink in sinks:
             sink_channels = channels if sink == "vsink" else 2
             with Path("/dev/zero").open("rb") as zeros:

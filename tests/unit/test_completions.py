@@ -200,9 +200,10 @@ BASH_CASES = [
     (["gladia", "file", "--", "--f"], []),  # after --, only arguments
     (["gladia", "serve", "--engine", "s"], ["scripted", "sphinx"]),
     (["gladia", "serve", "--script", "me"], ["meeting.wav"]),
-    (["gladia", "live", ""], ["mic"]),
+    (["gladia", "live", ""], ["mic", "system"]),  # and the computer's sound
     (["gladia", "live", "--device-rate", "4"], ["44100", "48000"]),
     (["gladia", "mix", "x.wav", "m"], ["meeting.wav", "mic", "my talk.wav"]),  # files or mic
+    (["gladia", "mix", "mic", "s"], ["system"]),
     (["gladia", "mix", "--pace", "m"], ["max"]),
     (["gladia", "devices", "--j"], ["--json"]),
     (["gladia", "sessions", ""], ["delete", "get", "list"]),
