@@ -31,16 +31,8 @@ from gladia_cli.cli.choices import (
     SummaryType,
     TranslationModel,
 )
+from gladia_cli.cli.panels import ADDONS, AUDIO, CONNECTION, OUTPUT, SESSION
 from gladia_cli.environment import Environment
-
-# Help groups, in the order help shows them (cli/fast_help.py lays them out).
-AUDIO = "Audio input"
-MANY = "Many inputs"
-SESSION = "Session options"
-ADDONS = "Add-ons"
-OUTPUT = "Output"
-CONNECTION = "Connection"
-PANELS = (AUDIO, MANY, SESSION, ADDONS, OUTPUT, CONNECTION)
 
 
 def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:
