@@ -1,7 +1,8 @@
 """The `gladia` command: the Typer app, the Environment, and the one place errors are printed.
 
-Commands live one per module and only turn options into objects; imports of heavy modules
-(numpy, requests, sounddevice, aiohttp) happen inside the commands, so `--help` is fast.
+Commands live one per module (listed in cli/commands.py, each imported only when used)
+and only turn options into objects; imports of heavy modules (numpy, requests,
+sounddevice, aiohttp) happen inside the commands, so `--help` is fast.
 The Environment (standard streams, terminals, consoles, environment variables) is made
 here, once, and reaches the commands through the click context.
 """
