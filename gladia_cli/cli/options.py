@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -678,8 +678,6 @@ class StreamOptions:
 
 
 _FIELD_NAMES = [f.name for f in fields(StreamOptions)]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def environment_of(ctx: typer.Context) -> Environment:
