@@ -122,3 +122,12 @@ def test_the_commands_are_loaded_one_at_a_time() -> None:
     assert commands.get("nosuch") is None
     del commands["version"]
     assert "version" not in list(commands) and len(commands) == len(SUBCOMMANDS) - 1
+
+
+@pytest.mark.parametrize("args", [["version"], ["version", "--json"]])
+def test_a_command_without_typed_values_imports_no_pydantic(args: list[str]) -> None:
+    # Typer builds its pydantic coercion for a flag whose default is None, even absent:
+    # every command's `--help` flag, until fast_help gave it a False default.
+    code, modules = _imported_by(*args)
+    assert code == 0
+    assert "pydantic" not in modules
