@@ -225,10 +225,10 @@ def main() -> int:
         values = times[command.label]
         middle = median(values)
         ratio = middle / baseline
-        verdict = ""
+        ratio_verdict = ms_verdict = ""
         if command.has_target:
-            met = ratio <= TARGET_RATIO and middle < TARGET_MS
-            verdict = "met" if met else "MISSED"
+            ratio_verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
+            ms_verdict = "met" if middle < TARGET_MS else "MISSED"
         rows.append(
             [
                 command.label,
@@ -239,7 +239,8 @@ def main() -> int:
                 middle - floor,
                 f"{ratio:.2f}x",
                 f"{min(values) / best_baseline:.2f}x",
-                verdict,
+                ratio_verdict,
+                ms_verdict,
             ]
         )
     print(
@@ -257,7 +258,8 @@ def main() -> int:
                 "median - floor",
                 "median / baseline",
                 "best / best",
-                f"<= {TARGET_RATIO:g}x, < {TARGET_MS:g} ms",
+                f"<= {TARGET_RATIO:g}x",
+                f"< {TARGET_MS:g} ms",
             ],
             rows,
         )
