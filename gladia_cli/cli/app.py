@@ -232,6 +232,13 @@ def _run(argv: Sequence[str] | None, env: Environment) -> int:
 
 
 def main() -> None:
+    import signal
     import sys
 
+    # A shell without job control starts a background command (`gladia … &` in a script, a
+    # CI runner) with SIGINT ignored, and Python then never raises KeyboardInterrupt: a
+    # `kill -INT` would stop a streaming command (jobs/signals installs its own handler) but
+    # not `replay` or `transcribe`. Every command answers SIGINT the same way.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(run())

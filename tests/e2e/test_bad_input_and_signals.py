@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -276,3 +277,37 @@ def test_a_readable_config_file_holding_a_key_is_warned_about(
     config.chmod(0o600)
     tight = run_cli("sessions", "list", env=env)
     assert tight.code == 0 and "warning" not in tight.stderr
+
+
+# Starts the command with SIGINT ignored, as a shell without job control does (an ignored
+# disposition survives exec).
+IGNORING_SIGINT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
+def test_sigint_ends_a_command_started_with_sigint_ignored(tmp_path: Path) -> None:
+    # A shell without job control (a script's `gladia … &`, a CI runner) starts background
+    # commands with SIGINT ignored; `kill -INT` must still end every command, not only the
+    # streaming ones that install their own handler. replay holds an hour between messages.
+    from tests.caption_session import meeting, write_recording
+
+    recording = write_recording(tmp_path / "s.jsonl", meeting(), labels=["Ann", "Bob"], hold=3600)
+    process = subprocess.Popen(
+        [*IGNORING_SIGINT, *GLADIA, "replay", str(recording), "-f", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env("http://127.0.0.1:9"),
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline()  # replaying: the first message is out, the hour begins
+    process.send_signal(signal.SIGINT)
+    try:
+        _, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err  # as replay ends at Ctrl-C from a terminal
+    assert "Traceback" not in err.decode()

@@ -99,7 +99,9 @@ def _translations(caption: Node) -> list[tuple[str, str]]:
 def test_the_replay_served_every_message_and_ended_at_ctrl_c(dumped: Dumped) -> None:
     assert dumped.run.code == 130, dumped.run.stderr
     assert len(dumped.run.stdout.splitlines()) == len(meeting())
-    assert dumped.run.stderr.count("caption page: a viewer connected") == len(PAGES)
+    # Every page connected; one may connect again in the moment between the session's end
+    # (a page then waits for the next session and reconnects) and the CLI's exit.
+    assert dumped.run.stderr.count("caption page: a viewer connected") >= len(PAGES)
 
 
 def test_finals_with_their_labels_and_translations_the_partial_dimmed_newest_last(
