@@ -1,7 +1,8 @@
 """The `gladia` command: the Typer app, the Environment, and the one place errors are printed.
 
-Commands live one per module and only turn options into objects; imports of heavy modules
-(numpy, requests, sounddevice, aiohttp) happen inside the commands, so `--help` is fast.
+Commands live one per module (listed in cli/commands.py, each imported only when used)
+and only turn options into objects; imports of heavy modules (numpy, requests,
+sounddevice, aiohttp) happen inside the commands, so `--help` is fast.
 The Environment (standard streams, terminals, consoles, environment variables) is made
 here, once, and reaches the commands through the click context.
 """
@@ -18,22 +19,8 @@ import typer
 from typer._click.core import Parameter
 
 from gladia_cli import __version__
-from gladia_cli.cli import (
-    auth_cmd,
-    devices_cmd,
-    doctor_cmd,
-    file_cmd,
-    languages_cmd,
-    live_cmd,
-    mix_cmd,
-    replay_cmd,
-    serve_cmd,
-    sessions_cmd,
-    transcribe_cmd,
-    transcriptions_cmd,
-    version_cmd,
-)
-from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
+from gladia_cli.cli.commands import LazyGroup, declare_all
+from gladia_cli.cli.fast_help import FastHelpGroup
 from gladia_cli.environment import Environment
 from gladia_cli.errors import ExitCode, GladiaError
 
@@ -47,47 +34,6 @@ Examples:
   gladia COMMAND --help              the options and examples of a command
 """
 
-app = typer.Typer(
-    name="gladia",
-    cls=FastHelpGroup,
-    help="Live speech-to-text from the terminal with Gladia's real-time API.",
-    epilog=EXAMPLES,
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,  # our handler below; never show local variables
-    rich_markup_mode=None,  # rich help loads markdown-it and pygments: ~65 ms per --help
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-app.command("file", cls=file_cmd.FileCommand, epilog=file_cmd.EXAMPLES, no_args_is_help=True)(
-    file_cmd.file_command
-)
-app.command("live", cls=FastHelpCommand, epilog=live_cmd.EXAMPLES)(live_cmd.live_command)
-app.command("mix", cls=FastHelpCommand, epilog=mix_cmd.EXAMPLES, no_args_is_help=True)(
-    mix_cmd.mix_command
-)
-app.command("devices", cls=FastHelpCommand, epilog=devices_cmd.EXAMPLES)(
-    devices_cmd.devices_command
-)
-app.command("serve", cls=FastHelpCommand, epilog=serve_cmd.EXAMPLES)(serve_cmd.serve_command)
-app.add_typer(sessions_cmd.app, name="sessions")
-app.command(
-    "transcribe", cls=FastHelpCommand, epilog=transcribe_cmd.EXAMPLES, no_args_is_help=True
-)(transcribe_cmd.transcribe_command)
-app.add_typer(transcriptions_cmd.app, name="transcriptions")
-app.command("replay", cls=FastHelpCommand, epilog=replay_cmd.EXAMPLES, no_args_is_help=True)(
-    replay_cmd.replay_command
-)
-app.add_typer(auth_cmd.app, name="auth")
-app.command("doctor", cls=FastHelpCommand, epilog=doctor_cmd.EXAMPLES)(doctor_cmd.doctor_command)
-app.command("languages", cls=FastHelpCommand, epilog=languages_cmd.EXAMPLES)(
-    languages_cmd.languages_command
-)
-app.command("version", cls=FastHelpCommand, epilog=version_cmd.EXAMPLES)(
-    version_cmd.version_command
-)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -95,7 +41,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: Annotated[
         bool,
@@ -110,6 +55,32 @@ def root(
     to stdout (a live table on a terminal, JSON lines in a pipe); messages for people go
     to stderr.
     """
+
+
+def _typer(cls: type[FastHelpGroup]) -> typer.Typer:
+    app = typer.Typer(
+        name="gladia",
+        cls=cls,
+        help="Live speech-to-text from the terminal with Gladia's real-time API.",
+        epilog=EXAMPLES,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,  # our handler below; never show local variables
+        rich_markup_mode=None,  # rich help loads markdown-it and pygments: ~65 ms per --help
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root)
+    return app
+
+
+# The subcommands are in cli/commands.py, each imported only when it is used.
+app = _typer(LazyGroup)
+
+
+def eager_app() -> typer.Typer:
+    """The app with every subcommand imported and declared up front (what this module
+    did before `LazyGroup`): the tests check that the lazy app reads exactly the same."""
+    return declare_all(_typer(FastHelpGroup))
 
 
 def _print_error(env: Environment, message: str, hint: str | None) -> None:

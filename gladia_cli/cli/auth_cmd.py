@@ -16,7 +16,8 @@ import typer
 
 from gladia_cli.cli.choices import Region
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
-from gladia_cli.cli.options import CONNECTION, ApiKey, ApiUrl, Profile, environment_of
+from gladia_cli.cli.options import ApiKey, ApiUrl, Profile, environment_of
+from gladia_cli.cli.panels import CONNECTION
 
 if TYPE_CHECKING:
     from gladia_cli.credentials import KeyStore

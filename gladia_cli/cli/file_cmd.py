@@ -12,7 +12,8 @@ from typer._click.core import Context
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.choices import RawSampleFormat
 from gladia_cli.cli.fast_help import FastHelpCommand
-from gladia_cli.cli.options import ADDONS, AUDIO, MANY, StreamOptions, with_stream_options
+from gladia_cli.cli.options import StreamOptions, with_stream_options
+from gladia_cli.cli.panels import ADDONS, AUDIO, MANY
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
 from gladia_cli.protocol import presets

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices
-from gladia_cli.cli.options import ADDONS, AUDIO, Duration, StreamOptions, with_stream_options
+from gladia_cli.cli.options import Duration, StreamOptions, with_stream_options
+from gladia_cli.cli.panels import ADDONS, AUDIO
 from gladia_cli.environment import Environment
 from gladia_cli.protocol import presets
 from gladia_cli.protocol.audio_format import MAX_INPUT_RATE, MIN_INPUT_RATE

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices, option_checks
-from gladia_cli.cli.options import AUDIO, Duration, StreamOptions, with_stream_options
+from gladia_cli.cli.options import Duration, StreamOptions, with_stream_options
+from gladia_cli.cli.panels import AUDIO
 from gladia_cli.environment import Environment
 from gladia_cli.protocol import presets
 

@@ -14,7 +14,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
@@ -31,16 +31,8 @@ from gladia_cli.cli.choices import (
     SummaryType,
     TranslationModel,
 )
+from gladia_cli.cli.panels import ADDONS, AUDIO, CONNECTION, OUTPUT, SESSION
 from gladia_cli.environment import Environment
-
-# Help groups, in the order help shows them (cli/fast_help.py lays them out).
-AUDIO = "Audio input"
-MANY = "Many inputs"
-SESSION = "Session options"
-ADDONS = "Add-ons"
-OUTPUT = "Output"
-CONNECTION = "Connection"
-PANELS = (AUDIO, MANY, SESSION, ADDONS, OUTPUT, CONNECTION)
 
 
 def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:
@@ -686,8 +678,6 @@ class StreamOptions:
 
 
 _FIELD_NAMES = [f.name for f in fields(StreamOptions)]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def environment_of(ctx: typer.Context) -> Environment:

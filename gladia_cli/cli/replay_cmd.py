@@ -12,7 +12,6 @@ from gladia_cli.cli import choices
 from gladia_cli.cli.choices import OutputFormat
 from gladia_cli.cli.options import (
     EVENTS_HELP,
-    OUTPUT,
     Debug,
     MaxCueSeconds,
     MaxLineChars,
@@ -25,6 +24,7 @@ from gladia_cli.cli.options import (
     label_option,
     output_option,
 )
+from gladia_cli.cli.panels import OUTPUT
 
 EXAMPLES = """\
 Examples:

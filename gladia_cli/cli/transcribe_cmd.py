@@ -21,9 +21,6 @@ from gladia_cli.cli.choices import (
 )
 from gladia_cli.cli.file_cmd import MAX_JOBS
 from gladia_cli.cli.options import (
-    ADDONS,
-    MANY,
-    SESSION,
     ApiUrl,
     CodeSwitching,
     Language,
@@ -54,6 +51,7 @@ from gladia_cli.cli.options import (
     output_option,
     summarize_option,
 )
+from gladia_cli.cli.panels import ADDONS, MANY, SESSION
 
 EXAMPLES = """\
 Examples:

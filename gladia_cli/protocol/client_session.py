@@ -261,7 +261,6 @@ class ClientSession:
         self.stop_requested = False
         self._stop_sent_here = False
         self._stops_sent = 0
-        self._stop_acknowledged = False
         self._recording_over = False  # the server takes no more audio
         self._spill_reported = False
         self.results_complete = False

@@ -53,9 +53,6 @@ MAX_JSON_DEPTH = 32
 STATUSES = ("queued", "processing", "done", "error")
 SWEEP_EVERY = 60.0  # seconds between evictions of stale sessions when nobody asks
 
-CONFIG: web.AppKey[ServerConfig] = web.AppKey("config", ServerConfig)
-SESSIONS: web.AppKey[dict[str, Session]] = web.AppKey("sessions", dict)
-
 
 class BadBody(ValueError):
     """A request body that is not a JSON value we accept."""
@@ -529,9 +526,7 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Applicat
     api = LiveRoutes(config, clock or LoopClock())
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=_middlewares(config, api))
     app[FAULTS] = config.faults
-    app[CONFIG] = config
     app[API] = api
-    app[SESSIONS] = api.sessions
     app.router.add_post("/v2/live", api.init)
     app.router.add_get("/v2/live", api.live)
     app.router.add_get("/v2/live/{id}", api.get)

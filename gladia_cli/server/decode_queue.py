@@ -131,18 +131,6 @@ class FairSchedule:
             or any(w.partials for w in self._jobs.values())
         )
 
-    def drop_partials(self, session: str, channel: int | None = None) -> list[DecodeRequest]:
-        """Take back the waiting partials of a channel (None: of every channel)."""
-        tier = self._tier_of(session)
-        work = tier.get(session)
-        if work is None:
-            return []
-        channels = list(work.partials) if channel is None else [channel]
-        dropped = [work.partials.pop(c) for c in channels if c in work.partials]
-        if work.empty():
-            del tier[session]
-        return dropped
-
     def forget(self, session: str) -> list[DecodeRequest]:
         """Take back everything a session has waiting (it is gone)."""
         work = self._tier_of(session).pop(session, None)

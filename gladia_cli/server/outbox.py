@@ -159,7 +159,3 @@ class Outbox:
     def delivered(self) -> bool:
         """Everything was written and confirmed."""
         return self.idle and not self._unconfirmed
-
-    @property
-    def awaiting_pong(self) -> bool:
-        return self._in_flight is not None

@@ -16,7 +16,8 @@ from typing import Annotated
 import pytest
 import typer
 
-# Module → the names imported from it (cli/app.py, cli/fast_help.py, tools/completions.py).
+# Module → the names imported from it (cli/app.py, cli/commands.py, cli/fast_help.py,
+# tools/completions.py).
 PRIVATE_IMPORTS = {
     "typer._click": ("Command",),
     "typer._click.core": ("Command", "Context", "Parameter"),
@@ -29,7 +30,7 @@ PRIVATE_IMPORTS = {
         "UsageError",
     ),
     "typer.core": ("TyperArgument", "TyperCommand", "TyperGroup", "TyperOption"),
-    "typer.main": ("get_command",),
+    "typer.main": ("get_command", "get_group"),
 }
 
 

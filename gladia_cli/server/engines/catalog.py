@@ -20,12 +20,3 @@ TINY_EN = "tiny.en"  # English only, about twice as fast
 MODEL_NAMES = (BASE, TINY_EN)
 DEFAULT_MODEL = BASE
 ENGLISH_ONLY_MODELS = frozenset({TINY_EN})
-
-
-def engine_problem(engine: str, model: str) -> str | None:
-    """Why this engine/model pair cannot run, or None."""
-    if engine not in ENGINE_NAMES:
-        return f"unknown engine {engine!r}; choose from: {', '.join(ENGINE_NAMES)}"
-    if model not in MODEL_NAMES:
-        return f"unknown model {model!r}; choose from: {', '.join(MODEL_NAMES)}"
-    return None
