@@ -142,6 +142,26 @@ def test_partials_come_through_the_late_sink_before_the_final(engine: WhisperEng
     assert all(p.start == final.start and p.end <= final.end + 1 for p in partials)
 
 
+@pytest.mark.parametrize("name", ["goforward.wav", "librivox_0930.wav"])
+def test_the_first_partial_shows_the_first_word(engine: WhisperEngine, name: str) -> None:
+    # At 0.4 s of utterance audio (0.2 s of it pre-roll) Whisper's no-speech estimate is
+    # high on real words ("Go", "He": 0.6-0.9); a final's stricter noise check dropped them,
+    # and the first partial shown came 0.5 s later.
+    recognizer = engine.open_channel(ChannelSettings(0, session_id=name, languages=("en",)))
+    late: list[list[EngineEvent] | BaseException] = []
+    recognizer.set_late_sink(late.append)
+    samples = load(name)
+    for start in range(0, len(samples), RATE // 10):
+        recognizer.feed(samples[start : start + RATE // 10])
+        engine.queue.wait_idle()  # as if in real time: each partial has time to finish
+    recognizer.finish()
+    partials = [e for batch in late if isinstance(batch, list) for e in batch]
+    assert partials, "no partial"
+    first = partials[0]
+    assert isinstance(first, Hypothesis) and first.text.strip()
+    assert first.end - first.start < 0.5, (first.start, first.end, first.text)
+
+
 def test_a_tampered_model_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A copy of tiny.en's package with one byte of model.bin changed: never loaded."""
     spec = MODELS["tiny.en"]

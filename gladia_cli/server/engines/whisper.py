@@ -97,6 +97,12 @@ LANGUAGE_MARGIN = 2.0
 LANGUAGE_MOST_SECONDS = 30.0
 NO_SPEECH_DROP = 0.6
 NO_SPEECH_MAX_WORDS = 2
+# A partial's no-speech estimate says little: the first one decodes the 0.2 s pre-roll and
+# 0.2 s of speech in a 10 s window, and real first words came with 0.60-0.90 ("Please",
+# "Next": 10 of the 13 first partials of the one-voice scene dropped at 0.6, so the first shown
+# was the second, 0.5 s later). The VAD has already heard speech; a partial is dropped only
+# when Whisper is all but sure there is none, and the final keeps the stricter check.
+PARTIAL_NO_SPEECH_DROP = 0.95
 FULL_SCALE = 32768.0
 
 Floats = npt.NDArray[np.float32]
@@ -121,9 +127,10 @@ def segmenter_settings(settings: ChannelSettings) -> SegmenterSettings:
     )
 
 
-def is_noise(decoded: Decoded) -> bool:
+def is_noise(decoded: Decoded, *, partial: bool = False) -> bool:
     """Whisper's answer to noise: "you", "Thank you." with a high no-speech probability."""
-    return decoded.no_speech_prob > NO_SPEECH_DROP and len(decoded.words) <= NO_SPEECH_MAX_WORDS
+    drop = PARTIAL_NO_SPEECH_DROP if partial else NO_SPEECH_DROP
+    return decoded.no_speech_prob > drop and len(decoded.words) <= NO_SPEECH_MAX_WORDS
 
 
 class WhisperEngine:
@@ -424,7 +431,7 @@ class WhisperRecognizer:
             assert decoded is not None
             with self._lock:
                 current = serial == self._utterance and self._open_start is not None
-                if current and decoded.text and not is_noise(decoded):
+                if current and decoded.text and not is_noise(decoded, partial=True):
                     # Under the lock: the utterance's final cannot overtake this partial.
                     sink([_hypothesis(decoded, start, end, is_final=False)])
 
