@@ -22,7 +22,9 @@ Each secondary microphone goes through a `DriftCompensator`:
   noisy estimates: a 0.009 % pitch wobble, inaudible) and the channels stay 2–3.6 ms apart,
   with nothing dropped or inserted. With two virtual microphones on one PulseAudio daemon
   (one clock) fed the same speech, the two mixed channels came out 0.1 ms or less apart in
-  six runs out of six: as close as two bare captures of those devices are.
+  six runs out of six on a quiet machine (as close as two bare captures of those devices
+  are), and up to 3.6 ms apart in a whole test suite's run (the first blocks' arrival
+  times are what the start is estimated from).
 - Beyond ±0.2 s (a device that stalled, then delivered a burst) the compensator realigns at
   once, dropping or padding frames, and says so on stderr; a device that falls behind has its
   gap filled with silence, also reported.
