@@ -74,7 +74,12 @@ def dumped(tmp_path_factory: pytest.TempPathFactory) -> Dumped:
         raise
     finally:
         cli.interrupt()  # the end of the session: the pages then dump what they show
-    run = cli.finish()
+    try:
+        run = cli.finish()
+    except BaseException:
+        for dump in dumps.values():
+            dump.kill()  # a CLI that did not end leaves no browser behind either
+        raise
     pages = {name: parse_dom(dump.result()) for name, dump in dumps.items()}
     return Dumped(pages, screenshot, run)
 
