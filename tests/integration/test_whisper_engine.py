@@ -126,17 +126,25 @@ def test_long_speech_is_cut_at_quiet_points_within_the_limit(engine: WhisperEngi
     ), heard
 
 
-def test_partials_come_through_the_late_sink_before_the_final(engine: WhisperEngine) -> None:
-    recognizer = engine.open_channel(ChannelSettings(0, session_id="late"))
+def paced(
+    engine: WhisperEngine, samples: np.ndarray, chunk: int, settings: ChannelSettings
+) -> tuple[list[EngineEvent], list[EngineEvent]]:
+    """The events and the late partials of `samples` fed `chunk` samples at a time, waiting
+    after each as if in real time: every partial has time to finish."""
+    recognizer = engine.open_channel(settings)
     late: list[list[EngineEvent] | BaseException] = []
     recognizer.set_late_sink(late.append)
-    samples = load("forever.wav")
     events: list[EngineEvent] = []
-    for start in range(0, len(samples), RATE // 2):
-        events += recognizer.feed(samples[start : start + RATE // 2])
-        engine.queue.wait_idle()  # as if in real time: each partial has time to finish
+    for start in range(0, len(samples), chunk):
+        events += recognizer.feed(samples[start : start + chunk])
+        engine.queue.wait_idle()
     events += recognizer.finish()
-    partials = [e for batch in late if isinstance(batch, list) for e in batch]
+    return events, [e for batch in late if isinstance(batch, list) for e in batch]
+
+
+def test_partials_come_through_the_late_sink_before_the_final(engine: WhisperEngine) -> None:
+    settings = ChannelSettings(0, session_id="late")
+    events, partials = paced(engine, load("forever.wav"), RATE // 2, settings)
     assert partials and all(isinstance(p, Hypothesis) and not p.is_final for p in partials)
     (final,) = finals(events)
     assert all(p.start == final.start and p.end <= final.end + 1 for p in partials)
@@ -147,15 +155,8 @@ def test_the_first_partial_shows_the_first_word(engine: WhisperEngine, name: str
     # At 0.4 s of utterance audio (0.2 s of it pre-roll) Whisper's no-speech estimate is
     # high on real words ("Go", "He": 0.6-0.9); a final's stricter noise check dropped them,
     # and the first partial shown came 0.5 s later.
-    recognizer = engine.open_channel(ChannelSettings(0, session_id=name, languages=("en",)))
-    late: list[list[EngineEvent] | BaseException] = []
-    recognizer.set_late_sink(late.append)
-    samples = load(name)
-    for start in range(0, len(samples), RATE // 10):
-        recognizer.feed(samples[start : start + RATE // 10])
-        engine.queue.wait_idle()  # as if in real time: each partial has time to finish
-    recognizer.finish()
-    partials = [e for batch in late if isinstance(batch, list) for e in batch]
+    settings = ChannelSettings(0, session_id=name, languages=("en",))
+    _, partials = paced(engine, load(name), RATE // 10, settings)
     assert partials, "no partial"
     first = partials[0]
     assert isinstance(first, Hypothesis) and first.text.strip()
