@@ -32,6 +32,7 @@ new message): the job gives up on a server that is alive but makes none for too 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
 from collections import OrderedDict
@@ -55,6 +56,7 @@ from gladia_cli.protocol.messages import (
     StopRecordingAck,
     Transcript,
     Utterance,
+    list_at,
     parse_server_message,
 )
 from gladia_cli.protocol.reconcile import FinalsLedger
@@ -713,25 +715,21 @@ class ClientSession:
 
 def _end_utterances(message: ServerMessage) -> Iterator[Utterance] | None:
     """The complete list of final utterances an end message carries, if it does: read from
-    its JSON one at a time (a 10 h session's list is 15 000 long)."""
-    data = message.raw.get("data")
-    if not isinstance(data, dict):
-        return None
+    its JSON one at a time (a 10 h session's list is 15 000 long; a lean parse leaves it in
+    the frame's text: messages.list_at)."""
     if message.type == "post_transcript":
-        return _utterances_of(data)
-    return _utterances_of(data.get("transcription"))
-
-
-def _utterances_of(transcription: Any) -> Iterator[Utterance] | None:
-    utterances = transcription.get("utterances") if isinstance(transcription, dict) else None
-    if not isinstance(utterances, list):
+        items = list_at(message, "data", "utterances")
+    else:
+        items = list_at(message, "data", "transcription", "utterances")
+    if items is None:
         return None
-    if utterances and not isinstance(utterances[0], dict):
+    first = next(items, None)
+    if first is not None and not isinstance(first, dict):
         return None  # a shape that is not understood: no list at all
-    return _each_utterance(utterances)
+    return _each_utterance(itertools.chain([first], items) if first is not None else items)
 
 
-def _each_utterance(utterances: list[Any]) -> Iterator[Utterance]:
+def _each_utterance(utterances: Iterable[Any]) -> Iterator[Utterance]:
     for item in utterances:
         try:
             yield Utterance.from_dict(item)
