@@ -599,3 +599,25 @@ def test_a_token_refused_at_the_first_connection_is_still_a_rejection() -> None:
     action = session.closed(4401, "invalid or expired token", 0.1)
     assert isinstance(action, Finish) and action.error is not None
     assert "rejected what was sent" in (action.error.hint or "")
+
+
+def test_what_a_long_session_remembers_to_drop_re_deliveries_is_small() -> None:
+    """Issue 20, item 8: the client's memory grew with the session. Every final delivered is
+    remembered by channel and id (a 10 h session delivers 15 000), and the last 4096 frames
+    by digest: for 6000 finals, 1.9 MiB of Python objects here (the ledger too), 2.4 MiB
+    before."""
+    import tracemalloc
+
+    session = _session()
+    _connect(session, 0.0)
+    finals = [_final(f"00_{n:08d}", "alpha", n * 2.0, n * 2.0 + 1.0) for n in range(6000)]
+    tracemalloc.start()
+    try:
+        for final in finals:
+            session.message(final, 1.0)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert session.stats.duplicates_dropped == 0
+    assert session.message(finals[7], 2.0) == []  # still known
+    assert held < 2.15 * 2**20, held / 2**20
