@@ -15,7 +15,9 @@ import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
 import websocket
 
 from gladia_cli.client.connection import (
@@ -171,3 +173,57 @@ def test_short_frames_pings_and_fragments_still_go_through_websocket_client() ->
     texts = [f.text for f in got if isinstance(f, TextFrame)]
     assert texts == ['{"type":"a"}', long_part + "-end"]
     assert got[-1] is not None and getattr(got[-1], "code", None) == 1000
+
+
+def _resident() -> tuple[int, int]:
+    """(VmRSS, VmHWM) of this process in bytes."""
+    values = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0]) * 1024
+    return values["VmRSS"], values["VmHWM"]
+
+
+_GROWTH_PROBE = """
+import gc, sys
+from pathlib import Path
+from gladia_cli.server.malloc_tuning import pin_mmap_threshold
+from tests.unit.test_client_connection import (
+    TextFrame, _resident, connect, frames_until_text, long_text, peer, text_frame,
+)
+pin_mmap_threshold()  # as `gladia file` does (cli/streaming.py)
+text = long_text(4_000_000).replace("é ü", "e u")  # ASCII: one byte a character
+wire = text_frame(text)
+with peer(lambda sock: sock.sendall(wire)) as url:
+    conn = connect(url)
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # the peak starts again from here
+    before, _ = _resident()
+    got = frames_until_text(conn)
+    _, peak = _resident()
+    conn.abort()
+assert got[-1] == TextFrame(text)
+print((peak - before) / len(text))
+"""
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/clear_refs").exists(), reason="needs Linux's peak-RSS reset"
+)
+def test_a_long_frame_grows_one_str_in_place_not_copied_at_each_piece() -> None:
+    """tracemalloc cannot see it (a realloc that copies is one allocation to it), the peak
+    RSS can: the str must be extended in place. In a `while` loop it was not (CPython 3.11,
+    a fresh interpreter as the CLI's): copied at each piece, twice the text at peak."""
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", _GROWTH_PROBE],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert float(probe.stdout) < 1.4, probe.stdout
