@@ -24,6 +24,11 @@ The rules (`FairSchedule`, no threads, no clock):
   partials only, each in the order above. A final then shares the cores with at most a
   partial running beside it instead of waiting for it to end.
 
+- A speculative final (a final decoded while the silence that ends its utterance is still
+  being confirmed, whisper.py) is taken only by an idle queue: no final waiting or being
+  decoded, in any session. It then starts at once, and costs nobody a wait but a final
+  that arrives while it runs; it leaves the channel's waiting partial in place.
+
 Partials are thus best effort: under load some are skipped, finals are not. Nothing here
 decides what is recognised, only when: the finals depend on the samples alone.
 """
@@ -53,6 +58,7 @@ class DecodeRequest:
     job: Job
     done: Done  # called with (result, None) or (None, error), on a worker thread
     live: bool = True  # a live session's; False: a pre-recorded job's (served after)
+    speculative: bool = False  # a final that may not be needed (it keeps the partial)
 
 
 @dataclass
@@ -88,7 +94,7 @@ class FairSchedule:
         """Queue `request`; returns the stale partial it replaced or dropped, if any."""
         tier = self._sessions if request.live else self._jobs
         work = tier.setdefault(request.session, _SessionWork())
-        stale = work.partials.pop(request.channel, None)
+        stale = None if request.speculative else work.partials.pop(request.channel, None)
         if request.final:
             work.finals.append(request)
         else:
@@ -157,9 +163,12 @@ class DecodeQueue:
         self._wake = threading.Condition(self._lock)
         self._closed = False
         self._running = 0  # jobs being decoded now
-        main: Serves = "finals" if partial_workers > 0 else "all"
+        self._running_finals = 0  # of them, on the main workers (finals, jobs, background)
+        self._main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
-            threading.Thread(target=self._serve, args=(main,), name=f"decoder-{i}", daemon=True)
+            threading.Thread(
+                target=self._serve, args=(self._main,), name=f"decoder-{i}", daemon=True
+            )
             for i in range(max(1, workers))
         ] + [
             threading.Thread(
@@ -183,6 +192,25 @@ class DecodeQueue:
 
         self._add(DecodeRequest(session, channel, True, job, done, live))
         return future.result()
+
+    def speculate_final(self, session: str, channel: int, job: Job) -> Future[Any] | None:
+        """Start a final that may not be needed, if the main workers are idle (nothing of
+        theirs waiting or running); None when they are not. The future gets the result,
+        or QueueClosed."""
+        future: Future[Any] = Future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        with self._lock:
+            if self._closed or self._running_finals or self._schedule.has_work(self._main):
+                return None
+            self._schedule.add(DecodeRequest(session, channel, True, job, done, speculative=True))
+            self._wake.notify_all()
+        return future
 
     def offer_partial(
         self, session: str, channel: int, job: Job, done: Done, *, live: bool = True
@@ -253,6 +281,8 @@ class DecodeQueue:
                 if request is None:
                     continue
                 self._running += 1
+                main = serves != "partials"
+                self._running_finals += main
             try:
                 try:
                     result = request.job()
@@ -266,4 +296,5 @@ class DecodeQueue:
             finally:
                 with self._lock:
                     self._running -= 1
+                    self._running_finals -= main
                     self._wake.notify_all()
