@@ -22,12 +22,14 @@ The rules (`FairSchedule`, no threads, no clock):
 - With partial workers (`partial_workers`), finals never wait behind a partial: the main
   workers take finals (and jobs' and background decodes) only, the partial workers live
   partials only, each in the order above. A final then shares the cores with at most a
-  partial running beside it instead of waiting for it to end.
+  partial running beside it instead of waiting for it to end; and no partial starts while
+  a live final waits (several channels ending at once): the finals get the cores.
 
 - A speculative final (a final decoded while the silence that ends its utterance is still
   being confirmed, whisper.py) is taken only by an idle queue: no final waiting or being
-  decoded, in any session. It then starts at once, and costs nobody a wait but a final
-  that arrives while it runs; it leaves the channel's waiting partial in place.
+  decoded, in any session, and no other channel speaking (channels say when they are:
+  `speaking`), whose final could come while the guess runs and would wait for it. It
+  then starts at once; it leaves the channel's waiting partial in place.
 
 Partials are thus best effort: under load some are skipped, finals are not. Nothing here
 decides what is recognised, only when: the finals depend on the samples alone.
@@ -106,6 +108,8 @@ class FairSchedule:
     def next(self, serves: Serves = "all") -> DecodeRequest | None:
         """The next request a worker that `serves` all, finals (with jobs' and background
         decodes) or partials takes, or None."""
+        if serves == "partials" and self._finals_waiting():
+            return None  # a final waits: it gets the cores (see the module docstring)
         tiers = (self._sessions,) if serves == "partials" else (self._sessions, self._jobs)
         for tier in tiers:
             # A partial worker takes the live partials; the others, a job's too.
@@ -129,13 +133,16 @@ class FairSchedule:
         if serves == "all":
             return len(self) > 0
         if serves == "partials":
-            return any(w.partials for w in self._sessions.values())
+            return not self._finals_waiting() and any(w.partials for w in self._sessions.values())
         tiers = (*self._sessions.values(), *self._jobs.values())
         return (
             bool(self._background)
             or any(w.finals for w in tiers)
             or any(w.partials for w in self._jobs.values())
         )
+
+    def _finals_waiting(self) -> bool:
+        return any(w.finals for w in self._sessions.values())
 
     def forget(self, session: str) -> list[DecodeRequest]:
         """Take back everything a session has waiting (it is gone)."""
@@ -164,6 +171,7 @@ class DecodeQueue:
         self._closed = False
         self._running = 0  # jobs being decoded now
         self._running_finals = 0  # of them, on the main workers (finals, jobs, background)
+        self._speaking: set[tuple[str, int]] = set()  # channels with an open utterance
         self._main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
             threading.Thread(
@@ -206,11 +214,22 @@ class DecodeQueue:
                 future.set_result(result)
 
         with self._lock:
-            if self._closed or self._running_finals or self._schedule.has_work(self._main):
+            others = self._speaking - {(session, channel)}
+            if others or self._running_finals or self._schedule.has_work(self._main):
+                return None
+            if self._closed:
                 return None
             self._schedule.add(DecodeRequest(session, channel, True, job, done, speculative=True))
             self._wake.notify_all()
         return future
+
+    def speaking(self, session: str, channel: int, speaking: bool) -> None:
+        """A channel's utterance opened (True) or closed (False)."""
+        with self._lock:
+            if speaking:
+                self._speaking.add((session, channel))
+            else:
+                self._speaking.discard((session, channel))
 
     def offer_partial(
         self, session: str, channel: int, job: Job, done: Done, *, live: bool = True
@@ -247,6 +266,7 @@ class DecodeQueue:
     def forget(self, session: str) -> None:
         with self._lock:
             dropped = self._schedule.forget(session)
+            self._speaking = {key for key in self._speaking if key[0] != session}
         for request in dropped:
             request.done(None, QueueClosed("session closed"))
 
@@ -280,6 +300,7 @@ class DecodeQueue:
                 request = self._schedule.next(serves)
                 if request is None:
                     continue
+                self._wake.notify_all()  # the last waiting final taken: partials may start
                 self._running += 1
                 main = serves != "partials"
                 self._running_finals += main

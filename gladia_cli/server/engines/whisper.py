@@ -339,6 +339,7 @@ class WhisperRecognizer:
             with self._lock:
                 self._utterance += 1
                 self._open_start = action.frame
+            self._queue.speaking(self._settings.session_id, self._settings.channel, True)
             self._partials_offered = 0
             return [SpeechStarted(_seconds(action.frame))]
         return self._close(action, audio_end=action.audio_end * FRAME_SAMPLES)
@@ -346,13 +347,22 @@ class WhisperRecognizer:
     def _close(self, action: UtteranceEnd, *, audio_end: int) -> list[EngineEvent]:
         with self._lock:
             self._open_start = None  # from now on a late partial is out of date
+        self._queue.speaking(self._settings.session_id, self._settings.channel, False)
         start, end = _seconds(action.start), _seconds(action.end)
         speculation, self._speculation = self._speculation, None
         if speculation is not None and speculation[0] == (action.start, audio_end):
+            ready = speculation[1].done()
             decoded: Decoded = speculation[1].result()  # the same audio, decoded already
             self.speculations_used += 1
+            log.debug(
+                "channel %d: final at %.2f s decoded ahead (ready: %s)",
+                self._settings.channel,
+                end,
+                ready,
+            )
         else:
             self.speculations_void += speculation is not None
+            log.debug("channel %d: final at %.2f s decoded now", self._settings.channel, end)
             hurry = self._load >= Level.FAST_FINALS
             decoded = self._queue.run_final(
                 self._settings.session_id,
@@ -393,7 +403,8 @@ class WhisperRecognizer:
         """Decode the open utterance's final while the silence that ends it is confirmed
         (segmenter.likely_end): the final is ready when the silence is, instead of its
         decode starting then. Only at full quality, for live sessions, and on an idle
-        decoder (decode_queue.speculate_final): a guess must not delay another's final.
+        decoder with no other channel speaking (decode_queue.speculate_final): a guess
+        must not delay another's final.
         Void if the speech goes on (its decode is then wasted)."""
         likely = self._segmenter.likely_end()
         if likely is None or self._load != Level.FULL or not self._settings.live:
