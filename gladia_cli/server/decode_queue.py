@@ -22,8 +22,8 @@ The rules (`FairSchedule`, no threads, no clock):
 - With partial workers (`partial_workers`), finals never wait behind a partial: the main
   workers take finals (and jobs' and background decodes) only, the partial workers live
   partials only, each in the order above. A final then shares the cores with at most a
-  partial running beside it instead of waiting for it to end; and no partial starts while
-  a live final waits (several channels ending at once): the finals get the cores.
+  partial running beside it instead of waiting for it to end. (Holding partials back while
+  a final waits made the meeting scenes' finals later, not sooner: measured, not kept.)
 
 - A speculative final (a final decoded while the silence that ends its utterance is still
   being confirmed, whisper.py) is taken only by an idle queue: no final waiting or being
@@ -108,8 +108,6 @@ class FairSchedule:
     def next(self, serves: Serves = "all") -> DecodeRequest | None:
         """The next request a worker that `serves` all, finals (with jobs' and background
         decodes) or partials takes, or None."""
-        if serves == "partials" and self._finals_waiting():
-            return None  # a final waits: it gets the cores (see the module docstring)
         tiers = (self._sessions,) if serves == "partials" else (self._sessions, self._jobs)
         for tier in tiers:
             # A partial worker takes the live partials; the others, a job's too.
@@ -133,16 +131,13 @@ class FairSchedule:
         if serves == "all":
             return len(self) > 0
         if serves == "partials":
-            return not self._finals_waiting() and any(w.partials for w in self._sessions.values())
+            return any(w.partials for w in self._sessions.values())
         tiers = (*self._sessions.values(), *self._jobs.values())
         return (
             bool(self._background)
             or any(w.finals for w in tiers)
             or any(w.partials for w in self._jobs.values())
         )
-
-    def _finals_waiting(self) -> bool:
-        return any(w.finals for w in self._sessions.values())
 
     def forget(self, session: str) -> list[DecodeRequest]:
         """Take back everything a session has waiting (it is gone)."""
@@ -300,7 +295,6 @@ class DecodeQueue:
                 request = self._schedule.next(serves)
                 if request is None:
                     continue
-                self._wake.notify_all()  # the last waiting final taken: partials may start
                 self._running += 1
                 main = serves != "partials"
                 self._running_finals += main

@@ -87,9 +87,12 @@ MIN_ENDPOINTING = 0.3
 PREROLL_SECONDS = 0.2
 # A final's audio runs this far into the silence after its speech (Whisper hears the last
 # phoneme fade), and no further: its decode can start then, while the rest of the
-# endpointing silence is confirmed (WhisperRecognizer._speculate). Engine-level WER (real
-# English 392 words, French 466, languages set), tail 4 frames vs the whole 0.3 s:
-# en 0.061 vs 0.064, fr TODO.
+# endpointing silence is confirmed (WhisperRecognizer._speculate), and 0.19 s of the 0.32 s
+# wait is no longer spent before the decode starts. Engine-level WER (real English 392
+# words, French 466, languages set, fed in 100 ms chunks), this tail of
+# 4 frames vs the whole 0.32 s: en 0.061 vs 0.064, fr 0.221 vs 0.217; 6 frames: en 0.077.
+# A tail's change moves a few words either way (1-6 of 400): no tail is better, so the
+# shortest that keeps the fade is taken.
 TAIL_SECONDS = 0.128
 HYSTERESIS = 0.15
 MAX_UTTERANCE_SECONDS = 28.0
