@@ -368,3 +368,44 @@ def test_speech_that_goes_on_after_a_short_pause_voids_the_early_final(
     assert len(finals(events)) == 1
     whole = engine.open_channel(settings)
     assert finals(events) == finals(whole.feed(samples) + whole.finish())
+
+
+class DeafFirstPartial(SpyDecoder):
+    """The real decoder, except that the first partial hears nothing; records each
+    partial's audio length in seconds."""
+
+    def __init__(self, real: object, lengths: list[float]) -> None:
+        super().__init__(real, [], "deaf")
+        self.multilingual = False
+        self._lengths = lengths
+
+    def partial(self, audio: np.ndarray, **options: object) -> object:
+        from gladia_cli.server.engines.whisper_decoding import Decoded
+
+        self._lengths.append(len(audio) / RATE)
+        if len(self._lengths) == 1:
+            return Decoded("", (), 0.0, "en", 0.1)
+        return super().partial(audio, **options)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_first_partial_that_heard_nothing_is_tried_again_with_the_next_audio(
+    engine: WhisperEngine, channels: int
+) -> None:
+    from gladia_cli.server.engines.silero_vad import shared_session
+
+    lengths: list[float] = []
+    deaf = DeafFirstPartial(engine.decoder, lengths)
+    settings = ChannelSettings(0, session_id=f"retry-{channels}", channel_count=channels)
+    recognizer = WhisperRecognizer(settings, deaf, engine.queue, shared_session())  # type: ignore[arg-type]
+    late: list[object] = []
+    recognizer.set_late_sink(late.append)
+    samples = load("librivox_0930.wav")
+    for start in range(0, len(samples), RATE // 10):
+        recognizer.feed(samples[start : start + RATE // 10])
+        engine.queue.wait_idle()
+    recognizer.finish()
+    first, retry = lengths[:2]
+    # The next chunk's audio (0.1 s more), not a partial period (0.5 s; 1 s with several).
+    assert abs(first - 0.4) < 0.05 and retry - first < 0.2, lengths
+    assert late, "the retry's partial reached the sink"

@@ -16,7 +16,7 @@ and Whisper decodes (`whisper_decoding`) through the server's shared `DecodeQueu
 - Partials are offered to the queue without waiting and delivered later through the late
   sink; under load the queue skips stale ones. They are best effort: only finals count.
   The first after 0.4 s of utterance audio, then every 0.5 s with one channel, every 1 s
-  with several.
+  with several; when the first heard nothing, the next comes with the next audio.
 
 Settings map as follows (defaults are Gladia's):
 - `speech_threshold` t: speech starts at p ≥ t, and goes on while p ≥ t − 0.15.
@@ -268,6 +268,8 @@ class WhisperRecognizer:
         self._queue = queue
         self._load = Level.FULL  # how much to do (server/recognition_load.py)
         self._partials_offered = 0  # in the open utterance
+        # (utterance serial, frames heard) of a first partial that heard nothing
+        self._retry_partial: tuple[int, int] | None = None
         self._rules = segmenter_settings(settings)
         self._segmenter = UtteranceSegmenter(self._rules)
         self._vad = StreamingVad(vad_session)
@@ -320,6 +322,9 @@ class WhisperRecognizer:
                     events += self._act(action)
         if due is not None and due.start == self._open_start and self._partial_allowed():
             self._offer_partial(due)  # only the latest of this batch is worth decoding
+        elif self._retry_due() and self._partial_allowed():
+            assert self._open_start is not None
+            self._offer_partial(PartialDue(self._open_start, self._segmenter.frames))
         self._speculate()
         self._trim()
         return events
@@ -478,6 +483,7 @@ class WhisperRecognizer:
         language = self._partial_language()
         decoder = self._decoder_for(language)
         self._partials_offered += 1
+        first = self._partials_offered == 1
 
         def job() -> Decoded:
             return decoder.partial(
@@ -501,10 +507,29 @@ class WhisperRecognizer:
                 if current and decoded.text and not is_noise(decoded, partial=True):
                     # Under the lock: the utterance's final cannot overtake this partial.
                     sink([_hypothesis(decoded, start, end, is_final=False)])
+                elif current and first:
+                    self._retry_partial = (serial, due.end)
 
         self._queue.offer_partial(
             self._settings.session_id, self._settings.channel, job, done, live=self._settings.live
         )
+
+    def _retry_due(self) -> bool:
+        """Whether the open utterance's first partial heard nothing (0.4 s is often the
+        pre-roll and half a word) and more has been heard since: its next partial comes
+        now, not a partial period (0.5 s, 1 s with several channels) after the first.
+        Once per utterance."""
+        with self._lock:
+            if self._retry_partial is None:
+                return False
+            serial, heard = self._retry_partial
+            if serial != self._utterance or self._open_start is None:
+                self._retry_partial = None  # that utterance is over
+                return False
+            if self._segmenter.frames <= heard:
+                return False  # nothing new heard yet
+            self._retry_partial = None
+            return True
 
     def _trim(self) -> None:
         """Keep the open utterance's audio, or the frames a new one may reach back to."""
