@@ -94,6 +94,10 @@ PREROLL_SECONDS = 0.2
 # A tail's change moves a few words either way (1-6 of 400): no tail is better, so the
 # shortest that keeps the fade is taken.
 TAIL_SECONDS = 0.128
+# A final is decoded ahead only when the audio comes as it is spoken, in chunks of at most
+# this much: a recogniser catching up (fed up to 2 s at once) has the rest of the silence in
+# hand, and a guess would only add to what it must catch up on.
+CAUGHT_UP_SAMPLES = round(0.25 * ENGINE_SAMPLE_RATE)
 HYSTERESIS = 0.15
 MAX_UTTERANCE_SECONDS = 28.0
 CUT_WINDOW_SECONDS = 1.5
@@ -325,7 +329,8 @@ class WhisperRecognizer:
         elif self._retry_due() and self._partial_allowed():
             assert self._open_start is not None
             self._offer_partial(PartialDue(self._open_start, self._segmenter.frames))
-        self._speculate()
+        if len(samples) <= CAUGHT_UP_SAMPLES:
+            self._speculate()  # (behind, the rest of the silence is at hand already)
         self._trim()
         return events
 
