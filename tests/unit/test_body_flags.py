@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gladia_cli.errors import UsageError
-from gladia_cli.protocol import init_config
+from gladia_cli.protocol import init_config, prerecorded_config
 from gladia_cli.protocol.body_flags import Flag, body_from, given, key_values
 from gladia_cli.protocol.init_config import Field
 
@@ -141,3 +141,22 @@ def test_the_live_table_builds_a_body_the_validator_takes() -> None:
     realtime = body["realtime_processing"]
     assert realtime["custom_spelling_config"] == {"spelling_dictionary": {"SQL": ["sequel", "ess"]}}
     assert body["end_of_turn"] == {"threshold": 0.4}
+
+
+@pytest.mark.parametrize("flag", prerecorded_config.JOB_FLAGS, ids=lambda f: f.name)
+def test_every_job_flag_goes_where_the_schema_has_a_field(flag: Flag) -> None:
+    assert _schema_holds(prerecorded_config.SCHEMA, flag.path)
+    if flag.switch is not None:
+        assert prerecorded_config.SCHEMA[flag.switch[0]].kind == "boolean"
+
+
+def test_the_job_table_replaces_what_it_defines_and_merges_what_it_adds_to() -> None:
+    config = {
+        "translation_config": {"model": "enhanced", "target_languages": ["de"]},
+        "subtitles_config": {"maximum_duration": 4},
+    }
+    values = {"translate": ["it"], "subtitles": ["vtt", "srt", "vtt"], "speakers": 0}
+    body = body_from(prerecorded_config.JOB_FLAGS, values.get, config)
+    assert body["translation_config"] == {"target_languages": ["it"]}
+    assert body["subtitles_config"] == {"maximum_duration": 4, "formats": ["vtt", "srt"]}
+    assert body["diarization"] is True and body["diarization_config"] == {"number_of_speakers": 0}
