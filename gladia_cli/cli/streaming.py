@@ -26,6 +26,7 @@ from gladia_cli.cli.web_captions import web_options, with_web
 from gladia_cli.credentials import KeyringStore
 from gladia_cli.environment import Environment
 from gladia_cli.errors import NetworkError, UsageError
+from gladia_cli.jobs import config_body
 from gladia_cli.protocol import init_config, prerecorded_config, presets
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.body_flags import body_from, key_values
@@ -132,7 +133,7 @@ def plan(
             f"--events chooses the messages jsonl writes; the format here is {fmt}",
             hint="add --format jsonl, or drop --events",
         )
-    base = load_config_body(opts)
+    base = config_body.load_body(opts.config, config_body.LIVE)
     if opts.preset is not None:
         base = _merge(presets.preset_body(opts.preset), base)  # --config goes over the preset
         if opts.preset in presets.needs_language and not opts.language and not opts.quiet:
@@ -213,25 +214,6 @@ def term_fragments(opts: StreamOptions) -> dict[str, Any]:
         realtime["custom_spelling"] = True
         realtime["custom_spelling_config"] = {"spelling_dictionary": dictionary}
     return realtime
-
-
-def load_config_body(opts: StreamOptions) -> dict[str, Any]:
-    if opts.config is None:
-        return {}
-    try:
-        body = json.loads(opts.config.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no such config file: {opts.config}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {opts.config}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{opts.config} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            hint="--config takes a POST /v2/live body as JSON",
-        ) from None
-    if not isinstance(body, dict):
-        raise UsageError(f"{opts.config} must hold a JSON object (an init body)")
-    return body
 
 
 def target_rate(opts: StreamOptions, base: dict[str, Any]) -> int | None:

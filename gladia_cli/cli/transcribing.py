@@ -25,6 +25,7 @@ from gladia_cli.cli import term_files
 from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, is_url, job_error
 from gladia_cli.environment import Environment
 from gladia_cli.errors import Aborted, AudioInputError, NetworkError, UsageError
+from gladia_cli.jobs import config_body
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.body_flags import body_from
 from gladia_cli.render import choose_format
@@ -93,29 +94,7 @@ class ConnectionOptions:
     debug: bool = False
 
 
-_CONFIG_HINT = "--config takes a POST /v2/pre-recorded body as JSON"
-
-
-def _load_config(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no such config file: {path}", hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}", hint=_CONFIG_HINT) from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            hint=_CONFIG_HINT,
-        ) from None
-    if not isinstance(body, dict):
-        raise UsageError(
-            f"{path} must hold a JSON object (a POST /v2/pre-recorded body)", hint=_CONFIG_HINT
-        )
-    body.pop("audio_url", None)  # each input brings its own
-    return body
+_CONFIG_HINT = config_body.PRERECORDED.hint
 
 
 def _vocabulary(opts: JobOptions) -> dict[str, Any] | None:
@@ -157,7 +136,7 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     body = body_from(
         prerecorded_config.JOB_FLAGS,
         value,
-        _load_config(opts.config),
+        config_body.load_body(opts.config, config_body.PRERECORDED),
         source=str(opts.config),
         hint=_CONFIG_HINT,
     )
