@@ -550,6 +550,8 @@ class ClientSession:
         return Reconnect(0.0 if productive else self.backoff.delay(self._attempt), self._attempt)
 
     def connect_failed(self, reason: str, *, retryable: bool, now: float) -> Reconnect | Finish:
+        if self.finished is not None:
+            return self.finished  # an attempt that was under way when the user closed
         reason = plain(reason)
         self._last_failure = reason
         if not retryable:

@@ -109,3 +109,13 @@ def test_a_failed_session_says_failed() -> None:
     action = core.connect_failed("refused", retryable=False, now=0.0)
     assert isinstance(action, Finish) and action.error is not None
     assert _state(core) is State.FAILED and core.stats.state == "failed"
+
+
+def test_an_attempt_failing_after_the_user_closed_changes_nothing() -> None:
+    core = _core()
+    core.connected(0.0)
+    core.closed(None, "reset", 1.0)
+    core.abandon()  # Ctrl-C twice while the next connection was being opened
+    action = core.connect_failed("refused", retryable=True, now=2.0)
+    assert action == Finish(None) and _state(core) is State.DONE
+    assert core.take_notices() == ["connection lost (reset); reconnecting"]
