@@ -321,3 +321,19 @@ def test_a_speculative_final_runs_only_on_an_idle_queue_and_keeps_the_partial() 
     finally:
         release.set()
         queue.close()
+
+
+def test_two_utterances_do_not_decide_a_channel_language() -> None:
+    from gladia_cli.server.engines.whisper import kept_language
+
+    # Spanish prompts: the first heard as Spanish (2.8 s), the second as Italian (4.1 s,
+    # English names in it). A 2.6x lead after 6.9 s is not enough to keep Italian...
+    votes = {"es": 0.9 * 2.8, "it": 0.8 * 4.1 + 0.1 * 2.8, "pt": 0.1 * 4.1}
+    assert kept_language(votes, 6.9) is None
+    # ...the later utterances outvote it, and the channel keeps the clear leader at 15 s.
+    votes["es"] += 0.9 * 9.0
+    votes["it"] += 0.05 * 9.0
+    assert kept_language(votes, 15.9) == "es"
+    # No clear leader: undecided until 30 s of speech, then the leader.
+    close = {"es": 8.0, "it": 7.0}
+    assert kept_language(close, 20.0) is None and kept_language(close, 30.0) == "es"
