@@ -1,14 +1,21 @@
 """The WebSocket under a live stream, behind a small interface so the stream's rules can be
 tested with an in-memory connection. The real one is websocket-client's, with no limit on
-incoming message size (a long session's `post_final_transcript` can exceed 1 MiB)."""
+incoming message size (a long session's `post_final_transcript` can exceed 1 MiB).
+
+A long text frame (a 10 h session's end messages are 6 MB each) is read here rather than
+by websocket-client, which gathers it in 16 KiB pieces, joins them (twice its size), then
+hands over the bytes to be decoded (twice again): here it is decoded as it arrives into
+one growing str, so the frame costs its text and a piece (issue 18).
+"""
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import select
 import ssl
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import websocket
@@ -71,6 +78,22 @@ class Connector(Protocol):
 
 
 NO_STATUS = 1005  # a close frame without a code
+# Text frames from this length on are read by `_LongText`; at most `LONG_STEP` bytes of one
+# per `receive`, so the receiver still ticks (pings, a dead connection) while it arrives.
+LONG_FRAME_BYTES = 256 * 1024
+LONG_STEP = 1024 * 1024
+_PIECE = 64 * 1024
+
+
+@dataclass
+class _LongText:
+    """A long text frame being read: what is left of it, and its text so far."""
+
+    remaining: int
+    text: str = ""
+    decoder: codecs.IncrementalDecoder = field(
+        default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace")
+    )
 
 
 class WebSocketClientConnection:
@@ -79,6 +102,7 @@ class WebSocketClientConnection:
 
     def __init__(self, ws: websocket.WebSocket) -> None:
         self._ws = ws
+        self._long: _LongText | None = None
 
     def send_binary(self, data: bytes) -> None:
         try:
@@ -108,6 +132,10 @@ class WebSocketClientConnection:
         if not self._readable(timeout):
             return None
         try:
+            if self._long is None:
+                self._long = self._long_text_ahead()
+            if self._long is not None:
+                return self._read_long()
             frame = self._ws.recv_frame()  # type: ignore[no-untyped-call]
         except websocket.WebSocketTimeoutException:
             return None
@@ -144,6 +172,56 @@ class WebSocketClientConnection:
             with contextlib.suppress(*_SEND_ERRORS):
                 self._ws.pong(frame.data)
         return Activity()
+
+    def _long_text_ahead(self) -> _LongText | None:
+        """Reads the next frame's header (websocket-client keeps it for `recv_frame`
+        otherwise); a long, whole, unmasked text frame is then ours to read."""
+        buffer = self._ws.frame_buffer
+        if buffer.needs_header():
+            buffer.recv_header()
+        if buffer.needs_length():
+            buffer.recv_length()
+        assert buffer.header is not None and buffer.length is not None
+        fin, rsv1, rsv2, rsv3, opcode, masked, _ = buffer.header
+        plain_text = opcode == websocket.ABNF.OPCODE_TEXT and fin and not (rsv1 or rsv2 or rsv3)
+        if (
+            not plain_text
+            or masked
+            or buffer.length < LONG_FRAME_BYTES
+            or self._ws.cont_frame.recving_frames  # illegal: websocket-client says so
+        ):
+            return None
+        long = _LongText(buffer.length)
+        buffer.clear()  # the payload is read below, never by websocket-client
+        return long
+
+    def _read_long(self) -> Frame:
+        """Up to LONG_STEP more bytes of the long frame: the frame once whole, else Activity.
+        `text` is the only reference to the growing str while it grows, so `+=` extends it
+        in place (CPython; glibc moves a large block's pages without copying them)."""
+        long = self._long
+        assert long is not None
+        text, long.text = long.text, ""
+        read = 0
+        try:
+            # A `for`, not a `while`: CPython 3.11 extends the str in place only in the
+            # former (measured: a `while` copied it at each piece, twice its size at peak).
+            for _ in range(LONG_STEP):
+                if not long.remaining or read >= LONG_STEP:
+                    break
+                piece = self._ws.frame_buffer.recv(min(_PIECE, long.remaining))
+                if not piece:
+                    raise websocket.WebSocketConnectionClosedException("closed mid-frame")
+                long.remaining -= len(piece)
+                read += len(piece)
+                text += long.decoder.decode(piece, final=not long.remaining)
+        finally:
+            long.text = text  # kept across a timeout; dropped with `long` once whole
+        if long.remaining:
+            return Activity()
+        self._long = None
+        long.text = ""
+        return TextFrame(text)
 
     def ping(self, payload: bytes = b"") -> None:
         try:

@@ -18,7 +18,7 @@ from typing import Protocol
 from gladia_cli.protocol.closing import INTERNAL_ERROR, NORMAL
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.ingest import AudioIngest
-from gladia_cli.server.outbox import Outbox, Outgoing
+from gladia_cli.server.outbox import Outbox, Outgoing, StoredText
 
 log = logging.getLogger("gladia.server")
 
@@ -36,6 +36,10 @@ class ClientSocket(Protocol):
     """What a session needs of a WebSocket connection."""
 
     async def send_text(self, text: str) -> None: ...
+
+    async def send_stored(self, stored: StoredText) -> None:
+        """One text frame whose payload is read from a file as it is written."""
+        ...
 
     async def ping(self, payload: bytes) -> None: ...
 
@@ -151,7 +155,7 @@ class Delivery:
             item = self._outbox.next()
             try:
                 if item is not None:
-                    await connection.send_text(item.text)
+                    await _send(connection, item)
                     if connection is not self.connection:
                         return  # replaced meanwhile: the message stays due on the next one
                     self._outbox.written(item)
@@ -207,7 +211,7 @@ class Delivery:
             if item is None:
                 return
             try:
-                await connection.send_text(item.text)
+                await _send(connection, item)
             except (ConnectionError, RuntimeError):
                 return
             self._outbox.written(item)
@@ -215,3 +219,10 @@ class Delivery:
     def cancel(self) -> None:
         if self._releaser is not None and not self._releaser.done():
             self._releaser.cancel()
+
+
+async def _send(connection: ClientSocket, item: Outgoing) -> None:
+    if item.stored is not None:
+        await connection.send_stored(item.stored)
+    else:
+        await connection.send_text(item.text)

@@ -30,7 +30,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from enum import Enum, auto
@@ -435,17 +435,22 @@ class LiveSession:
         """Send a message to the client (as messages_config allows) and to the callback."""
         self._send(build_message(message_type, self.id, _now_iso(), **fields))
 
-    def _emit_data(self, message_type: str, data_json: str) -> None:
-        """`emit(message_type, data=…)` of data already serialised: the envelope is built
-        around the text (as `_compact` would write it), not the data parsed into it."""
-        envelope = _compact(build_message(message_type, self.id, _now_iso()))
-        text = f'{envelope[:-1]},"data":{data_json}}}'
+    def _emit_stored(self, message_type: str, data: Callable[[], Iterable[str]]) -> None:
+        """`emit(message_type, data=…)` of data serialised piece by piece: the message is
+        written to the message log (result.messages) as it is built, and sent from there."""
         flag = gating_flag(message_type, True)
         if flag is not None and not self._flags.get(flag, False):
             return
-        self.result.remember(text, closing=self._closing)
-        if not self.client_gone:
-            self._post(Outgoing(text, Kind.MESSAGE))
+        envelope = _compact(build_message(message_type, self.id, _now_iso()))
+
+        def pieces() -> Iterator[str]:
+            yield f'{envelope[:-1]},"data":'
+            yield from data()
+            yield "}"
+
+        stored = self.result.remember_pieces(pieces())
+        if stored is not None and not self.client_gone:
+            self._post(Outgoing("", Kind.MESSAGE, stored=stored))
 
     def _send(self, message: dict[str, Any]) -> None:
         if self._on_callback is not None:
@@ -567,7 +572,7 @@ class LiveSession:
         await self.result.produce(
             emit=self.emit,
             # The end messages as text when no callback wants them as objects.
-            emit_data=self._emit_data
+            emit_stored=self._emit_stored
             if self._on_callback is None or not self.config.get("callback")
             else None,
             addons=self.addons,

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from gladia_cli.server.outbox import StoredText
+
 BUFFER_BYTES = 64 * 1024
 BUFFER_TEXTS = 256  # small texts cost more as objects than as characters
+READ_PIECE = 64 * 1024  # bytes of a stored text read at a time
 
 
 class MessageLog:
@@ -50,6 +53,27 @@ class MessageLog:
         self.count += 1
         if self._durable or self._buffered >= BUFFER_BYTES or len(self._buffer) >= BUFFER_TEXTS:
             self.flush()
+
+    def append_pieces(self, pieces: Iterable[str]) -> StoredText | None:
+        """Add one JSON text given in pieces, written as they come (a text of megabytes is
+        never whole in memory); where it is in the file, or None once the log is deleted."""
+        if self._deleted:
+            return None
+        self.flush()
+        with self.path.open("ab") as file:
+            offset = file.seek(0, 2)
+            try:
+                for piece in pieces:
+                    if "\n" in piece:
+                        raise ValueError("a logged JSON text must fit on one line")
+                    file.write(piece.encode("utf-8"))
+            except BaseException:
+                file.truncate(offset)  # no text cut short in the log
+                raise
+            length = file.tell() - offset
+            file.write(b"\n")
+        self.count += 1
+        return StoredText(self.path, offset, length)
 
     def append_json(self, value: Any) -> None:
         self.append(json.dumps(value, separators=(",", ":")))
@@ -86,6 +110,25 @@ class MessageLog:
         self._buffer.clear()
         self._buffered = self.count = 0
         self.path.unlink(missing_ok=True)
+
+
+def read_stored(stored: StoredText) -> Iterator[bytes]:
+    """A stored text's bytes, READ_PIECE at a time. The file is opened at once (a log
+    deleted meanwhile raises FileNotFoundError before anything is read)."""
+    file = stored.path.open("rb")
+    file.seek(stored.offset)
+
+    def pieces() -> Iterator[bytes]:
+        with file:
+            left = stored.length
+            while left > 0:
+                piece = file.read(min(READ_PIECE, left))
+                if not piece:
+                    raise OSError(f"{stored.path.name} is shorter than a text it stored")
+                left -= len(piece)
+                yield piece
+
+    return pieces()
 
 
 def _whole_lines(path: Path) -> int:

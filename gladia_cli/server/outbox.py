@@ -30,6 +30,7 @@ from __future__ import annotations
 import enum
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 
 # Written-but-unconfirmed messages kept per connection. A client that never answers pings
 # would otherwise grow this without end; past it the oldest are forgotten (and the client
@@ -47,10 +48,23 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class StoredText:
+    """A message's text kept in a file instead of memory: `length` bytes at `offset`."""
+
+    path: Path
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
 class Outgoing:
     text: str
     kind: Kind = Kind.MESSAGE
     ack_end: int | None = None  # on audio acknowledgments: the end of the range
+    # A long session's end messages (6 MB each after 10 h) are written to the session's
+    # message log as they are built and sent from there (`text` is then empty): the outbox
+    # holds where they are, never their text (issue 18).
+    stored: StoredText | None = None
 
 
 class Outbox:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,11 @@ class SessionFiles:
         self._result.write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
         self.has_result = True
 
-    def save_result_text(self, text: str) -> None:
-        """`save_result`, of a result already serialised (compact JSON)."""
-        self._result.write_text(text, encoding="utf-8")
+    def save_result_pieces(self, pieces: Iterable[str]) -> None:
+        """`save_result`, of a result serialised piece by piece (compact JSON)."""
+        with self._result.open("w", encoding="utf-8", newline="\n") as file:
+            for piece in pieces:
+                file.write(piece)
         self.has_result = True
 
     def result(self) -> dict[str, Any] | None:

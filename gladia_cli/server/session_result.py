@@ -13,13 +13,20 @@ post_final_transcript → end_session (protocol.md §4.2).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 import logging
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+import numpy
 
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.addons.runner import SessionAddons
+from gladia_cli.server.outbox import StoredText
 from gladia_cli.server.session_files import SessionFiles
 
 log = logging.getLogger("gladia.server")
@@ -35,6 +42,11 @@ def _compact(value: Any) -> str:
 
 # Utterances read between two turns of the event loop while the end result is built.
 YIELD_EVERY = 500
+# Characters of a stored text handed on at a time.
+TEXT_PIECE = 64 * 1024
+
+# `emit_stored(type, data)`: a message whose data is written piece by piece (see produce).
+EmitStored = Callable[[str, Callable[[], Iterable[str]]], None]
 
 
 class SessionResult:
@@ -69,6 +81,11 @@ class SessionResult:
             log.warning("session %s: more than %d messages", self._session_id, MAX_RESULT_MESSAGES)
         self.messages_dropped += 1
 
+    def remember_pieces(self, pieces: Iterable[str]) -> StoredText | None:
+        """A closing message given in pieces, for `result.messages`: written to the log as
+        it is built; where it is (sent from there), or None once the session is deleted."""
+        return self._files.messages.append_pieces(pieces)
+
     def transcription(self, languages: list[str]) -> dict[str, Any]:
         # Read back from disk for the end only (post-processing needs them all).
         utterances = self._files.utterances.values()
@@ -79,32 +96,54 @@ class SessionResult:
             "utterances": ordered,
         }
 
-    async def transcription_json(self, languages: list[str]) -> str:
-        """`transcription(languages)` as the JSON text it serialises to, built from the
-        utterance log's own lines: a 10 h session's 15 000 finals are never all parsed
-        objects at once (tens of MiB, for a text of 6 MB). It lets the event loop run every
+    async def write_transcription(self, path: Path, languages: list[str]) -> None:
+        """`transcription(languages)` as the JSON text it serialises to, written to `path`
+        from the utterance log's own lines, one at a time: a 10 h session's 15 000 finals are
+        never all in memory, parsed (tens of MiB) or as text (6 MB). What is kept: where each
+        line is, its start and channel (24 bytes a final). It lets the event loop run every
         YIELD_EVERY lines: after hours of audio this takes long, and pings must be answered
         meanwhile (a client waiting for the end calls a silent server dead)."""
-        keyed = []
-        for index, line in enumerate(self._files.utterances.texts()):
-            utterance = json.loads(line)
-            keyed.append((utterance["start"], utterance["channel"], line))
-            if index % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-        keyed.sort(key=lambda k: (k[0], k[1]))
-        texts = []
-        for index, k in enumerate(keyed):
-            texts.append(json.loads(k[2])["text"].strip())
-            if index % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-        full = " ".join(texts)
-        del texts
-        utterances = ",".join(k[2] for k in keyed)
-        del keyed
-        return (
-            f'{{"full_transcript":{json.dumps(full)},"languages":{_compact(languages)},'
-            f'"utterances":[{utterances}]}}'
-        )
+        log = self._files.utterances
+        log.flush()
+        starts, channels, offsets = array("d"), array("q"), array("q", [0])
+        if log.count:
+            with log.path.open("rb") as source:
+                for index, raw in enumerate(itertools.islice(source, log.count)):
+                    utterance = json.loads(raw)
+                    starts.append(utterance["start"])
+                    channels.append(utterance["channel"])
+                    offsets.append(offsets[-1] + len(raw))
+                    if index % YIELD_EVERY == YIELD_EVERY - 1:
+                        await asyncio.sleep(0)
+        # By time, then channel, ties in log order (a stable sort), as 8 bytes a final.
+        order = numpy.lexsort((numpy.frombuffer(channels, "q"), numpy.frombuffer(starts, "d")))
+        del starts, channels
+
+        with contextlib.ExitStack() as files:
+            out = files.enter_context(path.open("w", encoding="utf-8", newline="\n"))
+            lines = files.enter_context(log.path.open("rb")) if len(order) else None
+
+            def line(index: int) -> str:
+                assert lines is not None
+                lines.seek(offsets[index])
+                return lines.read(offsets[index + 1] - offsets[index] - 1).decode("utf-8")
+
+            # json.dumps(" ".join(texts)) is the texts' escapes joined by spaces.
+            out.write('{"full_transcript":"')
+            for rank, index in enumerate(order):
+                if rank:
+                    out.write(" ")
+                out.write(json.dumps(json.loads(line(index))["text"].strip())[1:-1])
+                if rank % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)
+            out.write(f'","languages":{_compact(languages)},"utterances":[')
+            for rank, index in enumerate(order):
+                if rank:
+                    out.write(",")
+                out.write(line(index))
+                if rank % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)
+            out.write("]}")
 
     async def produce(
         self,
@@ -114,35 +153,41 @@ class SessionResult:
         languages: list[str],
         audio_duration: float,
         elapsed: Callable[[], float],
-        emit_data: Callable[[str, str], None] | None = None,
+        emit_stored: EmitStored | None = None,
     ) -> None:
         """Send the end result and keep it on disk; `elapsed` is read after post-processing:
-        the time from the session's creation to its results. `emit_data(type, data_json)`:
+        the time from the session's creation to its results. `emit_stored(type, data)`:
         when given (no post-processing add-on and no callback needs the parsed result), the
-        end messages are built as text from the logs, byte for byte the same.
-
+        end messages are built from the logs as text, byte for byte the same, and handed
+        over in pieces (`data()` gives them, as often as asked): a 10 h session's two end
+        messages are 6 MB each, and the server holds neither (issue 18).
         """
-        if emit_data is not None and not addons.fills_result:
-            transcription_json = await self.transcription_json(languages)
-            emit_data("post_transcript", transcription_json)
+        if emit_stored is not None and not addons.fills_result:
+            transcription = self._files.folder / "transcription.json"
+            await self.write_transcription(transcription, languages)
+            emit_stored("post_transcript", lambda: _pieces_of(transcription))
             metadata = self._metadata(audio_duration, elapsed())
-            result_json = (
-                f'{{"metadata":{_compact(metadata)},"transcription":{transcription_json}}}'
-            )
-            del transcription_json
-            emit_data("post_final_transcript", result_json)
+            head = f'{{"metadata":{_compact(metadata)},"transcription":'
+
+            def result() -> Iterator[str]:
+                yield head
+                yield from _pieces_of(transcription)
+                yield "}"
+
+            emit_stored("post_final_transcript", result)
             emit("end_session")
-            self._files.save_result_text(result_json)  # read back by GET: not held in memory
+            self._files.save_result_pieces(result())  # read back by GET: not held in memory
+            transcription.unlink(missing_ok=True)
             self._files.finish()
             return
-        transcription = self.transcription(languages)
-        emit("post_transcript", data=transcription)
-        result: dict[str, Any] = {"metadata": {}, "transcription": transcription}
-        await addons.post_process(result)
-        result["metadata"] = self._metadata(audio_duration, elapsed())
-        emit("post_final_transcript", data=result)
+        transcription_dict = self.transcription(languages)
+        emit("post_transcript", data=transcription_dict)
+        result_dict: dict[str, Any] = {"metadata": {}, "transcription": transcription_dict}
+        await addons.post_process(result_dict)
+        result_dict["metadata"] = self._metadata(audio_duration, elapsed())
+        emit("post_final_transcript", data=result_dict)
         emit("end_session")
-        self._files.save_result(result)  # read back by GET: not held in memory
+        self._files.save_result(result_dict)  # read back by GET: not held in memory
         self._files.finish()  # a finished session holds no file descriptor
 
     def _metadata(self, audio_duration: float, elapsed: float) -> dict[str, Any]:
@@ -192,3 +237,10 @@ class SessionResult:
             # server"). An extra key, which Gladia's clients ignore.
             "local_server": local_server,
         }
+
+
+def _pieces_of(path: Path) -> Iterator[str]:
+    """A text file, TEXT_PIECE characters at a time."""
+    with path.open(encoding="utf-8", newline="\n") as file:
+        while piece := file.read(TEXT_PIECE):
+            yield piece

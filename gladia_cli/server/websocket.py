@@ -37,6 +37,8 @@ from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import Faults
 from gladia_cli.server.ingest import parse_resume_hint
 from gladia_cli.server.live_session import LiveSession
+from gladia_cli.server.message_log import read_stored
+from gladia_cli.server.outbox import StoredText
 
 log = logging.getLogger("gladia.server")
 
@@ -53,6 +55,20 @@ ECHO_LIMIT = 64
 # How long a close waits for the client's reply (aiohttp's default is 10 s): a silent
 # client must not hold up a server that is stopping.
 CLOSE_TIMEOUT = 2.0
+# A stored text (a long session's end message) is written to the transport while its write
+# buffer holds less than this; above it, the writer waits (polling: the network's pace).
+STREAM_HIGH_WATER = 256 * 1024
+STREAM_POLL = 0.005
+_TEXT_FIN = 0x81  # FIN + text opcode
+
+
+def text_frame_header(length: int) -> bytes:
+    """RFC 6455 §5.2: a whole, unmasked text frame of `length` bytes (server to client)."""
+    if length < 126:
+        return bytes((_TEXT_FIN, length))
+    if length < 1 << 16:
+        return bytes((_TEXT_FIN, 126)) + length.to_bytes(2, "big")
+    return bytes((_TEXT_FIN, 127)) + length.to_bytes(8, "big")
 
 
 class DrainingWebSocket(web.WebSocketResponse):
@@ -120,9 +136,55 @@ class WebSocketConnection:
         self.answered_close = False
         self._wake = asyncio.Event()
         self._ended = asyncio.Event()
+        # Set while no stored text is being written: its frame goes out in pieces, and no
+        # other frame (a pong, a close) may be written in the middle of it.
+        self._between_frames = asyncio.Event()
+        self._between_frames.set()
+        self._pong_due: bytes | None = None  # a ping that came meanwhile: answered after
 
     async def send_text(self, text: str) -> None:
         await self.ws.send_str(text)
+
+    async def send_stored(self, stored: StoredText) -> None:
+        """One text frame, its payload read from `stored` as it is written: the server never
+        holds a long session's end message (6 MB after 10 h; aiohttp would hold it twice)."""
+        try:
+            pieces = read_stored(stored)
+        except FileNotFoundError:
+            return  # the session was deleted meanwhile: nobody is waiting for it
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("connection closed")
+        assert isinstance(transport, asyncio.WriteTransport)
+        self._between_frames.clear()
+        try:
+            transport.write(text_frame_header(stored.length))
+            for piece in pieces:
+                while transport.get_write_buffer_size() > STREAM_HIGH_WATER:
+                    await asyncio.sleep(STREAM_POLL)  # real time: the network's pace
+                    if transport.is_closing():
+                        raise ConnectionResetError("connection closed while sending")
+                transport.write(piece)
+        finally:
+            self._between_frames.set()
+        if self._pong_due is not None:
+            payload, self._pong_due = self._pong_due, None
+            await self.ws.pong(payload)
+
+    async def pong(self, payload: bytes) -> None:
+        """Answer a ping now, or right after the stored text being written (RFC 6455 §5.5.3
+        allows answering only the latest ping)."""
+        if self._between_frames.is_set():
+            await self.ws.pong(payload)
+        else:
+            self._pong_due = payload
+
+    async def between_frames(self, timeout: float) -> bool:
+        """Until no stored text is being written (False: still one after `timeout`)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._between_frames.wait()
+        return self._between_frames.is_set()
 
     async def ping(self, payload: bytes) -> None:
         await self.ws.ping(payload)
@@ -194,6 +256,9 @@ async def live_socket(
         while not conn.dropped and not ws.closed:
             if conn.close_request is not None:
                 code, reason = conn.close_request
+                if not await conn.between_frames(CLOSE_TIMEOUT):
+                    conn.drop()  # a close frame cannot go in the middle of another
+                    break
                 await ws.close(code=code, message=reason.encode()[:123])
                 conn.answered_close = ws.close_code not in (None, ABNORMAL)
                 break
@@ -253,7 +318,7 @@ async def _on_frame(
     elif msg.type is WSMsgType.TEXT:
         await _on_text(session, conn, msg.data)
     elif msg.type is WSMsgType.PING:
-        await ws.pong(msg.data)
+        await conn.pong(msg.data)  # after a stored text being written, if one is
         offset = parse_resume_hint(msg.data)
         if offset is not None:
             session.resume_hint(conn, offset)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from gladia_cli.errors import NetworkError
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.client_session import (
@@ -18,7 +20,7 @@ from gladia_cli.protocol.client_session import (
     StopFrame,
     Timing,
 )
-from gladia_cli.protocol.messages import Transcript
+from gladia_cli.protocol.messages import LAZY_FRAME_CHARS, Transcript
 from gladia_cli.protocol.resume import MemoryOverflow, ResumeBuffer
 from gladia_cli.protocol.retry import Backoff
 
@@ -320,6 +322,30 @@ def test_missed_finals_are_recovered_from_post_transcript_once() -> None:
     assert [m.type for m in session.message(final, 2.1)] == ["post_final_transcript"]
 
 
+@pytest.mark.parametrize("kind", ["post_transcript", "post_final_transcript"])
+def test_a_long_end_message_read_lazily_recovers_the_same_finals(kind: str) -> None:
+    """A lean session leaves a long end message's list in its text (messages.list_at): the
+    check against the live finals reads it there, one utterance at a time."""
+    everything = [_utterance(f"u{i}", i * 2.0, i * 2.0 + 1.0, i % 2) for i in range(3000)]
+    data: dict[str, Any] = {"full_transcript": "", "utterances": everything}
+    if kind == "post_final_transcript":
+        data = {"metadata": {"audio_duration": 6000.0}, "transcription": data}
+    text = _msg(kind, data=data)
+    assert len(text) > LAZY_FRAME_CHARS
+    recovered = {}
+    for lean in (False, True):
+        session = _session(lean=lean)
+        _connect(session, 0.0)
+        for i, u in enumerate(everything):
+            if i % 500 != 7:  # six finals lost live
+                session.message(_final(f"{i}", u["text"], u["start"], u["end"], u["channel"]), 1.0)
+        delivered = session.message(text, 2.0)
+        assert delivered[-1].type == kind and session.reconciled
+        assert delivered[-1].deferred if lean else not delivered[-1].deferred
+        recovered[lean] = [(m.utterance.text, m.utterance.start) for m in delivered[:-1]]
+    assert recovered[True] == recovered[False] == [(f" u{i}", i * 2.0) for i in range(7, 3000, 500)]
+
+
 def test_the_end_list_can_come_from_the_rest_result() -> None:
     session = _session()
     _connect(session, 0.0)
@@ -573,3 +599,25 @@ def test_a_token_refused_at_the_first_connection_is_still_a_rejection() -> None:
     action = session.closed(4401, "invalid or expired token", 0.1)
     assert isinstance(action, Finish) and action.error is not None
     assert "rejected what was sent" in (action.error.hint or "")
+
+
+def test_what_a_long_session_remembers_to_drop_re_deliveries_is_small() -> None:
+    """Issue 20, item 8: the client's memory grew with the session. Every final delivered is
+    remembered by channel and id (a 10 h session delivers 15 000), and the last 4096 frames
+    by digest: for 6000 finals, 1.9 MiB of Python objects here (the ledger too), 2.4 MiB
+    before."""
+    import tracemalloc
+
+    session = _session()
+    _connect(session, 0.0)
+    finals = [_final(f"00_{n:08d}", "alpha", n * 2.0, n * 2.0 + 1.0) for n in range(6000)]
+    tracemalloc.start()
+    try:
+        for final in finals:
+            session.message(final, 1.0)
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert session.stats.duplicates_dropped == 0
+    assert session.message(finals[7], 2.0) == []  # still known
+    assert held < 2.15 * 2**20, held / 2**20

@@ -145,3 +145,75 @@ def test_a_lean_parse_keeps_no_words_unless_the_frame_spans_lines() -> None:
     whole = parse_server_message(_json.dumps(message, indent=1), lean=True)  # jsonl rewrites it
     assert whole.raw["data"]["utterances"][0]["words"] == [word]
     assert parse_server_message(_json.dumps(message)).raw["data"]["utterances"][0]["words"]
+
+
+def _long_end_message(count: int, *, final: bool = False) -> dict[str, object]:
+    utterances = [
+        {"text": f" word{i}", "start": i * 2.0, "end": i * 2.0 + 1.5, "confidence": 0.9,
+         "channel": i % 2, "language": "en",
+         "words": [{"word": f" word{i}", "start": i * 2.0, "end": i * 2.0 + 1.5,
+                    "confidence": 0.9}]}
+        for i in range(count)
+    ]  # fmt: skip
+    transcription = {"full_transcript": "…", "languages": ["en"], "utterances": utterances}
+    if final:
+        data: dict[str, object] = {"metadata": {"audio_duration": 2.0 * count},
+                                   "transcription": transcription}  # fmt: skip
+        return {"type": "post_final_transcript", "session_id": "s", "created_at": "t",
+                "data": data}  # fmt: skip
+    return {"type": "post_transcript", "session_id": "s", "created_at": "t",
+            "data": transcription}  # fmt: skip
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_a_long_frame_leaves_its_utterances_in_the_text_read_one_at_a_time(final: bool) -> None:
+    from gladia_cli.protocol.messages import LAZY_FRAME_CHARS, list_at
+
+    message = _long_end_message(2000, final=final)
+    text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    assert len(text) > LAZY_FRAME_CHARS
+    path = ("data", "transcription", "utterances") if final else ("data", "utterances")
+    lean = parse_server_message(text, lean=True)
+    assert lean.text is text
+    holder = lean.raw["data"]["transcription"] if final else lean.raw["data"]
+    assert "utterances" not in holder  # left in the frame
+    assert holder["full_transcript"] == "…" and holder["languages"] == ["en"]
+    if final:
+        assert lean.raw["data"]["metadata"] == {"audio_duration": 4000.0}
+    items = list_at(lean, *path)
+    assert items is not None
+    whole = json.loads(text)
+    listed = whole["data"]["transcription"]["utterances"] if final else whole["data"]["utterances"]
+    expected = [{**u, "words": []} for u in listed]
+    assert list(items) == expected
+    # A short frame, or a whole parse, keeps the list in `raw`: list_at reads it there.
+    assert list(list_at(parse_server_message(text), *path) or []) == listed
+    assert list_at(lean, "data", "nothing") is None
+
+
+def test_a_long_frame_is_checked_as_json_loads_checks_it() -> None:
+    text = json.dumps(_long_end_message(2000), separators=(",", ":"))
+    broken = text.replace('"channel":1', '"channel":1,', 1)  # inside the deferred list
+    for bad in (broken, text + "x", text[:-1], "[" + text + "]"):
+        with pytest.raises(MessageParseError):
+            parse_server_message(bad, lean=True)
+    with pytest.raises(MessageParseError):
+        parse_server_message(broken)  # the same verdict, parsed whole
+
+
+def test_a_long_frame_is_read_without_building_its_utterances() -> None:
+    """The bound of issue 18: a lean parse of a 10 h end message holds the frame's text and
+    what is outside its lists, never its utterances (one at a time while checked)."""
+    import tracemalloc
+
+    text = json.dumps(_long_end_message(20_000, final=True), separators=(",", ":"))
+    tracemalloc.start()
+    try:
+        message = parse_server_message(text, lean=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # 20 000 utterances parsed whole: tens of MB of objects for a 3.5 MB text. Here: kB.
+    assert len(text) > 3_000_000
+    assert peak < 200_000, peak
+    assert message.type == "post_final_transcript"

@@ -8,7 +8,7 @@ from gladia_cli.protocol.closing import NORMAL
 from gladia_cli.server.clock import ManualClock
 from gladia_cli.server.delivery import MAX_BACKLOG, REDELIVERY_HOLD, Delivery
 from gladia_cli.server.ingest import AudioIngest
-from gladia_cli.server.outbox import Kind, Outgoing
+from gladia_cli.server.outbox import Kind, Outgoing, StoredText
 
 
 class FakeSocket:
@@ -19,6 +19,9 @@ class FakeSocket:
 
     async def send_text(self, text: str) -> None:
         self.texts.append(text)
+
+    async def send_stored(self, stored: StoredText) -> None:
+        self.texts.append(f"stored:{stored.offset}+{stored.length}")
 
     async def ping(self, payload: bytes) -> None:
         self.pings.append(payload)
@@ -167,6 +170,35 @@ def test_a_reader_waits_for_room_at_the_backlog_bound() -> None:
         assert not delivery.backlogged(FakeSocket())  # not the current connection
         writer = asyncio.create_task(delivery.deliver(socket))
         await asyncio.wait_for(delivery.room.wait(), 1.0)
+        writer.cancel()
+
+    asyncio.run(main())
+
+
+def test_a_stored_message_is_sent_from_its_file_and_again_after_a_lost_connection() -> None:
+    """A long session's end message is in the outbox as where it is on disk (issue 18): the
+    delivery sends it from there, and again from there on the next connection."""
+
+    async def main() -> None:
+        from pathlib import Path
+
+        clock = ManualClock()
+        delivery, _ = _delivery(clock)
+        first = FakeSocket()
+        delivery.attach(first)
+        writer = asyncio.create_task(delivery.deliver(first))
+        end = Outgoing("", Kind.MESSAGE, stored=StoredText(Path("messages.jsonl"), 10, 6_000_000))
+        delivery.put(Outgoing("a"))
+        delivery.put(end)
+        await _settle()
+        assert first.texts == ["a", "stored:10+6000000"]
+        second = FakeSocket()
+        delivery.attach(second)  # the first is lost before a pong confirmed anything
+        writer.cancel()
+        writer = asyncio.create_task(delivery.deliver(second))
+        delivery.release()
+        await _settle()
+        assert second.texts == ["a", "stored:10+6000000"]
         writer.cancel()
 
     asyncio.run(main())

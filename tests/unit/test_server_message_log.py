@@ -134,3 +134,25 @@ def test_stored_audio_is_on_disk_at_each_append(tmp_path: Path) -> None:
     store.append(b"\1\2" * 100)
     assert AudioStore.existing(tmp_path / "audio.raw").read(0, 200) == b"\1\2" * 100
     store.finish()
+
+
+def test_a_text_in_pieces_is_stored_and_read_back_where_it_is(tmp_path: Path) -> None:
+    from gladia_cli.server.message_log import READ_PIECE, read_stored
+
+    log = MessageLog(tmp_path / "m.jsonl")
+    log.append('{"a":1}')  # buffered: written before the pieces
+    long = '{"b":"' + "é" * READ_PIECE + '"}'
+    stored = log.append_pieces(iter([long[:10], long[10:]]))
+    log.append('{"c":3}')
+    assert stored is not None and stored.length == len(long.encode())
+    pieces = list(read_stored(stored))
+    assert all(len(piece) <= READ_PIECE for piece in pieces) and len(pieces) > 1
+    assert b"".join(pieces).decode() == long
+    assert list(log.texts()) == ['{"a":1}', long, '{"c":3}'] and log.count == 3
+    with pytest.raises(ValueError):
+        log.append_pieces(["{", "\n}"])
+    assert list(log.texts()) == ['{"a":1}', long, '{"c":3}']  # nothing of it left
+    log.delete()
+    assert log.append_pieces(["{}"]) is None
+    with pytest.raises(FileNotFoundError):
+        read_stored(stored)

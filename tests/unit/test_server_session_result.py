@@ -84,6 +84,7 @@ def _produce(
     tmp_path: Path, *, as_text: bool, finals: int, read_back: bool = True
 ) -> tuple[list[str], object]:
     import asyncio
+    from collections.abc import Callable, Iterable
     from typing import Any, cast
 
     from gladia_cli.protocol.messages import build_message
@@ -109,9 +110,13 @@ def _produce(
     def emit(kind: str, **fields: Any) -> None:
         sent.append(json.dumps(build_message(kind, "s1", "T", **fields), separators=(",", ":")))
 
-    def emit_data(kind: str, data: str) -> None:
+    def emit_stored(kind: str, data: Callable[[], Iterable[str]]) -> None:
         envelope = json.dumps(build_message(kind, "s1", "T"), separators=(",", ":"))
-        sent.append(f'{envelope[:-1]},"data":{data}}}')
+        pieces = list(data())
+        assert "".join(data()) == "".join(pieces)  # read again (a re-delivery): the same
+        # Handed over in pieces, none the whole message (a long one is never in memory).
+        assert max(map(len, pieces)) <= session_result.TEXT_PIECE
+        sent.append(f'{envelope[:-1]},"data":{"".join(pieces)}}}')
 
     asyncio.run(
         result.produce(
@@ -120,28 +125,58 @@ def _produce(
             languages=["en", "fr"],
             audio_duration=12.3456,
             elapsed=lambda: 1.5,
-            emit_data=emit_data if as_text else None,
+            emit_stored=emit_stored if as_text else None,
         )
     )
     return sent, files.result() if read_back else None
 
 
-def test_the_end_result_built_as_text_is_the_same_bytes(tmp_path: Path) -> None:
-    assert _produce(tmp_path, as_text=True, finals=50) == _produce(
-        tmp_path, as_text=False, finals=50
-    )
+@pytest.mark.parametrize("finals", [0, 1, 50, 3000])
+def test_the_end_result_built_as_text_is_the_same_bytes(tmp_path: Path, finals: int) -> None:
+    as_text = _produce(tmp_path, as_text=True, finals=finals)
+    assert as_text == _produce(tmp_path, as_text=False, finals=finals)
+    assert len(as_text[0][0]) > session_result.TEXT_PIECE or finals < 3000  # in pieces
 
 
-def test_building_the_end_result_as_text_holds_no_parsed_list(tmp_path: Path) -> None:
-    """A long session's end: the peak of traced memory stays within a few times the size of
-    the messages (parsed, the finals cost some 15 times their text)."""
+def test_building_the_end_result_as_text_holds_neither_message(tmp_path: Path) -> None:
+    """A long session's end (issue 18): the end messages are written to disk piece by piece
+    and handed over as pieces, so the peak of traced memory is a fraction of one message
+    (parsed, the finals cost some 15 times their text; as one text, twice the message)."""
+    import asyncio
     import tracemalloc
+    from collections.abc import Callable, Iterable
+    from typing import Any, cast
 
-    peaks = {}
-    for as_text in (True, False):
-        tracemalloc.start()
-        sent, _ = _produce(tmp_path / str(as_text), as_text=as_text, finals=3000, read_back=False)
-        peaks[as_text] = tracemalloc.get_traced_memory()[1]
+    result, files = _result(tmp_path)
+    for n in range(10_000):
+        files.utterances.append_json(
+            {"text": f" utterance {n}", "start": n * 2.0, "end": n * 2.0 + 1.0,
+             "confidence": 0.9, "channel": n % 2, "language": "en",
+             "words": [{"word": f" w{n}", "start": n * 2.0, "end": n * 2.0 + 0.5,
+                        "confidence": 0.9}]}
+        )  # fmt: skip
+    files.utterances.flush()
+    sizes: dict[str, int] = {}
+
+    def emit_stored(kind: str, data: Callable[[], Iterable[str]]) -> None:
+        sizes[kind] = sum(len(piece) for piece in data())
+
+    tracemalloc.start()
+    try:
+        asyncio.run(
+            result.produce(
+                emit=lambda kind, **fields: None,
+                addons=cast(Any, _NoAddons()),
+                languages=["en"],
+                audio_duration=6000.0,
+                elapsed=lambda: 1.5,
+                emit_stored=emit_stored,
+            )
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
         tracemalloc.stop()
-        size = len(sent[0])
-    assert peaks[True] < 5 * size and peaks[False] > 10 * size, (peaks, size)
+    size = sizes["post_final_transcript"]
+    assert size > 1_800_000 and sizes["post_transcript"] > 1_800_000
+    assert peak < size / 3, (peak, size)
+    assert len(files.result() or {}) == 2  # kept on disk for GET
