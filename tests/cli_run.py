@@ -118,7 +118,7 @@ def run_in_process(
         io.BytesIO(), encoding="utf-8", errors="backslashreplace", write_through=True
     )
     given = io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="utf-8")
-    with _process_like(environ, given, out, err) as ran:
+    with _native_output(out, err), _process_like(environ, given, out, err) as ran:
         env = Environment(stdin=given.buffer, stdout=out, stderr=err, environ=dict(environ))
         with _watchdog(timeout) as expired:
             try:
@@ -143,6 +143,26 @@ def _text(stream: io.TextIOWrapper) -> str:
     buffer = stream.buffer
     assert isinstance(buffer, io.BytesIO)
     return buffer.getvalue().decode()
+
+
+@contextlib.contextmanager
+def _native_output(out: io.TextIOWrapper, err: io.TextIOWrapper) -> Iterator[None]:
+    """What is written on descriptors 1 and 2 while in the block (a native library's
+    messages: PortAudio's, ALSA's, a decoder's), added to the run's stdout and stderr after
+    what Python wrote: a test that wants no noise on stderr sees it, as from a process."""
+    with tempfile.TemporaryFile() as native_out, tempfile.TemporaryFile() as native_err:
+        saved = [os.dup(1), os.dup(2)]
+        os.dup2(native_out.fileno(), 1)
+        os.dup2(native_err.fileno(), 2)
+        try:
+            yield
+        finally:
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+            for native, stream in ((native_out, out), (native_err, err)):
+                native.seek(0)
+                stream.buffer.write(native.read())
 
 
 @contextlib.contextmanager
