@@ -395,8 +395,7 @@ class StreamRun:
                 self.on_message(message)
         if core.result_unchecked:
             self.unverified = core.check_result(result)
-        pending, core.notices = core.notices, []
-        for text in pending:
+        for text in core.take_notices():
             self.notices.warning(text)
         return result
 
