@@ -1,10 +1,9 @@
-"""End-to-end: the real `gladia` CLI as a subprocess, against the project's local server."""
+"""End-to-end: the real `gladia` CLI against the project's local server, over loopback: in
+this process where no process boundary is needed, else as a subprocess (tests/cli_run.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,56 +12,10 @@ from typing import Any
 import pytest
 
 from gladia_cli.server.runner import LocalServer
-from tests.support import GLADIA, KEY, local_server
+from tests.cli_run import Run, run_cli
+from tests.support import local_server
 
 DATA = Path(__file__).parent.parent / "data"
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    def jsonl(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
-
-    def finals(self) -> list[dict[str, Any]]:
-        return [
-            m["data"]["utterance"]
-            for m in self.jsonl()
-            if m["type"] == "transcript" and m["data"]["is_final"]
-        ]
-
-    def words(self) -> set[str]:
-        return {w.strip(".,?!").lower() for u in self.finals() for w in u["text"].split()}
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, stdin: bytes | None = None, timeout: float = 90
-) -> Run:
-    """`gladia ARGS` with a clean environment (no user config, a test key)."""
-    environ = {
-        **os.environ,
-        "GLADIA_API_KEY": KEY,
-        "XDG_CONFIG_HOME": "/nonexistent",
-        "NO_COLOR": "1",
-        # No keyring: a key saved on this machine must not leak into the tests.
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-        **(env or {}),
-    }
-    for name in ("GLADIA_API_URL", "GLADIA_REGION", "GLADIA_CONFIG", "GLADIA_PROFILE"):
-        if env is None or name not in env:
-            environ.pop(name, None)
-    done = subprocess.run(
-        [*GLADIA, *args],
-        input=stdin,
-        capture_output=True,
-        env=environ,
-        timeout=timeout,
-        check=False,
-    )
-    return Run(done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Gladia's API as it is today (issue 22), end to end: the real CLI as a subprocess against
+"""Gladia's API as it is today (issue 22), end to end: the real CLI (in-process) against
 the project's local server over loopback. End of turn, answering machine, presets and the
 body they send, vocabulary and spelling files, transcribe --model, --speakers after a live
 session, and Gladia's Go CLI key file."""

@@ -98,8 +98,16 @@ def test_doctor_fails_the_api_check_for_a_web_page(web_page: str) -> None:
 
 def test_doctor_is_bounded_by_a_server_that_trickles_its_answer(trickling: str) -> None:
     started = time.monotonic()
+    # A process: doctor leaves its probe (a daemon thread, still reading the trickle) to
+    # the process's exit.
     run = run_cli(
-        "doctor", "--skip-engine", "--api-url", trickling, env={"GLADIA_API_KEY": KEY}, timeout=40
+        "doctor",
+        "--skip-engine",
+        "--api-url",
+        trickling,
+        env={"GLADIA_API_KEY": KEY},
+        timeout=40,
+        process=True,
     )
     assert run.code == 4, run.stdout + run.stderr
     assert "no whole answer within 5 s" in run.stdout

@@ -1,4 +1,4 @@
-"""`gladia auth` and `--profile` end to end: the CLI as a subprocess, a local server that
+"""`gladia auth` and `--profile` end to end: the CLI (in-process; a pty), a local server that
 accepts one key, and keyring's file backend (keyrings.alt) in a temporary data directory."""
 
 from __future__ import annotations

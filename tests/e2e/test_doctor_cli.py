@@ -1,4 +1,4 @@
-"""`gladia doctor` end to end: the CLI as a subprocess against a local server that accepts
+"""`gladia doctor` end to end: the real CLI (in-process) against a local server that accepts
 one key, with the set-up broken one way at a time."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`gladia mix` of files end to end: the CLI as a subprocess with `--local`.
+"""`gladia mix` of files end to end: the real CLI (in-process) with `--local`.
 
 (Mixes with microphones need a virtual microphone: tests/mic/test_live.py.)
 """

@@ -1,4 +1,4 @@
-"""`gladia transcribe` and `gladia transcriptions`, the CLI as a subprocess against
+"""`gladia transcribe` and `gladia transcriptions`, the real CLI (in-process) against
 `gladia serve` (and its own --local server): every format, --no-wait, get/list/delete,
 and the failures (bad key → 3, missing file → 5, job error → 4)."""
 

@@ -1,4 +1,4 @@
-"""`gladia file` with the whisper engine on real speech: the CLI as a subprocess against a
+"""`gladia file` with the whisper engine on real speech: the real CLI (in-process) against a
 local server (Whisper base, the default model) shared by the module, over loopback."""
 
 from __future__ import annotations
