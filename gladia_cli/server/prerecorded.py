@@ -240,6 +240,10 @@ class PreRecordedApi:
                     await part.release()
         except TimeoutError:
             return gladia_error(request, 408, f"the upload stalled: {progress.describe()}")
+        except ConnectionError as exc:
+            # Gone before its audio part began: nothing stored, nobody to answer.
+            log.info("upload: the client went away (%s)", type(exc).__name__)
+            return gladia_error(request, 400, "Bad Request", ["the upload was cut"])
         except HttpProcessingError as exc:
             # A part's headers aiohttp will not parse (a control character in a file
             # name, a header over 8190 bytes, too many): the client's mistake, not ours.

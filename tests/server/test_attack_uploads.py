@@ -104,3 +104,26 @@ def test_an_oversized_upload_that_stalls_while_drained_is_still_answered_413(
         assert answer.startswith(b"HTTP/1.1 413"), answer
         assert time.monotonic() - started < 5
         assert _stored(server) == []
+
+
+@pytest.mark.parametrize("sent", [0, 3])
+def test_a_client_leaving_before_its_audio_part_logs_no_traceback(
+    server: LocalServer, caplog: pytest.LogCaptureFixture, sent: int
+) -> None:
+    # Gone after the headers (and maybe the start of a boundary): the server meets the
+    # end of the connection while it looks for the first part, not while it stores one.
+    caplog.set_level(logging.INFO)
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)))
+    conn.sendall(
+        f"POST /v2/upload HTTP/1.1\r\nHost: {host}:{port}\r\nx-gladia-key: {KEY}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n".encode()
+        + HEAD[:sent]
+    )
+    conn.close()
+    deadline = time.monotonic() + 5
+    while "the client went away" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert "the client went away" in caplog.text
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    assert _stored(server) == []
