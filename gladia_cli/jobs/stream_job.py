@@ -318,7 +318,7 @@ class StreamRun:
 
     def _check_progress(self) -> None:
         """Say once that the server is behind; give up on one that stopped making progress."""
-        if self.stream.core.behind and not self.said_behind:
+        if self.stream.behind and not self.said_behind:
             self.said_behind = True
             text = "the server is behind: it holds back its acknowledgments until it catches up"
             if self.job.live_source:
@@ -354,8 +354,8 @@ class StreamRun:
         if end.error is not None:
             self.renderer.finish(outcome)
             raise end.error
-        core = self.stream.core
-        if self.renderer.needs_result or core.needs_result_check or core.result_unchecked:
+        stream = self.stream
+        if self.renderer.needs_result or stream.needs_result_check or stream.result_unchecked:
             outcome.result = self.result_checked()
             self.figures.result(outcome.result)
         self.renderer.finish(outcome)
@@ -365,8 +365,8 @@ class StreamRun:
         are off, and a connection dropped), also the check, and the finals it recovers; when
         no end message said how much audio the result holds, that check (`self.unverified`,
         raised by the verdict once the transcript is written)."""
-        core = self.stream.core
-        check = core.needs_result_check
+        stream = self.stream
+        check = stream.needs_result_check
         hint = self.result_later("the whole result may be there")
         try:
             result = self.api.wait_until_done(self.created.id, timeout=self.job.stop_timeout)
@@ -388,15 +388,14 @@ class StreamRun:
                 f"has no transcription (status {result.get('status')!r})",
                 hint=hint,
             )
-        if check or core.result_unchecked:
+        if check or stream.result_unchecked:
             # The session's end list, fetched anyway: the live finals are checked against it
             # as against post_transcript (a final the server never sent is recovered).
-            for message in core.reconcile(utterances, None, "GET /v2/live/{id}"):
+            for message in stream.recover_finals(utterances):
                 self.on_message(message)
-        if core.result_unchecked:
-            self.unverified = core.check_result(result)
-        pending, core.notices = core.notices, []
-        for text in pending:
+        if stream.result_unchecked:
+            self.unverified = stream.check_result(result)
+        for text in stream.take_notices():
             self.notices.warning(text)
         return result
 

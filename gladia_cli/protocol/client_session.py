@@ -296,6 +296,11 @@ class ClientSession:
             if self.stats.state not in ("done", "failed"):
                 self.stats.state = "stopping"
 
+    def take_notices(self) -> list[str]:
+        """What the core has to say (reconnects, recovered finals…), each once."""
+        notices, self.notices = self.notices, []
+        return notices
+
     @property
     def behind(self) -> bool:
         """Whether a window's worth of audio waits for the server to acknowledge it."""
