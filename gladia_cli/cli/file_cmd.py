@@ -179,7 +179,8 @@ def file_command(
     """
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import inputs, preflight, streaming
+    from gladia_cli.cli import preflight, streaming
+    from gladia_cli.jobs import inputs
 
     args = list(paths or [])
     if not args and from_list is None:

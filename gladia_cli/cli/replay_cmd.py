@@ -95,8 +95,9 @@ def replay_command(
     debug: Debug = False,
 ) -> None:
     """Render a session recorded with --record again, in any format, with no server."""
-    from gladia_cli.cli.web_captions import web_options, with_web
+    from gladia_cli.cli.web_captions import web_options
     from gladia_cli.errors import UsageError
+    from gladia_cli.jobs.streaming import with_web
     from gladia_cli.recording import read_recording
     from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
     from gladia_cli.render.captions import CaptionLimits

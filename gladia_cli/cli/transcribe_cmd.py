@@ -1,6 +1,6 @@
 """`gladia transcribe PATH|URL…`: files through Gladia's pre-recorded API (upload, job,
-poll), for recordings that need no live pace. The options become a job body; the work is
-in cli/transcribing.py."""
+poll), for recordings that need no live pace. The options become a job body
+(cli/transcribing.py); the work is in jobs/prerecorded.py."""
 
 from __future__ import annotations
 
@@ -271,6 +271,7 @@ def transcribe_command(
     (as fast as the server goes), and its result rendered.
     """
     from gladia_cli.cli import transcribing
+    from gladia_cli.jobs.prerecorded import ManyOptions, OutputOptions
     from gladia_cli.render.captions import CaptionLimits
 
     env = environment_of(ctx)
@@ -297,7 +298,7 @@ def transcribe_command(
         metadata=metadata,
         config=config,
     )
-    out = transcribing.OutputOptions(
+    out = OutputOptions(
         format=format,
         output=output,
         label=label,
@@ -313,7 +314,7 @@ def transcribe_command(
         local_model=local_model,
         debug=debug,
     )
-    many = transcribing.ManyOptions(
+    many = ManyOptions(
         from_list=from_list, output_dir=output_dir, skip_existing=skip_existing, jobs=jobs
     )
     planned = transcribing.plan(

@@ -109,7 +109,7 @@ def get_command(
     from gladia_cli.render.captions import CaptionLimits
 
     def transcript_of(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], str | None]:
-        from gladia_cli.cli.transcribing import by_speaker, check_finished
+        from gladia_cli.jobs.stored import by_speaker, check_finished
 
         check_finished(job)
         return by_speaker(job, label)  # a diarized job: one label per speaker
@@ -160,12 +160,14 @@ def list_command(
     debug: Debug = False,
 ) -> None:
     """List transcriptions, newest first: a table on a terminal, JSON lines in a pipe."""
-    from gladia_cli.cli.sessions_cmd import list_stored, rest_api
+    from gladia_cli.cli.sessions_cmd import rest_api
     from gladia_cli.client.prerecorded import PreRecordedApi
+    from gladia_cli.jobs.stored import list_stored
 
     env = environment_of(ctx)
     api = rest_api(env, api_key, api_url, profile, PreRecordedApi)
-    list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
+    statuses = [s.value for s in status] if status else None
+    list_stored(env, api, offset=offset, limit=limit, statuses=statuses, format=format)
 
 
 @app.command("delete", cls=FastHelpCommand, epilog=DELETE_EXAMPLES)
@@ -182,8 +184,9 @@ def delete_command(
 
     On a terminal the job is named and you are asked first (--yes: not).
     """
-    from gladia_cli.cli.sessions_cmd import delete_stored, rest_api
+    from gladia_cli.cli.sessions_cmd import rest_api
     from gladia_cli.client.prerecorded import PreRecordedApi
+    from gladia_cli.jobs.stored import delete_stored
 
     env = environment_of(ctx)
     api = rest_api(env, api_key, api_url, profile, PreRecordedApi)
