@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gladia_cli.cli.choices import OutputFormat
-from gladia_cli.cli.options import StreamOptions
+from gladia_cli.cli.options import ManyInputs, StreamOptions
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
 
@@ -83,11 +83,8 @@ def many_format(requested: str | None, *, output_dir: Path | None, stdout_is_ter
 
 def file_many(
     args: Sequence[str],
+    many: ManyInputs,
     *,
-    from_list: str | None,
-    output_dir: Path | None,
-    skip_existing: bool,
-    jobs: int,
     pace: str,
     multichannel: bool,
     raw_spec: tuple[int | None, int | None, str | None],
@@ -101,11 +98,12 @@ def file_many(
     from gladia_cli.jobs import inputs
     from gladia_cli.jobs.stream_many import stream_each
 
-    check_many_options(opts, output_dir, skip_existing)
+    output_dir = many.output_dir
+    check_many_options(opts, output_dir, many.skip_existing)
     fmt = many_format(
         opts.format, output_dir=output_dir, stdout_is_terminal=bool(env.stdout_isatty)
     )
-    specs = expand_inputs(args, from_list, env)
+    specs = expand_inputs(args, many.from_list, env)
     preflight.check_stdio(writes_stdout=output_dir is None, reads_stdin=inputs.STDIN in specs)
     speed = parse_pace(pace)
     raw_rate, raw_channels, raw = raw_spec
@@ -136,8 +134,8 @@ def file_many(
             open_input,
             pace=speed,
             output_dir=output_dir,
-            skip_existing=skip_existing,
-            jobs=jobs,
+            skip_existing=many.skip_existing,
+            jobs=many.jobs,
             debug=opts.debug,
         )
 

@@ -11,23 +11,17 @@ import typer
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
-    ApiKey,
-    ApiUrl,
+    ApiConnection,
     Debug,
-    MaxCueSeconds,
-    MaxLineChars,
-    Profile,
-    environment_of,
+    StoredOutput,
     format_option,
-    label_option,
-    output_option,
+    with_options,
 )
+from gladia_cli.environment import Environment
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.api import LiveApi
-    from gladia_cli.environment import Environment
     from gladia_cli.render.captions import CaptionLimits
-    from gladia_cli.settings import Settings
 
 EXAMPLES = """\
 Examples:
@@ -90,16 +84,17 @@ SessionId = Annotated[
 
 
 def rest_api(
-    env: Environment,
-    api_key: str | None,
-    api_url: str | None,
-    profile: str | None,
-    api_class: type[LiveApi] | None = None,
+    env: Environment, conn: ApiConnection, api_class: type[LiveApi] | None = None
 ) -> LiveApi:
-    """The REST API of `api_class` (default: LiveApi, the live sessions')."""
+    """The REST API of `api_class` (default: LiveApi, the live sessions'), with a key."""
+    from gladia_cli.cli.connection import settings_for
     from gladia_cli.client.api import LiveApi
+    from gladia_cli.render.notices import Notices
+    from gladia_cli.render.screen import Screen
 
-    return (api_class or LiveApi)(settings_with_key(env, api_key, api_url, profile))
+    notices = Notices(Screen(env), quiet=False)
+    settings = settings_for(conn, env, notices.warning, key_hint=KEY_HINT, say_key_visible=False)
+    return (api_class or LiveApi)(settings)
 
 
 # `sessions` and `transcriptions` get, list and delete alike (jobs/stored.py does it for
@@ -110,7 +105,7 @@ def rest_api(
 def get_stored(
     env: Environment,
     api_class: type[LiveApi],
-    connection: tuple[str | None, str | None, str | None],
+    conn: ApiConnection,
     value: str,
     *,
     format: SessionFormat | None,
@@ -122,13 +117,13 @@ def get_stored(
     | None = None,
     wait: bool = False,
 ) -> None:
-    """`X get`: the id and the format are checked before the key (`connection`: --api-key,
-    --api-url, --profile) is looked up; then jobs/stored.py shows it."""
+    """`X get`: the id and the format are checked before the key is looked up; then
+    jobs/stored.py shows it."""
     from gladia_cli.jobs.stored import checked_id, show_stored
 
     checked_id(value, api_class.noun, api_class.list_command)
     fmt = get_format(format, output, command=command)
-    api = rest_api(env, *connection, api_class=api_class)
+    api = rest_api(env, conn, api_class)
     show_stored(
         env,
         api,
@@ -145,35 +140,6 @@ def get_stored(
 YesOption = typer.Option(
     "--yes", "-y", help="Do not ask (on a terminal, delete asks first; scripts are never asked)."
 )
-
-
-def settings_with_key(
-    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
-) -> Settings:
-    """The settings of a REST command (sessions, transcriptions): a key is needed."""
-    from gladia_cli.credentials import KeyringStore
-    from gladia_cli.errors import AuthError
-    from gladia_cli.render.notices import Notices
-    from gladia_cli.render.screen import Screen
-    from gladia_cli.settings import resolve
-
-    # A config file others can read is worth a warning (settings.py).
-    warn = Notices(Screen(env), quiet=False).warning
-    settings = resolve(
-        api_key=api_key,
-        api_url=api_url,
-        profile=profile,
-        environ=env.environ,
-        key_store=KeyringStore(),
-        warn=warn,
-    )
-    if not settings.has_key:
-        problem = settings.keyring_problem
-        raise AuthError(
-            f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
-            hint=KEY_HINT,
-        )
-    return settings
 
 
 def get_format(
@@ -199,9 +165,10 @@ def get_format(
 
 
 @app.command("get", cls=FastHelpCommand, epilog=GET_EXAMPLES)
+@with_options
 def get_command(
-    ctx: typer.Context,
     session_id: SessionId,
+    *,
     format: Annotated[
         SessionFormat | None,
         format_option(
@@ -210,18 +177,11 @@ def get_command(
             panel=None,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        output_option("Write to this file; .srt .vtt .txt .json .tsv pick the format.", panel=None),
-    ] = None,
-    label: Annotated[str | None, label_option(panel=None)] = None,
-    max_line_chars: MaxLineChars = 42,
-    max_cue_seconds: MaxCueSeconds = 7.0,
+    out: StoredOutput,
     wait: Annotated[bool, WaitOption] = False,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """Show a session: its result as JSON, or its transcript as text, subtitles or a table.
 
@@ -229,18 +189,16 @@ def get_command(
     """
     from gladia_cli.client.api import LiveApi
     from gladia_cli.jobs.stored import with_saved_speakers
-    from gladia_cli.render.captions import CaptionLimits
 
-    env = environment_of(ctx)
     get_stored(
         env,
         LiveApi,
-        (api_key, api_url, profile),
+        conn,
         session_id,
         format=format,
-        output=output,
-        label=label,
-        captions=CaptionLimits(max_line_chars, max_cue_seconds),
+        output=out.output,
+        label=out.label,
+        captions=out.captions,
         command="sessions get",
         transcript_of=with_saved_speakers,
         wait=wait,
@@ -248,8 +206,9 @@ def get_command(
 
 
 @app.command("list", cls=FastHelpCommand, epilog=LIST_EXAMPLES)
+@with_options
 def list_command(
-    ctx: typer.Context,
+    *,
     limit: Annotated[int, typer.Option("--limit", help="Sessions per page.", min=1)] = 20,
     offset: Annotated[int, typer.Option("--offset", help="Sessions to skip.", min=0)] = 0,
     status: Annotated[
@@ -271,14 +230,12 @@ def list_command(
             show_default=False,
         ),
     ] = None,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """List sessions, newest first: a table on a terminal, JSON lines in a pipe."""
-    env = environment_of(ctx)
-    api = rest_api(env, api_key, api_url, profile)
+    api = rest_api(env, conn)
     from gladia_cli.jobs.stored import list_stored
 
     statuses = [s.value for s in status] if status else None
@@ -286,14 +243,14 @@ def list_command(
 
 
 @app.command("delete", cls=FastHelpCommand, epilog=DELETE_EXAMPLES)
+@with_options
 def delete_command(
-    ctx: typer.Context,
     session_id: SessionId,
+    *,
     yes: Annotated[bool, YesOption] = False,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """Delete a session and its audio (SESSION_ID: the id, or its first characters).
 
@@ -301,5 +258,4 @@ def delete_command(
     """
     from gladia_cli.jobs.stored import delete_stored
 
-    env = environment_of(ctx)
-    delete_stored(env, rest_api(env, api_key, api_url, profile), session_id, yes=yes)
+    delete_stored(env, rest_api(env, conn), session_id, yes=yes)

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from gladia_cli.audio.source import AudioSource
 from gladia_cli.cli import speaker_labels
+from gladia_cli.cli.connection import settings_for
 from gladia_cli.cli.local_server import embedded_server
 from gladia_cli.cli.options import StreamOptions
 from gladia_cli.cli.web_captions import web_options
-from gladia_cli.credentials import KeyringStore
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
 from gladia_cli.protocol import init_config, prerecorded_config, presets
@@ -36,7 +36,7 @@ from gladia_cli.render.output import check_output_path
 from gladia_cli.render.screen import Screen
 from gladia_cli.render.web import WebOptions
 from gladia_cli.server.engines import catalog
-from gladia_cli.settings import Settings, resolve
+from gladia_cli.settings import Settings
 
 if TYPE_CHECKING:
     from gladia_cli.jobs.stream_plan import StreamPlan
@@ -80,11 +80,6 @@ def plan(
     opts: StreamOptions, env: Environment, *, speakers: bool = False, output_dir: bool = False
 ) -> Plan:
     """`speakers`: --speakers (live, file); `output_dir`: the outputs are --output-dir's."""
-    if opts.local and opts.api_url:
-        raise UsageError(
-            "--local runs its own server: --api-url has no effect with it",
-            hint="drop one of --local and --api-url",
-        )
     if opts.local:  # before anything: the extra that --local needs
         from gladia_cli.cli import local_requests
 
@@ -92,20 +87,8 @@ def plan(
         local_requests.check_languages(opts.local_engine, opts.local_model, opts.language)
     screen = Screen(env)
     notices = Notices(screen, opts.quiet)
-    settings = resolve(
-        api_key=opts.api_key,
-        api_url=opts.api_url,
-        region=opts.region,
-        local=opts.local,
-        local_engine=opts.local_engine,
-        local_model=opts.local_model,
-        profile=opts.profile,
-        environ=env.environ,
-        key_store=KeyringStore(),
-        warn=notices.warning,
-    )
-    if settings.keyring_problem and not settings.has_key:
-        notices.warning(f"the keyring could not be read: {settings.keyring_problem}")
+    # The key is asked for when the API is called: --dry-run needs none.
+    settings = settings_for(opts, env, notices.warning)
     check_output_path(opts.output)
     if opts.record is not None:
         if str(opts.record) == "-":
@@ -144,10 +127,6 @@ def plan(
         from gladia_cli.cli import local_requests
 
         local_requests.check_body(_merge(base, processing_flags(opts, terms)))
-    if opts.api_key:
-        notices.warning(
-            "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
-        )
     if opts.local:
         honoured = WHISPER_HONOURS if opts.local_engine == catalog.WHISPER else frozenset()
         ignored = [

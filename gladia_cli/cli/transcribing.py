@@ -9,12 +9,14 @@ goes through the many-input run instead (jobs/prerecorded_many.py).
 
 from __future__ import annotations
 
+import enum
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from gladia_cli.cli import term_files
+from gladia_cli.cli.options import JobFlags, LocalConnection, ManyJobs, TranscribeOutput
 from gladia_cli.client.prerecorded import is_url
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
@@ -25,7 +27,6 @@ from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path, is_stdout
 from gladia_cli.render.screen import Screen
 from gladia_cli.safe_text import plain
-from gladia_cli.settings import resolve
 
 
 @dataclass
@@ -55,15 +56,15 @@ class JobOptions:
     config: Path | None = None
 
 
-@dataclass
-class ConnectionOptions:
-    api_key: str | None = None
-    api_url: str | None = None
-    profile: str | None = None
-    local: bool = False
-    local_engine: str = "whisper"
-    local_model: str = "base"
-    debug: bool = False
+def job_options(flags: JobFlags) -> JobOptions:
+    """The flags' values (an enum's value, not the enum), by name."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value.value if isinstance(value, enum.Enum) else value
+
+    return JobOptions(**{f.name: plain(getattr(flags, f.name)) for f in fields(JobOptions)})
 
 
 _CONFIG_HINT = "--config takes a POST /v2/pre-recorded body as JSON"
@@ -197,20 +198,22 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
 def plan(
     inputs: list[str],
     job: JobOptions,
-    out: OutputOptions,
-    conn: ConnectionOptions,
+    flags: TranscribeOutput,
+    conn: LocalConnection,
     env: Environment,
     *,
     wait: bool,
     timeout: float | None,
-    many: ManyOptions | None = None,
+    many: ManyJobs | None = None,
 ) -> TranscriptionPlan:
-    many = many or ManyOptions()
-    if conn.local and conn.api_url:
-        raise UsageError(
-            "--local runs its own server: --api-url has no effect with it",
-            hint="drop one of --local and --api-url",
-        )
+    many = many or ManyJobs()
+    out = OutputOptions(
+        format=flags.format,
+        output=flags.output,
+        label=flags.label,
+        captions=flags.captions,
+        quiet=flags.quiet,
+    )
     if conn.local and not wait:
         raise UsageError(
             "--no-wait with --local: the local server stops when this command ends, and "
@@ -276,35 +279,22 @@ def plan(
     notices = Notices(screen, out.quiet)
     if not several and (notice := single_input_jobs_notice(many.jobs)) is not None:
         notices.warning(notice)
-    from gladia_cli.credentials import KeyringStore
+    from gladia_cli.cli.connection import settings_for
+    from gladia_cli.client.api import KEY_HINT
 
-    settings = resolve(
-        api_key=conn.api_key,
-        api_url=conn.api_url,
-        profile=conn.profile,
-        key_store=KeyringStore(),
-        local=conn.local,
-        local_engine=conn.local_engine,
-        local_model=conn.local_model,
-        environ=env.environ,
-        warn=notices.warning,
+    settings = settings_for(conn, env, notices.warning, key_hint=KEY_HINT)
+    many_or_none = (
+        ManyOptions(
+            from_list=many.from_list,
+            output_dir=many.output_dir,
+            skip_existing=many.skip_existing,
+            jobs=many.jobs,
+        )
+        if several
+        else None
     )
-    if not settings.has_key and not settings.local:
-        from gladia_cli.client.api import KEY_HINT
-        from gladia_cli.errors import AuthError
-
-        problem = settings.keyring_problem
-        raise AuthError(
-            f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
-            hint=KEY_HINT,
-        )
-    if conn.api_key:
-        notices.warning(
-            "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
-        )
-    many_or_none = many if several else None
     return TranscriptionPlan(
-        inputs, body, fmt, out, settings, notices, screen, wait, timeout, conn.debug, many_or_none
+        inputs, body, fmt, out, settings, notices, screen, wait, timeout, flags.debug, many_or_none
     )
 
 
