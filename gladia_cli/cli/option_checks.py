@@ -103,13 +103,9 @@ def key_values(option: str, example: str) -> Callable[[list[str] | None], list[s
     """A callback for repeatable KEY=VALUE options."""
 
     def check(values: list[str] | None) -> list[str] | None:
-        for value in values or []:
-            key, sep, _ = value.partition("=")
-            if not sep or not key.strip():
-                raise UsageError(
-                    f"{option} takes KEY=VALUE, not {value!r}",
-                    hint=f"for example {option} {example}",
-                )
+        from gladia_cli.protocol.body_flags import key_values as parse
+
+        parse(values, option, example)  # the one KEY=VALUE parser: it refuses what is not
         return values
 
     return check

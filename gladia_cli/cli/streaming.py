@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from typing import TYPE_CHECKING, Any
@@ -26,10 +25,15 @@ from gladia_cli.cli.options import StreamOptions
 from gladia_cli.cli.web_captions import web_options
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
+from gladia_cli.jobs import config_body
 from gladia_cli.protocol import init_config, prerecorded_config, presets
 from gladia_cli.protocol.audio_format import AudioFormat
+from gladia_cli.protocol.body_flags import body_from, key_values
 from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, gating_flag
-from gladia_cli.render import choose_format, parse_events
+from gladia_cli.render import (
+    choose_format,
+    parse_events,
+)
 from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path
@@ -106,7 +110,7 @@ def plan(
             f"--events chooses the messages jsonl writes; the format here is {fmt}",
             hint="add --format jsonl, or drop --events",
         )
-    base = load_config_body(opts)
+    base = config_body.load_body(opts.config, config_body.LIVE)
     if opts.preset is not None:
         base = _merge(presets.preset_body(opts.preset), base)  # --config goes over the preset
         if opts.preset in presets.needs_language and not opts.language and not opts.quiet:
@@ -151,18 +155,13 @@ def plan(
     return Plan(opts, env, settings, base, fmt, events, screen, notices, terms, speakers, web)
 
 
-# The end-of-turn flags, and the `end_of_turn` fields they set (protocol.md §11).
+# The end-of-turn flags (protocol.md §11; the `end_of_turn` fields they set:
+# init_config.LIVE_SESSION_FLAGS).
 TURN_FLAGS = {
     "turn_threshold": "--turn-threshold",
     "turn_emission_threshold": "--turn-emission-threshold",
     "turn_max_wait": "--turn-max-wait",
     "turn_probe_ms": "--turn-probe-ms",
-}
-_TURN_FIELDS = {
-    "turn_threshold": "threshold",
-    "turn_emission_threshold": "emission_threshold",
-    "turn_max_wait": "max_wait_secs",
-    "turn_probe_ms": "probe_base_ms",
 }
 
 
@@ -183,30 +182,11 @@ def term_fragments(opts: StreamOptions) -> dict[str, Any]:
     if opts.spelling_file is not None:
         text = term_files.read_text(opts.spelling_file, "--spelling-file")
         dictionary = term_files.parse_spelling(text, str(opts.spelling_file))
-        for key, heard in _key_values(opts.spelling, "--spelling").items():
+        for key, heard in key_values(opts.spelling, "--spelling").items():
             dictionary.setdefault(key, []).extend(h for h in heard.split(",") if h)
         realtime["custom_spelling"] = True
         realtime["custom_spelling_config"] = {"spelling_dictionary": dictionary}
     return realtime
-
-
-def load_config_body(opts: StreamOptions) -> dict[str, Any]:
-    if opts.config is None:
-        return {}
-    try:
-        body = json.loads(opts.config.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no such config file: {opts.config}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {opts.config}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{opts.config} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            hint="--config takes a POST /v2/live body as JSON",
-        ) from None
-    if not isinstance(body, dict):
-        raise UsageError(f"{opts.config} must hold a JSON object (an init body)")
-    return body
 
 
 def target_rate(opts: StreamOptions, base: dict[str, Any]) -> int | None:
@@ -230,16 +210,6 @@ def wire_format(opts: StreamOptions, base: dict[str, Any], source: AudioSource) 
     )
 
 
-def _key_values(values: list[str] | None, option: str) -> dict[str, str]:
-    pairs = {}
-    for value in values or []:
-        key, sep, rest = value.partition("=")
-        if not sep or not key:
-            raise UsageError(f"{option} takes KEY=VALUE (got {value!r})")
-        pairs[key] = rest
-    return pairs
-
-
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in overrides.items():
@@ -254,37 +224,11 @@ def processing_flags(opts: StreamOptions, terms: dict[str, Any] | None = None) -
     """The realtime and post-processing sections the flags ask for (the add-ons among
     them: `--local` checks those before anything runs); `terms`: the vocabulary and
     spelling files' fragments, which go before the flags."""
-    flags: dict[str, Any] = {}
-    realtime: dict[str, Any] = dict(terms or {})
-    if opts.vocabulary and "custom_vocabulary_config" not in realtime:
-        realtime["custom_vocabulary"] = True
-        realtime["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
-    if opts.spelling and "custom_spelling_config" not in realtime:
-        spellings = _key_values(opts.spelling, "--spelling")
-        realtime["custom_spelling"] = True
-        realtime["custom_spelling_config"] = {
-            "spelling_dictionary": {k: [s for s in v.split(",") if s] for k, v in spellings.items()}
-        }
-    if opts.translate:
-        realtime["translation"] = True
-        realtime["translation_config"] = {"target_languages": opts.translate}
-        if opts.translation_model:
-            realtime["translation_config"]["model"] = opts.translation_model
-    if opts.ner:
-        realtime["named_entity_recognition"] = True
-    if opts.sentiment:
-        realtime["sentiment_analysis"] = True
-    if realtime:
-        flags["realtime_processing"] = realtime
-    post: dict[str, Any] = {}
-    if opts.summarize:
-        post["summarization"] = True
-        post["summarization_config"] = {"type": opts.summarize}
-    if opts.chapters:
-        post["chapterization"] = True
-    if post:
-        flags["post_processing"] = post
-    return flags
+    return body_from(init_config.LIVE_PROCESSING_FLAGS, _flag_values(opts, terms))
+
+
+def _flag_values(opts: StreamOptions, terms: dict[str, Any] | None) -> Callable[[str], Any]:
+    return lambda name: terms if name == "terms" else getattr(opts, name)
 
 
 def init_body(
@@ -299,46 +243,13 @@ def init_body(
     `events` are the message types explicitly asked for with `--events` (None: all); their
     `messages_config` flags are turned on, since a type not sent cannot be shown.
     """
-    flags: dict[str, Any] = {
+    fmt = {
         "encoding": wire.encoding,
         "bit_depth": wire.bit_depth,
         "sample_rate": wire.sample_rate,
         "channels": wire.channels,
     }
-    if opts.model:
-        flags["model"] = opts.model
-    if opts.endpointing is not None:
-        flags["endpointing"] = opts.endpointing
-    if opts.max_utterance is not None:
-        flags["maximum_duration_without_endpointing"] = opts.max_utterance
-    turn = {
-        field: getattr(opts, name)
-        for name, field in _TURN_FIELDS.items()
-        if getattr(opts, name) is not None
-    }
-    if opts.end_of_turn or turn:
-        flags["end_of_turn"] = turn  # an empty object: on, with Gladia's defaults
-    language: dict[str, Any] = {}
-    if opts.language:
-        language["languages"] = opts.language
-    if opts.code_switching:
-        language["code_switching"] = True
-    if language:
-        flags["language_config"] = language
-    pre: dict[str, Any] = {}
-    if opts.audio_enhancer:
-        pre["audio_enhancer"] = True
-    if opts.speech_threshold is not None:
-        pre["speech_threshold"] = opts.speech_threshold
-    if pre:
-        flags["pre_processing"] = pre
-    flags.update(processing_flags(opts, terms))
-    if opts.callback_url:
-        flags["callback"] = True
-        flags["callback_config"] = {"url": opts.callback_url}
-    if opts.metadata:
-        flags["custom_metadata"] = _key_values(opts.metadata, "--metadata")
-
+    flags = body_from(init_config.LIVE_FLAGS, _flag_values(opts, terms), fmt)
     # What the user asked to see must be sent; acknowledgments are always needed to resume.
     # Errors too: an `error` from the server ends the run non-zero (jobs/stream_job.py).
     messages: dict[str, bool] = {"receive_acknowledgments": True, "receive_errors": True}

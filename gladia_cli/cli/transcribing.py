@@ -10,7 +10,6 @@ goes through the many-input run instead (jobs/prerecorded_many.py).
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,10 @@ from gladia_cli.cli.options import JobFlags, LocalConnection, ManyJobs, Transcri
 from gladia_cli.client.prerecorded import is_url
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
+from gladia_cli.jobs import config_body
 from gladia_cli.jobs.prerecorded import ManyOptions, OutputOptions, TranscriptionPlan, check_input
 from gladia_cli.protocol import prerecorded_config
+from gladia_cli.protocol.body_flags import body_from
 from gladia_cli.render import choose_format
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path, is_stdout
@@ -67,92 +68,11 @@ def job_options(flags: JobFlags) -> JobOptions:
     return JobOptions(**{f.name: plain(getattr(flags, f.name)) for f in fields(JobOptions)})
 
 
-_CONFIG_HINT = "--config takes a POST /v2/pre-recorded body as JSON"
+_CONFIG_HINT = config_body.PRERECORDED.hint
 
 
-def _key_values(values: list[str] | None) -> dict[str, str]:
-    return dict(value.partition("=")[::2] for value in values or [])
-
-
-def _load_config(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        return {}
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"no such config file: {path}", hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}", hint=_CONFIG_HINT) from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            hint=_CONFIG_HINT,
-        ) from None
-    if not isinstance(body, dict):
-        raise UsageError(
-            f"{path} must hold a JSON object (a POST /v2/pre-recorded body)", hint=_CONFIG_HINT
-        )
-    body.pop("audio_url", None)  # each input brings its own
-    return body
-
-
-def _object(body: dict[str, Any], key: str, path: Path | None) -> dict[str, Any]:
-    """The `--config` body's `key`, which a flag is about to add to: it must be an object."""
-    value = body.get(key) or {}
-    if not isinstance(value, dict):
-        raise UsageError(f"{key} in {path} must be a JSON object", hint=_CONFIG_HINT)
-    return value
-
-
-def job_body(opts: JobOptions) -> dict[str, Any]:
-    """The `--config` body with every given flag laid over it, validated as the server will."""
-    body = _load_config(opts.config)
-    if opts.language or opts.code_switching:
-        language = dict(_object(body, "language_config", opts.config))
-        if opts.language:
-            language["languages"] = opts.language
-        if opts.code_switching:
-            language["code_switching"] = True
-        body["language_config"] = language
-    speakers = {
-        key: value
-        for key, value in (
-            ("number_of_speakers", opts.speakers),
-            ("min_speakers", opts.min_speakers),
-            ("max_speakers", opts.max_speakers),
-        )
-        if value is not None
-    }
-    if opts.diarization or speakers:
-        body["diarization"] = True
-        if speakers:
-            body["diarization_config"] = {
-                **_object(body, "diarization_config", opts.config),
-                **speakers,
-            }
-    if opts.translate:
-        body["translation"] = True
-        body["translation_config"] = {"target_languages": opts.translate}
-        if opts.translation_model:
-            body["translation_config"]["model"] = opts.translation_model
-    if opts.subtitles:
-        body["subtitles"] = True
-        body["subtitles_config"] = {
-            **_object(body, "subtitles_config", opts.config),
-            "formats": list(dict.fromkeys(opts.subtitles)),
-        }
-    if opts.summarize:
-        body["summarization"] = True
-        body["summarization_config"] = {"type": opts.summarize}
-    for flag, key in (
-        (opts.ner, "named_entity_recognition"),
-        (opts.sentiment, "sentiment_analysis"),
-        (opts.chapters, "chapterization"),
-    ):
-        if flag:
-            body[key] = True
-    if opts.model:
-        body["model"] = opts.model
+def _vocabulary(opts: JobOptions) -> dict[str, Any] | None:
+    """`custom_vocabulary_config`: the file's (with --vocabulary after it), or the flags'."""
     if opts.vocabulary_file is not None:
         found = term_files.parse_vocabulary(
             term_files.read_text(opts.vocabulary_file, "--vocabulary-file"),
@@ -161,30 +81,39 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
         vocabulary: dict[str, Any] = {"vocabulary": [*found.entries, *(opts.vocabulary or [])]}
         if found.default_intensity is not None:
             vocabulary["default_intensity"] = found.default_intensity
-        body["custom_vocabulary"] = True
-        body["custom_vocabulary_config"] = vocabulary
-    elif opts.vocabulary:
-        body["custom_vocabulary"] = True
-        body["custom_vocabulary_config"] = {"vocabulary": opts.vocabulary}
-    if opts.spelling_file is not None:
-        body["custom_spelling"] = True
-        body["custom_spelling_config"] = {
-            "spelling_dictionary": term_files.parse_spelling(
-                term_files.read_text(opts.spelling_file, "--spelling-file"),
-                str(opts.spelling_file),
-            )
-        }
-    if opts.callback_url:
-        body["callback"] = True
-        body["callback_config"] = {
-            "url": opts.callback_url,
-            "method": opts.callback_method or "POST",
-        }
-    if opts.metadata:
-        body["custom_metadata"] = {
-            **_object(body, "custom_metadata", opts.config),
-            **_key_values(opts.metadata),
-        }
+        return vocabulary
+    return {"vocabulary": opts.vocabulary} if opts.vocabulary else None
+
+
+def _spelling(opts: JobOptions) -> dict[str, Any] | None:
+    if opts.spelling_file is None:
+        return None
+    return {
+        "spelling_dictionary": term_files.parse_spelling(
+            term_files.read_text(opts.spelling_file, "--spelling-file"), str(opts.spelling_file)
+        )
+    }
+
+
+def job_body(opts: JobOptions) -> dict[str, Any]:
+    """The `--config` body with every given flag laid over it, validated as the server will."""
+
+    def value(name: str) -> Any:  # asked in the table's order: a bad file fails in its turn
+        if name == "vocabulary":
+            return _vocabulary(opts)
+        if name == "spelling":
+            return _spelling(opts)
+        if name == "callback_method":
+            return opts.callback_method or "POST"
+        return getattr(opts, name)
+
+    body = body_from(
+        prerecorded_config.JOB_FLAGS,
+        value,
+        config_body.load_body(opts.config, config_body.PRERECORDED),
+        source=str(opts.config),
+        hint=_CONFIG_HINT,
+    )
     checked = {**body, "audio_url": "https://example.com/placeholder.wav"}
     problems = prerecorded_config.validate(checked) + prerecorded_config.semantic_errors(checked)
     if problems:

@@ -115,7 +115,6 @@ class LiveStream:
             window=window - window % fmt.frame_bytes,
             lean=lean,
         )
-        self.stats = self.core.stats
         self._send_ahead = max(MAX_PIECE, int(SEND_AHEAD_SECONDS * fmt.bytes_per_second))
 
         self._lock = threading.Condition()
@@ -123,7 +122,7 @@ class LiveStream:
         # Set when we tear the stream down: backoff sleeps end at once.
         self._closing = threading.Event()
         self._ended = threading.Event()
-        self._end = StreamEnd(stats=self.stats)
+        self._end = StreamEnd()
         self._threads: list[threading.Thread] = []
         self.output_failure: BaseException | None = None
 
@@ -169,6 +168,10 @@ class LiveStream:
     @property
     def stop_requested(self) -> bool:
         return self.core.stop_requested
+
+    @property
+    def stats(self) -> SessionStats:
+        return self.core.stats
 
     def wait(self, timeout: float | None = None) -> StreamEnd | None:
         """The end of the stream, or None if it has not ended within `timeout`."""
@@ -249,6 +252,7 @@ class LiveStream:
     def _finish(self, finish: Finish | None) -> None:
         if self._ended.is_set():
             return
+        self._end.stats = self.core.stats
         if finish is not None:
             self._end.error = finish.error
             self._end.by_server_before_stop = finish.by_server_before_stop

@@ -27,6 +27,13 @@ seconds without one advancing it is dropped for the rest of the connection, said
 server stores what it reads either way, and a re-send covers what a cut loses).
 `last_progress` is when the server last showed progress (an acknowledgment advancing, a
 new message): the job gives up on a server that is alive but makes none for too long.
+
+The session's own state is one `State`, moved only through `_TRANSITIONS` (as h11 keeps
+its states): connected or not, the source stopped or not, finished. What belongs to one
+connection (its send cursor, pings, the first acknowledgment's check) is a `_Link`, made
+anew at each connection. What the core produces goes out one way each: answers as return
+values (`message`, `closed`, `tick`…), frames to send by `next_frame`, what to tell the user
+by `take_notices`, figures as a `stats` snapshot.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import Enum, auto
 from typing import Any
 
 from gladia_cli.errors import GladiaError, NetworkError
@@ -60,6 +68,7 @@ from gladia_cli.protocol.messages import (
 from gladia_cli.protocol.reconcile import FinalsLedger
 from gladia_cli.protocol.resume import ResumeBuffer
 from gladia_cli.protocol.retry import Backoff
+from gladia_cli.protocol.state_machine import StateMachine
 from gladia_cli.safe_text import plain
 
 STOP_RECORDING = json.dumps({"type": "stop_recording"})
@@ -143,6 +152,87 @@ class Ping:
 @dataclass(frozen=True)
 class Abort:
     reason: str
+
+
+class State(Enum):
+    """Where the session is on the client's side."""
+
+    CONNECTING = auto()  # the first connection is being opened
+    STREAMING = auto()  # connected: the audio goes out as it comes
+    RECONNECTING = auto()  # the connection was lost: another is being opened
+    STOPPING = auto()  # connected, the source stopped: the backlog, then stop_recording
+    STOPPING_OFFLINE = auto()  # the source stopped, no connection: one is being opened
+    DONE = auto()
+    FAILED = auto()
+
+
+class Event(Enum):
+    CONNECTED = auto()  # a connection opened
+    CONNECT_FAILED = auto()  # an attempt to open one failed; another follows
+    LOST = auto()  # the connection ended; another follows
+    STOP = auto()  # the source stopped
+    FINISH = auto()  # the session ended normally (or the user closed it)
+    FAIL = auto()  # the session ended with an error
+
+
+_ENDS = {Event.FINISH: State.DONE, Event.FAIL: State.FAILED}
+_TRANSITIONS: dict[State, dict[Event, State]] = {
+    State.CONNECTING: {
+        Event.CONNECTED: State.STREAMING,
+        Event.CONNECT_FAILED: State.CONNECTING,
+        Event.STOP: State.STOPPING_OFFLINE,
+        **_ENDS,
+    },
+    State.STREAMING: {Event.LOST: State.RECONNECTING, Event.STOP: State.STOPPING, **_ENDS},
+    State.RECONNECTING: {
+        Event.CONNECTED: State.STREAMING,
+        Event.CONNECT_FAILED: State.RECONNECTING,
+        Event.STOP: State.STOPPING_OFFLINE,
+        **_ENDS,
+    },
+    State.STOPPING: {Event.LOST: State.STOPPING_OFFLINE, **_ENDS},
+    State.STOPPING_OFFLINE: {
+        Event.CONNECTED: State.STOPPING,
+        Event.CONNECT_FAILED: State.STOPPING_OFFLINE,
+        **_ENDS,
+    },
+    # A stop after the end changes nothing (the source may end after the session did).
+    State.DONE: {Event.STOP: State.DONE},
+    State.FAILED: {Event.STOP: State.FAILED},
+}
+CONNECTED_STATES = frozenset({State.STREAMING, State.STOPPING})
+STOPPED_STATES = frozenset({State.STOPPING, State.STOPPING_OFFLINE})
+# The word the status line shows for each state (STREAMING may show "server behind").
+SHOWN = {
+    State.CONNECTING: "connecting",
+    State.STREAMING: "streaming",
+    State.RECONNECTING: "reconnecting",
+    State.STOPPING: "stopping",
+    State.STOPPING_OFFLINE: "reconnecting",
+    State.DONE: "done",
+    State.FAILED: "failed",
+}
+
+
+@dataclass
+class _Link:
+    """What belongs to one connection; a new one at each connection."""
+
+    cursor: int  # the next byte of the session stream to send on it
+    opened: float  # when it opened
+    resume_hint: bytes | None = None  # the ping that goes before any audio, if not sent yet
+    resume_offset: int | None = None  # where its audio started, until the first ack checks it
+    audio_sent: bool = False
+    stop_sent: bool = False
+    ping_due: bool = False
+    last_frame: float = 0.0  # when anything last came from the server on it
+    last_ping: float = 0.0
+    progress: bool = False  # the server showed progress on it
+    window_off: bool = False  # acknowledgments stopped coming: the window is not waited for
+    last_ack_at: float = 0.0  # when an acknowledgment last advanced on it (or it opened)
+
+    def __post_init__(self) -> None:
+        self.last_frame = self.last_ping = self.last_ack_at = self.opened
 
 
 @dataclass
@@ -234,36 +324,28 @@ class ClientSession:
         self._reconcile = reconcile
         # Unacknowledged bytes past which the server is taken to be behind (None: never).
         self.window = window
-        self._window_off = False  # for this connection: acknowledgments stopped coming
-        self._last_ack_at = 0.0  # when an acknowledgment last advanced (or we connected)
         self.last_progress = 0.0
-        self.stats = SessionStats()
-        self.notices: list[str] = []
+        self._machine: StateMachine[State, Event] = StateMachine(
+            "client session", State.CONNECTING, _TRANSITIONS
+        )
+        self._stats = SessionStats()
+        self._notices: list[str] = []
         self.ledger = FinalsLedger()
         self._dedup = _Dedup()
 
         self.connections = 0
-        self.is_connected = False
-        self._cursor = 0
-        self._ping_due = False
-        self._last_frame = 0.0
-        self._last_ping = 0.0
+        self._link = _Link(cursor=0, opened=0.0)  # none opened yet
         self._attempt = 0
-        self._progress = False  # on the current (or last) connection
         self._stuck_since: float | None = None  # the first fruitless end since progress
         self._went_away = False
         self._last_failure = ""
-        self._resume_hint: bytes | None = None
-        self._resume_offset: int | None = None  # where this connection's audio starts
-        self._audio_sent_here = False
         self._misplaced: tuple[int, int] | None = None
 
-        self.stop_requested = False
-        self._stop_sent_here = False
         self._stops_sent = 0
-        self._recording_over = False  # the server takes no more audio
-        self._spill_reported = False
+        # What the server said: it takes no more audio; every result is in.
+        self._recording_over = False
         self.results_complete = False
+        self._spill_reported = False
         self.reconciled = False
         self.server_recorded: float | None = None  # the latest duration the server gave
         # Seconds of audio the server said it received (the stop acknowledgment), and that
@@ -273,6 +355,37 @@ class ClientSession:
         self.session_id: str | None = None
         self.finished: Finish | None = None
 
+    # --- its state -------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._machine.state
+
+    @property
+    def is_connected(self) -> bool:
+        return self._machine.state in CONNECTED_STATES
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._machine.state in STOPPED_STATES
+
+    @property
+    def stats(self) -> SessionStats:
+        """The session's figures now (a copy: the core alone changes its own)."""
+        state = self._machine.state
+        shown = "server behind" if state is State.STREAMING and self.behind else SHOWN[state]
+        return replace(
+            self._stats,
+            state=shown,
+            sent_bytes=self.backlog.sent,
+            acked_bytes=self.backlog.acknowledged,
+        )
+
+    def take_notices(self) -> list[str]:
+        """What to tell the user since the last call (the only way they leave the core)."""
+        notices, self._notices = self._notices, []
+        return notices
+
     # --- from the source -----------------------------------------------------------------
 
     def audio(self, data: bytes) -> bool:
@@ -280,11 +393,9 @@ class ClientSession:
         if self.stop_requested or self.finished is not None:
             return False
         self.backlog.append(data)
-        self.stats.sent_bytes = self.backlog.sent
-        self._refresh_state()
         if self.backlog.spills and not self._spill_reported:
             self._spill_reported = True
-            self.notices.append(
+            self._notices.append(
                 f"{self.fmt.seconds(self.backlog.memory_bytes):.0f} s of audio not yet "
                 "acknowledged by the server; keeping the rest in a temporary file"
             )
@@ -292,21 +403,14 @@ class ClientSession:
 
     def stop(self) -> None:
         if not self.stop_requested:
-            self.stop_requested = True
-            if self.stats.state not in ("done", "failed"):
-                self.stats.state = "stopping"
-
-    def take_notices(self) -> list[str]:
-        """What the core has to say (reconnects, recovered finals…), each once."""
-        notices, self.notices = self.notices, []
-        return notices
+            self._machine.fire(Event.STOP)
 
     @property
     def behind(self) -> bool:
         """Whether a window's worth of audio waits for the server to acknowledge it."""
         return (
             self.window is not None
-            and not self._window_off
+            and not self._link.window_off
             and not self._recording_over
             and self.backlog.pending_bytes >= self.window
         )
@@ -319,105 +423,91 @@ class ClientSession:
             return False
         if not self.behind:
             return True
-        if self.is_connected and now - self._last_ack_at > self.timing.window_patience:
-            self._window_off = True
-            self._refresh_state()
-            self.notices.append(
+        if self.is_connected and now - self._link.last_ack_at > self.timing.window_patience:
+            self._link.window_off = True
+            self._notices.append(
                 f"no acknowledgment from the server for {self.timing.window_patience:g} s "
                 "while it answers: sending without waiting for them"
             )
             return True
         return False
 
-    def _refresh_state(self) -> None:
-        if self.stats.state in ("streaming", "server behind"):
-            self.stats.state = "server behind" if self.behind else "streaming"
-
     @property
     def unsent_bytes(self) -> int:
         """Audio queued and not yet handed to a connection (all of the backlog when none)."""
         if self._recording_over:
             return 0
-        base = self._cursor if self.is_connected else self.backlog.acknowledged
+        base = self._link.cursor if self.is_connected else self.backlog.acknowledged
         return self.backlog.sent - base
 
     # --- connections -----------------------------------------------------------------------
 
     def connected(self, now: float) -> None:
-        self.is_connected = True
-        self._cursor = self.backlog.acknowledged
+        self._machine.fire(Event.CONNECTED)
+        cursor = self.backlog.acknowledged
         # Before any audio, a ping saying where it starts: the local server then places
         # re-sent bytes exactly; any other server just answers it.
-        self._resume_hint = RESUME_HINT % self._cursor
-        self._resume_offset = None
-        self._audio_sent_here = False
-        self._stop_sent_here = False
-        self._ping_due = False
-        self._last_frame = self._last_ping = now
+        self._link = _Link(cursor=cursor, opened=now, resume_hint=RESUME_HINT % cursor)
         self.last_progress = max(self.last_progress, now)  # waiting starts again from here
-        self._last_ack_at = now
-        self._window_off = False
-        self._progress = False
         if self.connections:
-            self.stats.reconnects += 1
+            self._stats.reconnects += 1
             replay = 0 if self._recording_over else self.backlog.pending_bytes
-            self.stats.replayed_bytes += replay
-            self.notices.append(
+            self._stats.replayed_bytes += replay
+            self._notices.append(
                 f"reconnected; re-sending {self.fmt.seconds(replay):.1f} s of audio "
                 f"({replay} bytes) not yet acknowledged"
             )
         self.connections += 1
-        self.stats.state = "stopping" if self.stop_requested else "streaming"
-        self._refresh_state()
 
     def next_frame(self) -> Outgoing | None:
         """What to send next on the current connection, or None for now."""
-        if not self.is_connected or self.finished is not None:
+        if not self.is_connected:
             return None
-        if self._resume_hint is not None:
-            hint, self._resume_hint = self._resume_hint, None
+        link = self._link
+        if link.resume_hint is not None:
+            hint, link.resume_hint = link.resume_hint, None
             return PingFrame(hint)
-        if self._ping_due:
-            self._ping_due = False
+        if link.ping_due:
+            link.ping_due = False
             return PingFrame()
         if self._recording_over:
             return None
-        self._cursor = max(self._cursor, self.backlog.acknowledged)
-        if self._cursor < self.backlog.sent:
-            data = self.backlog.read(self._cursor, self._max_piece)
-            frame = AudioFrame(data, self._cursor)
-            if not self._audio_sent_here:
-                self._audio_sent_here = True
-                self._resume_offset = self._cursor  # checked against the first ack
-            self._cursor += len(data)
+        link.cursor = max(link.cursor, self.backlog.acknowledged)
+        if link.cursor < self.backlog.sent:
+            data = self.backlog.read(link.cursor, self._max_piece)
+            frame = AudioFrame(data, link.cursor)
+            if not link.audio_sent:
+                link.audio_sent = True
+                link.resume_offset = link.cursor  # checked against the first ack
+            link.cursor += len(data)
             return frame
-        if self.stop_requested and not self._stop_sent_here:
-            self._stop_sent_here = True
+        if self.stop_requested and not link.stop_sent:
+            link.stop_sent = True
             self._stops_sent += 1
             return StopFrame()
         return None
 
     def tick(self, now: float) -> Ping | Abort | None:
-        if not self.is_connected or self.finished is not None:
+        if not self.is_connected:
             return None
-        if now - self._last_frame > self.timing.dead_after:
+        link = self._link
+        if now - link.last_frame > self.timing.dead_after:
             return Abort(f"nothing from the server for {self.timing.dead_after:g} s")
-        if now - self._last_ping >= self.timing.keepalive:
-            self._last_ping = now
-            self._ping_due = True
+        if now - link.last_ping >= self.timing.keepalive:
+            link.last_ping = now
+            link.ping_due = True
             return Ping()
         return None
 
     def activity(self, now: float) -> None:
-        self._last_frame = now
+        self._link.last_frame = now
 
     def closed(self, code: int | None, reason: str, now: float) -> Reconnect | Finish:
         """The connection ended: with a close frame (`code`) or without one (None)."""
-        self.is_connected = False
         reason = plain(reason)
         if code is not None:
-            self.stats.close_code = code
-            self.stats.close_reason = reason
+            self._stats.close_code = code
+            self._stats.close_reason = reason
         if self.finished is not None:
             return self.finished
         detail = f": {reason}" if reason else ""
@@ -442,8 +532,9 @@ class ClientSession:
             self._went_away = True
         why = f"closed by the server ({code}{detail})" if code is not None else reason
         self._last_failure = why
-        self.notices.append(f"connection lost ({why}); reconnecting")
-        if self._progress:
+        self._notices.append(f"connection lost ({why}); reconnecting")
+        progress = self._link.progress
+        if progress:
             self._attempt = 0
             self._stuck_since = None
         elif self._stuck_since is None:
@@ -453,12 +544,14 @@ class ClientSession:
         patient = not self._went_away and stuck_for < self.timing.give_up_after
         if self._attempt > self._attempt_limit and not patient:
             return self._give_up()
-        self.stats.state = "reconnecting"
+        self._machine.fire(Event.LOST)
         # After a productive connection, at once; after a fruitless one, back off.
-        productive = self._progress and self._attempt == 1
+        productive = progress and self._attempt == 1
         return Reconnect(0.0 if productive else self.backoff.delay(self._attempt), self._attempt)
 
     def connect_failed(self, reason: str, *, retryable: bool, now: float) -> Reconnect | Finish:
+        if self.finished is not None:
+            return self.finished  # an attempt that was under way when the user closed
         reason = plain(reason)
         self._last_failure = reason
         if not retryable:
@@ -468,7 +561,8 @@ class ClientSession:
         self._attempt += 1
         if self._attempt > self._attempt_limit:
             return self._give_up()
-        self.notices.append(f"{reason}; attempt {self._attempt} of {self._attempt_limit}")
+        self._machine.fire(Event.CONNECT_FAILED)
+        self._notices.append(f"{reason}; attempt {self._attempt} of {self._attempt_limit}")
         return Reconnect(self.backoff.delay(self._attempt), self._attempt)
 
     def abandon(self) -> None:
@@ -506,9 +600,8 @@ class ClientSession:
 
     def _finish(self, error: GladiaError | None, *, by_server_before_stop: bool = False) -> Finish:
         if self.finished is None:
+            self._machine.fire(Event.FAIL if error else Event.FINISH)
             self.finished = Finish(error, by_server_before_stop)
-            self.is_connected = False
-            self.stats.state = "failed" if error else "done"
         return self.finished
 
     def _end_check(self) -> GladiaError | None:
@@ -538,7 +631,7 @@ class ClientSession:
                 hint="the transcript misses that audio; stream the file again",
             )
         if recorded > sent + slack:
-            self.notices.append(
+            self._notices.append(
                 f"the server {verb} {recorded:.2f} s, more than the {sent:.2f} s "
                 "sent: some audio may have been stored twice"
             )
@@ -589,11 +682,11 @@ class ClientSession:
 
     def message(self, text: str, now: float) -> list[ServerMessage]:
         """A server text frame in; the messages to deliver out (in order)."""
-        self._last_frame = now
+        self._link.last_frame = now
         try:
             message = parse_server_message(text, lean=self._lean)
         except MessageParseError as exc:
-            self.notices.append(f"ignored a message from the server: {exc}")
+            self._notices.append(f"ignored a message from the server: {exc}")
             return []
         if self.session_id is None and message.session_id:
             self.session_id = message.session_id
@@ -604,10 +697,10 @@ class ClientSession:
             self.last_progress = now
             return self._on_stop_ack(message)
         if self._is_duplicate(message):
-            self.stats.duplicates_dropped += 1
+            self._stats.duplicates_dropped += 1
             return []
         self.last_progress = now
-        self._progress = True
+        self._link.progress = True
         self._attempt = 0
         self._note_duration(message)
         delivered: list[ServerMessage] = []
@@ -637,8 +730,8 @@ class ClientSession:
             for u in self.ledger.missing(utterances)
         ]
         if rebuilt:
-            self.stats.recovered_finals += len(rebuilt)
-            self.notices.append(
+            self._stats.recovered_finals += len(rebuilt)
+            self._notices.append(
                 f"{len(rebuilt)} final utterance{'s' if len(rebuilt) > 1 else ''} did not "
                 f"arrive live (lost with a dropped connection); recovered from {source}"
             )
@@ -647,28 +740,26 @@ class ClientSession:
     @property
     def needs_result_check(self) -> bool:
         """Whether finals could have been lost and nothing at the end checked them yet."""
-        return self._reconcile and not self.reconciled and self.stats.reconnects > 0
+        return self._reconcile and not self.reconciled and self._stats.reconnects > 0
 
     def _on_audio_ack(self, ack: AudioChunkAck, now: float) -> None:
         if ack.acknowledged and ack.byte_range is not None:
-            if self._resume_offset is not None:
+            if self._link.resume_offset is not None:
                 # The first acknowledgment on a connection starts where the server put the
                 # connection's first byte: ours, or the server misplaced it.
-                if ack.byte_range[0] != self._resume_offset and self._misplaced is None:
-                    self._misplaced = (self._resume_offset, ack.byte_range[0])
-                    self.notices.append(
+                if ack.byte_range[0] != self._link.resume_offset and self._misplaced is None:
+                    self._misplaced = (self._link.resume_offset, ack.byte_range[0])
+                    self._notices.append(
                         f"the server placed re-sent audio at byte {ack.byte_range[0]}, "
-                        f"not {self._resume_offset}"
+                        f"not {self._link.resume_offset}"
                     )
-                self._resume_offset = None
+                self._link.resume_offset = None
             end = ack.byte_range[1]
             end -= end % self.fmt.frame_bytes  # never resume mid-sample
             if self.backlog.acknowledge(end):
-                self._progress = True
+                self._link.progress = True
                 self._attempt = 0
-                self.last_progress = self._last_ack_at = now
-            self.stats.acked_bytes = self.backlog.acknowledged
-            self._refresh_state()
+                self.last_progress = self._link.last_ack_at = now
         elif not ack.acknowledged:
             # The server takes no more audio: our stop reached it, or it ended the recording
             # on its own (the duration check at the end tells which).
@@ -676,7 +767,7 @@ class ClientSession:
 
     def _on_stop_ack(self, ack: StopRecordingAck) -> list[ServerMessage]:
         self._recording_over = True
-        self._progress = True
+        self._link.progress = True
         if ack.acknowledged and _is_number(ack.recording_duration):
             self.server_recorded = self.receipt_recorded = ack.recording_duration
         first = "stop_recording" not in self._dedup.once
@@ -685,7 +776,7 @@ class ClientSession:
             return [ack]
         if not ack.acknowledged and first and self._stops_sent <= 1:
             return [ack]  # a real refusal, not the echo of a stop we sent twice
-        self.stats.duplicates_dropped += 1
+        self._stats.duplicates_dropped += 1
         return []
 
     def _is_duplicate(self, message: ServerMessage) -> bool:

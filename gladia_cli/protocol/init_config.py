@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gladia_cli.protocol.audio_format import BIT_DEPTHS, ENCODINGS, MAX_CHANNELS, SAMPLE_RATES
+from gladia_cli.protocol.body_flags import Flag, key_values
 from gladia_cli.protocol.languages import TRANSCRIPTION_LANGUAGES, TRANSLATION_LANGUAGES
 
 CUSTOM_METADATA_MAX_CHARS = 2000
@@ -375,3 +376,74 @@ def with_defaults(body: dict[str, Any]) -> dict[str, Any]:
 def turn_ends_asked(config: dict[str, Any]) -> bool:
     """Whether a session's body asks for `speech_turn_end` (an `end_of_turn` object)."""
     return isinstance(config.get("end_of_turn"), dict)
+
+
+# --- the command-line flags → the body (protocol/body_flags.py) ------------------------------
+
+_RT, _PP = "realtime_processing", "post_processing"
+
+
+def _spelling(values: list[str]) -> dict[str, Any]:
+    pairs = key_values(values, "--spelling")
+    return {"spelling_dictionary": {k: [s for s in v.split(",") if s] for k, v in pairs.items()}}
+
+
+# The session's own settings; the audio format's fields come before them, from the source.
+LIVE_SESSION_FLAGS = (
+    Flag("model", ("model",)),
+    Flag("endpointing", ("endpointing",)),
+    Flag("max_utterance", ("maximum_duration_without_endpointing",)),
+    Flag("end_of_turn", ("end_of_turn",), convert=lambda _: {}),  # empty: on, Gladia's defaults
+    Flag("turn_threshold", ("end_of_turn", "threshold")),
+    Flag("turn_emission_threshold", ("end_of_turn", "emission_threshold")),
+    Flag("turn_max_wait", ("end_of_turn", "max_wait_secs")),
+    Flag("turn_probe_ms", ("end_of_turn", "probe_base_ms")),
+    Flag("language", ("language_config", "languages")),
+    Flag("code_switching", ("language_config", "code_switching")),
+    Flag("audio_enhancer", ("pre_processing", "audio_enhancer")),
+    Flag("speech_threshold", ("pre_processing", "speech_threshold")),
+)
+# The realtime and post-processing sections (the add-ons among them: `--local` checks them
+# before anything runs). `terms`: the vocabulary and spelling files' fragment, which holds
+# the --vocabulary and --spelling given with them.
+LIVE_PROCESSING_FLAGS = (
+    Flag("terms", (_RT,)),
+    Flag(
+        "vocabulary",
+        (_RT, "custom_vocabulary_config"),
+        convert=lambda words: {"vocabulary": words},
+        switch=(_RT, "custom_vocabulary"),
+        unless=(_RT, "custom_vocabulary_config"),
+    ),
+    Flag(
+        "spelling",
+        (_RT, "custom_spelling_config"),
+        convert=_spelling,
+        switch=(_RT, "custom_spelling"),
+        unless=(_RT, "custom_spelling_config"),
+    ),
+    Flag(
+        "translate",
+        (_RT, "translation_config"),
+        convert=lambda languages: {"target_languages": languages},
+        switch=(_RT, "translation"),
+    ),
+    Flag("translation_model", (_RT, "translation_config", "model"), only_with="translate"),
+    Flag("ner", (_RT, "named_entity_recognition")),
+    Flag("sentiment", (_RT, "sentiment_analysis")),
+    Flag(
+        "summarize",
+        (_PP, "summarization_config"),
+        convert=lambda kind: {"type": kind},
+        switch=(_PP, "summarization"),
+    ),
+    Flag("chapters", (_PP, "chapterization")),
+)
+LIVE_FLAGS = (
+    *LIVE_SESSION_FLAGS,
+    *LIVE_PROCESSING_FLAGS,
+    Flag(
+        "callback_url", ("callback_config",), convert=lambda url: {"url": url}, switch=("callback",)
+    ),
+    Flag("metadata", ("custom_metadata",), convert=lambda pairs: key_values(pairs, "--metadata")),
+)

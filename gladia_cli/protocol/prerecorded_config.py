@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from gladia_cli.protocol.body_flags import Flag, key_values
 from gladia_cli.protocol.init_config import (
     SCHEMA as LIVE_SCHEMA,
 )
@@ -114,6 +115,55 @@ SCHEMA: dict[str, Field] = {
     ),
     "custom_metadata": LIVE_SCHEMA["custom_metadata"],
 }
+
+# The command-line flags → the body (protocol/body_flags.py), laid over a --config body: an
+# object a flag adds to is merged into the config's, one it defines (`replace`) is its own.
+# `vocabulary` and `spelling` come as their whole configuration (their files are read by the
+# command), `callback_method` with its default.
+JOB_FLAGS = (
+    Flag("language", ("language_config", "languages")),
+    Flag("code_switching", ("language_config", "code_switching")),
+    Flag("diarization", ("diarization",)),
+    Flag("speakers", ("diarization_config", "number_of_speakers"), switch=("diarization",)),
+    Flag("min_speakers", ("diarization_config", "min_speakers"), switch=("diarization",)),
+    Flag("max_speakers", ("diarization_config", "max_speakers"), switch=("diarization",)),
+    Flag(
+        "translate",
+        ("translation_config",),
+        convert=lambda languages: {"target_languages": languages},
+        switch=("translation",),
+        replace=True,
+    ),
+    Flag("translation_model", ("translation_config", "model"), only_with="translate"),
+    Flag(
+        "subtitles",
+        ("subtitles_config", "formats"),
+        convert=lambda formats: list(dict.fromkeys(formats)),
+        switch=("subtitles",),
+    ),
+    Flag(
+        "summarize",
+        ("summarization_config",),
+        convert=lambda kind: {"type": kind},
+        switch=("summarization",),
+        replace=True,
+    ),
+    Flag("ner", ("named_entity_recognition",)),
+    Flag("sentiment", ("sentiment_analysis",)),
+    Flag("chapters", ("chapterization",)),
+    Flag("model", ("model",)),
+    Flag("vocabulary", ("custom_vocabulary_config",), switch=("custom_vocabulary",), replace=True),
+    Flag("spelling", ("custom_spelling_config",), switch=("custom_spelling",), replace=True),
+    Flag(
+        "callback_url",
+        ("callback_config",),
+        convert=lambda url: {"url": url},
+        switch=("callback",),
+        replace=True,
+    ),
+    Flag("callback_method", ("callback_config", "method"), only_with="callback_url"),
+    Flag("metadata", ("custom_metadata",), convert=lambda pairs: key_values(pairs, "--metadata")),
+)
 
 # The add-ons this module knows, each with its configuration object (if any).
 ADDONS = (

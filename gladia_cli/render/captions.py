@@ -1,7 +1,8 @@
 """Captions that fit: utterances laid out as subtitle cues of at most two lines of
 `max_line_chars` characters and at most `max_cue_seconds` seconds (pure, no I/O).
 
-Cues are cut at word boundaries, using the utterance's word timings; an utterance without
+Cues are cut at word boundaries as protocol/captions.py says (the local server's subtitles
+follow the same rules), using the utterance's word timings; an utterance without
 words (or whose words carry no text) gets its words from its text, timed in proportion to
 their length over the utterance. A single word longer than a line, or longer than a cue
 may last, is never cut: it gets a cue of its own. The label, when shown, is counted in the
@@ -12,20 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gladia_cli.protocol.captions import CaptionLimits, cue_groups, fits_cue, wrapped
 from gladia_cli.protocol.messages import Utterance, Word
 from gladia_cli.safe_text import plain
 
-DEFAULT_LINE_CHARS = 42
-DEFAULT_CUE_SECONDS = 7.0
-LINES_PER_CUE = 2
+# CaptionLimits is the renderers' users' name for the limits as well.
+__all__ = ["CaptionLimits", "Cue", "layout", "timed_words"]
+
 MIN_CUE_SECONDS = 0.2  # a shorter cue is invisible in most players
 ORPHAN_SECONDS = 1.0  # an utterance's last cue shorter than this is read as a flash
-
-
-@dataclass(frozen=True)
-class CaptionLimits:
-    max_line_chars: int = DEFAULT_LINE_CHARS
-    max_cue_seconds: float = DEFAULT_CUE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -64,31 +60,6 @@ def timed_words(utterance: Utterance) -> list[Word]:
     return out
 
 
-def _fits(lines: list[list[str]], word: str, limit: int, reserve: int) -> bool:
-    """Whether `word` can go on the last line of `lines`."""
-    last = lines[-1]
-    used = len(" ".join(last)) + (reserve if len(lines) == 1 else 0)
-    return not last or used + 1 + len(word) <= limit
-
-
-def _wrapped(words: list[Word], limit: int, reserve: int) -> list[list[str]]:
-    """The words on lines of `limit` characters (a word longer than a line alone on it)."""
-    lines: list[list[str]] = [[]]
-    for word in words:
-        if not _fits(lines, word.word, limit, reserve):
-            lines.append([])
-        lines[-1].append(word.word)
-    return lines
-
-
-def _fits_cue(words: list[Word], limits: CaptionLimits, reserve: int) -> bool:
-    if len(words) <= 1:
-        return True  # a single word is never cut, however long
-    if words[-1].end - words[0].start > limits.max_cue_seconds:
-        return False
-    return len(_wrapped(words, limits.max_line_chars, reserve)) <= LINES_PER_CUE
-
-
 def _seconds(words: list[Word]) -> float:
     return words[-1].end - words[0].start
 
@@ -103,7 +74,7 @@ def _balanced(groups: list[list[Word]], limits: CaptionLimits, reserve: int) -> 
     before, last = groups[-2], groups[-1]
     while len(before) > 1:
         moved, kept = [before[-1], *last], before[:-1]
-        if not _fits_cue(moved, limits, reserve) or _seconds(moved) > _seconds(kept):
+        if not fits_cue(moved, limits, reserve) or _seconds(moved) > _seconds(kept):
             break
         before, last = kept, moved
         if _seconds(last) >= ORPHAN_SECONDS:
@@ -114,19 +85,17 @@ def _balanced(groups: list[list[Word]], limits: CaptionLimits, reserve: int) -> 
 def layout(utterance: Utterance, limits: CaptionLimits, *, reserve: int = 0) -> list[Cue]:
     """The cues of one utterance, in order; `reserve` characters of the first line of
     each cue are taken by the label."""
-    groups: list[list[Word]] = []
-    for word in timed_words(utterance):
-        if groups and _fits_cue([*groups[-1], word], limits, reserve):
-            groups[-1].append(word)
-        else:
-            groups.append([word])
+    groups = cue_groups(timed_words(utterance), limits, reserve)
     _balanced(groups, limits, reserve)
     cues = [
         Cue(
             group[0].start,
             group[-1].end,
             utterance.channel,
-            tuple(" ".join(line) for line in _wrapped(group, limits.max_line_chars, reserve)),
+            tuple(
+                " ".join(line)
+                for line in wrapped((w.word for w in group), limits.max_line_chars, reserve)
+            ),
         )
         for group in groups
     ]

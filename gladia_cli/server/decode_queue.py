@@ -22,7 +22,14 @@ The rules (`FairSchedule`, no threads, no clock):
 - With partial workers (`partial_workers`), finals never wait behind a partial: the main
   workers take finals (and jobs' and background decodes) only, the partial workers live
   partials only, each in the order above. A final then shares the cores with at most a
-  partial running beside it instead of waiting for it to end.
+  partial running beside it instead of waiting for it to end. (Holding partials back while
+  a final waits made the meeting scenes' finals later, not sooner: measured, not kept.)
+
+- A speculative final (a final decoded while the silence that ends its utterance is still
+  being confirmed, whisper.py) is taken only by an idle queue: no final waiting or being
+  decoded, in any session, and no other channel speaking (channels say when they are:
+  `speaking`), whose final could come while the guess runs and would wait for it. It
+  then starts at once; it leaves the channel's waiting partial in place.
 
 Partials are thus best effort: under load some are skipped, finals are not. Nothing here
 decides what is recognised, only when: the finals depend on the samples alone.
@@ -53,6 +60,7 @@ class DecodeRequest:
     job: Job
     done: Done  # called with (result, None) or (None, error), on a worker thread
     live: bool = True  # a live session's; False: a pre-recorded job's (served after)
+    speculative: bool = False  # a final that may not be needed (it keeps the partial)
 
 
 @dataclass
@@ -88,7 +96,7 @@ class FairSchedule:
         """Queue `request`; returns the stale partial it replaced or dropped, if any."""
         tier = self._sessions if request.live else self._jobs
         work = tier.setdefault(request.session, _SessionWork())
-        stale = work.partials.pop(request.channel, None)
+        stale = None if request.speculative else work.partials.pop(request.channel, None)
         if request.final:
             work.finals.append(request)
         else:
@@ -157,9 +165,13 @@ class DecodeQueue:
         self._wake = threading.Condition(self._lock)
         self._closed = False
         self._running = 0  # jobs being decoded now
-        main: Serves = "finals" if partial_workers > 0 else "all"
+        self._running_finals = 0  # of them, on the main workers (finals, jobs, background)
+        self._speaking: set[tuple[str, int]] = set()  # channels with an open utterance
+        self._main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
-            threading.Thread(target=self._serve, args=(main,), name=f"decoder-{i}", daemon=True)
+            threading.Thread(
+                target=self._serve, args=(self._main,), name=f"decoder-{i}", daemon=True
+            )
             for i in range(max(1, workers))
         ] + [
             threading.Thread(
@@ -183,6 +195,36 @@ class DecodeQueue:
 
         self._add(DecodeRequest(session, channel, True, job, done, live))
         return future.result()
+
+    def speculate_final(self, session: str, channel: int, job: Job) -> Future[Any] | None:
+        """Start a final that may not be needed, if the main workers are idle (nothing of
+        theirs waiting or running); None when they are not. The future gets the result,
+        or QueueClosed."""
+        future: Future[Any] = Future()
+
+        def done(result: Any, error: BaseException | None) -> None:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        with self._lock:
+            others = self._speaking - {(session, channel)}
+            if others or self._running_finals or self._schedule.has_work(self._main):
+                return None
+            if self._closed:
+                return None
+            self._schedule.add(DecodeRequest(session, channel, True, job, done, speculative=True))
+            self._wake.notify_all()
+        return future
+
+    def speaking(self, session: str, channel: int, speaking: bool) -> None:
+        """A channel's utterance opened (True) or closed (False)."""
+        with self._lock:
+            if speaking:
+                self._speaking.add((session, channel))
+            else:
+                self._speaking.discard((session, channel))
 
     def offer_partial(
         self, session: str, channel: int, job: Job, done: Done, *, live: bool = True
@@ -219,6 +261,7 @@ class DecodeQueue:
     def forget(self, session: str) -> None:
         with self._lock:
             dropped = self._schedule.forget(session)
+            self._speaking = {key for key in self._speaking if key[0] != session}
         for request in dropped:
             request.done(None, QueueClosed("session closed"))
 
@@ -253,6 +296,8 @@ class DecodeQueue:
                 if request is None:
                     continue
                 self._running += 1
+                main = serves != "partials"
+                self._running_finals += main
             try:
                 try:
                     result = request.job()
@@ -266,4 +311,5 @@ class DecodeQueue:
             finally:
                 with self._lock:
                     self._running -= 1
+                    self._running_finals -= main
                     self._wake.notify_all()

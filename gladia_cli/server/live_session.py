@@ -16,6 +16,10 @@ its client closes with 1000 without stopping (finished in the background), and w
 `Watchdog` says so (no audio for `idle_timeout`, or `max_duration` of recording). Every
 timer runs on the injected `Clock`.
 
+Where the session is, is one `State` moved only through `_TRANSITIONS`: recording →
+ending (recognition and add-ons finish) → closing (the end sequence is emitted) → ended.
+Everything for the client leaves one way, the outbox (`_post`); `Delivery` writes it.
+
 This module is the orchestration; each part is its own module, named above.
 """
 
@@ -29,6 +33,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from datetime import UTC, datetime
+from enum import Enum, auto
 from typing import Any
 
 from gladia_cli.audio.wav_stream import find_wav_data
@@ -36,6 +41,7 @@ from gladia_cli.protocol import init_config
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, is_final_message, iso_timestamp
+from gladia_cli.protocol.state_machine import StateMachine
 from gladia_cli.server.ack_credit import AckCredit, credit_limit
 from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
 from gladia_cli.server.clock import Clock
@@ -68,6 +74,28 @@ CLOSE_REPLY_SECONDS = 5.0
 
 # The session's status when its client went away without ending it (see _error_code).
 ABANDONED = 408
+
+
+class State(Enum):
+    RECORDING = auto()  # audio is taken
+    ENDING = auto()  # recording stopped: recognition and the add-ons finish
+    CLOSING = auto()  # the end sequence (end_recording … end_session) is being emitted
+    ENDED = auto()  # the end result is complete; the socket closes once it is confirmed
+
+
+class Event(Enum):
+    FINISH = auto()  # stop_recording, a close with 1000, or the watchdog: the first one counts
+    END_SEQUENCE = auto()
+    ENDED = auto()
+
+
+_TRANSITIONS: dict[State, dict[Event, State]] = {
+    State.RECORDING: {Event.FINISH: State.ENDING},
+    # Whatever asks to finish after the first changes nothing.
+    State.ENDING: {Event.FINISH: State.ENDING, Event.END_SEQUENCE: State.CLOSING},
+    State.CLOSING: {Event.FINISH: State.CLOSING, Event.ENDED: State.ENDED},
+    State.ENDED: {},
+}
 
 
 def _now_iso() -> str:
@@ -170,13 +198,16 @@ class LiveSession:
         self._verdict_channel = 0
         self._verdict_sent = server.faults.answering_machine is None
 
-        self.recording = True
+        self._machine: StateMachine[State, Event] = StateMachine(
+            "live session", State.RECORDING, _TRANSITIONS
+        )
         self.ended_by: str | None = None  # why recording ended
-        self.client_gone = False  # closed with 1000: nothing more goes on the socket
+        # Closed with 1000: nothing more goes on the socket. Not a state of the session: who
+        # listens, not where the session is (it may be said at any point before the end).
+        self.client_gone = False
         self._finalizer: asyncio.Task[None] | None = None
-        self.finished = asyncio.Event()
+        self.finished = asyncio.Event()  # set with State.ENDED: what the routes wait for
         self.finished_wall: float | None = None  # when it ended, as the wall clock says
-        self._closing = False  # the end sequence is being emitted
         self._watchdog = Watchdog(
             clock,
             idle_timeout=server.idle_timeout,
@@ -186,6 +217,19 @@ class LiveSession:
         self._persist()
 
     # --- what the REST routes and the socket read -------------------------------------------
+
+    @property
+    def state(self) -> State:
+        return self._machine.state
+
+    @property
+    def recording(self) -> bool:
+        return self._machine.state is State.RECORDING
+
+    @property
+    def _closing(self) -> bool:
+        """The end sequence is being emitted (or was): its messages are the end result's."""
+        return self._machine.state in (State.CLOSING, State.ENDED)
 
     @property
     def status(self) -> str:
@@ -328,7 +372,7 @@ class LiveSession:
         if faults.ack_delay > 0 and received is not None:
             self._delivery.put_later(self._clock.now() + faults.ack_delay, connection, item)
         else:
-            self._delivery.put(item)
+            self._post(item)
 
     # --- recogniser events → messages --------------------------------------------------
 
@@ -382,6 +426,11 @@ class LiveSession:
 
     # --- delivery ------------------------------------------------------------------------
 
+    def _post(self, item: Outgoing) -> None:
+        """The one way out to the client: the outbox, which `Delivery` writes (and writes
+        again on a new connection until a pong confirms it)."""
+        self._delivery.put(item)
+
     def emit(self, message_type: str, **fields: Any) -> None:
         """Send a message to the client (as messages_config allows) and to the callback."""
         self._send(build_message(message_type, self.id, _now_iso(), **fields))
@@ -396,7 +445,7 @@ class LiveSession:
             return
         self.result.remember(text, closing=self._closing)
         if not self.client_gone:
-            self._delivery.put(Outgoing(text, Kind.MESSAGE))
+            self._post(Outgoing(text, Kind.MESSAGE))
 
     def _send(self, message: dict[str, Any]) -> None:
         if self._on_callback is not None:
@@ -409,7 +458,7 @@ class LiveSession:
         if is_final:
             self.result.remember(text, closing=self._closing)
         if not self.client_gone:
-            self._delivery.put(Outgoing(text, Kind.MESSAGE if is_final else Kind.PARTIAL))
+            self._post(Outgoing(text, Kind.MESSAGE if is_final else Kind.PARTIAL))
 
     @property
     def reconnectable(self) -> bool:
@@ -490,15 +539,16 @@ class LiveSession:
         if self._flags["receive_acknowledgments"]:
             # The ack goes ahead of the end sequence the stop just started; it is a
             # closing message the client must get, so it is re-delivered like one.
-            self._delivery.put(Outgoing(_compact(ack)))
+            self._post(Outgoing(_compact(ack)))
         return bool(ack["acknowledged"])
 
     def finish(self, reason: str) -> None:
         """End recording and run post-processing (once, whatever asks first)."""
-        self.recording = False
+        first = self.recording
+        self._machine.fire(Event.FINISH)
         self._acknowledge(self._credit.release_all())  # everything received is stored
         self._delivery.release()  # no more acknowledgments: a held re-delivery goes
-        if self._finalizer is None:
+        if first:
             self.ended_by = reason
             log.info("session %s: ending (%s)", self.id, reason)
             self._finalizer = self._loop.create_task(self._finalize())
@@ -510,7 +560,7 @@ class LiveSession:
         await self._recognizer.finish()
         await self.addons.drain()  # the last finals' add-ons come before end_recording
         self.store.finish()  # no more audio: release the file descriptor
-        self._closing = True
+        self._machine.fire(Event.END_SEQUENCE)
         self.emit("end_recording", data={"recording_duration": round(self.audio_duration, 3)})
         if self._server.faults.slow_finish:
             await self._clock.sleep_until(self._clock.now() + self._server.faults.slow_finish)
@@ -528,6 +578,7 @@ class LiveSession:
         )
         self.result.completed(_now_iso(), error_code=self._error_code())
         self._delivery.end()
+        self._machine.fire(Event.ENDED)
         self.finished.set()
         self.finished_wall = time.time()
         self._persist()

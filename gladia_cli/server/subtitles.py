@@ -3,65 +3,54 @@
 The server's own writer (the CLI's renderers are a layer above it): cues follow the words,
 each at most `maximum_duration` seconds and `maximum_rows_per_caption` rows of
 `maximum_characters_per_row` characters (Gladia's `subtitles_config`); a cue never spans
-two utterances.
+two utterances. The layout is the client's (protocol/captions.py), with the job's limits.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from gladia_cli.protocol.captions import (
+    DEFAULT_CUE_SECONDS,
+    DEFAULT_LINE_CHARS,
+    LINES_PER_CUE,
+    CaptionLimits,
+    cue_groups,
+    wrapped,
+)
+from gladia_cli.protocol.messages import Word
 from gladia_cli.protocol.timestamps import cue_timestamp
-
-DEFAULT_ROW_CHARS = 42
-DEFAULT_ROWS = 2
-DEFAULT_SECONDS = 7.0
 
 
 def _rows(words: list[str], width: int) -> list[str]:
-    rows: list[str] = []
-    for word in words:
-        if rows and len(rows[-1]) + 1 + len(word) <= width:
-            rows[-1] += " " + word
-        else:
-            rows.append(word)
-    return rows
+    return [" ".join(line) for line in wrapped(words, width)]
 
 
 def cues(
     utterances: list[dict[str, Any]], config: dict[str, Any]
 ) -> list[tuple[float, float, list[str]]]:
     """(start, end, rows) of every cue, in time order."""
-    width = int(config.get("maximum_characters_per_row") or DEFAULT_ROW_CHARS)
-    rows = int(config.get("maximum_rows_per_caption") or DEFAULT_ROWS)
-    longest = float(config.get("maximum_duration") or DEFAULT_SECONDS)
+    limits = CaptionLimits(
+        max_line_chars=int(config.get("maximum_characters_per_row") or DEFAULT_LINE_CHARS),
+        max_cue_seconds=float(config.get("maximum_duration") or DEFAULT_CUE_SECONDS),
+        lines_per_cue=int(config.get("maximum_rows_per_caption") or LINES_PER_CUE),
+    )
+    width = limits.max_line_chars
     out: list[tuple[float, float, list[str]]] = []
     for utterance in utterances:
-        words = [w for w in utterance.get("words") or [] if str(w.get("word", "")).strip()]
+        words = [
+            Word(str(w["word"]).strip(), w["start"], w["end"], 0.0)
+            for w in utterance.get("words") or []
+            if str(w.get("word", "")).strip()
+        ]
         if not words:  # no word timings: the utterance is one cue
             text = str(utterance.get("text", "")).split()
             if text:
                 out.append((utterance["start"], utterance["end"], _rows(text, width)))
             continue
-        current: list[dict[str, Any]] = []
-        for word in words:
-            trial = [str(w["word"]).strip() for w in [*current, word]]
-            too_long = len(_rows(trial, width)) > rows
-            too_slow = bool(current) and word["end"] - current[0]["start"] > longest
-            if current and (too_long or too_slow):
-                out.append(_cue(current, width))
-                current = []
-            current.append(word)
-        if current:
-            out.append(_cue(current, width))
+        for group in cue_groups(words, limits):
+            out.append((group[0].start, group[-1].end, _rows([w.word for w in group], width)))
     return sorted(out, key=lambda cue: cue[0])
-
-
-def _cue(words: list[dict[str, Any]], width: int) -> tuple[float, float, list[str]]:
-    return (
-        words[0]["start"],
-        words[-1]["end"],
-        _rows([str(w["word"]).strip() for w in words], width),
-    )
 
 
 def to_srt(utterances: list[dict[str, Any]], config: dict[str, Any]) -> str:

@@ -187,13 +187,7 @@ async def live_socket(
     session.attach(conn)
     log.info("session %s: connection %d opened", session.id, session.connections)
     writer = asyncio.create_task(session.deliver(conn))
-    drop_timer = None
-    if conn.faults is not None and conn.faults.drop_after_seconds is not None:
-        drop_timer = asyncio.create_task(
-            _drop_later(conn, clock, clock.now() + conn.faults.drop_after_seconds)
-        )
-    if conn.faults is not None and conn.faults.close_code and conn.faults.close_after_bytes == 0:
-        await conn.close(conn.faults.close_code, "fault injection")
+    drop_timer = await _connection_faults(conn, clock)
 
     close_code: int | None = None
     try:
@@ -211,23 +205,8 @@ async def live_socket(
             msg = await conn.next_message()
             if msg is None:
                 continue
-            if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT) and _too_big(msg.data):
-                await conn.close(MESSAGE_TOO_BIG, "frame larger than 1 MiB")
-            elif msg.type is WSMsgType.BINARY:
-                await _on_audio(session, conn, msg.data)
-            elif msg.type is WSMsgType.TEXT:
-                await _on_text(session, conn, msg.data)
-            elif msg.type is WSMsgType.PING:
-                await ws.pong(msg.data)
-                offset = parse_resume_hint(msg.data)
-                if offset is not None:
-                    session.resume_hint(conn, offset)
-            elif msg.type is WSMsgType.PONG:
-                session.pong(conn, msg.data)
-            elif msg.type is WSMsgType.CLOSE:
-                close_code = int(msg.data)
-                break
-            else:  # CLOSING, CLOSED, ERROR: the connection is over
+            over, close_code = await _on_frame(session, conn, ws, msg)
+            if over:
                 break
     except (ConnectionError, RuntimeError):
         pass  # the connection broke while we answered it
@@ -239,19 +218,60 @@ async def live_socket(
         conn._ended.set()
     if ws.drain_after_close:
         await ws.drain_refused_frame()
-        if close_code is not None:
-            how = f"client closed with {close_code}"
-        elif conn.close_request is not None and not conn.dropped:
-            how = f"server closed with {conn.close_request[0]}"
-        else:
-            how = "dropped"
         log.info(
             "session %s: connection closed (%s), %d bytes received on it",
             session.id,
-            how,
+            _how_closed(conn, close_code),
             conn.received,
         )
     return ws
+
+
+async def _connection_faults(conn: WebSocketConnection, clock: Clock) -> asyncio.Task[None] | None:
+    """The connection faults that act from its start: a drop timer (returned), a close."""
+    faults = conn.faults
+    if faults is None:
+        return None
+    drop_timer = None
+    if faults.drop_after_seconds is not None:
+        drop_timer = asyncio.create_task(
+            _drop_later(conn, clock, clock.now() + faults.drop_after_seconds)
+        )
+    if faults.close_code and faults.close_after_bytes == 0:
+        await conn.close(faults.close_code, "fault injection")
+    return drop_timer
+
+
+async def _on_frame(
+    session: LiveSession, conn: WebSocketConnection, ws: web.WebSocketResponse, msg: WSMessage
+) -> tuple[bool, int | None]:
+    """One frame from the client: (whether the connection is over, the client's close code)."""
+    if msg.type in (WSMsgType.BINARY, WSMsgType.TEXT) and _too_big(msg.data):
+        await conn.close(MESSAGE_TOO_BIG, "frame larger than 1 MiB")
+    elif msg.type is WSMsgType.BINARY:
+        await _on_audio(session, conn, msg.data)
+    elif msg.type is WSMsgType.TEXT:
+        await _on_text(session, conn, msg.data)
+    elif msg.type is WSMsgType.PING:
+        await ws.pong(msg.data)
+        offset = parse_resume_hint(msg.data)
+        if offset is not None:
+            session.resume_hint(conn, offset)
+    elif msg.type is WSMsgType.PONG:
+        session.pong(conn, msg.data)
+    elif msg.type is WSMsgType.CLOSE:
+        return True, int(msg.data)
+    else:  # CLOSING, CLOSED, ERROR: the connection is over
+        return True, None
+    return False, None
+
+
+def _how_closed(conn: WebSocketConnection, close_code: int | None) -> str:
+    if close_code is not None:
+        return f"client closed with {close_code}"
+    if conn.close_request is not None and not conn.dropped:
+        return f"server closed with {conn.close_request[0]}"
+    return "dropped"
 
 
 async def _drop_later(conn: WebSocketConnection, clock: Clock, deadline: float) -> None:

@@ -18,7 +18,7 @@ import soundfile as sf
 
 from gladia_cli.errors import EngineUnavailable
 from gladia_cli.server.engines.base import ChannelSettings, EngineEvent, Hypothesis
-from gladia_cli.server.engines.whisper import WhisperEngine
+from gladia_cli.server.engines.whisper import WhisperEngine, WhisperRecognizer
 from gladia_cli.server.engines.whisper_models import (
     MODELS,
     ModelFile,
@@ -259,6 +259,7 @@ def test_a_channel_gives_way_as_told(engine: WhisperEngine) -> None:
 
     samples = two_sentences()  # two utterances, 7.1 s and 4.6 s
     seen = []
+    voided = []
     for level in Level:
         calls: list[tuple[str, str, bool]] = []
         main = SpyDecoder(engine.decoder, calls, "main")
@@ -280,8 +281,11 @@ def test_a_channel_gives_way_as_told(engine: WhisperEngine) -> None:
             engine.queue.wait_idle()
         recognizer.finish()
         seen.append(calls)
+        voided.append(recognizer.speculations_void)
     full, fewer, hurried = seen
-    assert [c for c in full if c[1] == "final"] == [("main", "final", False)] * 2
+    # At full quality finals may also be decoded ahead, for nothing when the speech went on.
+    assert [c for c in full if c[1] == "final"] == [("main", "final", False)] * (2 + voided[0])
+    assert voided[1:] == [0, 0]  # giving way: no guesses
     assert {c for c in full if c[1] == "partial"} == {("fast", "partial", False)}
     assert sum(c[1] == "partial" for c in full) > 4
     assert sum(c[1] == "partial" for c in fewer) == 2  # one per utterance
@@ -317,3 +321,91 @@ def test_a_piece_after_a_cut_goes_on_from_the_text_before_it(
     assert heard <= 0.1 and heard <= wer(reference, " ".join(alone)), (with_context, alone)
     for before, after in itertools.pairwise(with_context):  # no word said twice at a cut
         assert before.split()[-1].strip(".,").lower() != after.split()[0].strip(".,").lower()
+
+
+def test_a_final_decoded_during_its_silence_is_the_final_decoded_after_it(
+    engine: WhisperEngine,
+) -> None:
+    # Paced (the queue idle at every chunk), each final is decoded while the silence that
+    # ends its utterance is confirmed; in one chunk, after it. Same audio, same finals.
+    samples = two_sentences()
+    settings = ChannelSettings(0, session_id="speculate", languages=("en",))
+    recognizer = engine.open_channel(settings)
+    events: list[EngineEvent] = []
+    for start in range(0, len(samples), RATE // 10):
+        events += recognizer.feed(samples[start : start + RATE // 10])
+        engine.queue.wait_idle()
+    events += recognizer.finish()
+    assert isinstance(recognizer, WhisperRecognizer)
+    assert recognizer.speculations_used >= 1
+    whole = engine.open_channel(settings)
+    assert finals(events) == finals(whole.feed(samples) + whole.finish())
+    assert len(finals(events)) >= 2
+
+
+def test_speech_that_goes_on_after_a_short_pause_voids_the_early_final(
+    engine: WhisperEngine,
+) -> None:
+    # Two sentences joined by a pause of about 5 VAD frames (the silence of each file
+    # trimmed): longer than the tail an early final waits for (4), shorter than the 0.3 s
+    # (10) that ends an utterance. The early decode is thrown away; one final, whole.
+    first, second = load("librivox_0870.wav"), load("librivox_0930.wav")
+    frame = 512  # the VAD's; the first sentence is voiced to frame 212, the second from 9
+    pause = [first[: 215 * frame], second[6 * frame :], np.zeros(RATE, dtype=np.int16)]
+    samples = np.concatenate(pause)
+    settings = ChannelSettings(
+        0, session_id="void", languages=("en",), max_duration_without_endpointing=15
+    )
+    recognizer = engine.open_channel(settings)
+    events: list[EngineEvent] = []
+    for start in range(0, len(samples), RATE // 10):
+        events += recognizer.feed(samples[start : start + RATE // 10])
+        engine.queue.wait_idle()
+    events += recognizer.finish()
+    assert isinstance(recognizer, WhisperRecognizer)
+    assert recognizer.speculations_void >= 1
+    assert_well_formed(events)
+    assert len(finals(events)) == 1
+    whole = engine.open_channel(settings)
+    assert finals(events) == finals(whole.feed(samples) + whole.finish())
+
+
+class DeafFirstPartial(SpyDecoder):
+    """The real decoder, except that the first partial hears nothing; records each
+    partial's audio length in seconds."""
+
+    def __init__(self, real: object, lengths: list[float]) -> None:
+        super().__init__(real, [], "deaf")
+        self.multilingual = False
+        self._lengths = lengths
+
+    def partial(self, audio: np.ndarray, **options: object) -> object:
+        from gladia_cli.server.engines.whisper_decoding import Decoded
+
+        self._lengths.append(len(audio) / RATE)
+        if len(self._lengths) == 1:
+            return Decoded("", (), 0.0, "en", 0.1)
+        return super().partial(audio, **options)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_first_partial_that_heard_nothing_is_tried_again_with_the_next_audio(
+    engine: WhisperEngine, channels: int
+) -> None:
+    from gladia_cli.server.engines.silero_vad import shared_session
+
+    lengths: list[float] = []
+    deaf = DeafFirstPartial(engine.decoder, lengths)
+    settings = ChannelSettings(0, session_id=f"retry-{channels}", channel_count=channels)
+    recognizer = WhisperRecognizer(settings, deaf, engine.queue, shared_session())  # type: ignore[arg-type]
+    late: list[object] = []
+    recognizer.set_late_sink(late.append)
+    samples = load("librivox_0930.wav")
+    for start in range(0, len(samples), RATE // 10):
+        recognizer.feed(samples[start : start + RATE // 10])
+        engine.queue.wait_idle()
+    recognizer.finish()
+    first, retry = lengths[:2]
+    # The next chunk's audio (0.1 s more), not a partial period (0.5 s; 1 s with several).
+    assert abs(first - 0.4) < 0.05 and retry - first < 0.2, lengths
+    assert late, "the retry's partial reached the sink"

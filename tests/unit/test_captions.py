@@ -122,3 +122,27 @@ def test_no_orphan_cue_at_the_end_of_an_utterance() -> None:
     for cue in cues:
         assert len(cue.lines) <= 2 and all(len(line) <= 32 for line in cue.lines)
         assert cue.end - cue.start <= 4.0
+
+
+def test_the_layout_rules_are_one_for_the_client_and_the_server() -> None:
+    from gladia_cli.protocol.captions import CaptionLimits as Limits
+    from gladia_cli.protocol.captions import cue_groups, fits_cue, wrapped
+    from gladia_cli.server import subtitles
+
+    assert CaptionLimits is Limits  # the renderers' limits are the protocol's
+    assert wrapped(["abc", "de", "fghij"], 6) == [["abc", "de"], ["fghij"]]
+    assert wrapped(["abc", "de"], 6, reserve=2) == [["abc"], ["de"]]  # a label's room
+    three = [Word(w, i, i + 0.5, 1.0) for i, w in enumerate(["aa", "bb", "cc"])]
+    assert fits_cue(three, Limits(max_line_chars=2, lines_per_cue=3))
+    assert not fits_cue(three, Limits(max_line_chars=2, lines_per_cue=2))
+    assert fits_cue(three[:1], Limits(max_line_chars=1, max_cue_seconds=0.1))
+    # The same words (cues of a second or more: nothing to even out) make the same cues
+    # on both sides, with the server's limits as the job's subtitles_config says them.
+    utterance = long_utterance()
+    limits = CaptionLimits(max_line_chars=20, max_cue_seconds=3.0)
+    client = [(c.start, c.end, list(c.lines)) for c in layout(utterance, limits)]
+    config = {"maximum_characters_per_row": 20, "maximum_duration": 3.0}
+    server = subtitles.cues([utterance.to_dict()], config)
+    assert client == server and len(server) > 5
+    groups = cue_groups(timed_words(utterance), limits)
+    assert [" ".join(w.word for w in g) for g in groups] == [" ".join(c[2]) for c in client]

@@ -312,7 +312,7 @@ def test_missed_finals_are_recovered_from_post_transcript_once() -> None:
     assert [m.utterance.text for m in recovered] == [" bravo", " delta"]
     assert all(m.is_final and m.raw["recovered_from"] == "post_transcript" for m in recovered)
     assert all(m.session_id == SID for m in recovered)
-    assert any("2 final utterances did not arrive live" in n for n in session.notices)
+    assert any("2 final utterances did not arrive live" in n for n in session.take_notices())
     final = _msg(
         "post_final_transcript",
         data={"metadata": {}, "transcription": {"utterances": everything}},
@@ -374,7 +374,7 @@ def test_an_unparsable_message_is_a_notice() -> None:
     session = _session()
     _connect(session, 0.0)
     assert session.message("{oops", 0.1) == []
-    assert "invalid JSON" in session.notices[-1]
+    assert "invalid JSON" in session.take_notices()[-1]
 
 
 def test_the_backlog_spills_past_its_memory_bound_and_says_so_once() -> None:
@@ -385,7 +385,7 @@ def test_the_backlog_spills_past_its_memory_bound_and_says_so_once() -> None:
     for i in range(10):
         session.audio(audio[i * CHUNK : (i + 1) * CHUNK])
     assert backlog.memory_bytes == 4 * CHUNK and len(overflow.data) == 6 * CHUNK
-    assert len([n for n in session.notices if "temporary file" in n]) == 1
+    assert len([n for n in session.take_notices() if "temporary file" in n]) == 1
     _connect(session, 0.0)
     frames = _frames(session)
     assert b"".join(f.data for f in frames if isinstance(f, AudioFrame)) == audio
@@ -405,7 +405,7 @@ def test_a_misplaced_resume_fails_the_session() -> None:
     _connect(session, 0.3)
     _frames(session)
     session.message(_ack(3 * CHUNK, 4 * CHUNK), 0.4)  # not where our re-send started
-    assert "not 6400" in session.notices[-1]
+    assert "not 6400" in session.take_notices()[-1]
     session.stop()
     action = session.closed(1000, "done", 1.0)
     assert isinstance(action, Finish) and action.error is not None
@@ -482,10 +482,10 @@ def test_acknowledgments_that_stop_coming_stop_the_window_not_the_audio() -> Non
     session.audio(_audio(CHUNK))
     _frames(session)
     assert not session.has_room(10 * CHUNK, 15.0)
-    assert session.has_room(10 * CHUNK, 16.5) and session.notices[-1].startswith(
-        "no acknowledgment from the server for 10 s"
-    )
-    assert session.has_room(10 * CHUNK, 16.6) and len(session.notices) == 1
+    assert session.has_room(10 * CHUNK, 16.5)
+    notices = session.take_notices()
+    assert notices[-1].startswith("no acknowledgment from the server for 10 s")
+    assert session.has_room(10 * CHUNK, 16.6) and session.take_notices() == []
     session.closed(None, "cut", 17.0)
     _connect(session, 18.0)  # a new connection gets the window back
     assert not session.has_room(10 * CHUNK, 19.0)

@@ -258,3 +258,82 @@ def test_a_final_does_not_wait_for_a_running_partial() -> None:
     finally:
         release.set()
         queue.close()
+
+
+def test_an_utterance_in_silence_says_how_it_will_end_before_it_does() -> None:
+    rules = SegmenterSettings(**{**RULES.__dict__, "tail_frames": 4})
+    segmenter = UtteranceSegmenter(rules)
+    for p in [0.9] * 30:
+        segmenter.push(p, 1.0)
+    assert segmenter.likely_end() is None  # speaking
+    for _ in range(3):
+        assert segmenter.push(0.1, 0.0) == [] and segmenter.likely_end() is None
+    segmenter.push(0.1, 0.0)  # 4 unvoiced frames: the tail is heard
+    likely = segmenter.likely_end()
+    assert likely == UtteranceEnd(0, 30, audio_end=34, cut=False)
+    # A voiced frame before the end voids it; the utterance goes on.
+    segmenter.push(0.9, 1.0)
+    assert segmenter.likely_end() is None
+    ends = []
+    for _ in range(10):
+        ends += [a for a in segmenter.push(0.1, 0.0) if isinstance(a, UtteranceEnd)]
+        if not ends:
+            assert segmenter.likely_end() in (None, UtteranceEnd(0, 35, 39, cut=False))
+    # The end, once the silence is confirmed, is the one foretold: same audio, its tail only.
+    assert ends == [UtteranceEnd(0, 35, audio_end=39, cut=False)]
+    assert segmenter.likely_end() is None
+
+
+def test_a_speculative_final_runs_only_on_an_idle_queue_and_keeps_the_partial() -> None:
+    queue = DecodeQueue(1, partial_workers=1)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_final() -> str:
+        started.set()
+        release.wait(10)
+        return "final"
+
+    try:
+        future = queue.speculate_final("s", 0, lambda: "guess")
+        assert future is not None and future.result(10) == "guess"
+        running = threading.Thread(target=queue.run_final, args=("t", 0, slow_final))
+        running.start()
+        assert started.wait(10)
+        # Another session's final is being decoded: a guess would delay the next one.
+        assert queue.speculate_final("s", 0, lambda: "guess") is None
+        release.set()
+        running.join(10)
+        assert queue.wait_idle(10)
+        # Another channel is speaking: its final could come while the guess runs.
+        queue.speaking("s", 1, True)
+        queue.speaking("s", 0, True)
+        assert queue.speculate_final("s", 0, lambda: "guess") is None
+        queue.speaking("s", 1, False)
+        future = queue.speculate_final("s", 0, lambda: "guess")
+        assert future is not None and future.result(10) == "guess"
+        # A waiting partial of the channel stays (a real final would drop it).
+        schedule = FairSchedule()
+        log: list[str] = []
+        schedule.add(request("s", 0, False, "partial", log))
+        guess = request("s", 0, True, "guess", log)
+        schedule.add(DecodeRequest("s", 0, True, guess.job, guess.done, speculative=True))
+        assert schedule.skipped == {} and len(schedule) == 2 and schedule.has_work("partials")
+    finally:
+        release.set()
+        queue.close()
+
+
+def test_two_utterances_do_not_decide_a_channel_language() -> None:
+    from gladia_cli.server.engines.whisper import kept_language
+
+    # Spanish prompts: the first heard as Spanish (2.8 s), the second as Italian (4.1 s,
+    # English names in it). A 2.6x lead after 6.9 s is not enough to keep Italian...
+    votes = {"es": 0.9 * 2.8, "it": 0.8 * 4.1 + 0.1 * 2.8, "pt": 0.1 * 4.1}
+    assert kept_language(votes, 6.9) is None
+    # ...the later utterances outvote it, and the channel keeps the clear leader at 15 s.
+    votes["es"] += 0.9 * 9.0
+    votes["it"] += 0.05 * 9.0
+    assert kept_language(votes, 15.9) == "es"
+    # No clear leader: undecided until 30 s of speech, then the leader.
+    close = {"es": 8.0, "it": 7.0}
+    assert kept_language(close, 20.0) is None and kept_language(close, 30.0) == "es"

@@ -9,8 +9,11 @@ how the stream was cut into calls):
   `preroll_frames` earlier (Whisper needs the onset), but never before the previous end.
 - Inside an utterance a frame with p ≥ `end_threshold` (lower: hysteresis) is voiced. The
   utterance ends after `silence_frames` unvoiced frames in a row; it ends where the last
-  voiced frame ends, and its audio runs through the silence (Whisper hears the last
-  phoneme fade out).
+  voiced frame ends, and its audio runs `tail_frames` into the silence (Whisper hears
+  the last phoneme fade out; 0: through the whole silence).
+- Once an open utterance has been unvoiced for `tail_frames`, `likely_end()` says how it
+  ends if the silence goes on: its final can be decoded while the silence is still being
+  confirmed, on exactly the audio it will have (a voiced frame makes it void).
 - An utterance reaching `max_frames` is cut at the quietest frame of its last
   `cut_window_frames` (lowest energy, smoothed by the caller; then lowest p; then the
   latest): between words, not mid-word. What follows the cut starts the next utterance
@@ -39,6 +42,11 @@ class SegmenterSettings:
     cut_window_frames: int
     partial_every_samples: int
     first_partial_samples: int = 0  # the first partial comes this early (0: after `every`)
+    tail_frames: int = 0  # an utterance's audio after its speech (0: the whole silence)
+
+    @property
+    def tail(self) -> int:
+        return min(self.tail_frames or self.silence_frames, self.silence_frames)
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,8 @@ class UtteranceSegmenter:
             self._last_voiced = index
         heard = index + 1
         if heard - 1 - self._last_voiced >= s.silence_frames:
-            return [self._close(self._last_voiced + 1, audio_end=heard, cut=False)]
+            end = self._last_voiced + 1
+            return [self._close(end, audio_end=end + s.tail, cut=False)]
         if heard - self._start >= s.max_frames:
             return self._cut(heard)
         if probability >= s.end_threshold and self._partial_due(heard - self._start):
@@ -116,6 +125,14 @@ class UtteranceSegmenter:
         if before < first <= now:
             return True
         return now > first and (now - first) // every > max(0, before - first) // every
+
+    def likely_end(self) -> UtteranceEnd | None:
+        """The end of the open utterance if the silence it is in goes on: once it has been
+        unvoiced for the tail, the audio its final will decode is all heard."""
+        if self._start is None or self._frame - 1 - self._last_voiced < self._s.tail:
+            return None
+        end = self._last_voiced + 1
+        return UtteranceEnd(self._start, end, end + self._s.tail, cut=False)
 
     def finish(self) -> list[Action]:
         """End of stream: close the open utterance where its speech ended."""
