@@ -87,7 +87,7 @@ def run_mode(
         extra += ["--prerecorded-workers", str(jobs)]
     command = (
         ["file", "--pace", "max"] if mode == "live" else ["transcribe"]
-    )  # one run over every file, --jobs at a time (cli/many.py)
+    )  # one run over every file, --jobs at a time (jobs/stream_many.py)
     folder = out / f"{mode}-{jobs}"
     with gladia_server(engine, *extra) as server:
         server_before = process_cpu_seconds(server.pid)

@@ -16,12 +16,12 @@ import typer
 
 from gladia_cli.cli.choices import Region
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
-from gladia_cli.cli.options import ApiKey, ApiUrl, Profile, environment_of
+from gladia_cli.cli.options import ApiKey, ApiUrl, Profile, with_options
 from gladia_cli.cli.panels import CONNECTION
+from gladia_cli.environment import Environment
 
 if TYPE_CHECKING:
     from gladia_cli.credentials import KeyStore
-    from gladia_cli.environment import Environment
     from gladia_cli.settings import Settings
 
 EXAMPLES = """\
@@ -133,8 +133,8 @@ def _checked(settings: Settings, *, then: str) -> float:
 
 
 @app.command("login", cls=FastHelpCommand, epilog=LOGIN_EXAMPLES)
+@with_options
 def login_command(
-    ctx: typer.Context,
     profile: Profile = None,
     api_url: ApiUrl = None,
     region: Annotated[
@@ -147,6 +147,8 @@ def login_command(
             rich_help_panel=CONNECTION,
         ),
     ] = None,
+    *,
+    env: Environment,
 ) -> None:
     """Check an API key, then save it for the profile in the OS keyring (else the config file).
 
@@ -165,7 +167,6 @@ def login_command(
     )
     from gladia_cli.settings import read_config, resolve
 
-    env = environment_of(ctx)
     settings = resolve(
         api_url=api_url,
         region=region.value if region else None,
@@ -244,12 +245,14 @@ def _status_lines(report: dict[str, Any]) -> list[str]:
 
 
 @app.command("status", cls=FastHelpCommand, epilog=STATUS_EXAMPLES)
+@with_options
 def status_command(
-    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     profile: Profile = None,
     api_key: ApiKey = None,
     api_url: ApiUrl = None,
+    *,
+    env: Environment,
 ) -> None:
     """Which key is in force and where it comes from (masked), and whether the API takes it.
 
@@ -259,7 +262,6 @@ def status_command(
     from gladia_cli.errors import AuthError, GladiaError, NetworkError
     from gladia_cli.settings import resolve
 
-    env = environment_of(ctx)
     keyring = KeyringStore()
     settings = resolve(
         api_key=api_key,
@@ -296,7 +298,12 @@ def status_command(
 
 
 @app.command("logout", cls=FastHelpCommand, epilog=LOGOUT_EXAMPLES)
-def logout_command(ctx: typer.Context, profile: Profile = None) -> None:
+@with_options
+def logout_command(
+    profile: Profile = None,
+    *,
+    env: Environment,
+) -> None:
     """Remove the profile's saved key, from the keyring and from the config file.
 
     Removing a key that is not there is not an error: it says so, and exits 0.
@@ -310,7 +317,6 @@ def logout_command(ctx: typer.Context, profile: Profile = None) -> None:
     from gladia_cli.errors import GladiaError
     from gladia_cli.settings import chosen_profile, read_config, read_key_file, unknown_profile
 
-    env = environment_of(ctx)
     name, _ = chosen_profile(profile, env.environ)
     file = read_config(env.environ)
     store = KeyringStore()

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from gladia_cli.cli.options import environment_of
+from gladia_cli.cli.options import with_options
 from gladia_cli.environment import Environment
 
 EXAMPLES = """\
@@ -22,11 +22,13 @@ Examples:
 """
 
 
+@with_options
 def devices_command(
-    ctx: typer.Context,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON array on stdout, for scripts.")
     ] = False,
+    *,
+    env: Environment,
 ) -> None:
     """List audio input devices: index, name, input channels, default rate (* = default).
 
@@ -37,7 +39,6 @@ def devices_command(
     from gladia_cli.audio.devices import list_input_devices, no_input_device_error
     from gladia_cli.safe_text import plain
 
-    env = environment_of(ctx)
     devices = list_input_devices()
     if as_json:
         env.stdout.write(json.dumps([d.as_json() for d in devices], indent=2, ensure_ascii=False))

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gladia_cli.cli.choices import LocalModel
-from gladia_cli.cli.options import ApiUrl, Profile, environment_of
+from gladia_cli.cli.options import ApiUrl, Profile, with_options
+from gladia_cli.environment import Environment
 
 if TYPE_CHECKING:
     from gladia_cli.diagnostics import Check
-    from gladia_cli.environment import Environment
 
 EXAMPLES = """\
 Examples:
@@ -58,8 +58,8 @@ def _lines(env: Environment, checks: list[Check]) -> None:
     env.stdout.flush()
 
 
+@with_options
 def doctor_command(
-    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
     skip_network: Annotated[
         bool, typer.Option("--skip-network", help="No request to the API (offline).")
@@ -84,6 +84,8 @@ def doctor_command(
     ] = False,
     profile: Profile = None,
     api_url: ApiUrl = None,
+    *,
+    env: Environment,
 ) -> int:
     """Check the set-up: key, API, microphones, local engine, config file, versions.
 
@@ -96,7 +98,6 @@ def doctor_command(
     from gladia_cli.errors import GladiaError
     from gladia_cli.settings import read_config, read_key_file, resolve
 
-    env = environment_of(ctx)
     keyring = KeyringStore()
     checks = [d.versions_check()]
     try:

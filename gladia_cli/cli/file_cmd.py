@@ -3,7 +3,6 @@ live API, at the pace of speech unless told otherwise."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,15 +11,11 @@ from typer._click.core import Context
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.choices import RawSampleFormat
 from gladia_cli.cli.fast_help import FastHelpCommand
-from gladia_cli.cli.options import StreamOptions, with_stream_options
-from gladia_cli.cli.panels import ADDONS, AUDIO, MANY
+from gladia_cli.cli.options import ManyInputs, Speakers, StreamOptions, with_options
+from gladia_cli.cli.panels import AUDIO
 from gladia_cli.environment import Environment
 from gladia_cli.errors import UsageError
 from gladia_cli.protocol import presets
-
-# Gladia's paid plans allow 30 concurrent live sessions (the free plan 1): more than that
-# would only wait for a free slot.
-MAX_JOBS = 30
 
 EXAMPLES = (
     """\
@@ -47,7 +42,7 @@ class FileCommand(FastHelpCommand):
         return ["PATH..." if piece == "[PATH]..." else piece for piece in pieces]
 
 
-@with_stream_options
+@with_options
 def file_command(
     paths: Annotated[
         list[str] | None,
@@ -58,6 +53,7 @@ def file_command(
             metavar="PATH",
         ),
     ] = None,
+    *,
     pace: Annotated[
         str,
         typer.Option(
@@ -112,61 +108,8 @@ def file_command(
             max=8,
         ),
     ] = None,
-    from_list: Annotated[
-        str | None,
-        typer.Option(
-            "--from-list",
-            help="Also transcribe the paths or URLs in this file, one a line (- reads "
-            "standard input; blank lines and # comments are skipped).",
-            rich_help_panel=MANY,
-            show_default=False,
-            metavar="FILE",
-        ),
-    ] = None,
-    jobs: Annotated[
-        int,
-        typer.Option(
-            "--jobs",
-            "-j",
-            help="Sessions at once (Gladia allows 1 on the free plan, 30 on paid ones; "
-            "a refused one waits for a free slot).",
-            rich_help_panel=MANY,
-            min=1,
-            max=MAX_JOBS,
-        ),
-    ] = 1,
-    output_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--output-dir",
-            "-d",
-            help="Write each input's output to DIR/<name>.<format's extension>.",
-            rich_help_panel=MANY,
-            show_default=False,
-            metavar="DIR",
-            file_okay=False,
-        ),
-    ] = None,
-    skip_existing: Annotated[
-        bool,
-        typer.Option(
-            "--skip-existing",
-            help="Skip inputs whose output is already in --output-dir (resumes a run).",
-            rich_help_panel=MANY,
-        ),
-    ] = False,
-    speakers: Annotated[
-        bool,
-        typer.Option(
-            "--speakers",
-            help="One-channel audio: after the session, its recording goes through a "
-            "pre-recorded job with diarization, and -o's transcript (and the session, for "
-            "gladia sessions get) names who spoke (--label names them); the live view is "
-            "unchanged.",
-            rich_help_panel=ADDONS,
-        ),
-    ] = False,
-    *,
+    many: ManyInputs,
+    speakers: Speakers = False,
     opts: StreamOptions,
     env: Environment,
 ) -> int:
@@ -179,20 +122,18 @@ def file_command(
     """
     from gladia_cli.audio.file_source import open_file_source, parse_raw_format
     from gladia_cli.audio.pacing import parse_pace
-    from gladia_cli.cli import inputs, preflight, streaming
+    from gladia_cli.cli import preflight, streaming
+    from gladia_cli.jobs import inputs
 
     args = list(paths or [])
-    if not args and from_list is None:
+    if not args and many.from_list is None:
         raise UsageError("missing PATH", hint="see 'gladia file --help'")
-    if inputs.asks_for_many(args, from_list=from_list, output_dir=output_dir):
+    if inputs.asks_for_many(args, from_list=many.from_list, output_dir=many.output_dir):
         from gladia_cli.cli.many import file_many
 
         return file_many(
             args,
-            from_list=from_list,
-            output_dir=output_dir,
-            skip_existing=skip_existing,
-            jobs=jobs,
+            many,
             pace=pace,
             multichannel=multichannel,
             raw_spec=(raw_rate, raw_channels, raw),
@@ -200,7 +141,7 @@ def file_command(
             env=env,
             speakers=speakers,
         )
-    if skip_existing:
+    if many.skip_existing:
         raise UsageError(
             "--skip-existing skips inputs whose output is in --output-dir",
             hint="add --output-dir DIR",
@@ -211,7 +152,7 @@ def file_command(
     speed = parse_pace(pace)
     raw_format = parse_raw_format(raw_rate, raw_channels, raw) if raw else None
     planned = streaming.plan(opts, env, speakers=speakers)
-    if (notice := inputs.single_input_jobs_notice(jobs)) is not None:
+    if (notice := inputs.single_input_jobs_notice(many.jobs)) is not None:
         planned.notices.warning(notice)
     source = open_file_source(
         path,

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from gladia_cli.cli.choices import ListFormat
-from gladia_cli.cli.options import environment_of
+from gladia_cli.cli.options import with_options
+from gladia_cli.environment import Environment
 
 EXAMPLES = """\
 Examples:
@@ -51,8 +52,8 @@ def language_rows() -> list[dict[str, Any]]:
     return rows
 
 
+@with_options
 def languages_command(
-    ctx: typer.Context,
     format: Annotated[
         ListFormat | None,
         typer.Option(
@@ -63,6 +64,8 @@ def languages_command(
             show_default=False,
         ),
     ] = None,
+    *,
+    env: Environment,
 ) -> None:
     """List the language codes for --language and --translate, and what --local takes.
 
@@ -70,7 +73,6 @@ def languages_command(
     recognises them all with Whisper base, English only with tiny.en and sphinx, and
     translates into English only.
     """
-    env = environment_of(ctx)
     rows = language_rows()
     chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
     if chosen == ListFormat.JSON:

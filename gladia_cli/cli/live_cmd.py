@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices
-from gladia_cli.cli.options import Duration, StreamOptions, with_stream_options
-from gladia_cli.cli.panels import ADDONS, AUDIO
+from gladia_cli.cli.options import Duration, Speakers, StreamOptions, with_options
+from gladia_cli.cli.panels import AUDIO
 from gladia_cli.environment import Environment
 from gladia_cli.protocol import presets
 from gladia_cli.protocol.audio_format import MAX_INPUT_RATE, MIN_INPUT_RATE
@@ -29,7 +29,7 @@ Examples:
 )
 
 
-@with_stream_options
+@with_options
 def live_command(
     source: Annotated[
         str,
@@ -67,17 +67,7 @@ def live_command(
         ),
     ] = None,
     duration: Duration = None,
-    speakers: Annotated[
-        bool,
-        typer.Option(
-            "--speakers",
-            help="One-channel audio: after the session, its recording goes through a "
-            "pre-recorded job with diarization, and -o's transcript (and the session, for "
-            "gladia sessions get) names who spoke (--label names them); the live view is "
-            "unchanged.",
-            rich_help_panel=ADDONS,
-        ),
-    ] = False,
+    speakers: Speakers = False,
     *,
     opts: StreamOptions,
     env: Environment,

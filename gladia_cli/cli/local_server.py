@@ -1,5 +1,5 @@
 """`--local`: the one place that decides whether an embedded server runs, and what its log
-does. The jobs (jobs/stream_job.py, cli/transcribing.py) only talk to the server the
+does. The jobs (jobs/stream_job.py, jobs/prerecorded.py) only talk to the server the
 settings name.
 
 The embedded server's log is not the user's output. Without --debug its warnings (and

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli import choices, option_checks
-from gladia_cli.cli.options import Duration, StreamOptions, with_stream_options
+from gladia_cli.cli.options import Duration, StreamOptions, with_options
 from gladia_cli.cli.panels import AUDIO
 from gladia_cli.environment import Environment
 from gladia_cli.protocol import presets
@@ -29,7 +29,7 @@ Examples:
 )
 
 
-@with_stream_options
+@with_options
 def mix_command(
     sources: Annotated[
         list[str],

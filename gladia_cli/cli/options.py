@@ -1,9 +1,13 @@
-"""The options `file`, `live` and `mix` share, declared once.
+"""The commands' options, declared once, in groups.
 
-`StreamOptions` lists each flag as an annotated field; `with_stream_options` appends those
-fields to a command's signature (Typer reads the signature) and hands them back to the
-command as one `StreamOptions` object. Everything here is cheap to import: `--help` must
-start fast.
+An option group is a dataclass whose fields are annotated flags: `StreamOptions` (what
+`file`, `live` and `mix` share), `ApiConnection` (the REST commands' connection),
+`LocalConnection`, `ManyInputs`… A command names a group as the type of one parameter and
+is decorated with `with_options`, which lays the group's flags into the signature Typer
+reads and hands them back as one object (and the process's `Environment` to a parameter
+of that type). A flag several commands word alike is an alias (`Language`, `Quiet`…); one
+a command words otherwise, a function taking the help text. Everything here is cheap to
+import: `--help` must start fast.
 """
 
 from __future__ import annotations
@@ -12,27 +16,33 @@ import functools
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gladia_cli.cli import choices, option_checks
 from gladia_cli.cli.choices import (
     BitDepth,
+    CallbackMethod,
     Encoding,
     LocalEngine,
     LocalModel,
     OutputFormat,
+    PreRecordedModel,
     Preset,
     Region,
     SampleRate,
+    SubtitleFormat,
     SummaryType,
     TranslationModel,
 )
-from gladia_cli.cli.panels import ADDONS, AUDIO, CONNECTION, OUTPUT, SESSION
+from gladia_cli.cli.panels import ADDONS, AUDIO, CONNECTION, MANY, OUTPUT, SESSION
 from gladia_cli.environment import Environment
+
+if TYPE_CHECKING:
+    from gladia_cli.render.captions import CaptionLimits
 
 
 def _opt(*names: str, panel: str, help: str, **kwargs: Any) -> Any:
@@ -133,6 +143,33 @@ ApiUrl = Annotated[
         callback=option_checks.http_url("--api-url", "https://api.gladia.io"),
     ),
 ]
+
+
+@dataclass
+class ApiConnection:
+    """The connection of the commands that only talk to the REST API (sessions,
+    transcriptions): cli/connection.settings_for makes it the settings in force."""
+
+    api_key: ApiKey = None
+    api_url: ApiUrl = None
+    profile: Profile = None
+
+    # Not options of these commands: what settings_for reads of every connection.
+    @property
+    def region(self) -> str | None:
+        return None
+
+    @property
+    def local(self) -> bool:
+        return False
+
+    @property
+    def local_engine(self) -> str:
+        return LocalEngine.WHISPER.value
+
+    @property
+    def local_model(self) -> str:
+        return LocalModel.BASE.value
 
 
 # Options the streaming commands (StreamOptions) and `transcribe` both take, declared once:
@@ -354,6 +391,263 @@ def local_engine_option(help: str) -> Any:
 
 def local_model_option(help: str) -> Any:
     return _opt("--local-model", panel=CONNECTION, metavar="MODEL", help=help)
+
+
+# `file` and `live`: after the session, who spoke (jobs/speakers.py).
+Speakers = Annotated[
+    bool,
+    _opt(
+        "--speakers",
+        panel=ADDONS,
+        help="One-channel audio: after the session, its recording goes through a "
+        "pre-recorded job with diarization, and -o's transcript (and the session, for "
+        "gladia sessions get) names who spoke (--label names them); the live view is "
+        "unchanged.",
+    ),
+]
+
+# Gladia's paid plans allow 30 concurrent live sessions (the free plan 1): more than that
+# would only wait for a free slot.
+MAX_JOBS = 30
+
+
+@dataclass
+class ManyInputs:
+    """Several inputs for one command (`file`; `transcribe`: ManyJobs): jobs/many_run.py."""
+
+    from_list: Annotated[
+        str | None,
+        _opt(
+            "--from-list",
+            panel=MANY,
+            help="Also transcribe the paths or URLs in this file, one a line (- reads "
+            "standard input; blank lines and # comments are skipped).",
+            show_default=False,
+            metavar="FILE",
+        ),
+    ] = None
+    jobs: Annotated[
+        int,
+        _opt(
+            "--jobs",
+            "-j",
+            panel=MANY,
+            help="Sessions at once (Gladia allows 1 on the free plan, 30 on paid ones; "
+            "a refused one waits for a free slot).",
+            min=1,
+            max=MAX_JOBS,
+        ),
+    ] = 1
+    output_dir: Annotated[
+        Path | None,
+        _opt(
+            "--output-dir",
+            "-d",
+            panel=MANY,
+            help="Write each input's output to DIR/<name>.<format's extension>.",
+            show_default=False,
+            metavar="DIR",
+            file_okay=False,
+        ),
+    ] = None
+    skip_existing: Annotated[
+        bool,
+        _opt(
+            "--skip-existing",
+            panel=MANY,
+            help="Skip inputs whose output is already in --output-dir (resumes a run).",
+        ),
+    ] = False
+
+
+@dataclass
+class ManyJobs(ManyInputs):
+    """`transcribe`'s: what runs at once is jobs, which the server queues."""
+
+    jobs: Annotated[
+        int,
+        _opt(
+            "--jobs",
+            "-j",
+            panel=MANY,
+            help="Jobs submitted and waited for at once (the server runs as many as it "
+            "allows; the others wait in its queue).",
+            min=1,
+            max=MAX_JOBS,
+        ),
+    ] = 1
+
+
+@dataclass
+class LocalConnection:
+    """`transcribe`'s connection: the API, or a server of its own (--local)."""
+
+    api_key: Annotated[
+        str | None,
+        api_key_option("API key. Prefer the GLADIA_API_KEY variable: options show in `ps`."),
+    ] = None
+    api_url: ApiUrl = None
+    profile: Profile = None
+    local: Local = False
+    local_engine: Annotated[
+        LocalEngine,
+        local_engine_option("Recogniser of the --local server: whisper, sphinx or scripted."),
+    ] = LocalEngine.WHISPER
+    local_model: Annotated[
+        LocalModel,
+        local_model_option("Whisper model of the --local server: base or tiny.en."),
+    ] = LocalModel.BASE
+
+    @property
+    def region(self) -> str | None:  # not an option of transcribe's
+        return None
+
+
+@dataclass
+class JobFlags:
+    """`transcribe`'s flags that make each job's `POST /v2/pre-recorded` body: the same
+    names as cli/transcribing.JobOptions, which takes their values (job_options)."""
+
+    language: Language = None
+    code_switching: CodeSwitching = False
+    model: Annotated[
+        PreRecordedModel | None,
+        _opt(
+            "--model",
+            panel=SESSION,
+            metavar="MODEL",
+            help="Model: solaria-1 (the default, 100+ languages), solaria-3 (en, fr, de, es, "
+            "it; no code switching) or solaria-fusion.",
+            show_default=False,
+        ),
+    ] = None
+    vocabulary: Vocabulary = None
+    vocabulary_file: VocabularyFile = None
+    spelling_file: SpellingFile = None
+    callback_url: Annotated[
+        str | None,
+        callback_url_option(
+            "The API POSTs the result (or the error) to this http(s) URL at the end."
+        ),
+    ] = None
+    callback_method: Annotated[
+        CallbackMethod | None,
+        _opt(
+            "--callback-method",
+            panel=SESSION,
+            help="HTTP method of the callback (default POST).",
+            show_default=False,
+            metavar="METHOD",
+        ),
+    ] = None
+    metadata: Metadata = None
+    config: Annotated[
+        Path | None,
+        config_option("A JSON file holding a POST /v2/pre-recorded body; flags override it."),
+    ] = None
+    diarization: Annotated[
+        bool, _opt("--diarization", panel=ADDONS, help="Tell the speakers apart.")
+    ] = False
+    speakers: Annotated[
+        int | None,
+        _opt(
+            "--speakers",
+            panel=ADDONS,
+            help="Diarization: the number of speakers, when known.",
+            show_default=False,
+            min=1,
+            metavar="N",
+        ),
+    ] = None
+    min_speakers: Annotated[
+        int | None,
+        _opt(
+            "--min-speakers",
+            panel=ADDONS,
+            help="Diarization: at least this many speakers.",
+            show_default=False,
+            min=1,
+            metavar="N",
+        ),
+    ] = None
+    max_speakers: Annotated[
+        int | None,
+        _opt(
+            "--max-speakers",
+            panel=ADDONS,
+            help="Diarization: at most this many speakers.",
+            show_default=False,
+            min=1,
+            metavar="N",
+        ),
+    ] = None
+    translate: Translate = None
+    translation_model: TranslationModelOption = None
+    subtitles: Annotated[
+        list[SubtitleFormat] | None,
+        _opt(
+            "--subtitles",
+            panel=ADDONS,
+            help="Ask the API for subtitles in this format too, in the job's result "
+            "(repeatable; -f srt renders them here).",
+            show_default=False,
+            metavar=choices.metavar(SubtitleFormat),
+        ),
+    ] = None
+    summarize: Annotated[SummaryType | None, summarize_option("A summary, of this kind.")] = None
+    ner: Ner = False
+    sentiment: Sentiment = False
+    chapters: Annotated[bool, chapters_option("Chapters.")] = False
+
+
+@dataclass
+class TranscribeOutput:
+    """How `transcribe` writes each job's result."""
+
+    format: Annotated[
+        OutputFormat | None,
+        format_option(
+            "Default: the extension of -o, else table on a terminal and jsonl (the "
+            "job, one line each) otherwise; json is the job as the API returns it."
+        ),
+    ] = None
+    output: Annotated[
+        Path | None,
+        output_option(
+            "Write to this file (one input); .srt .vtt .txt .json .jsonl .tsv pick the format."
+        ),
+    ] = None
+    label: Annotated[str | None, label_option()] = None
+    max_line_chars: MaxLineChars = 42
+    max_cue_seconds: MaxCueSeconds = 7.0
+    quiet: Quiet = False
+    debug: OutputDebug = False
+
+    @property
+    def captions(self) -> CaptionLimits:
+        from gladia_cli.render.captions import CaptionLimits
+
+        return CaptionLimits(self.max_line_chars, self.max_cue_seconds)
+
+
+@dataclass
+class StoredOutput:
+    """Where and how `sessions get` and `transcriptions get` write a stored transcript (their
+    --format is their own: its help speaks of a session or of a job)."""
+
+    output: Annotated[
+        Path | None,
+        output_option("Write to this file; .srt .vtt .txt .json .tsv pick the format.", panel=None),
+    ] = None
+    label: Annotated[str | None, label_option(panel=None)] = None
+    max_line_chars: MaxLineChars = 42
+    max_cue_seconds: MaxCueSeconds = 7.0
+
+    @property
+    def captions(self) -> CaptionLimits:
+        from gladia_cli.render.captions import CaptionLimits
+
+        return CaptionLimits(self.max_line_chars, self.max_cue_seconds)
 
 
 @dataclass
@@ -677,43 +971,73 @@ class StreamOptions:
     ] = 10.0
 
 
-_FIELD_NAMES = [f.name for f in fields(StreamOptions)]
-
-
 def environment_of(ctx: typer.Context) -> Environment:
     """The Environment the app put in the context (a default one when run otherwise)."""
     found = ctx.find_object(Environment)
     return found if found is not None else Environment()
 
 
-def with_stream_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give `command` every StreamOptions flag; it receives them as `opts: StreamOptions`,
-    and the process's `env: Environment` (from the click context, see cli/app.py)."""
-    hints = typing.get_type_hints(StreamOptions, include_extras=True)
-    shared = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=getattr(StreamOptions, name),
-            annotation=hints[name],
+def _is_group(annotation: Any) -> bool:
+    return isinstance(annotation, type) and is_dataclass(annotation)
+
+
+def with_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Declare `command`'s options by groups, the same way for every command.
+
+    Typer reads a signature: each parameter of `command` whose annotation is an option
+    group (a dataclass of annotated flags: StreamOptions, ApiConnection, ManyInputs…) is
+    replaced, where it stands, by the group's flags, and `command` receives them as one
+    object of the group; a parameter annotated `Environment` receives the process's (from
+    the click context, cli/app.py). The flags keep their names, so the help, the
+    completions and the tests see the same options as when they were written out."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    groups: dict[str, type[Any]] = {}
+    environment: str | None = None
+    context: str | None = None
+    parameters: list[inspect.Parameter] = []
+    for param in inspect.signature(command).parameters.values():
+        annotation = hints.get(param.name, param.annotation)
+        if annotation is Environment:
+            environment = param.name
+            continue
+        if annotation is typer.Context:
+            context = param.name
+        if not _is_group(annotation):
+            parameters.append(
+                param.replace(kind=inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+            )
+            continue
+        groups[param.name] = annotation
+        flags = typing.get_type_hints(annotation, include_extras=True)
+        parameters += [
+            inspect.Parameter(
+                field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=field.default,
+                annotation=flags[field.name],
+            )
+            for field in fields(annotation)
+        ]
+    names = [p.name for p in parameters]
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    assert not duplicated, f"{command.__name__}: options declared twice: {duplicated}"
+    if context is None:
+        context = "ctx"
+        parameters.append(
+            inspect.Parameter(context, inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
         )
-        for name in _FIELD_NAMES
-    ]
-    own_hints = typing.get_type_hints(command, include_extras=True)
-    own = [
-        p.replace(annotation=own_hints.get(p.name, p.annotation))
-        for p in inspect.signature(command).parameters.values()
-        if p.name not in ("opts", "env")
-    ]
-    context = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)
+    members = {name: [f.name for f in fields(group)] for name, group in groups.items()}
+    takes_context = any(p.name == context for p in inspect.signature(command).parameters.values())
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
-        env = environment_of(kwargs.pop("ctx"))
-        opts = StreamOptions(**{name: kwargs.pop(name) for name in _FIELD_NAMES})
-        return command(opts=opts, env=env, **kwargs)
+        ctx = kwargs[context] if takes_context else kwargs.pop(context)
+        for name, group in groups.items():
+            kwargs[name] = group(**{flag: kwargs.pop(flag) for flag in members[name]})
+        if environment is not None:
+            kwargs[environment] = environment_of(ctx)
+        return command(**kwargs)
 
-    parameters = [*own, context, *shared]
     wrapper.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     # Resolved, not strings: Typer evaluates string annotations in this module's globals.
     wrapper.__annotations__ = {p.name: p.annotation for p in parameters}

@@ -18,13 +18,14 @@ from gladia_cli.cli.options import (
     Web,
     WebHost,
     WebPort,
-    environment_of,
     events_option,
     format_option,
     label_option,
     output_option,
+    with_options,
 )
 from gladia_cli.cli.panels import OUTPUT
+from gladia_cli.environment import Environment
 
 EXAMPLES = """\
 Examples:
@@ -51,8 +52,8 @@ def _speed(value: str) -> str:
     return value
 
 
+@with_options
 def replay_command(
-    ctx: typer.Context,
     path: Annotated[
         Path,
         typer.Argument(
@@ -93,10 +94,13 @@ def replay_command(
     web_host: WebHost = None,
     web_port: WebPort = 0,
     debug: Debug = False,
+    *,
+    env: Environment,
 ) -> None:
     """Render a session recorded with --record again, in any format, with no server."""
-    from gladia_cli.cli.web_captions import web_options, with_web
+    from gladia_cli.cli.web_captions import web_options
     from gladia_cli.errors import UsageError
+    from gladia_cli.jobs.streaming import with_web
     from gladia_cli.recording import read_recording
     from gladia_cli.render import DEFAULT_EVENTS, choose_format, create_renderer, parse_events
     from gladia_cli.render.captions import CaptionLimits
@@ -106,7 +110,6 @@ def replay_command(
     from gladia_cli.render.screen import Screen
     from gladia_cli.render.stored import labels_of
 
-    env = environment_of(ctx)
     pace = parse_speed(speed)
     check_output_path(output)
     fmt = choose_format(

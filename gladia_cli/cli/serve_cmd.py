@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from gladia_cli.cli.choices import LocalEngine, LocalModel, LogLevel
-from gladia_cli.cli.options import Debug
+from gladia_cli.cli.options import Debug, with_options
+from gladia_cli.environment import Environment
 
 SERVER = "Server"
 FAULT_INJECTION = "Fault injection (for testing clients)"
@@ -48,8 +49,8 @@ def _answering_machine(value: str | None) -> str | None:
     return value
 
 
+@with_options
 def serve_command(
-    ctx: typer.Context,
     host: Annotated[
         str,
         typer.Option(
@@ -398,14 +399,14 @@ def serve_command(
         LogLevel, typer.Option("--log-level", help="What the log on stderr shows.")
     ] = LogLevel.INFO,
     debug: Debug = False,
+    *,
+    env: Environment,
 ) -> None:
     """Run a local Gladia-compatible server (offline recognition, fault injection)."""
     import logging
 
-    from gladia_cli.cli.options import environment_of
     from gladia_cli.server import extras
 
-    env = environment_of(ctx)
     # Before anything (the server's modules import aiohttp): the extra it needs, in one line.
     needs = "gladia serve" if engine == LocalEngine.WHISPER else f"gladia serve --engine {engine}"
     extras.require_server(engine, model, needs=needs)

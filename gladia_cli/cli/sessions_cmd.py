@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -12,24 +11,17 @@ import typer
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
-    ApiKey,
-    ApiUrl,
+    ApiConnection,
     Debug,
-    MaxCueSeconds,
-    MaxLineChars,
-    Profile,
-    environment_of,
+    StoredOutput,
     format_option,
-    label_option,
-    output_option,
+    with_options,
 )
+from gladia_cli.environment import Environment
 
 if TYPE_CHECKING:  # requests is imported only when a command runs
     from gladia_cli.client.api import LiveApi
-    from gladia_cli.environment import Environment
     from gladia_cli.render.captions import CaptionLimits
-    from gladia_cli.render.output import Output
-    from gladia_cli.settings import Settings
 
 EXAMPLES = """\
 Examples:
@@ -92,27 +84,28 @@ SessionId = Annotated[
 
 
 def rest_api(
-    env: Environment,
-    api_key: str | None,
-    api_url: str | None,
-    profile: str | None,
-    api_class: type[LiveApi] | None = None,
+    env: Environment, conn: ApiConnection, api_class: type[LiveApi] | None = None
 ) -> LiveApi:
-    """The REST API of `api_class` (default: LiveApi, the live sessions')."""
+    """The REST API of `api_class` (default: LiveApi, the live sessions'), with a key."""
+    from gladia_cli.cli.connection import settings_for
     from gladia_cli.client.api import LiveApi
+    from gladia_cli.render.notices import Notices
+    from gladia_cli.render.screen import Screen
 
-    return (api_class or LiveApi)(settings_with_key(env, api_key, api_url, profile))
+    notices = Notices(Screen(env), quiet=False)
+    settings = settings_for(conn, env, notices.warning, key_hint=KEY_HINT, say_key_visible=False)
+    return (api_class or LiveApi)(settings)
 
 
-# `sessions` and `transcriptions` get, list and delete alike: these do it for either, given
-# the API class (its `noun` and `list_command` word the messages). The commands keep their
-# own signatures: their help speaks of sessions or of jobs.
+# `sessions` and `transcriptions` get, list and delete alike (jobs/stored.py does it for
+# either, given the API class: its `noun` and `list_command` word the messages). The
+# commands keep their own signatures: their help speaks of sessions or of jobs.
 
 
 def get_stored(
     env: Environment,
     api_class: type[LiveApi],
-    connection: tuple[str | None, str | None, str | None],
+    conn: ApiConnection,
     value: str,
     *,
     format: SessionFormat | None,
@@ -124,201 +117,29 @@ def get_stored(
     | None = None,
     wait: bool = False,
 ) -> None:
-    """`X get`: the id and the format are checked before the key (`connection`: --api-key,
-    --api-url, --profile) is looked up; `transcript_of`, when given, prepares a record for
-    any format but json. `wait`: until it is done or in error (each status said on stderr)."""
+    """`X get`: the id and the format are checked before the key is looked up; then
+    jobs/stored.py shows it."""
+    from gladia_cli.jobs.stored import checked_id, show_stored
+
     checked_id(value, api_class.noun, api_class.list_command)
     fmt = get_format(format, output, command=command)
-    api = rest_api(env, *connection, api_class=api_class)
-    full_id = resolve_id(api, value)
-    if wait:
-
-        def said(status: str) -> None:
-            if status not in ("done", "error"):
-                env.stderr.write(f"gladia: {api.noun} {full_id} is {status}; waiting\n")
-                env.stderr.flush()
-
-        record = api.wait_finished(full_id, on_status=said)
-    else:
-        record = api.get(full_id)
-    if transcript_of is not None and fmt != SessionFormat.JSON:
-        record, label = transcript_of(record, label)
-    render_stored(env, record, fmt, output=output, label=label, captions=captions)
-
-
-def list_stored(
-    env: Environment,
-    api: LiveApi,
-    *,
-    offset: int,
-    limit: int,
-    status: list[SessionStatus] | None,
-    format: ListFormat | None,
-) -> None:
-    """`X list`: a table on a terminal, one JSON line per item in a pipe, or the page."""
-    statuses = [s.value for s in status] if status else None
-    chosen = format or (ListFormat.TABLE if env.stdout_isatty else ListFormat.JSONL)
-    page = api.list(offset=offset, limit=limit, status=statuses)
-    items = page.get("items")
-    items = items if isinstance(items, list) else []
-    if chosen == ListFormat.JSON:
-        _print(env, page)
-    elif chosen == ListFormat.TABLE:
-        list_table(env, items)
-    else:
-        for item in items:
-            env.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
-        env.stdout.flush()
-
-
-def delete_stored(env: Environment, api: LiveApi, value: str, *, yes: bool = False) -> None:
-    """Delete one session or job. On a terminal it is named and the user asked first (a
-    prefix may match another one than meant), unless `yes`; scripts are never asked."""
-    full = resolve_id(api, value)
-    if not yes and env.stdin_isatty and env.stderr_isatty and not _confirmed(env, api, full):
-        env.stderr.write(f"gladia: {api.noun} {full} was not deleted\n")
-        env.stderr.flush()
-        return
-    delete_finished(api, full)
-    env.stderr.write(f"gladia: deleted {full}\n")
-
-
-def _confirmed(env: Environment, api: LiveApi, full_id: str) -> bool:
-    from gladia_cli.safe_text import plain
-
-    item = api.get(full_id)
-    given = item.get("file")
-    file: dict[str, Any] = given if isinstance(given, dict) else {}
-    facts = [str(item.get("status") or "")]
-    if item.get("created_at"):
-        facts.append("created " + str(item["created_at"])[:19].replace("T", " "))
-    if isinstance(file.get("audio_duration"), int | float):
-        facts.append(f"{file['audio_duration']:.1f} s of audio")
-    if file.get("filename"):
-        facts.append(str(file["filename"]))
-    described = plain(", ".join(f for f in facts if f))
-    env.stderr.write(f"Delete {api.noun} {full_id} ({described}) and its audio? [y/N] ")
-    env.stderr.flush()
-    answer = env.stdin.readline(64).decode("utf-8", "replace").strip().lower()
-    return answer in ("y", "yes")
+    api = rest_api(env, conn, api_class)
+    show_stored(
+        env,
+        api,
+        value,
+        fmt,
+        output=output,
+        label=label,
+        captions=captions,
+        transcript_of=transcript_of,
+        wait=wait,
+    )
 
 
 YesOption = typer.Option(
     "--yes", "-y", help="Do not ask (on a terminal, delete asks first; scripts are never asked)."
 )
-
-
-def settings_with_key(
-    env: Environment, api_key: str | None, api_url: str | None, profile: str | None
-) -> Settings:
-    """The settings of a REST command (sessions, transcriptions): a key is needed."""
-    from gladia_cli.credentials import KeyringStore
-    from gladia_cli.errors import AuthError
-    from gladia_cli.render.notices import Notices
-    from gladia_cli.render.screen import Screen
-    from gladia_cli.settings import resolve
-
-    # A config file others can read is worth a warning (settings.py).
-    warn = Notices(Screen(env), quiet=False).warning
-    settings = resolve(
-        api_key=api_key,
-        api_url=api_url,
-        profile=profile,
-        environ=env.environ,
-        key_store=KeyringStore(),
-        warn=warn,
-    )
-    if not settings.has_key:
-        problem = settings.keyring_problem
-        raise AuthError(
-            f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
-            hint=KEY_HINT,
-        )
-    return settings
-
-
-_UUID_FORM = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def checked_id(
-    value: str, noun: str = "session", list_command: str = "gladia sessions list"
-) -> str:
-    """A session id as given: a UUID, or its first characters (hex, dashes where a UUID has
-    them), or 32 hex digits. Anything else (a path, a URL) is refused before any request,
-    so the key is never sent to an endpoint the id would point at."""
-    plain_hex = len(value) == 32 and set(value) <= _HEX
-    uuid_prefix = 0 < len(value) <= len(_UUID_FORM) and all(
-        (c == "-") if t == "-" else (c in _HEX) for c, t in zip(value, _UUID_FORM, strict=False)
-    )
-    if not (plain_hex or uuid_prefix):
-        from gladia_cli.errors import UsageError
-        from gladia_cli.safe_text import plain
-
-        raise UsageError(
-            f"not a {noun} id: {plain(value)!r}",
-            hint=f"a {noun} id is a UUID such as 6f1c2a3b-1d2e-4f50-8a9b-0c1d2e3f4a5b, "
-            f"or its first characters ({list_command} shows them)",
-        )
-    return value
-
-
-def _print(env: Environment, data: object) -> None:
-    env.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    env.stdout.flush()
-
-
-_FULL_ID_LENGTHS = (32, len(_UUID_FORM))
-_LIST_PAGE = 100
-_LIST_PAGES_MAX = 1000  # 100 000 sessions: a bound, not a limit anyone meets
-
-
-def resolve_id(api: LiveApi, value: str) -> str:  # a PreRecordedApi too (its subclass)
-    """A full id as it is; a prefix (the first characters of an id) becomes the one id of
-    the listed sessions that starts with it. None or several: a usage error."""
-    checked = checked_id(value, api.noun, api.list_command)
-    if len(checked) in _FULL_ID_LENGTHS:
-        return checked
-    from gladia_cli.errors import UsageError
-
-    wanted = checked.lower()
-    found: list[str] = []
-    for page in range(_LIST_PAGES_MAX):
-        listing = api.list(offset=page * _LIST_PAGE, limit=_LIST_PAGE)
-        items = listing.get("items")
-        for item in items if isinstance(items, list) else []:
-            session_id = item.get("id") if isinstance(item, dict) else None
-            if isinstance(session_id, str) and session_id.lower().startswith(wanted):
-                found.append(session_id)
-        if not listing.get("next") or not items:
-            break
-    if not found:
-        raise UsageError(
-            f"no {api.noun} id starts with {checked}",
-            hint=f"list the {api.noun}s with: {api.list_command}",
-        )
-    if len(found) > 1:
-        raise UsageError(
-            f"{len(found)} {api.noun}s have an id starting with {checked}",
-            hint=f"give more characters of the id ({api.list_command} shows them)",
-        )
-    return found[0]
-
-
-def delete_finished(api: LiveApi, full_id: str) -> None:
-    """Delete a session or job that has ended. The API refuses an unfinished one with a
-    403, which would read as a refused key (exit 3, "run gladia auth login"): it is said
-    for what it is instead."""
-    status = api.get(full_id).get("status")
-    if status in api.undeletable:
-        from gladia_cli.errors import UsageError
-        from gladia_cli.safe_text import plain
-
-        raise UsageError(
-            f"{api.noun} {full_id} is {plain(str(status))}: it can be deleted once it ends",
-            hint=f"{api.list_command} shows its status",
-        )
-    api.delete(full_id)
 
 
 def get_format(
@@ -343,50 +164,11 @@ def get_format(
     return fmt
 
 
-def render_stored(
-    env: Environment,
-    session: dict[str, Any],
-    fmt: str,
-    *,
-    output: Path | None,
-    label: str | None,
-    captions: CaptionLimits,
-    into: Output | None = None,
-) -> None:
-    """`into`, when given, is where the data goes instead of `output` (a run over many
-    inputs opens one for each)."""
-    from gladia_cli.render import create_renderer
-    from gladia_cli.render.playback import play
-    from gladia_cli.render.screen import Screen
-    from gladia_cli.render.stored import labels_of, stored_channels, stored_messages
-
-    labels = labels_of(label, stored_channels(session))
-    messages = [] if fmt == SessionFormat.JSON else stored_messages(session)
-    renderer = create_renderer(
-        fmt,
-        output_path=output,
-        labels=labels,
-        events=None,
-        screen=Screen(env),
-        captions=captions,
-        output=into,
-    )
-    file = session.get("file")
-    duration = file.get("audio_duration") if isinstance(file, dict) else None
-    play(
-        renderer,
-        ((0.0, m) for m in messages),
-        session_id=str(session.get("id", "")),
-        result=session,
-        audio_seconds=float(duration) if isinstance(duration, int | float) else 0.0,
-        live=False,
-    )
-
-
 @app.command("get", cls=FastHelpCommand, epilog=GET_EXAMPLES)
+@with_options
 def get_command(
-    ctx: typer.Context,
     session_id: SessionId,
+    *,
     format: Annotated[
         SessionFormat | None,
         format_option(
@@ -395,97 +177,38 @@ def get_command(
             panel=None,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        output_option("Write to this file; .srt .vtt .txt .json .tsv pick the format.", panel=None),
-    ] = None,
-    label: Annotated[str | None, label_option(panel=None)] = None,
-    max_line_chars: MaxLineChars = 42,
-    max_cue_seconds: MaxCueSeconds = 7.0,
+    out: StoredOutput,
     wait: Annotated[bool, WaitOption] = False,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """Show a session: its result as JSON, or its transcript as text, subtitles or a table.
 
     SESSION_ID may be the first characters of the id, when only one session starts with them.
     """
     from gladia_cli.client.api import LiveApi
-    from gladia_cli.render.captions import CaptionLimits
+    from gladia_cli.jobs.stored import with_saved_speakers
 
-    env = environment_of(ctx)
     get_stored(
         env,
         LiveApi,
-        (api_key, api_url, profile),
+        conn,
         session_id,
         format=format,
-        output=output,
-        label=label,
-        captions=CaptionLimits(max_line_chars, max_cue_seconds),
+        output=out.output,
+        label=out.label,
+        captions=out.captions,
         command="sessions get",
         transcript_of=with_saved_speakers,
         wait=wait,
     )
 
 
-def with_saved_speakers(
-    session: dict[str, Any], label: str | None
-) -> tuple[dict[str, Any], str | None]:
-    """A session whose speakers `--speakers` saved (post_session_metadata): each speaker as
-    a channel of its own, named `speaker N` unless --label names them."""
-    from gladia_cli.cli.transcribing import by_speaker
-    from gladia_cli.protocol import speakers
-
-    turns = speakers.from_metadata(session.get("post_session_metadata"))
-    if not turns:
-        return session, label
-    return by_speaker(speakers.with_speakers(session, turns), label)
-
-
-def list_table(env: Environment, items: list[Any]) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from gladia_cli.safe_text import plain
-
-    def cell(value: Any) -> Text:
-        return Text(plain(str(value)) if value is not None else "")
-
-    def file_of(item: Any) -> dict[str, Any]:
-        given = item.get("file") if isinstance(item, dict) else None
-        return given if isinstance(given, dict) else {}
-
-    # Jobs keep the name of the file uploaded: which recording it was, at a glance.
-    named = any(file_of(item).get("filename") for item in items)
-    table = Table(show_edge=False, pad_edge=False)
-    columns = ("id", "status", "created", "audio", "channels") + (("file",) if named else ())
-    for column in columns:
-        table.add_column(column, no_wrap=column not in ("created", "file"))
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        file = file_of(item)
-        duration = file.get("audio_duration")
-        audio = f"{duration:.1f} s" if isinstance(duration, int | float) else ""
-        cells = [
-            cell(item.get("id")),
-            cell(item.get("status")),
-            cell(str(item.get("created_at") or "")[:19].replace("T", " ")),
-            Text(audio),
-            cell(file.get("number_of_channels")),
-        ]
-        if named:
-            cells.append(cell(file.get("filename")))
-        table.add_row(*cells)
-    env.stdout_console.print(table)
-
-
 @app.command("list", cls=FastHelpCommand, epilog=LIST_EXAMPLES)
+@with_options
 def list_command(
-    ctx: typer.Context,
+    *,
     limit: Annotated[int, typer.Option("--limit", help="Sessions per page.", min=1)] = 20,
     offset: Annotated[int, typer.Option("--offset", help="Sessions to skip.", min=0)] = 0,
     status: Annotated[
@@ -507,30 +230,32 @@ def list_command(
             show_default=False,
         ),
     ] = None,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """List sessions, newest first: a table on a terminal, JSON lines in a pipe."""
-    env = environment_of(ctx)
-    api = rest_api(env, api_key, api_url, profile)
-    list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
+    api = rest_api(env, conn)
+    from gladia_cli.jobs.stored import list_stored
+
+    statuses = [s.value for s in status] if status else None
+    list_stored(env, api, offset=offset, limit=limit, statuses=statuses, format=format)
 
 
 @app.command("delete", cls=FastHelpCommand, epilog=DELETE_EXAMPLES)
+@with_options
 def delete_command(
-    ctx: typer.Context,
     session_id: SessionId,
+    *,
     yes: Annotated[bool, YesOption] = False,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """Delete a session and its audio (SESSION_ID: the id, or its first characters).
 
     On a terminal the session is named and you are asked first (--yes: not).
     """
-    env = environment_of(ctx)
-    delete_stored(env, rest_api(env, api_key, api_url, profile), session_id, yes=yes)
+    from gladia_cli.jobs.stored import delete_stored
+
+    delete_stored(env, rest_api(env, conn), session_id, yes=yes)

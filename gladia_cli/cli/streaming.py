@@ -1,18 +1,17 @@
-"""From the shared options to a running job: settings, init body, wire format, renderer.
+"""From the shared options to the streaming job: settings, init body, wire format.
 
 Two steps. `plan` takes everything the options decide without audio — the settings, the
 output format and path, the `--config` body, conflicts between options — so a mistake
-fails before a file is opened, a microphone records or a URL downloads. `run` then takes
-the opened source, builds the init body (checked with the same validation the server
-uses, so a mistake fails before any network call), the renderer, and runs the job.
+fails before a file is opened, a microphone records or a URL downloads. `run` then hands
+the opened source to the job (jobs/streaming.py) with what it needs of the plan
+(`job_plan`), among it how to build the init body for the source's format (checked with
+the same validation the server uses, so a mistake fails before any network call).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -20,36 +19,31 @@ from typing import TYPE_CHECKING, Any
 
 from gladia_cli.audio.source import AudioSource
 from gladia_cli.cli import speaker_labels
+from gladia_cli.cli.connection import settings_for
 from gladia_cli.cli.local_server import embedded_server
 from gladia_cli.cli.options import StreamOptions
-from gladia_cli.cli.web_captions import web_options, with_web
-from gladia_cli.credentials import KeyringStore
+from gladia_cli.cli.web_captions import web_options
 from gladia_cli.environment import Environment
-from gladia_cli.errors import NetworkError, UsageError
+from gladia_cli.errors import UsageError
 from gladia_cli.jobs import config_body
 from gladia_cli.protocol import init_config, prerecorded_config, presets
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.body_flags import body_from, key_values
-from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, ServerMessage, gating_flag
+from gladia_cli.protocol.messages import SERVER_MESSAGE_TYPES, gating_flag
 from gladia_cli.render import (
-    DEFAULT_EVENTS,
-    WORDLESS_FORMATS,
     choose_format,
-    create_renderer,
     parse_events,
 )
-from gladia_cli.render.addons import FailureWatch
-from gladia_cli.render.base import Labels, Renderer, SessionOutcome, StatusView
 from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
-from gladia_cli.render.output import Output, check_output_path
+from gladia_cli.render.output import check_output_path
 from gladia_cli.render.screen import Screen
 from gladia_cli.render.web import WebOptions
 from gladia_cli.server.engines import catalog
-from gladia_cli.settings import Settings, resolve
+from gladia_cli.settings import Settings
 
 if TYPE_CHECKING:
-    from gladia_cli.jobs.signals import ExternalSignals
+    from gladia_cli.jobs.stream_plan import StreamPlan
 
 ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
 
@@ -90,11 +84,6 @@ def plan(
     opts: StreamOptions, env: Environment, *, speakers: bool = False, output_dir: bool = False
 ) -> Plan:
     """`speakers`: --speakers (live, file); `output_dir`: the outputs are --output-dir's."""
-    if opts.local and opts.api_url:
-        raise UsageError(
-            "--local runs its own server: --api-url has no effect with it",
-            hint="drop one of --local and --api-url",
-        )
     if opts.local:  # before anything: the extra that --local needs
         from gladia_cli.cli import local_requests
 
@@ -102,20 +91,8 @@ def plan(
         local_requests.check_languages(opts.local_engine, opts.local_model, opts.language)
     screen = Screen(env)
     notices = Notices(screen, opts.quiet)
-    settings = resolve(
-        api_key=opts.api_key,
-        api_url=opts.api_url,
-        region=opts.region,
-        local=opts.local,
-        local_engine=opts.local_engine,
-        local_model=opts.local_model,
-        profile=opts.profile,
-        environ=env.environ,
-        key_store=KeyringStore(),
-        warn=notices.warning,
-    )
-    if settings.keyring_problem and not settings.has_key:
-        notices.warning(f"the keyring could not be read: {settings.keyring_problem}")
+    # The key is asked for when the API is called: --dry-run needs none.
+    settings = settings_for(opts, env, notices.warning)
     check_output_path(opts.output)
     if opts.record is not None:
         if str(opts.record) == "-":
@@ -154,10 +131,6 @@ def plan(
         from gladia_cli.cli import local_requests
 
         local_requests.check_body(_merge(base, processing_flags(opts, terms)))
-    if opts.api_key:
-        notices.warning(
-            "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
-        )
     if opts.local:
         honoured = WHISPER_HONOURS if opts.local_engine == catalog.WHISPER else frozenset()
         ignored = [
@@ -307,110 +280,10 @@ def dry_run(plan: Plan, *, channels: int) -> int:
         encoding=ENCODINGS[plan.opts.encoding],
         bit_depth=8 if plan.opts.encoding != "pcm" else plan.opts.bit_depth,
     )
+    from gladia_cli.jobs.streaming import show_body
+
     show_body(plan.env, init_body(plan.opts, plan.base, wire, plan.events, plan.terms), True)
     return 0
-
-
-def show_body(env: Environment, body: dict[str, Any], dry_run: bool) -> None:
-    """The init body, pretty: on stdout for --dry-run (it is the data asked for), else on
-    stderr beside the other notices. It holds no key (the key goes in a header)."""
-    text = json.dumps(body, indent=2, ensure_ascii=False)
-    if dry_run:
-        env.stdout.write(text + "\n")
-        env.stdout.flush()
-    else:
-        env.stderr.write(f"gladia: init body (POST /v2/live):\n{text}\n")
-        env.stderr.flush()
-
-
-def labels_for(opts: StreamOptions, source: AudioSource, *, merged: bool = False) -> Labels:
-    """One name per channel: --label, else the source's (mix: the file names), else ch0…
-
-    `merged`: the source sends one channel of several that were the same (`file`)."""
-    channels = source.format.channels
-    names: list[str] = []
-    if opts.label:
-        names = [name.strip() for name in opts.label.split(",")]
-        if len(names) != channels:
-            counted = f"{channels} channel{'s' if channels > 1 else ''}"
-            raise UsageError(
-                f"--label names {len(names)} channel{'s' if len(names) > 1 else ''} "
-                f"but the audio sent has {counted}",
-                hint=(
-                    "its channels carry the same signal and are sent as one; "
-                    "add --multichannel to keep them all"
-                    if merged
-                    else f"give one name per channel, in channel order ({counted})"
-                ),
-            )
-    elif source.labels:
-        names = list(source.labels)
-    return Labels(tuple(names), channels)
-
-
-def _renderer(
-    plan: Plan,
-    source: AudioSource,
-    labels: Labels,
-    pipe_closed: threading.Event,
-    output: Output | None = None,
-    on_status: Callable[[StatusView], None] | None = None,
-    *,
-    deferred: bool = False,
-) -> tuple[Renderer, FailureWatch]:
-    """The format's renderer, watched for failed add-ons, with a progress bar when useful
-    (or, given `on_status`, the status handed to it instead: the many-inputs view);
-    `deferred`: nothing is written during the session (--speakers writes it after)."""
-    opts, env = plan.opts, plan.env
-    shown = DEFAULT_EVENTS if plan.events == frozenset() else plan.events
-    inner: Renderer = (
-        speaker_labels.NothingYet()
-        if deferred
-        else create_renderer(
-            plan.fmt,
-            output_path=opts.output,
-            labels=labels,
-            events=shown,
-            screen=plan.screen,
-            on_closed=pipe_closed.set,
-            captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
-            output=output,
-        )
-    )
-    watch = FailureWatch(inner, plan.notices.warning)
-    renderer: Renderer = watch
-    if on_status is not None:
-        return StatusTap(watch, on_status), watch
-    if plan.fmt != "table" and not opts.quiet and env.stderr_isatty and source.duration:
-        from gladia_cli.render.progress import ProgressRenderer
-
-        renderer = ProgressRenderer(watch, plan.screen, source.description, source.duration)
-    return renderer, watch
-
-
-class StatusTap:
-    """`inner`, whose status is also handed to `on_status` (the many-inputs view)."""
-
-    def __init__(self, inner: Renderer, on_status: Callable[[StatusView], None]) -> None:
-        self._inner = inner
-        self._on_status = on_status
-        self.needs_result = inner.needs_result
-
-    def start(self, session_id: str) -> None:
-        self._inner.start(session_id)
-
-    def message(self, message: ServerMessage) -> None:
-        self._inner.message(message)
-
-    def status(self, view: StatusView) -> None:
-        self._inner.status(view)
-        self._on_status(view)
-
-    def finish(self, outcome: SessionOutcome) -> None:
-        self._inner.finish(outcome)
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @contextlib.contextmanager
@@ -429,6 +302,44 @@ def one_local_server(plan: Plan) -> Iterator[Plan]:
         )
 
 
+def _request(plan: Plan, source: AudioSource) -> tuple[AudioFormat, dict[str, Any]]:
+    """The wire format for `source`, and the init body for it (validated)."""
+    wire = wire_format(plan.opts, plan.base, source)
+    return wire, init_body(plan.opts, plan.base, wire, plan.events, plan.terms)
+
+
+def job_plan(plan: Plan) -> StreamPlan:
+    """What the streaming job needs of the plan (jobs/streaming.py)."""
+    from gladia_cli.jobs.stream_plan import StreamPlan
+
+    opts = plan.opts
+    return StreamPlan(
+        env=plan.env,
+        settings=plan.settings,
+        request=functools.partial(_request, plan),
+        fmt=plan.fmt,
+        events=plan.events,
+        screen=plan.screen,
+        notices=plan.notices,
+        output=opts.output,
+        record=opts.record,
+        save_audio=opts.save_audio,
+        label=opts.label,
+        captions=CaptionLimits(opts.max_line_chars, opts.max_cue_seconds),
+        quiet=opts.quiet,
+        dry_run=opts.dry_run,
+        show_body=opts.show_body,
+        chunk_ms=opts.chunk_ms,
+        use_base64=opts.base64,
+        stop_timeout=opts.stop_timeout,
+        resend_buffer=opts.resend_buffer,
+        dead_after=opts.dead_after,
+        speakers=plan.speakers,
+        web=plan.web,
+        server_for=functools.partial(embedded_server, warn=plan.notices.warning, debug=opts.debug),
+    )
+
+
 def run(
     plan: Plan,
     source: AudioSource,
@@ -436,93 +347,18 @@ def run(
     pace: float | None,
     merged: bool = False,
     live_source: bool = False,
-    output: Output | None = None,
-    on_status: Callable[[StatusView], None] | None = None,
-    signals: ExternalSignals | None = None,
-    output_is_file: bool | None = None,
 ) -> int:
-    """Run a streaming job for a source that is already open (so input errors come first).
+    """The streaming job (jobs/streaming.py) for a source that is already open (so input
+    errors come first); `live_source`: a microphone, which cannot wait for the network."""
+    from gladia_cli.jobs.streaming import run_stream
 
-    With --speakers, a transcript going to a file (`-o`, or `output` when `output_is_file`)
-    is written again once the speakers are known, from the session's result
-    (cli/speaker_labels.py); what goes to the terminal or a pipe is the live view.
+    pin_memory()
+    return run_stream(job_plan(plan), source, pace=pace, merged=merged, live_source=live_source)
 
-    `live_source`: the audio comes from a microphone, which cannot wait for the network.
-    A run over many inputs (cli/many.py) gives each job its `output`, takes its status
-    with `on_status`, and handles signals itself (`signals`: an ExternalSignals); a 429
-    then raises SessionLimitReached at once, for the run to queue the input.
-    Exit 0 means the whole result is there: an add-on that failed makes it 4 (unless the
-    reader of stdout left first: `| head` ends quietly)."""
-    from gladia_cli.jobs.stream_job import StreamJob, run_stream_job
+
+def pin_memory() -> None:
+    """A session may run for hours: freed frame buffers (a long session's end messages are
+    megabytes) go back to the system instead of raising glibc's threshold and staying."""
     from gladia_cli.server.malloc_tuning import pin_mmap_threshold
 
-    # A session may run for hours: freed frame buffers (a long session's end messages are
-    # megabytes) go back to the system instead of raising glibc's threshold and staying.
     pin_mmap_threshold()
-    opts = plan.opts
-    wire = wire_format(opts, plan.base, source)
-    body = init_body(opts, plan.base, wire, plan.events, plan.terms)
-    if opts.dry_run:
-        show_body(plan.env, body, True)
-        return 0
-    if opts.show_body:
-        show_body(plan.env, body, False)
-    # With --speakers, --label names the speakers found after the session, not the channel.
-    labels = labels_for(replace(opts, label=None) if plan.speakers else opts, source, merged=merged)
-    pipe_closed = threading.Event()
-    after_session = None
-    if plan.speakers:
-        if wire.channels != 1:
-            raise UsageError(
-                f"--speakers is for one-channel audio; this has {wire.channels} channels",
-                hint="its channels already keep the speakers apart: name them with --label",
-            )
-        # -o is written as usual, then again with the speakers; an output of a run over
-        # many inputs is written once, after (it cannot be rewound).
-        saved = not writes_stdout(opts) if output is None else bool(output_is_file)
-        after_session = functools.partial(
-            speaker_labels.label_speakers, plan, body, output if saved else None, saved
-        )
-    deferred = plan.speakers and output is not None and bool(output_is_file)
-    renderer, watch = _renderer(
-        plan, source, labels, pipe_closed, output, on_status, deferred=deferred
-    )
-    renderer = with_web(renderer, plan.web, labels, plan.notices)
-    job = StreamJob(
-        settings=plan.settings,
-        body=body,
-        source=source,
-        wire=wire,
-        renderer=renderer,
-        pace=pace,
-        chunk_ms=opts.chunk_ms,
-        use_base64=opts.base64,
-        stop_timeout=opts.stop_timeout,
-        save_audio=opts.save_audio,
-        live_source=live_source,
-        backlog_seconds=opts.resend_buffer,
-        dead_after=opts.dead_after,
-        record=opts.record,
-        labels=labels.names,
-        raise_on_session_limit=signals is not None,
-        lean_messages=plan.fmt in WORDLESS_FORMATS and not plan.speakers,
-        after_session=after_session,
-    )
-    try:
-        code = run_stream_job(
-            job,
-            plan.notices,
-            signals,
-            server_for=functools.partial(
-                embedded_server, warn=plan.notices.warning, debug=plan.opts.debug
-            ),
-        )
-    finally:
-        renderer.close()
-    failures = watch.failures
-    if code == 0 and failures and not pipe_closed.is_set():  # `| head`: a quiet end
-        raise NetworkError(
-            f"the server could not produce: {', '.join(sorted(failures))}",
-            hint="the transcript itself is complete; the reasons are in the warnings above",
-        )
-    return code

@@ -1,40 +1,33 @@
-"""`gladia transcribe`: files through the pre-recorded API.
+"""`gladia transcribe`: from its options to the job (jobs/prerecorded.py).
 
 `plan` checks everything the options decide before any network call (formats, outputs,
-the job body, that a single local input exists); `transcribe_one` does one input — upload
-(unless it is an http(s) URL, passed on as `audio_url`), create, and unless `--no-wait`,
-poll until the job ends — and returns the job or raises; `run` renders it as `gladia
-transcriptions get` renders a stored one. A command line with the shape of many inputs
-(several, a directory, a glob, --from-list, --output-dir: cli/inputs.py) goes through the
-many-input runner instead (cli/transcribe_many.py).
-
-Formats: table, text, srt, vtt and words render `result.transcription.utterances` with
-the live renderers; `json` is the job as the API returns it (pretty, one input); `jsonl` is
-the same job on one line, so that several inputs give one line each.
+the job body, that a single local input exists); `run` hands the plan to the job, with
+the server it runs on (`--local`'s: cli/local_server.py). A command line with the shape
+of many inputs (several, a directory, a glob, --from-list, --output-dir: jobs/inputs.py)
+goes through the many-input run instead (jobs/prerecorded_many.py).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import enum
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from gladia_cli.cli import term_files
-from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, is_url, job_error
+from gladia_cli.cli.options import JobFlags, LocalConnection, ManyJobs, TranscribeOutput
+from gladia_cli.client.prerecorded import is_url
 from gladia_cli.environment import Environment
-from gladia_cli.errors import Aborted, AudioInputError, NetworkError, UsageError
+from gladia_cli.errors import UsageError
 from gladia_cli.jobs import config_body
+from gladia_cli.jobs.prerecorded import ManyOptions, OutputOptions, TranscriptionPlan, check_input
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.body_flags import body_from
 from gladia_cli.render import choose_format
-from gladia_cli.render.captions import CaptionLimits
 from gladia_cli.render.notices import Notices
-from gladia_cli.render.output import Output, check_output_path, is_stdout
+from gladia_cli.render.output import check_output_path, is_stdout
 from gladia_cli.render.screen import Screen
 from gladia_cli.safe_text import plain
-from gladia_cli.settings import Settings, resolve
 
 
 @dataclass
@@ -64,34 +57,15 @@ class JobOptions:
     config: Path | None = None
 
 
-@dataclass
-class OutputOptions:
-    format: str | None = None
-    output: Path | None = None
-    label: str | None = None
-    captions: CaptionLimits = field(default_factory=CaptionLimits)
-    quiet: bool = False
+def job_options(flags: JobFlags) -> JobOptions:
+    """The flags' values (an enum's value, not the enum), by name."""
 
+    def plain(value: Any) -> Any:
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        return value.value if isinstance(value, enum.Enum) else value
 
-@dataclass
-class ManyOptions:
-    """Several inputs: the run over many (cli/transcribe_many.py), as for `gladia file`."""
-
-    from_list: str | None = None
-    output_dir: Path | None = None
-    skip_existing: bool = False
-    jobs: int = 1
-
-
-@dataclass
-class ConnectionOptions:
-    api_key: str | None = None
-    api_url: str | None = None
-    profile: str | None = None
-    local: bool = False
-    local_engine: str = "whisper"
-    local_model: str = "base"
-    debug: bool = False
+    return JobOptions(**{f.name: plain(getattr(flags, f.name)) for f in fields(JobOptions)})
 
 
 _CONFIG_HINT = config_body.PRERECORDED.hint
@@ -150,60 +124,25 @@ def job_body(opts: JobOptions) -> dict[str, Any]:
     return body
 
 
-@dataclass
-class Plan:
-    inputs: list[str]
-    body: dict[str, Any]
-    fmt: str
-    output: OutputOptions
-    settings: Settings
-    notices: Notices
-    screen: Screen
-    wait: bool
-    timeout: float | None
-    debug: bool = False  # --debug: the embedded server's whole log on stderr
-    many: ManyOptions | None = None  # several inputs: through the many-input runner
-
-
-def check_input(spec: str) -> None:
-    """A local input must be a readable file (an AudioInputError, exit 5, otherwise)."""
-    if is_url(spec):
-        return
-    path = Path(spec)
-    if not path.exists():
-        raise AudioInputError(f"no such file: {spec}", hint="check the path")
-    if not path.is_file():
-        raise AudioInputError(
-            f"{spec} is not a file", hint="give audio files (a folder is not read)"
-        )
-    if path.stat().st_size == 0:  # as `gladia file` says it, not an upload to be refused
-        raise AudioInputError(f"{spec} is empty", hint="the recording or copy may have failed")
-    from gladia_cli.audio.file_inputs import truncation
-
-    # The API transcribes what a cut-short file holds and calls it done: exit 0 with part
-    # of the audio, where `gladia file` says the file is truncated (exit 5).
-    problem = truncation(path, spec)
-    if problem is not None:
-        raise problem
-
-
 def plan(
     inputs: list[str],
     job: JobOptions,
-    out: OutputOptions,
-    conn: ConnectionOptions,
+    flags: TranscribeOutput,
+    conn: LocalConnection,
     env: Environment,
     *,
     wait: bool,
     timeout: float | None,
-    many: ManyOptions | None = None,
-) -> Plan:
-    many = many or ManyOptions()
-    if conn.local and conn.api_url:
-        raise UsageError(
-            "--local runs its own server: --api-url has no effect with it",
-            hint="drop one of --local and --api-url",
-        )
+    many: ManyJobs | None = None,
+) -> TranscriptionPlan:
+    many = many or ManyJobs()
+    out = OutputOptions(
+        format=flags.format,
+        output=flags.output,
+        label=flags.label,
+        captions=flags.captions,
+        quiet=flags.quiet,
+    )
     if conn.local and not wait:
         raise UsageError(
             "--no-wait with --local: the local server stops when this command ends, and "
@@ -215,15 +154,15 @@ def plan(
 
         local_requests.check_server(conn.local_engine, conn.local_model)
         local_requests.check_languages(conn.local_engine, conn.local_model, job.language)
-    from gladia_cli.cli.inputs import STDIN, asks_for_many, expand, single_input_jobs_notice
     from gladia_cli.cli.many import check_skip_existing, expand_inputs, many_format
+    from gladia_cli.jobs.inputs import STDIN, asks_for_many, expand, single_input_jobs_notice
 
     if not inputs and many.from_list is None:
         raise UsageError("missing INPUT", hint="see 'gladia transcribe --help'")
     # Decided by the command line's shape (as `gladia file` does), not by what a glob found.
     several = asks_for_many(inputs, from_list=many.from_list, output_dir=many.output_dir)
     check_skip_existing(many.output_dir, many.skip_existing)
-    # Directories, quoted globs, --from-list: their files (cli/inputs.py).
+    # Directories, quoted globs, --from-list: their files (jobs/inputs.py).
     inputs = expand_inputs(inputs, many.from_list, env) if several else expand(inputs)
     if STDIN in inputs:
         raise UsageError(
@@ -269,191 +208,37 @@ def plan(
     notices = Notices(screen, out.quiet)
     if not several and (notice := single_input_jobs_notice(many.jobs)) is not None:
         notices.warning(notice)
-    from gladia_cli.credentials import KeyringStore
+    from gladia_cli.cli.connection import settings_for
+    from gladia_cli.client.api import KEY_HINT
 
-    settings = resolve(
-        api_key=conn.api_key,
-        api_url=conn.api_url,
-        profile=conn.profile,
-        key_store=KeyringStore(),
-        local=conn.local,
-        local_engine=conn.local_engine,
-        local_model=conn.local_model,
-        environ=env.environ,
-        warn=notices.warning,
+    settings = settings_for(conn, env, notices.warning, key_hint=KEY_HINT)
+    many_or_none = (
+        ManyOptions(
+            from_list=many.from_list,
+            output_dir=many.output_dir,
+            skip_existing=many.skip_existing,
+            jobs=many.jobs,
+        )
+        if several
+        else None
     )
-    if not settings.has_key and not settings.local:
-        from gladia_cli.client.api import KEY_HINT
-        from gladia_cli.errors import AuthError
-
-        problem = settings.keyring_problem
-        raise AuthError(
-            f"no API key (the keyring could not be read: {problem})" if problem else "no API key",
-            hint=KEY_HINT,
-        )
-    if conn.api_key:
-        notices.warning(
-            "--api-key is visible to other users of this machine; prefer GLADIA_API_KEY"
-        )
-    many_or_none = many if several else None
-    return Plan(
-        inputs, body, fmt, out, settings, notices, screen, wait, timeout, conn.debug, many_or_none
+    return TranscriptionPlan(
+        inputs, body, fmt, out, settings, notices, screen, wait, timeout, flags.debug, many_or_none
     )
 
 
-def transcribe_one(
-    api: PreRecordedApi,
-    spec: str,
-    body: dict[str, Any],
-    *,
-    wait: bool,
-    timeout: float | None,
-    notices: Notices,
-) -> dict[str, Any]:
-    """One input through the pre-recorded API: the finished job (`wait`), else the created
-    one (`{id, result_url}`). Raises the error tree's errors: AudioInputError (the file),
-    AuthError, UsageError, NetworkError (the API, or the job ended in error)."""
-    audio_url = audio_url_of(api, spec, notices.info)
-    created = api.create({**body, "audio_url": audio_url})
-    job_id = str(created["id"])
-    if not wait:
-        return created
-    try:
-        job = api.wait(
-            job_id,
-            timeout=timeout,
-            on_status=lambda status: notices.info(f"transcription {job_id}: {status}"),
-        )
-    except KeyboardInterrupt:
-        raise Aborted(
-            f"interrupted; transcription {job_id} goes on: gladia transcriptions get {job_id}"
-        ) from None
-    check_not_in_error(job, spec, local=api.is_local)
-    return job
+def run(plan: TranscriptionPlan, env: Environment) -> int:
+    """The job: each input in turn, or the many-input run (jobs/prerecorded_many.py)."""
+    import functools
 
-
-def audio_url_of(api: PreRecordedApi, spec: str, say: Callable[[str], None]) -> str:
-    """The job's `audio_url`: an http(s) URL as it is, a local file once uploaded (`say`
-    hears that the upload starts)."""
-    check_input(spec)
-    if is_url(spec):
-        return spec
-    path = Path(spec)
-    say(f"uploading {path.name} ({path.stat().st_size / 1e6:.1f} MB)")
-    return str(api.upload(path)["audio_url"])
-
-
-def check_not_in_error(job: dict[str, Any], spec: str, *, local: bool = False) -> None:
-    """A job that ended in status error is the server's failure (exit 4), with its message.
-    `local`: the embedded server, which stops with this command (its jobs with it)."""
-    if job.get("status") == "error":
-        job_id = plain(str(job.get("id", "")))
-        raise NetworkError(
-            f"transcription {job_id} of {spec} failed: {job_error(job)}",
-            hint="run again with --debug for the local server's log"
-            if local
-            else f"the whole job, as the API holds it: gladia transcriptions get {job_id}",
-        )
-
-
-def by_speaker(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], str | None]:
-    """A diarized mono job as the renderers take it: each speaker as a channel of its own,
-    named `speaker N` unless --label names them. Other jobs are returned as they are."""
-    import copy
-
-    result = job.get("result")
-    transcription = result.get("transcription") if isinstance(result, dict) else None
-    utterances = transcription.get("utterances") if isinstance(transcription, dict) else None
-    given = job.get("file")
-    file: dict[str, Any] = given if isinstance(given, dict) else {}
-    found = [u.get("speaker") for u in utterances or [] if isinstance(u, dict)]
-    speakers = [s for s in found if isinstance(s, int) and not isinstance(s, bool) and s >= 0]
-    if not found or len(speakers) != len(found) or (file.get("number_of_channels") or 1) != 1:
-        return job, label
-    count = max(speakers) + 1
-    changed = copy.deepcopy(job)
-    for utterance in changed["result"]["transcription"]["utterances"]:
-        utterance["channel"] = utterance["speaker"]
-    changed["file"] = {**file, "number_of_channels": count}
-    return changed, label or ",".join(f"speaker {n}" for n in range(count))
-
-
-def check_finished(job: dict[str, Any]) -> None:
-    """A job to render must be done: in error, its message (exit 4); unfinished, when to
-    come back (exit 4, as for a stored session without a result)."""
-    job_id = plain(str(job.get("id", "")))
-    status = job.get("status")
-    if status == "error":
-        raise NetworkError(f"transcription {job_id} failed: {job_error(job)}")
-    if status != "done":
-        raise NetworkError(
-            f"transcription {job_id} is {plain(str(status))}: it has no transcript yet",
-            hint=f"try again later; gladia transcriptions get {job_id} shows its status",
-        )
-
-
-def render_job(
-    env: Environment,
-    job: dict[str, Any],
-    fmt: str,
-    out: OutputOptions,
-    into: Output | None = None,
-) -> None:
-    """One finished job in `fmt` (stdout or -o, or `into`: a run over many inputs opens one
-    for each); jsonl and json as the API returned it."""
-    if fmt == "jsonl":
-        from gladia_cli.render.output import Output, silence_stdout
-
-        output = into or Output.open(
-            out.output, stdout=env.stdout, guard=Screen(env).writing_data, on_closed=silence_stdout
-        )
-        try:
-            output.line(json.dumps(job, ensure_ascii=False, separators=(",", ":")))
-        finally:
-            output.close()
-        return
-    from gladia_cli.cli.sessions_cmd import render_stored
-
-    shown, label = (job, out.label) if fmt == "json" else by_speaker(job, out.label)
-    render_stored(env, shown, fmt, output=out.output, label=label, captions=out.captions, into=into)
-
-
-def run(plan: Plan, env: Environment) -> int:
-    """The one input (or the many through cli/transcribe_many.py). An add-on that
-    failed is said at once and makes the exit 4 at the end (the transcripts are written:
-    exit 0 means the whole result asked for is there)."""
     from gladia_cli.cli.local_server import embedded_server
 
+    # No warnings from the embedded server: its failures reach the user as the jobs' errors.
+    server_for = functools.partial(embedded_server, warn=None, debug=plan.debug)
     if plan.many is not None:
-        from gladia_cli.cli.transcribe_many import run_many_jobs
+        from gladia_cli.jobs.prerecorded_many import run_many_jobs
 
-        return run_many_jobs(plan, plan.many, env)
-    incomplete: dict[str, list[str]] = {}
-    # No warnings from the embedded server: its failures reach the user as the job's error.
-    with embedded_server(plan.settings, warn=None, debug=plan.debug) as settings:
-        api = PreRecordedApi(settings, notice=plan.notices.warning)
-        for spec in plan.inputs:
-            try:
-                job = transcribe_one(
-                    api, spec, plan.body, wait=plan.wait, timeout=plan.timeout, notices=plan.notices
-                )
-            except Aborted:
-                if settings.local:  # the job does not go on: its server stops with us
-                    raise Aborted("interrupted; the local server stops, and its job") from None
-                raise
-            if not plan.wait:
-                env.stdout.write(f"{job['id']}\n")
-                env.stdout.flush()
-                continue
-            render_job(env, job, plan.fmt, plan.output)
-            duration = ((job.get("file") or {}).get("audio_duration")) or 0.0
-            plan.notices.info(f"{spec}: done, {float(duration):.1f} s of audio")
-            for name, reason in failed_addons(job).items():
-                plan.notices.warning(f"{spec}: {name} failed: {reason}")
-                incomplete.setdefault(name, []).append(spec)
-    if incomplete:
-        raise NetworkError(
-            f"the server could not produce: {', '.join(sorted(incomplete))}",
-            hint="the transcripts themselves are complete; the reasons are in the warnings above",
-        )
-    return 0
+        return run_many_jobs(plan, plan.many, env, server_for)
+    from gladia_cli.jobs.prerecorded import run_each
+
+    return run_each(plan, env, server_for)

@@ -3,7 +3,6 @@ shown as `gladia sessions` shows live sessions (its helpers, reused)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,18 +10,14 @@ import typer
 from gladia_cli.cli.choices import ListFormat, SessionFormat, SessionStatus, metavar
 from gladia_cli.cli.fast_help import FastHelpCommand, FastHelpGroup
 from gladia_cli.cli.options import (
-    ApiKey,
-    ApiUrl,
+    ApiConnection,
     Debug,
-    MaxCueSeconds,
-    MaxLineChars,
-    Profile,
-    environment_of,
+    StoredOutput,
     format_option,
-    label_option,
-    output_option,
+    with_options,
 )
 from gladia_cli.cli.sessions_cmd import WaitOption, YesOption
+from gladia_cli.environment import Environment
 
 EXAMPLES = """\
 Examples:
@@ -75,9 +70,10 @@ JobId = Annotated[
 
 
 @app.command("get", cls=FastHelpCommand, epilog=GET_EXAMPLES)
+@with_options
 def get_command(
-    ctx: typer.Context,
     job_id: JobId,
+    *,
     format: Annotated[
         SessionFormat | None,
         format_option(
@@ -86,18 +82,11 @@ def get_command(
             panel=None,
         ),
     ] = None,
-    output: Annotated[
-        Path | None,
-        output_option("Write to this file; .srt .vtt .txt .json .tsv pick the format.", panel=None),
-    ] = None,
-    label: Annotated[str | None, label_option(panel=None)] = None,
-    max_line_chars: MaxLineChars = 42,
-    max_cue_seconds: MaxCueSeconds = 7.0,
+    out: StoredOutput,
     wait: Annotated[bool, WaitOption] = False,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """Show a transcription: the job as JSON, or its transcript as text, subtitles or a table.
 
@@ -106,24 +95,22 @@ def get_command(
     """
     from gladia_cli.cli.sessions_cmd import get_stored
     from gladia_cli.client.prerecorded import PreRecordedApi
-    from gladia_cli.render.captions import CaptionLimits
 
     def transcript_of(job: dict[str, Any], label: str | None) -> tuple[dict[str, Any], str | None]:
-        from gladia_cli.cli.transcribing import by_speaker, check_finished
+        from gladia_cli.jobs.stored import by_speaker, check_finished
 
         check_finished(job)
         return by_speaker(job, label)  # a diarized job: one label per speaker
 
-    env = environment_of(ctx)
     get_stored(
         env,
         PreRecordedApi,
-        (api_key, api_url, profile),
+        conn,
         job_id,
         format=format,
-        output=output,
-        label=label,
-        captions=CaptionLimits(max_line_chars, max_cue_seconds),
+        output=out.output,
+        label=out.label,
+        captions=out.captions,
         command="transcriptions get",
         transcript_of=transcript_of,
         wait=wait,
@@ -131,8 +118,9 @@ def get_command(
 
 
 @app.command("list", cls=FastHelpCommand, epilog=LIST_EXAMPLES)
+@with_options
 def list_command(
-    ctx: typer.Context,
+    *,
     limit: Annotated[int, typer.Option("--limit", help="Jobs per page.", min=1)] = 20,
     offset: Annotated[int, typer.Option("--offset", help="Jobs to skip.", min=0)] = 0,
     status: Annotated[
@@ -154,37 +142,37 @@ def list_command(
             show_default=False,
         ),
     ] = None,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """List transcriptions, newest first: a table on a terminal, JSON lines in a pipe."""
-    from gladia_cli.cli.sessions_cmd import list_stored, rest_api
+    from gladia_cli.cli.sessions_cmd import rest_api
     from gladia_cli.client.prerecorded import PreRecordedApi
+    from gladia_cli.jobs.stored import list_stored
 
-    env = environment_of(ctx)
-    api = rest_api(env, api_key, api_url, profile, PreRecordedApi)
-    list_stored(env, api, offset=offset, limit=limit, status=status, format=format)
+    api = rest_api(env, conn, PreRecordedApi)
+    statuses = [s.value for s in status] if status else None
+    list_stored(env, api, offset=offset, limit=limit, statuses=statuses, format=format)
 
 
 @app.command("delete", cls=FastHelpCommand, epilog=DELETE_EXAMPLES)
+@with_options
 def delete_command(
-    ctx: typer.Context,
     job_id: JobId,
+    *,
     yes: Annotated[bool, YesOption] = False,
-    api_key: ApiKey = None,
-    api_url: ApiUrl = None,
-    profile: Profile = None,
+    conn: ApiConnection,
     debug: Debug = False,
+    env: Environment,
 ) -> None:
     """Delete a transcription and its file (ID: the id, or its first characters).
 
     On a terminal the job is named and you are asked first (--yes: not).
     """
-    from gladia_cli.cli.sessions_cmd import delete_stored, rest_api
+    from gladia_cli.cli.sessions_cmd import rest_api
     from gladia_cli.client.prerecorded import PreRecordedApi
+    from gladia_cli.jobs.stored import delete_stored
 
-    env = environment_of(ctx)
-    api = rest_api(env, api_key, api_url, profile, PreRecordedApi)
+    api = rest_api(env, conn, PreRecordedApi)
     delete_stored(env, api, job_id, yes=yes)

@@ -1,5 +1,6 @@
 """`--web`, `--web-host`, `--web-port` (live, file, mix, replay): checked once, before
-anything starts, and the format's renderer wrapped so that the captions reach the page."""
+anything starts (the job wraps the format's renderer so that the captions reach the page:
+jobs/streaming.with_web)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import re
 from collections.abc import Mapping
 
 from gladia_cli.errors import UsageError
-from gladia_cli.render.base import Labels, Renderer
-from gladia_cli.render.notices import Notices
 from gladia_cli.render.web import WebOptions
 
 TOKEN_VARIABLE = "GLADIA_WEB_TOKEN"
@@ -34,19 +33,3 @@ def web_options(
             f"{TOKEN_VARIABLE}=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')",
         )
     return WebOptions(host=host.strip() if host is not None else None, port=port, token=token)
-
-
-def with_web(
-    renderer: Renderer, web: WebOptions | None, labels: Labels, notices: Notices
-) -> Renderer:
-    """`renderer`, also feeding the caption page when asked (its server starts now)."""
-    if web is None:
-        return renderer
-    from gladia_cli.render.web import WebRenderer, start_caption_server
-
-    try:
-        server = start_caption_server(web, notices)
-    except BaseException:
-        renderer.close()  # a file -o opened, for one
-        raise
-    return WebRenderer(renderer, server, labels)

@@ -21,8 +21,9 @@ import json
 import threading
 import time
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gladia_cli.client.connection import (
     Activity,
@@ -49,7 +50,7 @@ from gladia_cli.protocol.client_session import (
     Timing,
 )
 from gladia_cli.protocol.closing import NORMAL
-from gladia_cli.protocol.messages import ServerMessage
+from gladia_cli.protocol.messages import ServerMessage, Utterance
 from gladia_cli.protocol.resume import ResumeBuffer
 from gladia_cli.protocol.retry import Backoff
 
@@ -196,6 +197,39 @@ class LiveStream:
     @property
     def unacknowledged_bytes(self) -> int:
         return self.core.backlog.pending_bytes
+
+    # What the job asks of the session (it never reaches into the core).
+
+    @property
+    def behind(self) -> bool:
+        """The server holds back its acknowledgments until it catches up."""
+        return self.core.behind
+
+    @property
+    def needs_result_check(self) -> bool:
+        """Finals may have been lost with a connection and no end message checked them:
+        the session's result must (`recover_finals`)."""
+        return self.core.needs_result_check
+
+    @property
+    def result_unchecked(self) -> bool:
+        """No end message said how much audio the result holds: `check_result` must."""
+        return self.core.result_unchecked
+
+    def recover_finals(self, utterances: Iterable[Utterance] | None) -> list[ServerMessage]:
+        """The finals the live output missed, rebuilt from the session's result (once)."""
+        with self._lock:
+            return self.core.reconcile(utterances, None, "GET /v2/live/{id}")
+
+    def check_result(self, session: Any) -> GladiaError | None:
+        """The session's result (`GET /v2/live/{id}`) must hold the whole stream."""
+        with self._lock:
+            return self.core.check_result(session)
+
+    def take_notices(self) -> list[str]:
+        """What the session has to say and has not said through `notice` yet."""
+        with self._lock:
+            return self.core.take_notices()
 
     def seconds_without_progress(self) -> float | None:
         """Seconds since the server last showed progress, while we wait for it (audio not

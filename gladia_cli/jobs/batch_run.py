@@ -2,8 +2,8 @@
 signals handled once, and one exit code for the whole run.
 
 Generic over what is done to an input: `run_one(input, output_path, reporter) -> exit code`
-(a live session for `gladia file`, cli/many.py; a pre-recorded job for `gladia transcribe`,
-cli/transcribe_many.py). The runner owns everything around it:
+(a live session for `gladia file`, stream_many.py; a pre-recorded job for `gladia transcribe`,
+prerecorded_many.py). The runner owns everything around it:
 
 - Outputs (`--output-dir`): `run_one` writes to a hidden temporary file beside the final
   name (`DIR/.x.srt.gladia-HOST-PID-XXXXXXXX.tmp`, render/staged_file.py), renamed to

@@ -5,7 +5,8 @@ its recording (`GET /v2/live/{id}/file`) is uploaded and transcribed as a pre-re
 with diarization (in the session's languages), and the speakers that job finds are saved
 with the session (`PATCH /v2/live/{id}`, `post_session_metadata`): the caller labels its
 saved outputs with them, and `gladia sessions get` does later. The recording waits in a
-temporary file, removed at the end.
+temporary file, removed at the end. `label_speakers` is what the stream job calls after the
+session: the speakers found, then the saved transcript written again with them.
 """
 
 from __future__ import annotations
@@ -13,13 +14,19 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gladia_cli.client.api import LiveApi
 from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, job_error
 from gladia_cli.errors import GladiaError, NetworkError
 from gladia_cli.protocol import speakers
+from gladia_cli.protocol.messages import ServerMessage
+from gladia_cli.render.base import SessionOutcome, StatusView
 from gladia_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from gladia_cli.jobs.stream_plan import StreamPlan
+    from gladia_cli.render.output import Output
 
 
 def diarization_body(live_body: dict[str, Any], audio_url: str) -> dict[str, Any]:
@@ -67,3 +74,75 @@ def find_speakers(
     except GladiaError as exc:
         say(f"speakers: not saved with the session ({exc.message}); the outputs have them")
     return turns
+
+
+class NothingYet:
+    """The renderer of an output written after the session (--speakers): it takes nothing."""
+
+    needs_result = False
+
+    def start(self, session_id: str) -> None:
+        pass
+
+    def message(self, message: ServerMessage) -> None:
+        pass
+
+    def status(self, view: StatusView) -> None:
+        pass
+
+    def finish(self, outcome: SessionOutcome) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def label_speakers(
+    plan: StreamPlan,
+    body: dict[str, Any],
+    output: Output | None,
+    to_file: bool,
+    settings: Settings,
+    session_id: str,
+) -> None:
+    """After the session: its speakers (jobs/speakers.py), then the file output written
+    with them (without them, and exit 4, when they could not be had)."""
+    from gladia_cli.jobs.stored import by_speaker, render_stored
+
+    failure: GladiaError | None = None
+    turns: list[speakers.Turn] | None = None
+    try:
+        turns = find_speakers(settings, session_id, body, say=plan.notices.info)
+    except GladiaError as exc:
+        failure = exc
+    if to_file:
+        session = LiveApi(settings).wait_until_done(session_id, timeout=plan.stop_timeout)
+        label = plan.label
+        if turns is not None:
+            found = len({t.speaker for t in turns})
+            if label and len(label.split(",")) != found:
+                plan.notices.warning(
+                    f"--label names {len(label.split(','))} speakers, {found} were found: "
+                    "they are named speaker 0, speaker 1…"
+                )
+                label = None
+            session = speakers.with_speakers(session, turns)
+            if plan.fmt != "json":
+                session, label = by_speaker(session, label)
+        render_stored(
+            plan.env,
+            session,
+            plan.fmt,
+            output=plan.output,
+            label=label if turns is not None else None,
+            captions=plan.captions,
+            into=output,
+        )
+    elif turns is not None:
+        found = len({t.speaker for t in turns})
+        plan.notices.info(
+            f"speakers: {found} found, saved with the session: "
+            f"gladia sessions get {session_id} -f text"
+        )
+    if failure is not None:
+        raise failure

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from gladia_cli.client.connection import WebSocketClientConnector
 from gladia_cli.client.spill import TemporaryFileOverflow
 from gladia_cli.client.stream import LiveStream, StreamEnd
 from gladia_cli.errors import Aborted, GladiaError, NetworkError
+from gladia_cli.jobs.server import ServerFor
 from gladia_cli.jobs.session_figures import SessionFigures
 from gladia_cli.jobs.signals import JobSignals
 from gladia_cli.protocol.audio_format import AudioFormat
@@ -47,9 +47,6 @@ from gladia_cli.render.base import Renderer, SessionOutcome, StatusView
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import OutputClosed
 from gladia_cli.settings import Settings
-
-# The server a job talks to, given its settings: the settings' own by default.
-ServerFor = Callable[[Settings], AbstractContextManager[Settings]]
 
 
 @dataclass(frozen=True)
@@ -90,23 +87,34 @@ def run_stream_job(
 ) -> int:
     """`signals`: an ExternalSignals when run from a worker thread; by default the job
     handles SIGINT, SIGTERM and SIGHUP itself (it then runs in the main thread).
-    `server_for`: the server for the job's duration (its settings returned)."""
-    with signals or JobSignals() as handled, server_for(job.settings) as settings:
-        api = LiveApi(
-            settings,
-            notice=notices.warning,
-            raise_on_session_limit=job.raise_on_session_limit,
-        )
-        created = api.create_session(job.body)
-        recorder = _recorder(job, settings, created)
-        try:
-            code = StreamRun(job, api, created, notices, handled, recorder).run()
-        finally:
-            if recorder is not None:
-                recorder.close()
-        if code == 0 and job.after_session is not None:
-            job.after_session(settings, created.id)
-        return code
+    `server_for`: the server for the job's duration (its settings returned).
+
+    The job's renderer is closed once, on every path: by the run where its output ends
+    (before the summary; before an abort's hint), else when the job ends."""
+    run: StreamRun | None = None
+    try:
+        with signals or JobSignals() as handled, server_for(job.settings) as settings:
+            api = LiveApi(
+                settings,
+                notice=notices.warning,
+                raise_on_session_limit=job.raise_on_session_limit,
+            )
+            created = api.create_session(job.body)
+            recorder = _recorder(job, settings, created)
+            try:
+                run = StreamRun(job, api, created, notices, handled, recorder)
+                code = run.run()
+            finally:
+                if recorder is not None:
+                    recorder.close()
+            if code == 0 and job.after_session is not None:
+                job.after_session(settings, created.id)
+            return code
+    finally:
+        if run is not None:
+            run.close_renderer()
+        else:
+            job.renderer.close()
 
 
 def _recorder(
@@ -197,6 +205,7 @@ class StreamRun:
         self.signals = signals
         self.recorder = recorder
         self.renderer = job.renderer
+        self.renderer_closed = False
         self.finals = 0  # counted, not kept: renderers keep what they need
         self.server_errors: list[str] = []  # `error` messages: the run cannot end with 0
         self.figures = SessionFigures(job.wire)  # lags and billed time
@@ -228,7 +237,7 @@ class StreamRun:
             end = self.stream_until_end()
         except Aborted:
             self.stream.close()
-            self.renderer.close()  # the table keeps what was shown, and the hint goes below it
+            self.close_renderer()  # the table keeps what was shown, and the hint goes below it
             if self.signals.on_first is not None:  # streaming had started
                 self.notices.warning(
                     "aborted; "
@@ -245,10 +254,16 @@ class StreamRun:
         except OutputClosed:
             return 0
         finally:
-            self.renderer.close()
+            self.close_renderer()
         self.summary()
         self.verdict(end)
         return 0
+
+    def close_renderer(self) -> None:
+        """The renderer's output ends here (once: the job closes it too, on every path)."""
+        if not self.renderer_closed:
+            self.renderer_closed = True
+            self.renderer.close()
 
     def on_message(self, message: ServerMessage) -> None:
         """Every message delivered (the receiver thread, and the result check)."""
@@ -318,7 +333,7 @@ class StreamRun:
 
     def _check_progress(self) -> None:
         """Say once that the server is behind; give up on one that stopped making progress."""
-        if self.stream.core.behind and not self.said_behind:
+        if self.stream.behind and not self.said_behind:
             self.said_behind = True
             text = "the server is behind: it holds back its acknowledgments until it catches up"
             if self.job.live_source:
@@ -354,8 +369,8 @@ class StreamRun:
         if end.error is not None:
             self.renderer.finish(outcome)
             raise end.error
-        core = self.stream.core
-        if self.renderer.needs_result or core.needs_result_check or core.result_unchecked:
+        stream = self.stream
+        if self.renderer.needs_result or stream.needs_result_check or stream.result_unchecked:
             outcome.result = self.result_checked()
             self.figures.result(outcome.result)
         self.renderer.finish(outcome)
@@ -365,8 +380,8 @@ class StreamRun:
         are off, and a connection dropped), also the check, and the finals it recovers; when
         no end message said how much audio the result holds, that check (`self.unverified`,
         raised by the verdict once the transcript is written)."""
-        core = self.stream.core
-        check = core.needs_result_check
+        stream = self.stream
+        check = stream.needs_result_check
         hint = self.result_later("the whole result may be there")
         try:
             result = self.api.wait_until_done(self.created.id, timeout=self.job.stop_timeout)
@@ -388,14 +403,14 @@ class StreamRun:
                 f"has no transcription (status {result.get('status')!r})",
                 hint=hint,
             )
-        if check or core.result_unchecked:
+        if check or stream.result_unchecked:
             # The session's end list, fetched anyway: the live finals are checked against it
             # as against post_transcript (a final the server never sent is recovered).
-            for message in core.reconcile(utterances, None, "GET /v2/live/{id}"):
+            for message in stream.recover_finals(utterances):
                 self.on_message(message)
-        if core.result_unchecked:
-            self.unverified = core.check_result(result)
-        for text in core.take_notices():
+        if stream.result_unchecked:
+            self.unverified = stream.check_result(result)
+        for text in stream.take_notices():
             self.notices.warning(text)
         return result
 

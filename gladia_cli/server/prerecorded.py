@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -53,23 +53,24 @@ from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader, LineTooL
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.create_tag import IDEMPOTENCY_HEADER
 from gladia_cli.server import callback_policy, slow_clients
-from gladia_cli.server.app import (
+from gladia_cli.server.file_transcription import (
+    JobCancelled,
+    JobFailed,
+    audio_info,
+    transcribe_file,
+)
+from gladia_cli.server.http import (
     SWEEP_EVERY,
     BadBody,
     BodyTimeout,
-    _request_id,
     gladia_error,
     list_page,
     matches,
     page_bounds,
     parse_json_body,
     read_body,
-)
-from gladia_cli.server.file_transcription import (
-    JobCancelled,
-    JobFailed,
-    audio_info,
-    transcribe_file,
+    request_id,
+    request_owner,
 )
 from gladia_cli.server.idempotency import RepeatedRequests
 from gladia_cli.server.job_queue import RoundRobin, Turns, background_priority
@@ -84,7 +85,23 @@ from gladia_cli.server.prerecorded_records import (
 from gladia_cli.server.slow_clients import Progress
 
 if TYPE_CHECKING:
-    from gladia_cli.server.app import LiveRoutes
+    from gladia_cli.server.addons.runner import AddonRunner
+    from gladia_cli.server.clock import Clock
+    from gladia_cli.server.config import ServerConfig
+    from gladia_cli.server.data_dir import DataDir
+    from gladia_cli.server.transcriber_pool import TranscriberFactory
+
+
+class LiveSide(Protocol):
+    """What the pre-recorded routes share with the live ones (app.py's LiveRoutes): the
+    configuration, the clock, the server's folder, the engine and the add-ons."""
+
+    config: ServerConfig
+    clock: Clock
+    data: DataDir
+    transcribers: TranscriberFactory
+    addons: AddonRunner
+
 
 log = logging.getLogger("gladia.server")
 T = TypeVar("T")
@@ -156,7 +173,7 @@ def _same_server(netloc: str, host: str) -> bool:
 class PreRecordedApi:
     """The pre-recorded routes, sharing the live API's keys, engine, folder and clock."""
 
-    def __init__(self, live: LiveRoutes) -> None:
+    def __init__(self, live: LiveSide) -> None:
         self.live = live
         self.config = live.config
         self.uploads: dict[str, Upload] = {}
@@ -209,7 +226,7 @@ class PreRecordedApi:
     def _job(self, request: web.Request) -> Job | None:
         self.sweep()
         job = self.jobs.get(request.match_info["id"])
-        return job if job is not None and job.owner == self.live._owner(request) else None
+        return job if job is not None and job.owner == request_owner(request) else None
 
     # --- uploads --------------------------------------------------------------------------
 
@@ -258,7 +275,7 @@ class PreRecordedApi:
     async def _store_upload(
         self, request: web.Request, part: aiohttp.BodyPartReader, progress: Progress
     ) -> web.Response:
-        owner = self.live._owner(request)
+        owner = request_owner(request)
         self.sweep()
         unused = sum(u.owner == owner and u.jobs <= 0 for u in self.uploads.values())
         if unused >= self.config.max_uploads_per_key:
@@ -424,7 +441,7 @@ class PreRecordedApi:
     async def get_upload(self, request: web.Request) -> web.StreamResponse:
         self.sweep()
         upload = self.uploads.get(request.match_info["id"])
-        if upload is None or upload.owner != self.live._owner(request):
+        if upload is None or upload.owner != request_owner(request):
             return gladia_error(request, 404, "Not found")
         return self._file_response(upload)
 
@@ -449,7 +466,7 @@ class PreRecordedApi:
                 "the local server is offline and does not download audio"
             )
         upload = self.uploads.get(match.group(1))
-        if upload is None or upload.owner != self.live._owner(request):
+        if upload is None or upload.owner != request_owner(request):
             return "audio_url names no uploaded file (it may have expired): upload it again"
         return upload
 
@@ -480,7 +497,7 @@ class PreRecordedApi:
         upload = self._our_upload(request, body["audio_url"])
         if isinstance(upload, str):
             return gladia_error(request, 400, "Bad Request", [upload])
-        owner = self.live._owner(request)
+        owner = request_owner(request)
         unfinished = [j for j in self.jobs.values() if j.finished_at is None]
         limit = self.config.max_jobs_per_key
         if sum(j.owner == owner for j in unfinished) >= limit:
@@ -496,7 +513,7 @@ class PreRecordedApi:
         job = Job(
             id=job_id,
             owner=owner,
-            request_id=_request_id(),
+            request_id=request_id(),
             config=prerecorded_config.with_defaults(body),
             upload=upload,
             folder=folder,
@@ -625,7 +642,7 @@ class PreRecordedApi:
                 shown = ", ".join(prerecorded_config.STATUSES)
                 raise ValueError(f"status must be one of the following values: {shown}")
             self.sweep()
-            owner = self.live._owner(request)
+            owner = request_owner(request)
             mine = [j for j in self.jobs.values() if j.owner == owner]
             matching = [j for j in mine if matches(j, request)]
         except ValueError as exc:
@@ -718,7 +735,7 @@ class PreRecordedApi:
 PRERECORDED: web.AppKey[PreRecordedApi] = web.AppKey("prerecorded", PreRecordedApi)
 
 
-def register(app: web.Application, live: LiveRoutes) -> PreRecordedApi:
+def register(app: web.Application, live: LiveSide) -> PreRecordedApi:
     """Add the pre-recorded routes to the server's app."""
     api = PreRecordedApi(live)
     app[PRERECORDED] = api

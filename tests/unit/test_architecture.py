@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "jobs": {
         "errors",
         "safe_text",
+        "environment",
         "protocol",
         "audio",
         "recording",
@@ -176,3 +177,28 @@ def test_the_rule_sees_lazy_imports() -> None:
     assert any(
         m.startswith("gladia_cli.cli.") and t.startswith("gladia_cli.audio") for m, t in edges
     )
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """Within a package too: a pair that imports each other (the pre-recorded job and its
+    many-input run, the server's app and its pre-recorded routes, once) is one module
+    split in two, or a helper in the wrong one."""
+    edges: set[tuple[str, str]] = set()
+    for path in sorted(ROOT.rglob("*.py")):
+        module = _module_name(path)
+        edges.update(
+            (module, target)
+            for target in _imports(path, module)
+            if target not in (module, "gladia_cli") and _existing(target)
+        )
+    mutual = sorted({tuple(sorted(edge)) for edge in edges if edge[::-1] in edges})
+    assert not mutual, f"modules importing each other: {mutual}"
+
+
+def test_the_application_never_reaches_up_into_the_commands() -> None:
+    """jobs/ takes what the options decided as plain objects: no import of cli/ at all,
+    and no exception for one."""
+    assert "cli" not in ALLOWED["jobs"]
+    assert not [pair for pair in EXCEPTIONS if pair[0].startswith("gladia_cli.jobs")]
+    up = sorted(m for m, t in _edges() if _package(m) == "jobs" and _package(t) == "cli")
+    assert not up, f"jobs/ imports cli/: {up}"

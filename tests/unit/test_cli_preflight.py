@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gladia_cli.cli.preflight import check_outputs
-from gladia_cli.cli.sessions_cmd import checked_id
 from gladia_cli.errors import UsageError
+from gladia_cli.jobs.stored import checked_id
 
 
 def test_outputs_must_not_be_an_input(tmp_path: Path) -> None:

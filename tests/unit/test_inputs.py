@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from gladia_cli.cli import inputs
 from gladia_cli.errors import UsageError
+from gladia_cli.jobs import inputs
 
 
 @pytest.fixture

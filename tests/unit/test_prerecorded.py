@@ -143,7 +143,7 @@ def test_a_job_error_reads_the_server_message() -> None:
 
 
 def test_a_diarized_job_is_rendered_one_speaker_per_label() -> None:
-    from gladia_cli.cli.transcribing import by_speaker
+    from gladia_cli.jobs.stored import by_speaker
 
     def utterance(speaker: int | None) -> dict[str, Any]:
         return {"text": " hi", "start": 0.0, "end": 1.0, "channel": 0, "speaker": speaker}

@@ -1,5 +1,5 @@
 """`gladia transcribe` over many inputs: one pre-recorded job per input, `--jobs` submitted
-and polled at once, through the runner `gladia file` uses (cli/many.py, batch_run.py): the
+and polled at once, through the runner `gladia file` uses (many_run.py, batch_run.py): the
 same `--output-dir` names, atomic writes, `--skip-existing`, progress view, summary and
 exit code (the most serious). What runs at once on the server is the server's business
 (`gladia serve --prerecorded-workers`, Gladia's plan limits): a job created beyond them
@@ -22,9 +22,16 @@ from typing import TYPE_CHECKING, Any
 from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons
 from gladia_cli.environment import Environment
 from gladia_cli.errors import AudioInputError, NetworkError
+from gladia_cli.jobs.prerecorded import (
+    ManyOptions,
+    TranscriptionPlan,
+    audio_url_of,
+    check_not_in_error,
+    render_job,
+)
+from gladia_cli.jobs.server import ServerFor
 
 if TYPE_CHECKING:
-    from gladia_cli.cli.transcribing import ManyOptions, Plan
     from gladia_cli.jobs.batch_run import Reporter
     from gladia_cli.render.output import Output
     from gladia_cli.settings import Settings
@@ -36,12 +43,13 @@ class _Stopped(Exception):
     """The run was asked to stop while this input waited (a poll, a retry's backoff)."""
 
 
-def run_many_jobs(plan: Plan, many: ManyOptions, env: Environment) -> int:
-    from gladia_cli.cli.local_server import embedded_server
-    from gladia_cli.cli.many import run_many
+def run_many_jobs(
+    plan: TranscriptionPlan, many: ManyOptions, env: Environment, server_for: ServerFor
+) -> int:
+    """Every input as a job, on the server of `server_for` (one for the whole run)."""
+    from gladia_cli.jobs.many_run import run_many
 
-    # No warnings from the embedded server: its failures reach the user as the jobs' errors.
-    with embedded_server(plan.settings, warn=None, debug=plan.debug) as settings:
+    with server_for(plan.settings) as settings:
         uploaded: dict[str, str] = {}  # an input's audio_url, kept when a 429 queues it again
 
         def run_one(spec: str, output: Output, reporter: Reporter) -> int:
@@ -67,7 +75,7 @@ def run_many_jobs(plan: Plan, many: ManyOptions, env: Environment) -> int:
 
 
 def _one(
-    plan: Plan,
+    plan: TranscriptionPlan,
     settings: Settings,
     spec: str,
     output: Output,
@@ -75,8 +83,6 @@ def _one(
     uploaded: dict[str, str],
     env: Environment,
 ) -> int:
-    from gladia_cli.cli.transcribing import audio_url_of, check_not_in_error, render_job
-
     stop = threading.Event()
     reporter.on_stop(stop.set)
 
