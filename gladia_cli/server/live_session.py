@@ -378,13 +378,15 @@ class LiveSession:
 
     def _handle(self, events: list[ChannelEvent]) -> None:
         for message in self._messages.messages(events):
-            if message["type"] == "speech_start" and self._verdict_due is None:
-                self._verdict_due = message["data"]["time"] + ANSWERING_MACHINE_WINDOW
-                self._verdict_channel = int(message["data"]["channel"])
-                self._maybe_send_verdict()
             final = final_utterance(message)
             if final is None:
                 self._send(message)
+                if message["type"] == "speech_start" and self._verdict_due is None:
+                    # After the speech_start it follows (recognition may be far enough
+                    # behind the audio that the verdict is due at once).
+                    self._verdict_due = message["data"]["time"] + ANSWERING_MACHINE_WINDOW
+                    self._verdict_channel = int(message["data"]["channel"])
+                    self._maybe_send_verdict()
                 continue
             utterance_id, utterance = final
             self.recognition.heard(utterance["language"])  # before the message is seen

@@ -108,8 +108,14 @@ def test_a_cut_at_the_maximum_duration_is_no_turn_end(server: LocalServer) -> No
     assert turn["data"]["time"] == pytest.approx(6.7, abs=0.02)
 
 
-def test_the_scripted_answering_machine_verdict_comes_once_after_five_seconds() -> None:
-    with local_server(faults=Faults(answering_machine=("machine", 0.82))) as scripted:
+@pytest.mark.parametrize("slow", [0.0, 0.2])
+def test_the_scripted_answering_machine_verdict_comes_once_after_five_seconds(
+    slow: float,
+) -> None:
+    # slow: recognition behind the audio (all of it received before the speech_start is
+    # heard), so the verdict is due at once: it still follows the speech_start.
+    faults = Faults(answering_machine=("machine", 0.82), slow_recognition=slow)
+    with local_server(faults=faults) as scripted:
         client = _messages(scripted, {}, LONG.tobytes())
         (verdict,) = client.received.of_type("answering_machine")
         assert verdict["data"] == {"kind": "machine", "confidence": 0.82, "time": 5.3, "channel": 0}
