@@ -15,7 +15,7 @@ BUDGET = str(DATA / "budget.wav")
 # What differs from one run to the next: ids the server makes, measured latencies.
 VARYING = [
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "ID"),
-    (re.compile(r"p(50|95) \d+\.\d+ s"), r"p\1 X s"),
+    (re.compile(r"p(50|95) \d+(\.\d+)? m?s"), r"p\1 X s"),  # "1.2 s" or "828 ms"
 ]
 
 COMMAND_LINES = [
