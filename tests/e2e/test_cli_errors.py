@@ -192,7 +192,12 @@ def test_the_local_server_warns_about_what_its_engines_ignore(tmp_path: Path) ->
         "-f", "text", "--vocabulary", "Gladia", "--audio-enhancer", timeout=60,
     )  # fmt: skip
     assert run.code == 0, run.stderr
-    warnings = [line for line in run.stderr.splitlines() if "warning:" in line]
+    # (A loaded machine may add that recognition gave way: a stated degradation, not this.)
+    warnings = [
+        line
+        for line in run.stderr.splitlines()
+        if "warning:" in line and "behind the audio" not in line
+    ]
     assert warnings == [
         "gladia: warning: the local server accepts but ignores --vocabulary, --audio-enhancer "
         "(its engines do not implement them)"
