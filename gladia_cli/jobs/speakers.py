@@ -20,8 +20,7 @@ from gladia_cli.client.api import LiveApi
 from gladia_cli.client.prerecorded import PreRecordedApi, failed_addons, job_error
 from gladia_cli.errors import GladiaError, NetworkError
 from gladia_cli.protocol import speakers
-from gladia_cli.protocol.messages import ServerMessage
-from gladia_cli.render.base import SessionOutcome, StatusView
+from gladia_cli.render.base import NullRenderer
 from gladia_cli.settings import Settings
 
 if TYPE_CHECKING:
@@ -76,25 +75,8 @@ def find_speakers(
     return turns
 
 
-class NothingYet:
+class NothingYet(NullRenderer):
     """The renderer of an output written after the session (--speakers): it takes nothing."""
-
-    needs_result = False
-
-    def start(self, session_id: str) -> None:
-        pass
-
-    def message(self, message: ServerMessage) -> None:
-        pass
-
-    def status(self, view: StatusView) -> None:
-        pass
-
-    def finish(self, outcome: SessionOutcome) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def label_speakers(

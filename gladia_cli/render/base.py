@@ -215,13 +215,11 @@ class SessionOutcome:
     live: bool = True  # False: a stored session shown again (no live status line then)
 
 
-class OutputRenderer:
-    """Defaults for renderers that write to an Output: override only what they react to."""
+class NullRenderer:
+    """Takes every event and shows nothing: the defaults a renderer overrides (and, as it
+    is, the renderer of an output written only after the session)."""
 
     needs_result = False
-
-    def __init__(self, output: Output) -> None:
-        self._output = output
 
     def start(self, session_id: str) -> None:
         pass
@@ -234,6 +232,16 @@ class OutputRenderer:
 
     def finish(self, outcome: SessionOutcome) -> None:
         pass
+
+    def close(self) -> None:
+        pass
+
+
+class OutputRenderer(NullRenderer):
+    """Defaults for renderers that write to an Output: override only what they react to."""
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
 
     def close(self) -> None:
         self._output.close()

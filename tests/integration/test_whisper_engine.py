@@ -17,7 +17,12 @@ import pytest
 import soundfile as sf
 
 from gladia_cli.errors import EngineUnavailable
-from gladia_cli.server.engines.base import ChannelSettings, EngineEvent, Hypothesis
+from gladia_cli.server.engines.base import (
+    ChannelRecognizer,
+    ChannelSettings,
+    EngineEvent,
+    Hypothesis,
+)
 from gladia_cli.server.engines.whisper import WhisperEngine, WhisperRecognizer
 from gladia_cli.server.engines.whisper_models import (
     MODELS,
@@ -134,12 +139,23 @@ def paced(
     recognizer = engine.open_channel(settings)
     late: list[list[EngineEvent] | BaseException] = []
     recognizer.set_late_sink(late.append)
+    events = feed_paced(engine, recognizer, samples, chunk)
+    return events, [e for batch in late if isinstance(batch, list) for e in batch]
+
+
+def feed_paced(
+    engine: WhisperEngine,
+    recognizer: ChannelRecognizer,
+    samples: np.ndarray,
+    chunk: int = RATE // 10,
+) -> list[EngineEvent]:
+    """`samples` fed `chunk` samples at a time, the decoder idle after each (as in real
+    time), then the end: every event."""
     events: list[EngineEvent] = []
     for start in range(0, len(samples), chunk):
         events += recognizer.feed(samples[start : start + chunk])
         engine.queue.wait_idle()
-    events += recognizer.finish()
-    return events, [e for batch in late if isinstance(batch, list) for e in batch]
+    return events + recognizer.finish()
 
 
 def test_partials_come_through_the_late_sink_before_the_final(engine: WhisperEngine) -> None:
@@ -331,11 +347,7 @@ def test_a_final_decoded_during_its_silence_is_the_final_decoded_after_it(
     samples = two_sentences()
     settings = ChannelSettings(0, session_id="speculate", languages=("en",))
     recognizer = engine.open_channel(settings)
-    events: list[EngineEvent] = []
-    for start in range(0, len(samples), RATE // 10):
-        events += recognizer.feed(samples[start : start + RATE // 10])
-        engine.queue.wait_idle()
-    events += recognizer.finish()
+    events = feed_paced(engine, recognizer, samples)
     assert isinstance(recognizer, WhisperRecognizer)
     assert recognizer.speculations_used >= 1
     whole = engine.open_channel(settings)
@@ -357,11 +369,7 @@ def test_speech_that_goes_on_after_a_short_pause_voids_the_early_final(
         0, session_id="void", languages=("en",), max_duration_without_endpointing=15
     )
     recognizer = engine.open_channel(settings)
-    events: list[EngineEvent] = []
-    for start in range(0, len(samples), RATE // 10):
-        events += recognizer.feed(samples[start : start + RATE // 10])
-        engine.queue.wait_idle()
-    events += recognizer.finish()
+    events = feed_paced(engine, recognizer, samples)
     assert isinstance(recognizer, WhisperRecognizer)
     assert recognizer.speculations_void >= 1
     assert_well_formed(events)
@@ -401,10 +409,7 @@ def test_a_first_partial_that_heard_nothing_is_tried_again_with_the_next_audio(
     late: list[object] = []
     recognizer.set_late_sink(late.append)
     samples = load("librivox_0930.wav")
-    for start in range(0, len(samples), RATE // 10):
-        recognizer.feed(samples[start : start + RATE // 10])
-        engine.queue.wait_idle()
-    recognizer.finish()
+    feed_paced(engine, recognizer, samples)
     first, retry = lengths[:2]
     # The next chunk's audio (0.1 s more), not a partial period (0.5 s; 1 s with several).
     assert abs(first - 0.4) < 0.05 and retry - first < 0.2, lengths

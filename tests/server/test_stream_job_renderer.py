@@ -15,8 +15,7 @@ from gladia_cli.errors import NetworkError
 from gladia_cli.jobs.signals import ExternalSignals
 from gladia_cli.jobs.stream_job import StreamJob, run_stream_job
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.protocol.messages import ServerMessage
-from gladia_cli.render.base import SessionOutcome, StatusView
+from gladia_cli.render.base import NullRenderer, SessionOutcome
 from gladia_cli.render.notices import Notices
 from gladia_cli.render.screen import Screen
 from gladia_cli.settings import Settings
@@ -25,23 +24,12 @@ from tests.support import local_server
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-class Counting:
-    """A renderer that counts what it is told."""
-
-    needs_result = False
+class Counting(NullRenderer):
+    """A renderer that counts how often it is finished and closed."""
 
     def __init__(self) -> None:
         self.closes = 0
         self.finished = 0
-
-    def start(self, session_id: str) -> None:
-        pass
-
-    def message(self, message: ServerMessage) -> None:
-        pass
-
-    def status(self, view: StatusView) -> None:
-        pass
 
     def finish(self, outcome: SessionOutcome) -> None:
         self.finished += 1
