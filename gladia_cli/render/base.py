@@ -247,6 +247,30 @@ class OutputRenderer(NullRenderer):
         self._output.close()
 
 
+class RendererWrapper:
+    """Hands every event to `inner`: the defaults of a renderer that adds to another
+    (override only what it adds to)."""
+
+    def __init__(self, inner: Renderer) -> None:
+        self._inner = inner
+        self.needs_result = inner.needs_result
+
+    def start(self, session_id: str) -> None:
+        self._inner.start(session_id)
+
+    def message(self, message: ServerMessage) -> None:
+        self._inner.message(message)
+
+    def status(self, view: StatusView) -> None:
+        self._inner.status(view)
+
+    def finish(self, outcome: SessionOutcome) -> None:
+        self._inner.finish(outcome)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class Renderer(Protocol):
     # Whether `finish` needs the session's result from `GET /v2/live/{id}`.
     needs_result: bool

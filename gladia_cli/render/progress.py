@@ -14,8 +14,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from gladia_cli.protocol.messages import ServerMessage
-from gladia_cli.render.base import Renderer, SessionOutcome, StatusView
+from gladia_cli.render.base import Renderer, RendererWrapper, SessionOutcome, StatusView
 from gladia_cli.render.screen import Screen
 from gladia_cli.safe_text import plain
 
@@ -43,22 +42,15 @@ def bar_line(name: str, view: StatusView, total_seconds: float) -> RenderableTyp
     return grid
 
 
-class ProgressRenderer:
+class ProgressRenderer(RendererWrapper):
     """`inner`, plus the bar; the bar goes away before the results are written."""
 
     def __init__(self, inner: Renderer, screen: Screen, name: str, total_seconds: float) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._screen = screen
         self._name = name
         self._total = total_seconds
         self._shown = True  # False once the session ended: a late status draws nothing
-        self.needs_result = inner.needs_result
-
-    def start(self, session_id: str) -> None:
-        self._inner.start(session_id)
-
-    def message(self, message: ServerMessage) -> None:
-        self._inner.message(message)
 
     def status(self, view: StatusView) -> None:
         self._inner.status(view)
