@@ -45,8 +45,12 @@ demo: install
 
 # The suite, then the package as users install it (tools/package_check.sh: sdist and wheel
 # built, installed into clean venvs with no extra and with [local]; about 2 minutes).
+# The suite runs on TEST_WORKERS pytest-xdist workers: most of its time is waiting (audio
+# paced in real time, faults that last seconds), which two workers overlap; TEST_WORKERS=0
+# runs it in one process.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 	tools/package_check.sh $(BIN)/python
 
 package-check: install

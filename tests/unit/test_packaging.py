@@ -68,3 +68,13 @@ def test_readme_examples_give_a_mono_file_one_label() -> None:
     for line in README.splitlines():
         found = re.search(r"gladia file talk\.\w+ .*--label (\S+)", line)
         assert found is None or "," not in found[1], line
+
+
+def test_make_test_runs_the_suite_on_xdist_workers_the_dev_extra_installs() -> None:
+    """`make test` passes `-n` (pytest-xdist): without the plugin pytest refuses the option."""
+    dev = PROJECT["project"]["optional-dependencies"]["dev"]
+    assert "pytest-xdist" in _names(dev)
+    makefile = (ROOT / "Makefile").read_text()
+    target = makefile.split("\ntest: install\n", 1)[1].split("\n\n", 1)[0]
+    assert "$(BIN)/pytest -q -n $(TEST_WORKERS)" in target
+    assert re.search(r"^TEST_WORKERS \?= [1-9]", makefile, re.MULTILINE)
