@@ -354,18 +354,25 @@ class _Decoder:
 
 
 def test_an_unsure_english_final_gets_a_second_opinion_and_the_surer_text_wins() -> None:
-    from gladia_cli.server.engines.whisper import SECOND_OPINION_BELOW, second_opinion
+    from gladia_cli.server.engines.whisper import (
+        SECOND_OPINION_BELOW,
+        SECOND_OPINION_MARGIN,
+        second_opinion,
+    )
 
     def final(base: _Decoder, second: _Decoder | None) -> str:
-        decode = lambda decoder: decoder.final(b"audio")  # noqa: E731
-        return second_opinion(decode, base, second).text  # type: ignore[arg-type]
+        other = None if second is None else lambda: second.final(b"audio")
+        return second_opinion(lambda: base.final(b"audio"), other).text
 
     # Whisper base lost most of a short prompt; tiny.en heard it: tiny.en's text.
     base, tiny = _Decoder("5", 0.20), _Decoder("5 to extend the conference.", 0.86)
     assert final(base, tiny) == "5 to extend the conference." and tiny.asked == 1
-    # Asked, but less sure than base: base's text stays.
+    # Asked, but less sure than base, or not clearly surer: base's text stays.
     base, tiny = _Decoder("Go forward 10 meters", 0.55), _Decoder("Go for what?", 0.40)
     assert final(base, tiny) == "Go forward 10 meters" and tiny.asked == 1
+    base = _Decoder("Press 1 to accept this call", 0.70)
+    tiny = _Decoder("Press one to accept this car", 0.70 + SECOND_OPINION_MARGIN)
+    assert final(base, tiny) == "Press 1 to accept this call" and tiny.asked == 1
     # A sure final is not decoded twice, nor another language's, nor without a second model.
     sure = _Decoder("Press 1.", SECOND_OPINION_BELOW + 0.01)
     french = _Decoder("Composez le 1.", 0.3, language="fr")
