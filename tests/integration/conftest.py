@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from gladia_cli.server.addons.runner import offline_models
+
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
 
@@ -17,3 +19,11 @@ def real() -> dict[str, dict[str, Any]]:
     """tests/data/real/transcripts.json by file name."""
     entries = json.loads((REAL / "transcripts.json").read_text(encoding="utf-8"))
     return {entry["file"]: entry for entry in entries}
+
+
+@pytest.fixture(scope="session")
+def addon_models() -> None:
+    """The add-ons' text models (spaCy's pipeline, VADER's lexicon) loaded once per test
+    process (they are cached process-wide): else a module's first session waits for them
+    within its client's read timeout, which a loaded machine (or a busy xdist worker) passed."""
+    offline_models().warm_up()

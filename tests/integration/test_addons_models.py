@@ -37,7 +37,9 @@ ALL_ADDONS = {
 
 
 @pytest.fixture(scope="module")
-def conversation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+def conversation(
+    addon_models: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalServer]:
     script = tmp_path_factory.mktemp("script") / "conversation.txt"
     script.write_text("\n".join(SCRIPT) + "\n", encoding="utf-8")
     with local_server(script_path=str(script)) as server:  # the real add-on models
