@@ -25,7 +25,6 @@ from gladia_cli.protocol import init_config
 from gladia_cli.protocol.closing import SESSION_FINISHED
 from gladia_cli.server import callback_policy
 from gladia_cli.server.addons.runner import AddonRunner
-from gladia_cli.server.callbacks import CallbackPoster
 from gladia_cli.server.clock import Clock, LoopClock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.connection_limit import OUT_OF_DESCRIPTORS
@@ -45,11 +44,12 @@ from gladia_cli.server.http import (
     request_id,
     request_owner,
 )
-from gladia_cli.server.live_session import LiveSession
-from gladia_cli.server.session_store import Session, SessionStore
-from gladia_cli.server.stored_session import StoredSession, restore_sessions
-from gladia_cli.server.transcriber_pool import transcribers_for, translator_of
-from gladia_cli.server.websocket import FAULTS, live_socket
+from gladia_cli.server.live.callbacks import CallbackPoster
+from gladia_cli.server.live.live_session import LiveSession
+from gladia_cli.server.live.session_store import Session, SessionStore
+from gladia_cli.server.live.stored_session import StoredSession, restore_sessions
+from gladia_cli.server.live.websocket import FAULTS, live_socket
+from gladia_cli.server.recognition.transcriber_pool import transcribers_for, translator_of
 
 log = logging.getLogger("gladia.server")
 
@@ -365,7 +365,9 @@ def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Applicat
     app.router.add_delete("/v2/live/{id}", api.delete)
     app.router.add_patch("/v2/live/{id}", api.patch)
     app.router.add_get("/v2/live/{id}/file", api.file)
-    from gladia_cli.server import prerecorded  # it builds on this module's helpers
+    from gladia_cli.server.prerecorded import (
+        routes as prerecorded,
+    )  # it builds on this module's helpers
 
     prerecorded.register(app, api)
     app.on_startup.append(api.start)

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import slow_clients
-from gladia_cli.server.session_store import owner_of
+from gladia_cli.server.live.session_store import owner_of
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 32

@@ -71,7 +71,7 @@ ALLOWED: dict[str, set[str]] = {
 EXCEPTIONS = {
     # The settings' default engine and model are named by the engines' catalog (cheap
     # constants, no engine code).
-    ("gladia_cli.settings", "gladia_cli.server.engines.catalog"),
+    ("gladia_cli.settings", "gladia_cli.server.recognition.engines.catalog"),
 }
 
 

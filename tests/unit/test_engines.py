@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gladia_cli.server.engines import ENGINE_NAMES, create_engine
-from gladia_cli.server.engines.base import (
+from gladia_cli.server.recognition.engines import ENGINE_NAMES, create_engine
+from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
     ChannelRecognizer,
     ChannelSettings,
@@ -24,7 +24,7 @@ from gladia_cli.server.engines.base import (
     SpeechEnded,
     SpeechStarted,
 )
-from gladia_cli.server.engines.scripted import (
+from gladia_cli.server.recognition.engines.scripted import (
     WORD_LIST,
     Script,
     ScriptedEngine,
@@ -268,7 +268,7 @@ def test_finish_is_idempotent_and_feed_after_finish_fails() -> None:
 
 
 def test_sphinx_speech_threshold_maps_onto_vad_modes() -> None:
-    from gladia_cli.server.engines.sphinx import vad_mode_for
+    from gladia_cli.server.recognition.engines.sphinx import vad_mode_for
 
     assert [vad_mode_for(t) for t in (0.0, 0.3, 0.6, 0.8, 1.0)] == [0, 1, 2, 3, 3]
 
@@ -290,7 +290,7 @@ def test_create_engine(tmp_path: Path) -> None:
 def test_pocketsphinx_is_imported_only_for_the_sphinx_engine() -> None:
     code = (
         "import sys\n"
-        "from gladia_cli.server.engines import create_engine\n"
+        "from gladia_cli.server.recognition.engines import create_engine\n"
         "create_engine('scripted')\n"
         "assert 'pocketsphinx' not in sys.modules\n"
         "assert 'faster_whisper' not in sys.modules and 'ctranslate2' not in sys.modules\n"

@@ -9,8 +9,12 @@ from typing import Any, cast
 
 import websocket
 
-from gladia_cli.server.message_log import MessageLog
-from gladia_cli.server.websocket import STREAM_HIGH_WATER, WebSocketConnection, text_frame_header
+from gladia_cli.server.live.message_log import MessageLog
+from gladia_cli.server.live.websocket import (
+    STREAM_HIGH_WATER,
+    WebSocketConnection,
+    text_frame_header,
+)
 
 
 class FakeTransport(asyncio.WriteTransport):

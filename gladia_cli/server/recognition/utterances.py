@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gladia_cli.server.engines.base import Hypothesis
+from gladia_cli.server.recognition.engines.base import Hypothesis
 
 
 def utterance_of(channel: int, hyp: Hypothesis, language: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from gladia_cli.server.outbox import StoredText
+from gladia_cli.server.live.outbox import StoredText
 
 BUFFER_BYTES = 64 * 1024
 BUFFER_TEXTS = 256  # small texts cost more as objects than as characters

@@ -42,28 +42,31 @@ from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.closing import GOING_AWAY, NORMAL, SUPERSEDED
 from gladia_cli.protocol.messages import build_message, gating_flag, is_final_message, iso_timestamp
 from gladia_cli.protocol.state_machine import StateMachine
-from gladia_cli.server.ack_credit import AckCredit, credit_limit
 from gladia_cli.server.addons.runner import AddonRunner, SessionAddons
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ANSWERING_MACHINE_WINDOW, ServerConfig
-from gladia_cli.server.delivery import ClientSocket, Delivery
-from gladia_cli.server.engines.base import Hypothesis
-from gladia_cli.server.event_messages import (
+from gladia_cli.server.live.ack_credit import AckCredit, credit_limit
+from gladia_cli.server.live.delivery import ClientSocket, Delivery
+from gladia_cli.server.live.event_messages import (
     EventMessages,
     chunk_acknowledgment,
     final_utterance,
     stop_acknowledgment,
 )
-from gladia_cli.server.ingest import AudioIngest, Received
-from gladia_cli.server.outbox import Kind, Outgoing
-from gladia_cli.server.recognition_status import RecognitionStatus
-from gladia_cli.server.session_files import SessionFiles
-from gladia_cli.server.session_recognition import SessionRecognition, configured_language
-from gladia_cli.server.session_result import SessionResult
-from gladia_cli.server.stored_session import session_meta
-from gladia_cli.server.transcriber import ChannelEvent
-from gladia_cli.server.transcriber_pool import TranscriberFactory
-from gladia_cli.server.watchdog import IDLE_REASON, Watchdog
+from gladia_cli.server.live.ingest import AudioIngest, Received
+from gladia_cli.server.live.outbox import Kind, Outgoing
+from gladia_cli.server.live.session_files import SessionFiles
+from gladia_cli.server.live.session_result import SessionResult
+from gladia_cli.server.live.stored_session import session_meta
+from gladia_cli.server.live.watchdog import IDLE_REASON, Watchdog
+from gladia_cli.server.recognition.engines.base import Hypothesis
+from gladia_cli.server.recognition.recognition_status import RecognitionStatus
+from gladia_cli.server.recognition.session_recognition import (
+    SessionRecognition,
+    configured_language,
+)
+from gladia_cli.server.recognition.transcriber import ChannelEvent
+from gladia_cli.server.recognition.transcriber_pool import TranscriberFactory
 
 log = logging.getLogger("gladia.server")
 

@@ -53,12 +53,6 @@ from aiohttp.http_exceptions import HttpProcessingError, InvalidHeader, LineTooL
 from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.create_tag import IDEMPOTENCY_HEADER
 from gladia_cli.server import callback_policy, slow_clients
-from gladia_cli.server.file_transcription import (
-    JobCancelled,
-    JobFailed,
-    audio_info,
-    transcribe_file,
-)
 from gladia_cli.server.http import (
     SWEEP_EVERY,
     BadBody,
@@ -73,8 +67,14 @@ from gladia_cli.server.http import (
     request_owner,
 )
 from gladia_cli.server.idempotency import RepeatedRequests
-from gladia_cli.server.job_queue import RoundRobin, Turns, background_priority
-from gladia_cli.server.prerecorded_records import (
+from gladia_cli.server.prerecorded.file_transcription import (
+    JobCancelled,
+    JobFailed,
+    audio_info,
+    transcribe_file,
+)
+from gladia_cli.server.prerecorded.job_queue import RoundRobin, Turns, background_priority
+from gladia_cli.server.prerecorded.records import (
     Job,
     Upload,
     now_iso,
@@ -89,7 +89,7 @@ if TYPE_CHECKING:
     from gladia_cli.server.clock import Clock
     from gladia_cli.server.config import ServerConfig
     from gladia_cli.server.data_dir import DataDir
-    from gladia_cli.server.transcriber_pool import TranscriberFactory
+    from gladia_cli.server.recognition.transcriber_pool import TranscriberFactory
 
 
 class LiveSide(Protocol):

@@ -23,11 +23,11 @@ from typing import Any
 
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.clock import Clock
-from gladia_cli.server.engines.base import ChannelSettings
-from gladia_cli.server.recognition_load import DESCRIPTIONS, Level, LoadPolicy
-from gladia_cli.server.recognition_status import RecognitionStatus
-from gladia_cli.server.transcriber import ChannelEvent
-from gladia_cli.server.transcriber_pool import SessionTranscriber, TranscriberFactory
+from gladia_cli.server.recognition.engines.base import ChannelSettings
+from gladia_cli.server.recognition.recognition_load import DESCRIPTIONS, Level, LoadPolicy
+from gladia_cli.server.recognition.recognition_status import RecognitionStatus
+from gladia_cli.server.recognition.transcriber import ChannelEvent
+from gladia_cli.server.recognition.transcriber_pool import SessionTranscriber, TranscriberFactory
 
 log = logging.getLogger("gladia.server")
 

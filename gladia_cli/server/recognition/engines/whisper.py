@@ -51,8 +51,8 @@ import numpy as np
 import numpy.typing as npt
 
 from gladia_cli.errors import EngineUnavailable
-from gladia_cli.server.decode_queue import DecodeQueue
-from gladia_cli.server.engines.base import (
+from gladia_cli.server.recognition.decode_queue import DecodeQueue
+from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
     ChannelSettings,
     EngineEvent,
@@ -63,22 +63,26 @@ from gladia_cli.server.engines.base import (
     SpeechEnded,
     SpeechStarted,
 )
-from gladia_cli.server.engines.catalog import DEFAULT_MODEL, TINY_EN
-from gladia_cli.server.engines.segmenter import (
+from gladia_cli.server.recognition.engines.catalog import DEFAULT_MODEL, TINY_EN
+from gladia_cli.server.recognition.engines.segmenter import (
     PartialDue,
     SegmenterSettings,
     UtteranceEnd,
     UtteranceSegmenter,
     UtteranceStart,
 )
-from gladia_cli.server.engines.silero_vad import FRAME_SAMPLES, StreamingVad, shared_session
-from gladia_cli.server.engines.whisper_decoding import (
+from gladia_cli.server.recognition.engines.silero_vad import (
+    FRAME_SAMPLES,
+    StreamingVad,
+    shared_session,
+)
+from gladia_cli.server.recognition.engines.whisper_decoding import (
     Decoded,
     LeftContext,
     WhisperDecoder,
     choose_language,
 )
-from gladia_cli.server.recognition_load import Level
+from gladia_cli.server.recognition.recognition_load import Level
 
 log = logging.getLogger("gladia.server")
 
@@ -185,7 +189,7 @@ class WhisperEngine:
     ) -> None:
         import os
 
-        from gladia_cli.server.engines.whisper_models import load_model
+        from gladia_cli.server.recognition.engines.whisper_models import load_model
 
         threads = cpu_threads or max(1, (os.cpu_count() or 1) // max(1, workers))
         self.model_name = model
@@ -285,7 +289,7 @@ class WhisperRecognizer:
         self._decoder = decoder
         self._fast = fast or decoder  # English only, or the same decoder
         self._queue = queue
-        self._load = Level.FULL  # how much to do (server/recognition_load.py)
+        self._load = Level.FULL  # how much to do (server/recognition/recognition_load.py)
         self._partials_offered = 0  # in the open utterance
         # (utterance serial, frames heard) of a first partial that heard nothing
         self._retry_partial: tuple[int, int] | None = None
@@ -509,7 +513,7 @@ class WhisperRecognizer:
             )
 
         def done(decoded: Decoded | None, error: BaseException | None) -> None:
-            from gladia_cli.server.decode_queue import QueueClosed
+            from gladia_cli.server.recognition.decode_queue import QueueClosed
 
             if isinstance(error, QueueClosed):
                 return

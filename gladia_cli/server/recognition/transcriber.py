@@ -18,7 +18,7 @@ from gladia_cli.audio.blocks import RateConverter
 from gladia_cli.audio.codecs import decode
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.config import RecognitionFaults
-from gladia_cli.server.engines.base import (
+from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
     ChannelRecognizer,
     ChannelSettings,

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from gladia_cli.server.engines.base import ENGINE_SAMPLE_RATE, RecognizedWord
+from gladia_cli.server.recognition.engines.base import ENGINE_SAMPLE_RATE, RecognizedWord
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel

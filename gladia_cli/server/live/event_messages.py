@@ -15,10 +15,10 @@ from typing import Any
 
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.messages import build_message
-from gladia_cli.server.engines.base import Hypothesis, SpeechEnded, SpeechStarted
-from gladia_cli.server.ingest import Received
-from gladia_cli.server.transcriber import ChannelEvent
-from gladia_cli.server.utterances import utterance_of
+from gladia_cli.server.live.ingest import Received
+from gladia_cli.server.recognition.engines.base import Hypothesis, SpeechEnded, SpeechStarted
+from gladia_cli.server.recognition.transcriber import ChannelEvent
+from gladia_cli.server.recognition.utterances import utterance_of
 
 STOPPED_CHUNK = "Recording is stopped, audio chunk ignored"
 ALREADY_STOPPED = "Recording is already stopped"

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gladia_cli.errors import EngineUnavailable
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.config import RecognitionFaults
-from gladia_cli.server.engines import create_engine
-from gladia_cli.server.engines.base import ChannelSettings
-from gladia_cli.server.engines.catalog import DEFAULT_MODEL, SPHINX
-from gladia_cli.server.transcriber import ChannelEvent, LateChannelSink, Transcriber
+from gladia_cli.server.recognition.engines import create_engine
+from gladia_cli.server.recognition.engines.base import ChannelSettings
+from gladia_cli.server.recognition.engines.catalog import DEFAULT_MODEL, SPHINX
+from gladia_cli.server.recognition.transcriber import ChannelEvent, LateChannelSink, Transcriber
 
 if TYPE_CHECKING:
     from gladia_cli.server.addons.translation import Translate

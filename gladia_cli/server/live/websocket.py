@@ -35,10 +35,10 @@ from gladia_cli.protocol.closing import (
 )
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import Faults
-from gladia_cli.server.ingest import parse_resume_hint
-from gladia_cli.server.live_session import LiveSession
-from gladia_cli.server.message_log import read_stored
-from gladia_cli.server.outbox import StoredText
+from gladia_cli.server.live.ingest import parse_resume_hint
+from gladia_cli.server.live.live_session import LiveSession
+from gladia_cli.server.live.message_log import read_stored
+from gladia_cli.server.live.outbox import StoredText
 
 log = logging.getLogger("gladia.server")
 

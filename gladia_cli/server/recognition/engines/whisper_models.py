@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from gladia_cli.errors import EngineUnavailable
-from gladia_cli.server.engines.catalog import BASE, MODEL_NAMES, TINY_EN
+from gladia_cli.server.recognition.engines.catalog import BASE, MODEL_NAMES, TINY_EN
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel

@@ -24,7 +24,7 @@ from __future__ import annotations
 from array import array
 
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.server.ingest import MAX_HOLD_BYTES, Received
+from gladia_cli.server.live.ingest import MAX_HOLD_BYTES, Received
 
 
 def credit_limit(seconds: float, fmt: AudioFormat) -> int:

@@ -28,10 +28,10 @@ from typing import Any
 from gladia_cli.audio.wav_stream import find_wav_data
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.messages import iso_timestamp
-from gladia_cli.server.audio_store import AudioStore
 from gladia_cli.server.clock import Clock
-from gladia_cli.server.session_files import SessionFiles
-from gladia_cli.server.session_result import SessionResult
+from gladia_cli.server.live.audio_store import AudioStore
+from gladia_cli.server.live.session_files import SessionFiles
+from gladia_cli.server.live.session_result import SessionResult
 
 log = logging.getLogger("gladia.server")
 

@@ -23,11 +23,15 @@ from gladia_cli.protocol import prerecorded_config
 from gladia_cli.protocol.audio_format import MAX_CHANNELS, AudioFormat
 from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.addons.translation import Floats
-from gladia_cli.server.engines.base import ENGINE_SAMPLE_RATE, ChannelSettings, Hypothesis
-from gladia_cli.server.file_addons import ReadAudio, add_addons
-from gladia_cli.server.transcriber import ChannelEvent
-from gladia_cli.server.transcriber_pool import TranscriberFactory
-from gladia_cli.server.utterances import utterance_of
+from gladia_cli.server.prerecorded.file_addons import ReadAudio, add_addons
+from gladia_cli.server.recognition.engines.base import (
+    ENGINE_SAMPLE_RATE,
+    ChannelSettings,
+    Hypothesis,
+)
+from gladia_cli.server.recognition.transcriber import ChannelEvent
+from gladia_cli.server.recognition.transcriber_pool import TranscriberFactory
+from gladia_cli.server.recognition.utterances import utterance_of
 
 BLOCK_SECONDS = 10
 
@@ -150,7 +154,7 @@ def _speakers(
     told = [event.speaker for _, event in finals]
     if all(speaker is not None for speaker in told):
         return [int(speaker) for speaker in told if speaker is not None]
-    from gladia_cli.server import diarization
+    from gladia_cli.server.prerecorded import diarization
 
     if not diarize or not diarization.available():
         return None
@@ -232,7 +236,7 @@ def job_result(
 
 def _subtitles(utterances: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, str]]:
     """Gladia's `transcription.subtitles`: one entry per format asked for."""
-    from gladia_cli.server import subtitles
+    from gladia_cli.server.prerecorded import subtitles
 
     config = params.get("subtitles_config") or {}
     writers = {"srt": subtitles.to_srt, "vtt": subtitles.to_vtt}

@@ -26,8 +26,8 @@ import numpy
 
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.server.addons.runner import SessionAddons
-from gladia_cli.server.outbox import StoredText
-from gladia_cli.server.session_files import SessionFiles
+from gladia_cli.server.live.outbox import StoredText
+from gladia_cli.server.live.session_files import SessionFiles
 
 log = logging.getLogger("gladia.server")
 

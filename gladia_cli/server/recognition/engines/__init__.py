@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gladia_cli.server.engines.catalog import (
+from gladia_cli.server.recognition.engines.catalog import (
     DEFAULT_MODEL,
     ENGINE_NAMES,
     SCRIPTED,
@@ -14,7 +14,7 @@ from gladia_cli.server.engines.catalog import (
 )
 
 if TYPE_CHECKING:
-    from gladia_cli.server.engines.base import Engine
+    from gladia_cli.server.recognition.engines.base import Engine
 
 __all__ = ["ENGINE_NAMES", "create_engine"]
 
@@ -34,12 +34,12 @@ def create_engine(
     when the engine's packages or model cannot be used.
     """
     if name == WHISPER:
-        from gladia_cli.server.engines.whisper import WhisperEngine
+        from gladia_cli.server.recognition.engines.whisper import WhisperEngine
 
         return WhisperEngine(model, workers=workers)
     if name == SPHINX:
         try:
-            from gladia_cli.server.engines.sphinx import SphinxEngine
+            from gladia_cli.server.recognition.engines.sphinx import SphinxEngine
         except ImportError as exc:
             from gladia_cli.errors import EngineUnavailable
             from gladia_cli.server.extras import SPHINX_EXTRA, install_command
@@ -50,7 +50,7 @@ def create_engine(
             ) from None
         return SphinxEngine()
     if name == SCRIPTED:
-        from gladia_cli.server.engines.scripted import ScriptedEngine, load_script
+        from gladia_cli.server.recognition.engines.scripted import ScriptedEngine, load_script
 
         return ScriptedEngine(load_script(script_path) if script_path else None)
     raise ValueError(f"unknown engine {name!r}; valid engines: {', '.join(ENGINE_NAMES)}")

@@ -14,7 +14,7 @@ from gladia_cli.protocol.messages import message_gating_flag
 from gladia_cli.server.callback_policy import GuardedResolver
 
 if TYPE_CHECKING:
-    from gladia_cli.server.live_session import LiveSession
+    from gladia_cli.server.live.live_session import LiveSession
 
 log = logging.getLogger("gladia.server")
 

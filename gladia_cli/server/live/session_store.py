@@ -15,8 +15,8 @@ import hashlib
 import logging
 
 from gladia_cli.server.clock import Clock
-from gladia_cli.server.live_session import LiveSession
-from gladia_cli.server.stored_session import StoredSession
+from gladia_cli.server.live.live_session import LiveSession
+from gladia_cli.server.live.stored_session import StoredSession
 
 # A session of this server, or one an earlier server left in --data-dir.
 Session = LiveSession | StoredSession

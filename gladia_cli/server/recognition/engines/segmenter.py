@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from gladia_cli.server.engines.silero_vad import FRAME_SAMPLES
+from gladia_cli.server.recognition.engines.silero_vad import FRAME_SAMPLES
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from gladia_cli.server.engines.base import (
+from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
     ChannelSettings,
     EngineEvent,

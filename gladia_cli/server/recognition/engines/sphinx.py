@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 from pocketsphinx import Decoder, Endpointer
 
-from gladia_cli.server.engines.base import (
+from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
     ChannelSettings,
     EngineEvent,

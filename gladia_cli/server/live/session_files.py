@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gladia_cli.server.audio_store import AudioStore
-from gladia_cli.server.message_log import MessageLog
+from gladia_cli.server.live.audio_store import AudioStore
+from gladia_cli.server.live.message_log import MessageLog
 
 
 class SessionFiles:

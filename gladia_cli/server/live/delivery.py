@@ -17,8 +17,8 @@ from typing import Protocol
 
 from gladia_cli.protocol.closing import INTERNAL_ERROR, NORMAL
 from gladia_cli.server.clock import Clock
-from gladia_cli.server.ingest import AudioIngest
-from gladia_cli.server.outbox import Outbox, Outgoing, StoredText
+from gladia_cli.server.live.ingest import AudioIngest
+from gladia_cli.server.live.outbox import Outbox, Outgoing, StoredText
 
 log = logging.getLogger("gladia.server")
 
