@@ -11,7 +11,6 @@ maximum duration), then age like the others.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 
 from gladia_cli.server.clock import Clock
@@ -22,11 +21,6 @@ from gladia_cli.server.live.stored_session import StoredSession
 Session = LiveSession | StoredSession
 
 log = logging.getLogger("gladia.server")
-
-
-def owner_of(key: str) -> str:
-    """Who a session belongs to: a digest of the key that created it (never the key)."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 class SessionStore:
