@@ -231,3 +231,20 @@ def test_the_server_rooms_keep_to_themselves() -> None:
     assert not wrong, "a room of the server imports another:\n" + "\n".join(wrong)
     rooms = {_room(_module_name(p)) for p in (ROOT / "server").rglob("*.py")}
     assert set(ROOMS_NEVER_IMPORT) <= rooms  # the rule would pass on a renamed room
+
+
+def test_the_rooms_are_composed_not_composing() -> None:
+    """app.py puts the rooms together (it imports both); no room imports it or the runner
+    (the circle app.py ↔ prerecorded.py once was)."""
+    composition = {"gladia_cli.server.app", "gladia_cli.server.runner"}
+    wrong = sorted(
+        f"{_module_name(path)} imports {target}"
+        for path in (ROOT / "server").rglob("*.py")
+        if _room(_module_name(path)) is not None
+        for target in _imports(path, _module_name(path)) & composition
+    )
+    assert not wrong, "\n".join(wrong)
+    app = ROOT / "server" / "app.py"
+    assert {"gladia_cli.server.live.routes", "gladia_cli.server.prerecorded.routes"} <= _imports(
+        app, "gladia_cli.server.app"
+    )

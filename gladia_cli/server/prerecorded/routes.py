@@ -43,7 +43,7 @@ import uuid
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -85,22 +85,7 @@ from gladia_cli.server.prerecorded.records import (
 from gladia_cli.server.slow_clients import Progress
 
 if TYPE_CHECKING:
-    from gladia_cli.server.addons.runner import AddonRunner
-    from gladia_cli.server.clock import Clock
-    from gladia_cli.server.config import ServerConfig
-    from gladia_cli.server.data_dir import DataDir
-    from gladia_cli.server.recognition.transcriber_pool import TranscriberFactory
-
-
-class LiveSide(Protocol):
-    """What the pre-recorded routes share with the live ones (app.py's LiveRoutes): the
-    configuration, the clock, the server's folder, the engine and the add-ons."""
-
-    config: ServerConfig
-    clock: Clock
-    data: DataDir
-    transcribers: TranscriberFactory
-    addons: AddonRunner
+    from gladia_cli.server.resources import ServerResources
 
 
 log = logging.getLogger("gladia.server")
@@ -171,11 +156,12 @@ def _same_server(netloc: str, host: str) -> bool:
 
 
 class PreRecordedApi:
-    """The pre-recorded routes, sharing the live API's keys, engine, folder and clock."""
+    """The pre-recorded routes, over the server's shared resources (the engine, the folder,
+    the clock: resources.py)."""
 
-    def __init__(self, live: LiveSide) -> None:
-        self.live = live
-        self.config = live.config
+    def __init__(self, resources: ServerResources) -> None:
+        self.resources = resources
+        self.config = resources.config
         self.uploads: dict[str, Upload] = {}
         self._repeats = RepeatedRequests()  # Idempotency-Key → the upload it made
         self.jobs: dict[str, Job] = {}
@@ -192,15 +178,15 @@ class PreRecordedApi:
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
 
-    async def start(self, app: web.Application) -> None:
-        if self.live.data.persistent:
+    async def start(self) -> None:
+        if self.resources.data.persistent:
             self._restore()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     def _restore(self) -> None:
         """What an earlier server left in --data-dir (prerecorded_records.py): unfinished
         jobs run again, in their order."""
-        uploads, jobs = restore_records(self.directory, self.live.clock.now())
+        uploads, jobs = restore_records(self.directory, self.resources.clock.now())
         self.uploads.update((u.id, u) for u in uploads)
         for job in jobs:
             self.jobs[job.id] = job
@@ -210,7 +196,7 @@ class PreRecordedApi:
 
     async def _sweep_forever(self) -> None:
         """Evictions happen when nobody asks too (as the live sessions' sweeper does)."""
-        clock = self.live.clock
+        clock = self.resources.clock
         every = min(SWEEP_EVERY, self.config.session_ttl, self.config.upload_ttl)
         while True:
             await clock.sleep_until(clock.now() + every)
@@ -219,7 +205,7 @@ class PreRecordedApi:
     @property
     def directory(self) -> Path:
         """The uploads' and jobs' folders: in the server's data folder (data_dir.py)."""
-        return self.live.data.prerecorded
+        return self.resources.data.prerecorded
 
     # --- lookups ---------------------------------------------------------------------------
 
@@ -367,7 +353,7 @@ class PreRecordedApi:
             size=size,
             audio_duration=duration,
             number_of_channels=channels,
-            added_at=self.live.clock.now(),
+            added_at=self.resources.clock.now(),
         )
         save_upload(upload)
         self.uploads[upload_id] = upload
@@ -560,17 +546,17 @@ class PreRecordedApi:
                 lambda: transcribe_file(
                     str(job.upload.path),
                     job.config,
-                    self.live.transcribers,
+                    self.resources.transcribers,
                     job_id=job.id,
                     cancelled=job.cancelled,
-                    addons=self.live.addons,
+                    addons=self.resources.addons,
                     turn=lambda: self._turns.turn(job.owner, job.cancelled),
                     diarize=self.config.speaker_model,
                 ),
             )
             slow = self.config.faults.slow_finish
             if slow:  # a job that stays in processing (tests of clients that wait)
-                await self.live.clock.sleep_until(self.live.clock.now() + slow)
+                await self.resources.clock.sleep_until(self.resources.clock.now() + slow)
             if job.cancelled.is_set():
                 return
             await loop.run_in_executor(None, job.save_result, result)
@@ -585,7 +571,7 @@ class PreRecordedApi:
             job.error = (500, f"{type(exc).__name__}: {exc}")
         job.status = "error" if job.error else "done"
         job.completed_at = now_iso()
-        job.finished_at = self.live.clock.now()
+        job.finished_at = self.resources.clock.now()
         save_job(job)
         if job.error:
             log.warning("pre-recorded job %s: error %d: %s", job.id, *job.error)
@@ -690,7 +676,7 @@ class PreRecordedApi:
         finished beyond the bound, then the oldest finished while the uploads take more
         than `max_storage_bytes`; uploads no job uses after `upload_ttl`, and beyond the
         bound."""
-        now = self.live.clock.now()
+        now = self.resources.clock.now()
         ttl, bound = self.config.session_ttl, self.config.max_stored_sessions
         finished = sorted(
             (j for j in self.jobs.values() if j.finished_at is not None),
@@ -716,7 +702,7 @@ class PreRecordedApi:
             log.info("upload %s: expired unused", upload.id)
             self._forget_upload(upload)
 
-    async def shutdown(self, app: web.Application | None = None) -> None:
+    async def shutdown(self) -> None:
         self._closing = True  # no job starts from now on
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -732,22 +718,20 @@ class PreRecordedApi:
         # cancelled here are queued again by the next server.
 
 
-PRERECORDED: web.AppKey[PreRecordedApi] = web.AppKey("prerecorded", PreRecordedApi)
-
-
-def register(app: web.Application, live: LiveSide) -> PreRecordedApi:
-    """Add the pre-recorded routes to the server's app."""
-    api = PreRecordedApi(live)
-    app[PRERECORDED] = api
-    router = app.router
-    router.add_post("/v2/upload", api.upload)
-    router.add_get("/file/{id}", api.get_upload)
-    for base in ("/v2/pre-recorded", "/v2/transcription"):  # the second: Gladia's old name
-        router.add_post(base, api.create)
-        router.add_get(base, api.list)
-        router.add_get(base + "/{id}", api.get)
-        router.add_delete(base + "/{id}", api.delete)
-        router.add_get(base + "/{id}/file", api.file)
-    app.on_startup.append(api.start)
-    app.on_shutdown.insert(0, api.shutdown)
-    return api
+# The pre-recorded routes (method, path, handler), laid on the router by app.py;
+# `/v2/transcription` is Gladia's old name of `/v2/pre-recorded`.
+ROUTES = (
+    ("POST", "/v2/upload", PreRecordedApi.upload),
+    ("GET", "/file/{id}", PreRecordedApi.get_upload),
+    *(
+        route
+        for base in ("/v2/pre-recorded", "/v2/transcription")
+        for route in (
+            ("POST", base, PreRecordedApi.create),
+            ("GET", base, PreRecordedApi.list),
+            ("GET", base + "/{id}", PreRecordedApi.get),
+            ("DELETE", base + "/{id}", PreRecordedApi.delete),
+            ("GET", base + "/{id}/file", PreRecordedApi.file),
+        )
+    ),
+)
