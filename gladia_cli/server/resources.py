@@ -14,11 +14,7 @@ from gladia_cli.server.addons.runner import AddonRunner
 from gladia_cli.server.clock import Clock
 from gladia_cli.server.config import ServerConfig
 from gladia_cli.server.data_dir import DataDir
-from gladia_cli.server.recognition.transcriber_pool import (
-    TranscriberFactory,
-    transcribers_for,
-    translator_of,
-)
+from gladia_cli.server.recognition.transcriber_pool import TranscriberFactory, transcribers_for
 
 
 class ServerResources:
@@ -63,7 +59,7 @@ class ServerResources:
         executor = ThreadPoolExecutor(max(4, 2 * config.workers), thread_name_prefix="recognizer")
         # The add-ons' own worker threads (models loaded on first use); translation
         # borrows the engine's model when it can translate.
-        addons = AddonRunner(config.addon_models, translator_of(transcribers))
+        addons = AddonRunner(config.addon_models, transcribers.translator())
         return cls(config, clock, data, transcribers, executor, addons)
 
     def close(self) -> None:

@@ -84,9 +84,7 @@ class Transcriber:
         self._channels = [_Channel(engine.open_channel(s), fmt.sample_rate) for s in settings]
         if on_late is not None:
             for index, channel in enumerate(self._channels):
-                set_sink = getattr(channel.recognizer, "set_late_sink", None)
-                if set_sink is not None:
-                    set_sink(_tagged(index, on_late))
+                channel.recognizer.set_late_sink(_tagged(index, on_late))
         faults = faults or RecognitionFaults()
         self._slowness = faults.seconds_per_second
         self._fail_after_bytes: int | None = None
@@ -98,9 +96,7 @@ class Transcriber:
     def set_load(self, level: int) -> None:
         """Tell the channels' recognisers how much they may do (recognition_load.Level)."""
         for channel in self._channels:
-            set_load = getattr(channel.recognizer, "set_load", None)
-            if set_load is not None:
-                set_load(level)
+            channel.recognizer.set_load(level)
 
     def _check_fault(self) -> None:
         if self._fail_after_bytes is not None and self._fed_bytes >= self._fail_after_bytes:

@@ -60,6 +60,10 @@ class TranscriberFactory(Protocol):
         """Partials the engine skipped for this session because it was busy."""
         ...
 
+    def translator(self) -> Translate | None:
+        """The engine's translation into English, when it has one (whisper, multilingual)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -92,25 +96,16 @@ class InThreadTranscribers:
         return _LocalTranscriber(transcriber, lambda: self._forget(session_id))
 
     def skipped_partials(self, session_id: str) -> int:
-        count = getattr(self._engine, "skipped_partials", None)
-        return int(count(session_id)) if count is not None else 0
+        return self._engine.skipped_partials(session_id)
 
     def translator(self) -> Translate | None:
-        """The engine's translation into English, when it has one (whisper, multilingual)."""
-        if not getattr(self._engine, "translates", False):
-            return None
-        translate: Translate = self._engine.translate  # type: ignore[attr-defined]
-        return translate
+        return self._engine.translate if self._engine.translates else None
 
     def _forget(self, session_id: str) -> None:
-        forget = getattr(self._engine, "forget", None)
-        if forget is not None:
-            forget(session_id)
+        self._engine.forget(session_id)
 
     def close(self) -> None:
-        close = getattr(self._engine, "close", None)
-        if close is not None:
-            close()
+        self._engine.close()
 
 
 class _LocalTranscriber:
@@ -138,9 +133,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
     try:
         engine = create_engine(engine_name, script_path=script_path)
-        preload = getattr(engine, "preload", None)
-        if preload is not None:
-            preload(1)  # the first session should not wait for a model to load
+        engine.preload(1)  # the first session should not wait for a model to load
     except Exception as exc:  # told to the server, which fails to start with it
         with contextlib.suppress(OSError, EOFError):  # it may have stopped already
             conn.send(("failed", (f"{exc}", getattr(exc, "hint", None))))
@@ -264,6 +257,9 @@ class ProcessTranscribers:
     def skipped_partials(self, session_id: str) -> int:
         return 0  # sphinx decodes every partial in line
 
+    def translator(self) -> Translate | None:
+        return None  # sphinx, in its worker processes, has no translation
+
     def close(self) -> None:
         for worker in self._workers:
             worker.stop()
@@ -307,10 +303,3 @@ def transcribers_for(
     return InThreadTranscribers(
         engine_name, script_path, model=model, workers=max(1, decoders), faults=faults
     )
-
-
-def translator_of(transcribers: TranscriberFactory) -> Translate | None:
-    """Translation into English by the server's recogniser, if it can (whisper base)."""
-    if isinstance(transcribers, InThreadTranscribers):
-        return transcribers.translator()
-    return None  # sphinx, in its worker processes, has no translation

@@ -7,15 +7,19 @@ how the stream was cut into calls (a resumed session re-cuts it), nor on the wal
 Times are seconds from the start of the session's audio.
 
 A recogniser may also deliver events later, from another thread (the whisper engine's
-partials, decoded while the stream goes on): it then has `set_late_sink`, and those events
-are provisional only (partials), so a late one that is out of date is simply dropped.
+partials, decoded while the stream goes on): it then overrides `set_late_sink`, and those
+events are provisional only (partials), so a late one that is out of date is simply dropped.
+
+An engine subclasses `Engine` and its recognisers `ChannelRecognizer`: what they must do is
+abstract, what they may do (give way, deliver late, translate, preload, forget a session,
+close) has a default that does nothing, so callers call it on any engine.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -80,20 +84,57 @@ class ChannelSettings:
     live: bool = True  # a live session's; False: a pre-recorded job's (its decodes wait)
 
 
-class ChannelRecognizer(Protocol):
+LateSink = Callable[[list[EngineEvent] | BaseException], None]
+Floats = npt.NDArray[np.float32]
+
+
+class ChannelRecognizer(ABC):
+    @abstractmethod
     def feed(self, samples: Samples) -> list[EngineEvent]:
         """Take the next samples of the channel (any length, possibly empty)."""
-        ...
 
+    @abstractmethod
     def finish(self) -> list[EngineEvent]:
         """End of the stream: close any open utterance (speech_end, then its final)."""
-        ...
+
+    def set_late_sink(self, sink: LateSink) -> None:
+        """Where events decoded after `feed` returned go; a recogniser that delivers every
+        event from `feed` and `finish` ignores it."""
+        return  # the default: nothing to do
+
+    def set_load(self, level: int) -> None:
+        """How much the channel may do (recognition/recognition_load.Level); a recogniser
+        that cannot give way ignores it."""
+        return  # the default: nothing to do
 
 
-LateSink = Callable[[list[EngineEvent] | BaseException], None]
-
-
-class Engine(Protocol):
+class Engine(ABC):
     name: str
 
+    @abstractmethod
     def open_channel(self, settings: ChannelSettings) -> ChannelRecognizer: ...
+
+    def preload(self, count: int = 1) -> None:
+        """Make ready what the first `count` channels need, so that they do not wait."""
+        return  # the default: nothing to do
+
+    def skipped_partials(self, session_id: str) -> int:
+        """Partials skipped for this session because the engine was busy."""
+        return 0
+
+    @property
+    def translates(self) -> bool:
+        """Whether `translate` works (the whisper engine with a multilingual model)."""
+        return False
+
+    def translate(self, session_id: str, channel: int, audio: Floats, language: str) -> str:
+        """`audio` (16 kHz float32) in English; only when `translates`."""
+        raise NotImplementedError(f"the {self.name} engine does not translate")
+
+    def forget(self, session_id: str) -> None:
+        """Drop what the session still has queued (it was deleted, or the server stops)."""
+        return  # the default: nothing to do
+
+    def close(self) -> None:
+        """Release the engine's threads and models (the server stops)."""
+        return  # the default: nothing to do

@@ -35,7 +35,9 @@ import numpy.typing as npt
 
 from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
+    ChannelRecognizer,
     ChannelSettings,
+    Engine,
     EngineEvent,
     Hypothesis,
     RecognizedWord,
@@ -122,7 +124,7 @@ def frame_rms(frames: Samples) -> npt.NDArray[np.float64]:
     return rms
 
 
-class ScriptedEngine:
+class ScriptedEngine(Engine):
     """Deterministic recognisers: energy VAD plus scripted or generated text."""
 
     name = "scripted"
@@ -135,7 +137,7 @@ class ScriptedEngine:
         return ScriptedRecognizer(settings, texts)
 
 
-class ScriptedRecognizer:
+class ScriptedRecognizer(ChannelRecognizer):
     """One channel: 10 ms energy frames → utterances (see module docstring)."""
 
     def __init__(self, settings: ChannelSettings, texts: tuple[Line, ...]) -> None:

@@ -43,7 +43,9 @@ from pocketsphinx import Decoder, Endpointer
 
 from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
+    ChannelRecognizer,
     ChannelSettings,
+    Engine,
     EngineEvent,
     Hypothesis,
     RecognizedWord,
@@ -88,7 +90,7 @@ def _is_filler(word: str) -> bool:
     return word.startswith(("<", "[", "+"))
 
 
-class SphinxEngine:
+class SphinxEngine(Engine):
     """Creates per-channel recognisers and keeps a thread-safe pool of idle decoders.
 
     A decoder takes ~0.3 s and ~90 MB to create, so finished channels give theirs back
@@ -143,7 +145,7 @@ class SphinxEngine:
                 self._idle.append(decoder)
 
 
-class SphinxRecognizer:
+class SphinxRecognizer(ChannelRecognizer):
     """One channel: endpointer + decoder over fixed 30 ms frames (see module docstring)."""
 
     def __init__(

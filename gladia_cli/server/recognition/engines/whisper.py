@@ -54,7 +54,9 @@ from gladia_cli.errors import EngineUnavailable
 from gladia_cli.server.recognition.decode_queue import DecodeQueue
 from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
+    ChannelRecognizer,
     ChannelSettings,
+    Engine,
     EngineEvent,
     Hypothesis,
     LateSink,
@@ -173,7 +175,7 @@ def is_noise(decoded: Decoded, *, partial: bool = False) -> bool:
     return decoded.no_speech_prob > drop and len(decoded.words) <= NO_SPEECH_MAX_WORDS
 
 
-class WhisperEngine:
+class WhisperEngine(Engine):
     """One model per server process, shared by every channel through a fair queue."""
 
     name = "whisper"
@@ -273,7 +275,7 @@ class _Audio:
             self.start = sample
 
 
-class WhisperRecognizer:
+class WhisperRecognizer(ChannelRecognizer):
     """One channel: VAD → segmenter → decodes (see module docstring)."""
 
     def __init__(
