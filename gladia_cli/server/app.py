@@ -28,7 +28,6 @@ from gladia_cli.server.host_check import HostPolicy
 from gladia_cli.server.http import MAX_BODY_BYTES, gladia_error
 from gladia_cli.server.live import routes as live_routes
 from gladia_cli.server.live.routes import LiveRoutes, is_socket_upgrade
-from gladia_cli.server.live.websocket import FAULTS
 from gladia_cli.server.prerecorded import routes as prerecorded_routes
 from gladia_cli.server.prerecorded.routes import PreRecordedApi
 from gladia_cli.server.resources import ServerResources
@@ -159,7 +158,6 @@ async def _shutdown_live(app: web.Application) -> None:
 
 def create_app(config: ServerConfig, clock: Clock | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=_middlewares(config))
-    app[FAULTS] = config.faults
     app.cleanup_ctx.append(_server(config, clock or LoopClock()))
     for method, path, handler in live_routes.ROUTES:
         route = _INIT if handler is LiveRoutes.init else _on(API, handler)

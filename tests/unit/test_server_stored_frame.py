@@ -60,7 +60,7 @@ def test_a_stored_text_is_one_whole_frame_and_a_ping_meanwhile_is_answered_after
     assert stored is not None
     transport = FakeTransport()
     request = cast(Any, type("Request", (), {"transport": transport})())
-    conn = WebSocketConnection(cast(Any, FakeWs(transport)), request, None)
+    conn = WebSocketConnection(cast(Any, FakeWs(transport)), request)
 
     async def main() -> None:
         sending = asyncio.create_task(conn.send_stored(stored))

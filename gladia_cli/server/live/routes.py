@@ -32,6 +32,7 @@ from gladia_cli.server.http import (
     request_owner,
 )
 from gladia_cli.server.live.callbacks import CallbackPoster
+from gladia_cli.server.live.connection_faults import connections
 from gladia_cli.server.live.live_session import LiveSession
 from gladia_cli.server.live.session_store import Session, SessionStore
 from gladia_cli.server.live.stored_session import StoredSession, restore_sessions
@@ -59,6 +60,8 @@ class LiveRoutes:
         self.sessions = self.store.by_id
         self.init_failures = deque(config.faults.init_failures)
         self.callbacks = CallbackPoster(allow_link_local=config.allow_link_local_callbacks)
+        # Plain connections, or faulty ones when `gladia serve` asks (connection_faults.py).
+        self.connect = connections(config.faults, clock)
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -138,7 +141,7 @@ class LiveRoutes:
             session = self.store.by_token_of(request.query["token"])
             if isinstance(session, StoredSession):
                 return await refuse_socket(request, SESSION_FINISHED, _restored_reason(session))
-            return await live_socket(request, session, self.clock)
+            return await live_socket(request, session, self.connect)
         return await self.list(request)
 
     async def list(self, request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ import binascii
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import WebSocketError, WSMessage, WSMsgType, web
@@ -33,8 +34,6 @@ from gladia_cli.protocol.closing import (
     MESSAGE_TOO_BIG,
     SESSION_FINISHED,
 )
-from gladia_cli.server.clock import Clock
-from gladia_cli.server.config import Faults
 from gladia_cli.server.live.ingest import parse_resume_hint
 from gladia_cli.server.live.live_session import LiveSession
 from gladia_cli.server.live.message_log import read_stored
@@ -42,7 +41,6 @@ from gladia_cli.server.live.outbox import StoredText
 
 log = logging.getLogger("gladia.server")
 
-FAULTS: web.AppKey[Faults] = web.AppKey("faults", Faults)
 # Frames up to this size are read whole, then refused with 1009 (Gladia's limit is 1 MiB);
 # aiohttp refuses a bigger one before reading it (memory), see `DrainingWebSocket`.
 HARD_FRAME_LIMIT = 4 * MAX_FRAME_BYTES
@@ -117,7 +115,8 @@ class DrainingWebSocket(web.WebSocketResponse):
 
 
 class WebSocketConnection:
-    """One client connection to a session, with the faults it is due to suffer.
+    """One client connection to a session. (One due to suffer faults on purpose is a
+    `connection_faults.FaultyConnection`, which overrides `opened`, `admit` and `ended`.)
 
     Only the connection's reader task closes the socket: aiohttp drains what the client
     still sends until its close reply only when no other task is inside `receive()`.
@@ -125,10 +124,9 @@ class WebSocketConnection:
     make the client lose our last messages, close frame included.
     """
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.Request, faults: Faults | None):
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request) -> None:
         self.ws = ws
         self._transport = request.transport
-        self.faults = faults  # None when this connection behaves
         self.received = 0
         self.errors = 0  # messages that earned an `error` message
         self.dropped = False
@@ -141,6 +139,17 @@ class WebSocketConnection:
         self._between_frames = asyncio.Event()
         self._between_frames.set()
         self._pong_due: bytes | None = None  # a ping that came meanwhile: answered after
+
+    async def opened(self) -> None:
+        """The session has the connection and its writer runs: the reader starts next."""
+
+    async def admit(self, chunk: bytes) -> bool:
+        """Count a chunk of whole samples received; whether it goes on to the session."""
+        self.received += len(chunk)
+        return True
+
+    def ended(self) -> None:
+        """The reader is done with the connection."""
 
     async def send_text(self, text: str) -> None:
         await self.ws.send_str(text)
@@ -227,8 +236,18 @@ class WebSocketConnection:
         return None
 
 
+# Makes the connection object for a socket, given the session's connections before it.
+Connect = Callable[[web.WebSocketResponse, web.Request, int], WebSocketConnection]
+
+
+def plain_connection(
+    ws: web.WebSocketResponse, request: web.Request, before: int
+) -> WebSocketConnection:
+    return WebSocketConnection(ws, request)
+
+
 async def live_socket(
-    request: web.Request, session: LiveSession | None, clock: Clock
+    request: web.Request, session: LiveSession | None, connect: Connect = plain_connection
 ) -> web.WebSocketResponse:
     # Gladia's 1 MiB is checked below, on a frame read whole, so the client reliably gets
     # its 1009 (see HARD_FRAME_LIMIT).
@@ -243,13 +262,11 @@ async def live_socket(
         await ws.close(code=SESSION_FINISHED, message=b"session already finished")
         return ws
 
-    faults = request.app[FAULTS]
-    faulty = faults.any_connection_fault and session.connections < faults.fault_connections
-    conn = WebSocketConnection(ws, request, faults if faulty else None)
+    conn = connect(ws, request, session.connections)
     session.attach(conn)
     log.info("session %s: connection %d opened", session.id, session.connections)
     writer = asyncio.create_task(session.deliver(conn))
-    drop_timer = await _connection_faults(conn, clock)
+    await conn.opened()
 
     close_code: int | None = None
     try:
@@ -276,8 +293,7 @@ async def live_socket(
     except (ConnectionError, RuntimeError):
         pass  # the connection broke while we answered it
     finally:
-        if drop_timer is not None:
-            drop_timer.cancel()
+        conn.ended()
         session.detach(conn, close_code)
         writer.cancel()
         conn._ended.set()
@@ -290,21 +306,6 @@ async def live_socket(
             conn.received,
         )
     return ws
-
-
-async def _connection_faults(conn: WebSocketConnection, clock: Clock) -> asyncio.Task[None] | None:
-    """The connection faults that act from its start: a drop timer (returned), a close."""
-    faults = conn.faults
-    if faults is None:
-        return None
-    drop_timer = None
-    if faults.drop_after_seconds is not None:
-        drop_timer = asyncio.create_task(
-            _drop_later(conn, clock, clock.now() + faults.drop_after_seconds)
-        )
-    if faults.close_code and faults.close_after_bytes == 0:
-        await conn.close(faults.close_code, "fault injection")
-    return drop_timer
 
 
 async def _on_frame(
@@ -339,11 +340,6 @@ def _how_closed(conn: WebSocketConnection, close_code: int | None) -> str:
     return "dropped"
 
 
-async def _drop_later(conn: WebSocketConnection, clock: Clock, deadline: float) -> None:
-    await clock.sleep_until(deadline)
-    conn.drop()
-
-
 def _too_big(data: str | bytes) -> bool:
     if isinstance(data, str):
         return len(data) > MAX_FRAME_BYTES // 4 and len(data.encode()) > MAX_FRAME_BYTES
@@ -370,20 +366,8 @@ async def _on_audio(session: LiveSession, conn: WebSocketConnection, chunk: byte
             BAD_MESSAGE, f"audio chunk of {len(chunk)} bytes is not whole {size}-byte samples"
         )
         return
-    conn.received += len(chunk)
-    faults = conn.faults
-    if faults is not None:
-        if faults.drop_after_bytes is not None and conn.received > faults.drop_after_bytes:
-            conn.drop()  # this chunk is "lost in transit": neither kept nor acknowledged
-            return
-        if (
-            faults.close_code
-            and faults.close_after_bytes
-            and conn.received >= faults.close_after_bytes
-        ):
-            await conn.close(faults.close_code, "fault injection")
-            return
-    session.receive_audio(conn, chunk)
+    if await conn.admit(chunk):
+        session.receive_audio(conn, chunk)
 
 
 def _echo(value: Any) -> str:
