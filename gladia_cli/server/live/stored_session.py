@@ -8,7 +8,7 @@ the client. It is reported in status `error` (error_code 500, and `error: {code,
 beside it) with what was stored: every byte of audio acknowledged (`GET …/file`) and every
 final written to disk, as its result's transcription. A client reconnecting to its URL is
 closed with 4410 and told so. A pre-recorded job, whose whole file is stored, is run again
-instead (prerecorded.py): that is where the audio allows resuming.
+instead (prerecorded/routes.py): that is where the audio allows resuming.
 
 A restored session is read-only (PATCH aside) and ages like any finished session: it is
 evicted `session_ttl` after its end (an interrupted one: after the restart) or beyond

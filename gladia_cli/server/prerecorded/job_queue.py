@@ -5,7 +5,7 @@ key wait behind it.
 item per owner in turn: the owner just served goes to the back, a new owner joins at the
 back. The server uses it twice:
 
-- which queued job starts next (prerecorded.py: at most `per key` jobs of one key run at
+- which queued job starts next (routes.py: at most `per key` jobs of one key run at
   once, and a job of a key with none running starts before the next of a busy key);
 - which running job decodes its next block (`Turns`): at most `slots` blocks are decoded
   at once (the CPU the jobs may take, `--prerecorded-workers`), and keys take turns block

@@ -184,7 +184,7 @@ class PreRecordedApi:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     def _restore(self) -> None:
-        """What an earlier server left in --data-dir (prerecorded_records.py): unfinished
+        """What an earlier server left in --data-dir (records.py): unfinished
         jobs run again, in their order."""
         uploads, jobs = restore_records(self.directory, self.resources.clock.now())
         self.uploads.update((u.id, u) for u in uploads)
