@@ -300,12 +300,19 @@ def test_a_channel_gives_way_as_told(engine: WhisperEngine) -> None:
         voided.append(recognizer.speculations_void)
     full, fewer, hurried = seen
     # At full quality finals may also be decoded ahead, for nothing when the speech went on.
-    assert [c for c in full if c[1] == "final"] == [("main", "final", False)] * (2 + voided[0])
+    # (The fast decoder, English only, may be asked a second opinion on an unsure final.)
+    assert [c for c in full if c[:2] == ("main", "final")] == [("main", "final", False)] * (
+        2 + voided[0]
+    )
+    assert {c for c in full if c[1] == "final"} <= {
+        ("main", "final", False),
+        ("fast", "final", False),
+    }
     assert voided[1:] == [0, 0]  # giving way: no guesses
     assert {c for c in full if c[1] == "partial"} == {("fast", "partial", False)}
     assert sum(c[1] == "partial" for c in full) > 4
     assert sum(c[1] == "partial" for c in fewer) == 2  # one per utterance
-    assert [c for c in fewer if c[1] == "final"] == [("main", "final", False)] * 2
+    assert [c for c in fewer if c[:2] == ("main", "final")] == [("main", "final", False)] * 2
     assert hurried == [("fast", "final", True)] * 2
 
 

@@ -18,6 +18,7 @@ from gladia_cli.server.recognition.engines.segmenter import (
 )
 from gladia_cli.server.recognition.engines.whisper import segmenter_settings
 from gladia_cli.server.recognition.engines.whisper_decoding import (
+    Decoded,
     partial_token_cap,
     partial_window_seconds,
     trim_repetitions,
@@ -337,3 +338,45 @@ def test_two_utterances_do_not_decide_a_channel_language() -> None:
     # No clear leader: undecided until 30 s of speech, then the leader.
     close = {"es": 8.0, "it": 7.0}
     assert kept_language(close, 20.0) is None and kept_language(close, 30.0) == "es"
+
+
+class _Decoder:
+    """A decoder for the second-opinion rule: a fixed answer, and how often it was asked."""
+
+    def __init__(self, text: str, confidence: float, language: str = "en") -> None:
+        self.answer = (text, confidence, language)
+        self.asked = 0
+
+    def final(self, audio: object) -> Decoded:
+        self.asked += 1
+        text, confidence, language = self.answer
+        return Decoded(text, (), confidence, language, 0.0)
+
+
+def test_an_unsure_english_final_gets_a_second_opinion_and_the_surer_text_wins() -> None:
+    from gladia_cli.server.recognition.engines.whisper import (
+        SECOND_OPINION_BELOW,
+        SECOND_OPINION_MARGIN,
+        second_opinion,
+    )
+
+    def final(base: _Decoder, second: _Decoder | None) -> str:
+        other = None if second is None else lambda: second.final(b"audio")
+        return second_opinion(lambda: base.final(b"audio"), other).text
+
+    # Whisper base lost most of a short prompt; tiny.en heard it: tiny.en's text.
+    base, tiny = _Decoder("5", 0.20), _Decoder("5 to extend the conference.", 0.86)
+    assert final(base, tiny) == "5 to extend the conference." and tiny.asked == 1
+    # Asked, but less sure than base, or not clearly surer: base's text stays.
+    base, tiny = _Decoder("Go forward 10 meters", 0.55), _Decoder("Go for what?", 0.40)
+    assert final(base, tiny) == "Go forward 10 meters" and tiny.asked == 1
+    base = _Decoder("Press 1 to accept this call", 0.70)
+    tiny = _Decoder("Press one to accept this car", 0.70 + SECOND_OPINION_MARGIN)
+    assert final(base, tiny) == "Press 1 to accept this call" and tiny.asked == 1
+    # A sure final is not decoded twice, nor another language's, nor without a second model.
+    sure = _Decoder("Press 1.", SECOND_OPINION_BELOW + 0.01)
+    french = _Decoder("Composez le 1.", 0.3, language="fr")
+    for decoder in (sure, french):
+        tiny = _Decoder("anything", 0.99)
+        assert final(decoder, tiny) == decoder.answer[0] and tiny.asked == 0
+    assert final(_Decoder("5", 0.2), None) == "5"
