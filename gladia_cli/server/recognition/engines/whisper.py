@@ -13,6 +13,8 @@ and Whisper decodes (`whisper_decoding`) through the server's shared `DecodeQueu
   the final is decoded on an idle decoder while the rest of the endpointing silence is
   confirmed (`_speculate`); if the speech goes on, that decode is thrown away. The final
   is the same either way (the same audio), only earlier.
+- An English final the multilingual model is unsure of gets a second opinion from tiny.en
+  (English only), which replaces it when clearly surer (`second_opinion`).
 - Partials are offered to the queue without waiting and delivered later through the late
   sink; under load the queue skips stale ones. They are best effort: only finals count.
   The first after 0.4 s of utterance audio, then every 0.5 s with one channel, every 1 s
