@@ -27,7 +27,7 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-# Resemblyzer is installed for its speaker model only (server/diarization.py runs it with
+# Resemblyzer is installed for its speaker model only (server/prerecorded/diarization.py runs it with
 # numpy): without its dependencies, torch among them (gigabytes the model does not need).
 RESEMBLYZER := resemblyzer==0.1.4
 

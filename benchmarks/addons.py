@@ -206,7 +206,7 @@ def translation_cost() -> None:
     import soundfile
     import soxr
 
-    from gladia_cli.server.engines.whisper import WhisperEngine
+    from gladia_cli.server.recognition.engines.whisper import WhisperEngine
 
     before = rss_mb()
     engine = WhisperEngine("base")

@@ -8,7 +8,7 @@ and partial lag (p50, p95, from its end-of-session summary) and the transcribe r
 time. `--alone` adds the same live session with no job running, as the baseline.
 
 What it checks (issue 11): pre-recorded work must not stretch the live path's latency; the
-decode queue serves live sessions' decodes before jobs' (server/decode_queue.py).
+decode queue serves live sessions' decodes before jobs' (server/recognition/decode_queue.py).
 """
 
 from __future__ import annotations

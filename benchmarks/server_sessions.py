@@ -497,8 +497,8 @@ class DecodeRun:
 
 def decode_channels(audio: npt.NDArray[np.int16], threads: int) -> DecodeRun:
     """Decode `audio` on `threads` channels at once (one thread each), 100 ms per feed."""
-    from gladia_cli.server.engines import create_engine
-    from gladia_cli.server.engines.base import ChannelSettings, Hypothesis
+    from gladia_cli.server.recognition.engines import create_engine
+    from gladia_cli.server.recognition.engines.base import ChannelSettings, Hypothesis
 
     engine = create_engine("sphinx")
     channels = [engine.open_channel(ChannelSettings(channel=i)) for i in range(threads)]
@@ -537,8 +537,8 @@ def sphinx_rtf(args: argparse.Namespace) -> bool:
         f"{load_note()})",
         flush=True,
     )
-    from gladia_cli.server.engines import create_engine
-    from gladia_cli.server.engines.base import ChannelSettings
+    from gladia_cli.server.recognition.engines import create_engine
+    from gladia_cli.server.recognition.engines.base import ChannelSettings
 
     t0 = time.perf_counter()
     create_engine("sphinx").open_channel(ChannelSettings(channel=0))

@@ -20,7 +20,7 @@ import numpy as np
 from _support import ROOT, HelpFormatter, load_note
 
 sys.path.insert(0, str(ROOT))
-from gladia_cli.server.engines.whisper_models import load_model
+from gladia_cli.server.recognition.engines.whisper_models import load_model
 
 
 def main() -> int:

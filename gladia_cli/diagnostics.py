@@ -295,12 +295,12 @@ def local_server_checks() -> list[Check]:
     """`--local`: the embedded server started as `gladia file --local` starts it, and asked
     what the API is asked. With the scripted engine: starting whisper would load the model
     a second time, and the self-test checks that already."""
-    from gladia_cli.server.engines.whisper_models import INSTALL_HINT
+    from gladia_cli.server.recognition.engines.whisper_models import INSTALL_HINT
     from gladia_cli.settings import LOCAL_API_KEY
 
     try:
         from gladia_cli.server.config import ServerConfig
-        from gladia_cli.server.engines.catalog import SCRIPTED
+        from gladia_cli.server.recognition.engines.catalog import SCRIPTED
         from gladia_cli.server.runner import LocalServer
     except ImportError as exc:
         return [
@@ -393,8 +393,9 @@ def _installed(module: str) -> bool:
 
 
 def speaker_model_check() -> Check:
-    """The pre-recorded diarization's speaker model (server/diarization.py): optional."""
-    from gladia_cli.server import diarization
+    """The pre-recorded diarization's speaker model (server/prerecorded/diarization.py):
+    optional."""
+    from gladia_cli.server.prerecorded import diarization
 
     path = diarization.model_path()
     if path is None:
@@ -413,7 +414,11 @@ def speaker_model_check() -> Check:
 
 def engine_checks(model: str, *, self_test: bool = True) -> list[Check]:
     """The local server's packages, every model's sha256, and the 1 s self-test."""
-    from gladia_cli.server.engines.whisper_models import INSTALL_HINT, MODELS, verified_model_bin
+    from gladia_cli.server.recognition.engines.whisper_models import (
+        INSTALL_HINT,
+        MODELS,
+        verified_model_bin,
+    )
 
     missing = [name for name in ("aiohttp", "faster_whisper") if not _installed(name)]
     if missing:
@@ -492,8 +497,8 @@ def addon_models_check() -> Check:
 def _self_test(model: str) -> Check:
     import soundfile as sf
 
-    from gladia_cli.server.engines.whisper_decoding import WhisperDecoder
-    from gladia_cli.server.engines.whisper_models import load_model
+    from gladia_cli.server.recognition.engines.whisper_decoding import WhisperDecoder
+    from gladia_cli.server.recognition.engines.whisper_models import load_model
 
     name = f"self-test ({model})"
     try:

@@ -40,7 +40,7 @@ from gladia_cli.credentials import (
 )
 from gladia_cli.errors import AuthError, UsageError
 from gladia_cli.protocol.init_config import REGIONS
-from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
+from gladia_cli.server.recognition.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
 
 DEFAULT_API_URL = "https://api.gladia.io"
 LOCAL_API_KEY = "local"  # the embedded server accepts any key; this one says where it came from

@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
-from gladia_cli.server.engines import catalog
+from gladia_cli.server.recognition.engines import catalog
 
 
 class OutputFormat(enum.StrEnum):
@@ -96,7 +96,7 @@ class SummaryType(enum.StrEnum):
 
 
 class LocalEngine(enum.StrEnum):
-    """The recognisers of the local server, named once in server/engines/catalog.py."""
+    """The recognisers of the local server, named once in server/recognition/engines/catalog.py."""
 
     WHISPER = catalog.WHISPER
     SPHINX = catalog.SPHINX
@@ -104,7 +104,7 @@ class LocalEngine(enum.StrEnum):
 
 
 class LocalModel(enum.StrEnum):
-    """The Whisper models the local server ships (server/engines/catalog.py)."""
+    """The Whisper models the local server ships (server/recognition/engines/catalog.py)."""
 
     BASE = catalog.BASE
     TINY_EN = catalog.TINY_EN

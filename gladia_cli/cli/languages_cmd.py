@@ -30,7 +30,7 @@ def language_rows() -> list[dict[str, Any]]:
         TRANSCRIPTION_LANGUAGES,
         TRANSLATION_LANGUAGES,
     )
-    from gladia_cli.server.engines import catalog
+    from gladia_cli.server.recognition.engines import catalog
 
     # Whisper models by their name (--local-model), other engines by theirs (--local-engine).
     english_only = [*sorted(catalog.ENGLISH_ONLY_MODELS), catalog.SPHINX]

@@ -11,7 +11,7 @@ from typing import Any
 
 from gladia_cli.errors import UsageError
 from gladia_cli.server import extras
-from gladia_cli.server.engines import catalog
+from gladia_cli.server.recognition.engines import catalog
 
 OFFLINE_TRANSLATION_TARGET = "en"  # Whisper's translate task (server/addons/translation.py)
 
@@ -44,7 +44,7 @@ def check_body(body: dict[str, Any]) -> None:
             hint="use --translate en, or the API for other languages (drop --local)",
         )
     if body.get("diarization") and not _speaker_model_installed():
-        from gladia_cli.server.diarization import INSTALL_HINT
+        from gladia_cli.server.prerecorded.diarization import INSTALL_HINT
 
         raise UsageError(
             "--local cannot tell speakers apart: its speaker model is not installed",
@@ -53,7 +53,7 @@ def check_body(body: dict[str, Any]) -> None:
 
 
 def _speaker_model_installed() -> bool:
-    from gladia_cli.server import diarization
+    from gladia_cli.server.prerecorded import diarization
 
     try:
         return diarization.available()

@@ -493,7 +493,7 @@ def serve_command(
 def _check_script(script: Path, engine: str) -> None:
     """The script is read now, so that a mistake is an error here, not a server that fails."""
     from gladia_cli.errors import UsageError
-    from gladia_cli.server.engines.scripted import load_script
+    from gladia_cli.server.recognition.engines.scripted import load_script
 
     if engine != "scripted":
         raise UsageError("--script is text for the scripted engine", hint="add --engine scripted")

@@ -12,7 +12,7 @@ def check(opts: StreamOptions, fmt: str, *, output_dir: bool = False) -> None:
     """What `--speakers` cannot do, said before anything starts (`output_dir`: the outputs
     are files of --output-dir)."""
     if opts.local:
-        from gladia_cli.server import diarization
+        from gladia_cli.server.prerecorded import diarization
 
         if not diarization.available():
             raise UsageError(

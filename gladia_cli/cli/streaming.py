@@ -39,7 +39,7 @@ from gladia_cli.render.notices import Notices
 from gladia_cli.render.output import check_output_path
 from gladia_cli.render.screen import Screen
 from gladia_cli.render.web import WebOptions
-from gladia_cli.server.engines import catalog
+from gladia_cli.server.recognition.engines import catalog
 from gladia_cli.settings import Settings
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 ENCODINGS = {"pcm": "wav/pcm", "alaw": "wav/alaw", "ulaw": "wav/ulaw"}
 
-# What the local server's engines accept but do not act on (server/live_session.py): the
+# What the local server's engines accept but do not act on (server/live/live_session.py): the
 # session runs, so the user is told rather than refused.
 LOCAL_IGNORES = {
     "vocabulary": "--vocabulary",
@@ -359,6 +359,6 @@ def run(
 def pin_memory() -> None:
     """A session may run for hours: freed frame buffers (a long session's end messages are
     megabytes) go back to the system instead of raising glibc's threshold and staying."""
-    from gladia_cli.server.malloc_tuning import pin_mmap_threshold
+    from gladia_cli.server.recognition.malloc_tuning import pin_mmap_threshold
 
     pin_mmap_threshold()

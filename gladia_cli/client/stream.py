@@ -57,7 +57,7 @@ from gladia_cli.protocol.retry import Backoff
 # What `send_audio(wait=True)` lets pile up unsent before it waits: a few seconds of audio.
 SEND_AHEAD_SECONDS = 2.0
 # And unacknowledged: a server that is behind holds its acknowledgments back (the local
-# server does, server/ack_credit.py), and a source that can wait then goes at its pace.
+# server does, server/live/ack_credit.py), and a source that can wait then goes at its pace.
 WINDOW_SECONDS = 10.0
 # Pings at least this many times per `dead_after`: a pong must be able to arrive in time.
 PINGS_PER_DEAD_AFTER = 3

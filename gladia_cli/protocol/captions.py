@@ -1,5 +1,5 @@
 """How words are laid out as captions, for the client's subtitles (render/captions.py) and
-the local server's (server/subtitles.py): one set of limits, one way to wrap and cut.
+the local server's (server/prerecorded/subtitles.py): one set of limits, one way to wrap and cut.
 
 A cue holds at most `lines_per_cue` lines of `max_line_chars` characters and lasts at most
 `max_cue_seconds`; words fill it in order, and one that does not fit starts the next cue.

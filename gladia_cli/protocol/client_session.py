@@ -18,7 +18,7 @@ the threaded driver (`client/stream.py`) only carries them out. Inputs:
 - `activity(now)`: any other frame (a pong) proves the connection alive.
 
 Alive is not the same as keeping up. A server that is behind (the local server's
-recognition, see server/ack_credit.py) holds its acknowledgments back while it still
+recognition, see server/live/ack_credit.py) holds its acknowledgments back while it still
 answers pings and sends transcripts: the connection is alive, and `behind` says that
 `window` bytes wait for an acknowledgment, so a source that can wait should (`has_room`).
 The window is a courtesy, not a condition: acknowledgments lost on the way (a broken

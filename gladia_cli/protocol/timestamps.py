@@ -1,5 +1,6 @@
 """Cue times as SRT and VTT write them (`HH:MM:SS,mmm` / `HH:MM:SS.mmm`): one rule for the
-client's subtitles (render/subtitles.py) and the local server's (server/subtitles.py)."""
+client's subtitles (render/subtitles.py) and the local server's
+(server/prerecorded/subtitles.py)."""
 
 from __future__ import annotations
 

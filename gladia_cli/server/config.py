@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from gladia_cli.server.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
+from gladia_cli.server.recognition.engines.catalog import DEFAULT_ENGINE, DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from gladia_cli.server.addons.runner import AddonModels
@@ -17,7 +17,7 @@ ANSWERING_MACHINE_KINDS = ("human", "machine")
 
 @dataclass(frozen=True)
 class RecognitionFaults:
-    """Recognition misbehaving, whatever the engine (server/transcriber.py)."""
+    """Recognition misbehaving, whatever the engine (server/recognition/transcriber.py)."""
 
     fail_after: float | None = None  # seconds of audio fed before recognition raises
     seconds_per_second: float = 0.0  # wall time each second of audio fed takes, at least
@@ -120,7 +120,7 @@ class ServerConfig:
     # Where sessions, uploads and jobs are kept across restarts; None: a temporary folder
     # removed with the server.
     data_dir: str | None = None
-    # Pre-recorded diarization by the speaker model (server/diarization.py) when it is
+    # Pre-recorded diarization by the speaker model (server/prerecorded/diarization.py) when it is
     # installed; False: as if it were not (the add-on error), for tests of that path.
     speaker_model: bool = True
     # What computes the add-ons; None: the offline models (tests inject slow or failing ones).

@@ -9,8 +9,8 @@ dies), so a folder whose lock can be taken has no owner. Nothing else is touched
 folder without a `.lock` (an older version's, or one being created) stays.
 
 With `--data-dir DIR`: `DIR/live` (sessions) and `DIR/prerecorded` (uploads and jobs), kept
-across restarts (see stored_session.py and prerecorded.py for what is restored); the same
-lock keeps a second server off the folder while one runs.
+across restarts (see live/stored_session.py and prerecorded/routes.py for what is
+restored); the same lock keeps a second server off the folder while one runs.
 
 Without `fcntl` (Windows) there is no lock: no sweeping, and no guard on DIR.
 """

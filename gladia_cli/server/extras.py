@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gladia_cli.errors import UsageError
-from gladia_cli.server.engines.catalog import BASE, SCRIPTED, SPHINX, TINY_EN, WHISPER
+from gladia_cli.server.recognition.engines.catalog import BASE, SCRIPTED, SPHINX, TINY_EN, WHISPER
 
 LOCAL = "local"
 SPHINX_EXTRA = "sphinx"

@@ -8,6 +8,7 @@ deep (> `MAX_JSON_DEPTH`) or with numbers Python cannot hold: 400; over `MAX_BOD
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import secrets
 from collections.abc import Sequence
@@ -19,7 +20,6 @@ from aiohttp import web
 
 from gladia_cli.protocol.messages import iso_timestamp
 from gladia_cli.server import slow_clients
-from gladia_cli.server.session_store import owner_of
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_JSON_DEPTH = 32
@@ -80,9 +80,15 @@ def request_id() -> str:
     return "G-" + secrets.token_hex(4)
 
 
+def owner_of(key: str) -> str:
+    """Who a session, upload or job belongs to: a digest of the key that created it (never
+    the key)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def request_owner(request: web.Request) -> str:
-    """Whose request it is: its key's owner (session_store.owner_of), whose sessions, uploads
-    and jobs it may see."""
+    """Whose request it is: its key's owner (`owner_of`), whose sessions, uploads and jobs
+    it may see."""
     return owner_of(request.headers.get("x-gladia-key", ""))
 
 

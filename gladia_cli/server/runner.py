@@ -26,7 +26,7 @@ from gladia_cli.server.connection_limit import (
     open_descriptors,
     raise_descriptor_limit,
 )
-from gladia_cli.server.malloc_tuning import pin_mmap_threshold
+from gladia_cli.server.recognition.malloc_tuning import pin_mmap_threshold
 
 # Handlers still running once every session was closed (1001) get this long to end.
 SHUTDOWN_TIMEOUT = 5.0

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from gladia_cli.server import prerecorded
+from gladia_cli.server.prerecorded import routes as prerecorded
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import DATA, run_cli
 from tests.support import HEADERS, RawClient, create_session, local_server

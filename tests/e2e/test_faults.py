@@ -176,7 +176,7 @@ def test_fifty_cuts_of_the_downstream_direction(
     re-delivered what the last did not confirm before any acknowledgment, the cut fell in
     that burst, and the client, seeing no progress, gave up (exit 4 after 29 connections).
     The server now holds a re-delivery until the connection's first acknowledgment, and
-    acknowledgments go before other messages (server/outbox.py)."""
+    acknowledgments go before other messages (server/live/outbox.py)."""
     plan = Plan(seed=seed, cuts=50, cut_after=(low, high), cut_direction="down", throttle=2_000_000)
     faulted = through_proxy(server, plan, audio_files["long"], "text")
     assert_complete(server, faulted, audio_files["long"], "text", LONG)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from gladia_cli.server.prerecorded import PRERECORDED
+from gladia_cli.server.app import PRERECORDED
 from gladia_cli.server.runner import LocalServer
 from tests.e2e.conftest import DATA, Run, run_cli
 from tests.faultproxy import FaultProxy, Plan

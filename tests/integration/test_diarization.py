@@ -1,5 +1,6 @@
 """Speakers in one channel on real speech, with the whisper engine and the speaker model
-(server/diarization.py): `gladia file --local --speakers`, end to end, as a user runs it."""
+(server/prerecorded/diarization.py): `gladia file --local --speakers`, end to end, as a user
+runs it."""
 
 from __future__ import annotations
 

@@ -9,8 +9,13 @@ import threading
 import numpy as np
 import pytest
 
-from gladia_cli.server.engines import create_engine
-from gladia_cli.server.engines.base import ChannelSettings, Engine, EngineEvent, Hypothesis
+from gladia_cli.server.recognition.engines import create_engine
+from gladia_cli.server.recognition.engines.base import (
+    ChannelSettings,
+    Engine,
+    EngineEvent,
+    Hypothesis,
+)
 from tests.unit.test_engines import (
     FIXTURES,
     RATE,
@@ -57,7 +62,7 @@ def test_sphinx_recognises_the_reliable_words(sphinx: Engine, fixture: dict[str,
 
 
 def test_sphinx_is_chunk_invariant_and_reuses_decoders() -> None:
-    from gladia_cli.server.engines.sphinx import SphinxEngine
+    from gladia_cli.server.recognition.engines.sphinx import SphinxEngine
 
     engine = SphinxEngine()
     samples = load_channel("budget.wav", 0)
@@ -70,7 +75,7 @@ def test_sphinx_is_chunk_invariant_and_reuses_decoders() -> None:
 
 
 def test_sphinx_pool_creates_one_decoder_per_open_channel() -> None:
-    from gladia_cli.server.engines.sphinx import SphinxEngine
+    from gladia_cli.server.recognition.engines.sphinx import SphinxEngine
 
     engine = SphinxEngine(max_idle_decoders=1)
     first = engine.open_channel(ChannelSettings(0))

@@ -17,14 +17,14 @@ import pytest
 import soundfile as sf
 
 from gladia_cli.errors import EngineUnavailable
-from gladia_cli.server.engines.base import (
+from gladia_cli.server.recognition.engines.base import (
     ChannelRecognizer,
     ChannelSettings,
     EngineEvent,
     Hypothesis,
 )
-from gladia_cli.server.engines.whisper import WhisperEngine, WhisperRecognizer
-from gladia_cli.server.engines.whisper_models import (
+from gladia_cli.server.recognition.engines.whisper import WhisperEngine, WhisperRecognizer
+from gladia_cli.server.recognition.engines.whisper_models import (
     MODELS,
     ModelFile,
     ModelSpec,
@@ -269,9 +269,9 @@ class SpyDecoder:
 def test_a_channel_gives_way_as_told(engine: WhisperEngine) -> None:
     """FULL: partials from the fast decoder (English), finals from the channel's own.
     FEWER_PARTIALS: one partial per utterance. FAST_FINALS: no partial, fast finals."""
-    from gladia_cli.server.engines.silero_vad import shared_session
-    from gladia_cli.server.engines.whisper import WhisperRecognizer
-    from gladia_cli.server.recognition_load import Level
+    from gladia_cli.server.recognition.engines.silero_vad import shared_session
+    from gladia_cli.server.recognition.engines.whisper import WhisperRecognizer
+    from gladia_cli.server.recognition.recognition_load import Level
 
     samples = two_sentences()  # two utterances, 7.1 s and 4.6 s
     seen = []
@@ -322,7 +322,7 @@ def test_a_piece_after_a_cut_goes_on_from_the_text_before_it(
     """Cut every 3 s, a sentence comes in pieces; each piece is decoded after the audio and
     text before it (Whisper's prefix), so no word is lost or said twice at a cut, and the
     pieces read as the sentence, no worse than pieces decoded alone."""
-    from gladia_cli.server.engines.whisper import WhisperRecognizer
+    from gladia_cli.server.recognition.engines.whisper import WhisperRecognizer
 
     samples = load("librivox_0870.wav")  # 7.1 s, one sentence
     reference = (
@@ -395,7 +395,7 @@ class DeafFirstPartial(SpyDecoder):
         self._lengths = lengths
 
     def partial(self, audio: np.ndarray, **options: object) -> object:
-        from gladia_cli.server.engines.whisper_decoding import Decoded
+        from gladia_cli.server.recognition.engines.whisper_decoding import Decoded
 
         self._lengths.append(len(audio) / RATE)
         if len(self._lengths) == 1:
@@ -407,7 +407,7 @@ class DeafFirstPartial(SpyDecoder):
 def test_a_first_partial_that_heard_nothing_is_tried_again_with_the_next_audio(
     engine: WhisperEngine, channels: int
 ) -> None:
-    from gladia_cli.server.engines.silero_vad import shared_session
+    from gladia_cli.server.recognition.engines.silero_vad import shared_session
 
     lengths: list[float] = []
     deaf = DeafFirstPartial(engine.decoder, lengths)

@@ -15,7 +15,7 @@ import pytest
 import requests
 import websocket
 
-from gladia_cli.server import session_result
+from gladia_cli.server.live import session_result
 from gladia_cli.server.runner import LocalServer
 from tests.server.audio import AUDIO
 from tests.support import (

@@ -15,9 +15,9 @@ import pytest
 import requests
 import soundfile
 
-from gladia_cli.server import file_addons
 from gladia_cli.server.addons import runner
 from gladia_cli.server.addons.runner import AddonModels
+from gladia_cli.server.prerecorded import file_addons
 from tests.support import (
     HEADERS,
     RawClient,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from gladia_cli.server import session_files
+from gladia_cli.server.live import session_files
 from tests.support import HEADERS, local_server
 
 

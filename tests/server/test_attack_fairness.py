@@ -17,8 +17,8 @@ import numpy as np
 import requests
 import soundfile
 
+from gladia_cli.server.app import PRERECORDED
 from gladia_cli.server.config import Faults
-from gladia_cli.server.prerecorded import PRERECORDED
 from gladia_cli.server.runner import LocalServer
 from tests.server.clocked import clocked_server
 from tests.support import local_server, tone_bursts

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gladia_cli.server import slow_clients
-from gladia_cli.server.prerecorded import PRERECORDED
+from gladia_cli.server.app import PRERECORDED
 from gladia_cli.server.runner import LocalServer
 from tests.support import KEY, local_server
 

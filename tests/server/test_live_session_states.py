@@ -6,7 +6,7 @@ import pytest
 
 from gladia_cli.protocol.state_machine import IllegalTransition
 from gladia_cli.server.app import API
-from gladia_cli.server.live_session import LiveSession, State
+from gladia_cli.server.live.live_session import LiveSession, State
 from tests.support import RawClient, create_session, local_server, tone_bursts
 
 

@@ -206,7 +206,7 @@ def test_the_official_sdk_pre_recorded_client_against_gladia_serve(tmp_path: Any
 
 
 def test_finished_jobs_and_their_files_are_forgotten_after_the_ttl() -> None:
-    from gladia_cli.server.prerecorded import PRERECORDED
+    from gladia_cli.server.app import PRERECORDED
     from tests.server.clocked import clocked_server
 
     with clocked_server(session_ttl=600.0) as (server, clock):

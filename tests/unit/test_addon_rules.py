@@ -12,7 +12,7 @@ from gladia_cli.server.addons.sentiment import classify, emotion
 from gladia_cli.server.addons.shapes import container
 from gladia_cli.server.addons.summary import summary_size
 from gladia_cli.server.addons.timing import TextTimes
-from gladia_cli.server.decode_queue import DecodeQueue, DecodeRequest, FairSchedule
+from gladia_cli.server.recognition.decode_queue import DecodeQueue, DecodeRequest, FairSchedule
 
 
 def _request(session: str, final: bool, name: str) -> DecodeRequest:

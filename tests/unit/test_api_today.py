@@ -376,7 +376,7 @@ def test_speakers_with_local_are_refused_up_front_without_the_speaker_model(
 ) -> None:
     from gladia_cli.cli import speaker_labels
     from gladia_cli.cli.options import StreamOptions
-    from gladia_cli.server import diarization
+    from gladia_cli.server.prerecorded import diarization
 
     monkeypatch.setattr(diarization, "available", lambda: False)
     with pytest.raises(UsageError) as caught:

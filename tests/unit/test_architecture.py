@@ -71,7 +71,7 @@ ALLOWED: dict[str, set[str]] = {
 EXCEPTIONS = {
     # The settings' default engine and model are named by the engines' catalog (cheap
     # constants, no engine code).
-    ("gladia_cli.settings", "gladia_cli.server.engines.catalog"),
+    ("gladia_cli.settings", "gladia_cli.server.recognition.engines.catalog"),
 }
 
 
@@ -202,3 +202,49 @@ def test_the_application_never_reaches_up_into_the_commands() -> None:
     assert not [pair for pair in EXCEPTIONS if pair[0].startswith("gladia_cli.jobs")]
     up = sorted(m for m, t in _edges() if _package(m) == "jobs" and _package(t) == "cli")
     assert not up, f"jobs/ imports cli/: {up}"
+
+
+# The server's rooms (ARCHITECTURE.md, "The server"): a module the live and the pre-recorded
+# rooms both need sits at the top of server/, not in one of them; recognition serves both.
+ROOMS_NEVER_IMPORT = {
+    "live": {"prerecorded"},
+    "prerecorded": {"live"},
+    "recognition": {"live", "prerecorded"},
+}
+
+
+def _room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if len(parts) > 3 and parts[1] == "server" else None
+
+
+def test_the_server_rooms_keep_to_themselves() -> None:
+    """Every import counts here too (lazy and TYPE_CHECKING ones): live/ and prerecorded/
+    never import each other, and recognition/ imports neither."""
+    wrong = []
+    for path in sorted((ROOT / "server").rglob("*.py")):
+        module = _module_name(path)
+        room = _room(module)
+        for target in sorted(_imports(path, module)):
+            if room in ROOMS_NEVER_IMPORT and _room(target) in ROOMS_NEVER_IMPORT[room]:
+                wrong.append(f"{module} imports {target}")
+    assert not wrong, "a room of the server imports another:\n" + "\n".join(wrong)
+    rooms = {_room(_module_name(p)) for p in (ROOT / "server").rglob("*.py")}
+    assert set(ROOMS_NEVER_IMPORT) <= rooms  # the rule would pass on a renamed room
+
+
+def test_the_rooms_are_composed_not_composing() -> None:
+    """app.py puts the rooms together (it imports both); no room imports it or the runner
+    (the circle app.py ↔ prerecorded.py once was)."""
+    composition = {"gladia_cli.server.app", "gladia_cli.server.runner"}
+    wrong = sorted(
+        f"{_module_name(path)} imports {target}"
+        for path in (ROOT / "server").rglob("*.py")
+        if _room(_module_name(path)) is not None
+        for target in _imports(path, _module_name(path)) & composition
+    )
+    assert not wrong, "\n".join(wrong)
+    app = ROOT / "server" / "app.py"
+    assert {"gladia_cli.server.live.routes", "gladia_cli.server.prerecorded.routes"} <= _imports(
+        app, "gladia_cli.server.app"
+    )

@@ -127,7 +127,7 @@ def test_no_orphan_cue_at_the_end_of_an_utterance() -> None:
 def test_the_layout_rules_are_one_for_the_client_and_the_server() -> None:
     from gladia_cli.protocol.captions import CaptionLimits as Limits
     from gladia_cli.protocol.captions import cue_groups, fits_cue, wrapped
-    from gladia_cli.server import subtitles
+    from gladia_cli.server.prerecorded import subtitles
 
     assert CaptionLimits is Limits  # the renderers' limits are the protocol's
     assert wrapped(["abc", "de", "fghij"], 6) == [["abc", "de"], ["fghij"]]

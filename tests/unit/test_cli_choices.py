@@ -7,7 +7,7 @@ import typing
 from gladia_cli.cli.choices import BitDepth, LocalEngine, LocalModel, Region, SampleRate
 from gladia_cli.protocol.audio_format import BIT_DEPTHS, SAMPLE_RATES
 from gladia_cli.protocol.init_config import REGIONS
-from gladia_cli.server.engines.catalog import ENGINE_NAMES, MODEL_NAMES
+from gladia_cli.server.recognition.engines.catalog import ENGINE_NAMES, MODEL_NAMES
 
 
 def test_engine_and_model_choices_are_the_catalog() -> None:

@@ -188,7 +188,7 @@ def _resident() -> tuple[int, int]:
 _GROWTH_PROBE = """
 import gc, sys
 from pathlib import Path
-from gladia_cli.server.malloc_tuning import pin_mmap_threshold
+from gladia_cli.server.recognition.malloc_tuning import pin_mmap_threshold
 from tests.unit.test_client_connection import (
     TextFrame, _resident, connect, frames_until_text, long_text, peer, text_frame,
 )

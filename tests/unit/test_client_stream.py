@@ -2,7 +2,7 @@
 
 The fake server acknowledges every audio frame with session-wide half-open ranges, and
 places a new connection's first byte at the last acknowledgment the client actually read,
-which is where the real server places it too (see server/ingest.py).
+which is where the real server places it too (see server/live/ingest.py).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gladia_cli.server import diarization
+from gladia_cli.server.prerecorded import diarization
 
 
 def test_the_weights_file_is_checked_before_it_is_read(tmp_path: Path) -> None:

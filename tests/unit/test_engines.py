@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from gladia_cli.server.engines import ENGINE_NAMES, create_engine
-from gladia_cli.server.engines.base import (
+from gladia_cli.server.recognition.engines import ENGINE_NAMES, create_engine
+from gladia_cli.server.recognition.engines.base import (
     ENGINE_SAMPLE_RATE,
     ChannelRecognizer,
     ChannelSettings,
@@ -24,7 +24,7 @@ from gladia_cli.server.engines.base import (
     SpeechEnded,
     SpeechStarted,
 )
-from gladia_cli.server.engines.scripted import (
+from gladia_cli.server.recognition.engines.scripted import (
     WORD_LIST,
     Script,
     ScriptedEngine,
@@ -268,7 +268,7 @@ def test_finish_is_idempotent_and_feed_after_finish_fails() -> None:
 
 
 def test_sphinx_speech_threshold_maps_onto_vad_modes() -> None:
-    from gladia_cli.server.engines.sphinx import vad_mode_for
+    from gladia_cli.server.recognition.engines.sphinx import vad_mode_for
 
     assert [vad_mode_for(t) for t in (0.0, 0.3, 0.6, 0.8, 1.0)] == [0, 1, 2, 3, 3]
 
@@ -290,7 +290,7 @@ def test_create_engine(tmp_path: Path) -> None:
 def test_pocketsphinx_is_imported_only_for_the_sphinx_engine() -> None:
     code = (
         "import sys\n"
-        "from gladia_cli.server.engines import create_engine\n"
+        "from gladia_cli.server.recognition.engines import create_engine\n"
         "create_engine('scripted')\n"
         "assert 'pocketsphinx' not in sys.modules\n"
         "assert 'faster_whisper' not in sys.modules and 'ctranslate2' not in sys.modules\n"
@@ -317,3 +317,63 @@ def test_scripted_script_names_speakers_for_the_finals(tmp_path: Path) -> None:
         ("general kenobi", 0),
         ("no speaker here", None),
     ]
+
+
+# --- the interface's optional capabilities --------------------------------------------
+
+
+class _Silent(ChannelRecognizer):
+    """A recogniser with only what it must have."""
+
+    def feed(self, samples: Samples) -> list[EngineEvent]:
+        return []
+
+    def finish(self) -> list[EngineEvent]:
+        return []
+
+
+class _Minimal(Engine):
+    """An engine with only what it must have: the rest comes from the interface."""
+
+    name = "minimal"
+
+    def open_channel(self, settings: ChannelSettings) -> ChannelRecognizer:
+        return _Silent()
+
+
+def test_an_engine_gets_its_optional_capabilities_from_the_interface() -> None:
+    engine = _Minimal()
+    engine.preload(2)
+    engine.forget("s")
+    engine.close()
+    assert engine.skipped_partials("s") == 0
+    assert engine.translates is False
+    with pytest.raises(NotImplementedError, match="minimal engine does not translate"):
+        engine.translate("s", 0, np.zeros(16, dtype=np.float32), "fr")
+    recognizer = engine.open_channel(ChannelSettings(channel=0))
+    recognizer.set_load(1)
+    recognizer.set_late_sink(lambda events: None)
+    with pytest.raises(TypeError):  # what an engine must do has no default
+        Engine()  # type: ignore[abstract]
+
+
+def test_every_engine_implements_the_interface(tmp_path: Path) -> None:
+    """The servers' callers call the optional capabilities, never look for them."""
+    engine = create_engine("scripted")
+    assert isinstance(engine, Engine)
+    assert isinstance(engine.open_channel(ChannelSettings(channel=0)), ChannelRecognizer)
+    from gladia_cli.server.recognition.engines.sphinx import SphinxEngine, SphinxRecognizer
+    from gladia_cli.server.recognition.engines.whisper import WhisperEngine, WhisperRecognizer
+
+    assert issubclass(SphinxEngine, Engine) and issubclass(WhisperEngine, Engine)
+    assert issubclass(SphinxRecognizer, ChannelRecognizer)
+    assert issubclass(WhisperRecognizer, ChannelRecognizer)
+
+
+def test_the_transcribers_ask_the_engine_without_looking_for_capabilities() -> None:
+    from gladia_cli.server.recognition.transcriber_pool import InThreadTranscribers
+
+    transcribers = InThreadTranscribers("scripted", None)
+    assert transcribers.translator() is None  # the scripted engine does not translate
+    assert transcribers.skipped_partials("s") == 0
+    transcribers.close()

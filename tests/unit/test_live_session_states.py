@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gladia_cli.protocol.state_machine import IllegalTransition, StateMachine
-from gladia_cli.server.live_session import _TRANSITIONS, Event, State
+from gladia_cli.server.live.live_session import _TRANSITIONS, Event, State
 
 LEGAL = [
     (State.RECORDING, Event.FINISH, State.ENDING),

@@ -163,7 +163,7 @@ def test_a_diarized_job_is_rendered_one_speaker_per_label() -> None:
 
 
 def test_the_server_subtitles_follow_the_words_within_the_limits() -> None:
-    from gladia_cli.server import subtitles
+    from gladia_cli.server.prerecorded import subtitles
 
     words = [
         {"word": f" w{i}", "start": float(i), "end": i + 0.9, "confidence": 1.0} for i in range(10)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.server.ack_credit import AckCredit, credit_limit
-from gladia_cli.server.ingest import MAX_HOLD_BYTES, Received
+from gladia_cli.server.live.ack_credit import AckCredit, credit_limit
+from gladia_cli.server.live.ingest import MAX_HOLD_BYTES, Received
 
 
 def chunk(start: int, end: int) -> Received:

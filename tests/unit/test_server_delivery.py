@@ -6,9 +6,9 @@ import asyncio
 
 from gladia_cli.protocol.closing import NORMAL
 from gladia_cli.server.clock import ManualClock
-from gladia_cli.server.delivery import MAX_BACKLOG, REDELIVERY_HOLD, Delivery
-from gladia_cli.server.ingest import AudioIngest
-from gladia_cli.server.outbox import Kind, Outgoing, StoredText
+from gladia_cli.server.live.delivery import MAX_BACKLOG, REDELIVERY_HOLD, Delivery
+from gladia_cli.server.live.ingest import AudioIngest
+from gladia_cli.server.live.outbox import Kind, Outgoing, StoredText
 
 
 class FakeSocket:

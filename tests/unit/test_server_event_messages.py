@@ -6,14 +6,19 @@ import json
 
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.messages import message_gating_flag, parse_server_message
-from gladia_cli.server.engines.base import Hypothesis, RecognizedWord, SpeechEnded, SpeechStarted
-from gladia_cli.server.event_messages import (
+from gladia_cli.server.live.event_messages import (
     EventMessages,
     chunk_acknowledgment,
     final_utterance,
     stop_acknowledgment,
 )
-from gladia_cli.server.ingest import Received
+from gladia_cli.server.live.ingest import Received
+from gladia_cli.server.recognition.engines.base import (
+    Hypothesis,
+    RecognizedWord,
+    SpeechEnded,
+    SpeechStarted,
+)
 
 AT = "2026-01-01T00:00:00.000Z"
 

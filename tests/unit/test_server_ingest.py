@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from gladia_cli.server.ingest import AudioIngest, Received, parse_resume_hint
+from gladia_cli.server.live.ingest import AudioIngest, Received, parse_resume_hint
 
 
 class Stream:

@@ -1,4 +1,4 @@
-"""The turn-taking of pre-recorded work across keys (server/job_queue.py), and the job's
+"""The turn-taking of pre-recorded work across keys (server/prerecorded/job_queue.py), and the job's
 decode loop using it (file_transcription.transcribe_file)."""
 
 from __future__ import annotations
@@ -15,13 +15,18 @@ import numpy as np
 import pytest
 import soundfile
 
-from gladia_cli.server.file_transcription import (
+from gladia_cli.server.prerecorded.file_transcription import (
     BLOCK_SECONDS,
     JobCancelled,
     transcribe_file,
 )
-from gladia_cli.server.job_queue import JOB_NICENESS, RoundRobin, Turns, background_priority
-from gladia_cli.server.transcriber_pool import transcribers_for
+from gladia_cli.server.prerecorded.job_queue import (
+    JOB_NICENESS,
+    RoundRobin,
+    Turns,
+    background_priority,
+)
+from gladia_cli.server.recognition.transcriber_pool import transcribers_for
 
 
 def test_owners_are_served_in_turn_whatever_their_backlog() -> None:

@@ -6,7 +6,7 @@ import platform
 
 import pytest
 
-from gladia_cli.server import malloc_tuning
+from gladia_cli.server.recognition import malloc_tuning
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc only")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gladia_cli.server import message_log
-from gladia_cli.server.audio_store import AudioStore
-from gladia_cli.server.message_log import MessageLog
-from gladia_cli.server.session_files import SessionFiles
+from gladia_cli.server.live import message_log
+from gladia_cli.server.live.audio_store import AudioStore
+from gladia_cli.server.live.message_log import MessageLog
+from gladia_cli.server.live.session_files import SessionFiles
 
 
 def _open_fds() -> int:
@@ -137,7 +137,7 @@ def test_stored_audio_is_on_disk_at_each_append(tmp_path: Path) -> None:
 
 
 def test_a_text_in_pieces_is_stored_and_read_back_where_it_is(tmp_path: Path) -> None:
-    from gladia_cli.server.message_log import READ_PIECE, read_stored
+    from gladia_cli.server.live.message_log import READ_PIECE, read_stored
 
     log = MessageLog(tmp_path / "m.jsonl")
     log.append('{"a":1}')  # buffered: written before the pieces

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gladia_cli.server.outbox import PING_EVERY, Kind, Outbox, Outgoing
+from gladia_cli.server.live.outbox import PING_EVERY, Kind, Outbox, Outgoing
 
 
 def _write_all(box: Outbox) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gladia_cli.server.recognition_load import Level, LoadPolicy
+from gladia_cli.server.recognition.recognition_load import Level, LoadPolicy
 
 
 def _live(policy: LoadPolicy, lag: float, at: float, step: float = 1.0) -> Level | None:

@@ -9,14 +9,14 @@ from typing import Any
 
 from gladia_cli.protocol.audio_format import AudioFormat
 from gladia_cli.protocol.init_config import with_defaults
-from gladia_cli.server.engines.base import ChannelSettings, SpeechEnded
-from gladia_cli.server.recognition_status import RecognitionStatus
-from gladia_cli.server.session_recognition import (
+from gladia_cli.server.recognition.engines.base import ChannelSettings, SpeechEnded
+from gladia_cli.server.recognition.recognition_status import RecognitionStatus
+from gladia_cli.server.recognition.session_recognition import (
     BATCH_SECONDS,
     SessionRecognition,
     custom_vocabulary,
 )
-from gladia_cli.server.transcriber import ChannelEvent, LateChannelSink
+from gladia_cli.server.recognition.transcriber import ChannelEvent, LateChannelSink
 
 FMT = AudioFormat()  # 32000 bytes a second
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gladia_cli.protocol.audio_format import AudioFormat
-from gladia_cli.server import session_result
-from gladia_cli.server.session_files import SessionFiles
-from gladia_cli.server.session_result import SessionResult
+from gladia_cli.server.live import session_result
+from gladia_cli.server.live.session_files import SessionFiles
+from gladia_cli.server.live.session_result import SessionResult
 
 
 def _result(tmp_path: Path) -> tuple[SessionResult, SessionFiles]:

@@ -9,8 +9,12 @@ from typing import Any, cast
 
 import websocket
 
-from gladia_cli.server.message_log import MessageLog
-from gladia_cli.server.websocket import STREAM_HIGH_WATER, WebSocketConnection, text_frame_header
+from gladia_cli.server.live.message_log import MessageLog
+from gladia_cli.server.live.websocket import (
+    STREAM_HIGH_WATER,
+    WebSocketConnection,
+    text_frame_header,
+)
 
 
 class FakeTransport(asyncio.WriteTransport):
@@ -56,7 +60,7 @@ def test_a_stored_text_is_one_whole_frame_and_a_ping_meanwhile_is_answered_after
     assert stored is not None
     transport = FakeTransport()
     request = cast(Any, type("Request", (), {"transport": transport})())
-    conn = WebSocketConnection(cast(Any, FakeWs(transport)), request, None)
+    conn = WebSocketConnection(cast(Any, FakeWs(transport)), request)
 
     async def main() -> None:
         sending = asyncio.create_task(conn.send_stored(stored))

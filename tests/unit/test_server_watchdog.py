@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from gladia_cli.server.clock import ManualClock
-from gladia_cli.server.watchdog import Watchdog, expiry
+from gladia_cli.server.live.watchdog import Watchdog, expiry
 
 
 def test_the_rule_names_the_first_deadline_passed() -> None:

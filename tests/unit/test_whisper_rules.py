@@ -7,23 +7,23 @@ import threading
 
 import pytest
 
-from gladia_cli.server.decode_queue import DecodeQueue, DecodeRequest, FairSchedule
-from gladia_cli.server.engines.base import ChannelSettings
-from gladia_cli.server.engines.segmenter import (
+from gladia_cli.server.recognition.decode_queue import DecodeQueue, DecodeRequest, FairSchedule
+from gladia_cli.server.recognition.engines.base import ChannelSettings
+from gladia_cli.server.recognition.engines.segmenter import (
     PartialDue,
     SegmenterSettings,
     UtteranceEnd,
     UtteranceSegmenter,
     UtteranceStart,
 )
-from gladia_cli.server.engines.whisper import segmenter_settings
-from gladia_cli.server.engines.whisper_decoding import (
+from gladia_cli.server.recognition.engines.whisper import segmenter_settings
+from gladia_cli.server.recognition.engines.whisper_decoding import (
     Decoded,
     partial_token_cap,
     partial_window_seconds,
     trim_repetitions,
 )
-from gladia_cli.server.recognition_status import RecognitionStatus
+from gladia_cli.server.recognition.recognition_status import RecognitionStatus
 from tests.wer import normalise, wer
 
 RULES = SegmenterSettings(
@@ -210,7 +210,7 @@ def test_wer_normalisation() -> None:
 
 
 def test_a_channel_language_is_the_weight_of_its_detections_not_its_first_utterance() -> None:
-    from gladia_cli.server.engines.whisper_decoding import choose_language
+    from gladia_cli.server.recognition.engines.whisper_decoding import choose_language
 
     # A given language wins outright.
     assert choose_language("fr", {"es": 1.0}, {"es": 50.0}, seconds=3.0) == "fr"
@@ -325,7 +325,7 @@ def test_a_speculative_final_runs_only_on_an_idle_queue_and_keeps_the_partial() 
 
 
 def test_two_utterances_do_not_decide_a_channel_language() -> None:
-    from gladia_cli.server.engines.whisper import kept_language
+    from gladia_cli.server.recognition.engines.whisper import kept_language
 
     # Spanish prompts: the first heard as Spanish (2.8 s), the second as Italian (4.1 s,
     # English names in it). A 2.6x lead after 6.9 s is not enough to keep Italian...
@@ -354,7 +354,7 @@ class _Decoder:
 
 
 def test_an_unsure_english_final_gets_a_second_opinion_and_the_surer_text_wins() -> None:
-    from gladia_cli.server.engines.whisper import (
+    from gladia_cli.server.recognition.engines.whisper import (
         SECOND_OPINION_BELOW,
         SECOND_OPINION_MARGIN,
         second_opinion,

@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 from gladia_cli.server.addons import translation
 from gladia_cli.server.addons.shapes import addon_error, container
-from gladia_cli.server.decode_queue import QueueClosed
+from gladia_cli.server.recognition.decode_queue import QueueClosed
 
 if TYPE_CHECKING:
     from gladia_cli.protocol.audio_format import AudioFormat
-    from gladia_cli.server.session_files import SessionFiles
+    from gladia_cli.server.live.session_files import SessionFiles
 
 log = logging.getLogger("gladia.server")
 

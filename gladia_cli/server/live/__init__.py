@@ -1,0 +1,1 @@
+"""The live room: one session over a WebSocket, from its init to what is kept of it."""

@@ -1,0 +1,1 @@
+"""The pre-recorded room: uploads, jobs over whole files, their add-ons and speakers."""

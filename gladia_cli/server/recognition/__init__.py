@@ -1,0 +1,1 @@
+"""Recognition: the engines, the transcribers that drive them and how they share the CPU."""
