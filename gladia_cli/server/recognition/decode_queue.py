@@ -151,6 +151,18 @@ class FairSchedule:
         return [*work.finals, *work.partials.values(), *background]
 
 
+def _settles(future: Future[Any]) -> Done:
+    """A request's `done` that hands its outcome to `future` (for callers that wait)."""
+
+    def done(result: Any, error: BaseException | None) -> None:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    return done
+
+
 class QueueClosed(RuntimeError):
     """The server is stopping: no more decodes."""
 
@@ -186,13 +198,7 @@ class DecodeQueue:
         """Queue a final and wait for it (the calling thread blocks); drops the channel's
         waiting partial. Raises what the job raised. `live` False: a pre-recorded job's."""
         future: Future[Any] = Future()
-
-        def done(result: Any, error: BaseException | None) -> None:
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
+        done = _settles(future)
         self._add(DecodeRequest(session, channel, True, job, done, live))
         return future.result()
 
@@ -201,13 +207,7 @@ class DecodeQueue:
         theirs waiting or running); None when they are not. The future gets the result,
         or QueueClosed."""
         future: Future[Any] = Future()
-
-        def done(result: Any, error: BaseException | None) -> None:
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
+        done = _settles(future)
         with self._lock:
             others = self._speaking - {(session, channel)}
             if others or self._running_finals or self._schedule.has_work(self._main):
@@ -237,13 +237,7 @@ class DecodeQueue:
         thread blocks: an add-on worker's, never the recognition's). Raises what the job
         raised, or QueueClosed."""
         future: Future[Any] = Future()
-
-        def done(result: Any, error: BaseException | None) -> None:
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
+        done = _settles(future)
         self._add(DecodeRequest(session, channel, True, job, done), background=True)
         return future.result()
 
