@@ -16,6 +16,7 @@ from gladia_cli.protocol.client_session import (
 )
 from gladia_cli.protocol.retry import Backoff
 from gladia_cli.protocol.state_machine import IllegalTransition, StateMachine
+from tests.unit.transition_tables import assert_legal, assert_only_legal
 
 LEGAL = [
     (State.CONNECTING, Event.CONNECTED, State.STREAMING),
@@ -50,19 +51,12 @@ def _machine(state: State) -> StateMachine[State, Event]:
 
 @pytest.mark.parametrize(("state", "event", "target"), LEGAL)
 def test_each_legal_transition(state: State, event: Event, target: State) -> None:
-    machine = _machine(state)
-    assert machine.fire(event) is target and machine.state is target
+    assert_legal(_machine(state), event, target)
 
 
 def test_every_other_move_is_refused_with_a_clear_internal_error() -> None:
-    legal = {(state, event) for state, event, _ in LEGAL}
-    refused = [(s, e) for s in State for e in Event if (s, e) not in legal]
-    assert len(legal) == len(LEGAL) and (State.DONE, Event.CONNECTED) in refused
-    for state, event in refused:
-        machine = _machine(state)
-        with pytest.raises(IllegalTransition, match=f"{event.name.lower()} is not allowed"):
-            machine.fire(event)
-        assert machine.state is state  # a refused move moves nothing
+    refused = assert_only_legal("client session", _machine, LEGAL, State, Event)
+    assert (State.DONE, Event.CONNECTED) in refused
 
 
 def test_every_state_has_its_word_on_the_status_line() -> None:

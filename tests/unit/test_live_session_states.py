@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gladia_cli.protocol.state_machine import IllegalTransition, StateMachine
+from gladia_cli.protocol.state_machine import StateMachine
 from gladia_cli.server.live.live_session import _TRANSITIONS, Event, State
+from tests.unit.transition_tables import assert_legal, assert_only_legal
 
 LEGAL = [
     (State.RECORDING, Event.FINISH, State.ENDING),
@@ -22,16 +23,9 @@ def _machine(state: State) -> StateMachine[State, Event]:
 
 @pytest.mark.parametrize(("state", "event", "target"), LEGAL)
 def test_each_legal_transition(state: State, event: Event, target: State) -> None:
-    machine = _machine(state)
-    assert machine.fire(event) is target and machine.state is target
+    assert_legal(_machine(state), event, target)
 
 
 def test_every_other_move_is_refused_with_a_clear_internal_error() -> None:
-    legal = {(state, event) for state, event, _ in LEGAL}
-    refused = [(s, e) for s in State for e in Event if (s, e) not in legal]
+    refused = assert_only_legal("live session", _machine, LEGAL, State, Event)
     assert (State.ENDED, Event.FINISH) in refused and (State.RECORDING, Event.ENDED) in refused
-    for state, event in refused:
-        machine = _machine(state)
-        with pytest.raises(IllegalTransition, match=f"live session: {event.name.lower()} is not"):
-            machine.fire(event)
-        assert machine.state is state
