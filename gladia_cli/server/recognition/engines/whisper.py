@@ -469,8 +469,8 @@ class WhisperRecognizer(ChannelRecognizer):
 
         if hurry:
             return lambda: decode(self._decoder_for(language), fast=True)
-        fast = self._fast
-        second = None if fast is self._decoder else lambda: decode(fast, fast=True)
+        english = self._fast  # tiny.en beside a multilingual model, else the same decoder
+        second = None if english is self._decoder else lambda: decode(english, fast=True)
         return lambda: second_opinion(lambda: decode(self._decoder, fast=False), second)
 
     def _speculate(self) -> None:
