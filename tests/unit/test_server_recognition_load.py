@@ -46,3 +46,25 @@ def test_a_session_found_faster_than_the_clock_drops_fast_finals() -> None:
     assert policy.observe(lag=6.0, received=20.0, elapsed=11.0, recognised=1.0) is (
         Level.FEWER_PARTIALS
     )
+
+
+def test_audio_ahead_of_the_clock_is_not_lateness_before_the_session_is_found_out() -> None:
+    # CI: a short file at --pace max, its first batch recognised 2.1 s behind the audio
+    # received, 0.1 s into the session: not yet 3 s ahead (still "live"), yet nobody waits.
+    policy = LoadPolicy()
+    assert policy.observe(lag=2.1, received=2.2, elapsed=0.1, recognised=0.1) is None
+    assert policy.level is Level.FULL and policy.live
+    # Then its speed shows: its partials give way, quietly (not live), its finals stay.
+    assert policy.observe(lag=6.0, received=9.0, elapsed=0.3, recognised=0.5) is (
+        Level.FEWER_PARTIALS
+    )
+    assert not policy.live
+    # A live source 2.1 s behind the clock is late: it gives way.
+    live = LoadPolicy()
+    assert live.observe(lag=2.1, received=10.0, elapsed=10.0, recognised=0.5) is (
+        Level.FEWER_PARTIALS
+    )
+    # A burst (re-sent after a reconnect) 2 s ahead of the clock, 2.5 s behind the audio:
+    # 0.5 s behind the clock, not later than before.
+    burst = LoadPolicy()
+    assert burst.observe(lag=2.5, received=12.0, elapsed=10.0, recognised=0.5) is None

@@ -4,6 +4,7 @@ fair decode schedule, repetition trimming, recognition status, the test WER."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 
@@ -175,6 +176,40 @@ def test_the_queue_runs_finals_and_reports_errors() -> None:
         assert got.wait(5) and queue.wait_idle(5)
     finally:
         queue.close()
+
+
+def test_closing_the_queue_waits_for_a_running_decode_and_fails_the_waiting_ones() -> None:
+    # CI: a decode left running in native code while the process exited aborted it (-6)
+    # after the transcript was printed. close() lets the running decode end first.
+    queue = DecodeQueue(1)
+    started, release, ended = threading.Event(), threading.Event(), threading.Event()
+
+    def running() -> str:
+        started.set()
+        release.wait(10)
+        ended.set()
+        return "final"
+
+    results: list[Any] = []
+    queue.offer_partial("s", 0, running, lambda r, e: results.append(r))
+    assert started.wait(10)
+
+    def failed(result: Any, error: BaseException | None) -> None:
+        results.append(type(error).__name__)
+        release.set()  # close() fails the waiting decode first, then waits for the running one
+
+    queue.offer_partial("s", 1, lambda: "never", failed)
+    assert queue.close(timeout=10) and ended.is_set()
+    assert sorted(results) == ["QueueClosed", "final"]
+    # A decode that never ends: close() gives up after its timeout and says so.
+    stuck = DecodeQueue(1)
+    hold = threading.Event()
+    stuck.offer_partial("s", 0, lambda: hold.wait(10), lambda r, e: None)
+    try:
+        assert stuck.wait_idle(0.5) is False
+        assert stuck.close(timeout=0.2) is False
+    finally:
+        hold.set()
 
 
 def test_repetition_loops_are_trimmed() -> None:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -259,7 +260,13 @@ class DecodeQueue:
         for request in dropped:
             request.done(None, QueueClosed("session closed"))
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> bool:
+        """Fail what waits, and wait up to `timeout` s for the decodes already running.
+        False when one still runs after it.
+
+        Waiting matters at exit: a decode left running in native code (CTranslate2) while
+        the process exits can abort it ("terminate called without an active exception",
+        exit -6) after the whole transcript was printed."""
         with self._lock:
             self._closed = True
             waiting = []
@@ -268,6 +275,14 @@ class DecodeQueue:
             self._wake.notify_all()
         for request in waiting:
             request.done(None, QueueClosed("the server is stopping"))
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [thread.name for thread in self._threads if thread.is_alive()]
+        if stuck:
+            log.warning("decodes still running after %.0f s at close: %s", timeout, stuck)
+        return not stuck
 
     def _add(self, request: DecodeRequest, *, background: bool = False) -> None:
         with self._lock:

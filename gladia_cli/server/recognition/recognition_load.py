@@ -8,6 +8,12 @@ for. When it grows, recognition does less, in a stated order, and says so:
 2. `FAST_FINALS`: no partials, and finals from the faster model (whisper: tiny.en for
    English; otherwise a shorter window), at `raise_at[1]` seconds behind.
 
+For a live session the lag counted is its lateness by the clock: audio that came ahead of
+the clock (a burst after a stall, the re-sent bytes of a reconnect, the first seconds of a
+`--pace max` file, before it is found out) is not something its user waits for. Without
+that, a file sent at `--pace max` gave way, and warned, as a late live session in the
+moment before its speed showed.
+
 It comes back one level at a time once the lag has stayed under `calm_lag` for `calm_for`
 seconds of audio recognised. Finals change only for a **live** session, one whose audio
 never came faster than the clock (a microphone, a file at real-time pace): there lateness
@@ -52,14 +58,17 @@ class LoadPolicy:
         """After a batch: `lag` s behind, `received` s of audio in `elapsed` s of the
         session, `recognised` s recognised by this batch. Returns the new level when it
         changed, else None."""
-        if received > elapsed + self.ahead_slack:
+        ahead = max(0.0, received - elapsed)
+        if ahead > self.ahead_slack:
             self.live = False
         ceiling = Level.FAST_FINALS if self.live else Level.FEWER_PARTIALS
+        # Live: behind the clock (what its user waits for), not behind audio sent early.
+        behind = max(0.0, lag - ahead) if self.live else lag
         target = Level.FULL
         for level, threshold in zip(
             (Level.FEWER_PARTIALS, Level.FAST_FINALS), self.raise_at, strict=True
         ):
-            if lag >= threshold:
+            if behind >= threshold:
                 target = level
         target = min(target, ceiling)
         if target > self.level:
