@@ -378,14 +378,17 @@ def test_two_utterances_do_not_decide_a_channel_language() -> None:
 class _Decoder:
     """A decoder for the second-opinion rule: a fixed answer, and how often it was asked."""
 
-    def __init__(self, text: str, confidence: float, language: str = "en") -> None:
+    def __init__(
+        self, text: str, confidence: float, language: str = "en", *, looped: bool = False
+    ) -> None:
         self.answer = (text, confidence, language)
+        self.looped = looped
         self.asked = 0
 
     def final(self, audio: object) -> Decoded:
         self.asked += 1
         text, confidence, language = self.answer
-        return Decoded(text, (), confidence, language, 0.0)
+        return Decoded(text, (), confidence, language, 0.0, looped=self.looped)
 
 
 def test_an_unsure_english_final_gets_a_second_opinion_and_the_surer_text_wins() -> None:
@@ -415,3 +418,19 @@ def test_an_unsure_english_final_gets_a_second_opinion_and_the_surer_text_wins()
         tiny = _Decoder("anything", 0.99)
         assert final(decoder, tiny) == decoder.answer[0] and tiny.asked == 0
     assert final(_Decoder("5", 0.2), None) == "5"
+    # A loop ("5 5 5 5…" cut back to "5 5") is sure of every token: asked all the same, and
+    # a text that did not loop wins; two loops: the surer rule again.
+    looped = _Decoder("5 5", 0.86, looped=True)
+    tiny = _Decoder("5 to extend the conference.", 0.86)
+    assert final(looped, tiny) == "5 to extend the conference." and tiny.asked == 1
+    assert final(looped, _Decoder("5 5 5", 0.9, looped=True)) == "5 5"
+
+
+def test_a_final_has_room_for_fast_speech_but_not_for_a_loop() -> None:
+    from gladia_cli.server.recognition.engines.whisper_decoding import MAX_LENGTH, final_token_cap
+
+    # The corpus's fastest real speech: 6.1 tokens/s (French); twice that fits.
+    for seconds in (0.5, 2.0, 5.0, 10.0):
+        assert final_token_cap(seconds) >= 2 * 6.1 * seconds
+    # A 2 s utterance that loops stops at 44 tokens, not Whisper's 448 positions.
+    assert final_token_cap(2.0) <= MAX_LENGTH // 8

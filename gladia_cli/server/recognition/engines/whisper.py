@@ -267,12 +267,16 @@ def second_opinion(first: Callable[[], Decoded], second: Callable[[], Decoded] |
     if second is None or not unsure_in_english(decoded):
         return decoded
     opinion = second()
+    if decoded.looped and not opinion.looped:
+        return opinion  # a loop's confidence is no measure: any text that did not loop wins
     return opinion if opinion.confidence > decoded.confidence + SECOND_OPINION_MARGIN else decoded
 
 
 def unsure_in_english(decoded: Decoded) -> bool:
-    """Whether an English final is worth a second opinion from the English-only model."""
-    return decoded.language == "en" and decoded.confidence < SECOND_OPINION_BELOW
+    """Whether an English final is worth a second opinion from the English-only model:
+    unsure, or looped (a loop's repeated tokens are likely one by one: "5 5", 0.86)."""
+    unsure = decoded.confidence < SECOND_OPINION_BELOW or decoded.looped
+    return decoded.language == "en" and unsure
 
 
 class _Audio:
