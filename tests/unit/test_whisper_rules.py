@@ -71,6 +71,28 @@ def test_a_long_utterance_is_cut_at_its_quietest_point() -> None:
     assert all(e.end - e.start <= 100 for e in ends)
 
 
+def test_weak_speech_just_before_the_onset_starts_the_utterance_earlier() -> None:
+    from dataclasses import replace
+
+    # One-voice's first prompt: "Which" at p 0.55-0.57 (under the 0.6 start), a pause,
+    # then "folder" at 0.70: the onset's 0.2 s pre-roll began inside "folder".
+    probs = [0.0] * 19 + [0.55, 0.56, 0.57, 0.36, 0.40, 0.24, 0.18, 0.12, 0.07, 0.07, 0.06]
+    probs += [0.7] * 20 + [0.0] * 15
+    reaching = replace(RULES, reach_frames=12)
+    starts = [a.frame for a in segment(probs, rules=reaching) if isinstance(a, UtteranceStart)]
+    assert starts == [19 - 6]  # the pre-roll before "Which", not before "folder" (30 - 6)
+    assert [a.frame for a in segment(probs) if isinstance(a, UtteranceStart)] == [24]
+    # Weak speech further back than the reach, or none: the onset's pre-roll.
+    far = [0.0] * 5 + [0.5] + [0.0] * 24 + [0.7] * 20 + [0.0] * 15
+    assert [a.frame for a in segment(far, rules=reaching) if isinstance(a, UtteranceStart)] == [24]
+    # Never before the previous utterance's end (weak speech 5 frames after it).
+    two = [0.7] * 10 + [0.0] * 5 + [0.5] + [0.7] * 10 + [0.0] * 15
+    actions = segment(two, rules=replace(reaching, silence_frames=4))
+    first_end = next(a for a in actions if isinstance(a, UtteranceEnd))
+    starts = [a.frame for a in actions if isinstance(a, UtteranceStart)]
+    assert first_end.end == 10 and starts == [0, 10]  # not 15 - 6
+
+
 def test_segmentation_ignores_low_probabilities_and_cannot_go_back_before_an_end() -> None:
     assert segment([0.59] * 100) == []
     probs = [0.9] * 5 + [0.1] * 11 + [0.9] * 5 + [0.1] * 11
