@@ -283,13 +283,14 @@ class DecodeQueue:
         for request in dropped:
             request.done(None, QueueClosed("session closed"))
 
-    def close(self, timeout: float = 10.0) -> bool:
+    def close(self, timeout: float = 5.0) -> bool:
         """Fail what waits, and wait up to `timeout` s for the decodes already running.
         False when one still runs after it.
 
         Waiting matters at exit: a decode left running in native code (CTranslate2) while
         the process exits can abort it ("terminate called without an active exception",
-        exit -6) after the whole transcript was printed."""
+        exit -6) after the whole transcript was printed. (5 s: a decode takes well under
+        that, and `--local`'s server thread gets 10 s to stop, the aiohttp part included.)"""
         with self._lock:
             self._closed = True
             waiting = list(self._beside)
