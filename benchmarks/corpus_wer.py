@@ -7,9 +7,9 @@ does, and its finals scored with Gladia's normaliser. What it measures is what t
 hears and writes (segmentation, pre-roll, cuts, decoding), apart from timing: the figures
 do not depend on the machine's load, so two settings can be compared on a busy machine.
 
-`--set NAME=VALUE` overrides a constant of `gladia_cli.server.recognition.engines.whisper`
-for a run (several `--set` in one run; a run per `--variant`, separated by `;`), e.g. the
-pre-roll experiments of stop 27:
+`--variant 'NAME=VALUE'` overrides a constant of `gladia_cli.server.recognition.engines.whisper`
+(`whisper_decoding.NAME=VALUE`: of whisper_decoding.py) for one run (several in one variant
+separated by `;`; a run per `--variant`), e.g. the pre-roll experiments of stop 27:
 
     .venv/bin/python benchmarks/corpus_wer.py
     .venv/bin/python benchmarks/corpus_wer.py --variant 'PREROLL_REACH_SECONDS=0' \\
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -79,11 +80,14 @@ def score(engine: object, root: Path, name: str, item: str, channel: int) -> Sco
     return Score(name, language, edit_distance(ref, hyp), len(ref))
 
 
-def apply(variant: str, module: ModuleType) -> None:
+def apply(variant: str, modules: dict[str, ModuleType]) -> None:
+    """NAME=VALUE (whisper.py's) or whisper_decoding.NAME=VALUE, `;`-separated."""
     for assignment in filter(None, (part.strip() for part in variant.split(";"))):
-        name, _, value = assignment.partition("=")
-        if not hasattr(module, name):
-            raise SystemExit(f"corpus_wer: error: no constant {name} in {module.__name__}")
+        target, _, value = assignment.partition("=")
+        where, _, name = target.rpartition(".")
+        module = modules.get(where or "whisper")
+        if module is None or not hasattr(module, name):
+            raise SystemExit(f"corpus_wer: error: no constant {target} in {', '.join(modules)}")
         setattr(module, name, type(getattr(module, name))(value))
 
 
@@ -105,16 +109,24 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown sets: {', '.join(sorted(unknown))}")
     root = corpus.ensure()
-    from gladia_cli.server.recognition.engines import whisper
+    from gladia_cli.server.recognition.engines import whisper, whisper_decoding
 
     engine = whisper.WhisperEngine(args.model)
-    defaults = {name: getattr(whisper, name) for name in dir(whisper) if name.isupper()}
+    modules = {"whisper": whisper, "whisper_decoding": whisper_decoding}
+    defaults = [
+        (module, name, getattr(module, name))
+        for module in modules.values()
+        for name in dir(module)
+        if name.isupper()
+    ]
     print(f"corpus_wer: whisper {args.model}, corpus v{corpus.VERSION}, Gladia's normaliser")
     for variant in args.variant or [""]:
-        for name, value in defaults.items():
-            setattr(whisper, name, value)
-        apply(variant, whisper)
+        for module, name, value in defaults:
+            setattr(module, name, value)
+        apply(variant, modules)
+        cpu = time.process_time()
         scores = [score(engine, root, *s) for s in SETS if s[0] in wanted]
+        cpu = time.process_time() - cpu
         by_language: dict[str, list[Score]] = {}
         for one in scores:
             by_language.setdefault(one.language, []).append(one)
@@ -124,7 +136,7 @@ def main() -> int:
             for lang, group in by_language.items()
         )
         each = "  ".join(f"{s.name} {s.errors / max(1, s.words):.3f}" for s in scores)
-        print(f"[{variant or 'defaults'}] {totals}\n    {each}", flush=True)
+        print(f"[{variant or 'defaults'}] {totals}  CPU {cpu:.0f} s\n    {each}", flush=True)
     return 0
 
 
