@@ -235,3 +235,18 @@ def test_a_scene_cut_short_ends_after_its_last_whole_clip_and_silences_the_rest(
     # Channel 0's left-out clip started at 3.0 and channel 1's at 4.5: silent from there.
     assert not tracks[0][3 * RATE :].any() and tracks[0][round(2.4 * RATE)]
     assert not tracks[1][round(4.5 * RATE) :].any() and tracks[1][round(3.9 * RATE)]
+
+
+def test_a_transcript_correction_changes_spelling_only_and_must_apply() -> None:
+    from benchmarks.corpus import CORRECTIONS, CorpusError, corrected
+
+    shipped = "Veuillez essayez de nouveau."
+    assert corrected("fr/vm-pls-try-again", shipped) == "Veuillez essayer de nouveau."
+    assert corrected("fr/other", shipped) == shipped  # no correction for that prompt
+    with pytest.raises(CorpusError, match="no 'Veuillez essayez'"):
+        corrected("fr/vm-pls-try-again", "Veuillez recommencer.")  # the package changed
+    # Spelling only: the same number of words, each pair (the space-split "ce tte" aside).
+    for pairs in CORRECTIONS.values():
+        for wrong, right in pairs:
+            if wrong != "ce tte":
+                assert len(wrong.split()) == len(right.split()), (wrong, right)

@@ -71,6 +71,28 @@ def test_a_long_utterance_is_cut_at_its_quietest_point() -> None:
     assert all(e.end - e.start <= 100 for e in ends)
 
 
+def test_weak_speech_just_before_the_onset_starts_the_utterance_earlier() -> None:
+    from dataclasses import replace
+
+    # One-voice's first prompt: "Which" at p 0.55-0.57 (under the 0.6 start), a pause,
+    # then "folder" at 0.70: the onset's 0.2 s pre-roll began inside "folder".
+    probs = [0.0] * 19 + [0.55, 0.56, 0.57, 0.36, 0.40, 0.24, 0.18, 0.12, 0.07, 0.07, 0.06]
+    probs += [0.7] * 20 + [0.0] * 15
+    reaching = replace(RULES, reach_frames=12)
+    starts = [a.frame for a in segment(probs, rules=reaching) if isinstance(a, UtteranceStart)]
+    assert starts == [19 - 6]  # the pre-roll before "Which", not before "folder" (30 - 6)
+    assert [a.frame for a in segment(probs) if isinstance(a, UtteranceStart)] == [24]
+    # Weak speech further back than the reach, or none: the onset's pre-roll.
+    far = [0.0] * 5 + [0.5] + [0.0] * 24 + [0.7] * 20 + [0.0] * 15
+    assert [a.frame for a in segment(far, rules=reaching) if isinstance(a, UtteranceStart)] == [24]
+    # Never before the previous utterance's end (weak speech 5 frames after it).
+    two = [0.7] * 10 + [0.0] * 5 + [0.5] + [0.7] * 10 + [0.0] * 15
+    actions = segment(two, rules=replace(reaching, silence_frames=4))
+    first_end = next(a for a in actions if isinstance(a, UtteranceEnd))
+    starts = [a.frame for a in actions if isinstance(a, UtteranceStart)]
+    assert first_end.end == 10 and starts == [0, 10]  # not 15 - 6
+
+
 def test_segmentation_ignores_low_probabilities_and_cannot_go_back_before_an_end() -> None:
     assert segment([0.59] * 100) == []
     probs = [0.9] * 5 + [0.1] * 11 + [0.9] * 5 + [0.1] * 11
@@ -210,6 +232,35 @@ def test_closing_the_queue_waits_for_a_running_decode_and_fails_the_waiting_ones
         assert stuck.close(timeout=0.2) is False
     finally:
         hold.set()
+
+
+def test_a_decode_beside_a_final_runs_on_an_idle_partial_worker_only() -> None:
+    queue = DecodeQueue(1, partial_workers=1)
+    try:
+        # A final asks for a decode beside it and waits for it: it runs on the partial
+        # worker, at the same time (the final is still running meanwhile).
+        def final() -> tuple[str, str]:
+            side = queue.beside("s", 0, lambda: threading.current_thread().name)
+            assert side is not None
+            return threading.current_thread().name, side.result(timeout=10)
+
+        main, beside = queue.run_final("s", 0, final)
+        assert main.startswith("decoder-") and beside.startswith("partials-")
+        # A partial running: the partial worker is not idle, no decode beside.
+        started, release = threading.Event(), threading.Event()
+        queue.offer_partial("s", 1, lambda: (started.set(), release.wait(10)), lambda r, e: None)
+        assert started.wait(10)
+        assert queue.beside("s", 0, lambda: "late") is None
+        release.set()
+        assert queue.wait_idle(10)
+    finally:
+        release.set()
+        queue.close()
+    # No partial worker, or a closed queue: none either.
+    alone = DecodeQueue(1)
+    assert alone.beside("s", 0, lambda: 1) is None
+    alone.close()
+    assert queue.beside("s", 0, lambda: 1) is None
 
 
 def test_repetition_loops_are_trimmed() -> None:
@@ -378,14 +429,17 @@ def test_two_utterances_do_not_decide_a_channel_language() -> None:
 class _Decoder:
     """A decoder for the second-opinion rule: a fixed answer, and how often it was asked."""
 
-    def __init__(self, text: str, confidence: float, language: str = "en") -> None:
+    def __init__(
+        self, text: str, confidence: float, language: str = "en", *, looped: bool = False
+    ) -> None:
         self.answer = (text, confidence, language)
+        self.looped = looped
         self.asked = 0
 
     def final(self, audio: object) -> Decoded:
         self.asked += 1
         text, confidence, language = self.answer
-        return Decoded(text, (), confidence, language, 0.0)
+        return Decoded(text, (), confidence, language, 0.0, looped=self.looped)
 
 
 def test_an_unsure_english_final_gets_a_second_opinion_and_the_surer_text_wins() -> None:
@@ -415,3 +469,19 @@ def test_an_unsure_english_final_gets_a_second_opinion_and_the_surer_text_wins()
         tiny = _Decoder("anything", 0.99)
         assert final(decoder, tiny) == decoder.answer[0] and tiny.asked == 0
     assert final(_Decoder("5", 0.2), None) == "5"
+    # A loop ("5 5 5 5…" cut back to "5 5") is sure of every token: asked all the same, and
+    # a text that did not loop wins; two loops: the surer rule again.
+    looped = _Decoder("5 5", 0.86, looped=True)
+    tiny = _Decoder("5 to extend the conference.", 0.86)
+    assert final(looped, tiny) == "5 to extend the conference." and tiny.asked == 1
+    assert final(looped, _Decoder("5 5 5", 0.9, looped=True)) == "5 5"
+
+
+def test_a_final_has_room_for_fast_speech_but_not_for_a_loop() -> None:
+    from gladia_cli.server.recognition.engines.whisper_decoding import MAX_LENGTH, final_token_cap
+
+    # The corpus's fastest real speech: 6.1 tokens/s (French); twice that fits.
+    for seconds in (0.5, 2.0, 5.0, 10.0):
+        assert final_token_cap(seconds) >= 2 * 6.1 * seconds
+    # A 2 s utterance that loops stops at 44 tokens, not Whisper's 448 positions.
+    assert final_token_cap(2.0) <= MAX_LENGTH // 8

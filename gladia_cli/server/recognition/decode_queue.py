@@ -31,6 +31,10 @@ The rules (`FairSchedule`, no threads, no clock):
   `speaking`), whose final could come while the guess runs and would wait for it. It
   then starts at once; it leaves the channel's waiting partial in place.
 
+- A decode beside a final (`beside`: the second opinion of whisper.py, started with the
+  final it may be needed for) runs on an idle partial worker only: none running or waiting
+  a partial. It goes before any partial queued after it.
+
 Partials are thus best effort: under load some are skipped, finals are not. Nothing here
 decides what is recognised, only when: the finals depend on the samples alone.
 """
@@ -180,6 +184,8 @@ class DecodeQueue:
         self._running = 0  # jobs being decoded now
         self._running_finals = 0  # of them, on the main workers (finals, jobs, background)
         self._speaking: set[tuple[str, int]] = set()  # channels with an open utterance
+        self._beside: deque[DecodeRequest] = deque()  # for the partial workers, first
+        self._partial_workers = partial_workers
         self._main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
             threading.Thread(
@@ -219,6 +225,20 @@ class DecodeQueue:
             self._wake.notify_all()
         return future
 
+    def beside(self, session: str, channel: int, job: Job) -> Future[Any] | None:
+        """Run `job` on an idle partial worker, beside the decode that asks (a final on a
+        main worker); None when no partial worker is idle. The future gets the result,
+        the job's error, or QueueClosed."""
+        future: Future[Any] = Future()
+        with self._lock:
+            partials_running = self._running - self._running_finals
+            busy = partials_running or self._beside or self._schedule.has_work("partials")
+            if self._closed or not self._partial_workers or busy:
+                return None
+            self._beside.append(DecodeRequest(session, channel, False, job, _settles(future)))
+            self._wake.notify_all()
+        return future
+
     def speaking(self, session: str, channel: int, speaking: bool) -> None:
         """A channel's utterance opened (True) or closed (False)."""
         with self._lock:
@@ -246,7 +266,8 @@ class DecodeQueue:
         """Wait until nothing is waiting or running (tests and benchmarks pace with it)."""
         with self._lock:
             return self._wake.wait_for(
-                lambda: self._running == 0 and len(self._schedule) == 0, timeout
+                lambda: self._running == 0 and len(self._schedule) == 0 and not self._beside,
+                timeout,
             )
 
     def skipped_partials(self, session: str) -> int:
@@ -256,20 +277,24 @@ class DecodeQueue:
     def forget(self, session: str) -> None:
         with self._lock:
             dropped = self._schedule.forget(session)
+            dropped += [r for r in self._beside if r.session == session]
+            self._beside = deque(r for r in self._beside if r.session != session)
             self._speaking = {key for key in self._speaking if key[0] != session}
         for request in dropped:
             request.done(None, QueueClosed("session closed"))
 
-    def close(self, timeout: float = 10.0) -> bool:
+    def close(self, timeout: float = 5.0) -> bool:
         """Fail what waits, and wait up to `timeout` s for the decodes already running.
         False when one still runs after it.
 
         Waiting matters at exit: a decode left running in native code (CTranslate2) while
         the process exits can abort it ("terminate called without an active exception",
-        exit -6) after the whole transcript was printed."""
+        exit -6) after the whole transcript was printed. (5 s: a decode takes well under
+        that, and `--local`'s server thread gets 10 s to stop, the aiohttp part included.)"""
         with self._lock:
             self._closed = True
-            waiting = []
+            waiting = list(self._beside)
+            self._beside.clear()
             while (request := self._schedule.next()) is not None:
                 waiting.append(request)
             self._wake.notify_all()
@@ -297,11 +322,17 @@ class DecodeQueue:
     def _serve(self, serves: Serves) -> None:
         while True:
             with self._lock:
-                while not self._closed and not self._schedule.has_work(serves):
+                beside = serves == "partials"
+                while not self._closed and not (
+                    (beside and self._beside) or self._schedule.has_work(serves)
+                ):
                     self._wake.wait()
                 if self._closed:
                     return
-                request = self._schedule.next(serves)
+                if beside and self._beside:
+                    request: DecodeRequest | None = self._beside.popleft()
+                else:
+                    request = self._schedule.next(serves)
                 if request is None:
                     continue
                 self._running += 1

@@ -43,6 +43,9 @@ class SegmenterSettings:
     partial_every_samples: int
     first_partial_samples: int = 0  # the first partial comes this early (0: after `every`)
     tail_frames: int = 0  # an utterance's audio after its speech (0: the whole silence)
+    # Weak speech (p ≥ end_threshold) this far before the onset starts the utterance
+    # earlier: its pre-roll before that (0: the onset's pre-roll only).
+    reach_frames: int = 0
 
     @property
     def tail(self) -> int:
@@ -80,7 +83,8 @@ class UtteranceSegmenter:
         self._previous_end = 0
         # (probability, energy) of the latest frames, for cuts and restarts after them.
         self._recent: deque[tuple[float, float]] = deque(
-            maxlen=max(settings.cut_window_frames, settings.preroll_frames, 1)
+            maxlen=max(settings.cut_window_frames, settings.preroll_frames, settings.reach_frames)
+            + 1
         )
 
     @property
@@ -99,7 +103,7 @@ class UtteranceSegmenter:
         if self._start is None:
             if probability < s.start_threshold:
                 return []
-            self._start = max(self._previous_end, index - s.preroll_frames)
+            self._start = max(self._previous_end, self._onset(index) - s.preroll_frames)
             self._last_voiced = index
             return [UtteranceStart(self._start)]
         if probability >= s.end_threshold:
@@ -113,6 +117,18 @@ class UtteranceSegmenter:
         if probability >= s.end_threshold and self._partial_due(heard - self._start):
             return [PartialDue(self._start, heard)]  # (a pause has nothing new to hear)
         return []
+
+    def _onset(self, index: int) -> int:
+        """Where the speech that crossed the start threshold at `index` began: the earliest
+        weak-speech frame within `reach_frames` before it (a soft first word: "Which" at
+        p 0.55 before "folder" at 0.70), else `index`."""
+        s = self._s
+        recent = list(self._recent)[:-1]  # the frames before `index`, latest last
+        reach = min(s.reach_frames, len(recent))
+        for back in range(reach, 0, -1):
+            if recent[-back][0] >= s.end_threshold:
+                return index - back
+        return index
 
     def _partial_due(self, frames: int) -> bool:
         """Whether an utterance `frames` long just crossed a partial point: the first at

@@ -43,6 +43,12 @@ MAX_LENGTH = 448  # Whisper's decoder positions, prompt included
 MAX_PROMPT_TOKENS = MAX_LENGTH // 2 - 1
 PARTIAL_TOKENS_BASE = 10
 PARTIAL_TOKENS_PER_SECOND = 6
+# A final's tokens: twice the fastest real speech of the corpus (6 tokens/s, French), and
+# room for scripts that take more tokens per second. Without a cap a repetition loop ran
+# to Whisper's 448 positions: 224 tokens, 3 s for a 2 s utterance ("5 5 5 5…" for "5 to
+# extend the conference."), the final of a meeting's channel 3.9 s late.
+FINAL_TOKENS_BASE = 20
+FINAL_TOKENS_PER_SECOND = 12
 MAX_REPEATS = 2  # a loop is an n-gram repeated more often than this in a row
 MAX_LOOP_NGRAM = 12
 PREPEND_PUNCTUATION = "\"'“¿([{-"
@@ -73,6 +79,9 @@ class Decoded:
     # The language detection of this audio (code → probability, among the candidates),
     # when the language was not given; a channel sums them over its first utterances.
     detected: dict[str, float] = field(default_factory=dict)
+    # The decode looped (trim_repetitions cut a repeated n-gram): the text is unreliable
+    # even when each token of the loop was likely (the confidence says nothing then).
+    looped: bool = False
 
 
 def trim_repetitions(tokens: list[int], max_repeats: int = MAX_REPEATS) -> list[int]:
@@ -127,6 +136,10 @@ def partial_window_seconds(audio_seconds: float) -> int:
     return min(FULL_WINDOW_SECONDS, max(PARTIAL_MIN_WINDOW_SECONDS, math.ceil(audio_seconds + 1.0)))
 
 
+def final_token_cap(audio_seconds: float) -> int:
+    return FINAL_TOKENS_BASE + math.ceil(FINAL_TOKENS_PER_SECOND * audio_seconds)
+
+
 def partial_token_cap(audio_seconds: float) -> int:
     return PARTIAL_TOKENS_BASE + math.ceil(PARTIAL_TOKENS_PER_SECOND * audio_seconds)
 
@@ -165,7 +178,7 @@ class WhisperDecoder:
         return self._decode(
             audio,
             window=final_window_seconds(heard / ENGINE_SAMPLE_RATE, fast=fast),
-            max_new_tokens=None,
+            max_new_tokens=final_token_cap(heard / ENGINE_SAMPLE_RATE),
             language=language,
             candidates=candidates,
             vocabulary=vocabulary,
@@ -293,6 +306,7 @@ class WhisperDecoder:
             language=chosen,
             no_speech_prob=float(result.no_speech_prob),
             detected=detected,
+            looped=len(tokens) < len(raw_tokens),
         )
 
     def _detect(
