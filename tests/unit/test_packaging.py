@@ -6,8 +6,12 @@ that match what the CLI does. `make test` also installs the built wheel in clean
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
+
+import pytest
 
 from gladia_cli.cli.streaming import LOCAL_IGNORES, WHISPER_HONOURS
 from gladia_cli.server import extras
@@ -78,3 +82,43 @@ def test_make_test_runs_the_suite_on_xdist_workers_the_dev_extra_installs() -> N
     target = makefile.split("\ntest: install\n", 1)[1].split("\n\n", 1)[0]
     assert "$(BIN)/pytest -q -n $(TEST_WORKERS)" in target
     assert re.search(r"^TEST_WORKERS \?= [1-9]", makefile, re.MULTILINE)
+
+
+def _make_test(
+    tmp_path: Path, suite_code: int, check_code: int
+) -> subprocess.CompletedProcess[str]:
+    """`make test`'s recipe (not its install) with a stand-in suite and package check: the
+    check waits until the suite has started, the suite until the check has: they run side
+    by side, or neither ends (and the 20 s bound fails the test)."""
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    stand_in = (
+        "#!/bin/bash\n"
+        "touch {mine}; for _ in $(seq 400); do [ -e {other} ] && break; sleep 0.05; done\n"
+        "[ -e {other} ] || exit 99\n"
+        "echo {name} ran; exit {code}\n"
+    )
+    suite, check = bin_dir / "pytest", tmp_path / "check.sh"
+    suite.write_text(stand_in.format(mine="suite.started", other="check.started", name="suite",
+                                     code=suite_code))  # fmt: skip
+    check.write_text(stand_in.format(mine="check.started", other="suite.started", name="check",
+                                     code=check_code))  # fmt: skip
+    suite.chmod(0o755)
+    check.chmod(0o755)
+    return subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "install", "test",
+         f"VENV={tmp_path / 'venv'}", f"PACKAGE_CHECK={check}"],
+        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_runs_the_package_check_beside_the_suite_and_fails_if_either_fails(
+    tmp_path: Path,
+) -> None:
+    for suite_code, check_code in ((0, 0), (1, 0), (0, 1)):
+        case = tmp_path / f"{suite_code}{check_code}"
+        case.mkdir()
+        done = _make_test(case, suite_code, check_code)
+        assert (done.returncode == 0) == (suite_code == check_code == 0), done
+        assert "suite ran" in done.stdout and "check ran" in done.stdout, done  # its log shown
