@@ -490,12 +490,9 @@ class WhisperRecognizer(ChannelRecognizer):
         # The second opinion starts with the final, on an idle partial worker, when the
         # channel speaks English: ready when base turns out unsure (two decodes at once
         # cost base about a tenth, one after the other a third more). Only where latency
-        # is worth the CPU: a one-channel live session at full quality. Not a meeting (its
-        # partials need that worker, and its CPU: the three voices at once fell behind
-        # with it, 5.5 s, where they kept up without), nor a pre-recorded job, nor a
-        # session behind: there it is decoded only when base is unsure.
-        settings = self._settings
-        early = settings.live and settings.channel_count <= 1 and self._load == Level.FULL
+        # is worth the CPU: a live session at full quality (not a pre-recorded job, nor a
+        # session behind: there it is decoded only when base is unsure).
+        early = self._settings.live and self._load == Level.FULL
         early = early and (language or self._partial_language()) == "en"
 
         def final() -> Decoded:
