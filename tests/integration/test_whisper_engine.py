@@ -11,7 +11,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -317,50 +316,6 @@ def test_a_channel_gives_way_as_told(engine: WhisperEngine) -> None:
     assert sum(c[1] == "partial" for c in fewer) == 2  # one per utterance
     assert [c for c in fewer if c[:2] == ("main", "final")] == [("main", "final", False)] * 2
     assert hurried == [("fast", "final", True)] * 2
-
-
-def test_only_a_live_english_channel_at_full_quality_starts_its_second_opinion_early(
-    engine: WhisperEngine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The tiny.en decode beside each final costs CPU for latency: a pre-recorded job's
-    channel, or a live one giving way, asks for it only when base is unsure (after)."""
-    from gladia_cli.server.recognition.engines.silero_vad import shared_session
-    from gladia_cli.server.recognition.recognition_load import Level
-
-    asked: list[str] = []
-    beside = engine.queue.beside
-
-    def counted(session: str, channel: int, job: Any) -> Any:
-        asked.append(session)
-        return beside(session, channel, job)
-
-    monkeypatch.setattr(engine.queue, "beside", counted)
-    samples = two_sentences()  # two utterances
-    for session, live, level in (
-        ("live", True, Level.FULL),
-        ("job", False, Level.FULL),
-        ("behind", True, Level.FEWER_PARTIALS),
-    ):
-        settings = ChannelSettings(
-            0, languages=("en",), max_duration_without_endpointing=10, session_id=session, live=live
-        )
-        # A second decoder (the engine here has tiny.en only): as base with tiny.en.
-        english = SpyDecoder(engine.decoder, [], "fast")
-        recognizer = WhisperRecognizer(
-            settings,
-            engine.decoder,
-            engine.queue,
-            shared_session(),
-            fast=english,  # type: ignore[arg-type]
-        )
-        recognizer.set_late_sink(lambda events: None)
-        recognizer.set_load(level)
-        for start in range(0, len(samples), RATE // 2):
-            recognizer.feed(samples[start : start + RATE // 2])
-            engine.queue.wait_idle()
-        recognizer.finish()
-    assert asked.count("live") >= 2  # each final (and any decoded ahead)
-    assert "job" not in asked and "behind" not in asked
 
 
 def test_a_piece_after_a_cut_goes_on_from_the_text_before_it(

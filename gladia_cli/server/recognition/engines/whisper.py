@@ -487,17 +487,14 @@ class WhisperRecognizer(ChannelRecognizer):
         if english is self._decoder:
             return lambda: decode(self._decoder, fast=False)
         queue, session, channel = self._queue, self._settings.session_id, self._settings.channel
-        # The second opinion starts with the final, on an idle partial worker, when the
-        # channel speaks English: ready when base turns out unsure (two decodes at once
-        # cost base about a tenth, one after the other a third more). Only where latency
-        # is worth the CPU: a live session at full quality (not a pre-recorded job, nor a
-        # session behind: there it is decoded only when base is unsure).
-        early = self._settings.live and self._load == Level.FULL
-        early = early and (language or self._partial_language()) == "en"
+        likely_english = (language or self._partial_language()) == "en"
 
         def final() -> Decoded:
+            # The second opinion starts with the final, on an idle partial worker, when the
+            # channel speaks English: ready when base turns out unsure (two decodes at once
+            # cost base about a tenth, one after the other a third more).
             side = None
-            if early:
+            if likely_english:
                 side = queue.beside(session, channel, lambda: decode(english, fast=True))
 
             def second() -> Decoded:
