@@ -234,35 +234,6 @@ def test_closing_the_queue_waits_for_a_running_decode_and_fails_the_waiting_ones
         hold.set()
 
 
-def test_a_decode_beside_a_final_runs_on_an_idle_partial_worker_only() -> None:
-    queue = DecodeQueue(1, partial_workers=1)
-    try:
-        # A final asks for a decode beside it and waits for it: it runs on the partial
-        # worker, at the same time (the final is still running meanwhile).
-        def final() -> tuple[str, str]:
-            side = queue.beside("s", 0, lambda: threading.current_thread().name)
-            assert side is not None
-            return threading.current_thread().name, side.result(timeout=10)
-
-        main, beside = queue.run_final("s", 0, final)
-        assert main.startswith("decoder-") and beside.startswith("partials-")
-        # A partial running: the partial worker is not idle, no decode beside.
-        started, release = threading.Event(), threading.Event()
-        queue.offer_partial("s", 1, lambda: (started.set(), release.wait(10)), lambda r, e: None)
-        assert started.wait(10)
-        assert queue.beside("s", 0, lambda: "late") is None
-        release.set()
-        assert queue.wait_idle(10)
-    finally:
-        release.set()
-        queue.close()
-    # No partial worker, or a closed queue: none either.
-    alone = DecodeQueue(1)
-    assert alone.beside("s", 0, lambda: 1) is None
-    alone.close()
-    assert queue.beside("s", 0, lambda: 1) is None
-
-
 def test_repetition_loops_are_trimmed() -> None:
     assert trim_repetitions([1, 2, 3]) == [1, 2, 3]
     assert trim_repetitions([5, 5, 5, 5, 5, 6]) == [5, 5, 6]

@@ -31,10 +31,6 @@ The rules (`FairSchedule`, no threads, no clock):
   `speaking`), whose final could come while the guess runs and would wait for it. It
   then starts at once; it leaves the channel's waiting partial in place.
 
-- A decode beside a final (`beside`: the second opinion of whisper.py, started with the
-  final it may be needed for) runs on an idle partial worker only: none running or waiting
-  a partial. It goes before any partial queued after it.
-
 Partials are thus best effort: under load some are skipped, finals are not. Nothing here
 decides what is recognised, only when: the finals depend on the samples alone.
 """
@@ -184,8 +180,6 @@ class DecodeQueue:
         self._running = 0  # jobs being decoded now
         self._running_finals = 0  # of them, on the main workers (finals, jobs, background)
         self._speaking: set[tuple[str, int]] = set()  # channels with an open utterance
-        self._beside: deque[DecodeRequest] = deque()  # for the partial workers, first
-        self._partial_workers = partial_workers
         self._main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
             threading.Thread(
@@ -225,20 +219,6 @@ class DecodeQueue:
             self._wake.notify_all()
         return future
 
-    def beside(self, session: str, channel: int, job: Job) -> Future[Any] | None:
-        """Run `job` on an idle partial worker, beside the decode that asks (a final on a
-        main worker); None when no partial worker is idle. The future gets the result,
-        the job's error, or QueueClosed."""
-        future: Future[Any] = Future()
-        with self._lock:
-            partials_running = self._running - self._running_finals
-            busy = partials_running or self._beside or self._schedule.has_work("partials")
-            if self._closed or not self._partial_workers or busy:
-                return None
-            self._beside.append(DecodeRequest(session, channel, False, job, _settles(future)))
-            self._wake.notify_all()
-        return future
-
     def speaking(self, session: str, channel: int, speaking: bool) -> None:
         """A channel's utterance opened (True) or closed (False)."""
         with self._lock:
@@ -266,8 +246,7 @@ class DecodeQueue:
         """Wait until nothing is waiting or running (tests and benchmarks pace with it)."""
         with self._lock:
             return self._wake.wait_for(
-                lambda: self._running == 0 and len(self._schedule) == 0 and not self._beside,
-                timeout,
+                lambda: self._running == 0 and len(self._schedule) == 0, timeout
             )
 
     def skipped_partials(self, session: str) -> int:
@@ -277,8 +256,6 @@ class DecodeQueue:
     def forget(self, session: str) -> None:
         with self._lock:
             dropped = self._schedule.forget(session)
-            dropped += [r for r in self._beside if r.session == session]
-            self._beside = deque(r for r in self._beside if r.session != session)
             self._speaking = {key for key in self._speaking if key[0] != session}
         for request in dropped:
             request.done(None, QueueClosed("session closed"))
@@ -293,8 +270,7 @@ class DecodeQueue:
         that, and `--local`'s server thread gets 10 s to stop, the aiohttp part included.)"""
         with self._lock:
             self._closed = True
-            waiting = list(self._beside)
-            self._beside.clear()
+            waiting = []
             while (request := self._schedule.next()) is not None:
                 waiting.append(request)
             self._wake.notify_all()
@@ -322,17 +298,11 @@ class DecodeQueue:
     def _serve(self, serves: Serves) -> None:
         while True:
             with self._lock:
-                beside = serves == "partials"
-                while not self._closed and not (
-                    (beside and self._beside) or self._schedule.has_work(serves)
-                ):
+                while not self._closed and not self._schedule.has_work(serves):
                     self._wake.wait()
                 if self._closed:
                     return
-                if beside and self._beside:
-                    request: DecodeRequest | None = self._beside.popleft()
-                else:
-                    request = self._schedule.next(serves)
+                request = self._schedule.next(serves)
                 if request is None:
                     continue
                 self._running += 1

@@ -484,25 +484,8 @@ class WhisperRecognizer(ChannelRecognizer):
         if hurry:
             return lambda: decode(self._decoder_for(language), fast=True)
         english = self._fast  # tiny.en beside a multilingual model, else the same decoder
-        if english is self._decoder:
-            return lambda: decode(self._decoder, fast=False)
-        queue, session, channel = self._queue, self._settings.session_id, self._settings.channel
-        likely_english = (language or self._partial_language()) == "en"
-
-        def final() -> Decoded:
-            # The second opinion starts with the final, on an idle partial worker, when the
-            # channel speaks English: ready when base turns out unsure (two decodes at once
-            # cost base about a tenth, one after the other a third more).
-            side = None
-            if likely_english:
-                side = queue.beside(session, channel, lambda: decode(english, fast=True))
-
-            def second() -> Decoded:
-                return side.result() if side is not None else decode(english, fast=True)
-
-            return second_opinion(lambda: decode(self._decoder, fast=False), second)
-
-        return final
+        second = None if english is self._decoder else lambda: decode(english, fast=True)
+        return lambda: second_opinion(lambda: decode(self._decoder, fast=False), second)
 
     def _speculate(self) -> None:
         """Decode the open utterance's final while the silence that ends it is confirmed
