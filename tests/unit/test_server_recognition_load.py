@@ -64,7 +64,7 @@ def test_audio_ahead_of_the_clock_is_not_lateness_before_the_session_is_found_ou
     assert live.observe(lag=2.1, received=10.0, elapsed=10.0, recognised=0.5) is (
         Level.FEWER_PARTIALS
     )
-    # A burst (re-sent after a reconnect) 2 s ahead of the clock, 2.5 s behind the audio:
-    # 0.5 s behind the clock, not later than before.
+    # Audio 2 s ahead of the clock (captured while the client connected), 2.5 s behind
+    # the audio received: 0.5 s behind the clock, not late.
     burst = LoadPolicy()
     assert burst.observe(lag=2.5, received=12.0, elapsed=10.0, recognised=0.5) is None

@@ -9,10 +9,10 @@ for. When it grows, recognition does less, in a stated order, and says so:
    English; otherwise a shorter window), at `raise_at[1]` seconds behind.
 
 For a live session the lag counted is its lateness by the clock: audio that came ahead of
-the clock (a burst after a stall, the re-sent bytes of a reconnect, the first seconds of a
-`--pace max` file, before it is found out) is not something its user waits for. Without
-that, a file sent at `--pace max` gave way, and warned, as a late live session in the
-moment before its speed showed.
+the clock (what a client captured while it connected, the first seconds of a `--pace max`
+file before it is found out) is not something its user waits for. Without that, a file
+sent at `--pace max` gave way, and warned, as a late live session in the moment before
+its speed showed.
 
 It comes back one level at a time once the lag has stayed under `calm_lag` for `calm_for`
 seconds of audio recognised. Finals change only for a **live** session, one whose audio

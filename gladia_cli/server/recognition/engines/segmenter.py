@@ -5,8 +5,10 @@ the start of the stream. Output: actions in frame indices. Every decision is a f
 the frames seen so far, so it depends only on the samples (never on the wall clock nor on
 how the stream was cut into calls):
 
-- Speech starts at the first frame with p ≥ `start_threshold`; the utterance begins
-  `preroll_frames` earlier (Whisper needs the onset), but never before the previous end.
+- Speech starts at the first frame with p ≥ `start_threshold`, or at the earliest weak
+  frame (p ≥ `end_threshold`) up to `reach_frames` before it (a soft first word); the
+  utterance begins `preroll_frames` earlier (Whisper needs the onset), but never before
+  the previous end.
 - Inside an utterance a frame with p ≥ `end_threshold` (lower: hysteresis) is voiced. The
   utterance ends after `silence_frames` unvoiced frames in a row; it ends where the last
   voiced frame ends, and its audio runs `tail_frames` into the silence (Whisper hears
