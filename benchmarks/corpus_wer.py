@@ -19,7 +19,6 @@ separated by `;`; a run per `--variant`), e.g. the pre-roll experiments of stop 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -53,22 +52,12 @@ class Score:
     words: int
 
 
-def channel_file(root: Path, item: str, channel: int) -> Path:
-    data = json.loads((root / f"{item}.json").read_text(encoding="utf-8"))
-    return root / data["files"][channel]
-
-
-def reference(root: Path, item: str, channel: int) -> tuple[str, str]:
-    data = json.loads((root / f"{item}.json").read_text(encoding="utf-8"))
-    clips = sorted((c for c in data["clips"] if c["channel"] == channel), key=lambda c: c["start"])
-    return data["channels"][channel]["language"], " ".join(c["text"] for c in clips)
-
-
 def score(engine: object, root: Path, name: str, item: str, channel: int) -> Score:
     from gladia_cli.server.recognition.engines.base import ChannelSettings, Hypothesis
 
-    language, text = reference(root, item, channel)
-    samples, _ = sf.read(channel_file(root, item, channel), dtype="int16")
+    scene = corpus.scene_audio(root, item, None, root)  # whole: nothing written
+    language, text = scene.references[channel]
+    samples, _ = sf.read(scene.files[channel], dtype="int16")
     settings = ChannelSettings(channel=0, session_id=name, live=False)
     recognizer = engine.open_channel(settings)  # type: ignore[attr-defined]
     finals = []
