@@ -421,3 +421,15 @@ def test_a_first_partial_that_heard_nothing_is_tried_again_with_the_next_audio(
     # The next chunk's audio (0.1 s more), not a partial period (0.5 s; 1 s with several).
     assert abs(first - 0.4) < 0.05 and retry - first < 0.2, lengths
     assert late, "the retry's partial reached the sink"
+
+
+def test_engines_in_the_tests_process_share_their_models() -> None:
+    """tests/shared_models.py: a second engine takes the model the first loaded (the
+    loading rules above call load_model itself, not the shared one)."""
+    first = WhisperEngine("tiny.en", workers=1)
+    second = WhisperEngine("tiny.en", workers=1)
+    try:
+        assert first._model is second._model
+    finally:
+        first.close()
+        second.close()
