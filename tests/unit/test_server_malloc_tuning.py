@@ -18,3 +18,15 @@ def test_pinned_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(malloc_tuning.ENVIRONMENT, "1048576")
     assert malloc_tuning.pin_mmap_threshold() is False
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc only")
+def test_decode_buffers_kept_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(malloc_tuning.ENVIRONMENT, raising=False)
+    assert malloc_tuning.keep_decode_buffers() is True
+    assert malloc_tuning.pin_mmap_threshold() is True  # back to the server's
+
+
+def test_the_environment_wins_over_decode_buffers_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(malloc_tuning.ENVIRONMENT, "1048576")
+    assert malloc_tuning.keep_decode_buffers() is False

@@ -6,6 +6,16 @@ to 32 MiB), so later buffers of that size (audio batches for the recogniser, soc
 come from the heap and the recogniser threads' arenas, whose holes are not given back. In
 a 2 h soak the server's RSS grew 10–15 MiB that way while the Python heap (tracemalloc)
 stayed at 2–4 MiB. Setting the threshold explicitly turns that adjustment off.
+
+A process that runs Whisper needs the opposite for its decodes: CTranslate2 allocates and
+frees its activations on every decode (base's attention over a 15 s window is 18 MB), and
+under a 64 KiB threshold each one is a fresh mapping whose pages the kernel zeroes and
+faults in again: 133,000 page faults and 0.3 s of system time per final, which made a
+final 0.65 s instead of 0.40 (benchmarks/malloc_threshold.py). So once the model is loaded
+(its weights loaded under the low threshold, so that their temporaries went back), the
+Whisper engine raises both thresholds above those buffers (`keep_decode_buffers`): they are
+then reused from the heap, as under glibc's sliding threshold, and the trim threshold still
+gives back what is freed beyond them.
 """
 
 from __future__ import annotations
@@ -14,16 +24,33 @@ import ctypes
 import os
 import sys
 
-M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+M_TRIM_THRESHOLD = -1  # glibc's malloc.h
+M_MMAP_THRESHOLD = -3
 # Below the threshold glibc started from: pinned at 64 KiB, a 2 h soak stayed within 3 MiB
 # (128 KiB: within 5).
 MMAP_THRESHOLD = 64 * 1024
 ENVIRONMENT = "MALLOC_MMAP_THRESHOLD_"  # glibc's own tunable: the user's choice wins
+# Above a decode's largest buffer (18 MB) and at glibc's own ceiling for the threshold
+# (32 MiB on 64-bit); the trim threshold as large: 1.7× a final's speed, RSS unchanged.
+DECODE_MMAP_THRESHOLD = 32 * 1024 * 1024
+DECODE_TRIM_THRESHOLD = 32 * 1024 * 1024
 
 
 def pin_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     """Fix glibc's mmap threshold for this process; False where there is nothing to do
     (not glibc, or the environment already chose)."""
+    return _mallopt(M_MMAP_THRESHOLD, threshold)
+
+
+def keep_decode_buffers() -> bool:
+    """Let a model's decode buffers be reused from the heap (see the module docstring);
+    False where there is nothing to do (not glibc, or the environment already chose)."""
+    return _mallopt(M_MMAP_THRESHOLD, DECODE_MMAP_THRESHOLD) and _mallopt(
+        M_TRIM_THRESHOLD, DECODE_TRIM_THRESHOLD
+    )
+
+
+def _mallopt(parameter: int, value: int) -> bool:
     if not sys.platform.startswith("linux") or ENVIRONMENT in os.environ:
         return False
     try:
@@ -32,4 +59,4 @@ def pin_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, threshold))
+    return bool(mallopt(parameter, value))

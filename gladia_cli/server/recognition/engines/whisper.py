@@ -86,6 +86,7 @@ from gladia_cli.server.recognition.engines.whisper_decoding import (
     WhisperDecoder,
     choose_language,
 )
+from gladia_cli.server.recognition.malloc_tuning import keep_decode_buffers
 from gladia_cli.server.recognition.recognition_load import Level
 
 log = logging.getLogger("gladia.server")
@@ -238,6 +239,10 @@ class WhisperEngine(Engine):
                 log.info("whisper: no fast model for English partials (%s)", exc.message)
             else:
                 self.fast = WhisperDecoder(tiny)
+        # The weights were loaded under the server's low mmap threshold (their temporaries
+        # went back); from now on a decode's buffers are reused from the heap instead of
+        # being mapped and faulted in each time: a final 0.40 s instead of 0.65.
+        keep_decode_buffers()
         self.queue = DecodeQueue(workers, partial_workers=1)
         self._vad_session = shared_session()
 
