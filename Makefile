@@ -50,11 +50,18 @@ demo: install
 # paced in real time, faults that last seconds), which workers overlap; at four it is
 # bound by the two cores' CPU (on two cores, 1977 tests: serial ~24 min, 2 workers 6:36-8:01,
 # 4 workers 5:17-5:32, 6 no faster). TEST_WORKERS=0 runs it in one process.
+# Work stealing: an idle worker takes half of a busy one's queue. xdist's default hands out
+# chunks of up to a hundred tests in file order and never takes them back: one worker got
+# every integration and mic test (a third of the suite's CPU) and ran alone, on one of the
+# two cores, for its last 150 s.
+# Bytecode is cached (in __pycache__, git-ignored) even where PYTHONDONTWRITEBYTECODE is set:
+# else each worker rewrites and compiles every test module (7 s of CPU, 2.5 cached) and, in
+# a fresh clone, each of the suite's hundred gladia subprocesses compiles the package (0.3 s).
 TEST_WORKERS ?= 4
 PACKAGE_CHECK ?= tools/package_check.sh
 test: install
 	@$(PACKAGE_CHECK) $(BIN)/python >$(VENV)/package-check.log 2>&1 & check=$$!; \
-	$(BIN)/pytest -q -n $(TEST_WORKERS); suite=$$?; \
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal; suite=$$?; \
 	wait $$check; checked=$$?; cat $(VENV)/package-check.log; \
 	exit $$(( suite || checked ))
 

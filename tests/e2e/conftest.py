@@ -13,6 +13,7 @@ import pytest
 
 from gladia_cli.server.runner import LocalServer
 from tests.cli_run import Run, run_cli
+from tests.shared_models import shared_whisper_models  # noqa: F401 (autouse)
 from tests.support import local_server
 
 DATA = Path(__file__).parent.parent / "data"

@@ -8,8 +8,10 @@ import subprocess
 
 import pytest
 
+from gladia_cli.server.recognition.engines import whisper_models
 from tests.cli_run import Run, clean_environ, run_in_process, run_subprocess
 from tests.e2e.conftest import DATA
+from tests.shared_models import SHARED
 
 BUDGET = str(DATA / "budget.wav")
 # What differs from one run to the next: ids the server makes, measured latencies.
@@ -47,6 +49,12 @@ def test_in_process_is_as_a_subprocess(args: list[str]) -> None:
     inside = run_in_process(args, environ, None, 60)
     outside = run_subprocess(args, environ, None, 60)
     assert _steady(inside) == _steady(outside)
+
+
+def test_in_process_runs_load_whisper_through_the_shared_models() -> None:
+    """tests/shared_models.py: an in-process `--local` run's engine takes the model an
+    earlier one loaded; the subprocess half of the `--local` lines above loads its own."""
+    assert whisper_models.load_model == SHARED.load
 
 
 def test_a_run_past_its_timeout_is_interrupted_and_fails_as_a_subprocess_does() -> None:

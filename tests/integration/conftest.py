@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gladia_cli.server.addons.runner import offline_models
+from tests.shared_models import shared_whisper_models  # noqa: F401 (autouse)
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 

@@ -444,3 +444,15 @@ def test_a_decode_reuses_its_buffers_instead_of_faulting_them_in_again(
     finally:
         built.close()
     assert faults < 25_000
+
+
+def test_engines_in_the_tests_process_share_their_models() -> None:
+    """tests/shared_models.py: a second engine takes the model the first loaded (the
+    loading rules above call load_model itself, not the shared one)."""
+    first = WhisperEngine("tiny.en", workers=1)
+    second = WhisperEngine("tiny.en", workers=1)
+    try:
+        assert first._model is second._model
+    finally:
+        first.close()
+        second.close()

@@ -5,6 +5,7 @@ that match what the CLI does. `make test` also installs the built wheel in clean
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -98,17 +99,22 @@ def _make_test(
         "[ -e {other} ] || exit 99\n"
         "echo {name} ran; exit {code}\n"
     )
+    # The suite's stand-in says how it was started: its arguments, and whether Python may
+    # cache bytecode.
+    suite_says = 'echo "suite args: $*; bytecode: ${PYTHONDONTWRITEBYTECODE-written}"\n'
+    stand_in = stand_in.replace("echo {name} ran", "{says}echo {name} ran")
     suite, check = bin_dir / "pytest", tmp_path / "check.sh"
     suite.write_text(stand_in.format(mine="suite.started", other="check.started", name="suite",
-                                     code=suite_code))  # fmt: skip
+                                     code=suite_code, says=suite_says))  # fmt: skip
     check.write_text(stand_in.format(mine="check.started", other="suite.started", name="check",
-                                     code=check_code))  # fmt: skip
+                                     code=check_code, says=""))  # fmt: skip
     suite.chmod(0o755)
     check.chmod(0o755)
     return subprocess.run(
         ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "install", "test",
          f"VENV={tmp_path / 'venv'}", f"PACKAGE_CHECK={check}"],
         check=False, cwd=tmp_path, capture_output=True, text=True, timeout=20,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )  # fmt: skip
 
 
@@ -122,3 +128,13 @@ def test_make_test_runs_the_package_check_beside_the_suite_and_fails_if_either_f
         done = _make_test(case, suite_code, check_code)
         assert (done.returncode == 0) == (suite_code == check_code == 0), done
         assert "suite ran" in done.stdout and "check ran" in done.stdout, done  # its log shown
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_test_steals_work_and_caches_bytecode(tmp_path: Path) -> None:
+    """Workers steal from a busy one's queue (xdist's default left one worker alone with
+    every integration and mic test); bytecode is cached even under PYTHONDONTWRITEBYTECODE
+    (else each worker compiles every test module again)."""
+    done = _make_test(tmp_path, 0, 0)
+    assert done.returncode == 0, done
+    assert "suite args: -q -n 4 --dist worksteal; bytecode: written" in done.stdout, done
