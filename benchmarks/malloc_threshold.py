@@ -32,7 +32,6 @@ from _support import HelpFormatter, table
 ROOT = Path(__file__).resolve().parent.parent
 # One-voice's first utterances (seconds, from a run of the scene): a spread of lengths.
 UTTERANCES = ((0.3, 3.2), (5.0, 7.5), (8.9, 10.6), (12.0, 14.2), (15.0, 17.4), (18.2, 20.3))
-M_TRIM_THRESHOLD = -1  # glibc's malloc.h
 DYNAMIC = 0  # glibc's own threshold, raised as mapped chunks are freed
 
 
@@ -43,7 +42,11 @@ def arm(threshold: int, trim: int, rounds: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from gladia_cli.server.recognition.engines.whisper_decoding import WhisperDecoder
     from gladia_cli.server.recognition.engines.whisper_models import load_model
-    from gladia_cli.server.recognition.malloc_tuning import pin_mmap_threshold
+    from gladia_cli.server.recognition.malloc_tuning import (
+        M_TRIM_THRESHOLD,
+        pin_mmap_threshold,
+        set_malloc_option,
+    )
 
     # The model loads as in `gladia serve` and `--local`, under the pinned 64 KiB (the
     # runner's), unless this arm is glibc's own sliding threshold; then the arm's.
@@ -53,9 +56,7 @@ def arm(threshold: int, trim: int, rounds: int) -> dict[str, float]:
     if threshold != DYNAMIC:
         assert pin_mmap_threshold(threshold)
     if trim:
-        import ctypes
-
-        assert ctypes.CDLL(None).mallopt(M_TRIM_THRESHOLD, trim)
+        assert set_malloc_option(M_TRIM_THRESHOLD, trim)
     pcm, rate = sf.read(corpus.CORPUS / "one-voice.wav", dtype="float32")
     pieces = [np.ascontiguousarray(pcm[round(s * rate) : round(e * rate)]) for s, e in UTTERANCES]
     decoder.final(pieces[0], language="en")  # warm-up: first-use allocations

@@ -51,20 +51,22 @@ def pin_mmap_threshold(threshold: int = MMAP_THRESHOLD) -> bool:
     (not glibc, or the environment already chose) or a model's decode buffers are kept."""
     if PROCESS.decode_buffers_kept:
         return False
-    return _mallopt(M_MMAP_THRESHOLD, threshold)
+    return set_malloc_option(M_MMAP_THRESHOLD, threshold)
 
 
 def keep_decode_buffers() -> bool:
     """Let a model's decode buffers be reused from the heap (see the module docstring);
     False where there is nothing to do (not glibc, or the environment already chose)."""
-    kept = _mallopt(M_MMAP_THRESHOLD, DECODE_MMAP_THRESHOLD) and _mallopt(
+    kept = set_malloc_option(M_MMAP_THRESHOLD, DECODE_MMAP_THRESHOLD) and set_malloc_option(
         M_TRIM_THRESHOLD, DECODE_TRIM_THRESHOLD
     )
     PROCESS.decode_buffers_kept = PROCESS.decode_buffers_kept or kept
     return kept
 
 
-def _mallopt(parameter: int, value: int) -> bool:
+def set_malloc_option(parameter: int, value: int) -> bool:
+    """glibc's `mallopt(parameter, value)`; False where there is nothing to do (not glibc,
+    or the environment already chose) or glibc refused it."""
     if not sys.platform.startswith("linux") or ENVIRONMENT in os.environ:
         return False
     try:
