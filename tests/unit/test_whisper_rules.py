@@ -71,6 +71,42 @@ def test_a_long_utterance_is_cut_at_its_quietest_point() -> None:
     assert all(e.end - e.start <= 100 for e in ends)
 
 
+def test_a_pause_in_the_cut_window_cuts_as_soon_as_the_voice_comes_back() -> None:
+    from dataclasses import replace
+
+    pausing = replace(RULES, pause_cut_frames=3)
+    probs = [0.9] * 250
+    energies = [1.0] * 250
+    probs[84:88] = [0.2] * 4  # a pause of 4 frames between words, in the cut window (80-100)
+    energies[86] = 0.05
+    energies[95] = 0.01  # quieter, but later: the limit's cut would take it
+    actions = segment(probs, energies, rules=pausing)
+    ends = [a for a in actions if isinstance(a, UtteranceEnd)]
+    assert ends[0] == UtteranceEnd(0, 86, audio_end=86, cut=True)  # the pause's quietest
+    assert UtteranceStart(86) in actions  # the speech goes on from the cut
+    # Decided when the voice came back (frame 88), not at the limit (frame 100).
+    segmenter = UtteranceSegmenter(pausing)
+    decided = next(
+        i
+        for i in range(250)
+        if any(isinstance(a, UtteranceEnd) for a in segmenter.push(probs[i], energies[i]))
+    )
+    assert decided == 88
+    # The same pause before the window, or shorter than pause_cut_frames: cut at the limit.
+    early = [0.9] * 250
+    early[60:64] = [0.2] * 4
+    short = list(probs)
+    short[84:86] = [0.9, 0.9]  # 2 frames
+    for other in (early, short):
+        first = next(
+            a for a in segment(other, energies, rules=pausing) if isinstance(a, UtteranceEnd)
+        )
+        assert first == UtteranceEnd(0, 95, audio_end=95, cut=True)
+    # Off by default: the limit's quietest point.
+    first = next(a for a in segment(probs, energies) if isinstance(a, UtteranceEnd))
+    assert first == UtteranceEnd(0, 95, audio_end=95, cut=True)
+
+
 def test_weak_speech_just_before_the_onset_starts_the_utterance_earlier() -> None:
     from dataclasses import replace
 
@@ -313,6 +349,92 @@ def test_a_final_does_not_wait_for_a_running_partial() -> None:
         assert started.wait(10)
         # The partial is still running on its worker: the final is served meanwhile.
         assert queue.run_final("s", 1, lambda: "final") == "final"
+    finally:
+        release.set()
+        queue.close()
+
+
+def test_beside_a_final_only_an_utterances_first_partial_is_served() -> None:
+    from dataclasses import replace
+
+    schedule = FairSchedule()
+    log: list[str] = []
+    schedule.add(request("a", 0, False, "a-later-partial", log))
+    schedule.add(replace(request("a", 1, False, "a-first-partial", log), first=True))
+    schedule.add(request("b", 0, False, "b-later-partial", log))
+    # A final is being decoded: the first partial only (it shows the speech was heard).
+    assert schedule.has_work("partials", beside_final=True)
+    served = schedule.next("partials", beside_final=True)
+    assert served is not None and served.job() == "a-first-partial"
+    assert not schedule.has_work("partials", beside_final=True)
+    assert schedule.next("partials", beside_final=True) is None
+    # Once it is done, the others, sessions taking turns (a was just served).
+    assert [schedule.next("partials").job() for _ in range(2)] == [  # type: ignore[union-attr]
+        "b-later-partial",
+        "a-later-partial",
+    ]
+
+
+def test_a_partial_waits_while_a_final_is_decoded_and_runs_after_it() -> None:
+    queue = DecodeQueue(1, partial_workers=1)
+    final_started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+    partials_done = threading.Semaphore(0)
+
+    def final() -> str:
+        final_started.set()
+        release.wait(10)
+        order.append("final")
+        return "final"
+
+    def partial(name: str):  # type: ignore[no-untyped-def]
+        def job() -> str:
+            order.append(name)
+            return name
+
+        return job
+
+    def done(result: Any, error: BaseException | None) -> None:
+        partials_done.release()
+
+    try:
+        waiter = threading.Thread(target=queue.run_final, args=("s", 0, final))
+        waiter.start()
+        assert final_started.wait(10)
+        queue.offer_partial("s", 1, partial("later"), done)
+        queue.offer_partial("s", 2, partial("first"), done, first=True)
+        assert partials_done.acquire(timeout=10)  # the first runs beside the final...
+        assert order == ["first"]
+        release.set()
+        waiter.join(10)
+        assert partials_done.acquire(timeout=10)  # ...the other once the final is done
+        assert order == ["first", "final", "later"]
+    finally:
+        release.set()
+        queue.close()
+
+
+@pytest.mark.parametrize("kind", ["pre-recorded", "add-on"])
+def test_a_jobs_or_an_add_ons_decode_holds_no_live_partial_back(kind: str) -> None:
+    queue = DecodeQueue(1, partial_workers=1)
+    started, release = threading.Event(), threading.Event()
+    partial_done = threading.Event()
+
+    def job() -> str:
+        started.set()
+        release.wait(10)
+        return "job"
+
+    if kind == "pre-recorded":
+        target: Any = lambda: queue.run_final("job", 0, job, live=False)  # noqa: E731
+    else:
+        target = lambda: queue.run_background("s", 0, job)  # noqa: E731
+    try:
+        waiter = threading.Thread(target=target)
+        waiter.start()
+        assert started.wait(10)
+        queue.offer_partial("s", 0, lambda: "later", lambda r, e: partial_done.set())
+        assert partial_done.wait(10)  # served while that decode runs
     finally:
         release.set()
         queue.close()

@@ -21,6 +21,11 @@ how the stream was cut into calls):
   latest): between words, not mid-word. What follows the cut starts the next utterance
   at once if it holds a voiced frame (at most `preroll_frames` before it); otherwise the
   speech is over.
+- A pause heard inside that window cuts sooner, when the voice comes back after it: at
+  least `pause_cut_frames` unvoiced frames (a pause between words; cut at its quietest
+  boundary). Its final is then decoded while the speaker goes on, instead of when the
+  window ends (up to its length later), and the piece after the cut does not wait for it.
+  An unvoiced stretch that lasts is an end, which the silence decides as before.
 - While an utterance is open, a partial is due when its length crosses
   `first_partial_samples`, then each `partial_every_samples` after that, on a voiced
   frame (0: no partials).
@@ -48,6 +53,9 @@ class SegmenterSettings:
     # Weak speech (p ≥ end_threshold) this far before the onset starts the utterance
     # earlier: its pre-roll before that (0: the onset's pre-roll only).
     reach_frames: int = 0
+    # A pause between words of at least this many unvoiced frames, once the utterance is
+    # in its cut window, cuts it there when the voice comes back (0: cuts at the limit).
+    pause_cut_frames: int = 0
 
     @property
     def tail(self) -> int:
@@ -108,9 +116,12 @@ class UtteranceSegmenter:
             self._start = max(self._previous_end, self._onset(index) - s.preroll_frames)
             self._last_voiced = index
             return [UtteranceStart(self._start)]
-        if probability >= s.end_threshold:
-            self._last_voiced = index
         heard = index + 1
+        if probability >= s.end_threshold:
+            gap = index - self._last_voiced - 1  # the unvoiced frames just before this one
+            self._last_voiced = index
+            if self._pause_cut_due(index, gap):
+                return self._cut(heard, first=index - gap)
         if heard - 1 - self._last_voiced >= s.silence_frames:
             end = self._last_voiced + 1
             return [self._close(end, audio_end=end + s.tail, cut=False)]
@@ -119,6 +130,15 @@ class UtteranceSegmenter:
         if probability >= s.end_threshold and self._partial_due(heard - self._start):
             return [PartialDue(self._start, heard)]  # (a pause has nothing new to hear)
         return []
+
+    def _pause_cut_due(self, index: int, gap: int) -> bool:
+        """Whether the voice coming back at `index` after `gap` unvoiced frames ends a
+        pause to cut the open utterance at: one long enough (`pause_cut_frames`), heard
+        once the utterance is within its cut window of the limit."""
+        s = self._s
+        assert self._start is not None
+        in_window = index - self._start >= s.max_frames - s.cut_window_frames
+        return bool(s.pause_cut_frames) and gap >= s.pause_cut_frames and in_window
 
     def _onset(self, index: int) -> int:
         """Where the speech that crossed the start threshold at `index` began: the earliest
@@ -165,11 +185,14 @@ class UtteranceSegmenter:
         self._previous_end = end
         return action
 
-    def _cut(self, heard: int) -> list[Action]:
+    def _cut(self, heard: int, *, first: int | None = None) -> list[Action]:
+        """Cut the open utterance at the quietest frame boundary from `first` (default:
+        the cut window before `heard`) to `heard`."""
         assert self._start is not None
         recent = list(self._recent)
         window = min(len(recent), self._s.cut_window_frames, heard - self._start - 1)
-        first = heard - window  # the cut keeps at least one frame before it
+        # The cut keeps at least one frame before it.
+        first = max(heard - window, first if first is not None else heard - window)
         candidates = [(recent[i - (heard - len(recent))], i) for i in range(first, heard)]
         (_, cut) = min(candidates, key=lambda c: (c[0][1], c[0][0], -c[1]))
         actions: list[Action] = [self._close(cut, audio_end=cut, cut=True)]

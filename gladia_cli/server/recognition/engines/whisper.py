@@ -16,7 +16,8 @@ and Whisper decodes (`whisper_decoding`) through the server's shared `DecodeQueu
 - An English final the multilingual model is unsure of gets a second opinion from tiny.en
   (English only), which replaces it when clearly surer (`second_opinion`).
 - Partials are offered to the queue without waiting and delivered later through the late
-  sink; under load the queue skips stale ones. They are best effort: only finals count.
+  sink; under load the queue skips stale ones, and while a final is decoded only an
+  utterance's first partial runs. They are best effort: only finals count.
   The first after 0.4 s of utterance audio, then every 0.5 s with one channel, every 1 s
   with several; when the first heard nothing, the next comes with the next audio.
 
@@ -25,7 +26,8 @@ Settings map as follows (defaults are Gladia's):
 - `endpointing`: silence that ends an utterance, at least 0.3 s (pauses between words are
   shorter than that; Gladia's 0.05 s default would cut at every word).
 - `max_duration_without_endpointing`: an utterance is cut at its quietest point in the
-  last 1.5 s before the limit (the 64 ms of lowest power around a frame boundary); never
+  last 1.5 s before the limit (the 64 ms of lowest power around a frame boundary), or
+  sooner at a pause between words heard in those 1.5 s (`PAUSE_CUT_SECONDS`); never
   more than 28 s (Whisper hears 30 s at most).
 - `languages` / `code_switching`: one language → that one; several → detected among them;
   none → detected. With code switching every utterance is detected alone; otherwise each
@@ -119,6 +121,15 @@ HYSTERESIS = 0.15
 MAX_UTTERANCE_SECONDS = 28.0
 CUT_WINDOW_SECONDS = 1.5
 CUT_ENERGY_FRAMES = 2  # frames whose mean power rates a cut point (2: 64 ms)
+# A pause between words this long (unvoiced frames), heard in the cut window, cuts the
+# utterance there as soon as the voice comes back, instead of at the limit. A cut at the
+# limit is decided up to the window's 1.5 s after its point, and the piece after it waited
+# for the cut's final: on the corpus the cuts are decided 0.14-0.46 s after their point
+# instead of 0.45-0.90 (mean per channel), with the same words: engine-level WER en 0.035
+# (32/914), fr 0.195, es 0.104 against 0.034, 0.192, 0.104 (3 frames: 0.035, 0.188,
+# 0.104, decided later). A quiet point by energy instead (under 2 or 5 % of the
+# utterance's mean power) cut sooner still but cost words: en 0.044, es 0.123.
+PAUSE_CUT_SECONDS = 0.064
 PARTIAL_EVERY_ONE_CHANNEL = 0.5
 # The first partial: the 0.2 s pre-roll and 0.2 s of speech (a word often), on every
 # channel alike: it is what shows the speech was heard.
@@ -182,6 +193,7 @@ def segmenter_settings(settings: ChannelSettings) -> SegmenterSettings:
         first_partial_samples=round(FIRST_PARTIAL_SECONDS * ENGINE_SAMPLE_RATE),
         tail_frames=round(TAIL_SECONDS / FRAME_SECONDS),
         reach_frames=round(PREROLL_REACH_SECONDS / FRAME_SECONDS),
+        pause_cut_frames=round(PAUSE_CUT_SECONDS / FRAME_SECONDS),
     )
 
 
@@ -399,7 +411,7 @@ class WhisperRecognizer(ChannelRecognizer):
             self._offer_partial(due)  # only the latest of this batch is worth decoding
         elif self._retry_due() and self._partial_allowed():
             assert self._open_start is not None
-            self._offer_partial(PartialDue(self._open_start, self._segmenter.frames))
+            self._offer_partial(PartialDue(self._open_start, self._segmenter.frames), retry=True)
         if len(samples) <= CAUGHT_UP_SAMPLES:
             self._speculate()  # (behind, the rest of the silence is at hand already)
         self._trim()
@@ -553,7 +565,9 @@ class WhisperRecognizer(ChannelRecognizer):
             return choose_language(None, {}, self._votes, seconds=0.0)
         return self._language
 
-    def _offer_partial(self, due: PartialDue) -> None:
+    def _offer_partial(self, due: PartialDue, *, retry: bool = False) -> None:
+        """Queue a partial of the open utterance; `retry`: it stands for the utterance's
+        first, which heard nothing."""
         sink = self._late
         if sink is None:
             return
@@ -591,7 +605,12 @@ class WhisperRecognizer(ChannelRecognizer):
                     self._retry_partial = (serial, due.end)
 
         self._queue.offer_partial(
-            self._settings.session_id, self._settings.channel, job, done, live=self._settings.live
+            self._settings.session_id,
+            self._settings.channel,
+            job,
+            done,
+            live=self._settings.live,
+            first=first or retry,
         )
 
     def _retry_due(self) -> bool:
