@@ -354,24 +354,30 @@ def test_a_final_does_not_wait_for_a_running_partial() -> None:
         queue.close()
 
 
-def test_beside_a_final_only_an_utterances_first_partial_is_served() -> None:
+def test_beside_a_sessions_final_only_its_utterances_first_partials_are_served() -> None:
     from dataclasses import replace
 
     schedule = FairSchedule()
     log: list[str] = []
     schedule.add(request("a", 0, False, "a-later-partial", log))
     schedule.add(replace(request("a", 1, False, "a-first-partial", log), first=True))
-    schedule.add(request("b", 0, False, "b-later-partial", log))
-    # A final is being decoded: the first partial only (it shows the speech was heard).
-    assert schedule.has_work("partials", beside_final=True)
-    served = schedule.next("partials", beside_final=True)
+    schedule.add(request("a", 2, False, "a-other-later-partial", log))
+    # A final of session a is being decoded: its first partial only (it shows the speech
+    # was heard).
+    holding = frozenset({"a"})
+    assert schedule.has_work("partials", holding=holding)
+    served = schedule.next("partials", holding=holding)
     assert served is not None and served.job() == "a-first-partial"
-    assert not schedule.has_work("partials", beside_final=True)
-    assert schedule.next("partials", beside_final=True) is None
-    # Once it is done, the others, sessions taking turns (a was just served).
+    assert not schedule.has_work("partials", holding=holding)
+    assert schedule.next("partials", holding=holding) is None
+    # Another session's partials are not held back for it.
+    schedule.add(request("b", 0, False, "b-later-partial", log))
+    served = schedule.next("partials", holding=holding)
+    assert served is not None and served.job() == "b-later-partial"
+    # Once the final is done, the others in their order.
     assert [schedule.next("partials").job() for _ in range(2)] == [  # type: ignore[union-attr]
-        "b-later-partial",
         "a-later-partial",
+        "a-other-later-partial",
     ]
 
 
@@ -404,11 +410,13 @@ def test_a_partial_waits_while_a_final_is_decoded_and_runs_after_it() -> None:
         queue.offer_partial("s", 1, partial("later"), done)
         queue.offer_partial("s", 2, partial("first"), done, first=True)
         assert partials_done.acquire(timeout=10)  # the first runs beside the final...
-        assert order == ["first"]
+        queue.offer_partial("other", 0, partial("other session's"), done)
+        assert partials_done.acquire(timeout=10)  # ...and another session's...
+        assert order == ["first", "other session's"]
         release.set()
         waiter.join(10)
-        assert partials_done.acquire(timeout=10)  # ...the other once the final is done
-        assert order == ["first", "final", "later"]
+        assert partials_done.acquire(timeout=10)  # ...the session's other once it is done
+        assert order == ["first", "other session's", "final", "later"]
     finally:
         release.set()
         queue.close()

@@ -24,12 +24,14 @@ The rules (`FairSchedule`, no threads, no clock):
   partials only, each in the order above. A final then shares the cores with at most a
   partial running beside it instead of waiting for it to end.
 - While a live session's final is being decoded (a guess included), a partial worker
-  starts only an utterance's first partial (it shows the speech was heard); the others
-  wait until the final is done, and a newer one of their channel replaces them meanwhile.
-  A partial running beside a final took it from 0.47 to 0.65 s (base, French, 5 s): with
-  three voices at once the partials took the cores the finals needed, which then fell
-  behind. A pre-recorded job's or an add-on's decode holds no partial back: it is not
-  what a live user waits for.
+  starts only that session's first partials of an utterance (they show the speech was
+  heard); its others wait until the final is done, and a newer one of their channel
+  replaces them meanwhile. A partial running beside a final took it from 0.47 to 0.65 s
+  (base, French, 5 s): with three voices at once the partials took the cores the finals
+  needed, which then fell behind. Only the session's own: another session's partials are
+  not held back for it (a `--pace max` session decoding finals back to back would leave
+  a live one beside it with no partial at all), and a pre-recorded job's or an add-on's
+  decode holds none back.
 
 - A speculative final (a final decoded while the silence that ends its utterance is still
   being confirmed, whisper.py) is taken only by an idle queue: no final waiting or being
@@ -114,10 +116,12 @@ class FairSchedule:
             self.skipped[request.session] = self.skipped.get(request.session, 0) + 1
         return stale
 
-    def next(self, serves: Serves = "all", *, beside_final: bool = False) -> DecodeRequest | None:
+    def next(
+        self, serves: Serves = "all", *, holding: frozenset[str] = frozenset()
+    ) -> DecodeRequest | None:
         """The next request a worker that `serves` all, finals (with jobs' and background
-        decodes) or partials takes, or None. `beside_final`: a final is being decoded, and
-        a partial worker takes only an utterance's first partial."""
+        decodes) or partials takes, or None. `holding`: sessions whose final is being
+        decoded, of which a partial worker takes only an utterance's first partial."""
         tiers = (self._sessions,) if serves == "partials" else (self._sessions, self._jobs)
         for tier in tiers:
             # A partial worker takes the live partials; the others, a job's too.
@@ -126,7 +130,7 @@ class FairSchedule:
                 if work.finals and serves != "partials":
                     request = work.finals.popleft()
                 elif work.partials and partials:
-                    channel = _eligible_partial(work, first_only=beside_final)
+                    channel = _eligible_partial(work, first_only=session in holding)
                     if channel is None:
                         continue
                     request = work.partials.pop(channel)
@@ -140,13 +144,13 @@ class FairSchedule:
             return self._background.popleft()
         return None
 
-    def has_work(self, serves: Serves = "all", *, beside_final: bool = False) -> bool:
+    def has_work(self, serves: Serves = "all", *, holding: frozenset[str] = frozenset()) -> bool:
         if serves == "all":
             return len(self) > 0
         if serves == "partials":
             return any(
-                _eligible_partial(w, first_only=beside_final) is not None
-                for w in self._sessions.values()
+                _eligible_partial(w, first_only=session in holding) is not None
+                for session, w in self._sessions.items()
             )
         tiers = (*self._sessions.values(), *self._jobs.values())
         return (
@@ -203,7 +207,8 @@ class DecodeQueue:
         self._closed = False
         self._running = 0  # jobs being decoded now
         self._running_finals = 0  # of them, on the main workers (finals, jobs, background)
-        self._running_live_finals = 0  # of those, live sessions' finals (guesses included)
+        # Of those, live sessions' finals (guesses included), per session.
+        self._finals_running: dict[str, int] = {}
         self._speaking: set[tuple[str, int]] = set()  # channels with an open utterance
         self._main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
@@ -328,28 +333,31 @@ class DecodeQueue:
                 self._schedule.add(request)  # a final also takes its channel's partial back
             self._wake.notify_all()  # workers and wait_idle share the condition
 
-    def _holds_partials(self, serves: Serves) -> bool:
-        """Whether a partial worker holds back all but first partials: a final is being
-        decoded, and gets the cores to itself."""
-        return serves == "partials" and self._running_live_finals > 0
+    def _holding(self, serves: Serves) -> frozenset[str]:
+        """The sessions whose partials, but an utterance's first, a partial worker holds
+        back: those with a final being decoded, which gets the cores to itself."""
+        return frozenset(self._finals_running) if serves == "partials" else frozenset()
 
     def _serve(self, serves: Serves) -> None:
         while True:
             with self._lock:
                 while not self._closed and not self._schedule.has_work(
-                    serves, beside_final=self._holds_partials(serves)
+                    serves, holding=self._holding(serves)
                 ):
                     self._wake.wait()
                 if self._closed:
                     return
-                request = self._schedule.next(serves, beside_final=self._holds_partials(serves))
+                request = self._schedule.next(serves, holding=self._holding(serves))
                 if request is None:
                     continue
                 self._running += 1
                 main = serves != "partials"
                 live_final = main and request.final and request.live and not request.background
                 self._running_finals += main
-                self._running_live_finals += live_final
+                if live_final:
+                    self._finals_running[request.session] = (
+                        self._finals_running.get(request.session, 0) + 1
+                    )
             try:
                 try:
                     result = request.job()
@@ -364,5 +372,8 @@ class DecodeQueue:
                 with self._lock:
                     self._running -= 1
                     self._running_finals -= main
-                    self._running_live_finals -= live_final
+                    if live_final:
+                        self._finals_running[request.session] -= 1
+                        if not self._finals_running[request.session]:
+                            del self._finals_running[request.session]
                     self._wake.notify_all()

@@ -16,8 +16,8 @@ and Whisper decodes (`whisper_decoding`) through the server's shared `DecodeQueu
 - An English final the multilingual model is unsure of gets a second opinion from tiny.en
   (English only), which replaces it when clearly surer (`second_opinion`).
 - Partials are offered to the queue without waiting and delivered later through the late
-  sink; under load the queue skips stale ones, and while a final is decoded only an
-  utterance's first partial runs. They are best effort: only finals count.
+  sink; under load the queue skips stale ones, and while a final of the session is
+  decoded only an utterance's first partial runs. They are best effort: only finals count.
   The first after 0.4 s of utterance audio, then every 0.5 s with one channel, every 1 s
   with several; when the first heard nothing, the next comes with the next audio.
 
