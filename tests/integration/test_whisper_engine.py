@@ -34,7 +34,7 @@ from gladia_cli.server.recognition.engines.whisper_models import (
 )
 from tests.integration.conftest import REAL
 from tests.unit.test_engines import feed_all, finals, utterance_spans
-from tests.wer import wer
+from tests.wer import edit_distance, normalise, wer
 
 pytestmark = pytest.mark.integration
 
@@ -456,3 +456,45 @@ def test_engines_in_the_tests_process_share_their_models() -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize(
+    "name", ["kitchen_lights.wav", "market.wav", "real/librivox_0880.wav", "real/librivox_0930.wav"]
+)
+def test_a_final_is_never_worse_than_the_partial_it_replaces(name: str) -> None:
+    """English partials come from tiny.en, finals from base (tiny.en's second opinion when
+    base is unsure): the final, scored against the text, is no further from it than the
+    last partial was from the part it had heard (its best-matching start of the text).
+    With a second opinion that had to be surer by 0.1, kitchen_lights' partial "…the lights
+    in the key" became the final "…the light's invocation." (tiny.en 0.839, base 0.749)."""
+    import json
+
+    data = REAL.parent
+    texts = {
+        **{
+            f"real/{t['file']}": t["text"][0]
+            for t in json.loads((REAL / "transcripts.json").read_text())
+        },
+        **{t["file"]: t["text"][0] for t in json.loads((data / "fixtures.json").read_text())},
+    }
+    audio, rate = sf.read(data / name, dtype="int16")
+    assert rate == RATE
+    engine = WhisperEngine("base", workers=1)
+    try:
+        settings = ChannelSettings(
+            0, session_id=name, languages=("en",), max_duration_without_endpointing=30
+        )
+        events, partials = paced(engine, np.asarray(audio), RATE // 10, settings)
+    finally:
+        engine.close()
+    (final,) = finals(events)
+    shown = [p for p in partials if isinstance(p, Hypothesis) and p.start == final.start]
+    assert shown, "no partial before the final"
+    reference = normalise(texts[name])
+    partial_errors = min(
+        edit_distance(reference[:k], normalise(shown[-1].text)) for k in range(len(reference) + 1)
+    )
+    assert edit_distance(reference, normalise(final.text)) <= partial_errors, (
+        shown[-1].text,
+        final.text,
+    )

@@ -162,8 +162,13 @@ NO_SPEECH_MAX_WORDS = 2
 # (0.062 → 0.047, 0.073 → 0.049, 0.064 → 0.029), 29 finals decoded twice; gated at 0.6,
 # 8 twice, 0.046; at 0.8, 44 twice, 0.038. Whisper's own fallback (re-decoding at a
 # higher temperature) made results random and cost up to 7×, see whisper_decoding.py.
+# The margin was 0.1: an espeak sentence's final stayed base's "Open the door and turn on
+# the light's invocation." (0.749) against tiny.en's "…lights in the kitchen." (0.839),
+# after tiny.en's partial had shown the kitchen: a final worse than the partial it
+# replaced. At 0.05 the real English sets are unchanged (32 errors in 914 words at 0.1,
+# 0.08 and 0.05; 33 at 0).
 SECOND_OPINION_BELOW = 0.75
-SECOND_OPINION_MARGIN = 0.1
+SECOND_OPINION_MARGIN = 0.05
 # A partial's no-speech estimate says little: the first one decodes the 0.2 s pre-roll and
 # 0.2 s of speech in a 10 s window, and real first words came with 0.60-0.90 ("Please",
 # "Next": 10 of the 13 first partials of the one-voice scene dropped at 0.6, so the first shown
