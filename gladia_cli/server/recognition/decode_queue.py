@@ -48,7 +48,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -208,7 +208,7 @@ class DecodeQueue:
         self._running = 0  # jobs being decoded now
         self._running_finals = 0  # of them, on the main workers (finals, jobs, background)
         # Of those, live sessions' finals (guesses included), per session.
-        self._finals_running: dict[str, int] = {}
+        self._finals_running: Counter[str] = Counter()
         self._speaking: set[tuple[str, int]] = set()  # channels with an open utterance
         self._main: Serves = "finals" if partial_workers > 0 else "all"
         self._threads = [
@@ -355,9 +355,7 @@ class DecodeQueue:
                 live_final = main and request.final and request.live and not request.background
                 self._running_finals += main
                 if live_final:
-                    self._finals_running[request.session] = (
-                        self._finals_running.get(request.session, 0) + 1
-                    )
+                    self._finals_running[request.session] += 1
             try:
                 try:
                     result = request.job()

@@ -24,8 +24,8 @@ how the stream was cut into calls):
 - A pause heard inside that window cuts sooner, when the voice comes back after it: at
   least `pause_cut_frames` unvoiced frames (a pause between words; cut at its quietest
   boundary). Its final is then decoded while the speaker goes on, instead of when the
-  window ends (up to its length later), and the piece after the cut does not wait for it.
-  An unvoiced stretch that lasts is an end, which the silence decides as before.
+  window ends (up to its length later). An unvoiced stretch that lasts is an end, which
+  the silence decides as before.
 - While an utterance is open, a partial is due when its length crosses
   `first_partial_samples`, then each `partial_every_samples` after that, on a voiced
   frame (0: no partials).
@@ -192,7 +192,7 @@ class UtteranceSegmenter:
         recent = list(self._recent)
         window = min(len(recent), self._s.cut_window_frames, heard - self._start - 1)
         # The cut keeps at least one frame before it.
-        first = max(heard - window, first if first is not None else heard - window)
+        first = heard - window if first is None else max(first, heard - window)
         candidates = [(recent[i - (heard - len(recent))], i) for i in range(first, heard)]
         (_, cut) = min(candidates, key=lambda c: (c[0][1], c[0][0], -c[1]))
         actions: list[Action] = [self._close(cut, audio_end=cut, cut=True)]
